@@ -17,12 +17,18 @@ export interface SnapshotOptions {
   meshConfig?: MeshConfig;
   /** The namespace istiod runs in (Istio's `--istioNamespace`). */
   istioNamespace?: string;
+  /** Istio MeshNetworks (the `meshNetworks` key of the istio ConfigMap), for multi-network checks. */
+  meshNetworks?: Record<string, unknown>;
+  /** Objects seen in other clusters of a multicluster mesh, by cluster name (multicluster analyzers). */
+  remoteClusters?: Record<string, readonly KubeObject[]>;
 }
 
 export class MeshSnapshot {
   readonly objects: readonly KubeObject[];
   readonly meshConfig: MeshConfig;
   readonly istioNamespace: string;
+  readonly meshNetworks: Record<string, unknown> | undefined;
+  readonly remoteClusters: Readonly<Record<string, readonly KubeObject[]>>;
   private readonly byKind = new Map<string, KubeObject[]>();
   private readonly byKindNs = new Map<string, KubeObject[]>();
   private readonly byKey = new Map<string, KubeObject>();
@@ -31,6 +37,8 @@ export class MeshSnapshot {
     this.objects = objects;
     this.meshConfig = options.meshConfig ?? {};
     this.istioNamespace = options.istioNamespace ?? 'istio-system';
+    this.meshNetworks = options.meshNetworks;
+    this.remoteClusters = options.remoteClusters ?? {};
     for (const obj of objects) {
       push(this.byKind, obj.kind, obj);
       push(this.byKindNs, `${obj.kind}\u0000${obj.metadata.namespace ?? ''}`, obj);

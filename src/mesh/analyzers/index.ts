@@ -1,0 +1,61 @@
+// The analysis engine's front door: every analyzer, by Istio's name, and one call that runs them
+// over a snapshot and returns messages in the order people read them (errors first).
+import type { MeshSnapshot } from '../snapshot.ts';
+import type { AnalysisMessage, Analyzer, Level } from './types.ts';
+import { messageResource } from './types.ts';
+
+export type { AnalysisMessage, Analyzer, Level } from './types.ts';
+
+export const allAnalyzers: readonly Analyzer[] = [];
+
+const byName = new Map(allAnalyzers.map((a) => [a.name, a]));
+
+export function analyzerNames(): string[] {
+  return allAnalyzers.map((a) => a.name).sort();
+}
+
+export function findAnalyzer(name: string): Analyzer | undefined {
+  return byName.get(name);
+}
+
+export class UnknownAnalyzerError extends Error {
+  constructor(name: string) {
+    super(`unknown analyzer ${JSON.stringify(name)}; known analyzers: ${analyzerNames().join(', ')}`);
+    this.name = 'UnknownAnalyzerError';
+  }
+}
+
+export interface AnalyzeOptions {
+  /** Istio analyzer names; default: all. */
+  analyzers?: readonly string[];
+}
+
+const levelRank: Record<Level, number> = { Error: 0, Warning: 1, Info: 2 };
+
+export function compareMessages(a: AnalysisMessage, b: AnalysisMessage): number {
+  return (
+    levelRank[a.level] - levelRank[b.level] ||
+    cmp(messageResource(a), messageResource(b)) ||
+    cmp(a.code, b.code) ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    cmp(a.text, b.text)
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Runs the chosen analyzers; messages sorted: errors, warnings, info, then by resource. */
+export function analyze(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): AnalysisMessage[] {
+  const chosen = options.analyzers?.length
+    ? options.analyzers.map((n) => {
+        const a = byName.get(n);
+        if (!a) throw new UnknownAnalyzerError(n);
+        return a;
+      })
+    : allAnalyzers;
+  const out: AnalysisMessage[] = [];
+  for (const a of chosen) out.push(...a.analyze(snapshot));
+  return out.sort(compareMessages);
+}

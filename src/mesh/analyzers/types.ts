@@ -1,0 +1,77 @@
+// The shapes every analyzer shares: what it is, what it reports, and how a report is built from
+// Istio's catalogue so that code, name, level and wording always come from one place.
+import type { KubeObject } from '../../kube/objects.ts';
+import type { MeshSnapshot } from '../snapshot.ts';
+import { MESSAGE_TYPES } from './messages.ts';
+import type { MessageName } from './messages.ts';
+import { sourceOf } from './source.ts';
+
+export type Level = 'Error' | 'Warning' | 'Info';
+
+export interface AnalysisMessage {
+  /** Istio's code, e.g. IST0101. */
+  code: string;
+  /** Istio's message name, e.g. ReferencedResourceNotFound. */
+  name: string;
+  level: Level;
+  resource: { kind: string; namespace?: string; name: string };
+  /** Rendered from the catalogue's template. */
+  text: string;
+  /** Line in the source file, when the object came from YAML. */
+  line?: number;
+  /** The file the object came from, when it came from YAML. */
+  origin?: string;
+}
+
+export interface Analyzer {
+  /** Istio's analyzer name, e.g. `virtualservice.GatewayAnalyzer`. */
+  readonly name: string;
+  readonly description: string;
+  analyze(snapshot: MeshSnapshot): AnalysisMessage[];
+}
+
+/** `<Kind> <namespace>/<name>` or `<Kind> <name>`: the resource as Istio prints it. */
+export function messageResource(m: Pick<AnalysisMessage, 'resource'>): string {
+  const { kind, namespace, name } = m.resource;
+  return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+}
+
+/**
+ * Builds a message of a catalogue type about an object. `path` points at the offending field
+ * (e.g. ['spec', 'gateways', 0]) so the line can be found when the object came from YAML.
+ */
+export function message(type: MessageName, obj: KubeObject, args: readonly unknown[], path?: readonly (string | number)[]): AnalysisMessage {
+  const t = MESSAGE_TYPES[type];
+  const msg: AnalysisMessage = {
+    code: t.code,
+    name: t.name,
+    level: t.level,
+    resource: { kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) },
+    text: formatGo(t.template, args),
+  };
+  const source = sourceOf(obj);
+  if (source) {
+    msg.origin = source.file;
+    const line = source.lineOf(path ?? ['metadata', 'name']) ?? source.line;
+    if (line !== undefined) msg.line = line;
+  }
+  return msg;
+}
+
+/** A small subset of Go's fmt verbs (%s %v %q %d %%), enough for Istio's message templates. */
+export function formatGo(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%([svqd%])/g, (_, verb: string) => {
+    if (verb === '%') return '%';
+    const arg = args[i++];
+    if (arg === undefined) return `%!${verb}(MISSING)`;
+    return goValue(arg, verb);
+  });
+}
+
+function goValue(arg: unknown, verb: string): string {
+  if (Array.isArray(arg)) return `[${arg.map((a) => goValue(a, verb)).join(' ')}]`;
+  if (arg instanceof Error) return verb === 'q' ? JSON.stringify(arg.message) : arg.message;
+  if (verb === 'q') return JSON.stringify(String(arg));
+  return String(arg);
+}
