@@ -1,0 +1,7 @@
+// The one explicit list of /mesh verbs. The router rejects a name used twice at start-up.
+import type { AnyCommand } from '../src/command.ts';
+import help from './help.ts';
+import version from './version.ts';
+import config from './config.ts';
+
+export const allCommands: readonly AnyCommand[] = [help, version, config];

@@ -1,0 +1,88 @@
+// The contract of a /mesh verb. A command is data: its name, usage, zod arguments and permission,
+// a run() that returns plain typed results, and a pure render() that turns them into Block Kit.
+// Nothing here knows about Slack or Bolt, so the console, the CLI and tests all drive it the same way.
+import { z } from 'zod';
+import type { Logger } from './log.ts';
+import type { KubeClient } from './kube/client.ts';
+import type { Rendered } from './blocks/block-kit.ts';
+import type { CommandServices } from './services.ts';
+
+export type Permission = 'read' | 'remediate';
+
+/** Who is asking, in whatever front door they used. */
+export interface Requester {
+  userId: string;
+  userName?: string;
+  channelId?: string;
+  source: 'slack' | 'console' | 'cli';
+}
+
+export interface ClusterTarget {
+  name: string;
+  kube: KubeClient;
+}
+
+export interface CommandContext<A> {
+  args: A;
+  cluster: ClusterTarget;
+  kube: KubeClient;
+  requester: Requester;
+  log: Logger;
+  now: () => Date;
+  services: CommandServices;
+  commands: readonly AnyCommand[];
+}
+
+export interface RenderMeta {
+  cluster: string;
+  now: Date;
+  requester: Requester;
+}
+
+/** How the words after the verb map onto the args object that the zod schema validates. */
+export interface ArgSpec {
+  /** Names for positional words, in order. A name ending in `...` takes the rest. */
+  positional?: string[];
+  /** Flags that take a value: `-n bookinfo`, `--namespace bookinfo` → { namespace: 'bookinfo' }. */
+  options?: Record<string, string>;
+  /** Flags without a value: `--all` → { all: true }. */
+  switches?: Record<string, string>;
+  /** Flags that may repeat: `-f a.yaml -f b.yaml` → { files: [...] }. */
+  repeated?: Record<string, string>;
+}
+
+export interface CommandDef<A, R> {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  usage: string;
+  examples?: string[];
+  args: z.ZodType<A>;
+  argSpec?: ArgSpec;
+  permission: Permission;
+  /** Talks to the cluster: the front door shows "working…" first and updates it in place. */
+  touchesCluster: boolean;
+  run(ctx: CommandContext<A>): Promise<R>;
+  render(result: R, meta: RenderMeta): Rendered;
+}
+
+// biome-ignore lint: a registry holds commands of every argument and result type.
+export type AnyCommand = CommandDef<any, any>;
+
+export function defineCommand<A, R>(def: CommandDef<A, R>): CommandDef<A, R> {
+  return def;
+}
+
+/** DNS-1123 label: namespaces, and most names users type. */
+export const k8sLabelName = z
+  .string()
+  .max(63, 'at most 63 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "lower-case letters, digits and '-', starting and ending with a letter or digit");
+
+/** DNS-1123 subdomain: names of Deployments, Services, Istio objects. */
+export const k8sObjectName = z
+  .string()
+  .max(253, 'at most 253 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "lower-case letters, digits, '-' and '.'");
+
+export const namespaceArg = k8sLabelName;

@@ -1,0 +1,266 @@
+// Cluster access for meshops. Every request goes through @kubernetes/client-node: its KubeConfig
+// supplies authentication and TLS, its fetch library sends. We keep the JSON raw (no generated model
+// classes) so that fields the models do not know, and Istio kinds, survive untouched.
+import { HttpMethod, IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { z } from 'zod';
+import type { KubeObject } from './objects.ts';
+import { type KindInfo, kindInfo } from './kinds.ts';
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  force?: boolean;
+}
+
+export interface Identity {
+  user: string;
+  groups?: string[];
+}
+
+export interface LogOptions {
+  container?: string;
+  tailLines?: number;
+  sinceSeconds?: number;
+  limitBytes?: number;
+  timestamps?: boolean;
+}
+
+const statusSchema = z.object({
+  kind: z.literal('Status'),
+  message: z.string().optional(),
+  reason: z.string().optional(),
+  code: z.number().optional(),
+});
+
+/** An answer from the API server that is not a success, with Kubernetes' own words. */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+const objectSchema = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: z.looseObject({ name: z.string() }),
+});
+const listSchema = z.looseObject({
+  metadata: z.looseObject({ resourceVersion: z.string().optional() }).optional(),
+  items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string() }) })).nullable(),
+});
+const apiGroupListSchema = z.object({
+  groups: z.array(z.object({ name: z.string(), versions: z.array(z.object({ groupVersion: z.string(), version: z.string() })) })),
+});
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface KubeClientOptions {
+  /** Called after every request: metrics and benches count API calls here. */
+  onRequest?: (record: RequestRecord) => void;
+  impersonate?: Identity;
+  userAgent?: string;
+  timeoutMs?: number;
+}
+
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly options: KubeClientOptions;
+  private servedVersions: Promise<Map<string, Set<string>>> | undefined;
+
+  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+    this.kubeConfig = kubeConfig;
+    this.options = options;
+  }
+
+  get server(): string {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server.replace(/\/+$/, '');
+  }
+
+  /** The same client acting as someone else (Kubernetes impersonation): cluster RBAC decides. */
+  as(identity: Identity): KubeClient {
+    const twin = new KubeClient(this.kubeConfig, { ...this.options, impersonate: identity });
+    twin.servedVersions = this.servedVersions;
+    return twin;
+  }
+
+  async request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; accept?: string } = {}): Promise<{ status: number; text: string }> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    ctx.setHeaderParam('Accept', init.accept ?? 'application/json');
+    ctx.setHeaderParam('User-Agent', this.options.userAgent ?? 'meshops');
+    if (this.options.impersonate) {
+      ctx.setHeaderParam('Impersonate-User', this.options.impersonate.user);
+      // Headers is a plain map here, so several groups travel comma-joined, as HTTP allows for repeated headers.
+      if (this.options.impersonate.groups?.length) ctx.setHeaderParam('Impersonate-Group', this.options.impersonate.groups.join(','));
+    }
+    if (init.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', init.contentType ?? 'application/json');
+      ctx.setBody(typeof init.body === 'string' ? init.body : JSON.stringify(init.body));
+    }
+    ctx.setSignal(AbortSignal.timeout(this.options.timeoutMs ?? 15_000));
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    let status = 0;
+    try {
+      const res = await this.http.send(ctx).toPromise();
+      status = res.httpStatusCode;
+      const text = await res.body.text();
+      if (status >= 400) throw toApiError(status, text, method, path);
+      return { status, text };
+    } finally {
+      this.options.onRequest?.({ method, path: url.pathname, status });
+    }
+  }
+
+  private async json(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, init: Parameters<KubeClient['request']>[2] = {}): Promise<unknown> {
+    const { text } = await this.request(method, path, init);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  /** Which versions the cluster serves per API group: one GET /apis, cached for the client's life. */
+  private versions(): Promise<Map<string, Set<string>>> {
+    this.servedVersions ??= this.json('GET', '/apis').then((body) => {
+      const parsed = apiGroupListSchema.parse(body);
+      const map = new Map<string, Set<string>>([['', new Set(['v1'])]]);
+      for (const g of parsed.groups) map.set(g.name, new Set(g.versions.map((v) => v.version)));
+      return map;
+    });
+    return this.servedVersions;
+  }
+
+  /** The apiVersion the cluster serves for a kind, or undefined when it serves none (e.g. Istio not installed). */
+  async servedApiVersion(kind: string): Promise<string | undefined> {
+    const info = kindInfo(kind);
+    if (info.group === '') return 'v1';
+    const served = (await this.versions()).get(info.group);
+    const version = info.versions.find((v) => served?.has(v));
+    return version ? `${info.group}/${version}` : undefined;
+  }
+
+  private async collectionPath(info: KindInfo, namespace: string | undefined): Promise<string | undefined> {
+    const apiVersion = await this.servedApiVersion(info.kind);
+    if (!apiVersion) return undefined;
+    const base = info.group === '' ? '/api/v1' : `/apis/${apiVersion}`;
+    const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    return `${base}${ns}/${info.plural}`;
+  }
+
+  private async objectPath(kind: string, namespace: string | undefined, name: string): Promise<string> {
+    const info = kindInfo(kind);
+    const path = await this.collectionPath(info, namespace);
+    if (!path) throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${info.plural}.${info.group}`);
+    return `${path}/${encodeURIComponent(name)}`;
+  }
+
+  /** List a kind; a kind the cluster does not serve lists as empty. */
+  async list(kind: string, options: ListOptions = {}): Promise<KubeObject[]> {
+    const info = kindInfo(kind);
+    const path = await this.collectionPath(info, options.namespace);
+    if (!path) return [];
+    const body = listSchema.parse(await this.json('GET', path, { query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector } }));
+    const apiVersion = (await this.servedApiVersion(kind)) as string;
+    return (body.items ?? []).map((item) => ({ apiVersion, kind, ...item }) as KubeObject);
+  }
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    try {
+      return objectSchema.parse(await this.json('GET', await this.objectPath(kind, namespace, name))) as KubeObject;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async create(obj: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
+    const info = kindInfo(obj.kind);
+    const path = await this.collectionPath(info, obj.metadata.namespace);
+    if (!path) throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${info.plural}.${info.group}`);
+    const apiVersion = (await this.servedApiVersion(obj.kind)) as string;
+    return objectSchema.parse(await this.json('POST', path, { body: { ...obj, apiVersion }, query: writeQuery(options) })) as KubeObject;
+  }
+
+  /** PUT: fails with 409 when metadata.resourceVersion is stale, which is how state moves safely. */
+  async replace(obj: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
+    const path = await this.objectPath(obj.kind, obj.metadata.namespace, obj.metadata.name);
+    return objectSchema.parse(await this.json('PUT', path, { body: obj, query: writeQuery(options) })) as KubeObject;
+  }
+
+  async patch(kind: string, namespace: string | undefined, name: string, patch: unknown, type: PatchType, options: WriteOptions = {}): Promise<KubeObject> {
+    const path = await this.objectPath(kind, namespace, name);
+    const query = writeQuery(options);
+    if (type === 'apply') query.force = options.force ? 'true' : undefined;
+    return objectSchema.parse(await this.json('PATCH', path, { body: patch, contentType: PATCH_CONTENT_TYPE[type], query })) as KubeObject;
+  }
+
+  async delete(kind: string, namespace: string | undefined, name: string, options: WriteOptions = {}): Promise<void> {
+    await this.request('DELETE', await this.objectPath(kind, namespace, name), { query: writeQuery(options) });
+  }
+
+  async podLogs(namespace: string, pod: string, options: LogOptions = {}): Promise<string> {
+    const path = `${await this.objectPath('Pod', namespace, pod)}/log`;
+    const query: Record<string, string | undefined> = {
+      container: options.container,
+      tailLines: options.tailLines?.toString(),
+      sinceSeconds: options.sinceSeconds?.toString(),
+      limitBytes: options.limitBytes?.toString(),
+      timestamps: options.timestamps ? 'true' : undefined,
+    };
+    return (await this.request('GET', path, { query, accept: 'text/plain' })).text;
+  }
+
+  /** GET through the API server's pod proxy (pods/proxy), for endpoints that accept remote callers. */
+  async podProxyGet(namespace: string, pod: string, port: number, path: string): Promise<string> {
+    const podPath = await this.objectPath('Pod', namespace, pod);
+    return (await this.request('GET', `${podPath}:${port}/proxy${path.startsWith('/') ? path : `/${path}`}`, { accept: '*/*' })).text;
+  }
+
+  /** Is the API server answering at all? (readiness) */
+  async ping(): Promise<boolean> {
+    try {
+      await this.request('GET', '/version');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function writeQuery(options: WriteOptions): Record<string, string | undefined> {
+  return { dryRun: options.dryRun ? 'All' : undefined, fieldManager: options.fieldManager ?? 'meshops' };
+}
+
+function toApiError(status: number, text: string, method: string, path: string): KubeApiError {
+  try {
+    const parsed = statusSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return new KubeApiError(status, parsed.data.reason ?? String(status), parsed.data.message ?? `${method} ${path} answered ${status}`);
+  } catch {
+    // not JSON: fall through to a plain message
+  }
+  return new KubeApiError(status, String(status), `${method} ${path} answered ${status}: ${text.slice(0, 200)}`);
+}

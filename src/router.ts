@@ -1,0 +1,201 @@
+// Text in, rendered answer out. The router finds the verb, parses and validates its arguments, picks
+// the cluster, checks permission, runs the command and renders it, and turns every failure into
+// words for people. It knows nothing about Slack: Bolt, the console and the CLI all call it.
+import { z } from 'zod';
+import { closest, parseWords, tokenize } from './args.ts';
+import type { AnyCommand, ClusterTarget, CommandContext, Requester } from './command.ts';
+import { UserError, referenceId } from './errors.ts';
+import { KubeApiError } from './kube/client.ts';
+import type { Logger } from './log.ts';
+import { type Rendered, context, esc, fitToSlack, section } from './blocks/block-kit.ts';
+import type { CommandServices } from './services.ts';
+
+export type Outcome = 'ok' | 'user_error' | 'refused' | 'error';
+
+export interface Reply {
+  outcome: Outcome;
+  command?: string;
+  cluster?: string;
+  rendered: Rendered;
+}
+
+export interface Prepared {
+  command: AnyCommand;
+  args: unknown;
+  cluster: ClusterTarget;
+  touchesCluster: boolean;
+  execute(): Promise<Reply>;
+}
+
+export interface RouterOptions {
+  commands: readonly AnyCommand[];
+  clusters: readonly ClusterTarget[];
+  defaultCluster?: string;
+  log: Logger;
+  now?: () => Date;
+  services?: CommandServices;
+  /** Permission check (the policy). Returns a refusal in words, or undefined to allow. */
+  authorize?: (requester: Requester, command: AnyCommand, args: unknown, cluster: ClusterTarget) => Promise<string | undefined> | string | undefined;
+  /** The cluster a channel uses when no --cluster is given. */
+  channelCluster?: (channelId: string | undefined) => string | undefined;
+  /** Called with each finished command (metrics). */
+  onCommand?: (verb: string, outcome: Outcome, seconds: number) => void;
+}
+
+/** Builds the verb table; a name or alias used twice is a programming error caught at start-up. */
+export function commandTable(commands: readonly AnyCommand[]): Map<string, AnyCommand> {
+  const table = new Map<string, AnyCommand>();
+  for (const cmd of commands) {
+    for (const name of [cmd.name, ...(cmd.aliases ?? [])]) {
+      const existing = table.get(name);
+      if (existing) throw new Error(`command name collision: "${name}" is declared by both ${existing.name} and ${cmd.name}`);
+      table.set(name, cmd);
+    }
+  }
+  return table;
+}
+
+export class Router {
+  readonly commands: readonly AnyCommand[];
+  private readonly table: Map<string, AnyCommand>;
+  private readonly clusters: Map<string, ClusterTarget>;
+  private readonly options: RouterOptions;
+  private readonly now: () => Date;
+
+  constructor(options: RouterOptions) {
+    if (options.clusters.length === 0) throw new Error('the router needs at least one cluster');
+    this.options = options;
+    this.commands = options.commands;
+    this.table = commandTable(options.commands);
+    this.clusters = new Map(options.clusters.map((c) => [c.name, c]));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get clusterNames(): string[] {
+    return [...this.clusters.keys()];
+  }
+
+  /** Parse and validate without running: the front door learns whether to show "working…". */
+  async prepare(text: string, requester: Requester): Promise<Prepared | Reply> {
+    try {
+      let words = tokenize(text.trim());
+      const clusterFlag = extractCluster(words);
+      words = clusterFlag.words;
+      const cluster = this.pickCluster(clusterFlag.name, requester);
+      const verb = (words[0] ?? 'help').toLowerCase();
+      const command = this.table.get(verb);
+      if (!command) {
+        const names = [...this.table.keys()];
+        const near = closest(verb, names);
+        throw new UserError(
+          `\`${esc(verb)}\` is not a meshops command.` + (near.length ? ` Did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''),
+          'Type `/mesh help` for the list of commands.',
+        );
+      }
+      const raw = parseWords(words.slice(1), command.argSpec, command.usage);
+      const parsed = command.args.safeParse(raw);
+      if (!parsed.success) throw new UserError(describeZodError(parsed.error, raw), `Usage: \`${command.usage}\``);
+      const args = parsed.data;
+      const refusal = await this.options.authorize?.(requester, command, args, cluster);
+      if (refusal) return this.reply('refused', section(`:no_entry: ${refusal}`), command.name, cluster.name);
+      return {
+        command,
+        args,
+        cluster,
+        touchesCluster: command.touchesCluster,
+        execute: () => this.execute(command, args, cluster, requester),
+      };
+    } catch (err) {
+      return this.failure(err);
+    }
+  }
+
+  /** Parse, validate, authorize, run and render. Never throws. */
+  async handle(text: string, requester: Requester): Promise<Reply> {
+    const prepared = await this.prepare(text, requester);
+    if ('rendered' in prepared) return prepared;
+    return prepared.execute();
+  }
+
+  private async execute(command: AnyCommand, args: unknown, cluster: ClusterTarget, requester: Requester): Promise<Reply> {
+    const started = performance.now();
+    const log = this.options.log.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
+    let reply: Reply;
+    try {
+      const ctx: CommandContext<unknown> = {
+        args,
+        cluster,
+        kube: cluster.kube,
+        requester,
+        log,
+        now: this.now,
+        services: this.options.services ?? {},
+        commands: this.commands,
+      };
+      const result = await command.run(ctx);
+      const rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
+      const seconds = (performance.now() - started) / 1000;
+      const footer = context(`cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`);
+      reply = { outcome: 'ok', command: command.name, cluster: cluster.name, rendered: fitToSlack({ ...rendered, blocks: [...rendered.blocks, footer] }, `${command.name}-output.txt`) };
+    } catch (err) {
+      reply = { ...this.failure(err, log), command: command.name, cluster: cluster.name };
+    }
+    this.options.onCommand?.(command.name, reply.outcome, (performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private pickCluster(name: string | undefined, requester: Requester): ClusterTarget {
+    const wanted = name ?? this.options.channelCluster?.(requester.channelId) ?? this.options.defaultCluster ?? this.clusterNames[0];
+    const cluster = wanted ? this.clusters.get(wanted) : undefined;
+    if (!cluster) {
+      throw new UserError(`There is no cluster named \`${esc(wanted ?? '')}\`.`, `Known clusters: ${this.clusterNames.map((n) => `\`${n}\``).join(', ')}. Use \`--cluster <name>\`.`);
+    }
+    return cluster;
+  }
+
+  private failure(err: unknown, log: Logger = this.options.log): Reply {
+    if (err instanceof UserError) {
+      const body = `:warning: ${err.message}` + (err.hint ? `\n${err.hint}` : '');
+      return this.reply('user_error', section(body));
+    }
+    if (err instanceof KubeApiError) {
+      const ref = referenceId();
+      log.warn({ err, ref, status: err.status, reason: err.reason }, 'cluster API refused a request');
+      const words = err.status === 403 ? 'The cluster refused meshops' : err.status === 404 ? 'The cluster could not find it' : 'The cluster API answered with an error';
+      return this.reply('error', section(`:x: ${words}: ${esc(err.message)}\n_ref ${ref}_`));
+    }
+    const ref = referenceId();
+    log.error({ err, ref }, 'command failed');
+    return this.reply('error', section(`:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.`));
+  }
+
+  private reply(outcome: Outcome, block: ReturnType<typeof section>, command?: string, cluster?: string): Reply {
+    const text = block.type === 'section' ? (block.text?.text ?? '') : '';
+    return { outcome, command, cluster, rendered: { text: text.replace(/[*_`]/g, '').slice(0, 300), blocks: [block] } };
+  }
+}
+
+function extractCluster(words: string[]): { words: string[]; name?: string } {
+  const out: string[] = [];
+  let name: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === '--cluster') {
+      name = words[++i];
+      if (!name) throw new UserError('`--cluster` needs a cluster name.', 'Example: `/mesh --cluster prod-eu stale bookinfo`.');
+    } else if (w.startsWith('--cluster=')) name = w.slice('--cluster='.length);
+    else out.push(w);
+  }
+  return { words: out, name };
+}
+
+/** One sentence for the first problem zod found, naming the argument and what it expects. */
+export function describeZodError(error: z.ZodError, raw: Record<string, unknown>): string {
+  const issue = error.issues[0];
+  if (!issue) return 'Those arguments are not valid.';
+  const field = String(issue.path[0] ?? 'argument');
+  const given = raw[field];
+  if (issue.code === 'invalid_type' && given === undefined) return `\`${field}\` is missing.`;
+  const shown = typeof given === 'string' ? ` \`${esc(given.slice(0, 60))}\`` : '';
+  return `The ${field}${shown} is not valid: expected ${issue.message}.`;
+}
