@@ -133,7 +133,10 @@ export class Router {
         commands: this.commands,
       };
       const result = await command.run(ctx);
-      const rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
+      let rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
+      const offers = rendered.offers ?? [];
+      const approvals = this.options.services?.approvals;
+      if (offers.length && approvals) rendered = await approvals.attachOffers(rendered, offers, requester, cluster.name);
       const seconds = (performance.now() - started) / 1000;
       const footer = context(`cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`);
       reply = { outcome: 'ok', command: command.name, cluster: cluster.name, rendered: fitToSlack({ ...rendered, blocks: [...rendered.blocks, footer] }, `${command.name}-output.txt`) };

@@ -53,11 +53,21 @@ export interface Attachment {
   content: string;
 }
 
+/**
+ * A fix a diagnostic suggests. render() stays pure, so it only names the fix; the approvals service
+ * turns offers into buttons with opaque ids when the message goes out (see Router).
+ */
+export interface Offer {
+  label: string;
+  remediation: { kind: string; target: { kind: string; namespace: string; name: string }; why: string; risk?: string; params?: Record<string, unknown> };
+}
+
 /** What a command's render() returns: Slack-ready blocks, fallback text, and optional long output. */
 export interface Rendered {
   text: string;
   blocks: Block[];
   files?: Attachment[];
+  offers?: Offer[];
 }
 
 export function truncate(text: string, max: number, marker = '…'): string {
