@@ -1,12 +1,38 @@
 // The analysis engine's front door: every analyzer, by Istio's name, and one call that runs them
 // over a snapshot and returns messages in the order people read them (errors first).
 import type { MeshSnapshot } from '../snapshot.ts';
+import { caCertificateAnalyzer } from './destinationrule-ca-certificates.ts';
+import { subsetSelectPodAnalyzer } from './destinationrule-subset-pods.ts';
+import { multiServiceAnalyzer } from './deployment-multi-service.ts';
+import { gatewayCertificateAnalyzer } from './gateway-certificates.ts';
+import { conflictingGatewayAnalyzer } from './gateway-conflicts.ts';
+import { ingressGatewayPortAnalyzer } from './gateway-ingress-ports.ts';
+import { gatewaySecretAnalyzer } from './gateway-secrets.ts';
+import { portNameAnalyzer } from './service-port-names.ts';
+import { conflictingMeshGatewayHostsAnalyzer } from './virtualservice-conflicting-mesh-gateway-hosts.ts';
+import { destinationHostAnalyzer } from './virtualservice-destination-hosts.ts';
+import { virtualServiceDestinationRuleAnalyzer } from './virtualservice-destination-rules.ts';
+import { virtualServiceGatewayAnalyzer } from './virtualservice-gateways.ts';
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
+import { isSystemNamespace } from './workloads.ts';
 
 export type { AnalysisMessage, Analyzer, Level } from './types.ts';
 
-export const allAnalyzers: readonly Analyzer[] = [];
+export const allAnalyzers: readonly Analyzer[] = [
+  caCertificateAnalyzer,
+  subsetSelectPodAnalyzer,
+  multiServiceAnalyzer,
+  gatewayCertificateAnalyzer,
+  conflictingGatewayAnalyzer,
+  ingressGatewayPortAnalyzer,
+  gatewaySecretAnalyzer,
+  portNameAnalyzer,
+  conflictingMeshGatewayHostsAnalyzer,
+  destinationHostAnalyzer,
+  virtualServiceDestinationRuleAnalyzer,
+  virtualServiceGatewayAnalyzer,
+];
 
 const byName = new Map(allAnalyzers.map((a) => [a.name, a]));
 
@@ -56,6 +82,9 @@ export function analyze(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): A
       })
     : allAnalyzers;
   const out: AnalysisMessage[] = [];
-  for (const a of chosen) out.push(...a.analyze(snapshot));
+  for (const a of chosen) {
+    // Istio leaves Kubernetes system namespaces (kube-system, ...) out of its analysis.
+    for (const m of a.analyze(snapshot)) if (!isSystemNamespace(m.resource.namespace)) out.push(m);
+  }
   return out.sort(compareMessages);
 }
