@@ -61,7 +61,10 @@ export function parseWorkloadRef(text: string, defaultNamespace?: string): Workl
     kind = head.startsWith('po') ? 'pod' : 'deployment';
     target = rest[0]!.slice(rest[0]!.indexOf('/') + 1);
   }
-  if (!target) throw new UserError('Which workload? Give a pod, a Deployment or a label.', 'e.g. `pod reviews-v1-7d8f.bookinfo`, `reviews-v1 -n bookinfo` or `app=reviews -n bookinfo`');
+  if (!target) {
+    const what = kind === 'pod' ? 'Expecting pod name.' : kind === 'deployment' ? 'Expecting Deployment name.' : 'Which workload? Give a pod, a Deployment or a label.';
+    throw new UserError(what, 'e.g. `pod reviews-v1-7d8f.bookinfo`, `reviews-v1 -n bookinfo` or `app=reviews -n bookinfo`');
+  }
   const candidate: Record<string, unknown> = { kind, namespace: namespace ?? defaultNamespace };
   const eq = target.indexOf('=');
   if (eq > 0 && kind === 'any') {
