@@ -27,6 +27,7 @@ const envSchema = z.object({
   HEALTH_PORT: optionalText.pipe(port(0).optional()),
   MESHOPS_KUBE: optionalText.pipe(z.enum(['auto', 'in-cluster', 'kubeconfig', 'demo'], { error: 'auto (default), in-cluster, kubeconfig or demo' }).optional()),
   MESHOPS_KUBE_CONTEXT: optionalText,
+  MESHOPS_KUBE_CONTEXTS: optionalText.pipe(z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'a comma-separated list of kubeconfig context names').optional()),
   KUBECONFIG: optionalText,
   MESHOPS_CLUSTER_NAME: optionalText.pipe(z.string().max(64, 'a display name of at most 64 characters').optional()),
   MESHOPS_NAMESPACE: optionalText.pipe(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes namespace name (lower-case letters, digits and '-')").max(63).optional()),
@@ -43,7 +44,8 @@ export type SlackSettings =
 export interface Settings {
   /** undefined: no Slack tokens, so meshops runs its local console. */
   slack?: SlackSettings;
-  kube: { source: 'auto' | 'in-cluster' | 'kubeconfig' | 'demo'; context?: string; kubeconfigPath?: string };
+  /** contexts: several clusters served by one bot (`--cluster <context>` picks one). */
+  kube: { source: 'auto' | 'in-cluster' | 'kubeconfig' | 'demo'; context?: string; contexts?: string[]; kubeconfigPath?: string };
   clusterName?: string;
   namespace: string;
   policyFile?: string;
@@ -85,7 +87,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   }
   return {
     slack,
-    kube: { source: e.MESHOPS_KUBE ?? 'auto', context: e.MESHOPS_KUBE_CONTEXT, kubeconfigPath: e.KUBECONFIG },
+    kube: { source: e.MESHOPS_KUBE ?? 'auto', context: e.MESHOPS_KUBE_CONTEXT, contexts: e.MESHOPS_KUBE_CONTEXTS?.split(','), kubeconfigPath: e.KUBECONFIG },
     clusterName: e.MESHOPS_CLUSTER_NAME,
     namespace: e.MESHOPS_NAMESPACE ?? 'meshops',
     policyFile: e.MESHOPS_POLICY_FILE,

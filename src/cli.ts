@@ -1,0 +1,71 @@
+// `meshops <subcommand>`: run one command and print it, serve the demo sandbox, analyze files.
+import { SettingsError, loadSettings } from './config.ts';
+import { connect } from './kube/connect.ts';
+import { createLogger } from './log.ts';
+import { assemble } from './meshops.ts';
+import { renderedToText } from './blocks/block-kit.ts';
+
+const USAGE = `Usage:
+  meshops run "<command>"      run one /mesh command and print the answer (e.g. meshops run "config bookinfo")
+  meshops console              the interactive console (what npm start does without Slack tokens)
+  meshops sandbox [--port N] [--kubeconfig FILE]
+                               serve the demo mesh's API server and write a kubeconfig for kubectl
+  meshops analyze -f FILE ...  analyze Istio YAML offline (see meshops analyze --help)`;
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'run': {
+      const text = rest.join(' ').trim();
+      if (!text) {
+        process.stderr.write(`meshops run needs a command, e.g. meshops run "config bookinfo"\n`);
+        return 2;
+      }
+      const settings = loadSettings();
+      const log = createLogger({ level: process.env.LOG_LEVEL ? settings.logLevel : 'warn', destination: process.stderr });
+      const connection = await connect(settings);
+      try {
+        const { router } = assemble(settings, connection, log);
+        const reply = await router.handle(text, { userId: process.env.USER ?? 'cli', source: 'cli' });
+        process.stdout.write(renderedToText(reply.rendered) + '\n');
+        return reply.outcome === 'ok' ? 0 : 1;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'console': {
+      await import('./main.ts');
+      return 0;
+    }
+    case 'sandbox': {
+      const { runSandboxCli } = await import('./sandbox/cli.ts');
+      await runSandboxCli(rest);
+      return 0;
+    }
+    case 'analyze': {
+      const { runAnalyzeCli } = await import('./mesh/analyzers/analyze-cli.ts');
+      return runAnalyzeCli(rest);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return sub === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`meshops: unknown subcommand "${sub}".\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`meshops: ${err instanceof SettingsError || err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

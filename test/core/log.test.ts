@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { lines, dest };
+}
+
+describe('logging', () => {
+  it('writes JSON and redacts tokens, signing secrets and Authorization headers', () => {
+    const { lines, dest } = capture();
+    const log = createLogger({ level: 'info', destination: dest });
+    log.info({ token: 'xoxb-1111-secret', signingSecret: 'abcdef0123456789', req: { headers: { authorization: 'Bearer zzz' } } }, 'hello');
+    log.info({ slack: { appToken: 'xapp-1-AAA' } }, 'nested');
+    log.error({ err: new Error('call failed with token xoxb-2222-leaky') }, 'oops');
+    log.warn('free text mentions xapp-1-ZZZ-secret');
+    expect(lines).toHaveLength(4);
+    const all = lines.join('\n');
+    for (const secret of ['xoxb-1111-secret', 'abcdef0123456789', 'Bearer zzz', 'xapp-1-AAA', 'xoxb-2222-leaky', 'xapp-1-ZZZ-secret']) expect(all).not.toContain(secret);
+    const first = JSON.parse(lines[0] as string);
+    expect(first.msg).toBe('hello');
+    expect(first.token).toBe('[REDACTED]');
+    expect(first.req.headers.authorization).toBe('[REDACTED]');
+  });
+});
