@@ -22,7 +22,8 @@ export const ingressGatewayPortAnalyzer: Analyzer = {
       const servicePorts = new Set<number>();
       for (const pod of pods) {
         for (const svc of servicesSelectingAny(snapshot, nsOf(pod), labels(pod))) {
-          for (const p of recs(rec(svc.spec)['ports'])) if (str(p['protocol']) === 'TCP') servicePorts.add(num(p['port']) ?? -1);
+          // The gateway listens on the Service's targetPort (the port itself when no numeric targetPort is set).
+          for (const p of recs(rec(svc.spec)['ports'])) if (str(p['protocol']) === 'TCP') servicePorts.add(num(p['targetPort']) || (num(p['port']) ?? -1));
         }
       }
       for (const server of recs(spec(gw)['servers'])) {

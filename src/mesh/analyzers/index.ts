@@ -13,6 +13,12 @@ import { conflictingMeshGatewayHostsAnalyzer } from './virtualservice-conflictin
 import { destinationHostAnalyzer } from './virtualservice-destination-hosts.ts';
 import { virtualServiceDestinationRuleAnalyzer } from './virtualservice-destination-rules.ts';
 import { virtualServiceGatewayAnalyzer } from './virtualservice-gateways.ts';
+import { sidecarSelectorAnalyzer } from './sidecar-selectors.ts';
+import { authorizationPoliciesAnalyzer } from './authorization-policies.ts';
+import { serviceEntryAddressesAnalyzer } from './serviceentry-addresses.ts';
+import { conflictingServiceEntryProtocolAnalyzer } from './serviceentry-conflicting-protocols.ts';
+import { k8sGatewaySelectorAnalyzer } from './k8sgateway-selectors.ts';
+// analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
 import { isSystemNamespace } from './workloads.ts';
@@ -32,6 +38,12 @@ export const allAnalyzers: readonly Analyzer[] = [
   destinationHostAnalyzer,
   virtualServiceDestinationRuleAnalyzer,
   virtualServiceGatewayAnalyzer,
+  sidecarSelectorAnalyzer,
+  authorizationPoliciesAnalyzer,
+  serviceEntryAddressesAnalyzer,
+  conflictingServiceEntryProtocolAnalyzer,
+  k8sGatewaySelectorAnalyzer,
+  // new analyzers above this line
 ];
 
 const byName = new Map(allAnalyzers.map((a) => [a.name, a]));

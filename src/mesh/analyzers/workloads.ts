@@ -107,3 +107,20 @@ export function isIstioControlPlane(obj: KubeObject): boolean {
   return 'istio' in l || l['release'] === 'istio';
 }
 
+
+const AMBIENT_REDIRECTION = 'ambient.istio.io/redirection';
+const DATAPLANE_MODE = 'istio.io/dataplane-mode';
+
+/** A pod captured by ztunnel (ambient mode). */
+export function podInAmbient(pod: KubeObject | undefined): boolean {
+  return pod?.metadata.annotations?.[AMBIENT_REDIRECTION] === 'enabled';
+}
+
+/** An ambient namespace, unless sidecar injection is also asked for (injection label or revision). */
+export function namespaceInAmbient(ns: KubeObject | undefined): boolean {
+  if (!ns) return false;
+  const l = labels(ns);
+  if (l[INJECTION_LABEL] === 'enabled') return false;
+  if (l[REVISION_LABEL]) return false;
+  return l[DATAPLANE_MODE] === 'ambient';
+}
