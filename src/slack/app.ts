@@ -1,0 +1,486 @@
+// The Slack front door on Bolt, over Socket Mode (the default) or HTTP. It acknowledges every
+// delivery at once, drops redeliveries, asks the router, and answers: "working…" then chat.update
+// for anything that talks to the cluster, long output as a file in the thread, and the slash
+// command's response_url where meshops has not joined the channel.
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Rendered, context, esc, fitToSlack, section } from '../blocks/block-kit.ts';
+import type { Requester } from '../command.ts';
+import type { SlackSettings } from '../config.ts';
+import { referenceId } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ButtonClick, ClickHandler, ClickOutcome, MessageRef, Messenger } from '../messenger.ts';
+import type { Reply, Router } from '../router.ts';
+import { boltLogger } from './bolt-logger.ts';
+import { DEDUP_TTL_MS, type DedupStore, MemoryDedupStore } from './dedup.ts';
+import { SlackDirectory } from './identity.ts';
+import {
+  type BlockActions,
+  blockActionsSchema,
+  directMessageSchema,
+  eventEnvelopeSchema,
+  looseClickContext,
+  mentionEventSchema,
+  slashCommandSchema,
+  viewSubmissionSchema,
+} from './payloads.ts';
+import { SlackMessenger, type WebClient, postToResponseUrl, slackErrorCode } from './slack-messenger.ts';
+import { slackTextToPlain, stripBotMention } from './slack-text.ts';
+
+/** A modal submitted by a person. */
+export interface ViewSubmission {
+  callbackId: string;
+  viewId: string;
+  userId: string;
+  userName?: string;
+  privateMetadata?: string;
+  /** block_id → action_id → the typed or selected value. */
+  values: Record<string, Record<string, string | undefined>>;
+}
+
+/** Field errors keep the modal open (Slack shows them under the inputs); nothing closes it. */
+export interface ViewOutcome {
+  errors?: Record<string, string>;
+}
+
+export type ViewHandler = (submission: ViewSubmission) => Promise<ViewOutcome | void>;
+
+export interface SlackAppOptions {
+  slack: SlackSettings;
+  router: Router;
+  log: Logger;
+  /** Keyed by action_id prefix; the longest matching prefix wins. */
+  clickHandlers?: Record<string, ClickHandler>;
+  /** Keyed by callback_id prefix. */
+  viewHandlers?: Record<string, ViewHandler>;
+  dedup?: DedupStore;
+  /** The slash command this app answers. */
+  commandName?: string;
+  /** HTTP mode: where to listen (defaults: settings' port, all interfaces). */
+  listen?: { port?: number; host?: string };
+  /** Socket Mode: the client pings every third of this and reconnects after it (Bolt's default 5000). */
+  socketPingTimeoutMs?: number;
+  /** The Web API's retry policy (the tests keep it short). */
+  retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number };
+}
+
+export interface SlackApp {
+  app: App;
+  messenger: Messenger;
+  start(): Promise<void>;
+  /** Stops taking deliveries, then waits for answers in flight up to `deadlineMs`. */
+  stop(deadlineMs?: number): Promise<void>;
+  /** The HTTP receiver's port once started (HTTP mode). */
+  readonly port: number | undefined;
+  /** Answers still being worked on. */
+  readonly inFlight: number;
+  /** Resolves when no answer is in flight (or after `timeoutMs`). */
+  idle(timeoutMs?: number): Promise<void>;
+}
+
+/** Where the answers to one request go. */
+interface AnswerTarget {
+  post(rendered: Rendered): Promise<Posted>;
+  update(posted: Posted, rendered: Rendered): Promise<void>;
+  /** Seen by the asker alone where the door allows it, else like post. */
+  private(rendered: Rendered): Promise<void>;
+}
+
+type Posted = { kind: 'message'; ref: MessageRef } | { kind: 'response_url' };
+
+const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
+const UPDATE_VIA_RESPONSE_URL = new Set([...NOT_A_MEMBER, 'cant_update_message', 'message_not_found', 'edit_window_closed']);
+
+export function createSlackApp(options: SlackAppOptions): SlackApp {
+  const { slack, router } = options;
+  const log = options.log.child({ component: 'slack' });
+  const dedup = options.dedup ?? new MemoryDedupStore();
+  const commandName = options.commandName ?? '/mesh';
+  const logger = boltLogger(options.log);
+  const clientOptions = {
+    ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
+    ...(options.retryConfig ? { retryConfig: options.retryConfig } : {}),
+  };
+
+  // We build the receivers ourselves so that the Socket Mode client's own WebClient (apps.connections.open)
+  // uses the same API URL, and so that its ping timeout can be set. It mutates its options: give it a copy.
+  const receiver =
+    slack.mode === 'socket'
+      ? new SocketModeReceiver({
+          appToken: slack.appToken,
+          logger,
+          clientPingTimeout: options.socketPingTimeoutMs,
+          installerOptions: { clientOptions: { ...clientOptions } },
+        })
+      : new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
+
+  const app = new App({
+    token: slack.botToken,
+    receiver,
+    socketMode: slack.mode === 'socket',
+    logger,
+    clientOptions: { ...clientOptions },
+    // auth.test runs in start(), where a bad token or an unreachable API stops start-up with a clear error.
+    deferInitialization: true,
+    convoStore: false,
+    extendedErrorHandler: true,
+  });
+  const client: WebClient = app.client;
+  const messenger = new SlackMessenger(client, log);
+  const directory = new SlackDirectory(client, log);
+  let botUserId: string | undefined;
+  let httpServer: Server | undefined;
+  let stopping = false;
+
+  const inFlight = new Set<Promise<unknown>>();
+  const track = async (work: () => Promise<void>): Promise<void> => {
+    const p = work();
+    inFlight.add(p);
+    try {
+      await p;
+    } finally {
+      inFlight.delete(p);
+    }
+  };
+
+  const claim = async (key: string): Promise<boolean> => {
+    try {
+      return await dedup.claim(key, DEDUP_TTL_MS);
+    } catch (err) {
+      // Answering twice beats not answering; actions are exactly-once in the approvals state anyway.
+      log.warn({ err, key }, 'dedup store failed; handling the delivery');
+      return true;
+    }
+  };
+
+  const requesterFor = async (userId: string, channelId: string, fallbackName?: string): Promise<Requester> => {
+    const user = await directory.user(userId);
+    return { userId, userName: user.name ?? fallbackName, channelId, source: 'slack' };
+  };
+
+  /** Router in, answers out. Never throws: a failure becomes an apology where the asker will see it. */
+  const answer = async (text: string, requester: Requester, target: AnswerTarget, label: string): Promise<void> => {
+    const started = performance.now();
+    let posted: Posted | undefined;
+    try {
+      const prepared = await router.prepare(text, requester);
+      if ('rendered' in prepared) {
+        await (prepared.outcome === 'ok' ? target.post(prepared.rendered) : target.private(prepared.rendered));
+        return;
+      }
+      if (prepared.touchesCluster) {
+        posted = await target.post(working(label));
+        const reply = await prepared.execute();
+        await target.update(posted, replyRendered(reply));
+      } else {
+        const reply = await prepared.execute();
+        await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(replyRendered(reply)));
+      }
+    } catch (err) {
+      const ref = referenceId();
+      log.error({ err, ref, user: requester.userId, channel: requester.channelId }, 'answering a command failed');
+      const sorry = apology(ref);
+      try {
+        await (posted ? target.update(posted, sorry) : target.private(sorry));
+      } catch (err2) {
+        log.error({ err: err2, ref }, 'could not even apologise');
+      }
+    } finally {
+      log.debug({ label, ms: Math.round(performance.now() - started) }, 'answered');
+    }
+  };
+
+  // /mesh <verb> [args]
+  app.command(commandName, async ({ ack, body }) => {
+    await ack();
+    await track(async () => {
+      const parsed = slashCommandSchema.safeParse(body);
+      if (!parsed.success) {
+        log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'slash command payload refused');
+        return;
+      }
+      const cmd = parsed.data;
+      if (!(await claim(`command:${cmd.trigger_id}`))) return logDuplicate('command', cmd.trigger_id);
+      const requester = await requesterFor(cmd.user_id, cmd.channel_id, cmd.user_name);
+      const text = slackTextToPlain(cmd.text);
+      const label = `${commandName} ${text}`.trim();
+      await answer(text, requester, slashTarget(cmd.channel_id, cmd.user_id, cmd.response_url, label), label);
+    });
+  });
+
+  // @meshops <verb> [args], answered in the mention's thread. Bolt has acknowledged the event already.
+  app.event('app_mention', async ({ body, event }) => {
+    await track(async () => {
+      const parsed = mentionEventSchema.safeParse(event);
+      const envelope = eventEnvelopeSchema.safeParse(body);
+      if (!parsed.success || !envelope.success) {
+        log.warn({ issues: (parsed.error ?? envelope.error)?.issues.slice(0, 3) }, 'app_mention payload refused');
+        return;
+      }
+      const e = parsed.data;
+      if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
+      const text = slackTextToPlain(stripBotMention(e.text, botUserId));
+      const requester = await requesterFor(e.user, e.channel);
+      await answer(text, requester, threadTarget(e.channel, e.thread_ts ?? e.ts), `@meshops ${text}`);
+    });
+  });
+
+  // Direct messages: the whole message is the command.
+  app.event('message', async ({ body, event }) => {
+    const parsed = directMessageSchema.safeParse(event);
+    if (!parsed.success) return; // other channels, edits, bot posts: not for us
+    await track(async () => {
+      const envelope = eventEnvelopeSchema.safeParse(body);
+      if (!envelope.success) return;
+      const e = parsed.data;
+      if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
+      const text = slackTextToPlain(stripBotMention(e.text, botUserId));
+      const requester = await requesterFor(e.user, e.channel);
+      await answer(text, requester, threadTarget(e.channel, e.thread_ts), text);
+    });
+  });
+
+  // Buttons: dispatched by action_id prefix.
+  app.action({ type: 'block_actions' }, async ({ ack, body }) => {
+    await ack();
+    await track(async () => {
+      const raw = body as unknown as Record<string, unknown>;
+      const rawAction = (Array.isArray(raw.actions) ? raw.actions[0] : undefined) as Record<string, unknown> | undefined;
+      const key = `click:${String(raw.trigger_id ?? '')}:${String(rawAction?.action_ts ?? '')}:${String(rawAction?.action_id ?? '')}`;
+      if (!(await claim(key))) return logDuplicate('click', key);
+      const parsed = blockActionsSchema.safeParse(body);
+      if (!parsed.success) {
+        log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'button payload refused');
+        await refuseClick(raw, ':no_entry: That button is not valid. Nothing was done.');
+        return;
+      }
+      await handleClick(parsed.data);
+    });
+  });
+
+  app.view({ type: 'view_submission' }, async ({ ack, body }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) {
+      log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'view submission refused');
+      await ack();
+      return;
+    }
+    const v = parsed.data;
+    const handler = byPrefix(options.viewHandlers, v.view.callback_id);
+    if (!handler) {
+      await ack();
+      return;
+    }
+    const submission: ViewSubmission = {
+      callbackId: v.view.callback_id,
+      viewId: v.view.id,
+      userId: v.user.id,
+      userName: v.user.username ?? v.user.name,
+      privateMetadata: v.view.private_metadata,
+      values: Object.fromEntries(
+        Object.entries(v.view.state.values).map(([block, fields]) => [block, Object.fromEntries(Object.entries(fields).map(([id, f]) => [id, f.value ?? f.selected_option?.value ?? undefined]))]),
+      ),
+    };
+    // Field errors must travel in the ack, so the handler gets most of Slack's 3 s and no more.
+    const outcome = await Promise.race([handler(submission).catch((err) => (log.error({ err }, 'view handler failed'), undefined)), delay(2000).then(() => 'late' as const)]);
+    if (outcome === 'late') log.warn({ callbackId: submission.callbackId }, 'view handler was too slow to return field errors');
+    if (outcome && outcome !== 'late' && outcome.errors && Object.keys(outcome.errors).length) await ack({ response_action: 'errors', errors: outcome.errors });
+    else await ack();
+  });
+
+  // Anything a listener did not catch: logged whole, the person gets a short apology.
+  const onError = async ({ error, body }: { error: Error; body?: unknown }): Promise<void> => {
+    const ref = referenceId();
+    log.error({ err: error, ref }, 'Slack handler failed');
+    const ctx = looseClickContext(body);
+    try {
+      if (ctx.responseUrl) await postToResponseUrl(ctx.responseUrl, apology(ref), { responseType: 'ephemeral', replaceOriginal: false });
+    } catch (err) {
+      log.warn({ err, ref }, 'could not deliver the apology');
+    }
+  };
+  app.error(onError);
+
+  async function handleClick(b: BlockActions): Promise<void> {
+    const action = b.actions[0];
+    if (!action) return;
+    const handler = byPrefix(options.clickHandlers, action.action_id);
+    const channelId = b.channel?.id;
+    const messageTs = b.container?.is_ephemeral ? undefined : (b.message?.ts ?? b.container?.message_ts);
+    const message: MessageRef | undefined = channelId && messageTs ? { channel: channelId, ts: messageTs, threadTs: b.message?.thread_ts ?? b.container?.thread_ts ?? messageTs } : undefined;
+    if (!handler) {
+      log.warn({ actionId: action.action_id }, 'no handler for this button');
+      await refuseClick(b, ':grey_question: meshops no longer knows this button. Run the command again for fresh buttons.');
+      return;
+    }
+    const click: ButtonClick = {
+      actionId: action.action_id,
+      value: action.value,
+      userId: b.user.id,
+      userName: b.user.username ?? b.user.name,
+      channelId,
+      message,
+      triggerId: b.trigger_id,
+      responseUrl: b.response_url,
+    };
+    let outcome: ClickOutcome;
+    try {
+      outcome = await handler(click);
+    } catch (err) {
+      const ref = referenceId();
+      log.error({ err, ref, actionId: action.action_id }, 'click handler failed');
+      outcome = { ephemeral: apology(ref) };
+    }
+    await applyClickOutcome(b, message, outcome);
+  }
+
+  async function applyClickOutcome(b: BlockActions, message: MessageRef | undefined, outcome: ClickOutcome): Promise<void> {
+    const user = b.user.id;
+    const channel = b.channel?.id;
+    if (outcome.update) {
+      let done = false;
+      if (message) {
+        try {
+          await messenger.update(message, outcome.update);
+          done = true;
+        } catch (err) {
+          if (!UPDATE_VIA_RESPONSE_URL.has(slackErrorCode(err) ?? '') || !b.response_url) throw err;
+        }
+      }
+      if (!done && b.response_url) await postToResponseUrl(b.response_url, outcome.update, { replaceOriginal: true });
+    }
+    for (const post of outcome.thread ?? []) {
+      if (message) await messenger.post(message.channel, post, { threadTs: message.threadTs ?? message.ts });
+      else if (b.response_url) await postToResponseUrl(b.response_url, post, { responseType: 'in_channel', replaceOriginal: false });
+    }
+    if (outcome.ephemeral) await ephemeralTo(channel, user, b.response_url, outcome.ephemeral, message?.threadTs);
+  }
+
+  async function refuseClick(body: unknown, words: string): Promise<void> {
+    const ctx = looseClickContext(body);
+    await ephemeralTo(ctx.channelId, ctx.userId, ctx.responseUrl, { text: words.replace(/:[a-z_]+: /, ''), blocks: [section(words)] });
+  }
+
+  /** chat.postEphemeral, or the response_url where meshops is not in the channel. */
+  async function ephemeralTo(channel: string | undefined, user: string | undefined, responseUrl: string | undefined, rendered: Rendered, threadTs?: string): Promise<void> {
+    if (channel && user) {
+      try {
+        await messenger.ephemeral(channel, user, rendered, { threadTs });
+        return;
+      } catch (err) {
+        if (!NOT_A_MEMBER.has(slackErrorCode(err) ?? '') || !responseUrl) throw err;
+      }
+    }
+    if (responseUrl) await postToResponseUrl(responseUrl, rendered, { responseType: 'ephemeral', replaceOriginal: false });
+    else log.warn('nowhere to send an ephemeral message');
+  }
+
+  /** Slash commands answer in the channel, as the bot, naming who asked; privately through response_url. */
+  function slashTarget(channel: string, user: string, responseUrl: string, label: string): AnswerTarget {
+    const asked = context(`<@${user}> ran \`${esc(label)}\``);
+    const withAsker = (r: Rendered): Rendered => fitToSlack({ ...r, blocks: [asked, ...r.blocks] });
+    return {
+      async post(rendered) {
+        try {
+          return { kind: 'message', ref: await messenger.post(channel, withAsker(rendered)) };
+        } catch (err) {
+          const code = slackErrorCode(err);
+          if (!NOT_A_MEMBER.has(code ?? '')) throw err;
+          log.info({ channel, code }, 'not in the channel; answering through the response_url');
+          await postToResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel' });
+          return { kind: 'response_url' };
+        }
+      },
+      async update(posted, rendered) {
+        if (posted.kind === 'message') await messenger.update(posted.ref, withAsker(rendered));
+        else await postToResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel', replaceOriginal: true });
+      },
+      async private(rendered) {
+        await postToResponseUrl(responseUrl, rendered, { responseType: 'ephemeral' });
+      },
+    };
+  }
+
+  /** Mentions answer in their thread; DMs in the DM (in its thread when the message was in one). */
+  function threadTarget(channel: string, threadTs: string | undefined): AnswerTarget {
+    return {
+      async post(rendered) {
+        return { kind: 'message', ref: await messenger.post(channel, rendered, { threadTs }) };
+      },
+      async update(posted, rendered) {
+        if (posted.kind === 'message') await messenger.update(posted.ref, rendered);
+      },
+      async private(rendered) {
+        await messenger.post(channel, rendered, { threadTs });
+      },
+    };
+  }
+
+  function logDuplicate(kind: string, key: string): void {
+    log.info({ kind, key }, 'redelivery ignored: already handled');
+  }
+
+  return {
+    app,
+    messenger,
+    get port() {
+      const address = httpServer?.address();
+      return address && typeof address === 'object' ? (address as AddressInfo).port : undefined;
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+    async idle(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...inFlight]), delay(deadline - Date.now())]);
+    },
+    async start() {
+      stopping = false;
+      await app.init();
+      const auth = await client.auth.test();
+      botUserId = typeof auth.user_id === 'string' ? auth.user_id : undefined;
+      if (slack.mode === 'http') {
+        const port = options.listen?.port ?? slack.port;
+        httpServer = (await app.start(options.listen?.host ? { port, host: options.listen.host } : port)) as Server;
+        log.info({ mode: 'http', port: (httpServer.address() as AddressInfo | null)?.port, endpoint: '/slack/events' }, 'Slack receiver listening');
+      } else {
+        await app.start();
+        log.info({ mode: 'socket' }, 'connected to Slack over Socket Mode');
+      }
+    },
+    async stop(deadlineMs = 10_000) {
+      if (stopping) return;
+      stopping = true;
+      if (receiver instanceof SocketModeReceiver) await receiver.client.disconnect();
+      else if (httpServer) await app.stop();
+      httpServer = undefined;
+      await this.idle(deadlineMs);
+    },
+  };
+}
+
+function byPrefix<T>(handlers: Record<string, T> | undefined, id: string): T | undefined {
+  let best: { prefix: string; handler: T } | undefined;
+  for (const [prefix, handler] of Object.entries(handlers ?? {})) {
+    if (id.startsWith(prefix) && (!best || prefix.length > best.prefix.length)) best = { prefix, handler };
+  }
+  return best?.handler;
+}
+
+function working(label: string): Rendered {
+  const text = `Working on ${label}…`;
+  return { text, blocks: [context(`:hourglass_flowing_sand: Working on \`${esc(label)}\`…`)] };
+}
+
+function replyRendered(reply: Reply): Rendered {
+  return reply.rendered;
+}
+
+function apology(ref: string): Rendered {
+  return { text: `Sorry, something went wrong on our side (ref ${ref}).`, blocks: [section(`:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.`)] };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+}
