@@ -18,6 +18,9 @@ import { authorizationPoliciesAnalyzer } from './authorization-policies.ts';
 import { serviceEntryAddressesAnalyzer } from './serviceentry-addresses.ts';
 import { conflictingServiceEntryProtocolAnalyzer } from './serviceentry-conflicting-protocols.ts';
 import { k8sGatewaySelectorAnalyzer } from './k8sgateway-selectors.ts';
+import { applicationUidAnalyzer } from './application-uid.ts';
+import { envoyPatchAnalyzer } from './envoyfilter-patches.ts';
+import { conditionAnalyzer } from './conditions.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -43,6 +46,9 @@ export const allAnalyzers: readonly Analyzer[] = [
   serviceEntryAddressesAnalyzer,
   conflictingServiceEntryProtocolAnalyzer,
   k8sGatewaySelectorAnalyzer,
+  applicationUidAnalyzer,
+  envoyPatchAnalyzer,
+  conditionAnalyzer,
   // new analyzers above this line
 ];
 
@@ -94,9 +100,17 @@ export function analyze(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): A
       })
     : allAnalyzers;
   const out: AnalysisMessage[] = [];
+  const seen = new Set<string>();
   for (const a of chosen) {
-    // Istio leaves Kubernetes system namespaces (kube-system, ...) out of its analysis.
-    for (const m of a.analyze(snapshot)) if (!isSystemNamespace(m.resource.namespace)) out.push(m);
+    for (const m of a.analyze(snapshot)) {
+      // Istio leaves Kubernetes system namespaces (kube-system, ...) out of its analysis.
+      if (isSystemNamespace(m.resource.namespace)) continue;
+      // Identical messages (same code, resource, text and place) are reported once, as istioctl does.
+      const key = `${m.code}\u0000${messageResource(m)}\u0000${m.text}\u0000${m.origin ?? ''}\u0000${m.line ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(m);
+    }
   }
   return out.sort(compareMessages);
 }
