@@ -182,6 +182,8 @@ function httpExtras(route: HttpRoute): string[] {
 export interface SubsetIndex {
   matching: Set<string>;
   nonMatching: Set<string>;
+  /** Subsets that select no pod of the service at all: traffic sent there fails (503, no healthy upstream). */
+  empty: Set<string>;
   /** A DestinationRule defines subsets for the service at all. */
   hasRule: boolean;
 }
@@ -260,6 +262,8 @@ export function virtualServicesForService(
         if (!subsets.hasRule) warnings.push(`route to subset ${d.subset} but no DestinationRule defines subsets for ${d.host}`);
         else if (!subsets.matching.has(d.subset) && !subsets.nonMatching.has(d.subset)) {
           warnings.push(`route to unknown subset ${d.subset} of ${d.host}`);
+        } else if (subsets.empty.has(d.subset) && d.weight > 0) {
+          warnings.push(`${r.name ?? `${r.kind.toUpperCase()} route #${r.index + 1}`} sends ${d.weight}% to subset ${d.subset}, which selects no pods: those requests fail (503, no healthy upstream)`);
         }
       }
     }
@@ -391,11 +395,13 @@ export function destinationRulesForService(
 export function subsetIndexOf(rules: readonly DestinationRuleSummary[]): SubsetIndex {
   const matching = new Set<string>();
   const nonMatching = new Set<string>();
+  const empty = new Set<string>();
   for (const r of rules) {
     r.matchingSubsets.forEach((s) => matching.add(s));
     r.nonMatchingSubsets.forEach((s) => nonMatching.add(s));
+    r.subsetsSelectingNoPods.forEach((s) => empty.add(s));
   }
-  return { matching, nonMatching, hasRule: rules.some((r) => r.matchingSubsets.length + r.nonMatchingSubsets.length > 0) };
+  return { matching, nonMatching, empty, hasRule: rules.some((r) => r.matchingSubsets.length + r.nonMatchingSubsets.length > 0) };
 }
 
 // --- Ingress exposure ---

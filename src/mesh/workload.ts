@@ -36,6 +36,7 @@ export type WarningCode =
   | 'subset-selects-no-pods'
   | 'pod-in-no-subset'
   | 'route-subset'
+  | 'route-to-empty-subset'
   | 'no-route-reaches-pod'
   | 'invalid-spec'
   | 'no-pods'
@@ -135,7 +136,8 @@ function routingWarnings(
   }
   for (const vs of vss) {
     for (const w of vs.warnings) {
-      out.push({ code: w.startsWith('no route') ? 'no-route-reaches-pod' : 'route-subset', message: `VirtualService ${vs.ref.namespace}/${vs.ref.name}: ${w}` });
+      const code: WarningCode = w.startsWith('no route') ? 'no-route-reaches-pod' : w.includes('selects no pods') ? 'route-to-empty-subset' : 'route-subset';
+      out.push({ code, message: `VirtualService ${vs.ref.namespace}/${vs.ref.name}: ${w}` });
     }
   }
   return out;
