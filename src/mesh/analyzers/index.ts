@@ -21,6 +21,10 @@ import { k8sGatewaySelectorAnalyzer } from './k8sgateway-selectors.ts';
 import { applicationUidAnalyzer } from './application-uid.ts';
 import { envoyPatchAnalyzer } from './envoyfilter-patches.ts';
 import { conditionAnalyzer } from './conditions.ts';
+import { telemetrySelectorAnalyzer } from './telemetry-selectors.ts';
+import { telemetryDefaultSelectorAnalyzer } from './telemetry-default-selectors.ts';
+import { telemetryProviderAnalyzer } from './telemetry-providers.ts';
+import { telemetryLightstepAnalyzer } from './telemetry-lightstep.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -49,6 +53,10 @@ export const allAnalyzers: readonly Analyzer[] = [
   applicationUidAnalyzer,
   envoyPatchAnalyzer,
   conditionAnalyzer,
+  telemetrySelectorAnalyzer,
+  telemetryDefaultSelectorAnalyzer,
+  telemetryProviderAnalyzer,
+  telemetryLightstepAnalyzer,
   // new analyzers above this line
 ];
 
