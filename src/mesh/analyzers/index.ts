@@ -25,6 +25,10 @@ import { telemetrySelectorAnalyzer } from './telemetry-selectors.ts';
 import { telemetryDefaultSelectorAnalyzer } from './telemetry-default-selectors.ts';
 import { telemetryProviderAnalyzer } from './telemetry-providers.ts';
 import { telemetryLightstepAnalyzer } from './telemetry-lightstep.ts';
+import { deprecationAnalyzer } from './deprecation.ts';
+import { blockedCidrsAnalyzer } from './blocked-cidrs.ts';
+import { jwtClaimRouteAnalyzer } from './virtualservice-jwt-claim-routes.ts';
+import { gatewayApiCrdVersionAnalyzer } from './gateway-api-crd-versions.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -57,6 +61,10 @@ export const allAnalyzers: readonly Analyzer[] = [
   telemetryDefaultSelectorAnalyzer,
   telemetryProviderAnalyzer,
   telemetryLightstepAnalyzer,
+  deprecationAnalyzer,
+  blockedCidrsAnalyzer,
+  jwtClaimRouteAnalyzer,
+  gatewayApiCrdVersionAnalyzer,
   // new analyzers above this line
 ];
 
