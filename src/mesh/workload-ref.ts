@@ -94,7 +94,10 @@ export function resolveWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): Resol
         if (v !== undefined) values.add(`${ref.key}=${v}`);
       }
       const where = ref.namespace ? ` in namespace ${ns}` : '';
-      throw new WorkloadNotFoundError(`No pod has the label ${ref.key}=${ref.value}${where}.`, closest(`${ref.key}=${ref.value}`, [...values]));
+      // Few values exist per key: the close ones first, then the others, so the right one is in view.
+      const near = closest(`${ref.key}=${ref.value}`, [...values]);
+      const others = [...values].filter((v) => !near.includes(v)).sort();
+      throw new WorkloadNotFoundError(`No pod has the label ${ref.key}=${ref.value}${where}.`, [...near, ...others].slice(0, 5));
     }
     const namespaces = [...new Set(pods.map((p) => p.metadata.namespace ?? ''))];
     return { namespace: namespaces.length === 1 ? namespaces[0]! : ns, pods, via: `label ${ref.key}=${ref.value} (${pods.length} pod${pods.length === 1 ? '' : 's'})` };

@@ -1,0 +1,94 @@
+import { describe, expect, it } from '@jest/globals';
+import { UserError } from '../../src/errors.ts';
+import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
+import { parseWorkloadRef, resolveWorkload, WorkloadNotFoundError } from '../../src/mesh/workload-ref.ts';
+import { deployment, pod } from './mesh-fixtures.ts';
+
+const snapshot = new MeshSnapshot([
+  pod('bookinfo', 'reviews-v1-7d8f9c6b5-x2x4z', { labels: { app: 'reviews', version: 'v1' }, owner: 'reviews-v1-7d8f9c6b5' }),
+  pod('bookinfo', 'reviews-v2-5b6c7d8e9-k9k8j', { labels: { app: 'reviews', version: 'v2' }, owner: 'reviews-v2-5b6c7d8e9' }),
+  pod('bookinfo', 'ratings-v1-6c7d8e9f0-q1w2e', { labels: { app: 'ratings' } }),
+  pod('shop', 'cart-1a2b3c4d5-zzzzz', { labels: { app: 'cart' }, owner: 'cart-1a2b3c4d5' }),
+  deployment('bookinfo', 'reviews-v1', { app: 'reviews', version: 'v1' }),
+]);
+
+describe('parseWorkloadRef', () => {
+  it.each([
+    ['pod reviews-v1-abc.bookinfo', undefined, { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' }],
+    ['po reviews-v1-abc -n bookinfo', undefined, { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' }],
+    ['pod/reviews-v1-abc', 'bookinfo', { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' }],
+    ['deployment reviews-v1.bookinfo', undefined, { kind: 'deployment', name: 'reviews-v1', namespace: 'bookinfo' }],
+    ['deploy/reviews-v1 --namespace=bookinfo', undefined, { kind: 'deployment', name: 'reviews-v1', namespace: 'bookinfo' }],
+    ['app=reviews -n bookinfo', undefined, { kind: 'label', key: 'app', value: 'reviews', namespace: 'bookinfo' }],
+    ['app.kubernetes.io/name=reviews', undefined, { kind: 'label', key: 'app.kubernetes.io/name', value: 'reviews' }],
+    ['reviews-v1', 'bookinfo', { kind: 'any', name: 'reviews-v1', namespace: 'bookinfo' }],
+  ])('%s', (text, ns, want) => {
+    expect(parseWorkloadRef(text, ns)).toEqual(want);
+  });
+
+  it('rejects what is not a name, as a UserError', () => {
+    expect(() => parseWorkloadRef('pod Bad_Name')).toThrow(UserError);
+    expect(() => parseWorkloadRef('')).toThrow(/Which workload/);
+  });
+});
+
+describe('resolveWorkload', () => {
+  it('a pod by name', () => {
+    const r = resolveWorkload(snapshot, parseWorkloadRef('pod reviews-v2-5b6c7d8e9-k9k8j.bookinfo'));
+    expect(r.pods.map((p) => p.metadata.name)).toEqual(['reviews-v2-5b6c7d8e9-k9k8j']);
+    expect(r.via).toBe('pod bookinfo/reviews-v2-5b6c7d8e9-k9k8j');
+  });
+
+  it('a Deployment name gives its pods; without the Deployment object, owner ReplicaSets do', () => {
+    const r = resolveWorkload(snapshot, parseWorkloadRef('reviews-v1 -n bookinfo'));
+    expect(r.pods.map((p) => p.metadata.name)).toEqual(['reviews-v1-7d8f9c6b5-x2x4z']);
+    expect(r.via).toBe('Deployment bookinfo/reviews-v1 (1 pod)');
+    const byOwner = resolveWorkload(snapshot, parseWorkloadRef('deployment reviews-v2.bookinfo'));
+    expect(byOwner.pods.map((p) => p.metadata.name)).toEqual(['reviews-v2-5b6c7d8e9-k9k8j']);
+  });
+
+  it('a label, across namespaces when none is given', () => {
+    expect(resolveWorkload(snapshot, parseWorkloadRef('app=reviews -n bookinfo')).pods).toHaveLength(2);
+    const r = resolveWorkload(snapshot, parseWorkloadRef('app=cart'));
+    expect(r.namespace).toBe('shop');
+    expect(r.pods.map((p) => p.metadata.name)).toEqual(['cart-1a2b3c4d5-zzzzz']);
+  });
+
+  it('nothing found: a WorkloadNotFoundError with close names', () => {
+    let err: unknown;
+    try {
+      resolveWorkload(snapshot, parseWorkloadRef('pod reviews-v1.bookinfo'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WorkloadNotFoundError);
+    expect((err as WorkloadNotFoundError).suggestions).toEqual(['reviews-v1.bookinfo', 'reviews-v1-7d8f9c6b5-x2x4z.bookinfo']);
+    expect((err as WorkloadNotFoundError).hint).toMatch(/^Did you mean: /);
+  });
+
+  it('a typo in the name, and the right name in the wrong namespace', () => {
+    const typo = () => resolveWorkload(snapshot, parseWorkloadRef('ratngs-v1-6c7d8e9f0-q1w2e.bookinfo'));
+    expect(typo).toThrow(WorkloadNotFoundError);
+    try {
+      typo();
+    } catch (e) {
+      expect((e as WorkloadNotFoundError).suggestions).toEqual(['ratings-v1-6c7d8e9f0-q1w2e.bookinfo']);
+    }
+    try {
+      resolveWorkload(snapshot, parseWorkloadRef('cart -n bookinfo'));
+      throw new Error('expected not found');
+    } catch (e) {
+      expect((e as WorkloadNotFoundError).suggestions).toEqual(['cart-1a2b3c4d5-zzzzz.shop']);
+    }
+  });
+
+  it('an unknown label lists the values that exist', () => {
+    try {
+      resolveWorkload(snapshot, parseWorkloadRef('app=review -n bookinfo'));
+      throw new Error('expected not found');
+    } catch (e) {
+      expect(e).toBeInstanceOf(WorkloadNotFoundError);
+      expect((e as WorkloadNotFoundError).suggestions).toEqual(['app=reviews', 'app=ratings']);
+    }
+  });
+});
