@@ -3,5 +3,6 @@ import type { AnyCommand } from '../src/command.ts';
 import help from './help.ts';
 import version from './version.ts';
 import config from './config.ts';
+import analyze from './analyze.ts';
 
-export const allCommands: readonly AnyCommand[] = [help, version, config];
+export const allCommands: readonly AnyCommand[] = [help, version, config, analyze];

@@ -43,7 +43,7 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     }
     case 'analyze': {
-      const { runAnalyzeCli } = await import('./mesh/analyzers/analyze-cli.ts');
+      const { runAnalyzeCli } = await import('./analyze-cli.ts');
       return runAnalyzeCli(rest);
     }
     case undefined:

@@ -68,6 +68,8 @@ export interface Rendered {
   blocks: Block[];
   files?: Attachment[];
   offers?: Offer[];
+  /** Asks the front door to open a modal (Slack: views.open with the command's trigger_id). */
+  modal?: { callbackId: string; namespace?: string };
 }
 
 export function truncate(text: string, max: number, marker = '…'): string {

@@ -1,0 +1,89 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineCommand, namespaceArg } from '../src/command.ts';
+import { UserError } from '../src/errors.ts';
+import type { KubeClient } from '../src/kube/client.ts';
+import { type IstioctlResult, istioctlAnalyze } from '../src/istio/istioctl.ts';
+import { analyze } from '../src/mesh/analyzers/index.ts';
+import { type AnalyzeReport, mergeMessages, renderAnalyzeReport } from '../src/mesh/analyze-report.ts';
+import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
+import type { KubeObject } from '../src/kube/objects.ts';
+import type { Rendered } from '../src/blocks/block-kit.ts';
+
+/** The paste modal's identifiers, shared with the Slack front door that opens it. */
+export const PASTE_CALLBACK_ID = 'meshops:analyze-paste';
+
+export type AnalyzeResult = { kind: 'report'; report: AnalyzeReport } | { kind: 'paste'; namespace?: string };
+
+/** Runs istioctl against the same cluster meshops talks to, through a private temporary kubeconfig. */
+export async function runIstioctlOnCluster(kube: KubeClient, binary: string | undefined, scope: { namespace?: string; all?: boolean }): Promise<IstioctlResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'meshops-istioctl-'));
+  try {
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, kube.kubeConfig.exportConfig(), { mode: 0o600 });
+    return await istioctlAnalyze({ binary, kubeconfig, namespace: scope.namespace, allNamespaces: scope.all });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface LiveAnalysisOptions {
+  namespace?: string;
+  all?: boolean;
+  useIstioctl?: boolean;
+  istioctlBinary?: string;
+  /** Pasted objects, analyzed as if applied on top of the cluster. */
+  overlay?: KubeObject[];
+}
+
+export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions): Promise<AnalyzeReport> {
+  const ns = options.all ? undefined : options.namespace;
+  if (ns && !(await kube.get('Namespace', undefined, ns))) {
+    throw new UserError(`There is no namespace \`${ns}\` in this cluster.`, 'Type `/mesh analyze` for every namespace, or check the name with `/mesh config`.');
+  }
+  const [snapshot, istioctl] = await Promise.all([
+    loadLiveSnapshot(kube, { overlay: options.overlay }),
+    options.useIstioctl ? runIstioctlOnCluster(kube, options.istioctlBinary, { namespace: ns, all: !ns }) : Promise.resolve(undefined),
+  ]);
+  const inScope = (namespace: string | undefined, resource: string) => !ns || namespace === ns || resource === `Namespace ${ns}`;
+  const ours = analyze(snapshot).filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));
+  const theirs = istioctl?.status === 'ok' ? istioctl.messages : [];
+  const messages = mergeMessages(ours, theirs).filter((m) => inScope(m.namespace, m.resource));
+  const objectsAnalyzed = ns ? snapshot.objects.filter((o) => o.metadata.namespace === ns || (o.kind === 'Namespace' && o.metadata.name === ns)).length : snapshot.objects.length;
+  const scope = (ns ? `namespace ${ns}` : 'all namespaces') + (options.overlay?.length ? ` with ${options.overlay.length} pasted object${options.overlay.length === 1 ? '' : 's'}` : '');
+  return {
+    scope,
+    objectsAnalyzed,
+    messages,
+    istioctl: istioctl && { status: istioctl.status, reason: 'reason' in istioctl ? istioctl.reason : undefined, count: istioctl.status === 'ok' ? istioctl.messages.length : undefined },
+  };
+}
+
+export default defineCommand({
+  name: 'analyze',
+  summary: "Istio's config analyzers on the live cluster (errors first), optionally cross-checked with istioctl",
+  usage: '/mesh analyze [namespace|--all] [--istioctl] [--paste]',
+  examples: ['/mesh analyze bookinfo', '/mesh analyze --all --istioctl', '/mesh analyze bookinfo --paste'],
+  args: z.object({ namespace: namespaceArg.optional(), all: z.boolean().optional(), istioctl: z.boolean().optional(), paste: z.boolean().optional() }),
+  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' }, switches: { all: 'all', A: 'all', 'all-namespaces': 'all', istioctl: 'istioctl', paste: 'paste' } },
+  permission: 'read',
+  touchesCluster: true,
+  async run({ args, kube, services }): Promise<AnalyzeResult> {
+    if (args.all && args.namespace) throw new UserError('Give a namespace or `--all`, not both.', 'Usage: `/mesh analyze [namespace|--all] [--istioctl]`');
+    if (args.paste) return { kind: 'paste', namespace: args.namespace };
+    const report = await analyzeLive(kube, { namespace: args.namespace, all: args.all, useIstioctl: args.istioctl, istioctlBinary: services.settings?.istioctl });
+    return { kind: 'report', report };
+  },
+  render(result): Rendered {
+    if (result.kind === 'paste') {
+      return {
+        text: 'Paste YAML to analyze it as if applied',
+        blocks: [],
+        modal: { callbackId: PASTE_CALLBACK_ID, namespace: result.namespace },
+      };
+    }
+    return renderAnalyzeReport(result.report);
+  },
+});
