@@ -268,6 +268,9 @@ export function virtualServicesForService(
       }
     }
     if (routesToService && !routes.some((r) => r.reachesPod)) warnings.push('no route of this VirtualService sends traffic to these pods');
+    if (hostsCoverService && !routesToService && routes.length > 0) {
+      warnings.push(`no route sends traffic to ${svcName}: it captures requests for the service and sends them all elsewhere (for callers in ${exportTo.text})`);
+    }
     out.push({
       ref: refOf(vs),
       hosts: spec.hosts,

@@ -314,7 +314,9 @@ export function describeService(snapshot: MeshSnapshot, name: string, namespace:
     virtualServices: vss,
     ingress: ingressExposure(snapshot, vss),
     peerAuthentication: first
-      ? effectivePeerAuthentication(snapshot, namespace, first.metadata.labels, [...new Set(ports.map((p) => (typeof p.targetPort === 'number' ? p.targetPort : p.port)))])
+      ? effectivePeerAuthentication(snapshot, namespace, first.metadata.labels, [
+          ...new Set(portViews(svc, first).flatMap((p) => (typeof p.targetPort === 'number' ? [p.targetPort] : []))),
+        ])
       : undefined,
     authorization: first ? authorizationFor(snapshot, namespace, first.metadata.labels, [name]) : undefined,
     proxyView,
