@@ -29,6 +29,10 @@ import { deprecationAnalyzer } from './deprecation.ts';
 import { blockedCidrsAnalyzer } from './blocked-cidrs.ts';
 import { jwtClaimRouteAnalyzer } from './virtualservice-jwt-claim-routes.ts';
 import { gatewayApiCrdVersionAnalyzer } from './gateway-api-crd-versions.ts';
+import { injectionAnalyzer } from './injection.ts';
+import { injectionImageAnalyzer } from './injection-images.ts';
+import { imageAutoAnalyzer } from './injection-image-auto.ts';
+import { externalControlPlaneAnalyzer } from './external-control-plane.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -65,6 +69,10 @@ export const allAnalyzers: readonly Analyzer[] = [
   blockedCidrsAnalyzer,
   jwtClaimRouteAnalyzer,
   gatewayApiCrdVersionAnalyzer,
+  injectionAnalyzer,
+  injectionImageAnalyzer,
+  imageAutoAnalyzer,
+  externalControlPlaneAnalyzer,
   // new analyzers above this line
 ];
 
