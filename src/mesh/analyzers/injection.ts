@@ -5,7 +5,7 @@ import { annotations, fullName, labels, nsOf, spec } from './fields.ts';
 import { enableNamespacesByDefault, injectorConfigMapName, injectorConfigMaps } from './injector-config.ts';
 import type { AnalysisMessage, Analyzer } from './types.ts';
 import { message } from './types.ts';
-import { containers, INJECTION_LABEL, isSystemNamespace, PROXY_CONTAINER, REVISION_LABEL, SIDECAR_INJECT } from './workloads.ts';
+import { containers, DATAPLANE_MODE, INJECTION_LABEL, isSystemNamespace, PROXY_CONTAINER, REVISION_LABEL, SIDECAR_INJECT } from './workloads.ts';
 
 export const injectionAnalyzer: Analyzer = {
   name: 'injection.Analyzer',
@@ -18,18 +18,21 @@ export const injectionAnalyzer: Analyzer = {
       if (name === snapshot.istioNamespace || isSystemNamespace(name)) continue;
       const l = labels(ns);
       const legacy = l[INJECTION_LABEL] ?? '';
+      // A legacy label other than `enabled` (e.g. `disabled`) deliberately opts the namespace out.
+      if (legacy !== '' && legacy !== 'enabled') continue;
       const hasRevision = REVISION_LABEL in l;
-      if (legacy === '' && !hasRevision) {
+      const ambient = l[DATAPLANE_MODE] === 'ambient';
+      const enablers = [legacy === 'enabled', hasRevision, ambient].filter(Boolean).length;
+      if (enablers > 1) {
+        out.push(message('NamespaceMultipleInjectionLabels', ns, [name, name]));
+        continue;
+      }
+      if (enablers === 0) {
         if (byDefault(snapshot, l[REVISION_LABEL])) out.push(message('NamespaceInjectionEnabledByDefault', ns, []));
         else out.push(message('NamespaceNotInjected', ns, [name, name]));
         continue;
       }
-      if (hasRevision && legacy !== '') {
-        out.push(message('NamespaceMultipleInjectionLabels', ns, [name, name]));
-        continue;
-      }
-      // A legacy label other than `enabled` deliberately opts out.
-      if (!hasRevision && legacy !== 'enabled') continue;
+      if (ambient) continue; // ambient namespaces get no sidecars
       injected.add(name);
     }
     for (const pod of snapshot.list('Pod')) {

@@ -109,7 +109,7 @@ export function isIstioControlPlane(obj: KubeObject): boolean {
 
 
 const AMBIENT_REDIRECTION = 'ambient.istio.io/redirection';
-const DATAPLANE_MODE = 'istio.io/dataplane-mode';
+export const DATAPLANE_MODE = 'istio.io/dataplane-mode';
 
 /** A pod captured by ztunnel (ambient mode). */
 export function podInAmbient(pod: KubeObject | undefined): boolean {
