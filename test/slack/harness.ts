@@ -1,0 +1,128 @@
+// A router with the real commands plus a few test-only ones, and a running Bolt app in either mode
+// against the Slack fake. The cluster is never called by these commands: the front door is under test.
+import { Writable } from 'node:stream';
+import { KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { allCommands } from '../../commands/index.ts';
+import { type Block, section } from '../../src/blocks/block-kit.ts';
+import { type AnyCommand, defineCommand } from '../../src/command.ts';
+import type { SlackSettings } from '../../src/config.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { createLogger } from '../../src/log.ts';
+import type { ClickHandler } from '../../src/messenger.ts';
+import { Router } from '../../src/router.ts';
+import { type SlackApp, createSlackApp } from '../../src/slack/app.ts';
+import type { DedupStore } from '../../src/slack/dedup.ts';
+import type { SlackFake } from '../support/slack-fake.ts';
+
+export const BOT_TOKEN = 'xoxb-1111-2222-testtoken';
+export const APP_TOKEN = 'xapp-1-A0000001-3333-testapptoken';
+export const SIGNING_SECRET = 'f00dfeedcafe0123456789abcdef0123';
+
+/** Stands in for a command that talks to the cluster: the front door must show "working…" first. */
+export const probeCommand = defineCommand({
+  name: 'probe',
+  summary: 'Test: a cluster command that takes a moment',
+  usage: '/mesh probe [namespace]',
+  args: z.object({ namespace: z.string().optional() }),
+  argSpec: { positional: ['namespace'] },
+  permission: 'read',
+  touchesCluster: true,
+  async run({ args }) {
+    await new Promise((r) => setTimeout(r, 100));
+    return { namespace: args.namespace ?? 'default' };
+  },
+  render(r) {
+    return { text: `probe of ${r.namespace}: all good`, blocks: [section(`*Probe* of \`${r.namespace}\`: all good`)] };
+  },
+});
+
+/** Output far over one message: 80 sections of 1000 characters. */
+export const longCommand = defineCommand({
+  name: 'long',
+  summary: 'Test: output too long for one message',
+  usage: '/mesh long',
+  args: z.object({}),
+  permission: 'read',
+  touchesCluster: false,
+  async run() {
+    return 80;
+  },
+  render(n) {
+    const blocks: Block[] = Array.from({ length: n }, (_, i) => section(`line ${i} ${'x'.repeat(1000)}`));
+    return { text: `${n} long lines`, blocks };
+  },
+});
+
+export const boomCommand = defineCommand({
+  name: 'boom',
+  summary: 'Test: a command that fails',
+  usage: '/mesh boom',
+  args: z.object({}),
+  permission: 'read',
+  touchesCluster: true,
+  async run(): Promise<never> {
+    throw new Error('kaboom with xoxb-1111-2222-testtoken inside');
+  },
+  render() {
+    return { text: '', blocks: [] };
+  },
+});
+
+export function unreachableKube(): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'nowhere', server: 'http://127.0.0.1:9', skipTLSVerify: true }],
+    users: [{ name: 'nobody' }],
+    contexts: [{ name: 'nowhere', cluster: 'nowhere', user: 'nobody' }],
+    currentContext: 'nowhere',
+  });
+  return new KubeClient(kc, { timeoutMs: 500 });
+}
+
+export interface Harness {
+  slack: SlackApp;
+  logs: string[];
+  eventsUrl: string;
+}
+
+export async function startApp(
+  fake: SlackFake,
+  mode: 'http' | 'socket',
+  extra: { clickHandlers?: Record<string, ClickHandler>; dedup?: DedupStore; commands?: AnyCommand[] } = {},
+): Promise<Harness> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'debug', destination });
+  const router = new Router({
+    commands: extra.commands ?? [...allCommands, probeCommand, longCommand, boomCommand],
+    clusters: [{ name: 'test-cluster', kube: unreachableKube() }],
+    log,
+  });
+  const settings: SlackSettings =
+    mode === 'http'
+      ? { mode: 'http', botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, port: 0, apiUrl: fake.apiUrl }
+      : { mode: 'socket', botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: fake.apiUrl };
+  const slack = createSlackApp({
+    slack: settings,
+    router,
+    log,
+    clickHandlers: extra.clickHandlers,
+    dedup: extra.dedup,
+    listen: { host: '127.0.0.1', port: 0 },
+    socketPingTimeoutMs: 1500,
+    retryConfig: { retries: 0 },
+  });
+  await slack.start();
+  return { slack, logs, eventsUrl: mode === 'http' ? `http://127.0.0.1:${slack.port}/slack/events` : '' };
+}
+
+/** All the text of a recorded message's blocks, for assertions. */
+export function blockText(args: Record<string, unknown> | undefined): string {
+  return JSON.stringify(args?.blocks ?? []);
+}
