@@ -21,6 +21,8 @@ export interface InjectionStatus {
   /** The revision the injector would use, when the labels name one. */
   revision?: string;
   reason: string;
+  /** The pod is an Istio gateway: its istio-proxy is the gateway itself, not an injected sidecar. */
+  gateway: boolean;
   /** The injector should have run but the pod has no proxy (or the reverse): restart it, or fix labels. */
   mismatch?: string;
 }
@@ -128,10 +130,17 @@ export function injectionStatus(pod: KubeObject, namespaceObj: KubeObject | unde
   } else {
     reason = podOptOut ? 'pod opts out (sidecar.istio.io/inject=false)' : 'no injection label on the namespace or the pod';
   }
+  // Gateways run istio-proxy as their main container (Helm/operator installs) or are injected with the
+  // gateway template; either way "sidecar without injection" is expected there.
+  const gateway =
+    ['ingressgateway', 'egressgateway'].includes(podLabels.istio ?? '') ||
+    (podAnno['inject.istio.io/templates'] ?? '').split(',').includes('gateway') ||
+    podLabels['gateway.networking.k8s.io/gateway-name'] !== undefined;
   let mismatch: string | undefined;
+  if (gateway) return { hasSidecar, wouldInject, revision, reason: `${reason} (an Istio gateway)`, gateway };
   if (wouldInject && !hasSidecar) mismatch = 'injection is enabled but the pod has no sidecar: it was probably created before the label; restart it';
   if (!wouldInject && hasSidecar) mismatch = 'the pod has a sidecar although injection is not enabled for it now (manual injection, or labels changed since)';
-  return { hasSidecar, wouldInject, revision, reason, mismatch };
+  return { hasSidecar, wouldInject, revision, reason, gateway, mismatch };
 }
 
 export function sidecarVersion(pod: KubeObject): SidecarVersion {

@@ -183,6 +183,9 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescrip
   for (const b of backing) for (const p of b.ports) if (typeof p.targetPort === 'number') targetPorts.add(p.targetPort);
   const peerAuthentication = effectivePeerAuthentication(snapshot, ns, pod.metadata.labels, [...targetPorts], problems);
   const authorization = authorizationFor(snapshot, ns, pod.metadata.labels, services.map((s) => s.metadata.name), problems);
+  if (!findProxyContainer(pod)) {
+    authorization.summary.unshift('This pod has no sidecar, so nothing below is enforced on its traffic.');
+  }
 
   const injection = injectionStatus(pod, snapshot.get('Namespace', undefined, ns));
   const proxy = findProxyContainer(pod);

@@ -164,11 +164,22 @@ describe('describePod', () => {
     expect(legacy.sidecar.version).toBeUndefined();
     expect(legacy.warnings.map((w) => w.code)).toEqual(['no-service', 'no-sidecar']);
     expect(legacy.warnings[1]!.message).toMatch(/no Istio sidecar \(namespace istio-injection=enabled, but the pod opts out/);
+    expect(legacy.authorization.summary[0]).toBe('This pod has no sidecar, so nothing below is enforced on its traffic.');
   });
 
   it('a pod created before injection was enabled: the mismatch is pointed out', () => {
     const s = bookinfo([pod('bookinfo', 'old-pod', { labels: { app: 'reviews', version: 'v1' }, sidecar: false })]);
     const old = describePod(s, s.get('Pod', 'bookinfo', 'old-pod')!);
     expect(old.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/created before the label; restart it/);
+  });
+
+  it('an ingress gateway pod is not flagged for having a proxy without injection', () => {
+    const s = bookinfo([pod('bookinfo', 'ingressgateway-1', { labels: { istio: 'ingressgateway' }, annotations: {} })]);
+    const s2 = new MeshSnapshot(s.objects.map((o) => (o.kind === 'Namespace' ? { ...o, metadata: { ...o.metadata, labels: {} } } : o)));
+    const gw = describePod(s2, s2.get('Pod', 'bookinfo', 'ingressgateway-1')!);
+    expect(gw.sidecar.injection).toMatchObject({ gateway: true, hasSidecar: true, wouldInject: false });
+    expect(gw.warnings.some((w) => w.code === 'injection-mismatch')).toBe(false);
+    const plain = describePod(s2, s2.get('Pod', 'bookinfo', 'reviews-v1-7d8f9c-abcde')!);
+    expect(plain.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/has a sidecar although injection is not enabled/);
   });
 });
