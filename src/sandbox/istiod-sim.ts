@@ -1,0 +1,334 @@
+// A simulated istiod pod's HTTP side: port 15014 (monitoring and debug: /debug/syncz,
+// /debug/connections, /version, /metrics) and port 8080 (/ready). Its state is a model tests and
+// seeds drive: which proxies are connected and, per xDS type, the sent and acked nonces, the send
+// time and the last NACK. Answers follow pilot/pkg/xds/debug.go: debug endpoints answer 401 to
+// callers that are not localhost (allowAuthenticatedOrLocalhost), and are absent (404) when istiod
+// runs with ENABLE_DEBUG_ON_HTTP=false.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLocalhostCaller, type PodEndpoints } from './pod-endpoints.ts';
+
+// The sandbox imports nothing from the bot's code, so the xDS type URLs it needs are spelled here.
+export const TYPE_URL = {
+  CDS: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  LDS: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  EDS: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  RDS: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  ECDS: 'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig',
+} as const;
+
+/** One element of /debug/syncz as istiod marshals it (pilot/pkg/xds/debug.go SyncStatus). */
+export interface SynczEntry {
+  cluster_id: string;
+  proxy: string;
+  proxy_type: string;
+  istio_version: string;
+  [legacyNonce: `${string}_${'sent' | 'acked'}`]: string;
+  resources: Record<string, { sent?: string; acked?: string; sentTime: string; lastError?: string }>;
+}
+
+export const ISTIOD_MONITORING_PORT = 15014;
+export const ISTIOD_READY_PORT = 8080;
+
+/** What a sidecar or gateway watches by default (no wasm, so no ECDS). */
+export const DEFAULT_WATCHED_TYPES: readonly string[] = [TYPE_URL.CDS, TYPE_URL.LDS, TYPE_URL.EDS, TYPE_URL.RDS];
+
+export interface SimWatch {
+  sent?: string;
+  acked?: string;
+  sentTime?: Date;
+  lastError?: string;
+}
+
+export interface SimProxy {
+  id: string;
+  proxyType: 'sidecar' | 'router';
+  clusterId: string;
+  istioVersion: string;
+  connectionId: string;
+  connectedAt: Date;
+  peerAddress: string;
+  watches: Map<string, SimWatch>;
+}
+
+export interface IstiodSimOptions {
+  podName: string;
+  /** Istio version this istiod reports (default 1.24.2). */
+  version?: string;
+  clusterId?: string;
+  /** false: istiod started with ENABLE_DEBUG_ON_HTTP=false, so /debug/* is not served at all. */
+  debugOnHttp?: boolean;
+  /** false: /ready answers 503 (e.g. caches not synced). */
+  ready?: boolean;
+  now?: () => Date;
+  nonce?: () => string;
+}
+
+export interface ConnectOptions {
+  proxyType?: 'sidecar' | 'router';
+  istioVersion?: string;
+  clusterId?: string;
+  /** Type URLs the proxy watches; default CDS, LDS, EDS, RDS. */
+  types?: readonly string[];
+  /** Push and ACK every watched type at once (default true): the proxy starts SYNCED. */
+  synced?: boolean;
+  peerAddress?: string;
+}
+
+/** Envoy NACK texts of the kind istiod records as LastError (realistic shapes, demo names). */
+export const DEMO_NACK_MESSAGES = {
+  LDS:
+    'Error adding/updating listener(s) 0.0.0.0_9080: Proto constraint validation failed ' +
+    '(HttpConnectionManagerValidationError.HttpFilters[3]: embedded message failed validation | caused by ' +
+    'HttpFilterValidationError.Name: value length must be at least 1 characters)',
+  CDS:
+    'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: ' +
+    'Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
+} as const;
+
+export class IstiodSim {
+  readonly podName: string;
+  readonly version: string;
+  readonly clusterId: string;
+  debugOnHttp: boolean;
+  ready: boolean;
+  private readonly now: () => Date;
+  private readonly nonce: () => string;
+  private readonly proxies = new Map<string, SimProxy>();
+  private connectionCounter = 0;
+
+  constructor(opts: IstiodSimOptions) {
+    this.podName = opts.podName;
+    this.version = opts.version ?? '1.24.2';
+    this.clusterId = opts.clusterId ?? 'Kubernetes';
+    this.debugOnHttp = opts.debugOnHttp ?? true;
+    this.ready = opts.ready ?? true;
+    this.now = opts.now ?? (() => new Date());
+    this.nonce = opts.nonce ?? randomUUID;
+  }
+
+  /** A proxy (`<pod>.<namespace>`) opens its ADS stream to this istiod. */
+  connect(proxyId: string, opts: ConnectOptions = {}): SimProxy {
+    const connectedAt = this.now();
+    this.connectionCounter += 1;
+    const proxy: SimProxy = {
+      id: proxyId,
+      proxyType: opts.proxyType ?? 'sidecar',
+      clusterId: opts.clusterId ?? this.clusterId,
+      istioVersion: opts.istioVersion ?? this.version,
+      connectionId: `${proxyId}-${this.connectionCounter}`,
+      connectedAt,
+      peerAddress: opts.peerAddress ?? '10.244.0.1:41510',
+      watches: new Map((opts.types ?? DEFAULT_WATCHED_TYPES).map((t) => [t, {}])),
+    };
+    this.proxies.set(proxyId, proxy);
+    if (opts.synced ?? true) {
+      for (const t of proxy.watches.keys()) {
+        this.push(proxyId, t);
+        this.ack(proxyId, t);
+      }
+    }
+    return proxy;
+  }
+
+  disconnect(proxyId: string): boolean {
+    return this.proxies.delete(proxyId);
+  }
+
+  connected(): string[] {
+    return [...this.proxies.keys()].sort();
+  }
+
+  proxy(proxyId: string): SimProxy | undefined {
+    return this.proxies.get(proxyId);
+  }
+
+  /** istiod pushes a type (default: every watched type): new nonce, not yet acknowledged. */
+  push(proxyId: string, typeUrl?: string, at?: Date): void {
+    for (const w of this.watchesOf(proxyId, typeUrl)) {
+      w.sent = this.nonce();
+      w.sentTime = at ?? this.now();
+    }
+  }
+
+  /** Envoy ACKs the last push of a type (default: every watched type). */
+  ack(proxyId: string, typeUrl?: string): void {
+    for (const w of this.watchesOf(proxyId, typeUrl)) {
+      w.acked = w.sent;
+      delete w.lastError;
+    }
+  }
+
+  /** Envoy NACKs the last push of a type: the acked nonce stays the old one, the error is kept. */
+  nack(proxyId: string, typeUrl: string, message: string): void {
+    for (const w of this.watchesOf(proxyId, typeUrl)) w.lastError = message;
+  }
+
+  /** The JSON body of /debug/syncz, in istiod's SyncStatus shape, sorted as istiod sorts clients. */
+  syncz(namespace?: string): SynczEntry[] {
+    const out: SynczEntry[] = [];
+    for (const p of [...this.proxies.values()].sort((a, b) => cmp(a.connectionId, b.connectionId))) {
+      if (namespace && p.id.slice(p.id.lastIndexOf('.') + 1) !== namespace) continue;
+      const legacy = (t: string) => this.proxies.get(p.id)?.watches.get(t);
+      const resources: SynczEntry['resources'] = {};
+      for (const [t, w] of p.watches) {
+        // Key order and the zero time follow Go's encoding/json for ResourceStatus.
+        resources[t] = {
+          ...(w.sent ? { sent: w.sent } : {}),
+          ...(w.acked ? { acked: w.acked } : {}),
+          sentTime: w.sentTime ? w.sentTime.toISOString() : '0001-01-01T00:00:00Z',
+          ...(w.lastError ? { lastError: w.lastError } : {}),
+        };
+      }
+      const entry: Record<string, unknown> = {
+        cluster_id: p.clusterId,
+        proxy: p.id,
+        proxy_type: p.proxyType,
+        istio_version: p.istioVersion,
+      };
+      const pairs = [
+        ['cluster', TYPE_URL.CDS], ['listener', TYPE_URL.LDS], ['route', TYPE_URL.RDS],
+        ['endpoint', TYPE_URL.EDS], ['extensionconfig', TYPE_URL.ECDS],
+      ] as const;
+      for (const [name, t] of pairs) {
+        const w = legacy(t);
+        if (w?.sent) entry[`${name}_sent`] = w.sent;
+        if (w?.acked) entry[`${name}_acked`] = w.acked;
+      }
+      entry.resources = resources;
+      out.push(entry as unknown as SynczEntry);
+    }
+    return out;
+  }
+
+  /** Handler for port 15014. */
+  readonly monitoringHandler = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://istiod');
+    const path = url.pathname;
+    if (path === '/version') {
+      text(res, 200, `${this.version}-6f3f4c0d3b5e0a2c1c1d7a4c8b9f0e2d3a4b5c6d-go1.23.4-Clean-${this.version}`);
+      return;
+    }
+    if (path === '/metrics') {
+      text(res, 200, `# TYPE pilot_xds gauge\npilot_xds{version="${this.version}"} ${this.proxies.size}\n`);
+      return;
+    }
+    if (path === '/ready') {
+      this.readyHandler(req, res);
+      return;
+    }
+    if ((path === '/debug' || path.startsWith('/debug/')) && this.debugOnHttp) {
+      if (!isLocalhostCaller(req)) {
+        // allowAuthenticatedOrLocalhost: no token we accept, not from localhost: bare 401.
+        res.writeHead(401);
+        res.end();
+        return;
+      }
+      if (path === '/debug/syncz') {
+        json(res, this.syncz(url.searchParams.get('namespace') ?? undefined), url.searchParams.has('pretty'));
+        return;
+      }
+      if (path === '/debug/connections') {
+        const clients = [...this.proxies.values()].sort((a, b) => cmp(a.connectionId, b.connectionId));
+        json(res, {
+          totalClients: clients.length,
+          clients: clients.map((c) => ({ connectionId: c.connectionId, connectedAt: c.connectedAt.toISOString(), address: c.peerAddress })),
+        }, url.searchParams.has('pretty'));
+        return;
+      }
+    }
+    // Go's ServeMux for an unregistered path (all of /debug/* when ENABLE_DEBUG_ON_HTTP=false).
+    text(res, 404, '404 page not found\n');
+  };
+
+  /** Handler for port 8080 (the readiness probe). */
+  readonly readyHandler = (_req: IncomingMessage, res: ServerResponse): void => {
+    if (this.ready) text(res, 200, '');
+    else text(res, 503, 'istiod is not ready\n');
+  };
+
+  /** Serve this istiod's ports for pod `namespace/podName` on the sandbox's pod network. */
+  registerOn(endpoints: PodEndpoints, namespace = 'istio-system'): void {
+    endpoints.register(namespace, this.podName, ISTIOD_MONITORING_PORT, this.monitoringHandler);
+    endpoints.register(namespace, this.podName, ISTIOD_READY_PORT, this.readyHandler);
+  }
+
+  private watchesOf(proxyId: string, typeUrl?: string): SimWatch[] {
+    const p = this.proxies.get(proxyId);
+    if (!p) throw new Error(`proxy ${proxyId} is not connected to ${this.podName}`);
+    if (typeUrl === undefined) return [...p.watches.values()];
+    const w = p.watches.get(typeUrl);
+    if (!w) throw new Error(`proxy ${proxyId} does not watch ${typeUrl}`);
+    return [w];
+  }
+}
+
+export interface ProxyPodRef {
+  namespace: string;
+  name: string;
+  proxyType?: 'sidecar' | 'router';
+  istioVersion?: string;
+}
+
+export interface MeshSyncScenario {
+  /** Istiod pod names; proxies are dealt round-robin across them (sorted by proxy ID). */
+  istiods: readonly string[];
+  /** Pods that run an Istio proxy. */
+  pods: readonly ProxyPodRef[];
+  /** Proxy IDs (`<pod>.<namespace>`) left STALE on LDS: pushed, never acknowledged. */
+  staleLds?: readonly string[];
+  /** Proxy IDs that NACKed a type, with Envoy's message (default: DEMO_NACK_MESSAGES for that type). */
+  nack?: readonly { proxyId: string; type: 'CDS' | 'LDS'; message?: string }[];
+  /** Proxy IDs with a sidecar but connected to no istiod. */
+  disconnected?: readonly string[];
+  /** How long ago the unacknowledged pushes went out (default 4 minutes). */
+  staleForMs?: number;
+  istiodOptions?: Omit<IstiodSimOptions, 'podName'>;
+}
+
+/** Builds the istiods of a demo mesh: everything synced, then the scenario's faults applied. */
+export function buildMeshSync(s: MeshSyncScenario): IstiodSim[] {
+  if (s.istiods.length === 0) throw new Error('a mesh needs at least one istiod');
+  const sims = s.istiods.map((podName) => new IstiodSim({ ...s.istiodOptions, podName }));
+  const now = s.istiodOptions?.now ?? (() => new Date());
+  const disconnected = new Set(s.disconnected ?? []);
+  const ids = s.pods.map((p) => ({ id: `${p.name}.${p.namespace}`, p })).sort((a, b) => cmp(a.id, b.id));
+  const owner = new Map<string, IstiodSim>();
+  let i = 0;
+  for (const { id, p } of ids) {
+    if (disconnected.has(id)) continue;
+    const sim = sims[i++ % sims.length]!;
+    const opts: ConnectOptions = {};
+    if (p.proxyType) opts.proxyType = p.proxyType;
+    if (p.istioVersion) opts.istioVersion = p.istioVersion;
+    sim.connect(id, opts);
+    owner.set(id, sim);
+  }
+  const pushedAt = new Date(now().getTime() - (s.staleForMs ?? 4 * 60_000));
+  const ownerOf = (id: string): IstiodSim => {
+    const sim = owner.get(id);
+    if (!sim) throw new Error(`scenario names ${id}, which is not a connected proxy of this mesh`);
+    return sim;
+  };
+  for (const id of s.staleLds ?? []) ownerOf(id).push(id, TYPE_URL.LDS, pushedAt);
+  for (const n of s.nack ?? []) {
+    const sim = ownerOf(n.proxyId);
+    sim.push(n.proxyId, TYPE_URL[n.type], pushedAt);
+    sim.nack(n.proxyId, TYPE_URL[n.type], n.message ?? DEMO_NACK_MESSAGES[n.type]);
+  }
+  return sims;
+}
+
+function json(res: ServerResponse, body: unknown, pretty: boolean): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body));
+}
+
+function text(res: ServerResponse, code: number, body: string): void {
+  res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
