@@ -42,6 +42,7 @@ export const containerSchema = z.looseObject({
   image: z.string().optional(),
   ports: z.array(containerPortSchema).optional(),
   restartPolicy: z.string().optional(),
+  securityContext: z.looseObject({ runAsUser: z.number().optional() }).optional(),
   resources: z
     .looseObject({
       requests: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
@@ -55,6 +56,7 @@ export const podSpecSchema = z.looseObject({
   containers: z.array(containerSchema).default([]),
   initContainers: z.array(containerSchema).optional(),
   serviceAccountName: z.string().optional(),
+  securityContext: z.looseObject({ runAsUser: z.number().optional() }).optional(),
 });
 
 const containerStatusSchema = z.looseObject({ name: z.string(), ready: z.boolean().optional() });

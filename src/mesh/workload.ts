@@ -42,7 +42,9 @@ export type WarningCode =
   | 'no-pods'
   | 'no-meshed-pods'
   | 'stale-proxy-config'
-  | 'proxy-config';
+  | 'proxy-config'
+  | 'reserved-uid'
+  | 'telemetry-labels';
 
 export interface Warning {
   code: WarningCode;
@@ -199,6 +201,7 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescrip
   if (!proxy) {
     warnings.push({ code: 'no-sidecar', message: `pod has no Istio sidecar (${injection.reason}): it is outside the mesh; mTLS, routing and authorization policies are not enforced on it` });
   }
+  if (proxy) warnings.push(...podRequirementWarnings(pod));
   if (injection.mismatch) warnings.push({ code: 'injection-mismatch', message: injection.mismatch });
   for (const p of sidecar.settings?.problems ?? []) warnings.push({ code: 'proxy-config', message: p });
   for (const p of problems) warnings.push({ code: 'invalid-spec', message: `${p.object}: ${p.problem}` });
@@ -217,6 +220,28 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescrip
     sidecar,
     warnings: dedupe(warnings),
   };
+}
+
+// Istio's pod requirements (istio.io/latest/docs/ops/deployment/application-requirements/): UID 1337
+// belongs to the proxy, and telemetry wants a service name and version label.
+function podRequirementWarnings(pod: KubeObject): Warning[] {
+  const out: Warning[] = [];
+  const spec = parseField(pod, podSpecSchema);
+  const uids = [
+    spec?.securityContext?.runAsUser,
+    ...(spec?.containers ?? []).filter((c) => c.name !== proxyContainerName).map((c) => c.securityContext?.runAsUser),
+  ];
+  if (uids.includes(1337)) out.push({ code: 'reserved-uid', message: 'user ID 1337 is reserved for the sidecar proxy; the app must run as another UID' });
+  const labels = pod.metadata.labels ?? {};
+  const hasName = ['service.istio.io/canonical-name', 'app.kubernetes.io/name', 'app'].some((k) => k in labels);
+  const hasVersion = ['service.istio.io/canonical-revision', 'app.kubernetes.io/version', 'version'].some((k) => k in labels);
+  if (!hasName || !hasVersion) {
+    out.push({
+      code: 'telemetry-labels',
+      message: `add ${[!hasName && 'an `app`', !hasVersion && 'a `version`'].filter(Boolean).join(' and ')} label so Istio telemetry names this workload`,
+    });
+  }
+  return out;
 }
 
 function dedupe(warnings: Warning[]): Warning[] {

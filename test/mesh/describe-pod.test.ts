@@ -182,4 +182,17 @@ describe('describePod', () => {
     const plain = describePod(s2, s2.get('Pod', 'bookinfo', 'reviews-v1-7d8f9c-abcde')!);
     expect(plain.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/has a sidecar although injection is not enabled/);
   });
+
+  it('Istio pod requirements: UID 1337 and telemetry labels', () => {
+    const p = pod('bookinfo', 'odd-pod', { labels: { app: 'odd' } });
+    const spec = p.spec as { containers: { name: string; securityContext?: unknown }[] };
+    spec.containers[0]!.securityContext = { runAsUser: 1337 };
+    const s = bookinfo([p]);
+    const odd = describePod(s, s.get('Pod', 'bookinfo', 'odd-pod')!);
+    expect(odd.warnings.filter((w) => w.code === 'reserved-uid' || w.code === 'telemetry-labels').map((w) => w.message)).toEqual([
+      'user ID 1337 is reserved for the sidecar proxy; the app must run as another UID',
+      'add a `version` label so Istio telemetry names this workload',
+    ]);
+    expect(d.warnings.some((w) => w.code === 'reserved-uid' || w.code === 'telemetry-labels')).toBe(false);
+  });
 });
