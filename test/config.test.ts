@@ -1,0 +1,54 @@
+// Settings errors stop start-up with one line that names the variable and says what it expects.
+import { describe, expect, it } from '@jest/globals';
+import { SettingsError, loadSettings } from '../src/config.ts';
+
+function failure(env: Record<string, string>): SettingsError {
+  try {
+    loadSettings(env);
+  } catch (err) {
+    if (err instanceof SettingsError) return err;
+    throw err;
+  }
+  throw new Error('expected a SettingsError');
+}
+
+const BOT = 'xoxb-1-2-abc';
+const APP = 'xapp-1-A1-abc';
+const SECRET = 'abcdef0123456789abcdef';
+
+describe('loadSettings', () => {
+  it.each([
+    [{ SLACK_BOT_TOKEN: 'bad' }, 'SLACK_BOT_TOKEN', /xoxb-/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'http' }, 'SLACK_SIGNING_SECRET', /signing secret/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'socket' }, 'SLACK_APP_TOKEN', /xapp-/],
+    [{ SLACK_APP_TOKEN: APP }, 'SLACK_BOT_TOKEN', /xoxb-/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, PORT: 'abc' }, 'PORT', /TCP port/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_MODE: 'webhook' }, 'SLACK_MODE', /socket .* or http/],
+    [{ SLACK_API_URL: 'ftp://slack.example' }, 'SLACK_API_URL', /http\(s\) URL/],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/],
+  ])('refuses %j naming %s', (env, variable, expected) => {
+    const err = failure(env as Record<string, string>);
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+    expect(err.message).toMatch(expected);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('never quotes a secret back in the error', () => {
+    const err = failure({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: 'short', SLACK_MODE: 'http' });
+    expect(err.variable).toBe('SLACK_SIGNING_SECRET');
+    expect(err.message).not.toContain('short');
+  });
+
+  it('reads Socket Mode by default and HTTP mode with its port', () => {
+    expect(loadSettings({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'http://127.0.0.1:9/api/' }).slack).toEqual({
+      mode: 'socket',
+      botToken: BOT,
+      appToken: APP,
+      signingSecret: undefined,
+      apiUrl: 'http://127.0.0.1:9/api/',
+    });
+    expect(loadSettings({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, PORT: '8443' }).slack).toMatchObject({ mode: 'http', port: 8443 });
+    expect(loadSettings({}).slack).toBeUndefined();
+  });
+});
