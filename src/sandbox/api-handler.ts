@@ -1,0 +1,606 @@
+// REST semantics for resource paths (/api/v1/..., /apis/<group>/<version>/...): get, list, watch,
+// create, update, patch, delete, deletecollection, and the subresources status, scale, log, proxy,
+// plus access reviews. Authentication happened before; authorization happens here, per verb.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../kube/objects.ts';
+import {
+  ApiError,
+  badRequest,
+  forbidden,
+  gone,
+  invalid,
+  methodNotAllowed,
+  namespaceNotFound,
+  notFound,
+  pathNotFound,
+  patchNotApplied,
+  unsupportedMediaType,
+} from './api-errors.ts';
+import type { Identity } from './auth.ts';
+import { applyConfiguration, applyJsonPatch, applyMergePatch, clone, type Json, PatchError, strategicMerge } from './patch.ts';
+import type { PodEndpoints } from './pod-endpoints.ts';
+import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
+import { can } from './rbac.ts';
+import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
+import type { ResourceType } from './resource-types.ts';
+import { groupResource } from './resource-types.ts';
+import { matchesFilter, type ObjectFilter, parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import type { SandboxStore, StoreEvent } from './store.ts';
+import { toTable, wantsTable } from './table.ts';
+import { validateObject } from './validation.ts';
+
+export interface ResourcePath {
+  group: string;
+  version: string;
+  namespace?: string;
+  plural: string;
+  name?: string;
+  subresource?: string;
+  /** What follows the subresource (pods/x/proxy/<rest>). */
+  rest?: string;
+}
+
+/** Split a resource URL path; undefined when it is not one (discovery paths are handled elsewhere). */
+export function parseResourcePath(pathname: string): ResourcePath | undefined {
+  const segs = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segs[0] === 'api' && segs.length >= 3) {
+    group = '';
+    version = segs[1] as string;
+    rest = segs.slice(2);
+  } else if (segs[0] === 'apis' && segs.length >= 4) {
+    group = segs[1] as string;
+    version = segs[2] as string;
+    rest = segs.slice(3);
+  } else {
+    return undefined;
+  }
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [plural, name, subresource, ...tail] = rest;
+  if (!plural) return undefined;
+  return {
+    group,
+    version,
+    ...(namespace !== undefined ? { namespace } : {}),
+    plural,
+    ...(name !== undefined ? { name } : {}),
+    ...(subresource !== undefined ? { subresource } : {}),
+    ...(tail.length ? { rest: tail.join('/') } : {}),
+  };
+}
+
+export interface HandlerContext {
+  store: SandboxStore;
+  logs: PodLogBook;
+  podEndpoints: PodEndpoints;
+  log: Logger;
+  /** Open watch responses, so close() can end them. */
+  watches: Set<ServerResponse>;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728', {});
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+function decode(buf: Buffer, contentType: string): unknown {
+  const text = buf.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    if (/yaml/.test(contentType)) return parseYaml(text);
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`error decoding request body: ${(e as Error).message}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, err.code, err.status);
+}
+
+function servedVersion(rt: ResourceType, version: string): string {
+  return rt.group ? `${rt.group}/${version}` : version;
+}
+
+function served(obj: KubeObject, apiVersion: string): KubeObject {
+  return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+}
+
+function isDryRun(params: URLSearchParams, bodyDryRun?: string[]): boolean {
+  const values = [...params.getAll('dryRun'), ...(bodyDryRun ?? [])];
+  if (values.some((v) => v !== 'All' && v !== '')) throw badRequest(`Invalid dry run value: ${values.join(',')}`);
+  return values.includes('All');
+}
+
+function managerOf(params: URLSearchParams, req: IncomingMessage): string {
+  const fm = params.get('fieldManager');
+  if (fm) return fm;
+  // Kubernetes derives the default manager from the user agent's program name.
+  const ua = req.headers['user-agent'] ?? 'unknown';
+  return ua.split('/')[0] || 'unknown';
+}
+
+const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function randomSuffix(n = 5): string {
+  const bytes = randomBytes(n);
+  let out = '';
+  for (const b of bytes) out += GENERATE_CHARS[b % GENERATE_CHARS.length];
+  return out;
+}
+
+function verbFor(method: string, p: ResourcePath, params: URLSearchParams): string {
+  const watch = params.get('watch');
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (p.name === undefined) return watch === 'true' || watch === '1' ? 'watch' : 'list';
+      return 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return p.name === undefined ? 'deletecollection' : 'delete';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+export function rbacObjects(store: SandboxStore): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const plural of ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings']) {
+    const rt = store.registry.byGroupResource('rbac.authorization.k8s.io', plural);
+    if (rt) out.push(...store.scan(rt));
+  }
+  return out;
+}
+
+export function authorized(store: SandboxStore, who: Identity, verb: string, group: string, resource: string, namespace?: string, name?: string): boolean {
+  return can(rbacObjects(store), who.user, who.groups, verb, group, resource, namespace, name);
+}
+
+export class ApiHandler {
+  private readonly ctx: HandlerContext;
+
+  constructor(ctx: HandlerContext) {
+    this.ctx = ctx;
+  }
+
+  private get store(): SandboxStore {
+    return this.ctx.store;
+  }
+
+  /** Resolve the resource for a path, or throw the 404 the API server gives. */
+  resolve(p: ResourcePath): ResourceType {
+    const rt = this.store.registry.byPath(p.group, p.version, p.plural);
+    if (!rt) throw pathNotFound();
+    if (p.namespace !== undefined && !rt.namespaced) throw pathNotFound();
+    if (p.subresource !== undefined && !rt.subresources.includes(p.subresource)) throw pathNotFound();
+    return rt;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, p: ResourcePath, who: Identity): Promise<void> {
+    const rt = this.resolve(p);
+    const method = req.method ?? 'GET';
+    const params = url.searchParams;
+    const verb = verbFor(method, p, params);
+    const resource = p.subresource ? `${rt.plural}/${p.subresource}` : rt.plural;
+
+    // Access reviews: every authenticated user may ask about themselves (system:basic-user).
+    const isSelfReview = rt.group === 'authorization.k8s.io' && rt.plural === 'selfsubjectaccessreviews';
+    if (!isSelfReview && !authorized(this.store, who, verb, rt.group, resource, p.namespace, p.name)) {
+      throw forbidden({ user: who.user, verb, group: rt.group, resource: rt.plural, ...(p.subresource ? { subresource: p.subresource } : {}), ...(p.namespace ? { namespace: p.namespace } : {}), ...(p.name ? { name: p.name } : {}) });
+    }
+
+    if (rt.group === 'authorization.k8s.io') {
+      if (method !== 'POST') throw methodNotAllowed();
+      return this.accessReview(req, res, rt, p, who);
+    }
+    if (p.subresource === 'log') return this.podLog(res, rt, p, params);
+    if (p.subresource === 'proxy') return this.proxy(req, res, rt, p);
+    if (p.subresource === 'portforward') throw badRequest('Upgrade request required');
+
+    switch (verb) {
+      case 'get':
+        return this.get(req, res, rt, p);
+      case 'list':
+        return this.list(req, res, rt, p, params);
+      case 'watch':
+        return this.watch(req, res, rt, p, params);
+      case 'create':
+        if (p.name !== undefined) throw methodNotAllowed();
+        return this.create(req, res, rt, p, params);
+      case 'update':
+        if (p.name === undefined) throw methodNotAllowed();
+        return this.update(req, res, rt, p, params);
+      case 'patch':
+        if (p.name === undefined) throw methodNotAllowed();
+        return this.patch(req, res, rt, p, params);
+      case 'delete':
+        return this.delete(req, res, rt, p, params);
+      case 'deletecollection':
+        return this.deleteCollection(req, res, rt, p, params);
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private existing(rt: ResourceType, p: ResourcePath): KubeObject {
+    const o = this.store.peek(rt, p.namespace, p.name as string);
+    if (!o) throw notFound(rt, p.name as string);
+    return o;
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath): void {
+    const obj = this.existing(rt, p);
+    const apiVersion = servedVersion(rt, p.version);
+    if (p.subresource === 'scale') return sendJson(res, 200, toScale(obj));
+    if (!p.subresource && wantsTable(req.headers.accept)) {
+      return sendJson(res, 200, toTable(rt, [obj], this.store.resourceVersion, this.store.now(), 'Metadata', apiVersion));
+    }
+    sendJson(res, 200, served(obj, apiVersion));
+  }
+
+  private filterOf(p: ResourcePath, q: { labelSelector?: string; fieldSelector?: string }): ObjectFilter {
+    return {
+      ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
+      labels: q.labelSelector ? parseLabelSelector(q.labelSelector) : [],
+      fields: q.fieldSelector ? parseFieldSelector(q.fieldSelector) : [],
+    };
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): void {
+    const q = parseQuery(listQuerySchema, params);
+    const filter = this.filterOf(p, q);
+    const apiVersion = servedVersion(rt, p.version);
+    const items = this.store.scan(rt, p.namespace).filter((o) => matchesFilter(filter, o));
+    const rv = this.store.resourceVersion;
+    if (wantsTable(req.headers.accept)) {
+      return sendJson(res, 200, toTable(rt, items, rv, this.store.now(), q.includeObject ?? 'Metadata', apiVersion));
+    }
+    sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: rv }, items: items.map((o) => served(o, apiVersion)) });
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): void {
+    const q = parseQuery(listQuerySchema, params);
+    const filter = this.filterOf(p, q);
+    const apiVersion = servedVersion(rt, p.version);
+    const asTable = wantsTable(req.headers.accept);
+    const now = () => this.store.now();
+    const gr = groupResource(rt);
+
+    let backlog: StoreEvent[] | undefined;
+    const rvParam = q.resourceVersion;
+    const initial = rvParam === undefined || rvParam === '' || rvParam === '0' || q.sendInitialEvents === true;
+    if (!initial) {
+      const from = Number(rvParam);
+      if (!Number.isFinite(from)) throw badRequest(`invalid resource version: ${rvParam}`);
+      backlog = this.store.eventsSince(from);
+    }
+
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    const write = (type: string, obj: unknown) => {
+      res.write(`${JSON.stringify({ type, object: obj })}\n`);
+    };
+    const render = (o: KubeObject) => (asTable ? toTable(rt, [o], o.metadata.resourceVersion ?? '', now(), 'Metadata', apiVersion) : served(o, apiVersion));
+    const deliver = (e: StoreEvent) => {
+      if (groupResource(e.rt) !== gr) return;
+      const nowMatches = matchesFilter(filter, e.object);
+      const oldMatches = e.old ? matchesFilter(filter, e.old) : false;
+      if (e.type === 'MODIFIED') {
+        if (nowMatches && oldMatches) write('MODIFIED', render(e.object));
+        else if (nowMatches) write('ADDED', render(e.object));
+        else if (oldMatches) write('DELETED', render(e.object));
+      } else if (nowMatches) {
+        write(e.type, render(e.object));
+      }
+    };
+
+    if (!initial && backlog === undefined) {
+      // Kubernetes reports an expired resourceVersion inside the stream, as an ERROR event.
+      write('ERROR', gone(String(rvParam), this.store.oldestResumableVersion()).status);
+      res.end();
+      return;
+    }
+    if (initial) {
+      for (const o of this.store.scan(rt, p.namespace)) if (matchesFilter(filter, o)) write('ADDED', render(o));
+      if (q.sendInitialEvents && q.allowWatchBookmarks) {
+        write('BOOKMARK', { kind: rt.kind, apiVersion, metadata: { resourceVersion: this.store.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } });
+      }
+    } else {
+      for (const e of backlog ?? []) deliver(e);
+    }
+
+    const unsubscribe = this.store.subscribe(deliver);
+    this.ctx.watches.add(res);
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      unsubscribe();
+      this.ctx.watches.delete(res);
+      if (timer) clearTimeout(timer);
+      if (!res.writableEnded) res.end();
+    };
+    if (q.timeoutSeconds !== undefined && q.timeoutSeconds > 0) timer = setTimeout(finish, q.timeoutSeconds * 1000);
+    req.on('close', finish);
+    res.on('close', finish);
+  }
+
+  private async bodyObject(req: IncomingMessage): Promise<unknown> {
+    return decode(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+  }
+
+  /** Check path vs body namespace/kind, fill name from generateName, validate, require the namespace. */
+  private prepare(rt: ResourceType, p: ResourcePath, obj: KubeObject, forCreate: boolean): KubeObject {
+    if (obj.kind && obj.kind !== rt.kind) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${servedVersion(rt, p.version)})`);
+    if (obj.apiVersion && obj.apiVersion !== servedVersion(rt, p.version)) {
+      const [g] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [''];
+      if (g !== rt.group) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${servedVersion(rt, p.version)})`);
+    }
+    obj.apiVersion = servedVersion(rt, p.version);
+    obj.kind = rt.kind;
+    if (rt.namespaced) {
+      if (obj.metadata.namespace && obj.metadata.namespace !== p.namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      obj.metadata.namespace = p.namespace;
+    } else {
+      delete obj.metadata.namespace;
+    }
+    if (forCreate && !obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    const errors = validateObject(rt, obj);
+    if (errors.length) throw invalid(rt.custom ? rt.group : rt.group, rt.kind, obj.metadata.name, errors);
+    if (rt.namespaced && p.namespace !== undefined && !this.store.peek(this.store.resourceType('namespaces'), undefined, p.namespace)) {
+      throw namespaceNotFound(p.namespace);
+    }
+    return obj;
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
+    if (rt.namespaced && p.namespace === undefined) throw methodNotAllowed();
+    const obj = this.prepare(rt, p, parseObjectBody(await this.bodyObject(req)), true);
+    const created = this.store.create(rt, obj, { dryRun: isDryRun(params), manager: managerOf(params, req) });
+    sendJson(res, 201, served(created, servedVersion(rt, p.version)));
+  }
+
+  private async update(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
+    const raw = await this.bodyObject(req);
+    if (p.subresource === 'scale') return this.writeScale(res, rt, p, raw, params, req);
+    const obj = parseObjectBody(raw);
+    if (obj.metadata.name && obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
+    obj.metadata.name = p.name as string;
+    this.prepare(rt, p, obj, false);
+    const updated = this.store.update(rt, obj, { dryRun: isDryRun(params), manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
+    sendJson(res, 200, served(updated, servedVersion(rt, p.version)));
+  }
+
+  private async patch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
+    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', ...(rt.custom ? [] : ['application/strategic-merge-patch+json'])];
+    if (!accepted.includes(contentType)) throw unsupportedMediaType(contentType, accepted);
+    const text = (await readBody(req)).toString('utf8');
+    let patchBody: unknown;
+    try {
+      patchBody = contentType === 'application/apply-patch+yaml' ? parseYaml(text) : JSON.parse(text);
+    } catch (e) {
+      throw badRequest(`error decoding patch: ${(e as Error).message}`);
+    }
+    const dryRun = isDryRun(params);
+    const manager = managerOf(params, req);
+    const apiVersion = servedVersion(rt, p.version);
+    const current = this.store.peek(rt, p.namespace, p.name as string);
+
+    if (contentType === 'application/apply-patch+yaml') {
+      if (!params.get('fieldManager')) {
+        throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' }]);
+      }
+      const applied = parseObjectBody(patchBody);
+      if (applied.metadata.name && applied.metadata.name !== p.name) throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${p.name})`);
+      applied.metadata.name = p.name as string;
+      if (!current) {
+        const obj = this.prepare(rt, p, applied, true);
+        const created = this.store.create(rt, obj, { dryRun, manager, operation: 'Apply' });
+        return sendJson(res, 201, served(created, apiVersion));
+      }
+      const merged = applyConfiguration(served(current, apiVersion) as unknown as Json, applied as unknown as Json) as unknown as KubeObject;
+      if (applied.metadata.resourceVersion === undefined) merged.metadata.resourceVersion = current.metadata.resourceVersion;
+      this.prepare(rt, p, merged, false);
+      const out = this.store.update(rt, merged, { dryRun, manager, operation: 'Apply', ...(p.subresource ? { subresource: p.subresource } : {}) });
+      return sendJson(res, 200, served(out, apiVersion));
+    }
+
+    if (!current) throw notFound(rt, p.name as string);
+    if (p.subresource === 'scale') {
+      const scale = toScale(current) as unknown as Json;
+      const patchedScale = this.applyPatchBody(contentType, scale, patchBody);
+      return this.writeScale(res, rt, p, patchedScale, params, req);
+    }
+    const base = served(current, apiVersion) as unknown as Json;
+    const patched = this.applyPatchBody(contentType, base, patchBody);
+    const obj = parseObjectBody(patched);
+    if (obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
+    this.prepare(rt, p, obj, false);
+    const out = this.store.update(rt, obj, { dryRun, manager, ...(p.subresource ? { subresource: p.subresource } : {}) });
+    sendJson(res, 200, served(out, apiVersion));
+  }
+
+  private applyPatchBody(contentType: string, base: Json, patchBody: unknown): Json {
+    switch (contentType) {
+      case 'application/json-patch+json':
+        if (!Array.isArray(patchBody)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+        try {
+          return applyJsonPatch(base, patchBody);
+        } catch (e) {
+          if (e instanceof PatchError) throw patchNotApplied();
+          throw e;
+        }
+      case 'application/merge-patch+json':
+        return applyMergePatch(base, patchBody as Json);
+      case 'application/strategic-merge-patch+json': {
+        if (typeof patchBody !== 'object' || patchBody === null || Array.isArray(patchBody)) throw badRequest('strategic merge patch must be a JSON object');
+        return strategicMerge(base, patchBody as Json) ?? {};
+      }
+      default:
+        throw unsupportedMediaType(contentType, []);
+    }
+  }
+
+  private async writeScale(res: ServerResponse, rt: ResourceType, p: ResourcePath, raw: unknown, params: URLSearchParams, req: IncomingMessage): Promise<void> {
+    const replicas = (raw as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw invalid('autoscaling', 'Scale', p.name as string, [{ type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas, detail: 'must be greater than or equal to 0' }]);
+    }
+    const current = this.existing(rt, p);
+    const next = clone(current);
+    (next.spec as { replicas?: number }).replicas = replicas;
+    const out = this.store.update(rt, next, { dryRun: isDryRun(params), manager: managerOf(params, req) });
+    sendJson(res, 200, toScale(out));
+  }
+
+  private async delete(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
+    const opts = parseDeleteOptions(await this.bodyObject(req));
+    const policyParam = params.get('propagationPolicy');
+    const policy = (policyParam ?? opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined)) as 'Foreground' | 'Background' | 'Orphan' | undefined;
+    const gone = this.store.remove(rt, p.namespace, p.name as string, {
+      dryRun: isDryRun(params, opts.dryRun),
+      ...(policy ? { propagationPolicy: policy } : {}),
+      ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
+    });
+    if (rt.group === '' && rt.plural === 'pods' && !isDryRun(params, opts.dryRun)) {
+      this.ctx.logs.forgetPod(p.namespace as string, p.name as string);
+      this.ctx.podEndpoints.unregister(p.namespace as string, p.name as string);
+    }
+    sendJson(res, 200, served(gone, servedVersion(rt, p.version)));
+  }
+
+  private async deleteCollection(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
+    const opts = parseDeleteOptions(await this.bodyObject(req));
+    const q = parseQuery(listQuerySchema, params);
+    const filter = this.filterOf(p, q);
+    const dryRun = isDryRun(params, opts.dryRun);
+    const apiVersion = servedVersion(rt, p.version);
+    const items: KubeObject[] = [];
+    for (const o of this.store.scan(rt, p.namespace).filter((x) => matchesFilter(filter, x))) {
+      if (!this.store.peek(rt, o.metadata.namespace, o.metadata.name)) continue;
+      items.push(served(this.store.remove(rt, o.metadata.namespace, o.metadata.name, { dryRun }), apiVersion));
+    }
+    sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: this.store.resourceVersion }, items });
+  }
+
+  private podLog(res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): void {
+    const pod = this.existing(rt, p);
+    const q = parseQuery(logQuerySchema, params);
+    const spec = pod.spec as { containers?: { name: string }[]; initContainers?: { name: string }[] } | undefined;
+    const names = (spec?.containers ?? []).map((c) => c.name);
+    const all = [...names, ...(spec?.initContainers ?? []).map((c) => c.name)];
+    let container = q.container;
+    if (!container) {
+      if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`);
+      container = names[0] as string;
+    }
+    if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
+    const statuses = ((pod.status as { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } }; restartCount?: number }[] } | undefined)?.containerStatuses ?? []);
+    const st = statuses.find((s) => s.name === container);
+    const waiting = st?.state?.waiting;
+    if (waiting && !(st?.restartCount && st.restartCount > 0)) {
+      const why = waiting.reason === 'ImagePullBackOff' || waiting.reason === 'ErrImagePull' ? 'trying and failing to pull image' : (waiting.reason ?? 'ContainerCreating');
+      throw badRequest(`container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${why}`);
+    }
+    if (!st && statuses.length === 0 && (pod.status as { phase?: string } | undefined)?.phase === 'Pending') {
+      throw badRequest(`container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`);
+    }
+    const ns = p.namespace as string;
+    let lines = this.ctx.logs.get(ns, pod.metadata.name, container);
+    if (!lines) {
+      const fromAnnotation = pod.metadata.annotations?.[`${LOGS_ANNOTATION_PREFIX}${container}`];
+      const started = (pod.status as { startTime?: string } | undefined)?.startTime ?? pod.metadata.creationTimestamp;
+      const end = started ? new Date(started) : this.store.now();
+      this.ctx.logs.set(ns, pod.metadata.name, container, fromAnnotation ? fromAnnotation.replace(/\n$/, '').split('\n') : [], end);
+      lines = this.ctx.logs.get(ns, pod.metadata.name, container) ?? [];
+    }
+    const { container: _c, follow: _f, previous: _p, ...query } = q;
+    const text = renderLogs(lines, query, this.store.now());
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+    res.end(text);
+  }
+
+  private proxy(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath): void {
+    if (rt.plural !== 'pods') throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${p.name}"`, {});
+    const spec = String(p.name);
+    const parts = spec.split(':');
+    const podName = parts.length === 3 ? (parts[1] as string) : (parts[0] as string);
+    const port = parts.length >= 2 ? Number(parts[parts.length - 1]) : 80;
+    if (!this.store.peek(rt, p.namespace, podName)) throw notFound(rt, podName);
+    this.ctx.podEndpoints.handleProxy(req, res, p.namespace as string, podName, port, `/${p.rest ?? ''}`);
+  }
+
+  private async accessReview(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, who: Identity): Promise<void> {
+    const review = parseAccessReview(await this.bodyObject(req));
+    let subject: Identity = who;
+    if (rt.plural !== 'selfsubjectaccessreviews') {
+      subject = { user: review.spec.user ?? '', groups: review.spec.groups ?? [] };
+    }
+    const ra = review.spec.resourceAttributes;
+    let allowed: boolean;
+    if (ra) {
+      const namespace = rt.plural === 'localsubjectaccessreviews' ? p.namespace : ra.namespace || undefined;
+      const resource = ra.subresource ? `${ra.resource ?? ''}/${ra.subresource}` : (ra.resource ?? '');
+      allowed = authorized(this.store, subject, ra.verb ?? '', ra.group ?? '', resource, namespace, ra.name || undefined);
+    } else {
+      allowed = subject.groups.includes('system:masters');
+    }
+    sendJson(res, 201, {
+      kind: rt.kind,
+      apiVersion: servedVersion(rt, p.version),
+      metadata: { creationTimestamp: null },
+      spec: review.spec,
+      status: { allowed, ...(allowed ? {} : { reason: '' }) },
+    });
+  }
+}
+
+export function toScale(obj: KubeObject): object {
+  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  const status = (obj.status ?? {}) as { replicas?: number };
+  const selector = Object.entries(spec.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+    spec: { replicas: spec.replicas ?? 0 },
+    status: { replicas: status.replicas ?? 0, selector },
+  };
+}

@@ -1,0 +1,283 @@
+// The sandbox Kubernetes API server: real HTTPS (self-signed; kubectl sends tokens only over TLS) with the REST semantics that
+// @kubernetes/client-node and kubectl rely on, an in-memory store, token auth with impersonation and
+// RBAC, pod logs, and (by default) controllers that roll Deployments out. It powers the demo mesh
+// (`meshops sandbox`, `npm start` without a cluster) and the integration tests.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { stringify as toYaml } from 'yaml';
+import type { KubeObject } from '../kube/objects.ts';
+import { ApiError, forbidden, forbiddenNonResource, internalError, notFound, pathNotFound, unauthorized } from './api-errors.ts';
+import { ApiHandler, authorized, parseResourcePath, sendError, sendJson } from './api-handler.ts';
+import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, TokenBook } from './auth.ts';
+import { bootstrapObjects } from './cluster-bootstrap.ts';
+import { Controllers } from './controllers.ts';
+import { applyDefaults } from './defaults.ts';
+import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, SERVER_VERSION } from './discovery.ts';
+import { ISTIO_CRDS } from './istio-crds.ts';
+import { PodEndpoints } from './pod-endpoints.ts';
+import { PodLogBook } from './pod-logs.ts';
+import { builtinResourceTypes, crdObjectFromRow, ResourceRegistry, resourceTypeFromCrdRow } from './resource-types.ts';
+import { injectSidecar } from './sidecar-injector.ts';
+import { selfSignedCert } from './self-signed-cert.ts';
+import { SandboxStore } from './store.ts';
+
+export interface SandboxOptions {
+  /** Listen address; default 127.0.0.1. */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Objects loaded at start, after the cluster's own (system namespaces, default ClusterRoles, Istio CRDs). */
+  seed?: KubeObject[];
+  /** Run the Deployment/ReplicaSet/Pod/Endpoints controllers; default true. */
+  controllers?: boolean;
+  /** The controllers' pace: one rollout step per tick of this many ms; default 200. */
+  rolloutStepMs?: number;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+export interface RequestRecord {
+  method: string;
+  /** URL path without the query string. */
+  path: string;
+  /** The query string, without the leading `?` ('' when none). */
+  query: string;
+  /** The acting user (after impersonation); undefined when unauthenticated. */
+  user?: string;
+}
+
+export interface Sandbox {
+  /** https://host:port (self-signed; kubeconfig() carries the CA). */
+  url: string;
+  /** PEM of the server certificate, for clients built without kubeconfig(). */
+  caCert: string;
+  port: number;
+  /** Direct, synchronous access to the objects (no HTTP): for tests and seeds. */
+  store: SandboxStore;
+  /** Every HTTP request served, in order; `requests.length = 0` resets it. */
+  requests: RequestRecord[];
+  podEndpoints: PodEndpoints;
+  /** Replace a container's log. Lines may start with an RFC 3339 timestamp and a space. */
+  setPodLogs(namespace: string, pod: string, container: string, lines: string[]): void;
+  /** A kubeconfig (YAML) for the admin or a named user, context `meshops-sandbox`. */
+  kubeconfig(opts?: { user?: string; namespace?: string }): string;
+  writeKubeconfig(path: string, opts?: { user?: string; namespace?: string }): Promise<void>;
+  /** Run controller ticks until nothing changes (or maxTicks); resolves when settled. */
+  settle(maxTicks?: number): void;
+  close(): Promise<void>;
+}
+
+const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/livez']);
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const log = opts.logger ?? pino({ level: 'silent' });
+  const now = opts.now ?? (() => new Date());
+  const registry = new ResourceRegistry(builtinResourceTypes());
+  for (const row of ISTIO_CRDS) registry.add(resourceTypeFromCrdRow(row));
+  const store = new SandboxStore({ registry, now });
+  store.addAdmission(applyDefaults);
+  store.addAdmission(injectSidecar);
+  for (const o of bootstrapObjects()) store.put(o);
+  for (const row of ISTIO_CRDS) store.put(crdObjectFromRow(row));
+  for (const o of opts.seed ?? []) store.put(o);
+
+  const logs = new PodLogBook();
+  const podEndpoints = new PodEndpoints();
+  const tokens = new TokenBook();
+  const watches = new Set<ServerResponse>();
+  const requests: RequestRecord[] = [];
+  const handler = new ApiHandler({ store, logs, podEndpoints, log, watches });
+  const controllers = new Controllers(store, { stepMs: opts.rolloutStepMs ?? 200, logs });
+  if (opts.controllers !== false) {
+    controllers.settle();
+    controllers.start();
+  }
+
+  let serverAddress = '';
+
+  /** Authenticate and apply impersonation; throws 401/403 ApiErrors. */
+  const identify = (req: IncomingMessage): Identity => {
+    const requester = tokens.authenticate(req);
+    if (!requester) throw unauthorized();
+    const imp = impersonationOf(req);
+    if (!imp) return requester;
+    if (imp.user !== undefined) {
+      const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(imp.user);
+      const ok = sa
+        ? authorized(store, requester, 'impersonate', '', 'serviceaccounts', sa[1], sa[2])
+        : authorized(store, requester, 'impersonate', '', 'users', undefined, imp.user);
+      if (!ok) throw forbidden({ user: requester.user, verb: 'impersonate', group: '', resource: sa ? 'serviceaccounts' : 'users', ...(sa ? { namespace: sa[1] as string, name: sa[2] as string } : { name: imp.user }) });
+    }
+    for (const g of imp.groups) {
+      if (!authorized(store, requester, 'impersonate', '', 'groups', undefined, g)) {
+        throw forbidden({ user: requester.user, verb: 'impersonate', group: '', resource: 'groups', name: g });
+      }
+    }
+    return impersonatedIdentity(imp, requester);
+  };
+
+  const serveNonResource = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const segs = path.split('/').filter(Boolean);
+    if (path === '/version') return sendJson(res, 200, SERVER_VERSION), true;
+    if (HEALTH_PATHS.has(path)) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return true;
+    }
+    if (path === '/api') return sendJson(res, 200, apiVersions(serverAddress)), true;
+    if (path === '/apis') return sendJson(res, 200, apiGroupList(registry)), true;
+    if (segs[0] === 'api' && segs.length === 2) {
+      const doc = apiResourceList(registry, '', segs[1] as string);
+      if (!doc) throw pathNotFound();
+      return sendJson(res, 200, doc), true;
+    }
+    if (segs[0] === 'apis' && segs.length === 2) {
+      const doc = apiGroupDoc(registry, segs[1] as string);
+      if (!doc) throw pathNotFound();
+      return sendJson(res, 200, doc), true;
+    }
+    if (segs[0] === 'apis' && segs.length === 3) {
+      const doc = apiResourceList(registry, segs[1] as string, segs[2] as string);
+      if (!doc) throw pathNotFound();
+      return sendJson(res, 200, doc), true;
+    }
+    if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root(registry)), true;
+    if (segs[0] === 'openapi' && segs[1] === 'v3') {
+      const doc =
+        segs[2] === 'api' && segs.length === 4
+          ? openApiV3GroupVersion(registry, '', segs[3] as string)
+          : segs[2] === 'apis' && segs.length === 5
+            ? openApiV3GroupVersion(registry, segs[3] as string, segs[4] as string)
+            : undefined;
+      if (!doc) throw pathNotFound();
+      return sendJson(res, 200, doc), true;
+    }
+    if (segs[0] === 'openapi') throw pathNotFound();
+    void req;
+    return false;
+  };
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, '') };
+    requests.push(record);
+    try {
+      if (HEALTH_PATHS.has(url.pathname) || url.pathname === '/version') {
+        serveNonResource(req, res, url);
+        return;
+      }
+      const who = identify(req);
+      record.user = who.user;
+      const p = parseResourcePath(url.pathname);
+      if (p) {
+        await handler.handle(req, res, url, p, who);
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw pathNotFound();
+      if (!serveNonResource(req, res, url)) throw pathNotFound();
+    } catch (e) {
+      if (e instanceof ApiError) {
+        if (e.code >= 500) log.error({ err: e, path: url.pathname }, 'sandbox request failed');
+        sendError(res, e);
+      } else {
+        log.error({ err: e, method: req.method, path: url.pathname }, 'sandbox handler crashed');
+        sendError(res, internalError((e as Error).message ?? String(e)));
+      }
+    }
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, '') };
+    requests.push(record);
+    const refuse = (err: ApiError) => {
+      const body = JSON.stringify(err.status);
+      socket.end(`HTTP/1.1 ${err.code} ${err.status.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    try {
+      const who = identify(req);
+      record.user = who.user;
+      const p = parseResourcePath(url.pathname);
+      if (!p || p.group !== '' || p.plural !== 'pods' || p.subresource !== 'portforward' || !p.namespace || !p.name) throw pathNotFound();
+      const rt = handler.resolve(p);
+      const verb = req.method === 'POST' ? 'create' : 'get';
+      if (!authorized(store, who, verb, '', 'pods/portforward', p.namespace, p.name) && !authorized(store, who, 'create', '', 'pods/portforward', p.namespace, p.name)) {
+        throw forbidden({ user: who.user, verb, group: '', resource: 'pods', subresource: 'portforward', namespace: p.namespace, name: p.name });
+      }
+      if (!store.peek(rt, p.namespace, p.name)) throw notFound(rt, p.name);
+      podEndpoints.handlePortForwardUpgrade(req, socket, head, p.namespace, p.name);
+    } catch (e) {
+      refuse(e instanceof ApiError ? e : internalError(String(e)));
+    }
+  };
+
+  const host = opts.host ?? '127.0.0.1';
+  const tls = selfSignedCert([...new Set([host, '127.0.0.1', 'localhost', '::1'])].filter((h) => h !== '0.0.0.0' && h !== '::'));
+  const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    void onRequest(req, res);
+  });
+  server.on('upgrade', onUpgrade);
+  // Watches are long-lived; keep-alive sockets must not hold close() open.
+  server.keepAliveTimeout = 5000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('sandbox server has no TCP address');
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  serverAddress = `${host}:${addr.port}`;
+  log.info({ url }, 'sandbox API server listening');
+
+  const kubeconfig = (k: { user?: string; namespace?: string } = {}): string => {
+    const user = k.user ?? ADMIN_USER;
+    const token = user === ADMIN_USER ? tokens.adminToken : tokens.issue(user);
+    return toYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      preferences: {},
+      clusters: [{ name: 'meshops-sandbox', cluster: { server: url, 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'meshops-sandbox', context: { cluster: 'meshops-sandbox', user, ...(k.namespace ? { namespace: k.namespace } : {}) } }],
+      'current-context': 'meshops-sandbox',
+    });
+  };
+
+  let closed = false;
+  return {
+    url,
+    caCert: tls.cert,
+    port: addr.port,
+    store,
+    requests,
+    podEndpoints,
+    setPodLogs(namespace, pod, container, lines) {
+      logs.set(namespace, pod, container, lines, now());
+    },
+    kubeconfig,
+    async writeKubeconfig(path, k) {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, kubeconfig(k), { mode: 0o600 });
+    },
+    settle(maxTicks) {
+      controllers.settle(maxTicks);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      controllers.stop();
+      for (const w of [...watches]) w.end();
+      watches.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,362 @@
+// The sandbox's object storage: one map per resource, a global resourceVersion counter, a bounded
+// history of watch events, and the lifecycle rules that belong to storage rather than to HTTP
+// (metadata filling, generation bumps, status subresource semantics, namespace and owner cascades,
+// CRDs registering their kinds). Stored objects are never mutated in place, so events can share them.
+import { randomUUID } from 'node:crypto';
+import type { KubeObject, ManagedFieldsEntry } from '../kube/objects.ts';
+import { alreadyExists, ApiError, conflict, invalid, notFound } from './api-errors.ts';
+import { clone, deepEqual } from './patch.ts';
+import type { ResourceType } from './resource-types.ts';
+import { groupResource, ResourceRegistry, resourceTypeFromCrd } from './resource-types.ts';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  type: WatchEventType;
+  rt: ResourceType;
+  object: KubeObject;
+  /** The object before a MODIFIED event (watchers with selectors need it). */
+  old?: KubeObject;
+  rv: number;
+}
+
+export type Admission = (rt: ResourceType, obj: KubeObject, old: KubeObject | undefined, store: SandboxStore) => void;
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Who wrote, for metadata.managedFields. */
+  manager?: string;
+  operation?: 'Update' | 'Apply';
+  /** 'status' writes only .status; the main resource keeps the old status when the kind has a status subresource. */
+  subresource?: string;
+  /** Write status along with everything else (seeds and controllers; never from HTTP). */
+  wholeObject?: boolean;
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface StoreOptions {
+  registry?: ResourceRegistry;
+  now?: () => Date;
+  /** How many events a watch can replay from an older resourceVersion. */
+  historyLimit?: number;
+}
+
+function objKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+/** Fields outside metadata and status changed: the rule for bumping metadata.generation. */
+function specChanged(a: KubeObject, b: KubeObject): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
+    if (!deepEqual(a[k], b[k])) return true;
+  }
+  return false;
+}
+
+export class SandboxStore {
+  readonly registry: ResourceRegistry;
+  readonly now: () => Date;
+  private readonly data = new Map<string, Map<string, KubeObject>>();
+  private rv = 0;
+  private readonly history: StoreEvent[] = [];
+  private readonly historyLimit: number;
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+  private readonly admissions: Admission[] = [];
+
+  constructor(opts: StoreOptions = {}) {
+    this.registry = opts.registry ?? new ResourceRegistry();
+    this.now = opts.now ?? (() => new Date());
+    this.historyLimit = opts.historyLimit ?? 2000;
+  }
+
+  /** The current (latest) resourceVersion, as lists report it. */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  /** Mutating hooks run on every create and update before storing (defaults, sidecar injection). */
+  addAdmission(a: Admission): void {
+    this.admissions.push(a);
+  }
+
+  subscribe(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events after `rv`, or undefined when the history no longer reaches back that far. */
+  eventsSince(rv: number): StoreEvent[] | undefined {
+    if (rv >= this.rv) return [];
+    const first = this.history[0];
+    if (!first || first.rv > rv + 1) return undefined;
+    return this.history.filter((e) => e.rv > rv);
+  }
+
+  /** The oldest resourceVersion a watch can resume from. */
+  oldestResumableVersion(): number {
+    const first = this.history[0];
+    return first ? first.rv - 1 : this.rv;
+  }
+
+  // ------------------------------------------------------------ typed, internal access (no copies)
+
+  private bucket(rt: ResourceType): Map<string, KubeObject> {
+    const k = groupResource(rt);
+    let b = this.data.get(k);
+    if (!b) {
+      b = new Map();
+      this.data.set(k, b);
+    }
+    return b;
+  }
+
+  /** The stored object itself: callers must not mutate it. */
+  peek(rt: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.bucket(rt).get(objKey(rt.namespaced ? namespace : undefined, name));
+  }
+
+  /** Stored objects of a resource, optionally in one namespace, sorted by namespace then name. Do not mutate. */
+  scan(rt: ResourceType, namespace?: string): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const o of this.bucket(rt).values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
+    return out.sort((a, b) => objKey(a.metadata.namespace, a.metadata.name).localeCompare(objKey(b.metadata.namespace, b.metadata.name)));
+  }
+
+  private emit(type: WatchEventType, rt: ResourceType, object: KubeObject, old?: KubeObject): void {
+    const e: StoreEvent = { type, rt, object, rv: Number(object.metadata.resourceVersion), ...(old ? { old } : {}) };
+    this.history.push(e);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch {
+        // A failing watcher must not break writes; it is the watcher's job to report.
+      }
+    }
+  }
+
+  private stampManager(obj: KubeObject, opts: WriteOptions): void {
+    if (!opts.manager) return;
+    const entry: ManagedFieldsEntry & Record<string, unknown> = {
+      manager: opts.manager,
+      operation: opts.operation ?? 'Update',
+      apiVersion: obj.apiVersion,
+      time: this.now().toISOString().replace(/\.\d+Z$/, 'Z'),
+      fieldsType: 'FieldsV1',
+      fieldsV1: {},
+    };
+    if (opts.subresource) entry.subresource = opts.subresource;
+    const others = (obj.metadata.managedFields ?? []).filter(
+      (m) => !(m.manager === entry.manager && m.operation === entry.operation && (m as { subresource?: string }).subresource === entry.subresource),
+    );
+    obj.metadata.managedFields = [...others, entry];
+  }
+
+  private runAdmission(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined): void {
+    for (const a of this.admissions) a(rt, obj, old, this);
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+
+  /** Create; AlreadyExists if present. The input is copied; the stored (or would-be, for dryRun) object is returned. */
+  create(rt: ResourceType, input: KubeObject, opts: WriteOptions = {}): KubeObject {
+    const obj = clone(input);
+    obj.kind = rt.kind;
+    if (!rt.namespaced) delete obj.metadata.namespace;
+    if (this.peek(rt, obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(rt, obj.metadata.name);
+    obj.metadata.uid = randomUUID();
+    obj.metadata.creationTimestamp = this.timestamp();
+    obj.metadata.generation = 1;
+    delete obj.metadata.resourceVersion;
+    delete obj.metadata.deletionTimestamp;
+    this.runAdmission(rt, obj, undefined);
+    this.checkCrd(rt, obj);
+    this.stampManager(obj, opts);
+    if (opts.dryRun) return obj;
+    obj.metadata.resourceVersion = String(++this.rv);
+    this.bucket(rt).set(objKey(obj.metadata.namespace, obj.metadata.name), obj);
+    this.afterWrite(rt, obj, undefined);
+    this.emit('ADDED', rt, obj);
+    return clone(obj);
+  }
+
+  /**
+   * Update (PUT semantics): NotFound if absent, Conflict if metadata.resourceVersion is set and stale.
+   * System fields (uid, creationTimestamp) are kept from the stored object.
+   */
+  update(rt: ResourceType, input: KubeObject, opts: WriteOptions = {}): KubeObject {
+    const ns = rt.namespaced ? input.metadata.namespace : undefined;
+    const old = this.peek(rt, ns, input.metadata.name);
+    if (!old) throw notFound(rt, input.metadata.name);
+    const want = input.metadata.resourceVersion;
+    if (want !== undefined && want !== '' && want !== old.metadata.resourceVersion) throw conflict(rt, input.metadata.name);
+    let obj = clone(input);
+    obj.kind = rt.kind;
+    if (opts.subresource === 'status') {
+      obj = { ...clone(old), status: clone(input.status) };
+    } else if (rt.subresources.includes('status') && !opts.wholeObject) {
+      if (old.status === undefined) delete obj.status;
+      else obj.status = clone(old.status);
+    }
+    if (!rt.namespaced) delete obj.metadata.namespace;
+    else obj.metadata.namespace = ns;
+    obj.metadata.uid = old.metadata.uid;
+    obj.metadata.creationTimestamp = old.metadata.creationTimestamp;
+    if (old.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+    if (input.metadata.managedFields === undefined && old.metadata.managedFields) obj.metadata.managedFields = clone(old.metadata.managedFields);
+    this.runAdmission(rt, obj, old);
+    obj.metadata.generation = (old.metadata.generation ?? 1) + (specChanged(old, obj) ? 1 : 0);
+    this.checkCrd(rt, obj);
+    this.stampManager(obj, opts);
+    if (opts.dryRun) {
+      obj.metadata.resourceVersion = old.metadata.resourceVersion;
+      return obj;
+    }
+    // An update that changes nothing is a no-op in Kubernetes: same resourceVersion, no event.
+    const candidate = { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion, managedFields: old.metadata.managedFields } };
+    if (deepEqual(candidate, old)) return clone(old);
+    obj.metadata.resourceVersion = String(++this.rv);
+    this.bucket(rt).set(objKey(obj.metadata.namespace, obj.metadata.name), obj);
+    this.afterWrite(rt, obj, old);
+    this.emit('MODIFIED', rt, obj, old);
+    return clone(obj);
+  }
+
+  /** Delete with cascades: a namespace takes its contents, owners take dependents (unless Orphan). */
+  remove(rt: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
+    const ns = rt.namespaced ? namespace : undefined;
+    const old = this.peek(rt, ns, name);
+    if (!old) throw notFound(rt, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== old.metadata.uid) {
+      throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    }
+    const gone = clone(old);
+    gone.metadata.deletionTimestamp = this.timestamp();
+    if (rt.group === '' && rt.plural === 'namespaces') gone.status = { ...(gone.status as object), phase: 'Terminating' };
+    if (opts.dryRun) return gone;
+    this.bucket(rt).delete(objKey(ns, name));
+    gone.metadata.resourceVersion = String(++this.rv);
+    this.emit('DELETED', rt, gone);
+    this.cascade(rt, old, opts.propagationPolicy ?? 'Background');
+    return clone(gone);
+  }
+
+  private cascade(rt: ResourceType, deleted: KubeObject, policy: 'Foreground' | 'Background' | 'Orphan'): void {
+    if (rt.group === '' && rt.plural === 'namespaces') {
+      for (const t of this.registry.all()) {
+        if (!t.namespaced) continue;
+        for (const o of this.scan(t, deleted.metadata.name)) {
+          if (this.peek(t, o.metadata.namespace, o.metadata.name)) this.remove(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
+        }
+      }
+    }
+    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions') {
+      const defined = resourceTypeFromCrd(deleted);
+      if (typeof defined !== 'string') {
+        const live = this.registry.byGroupResource(defined.group, defined.plural);
+        if (live) {
+          for (const o of this.scan(live)) this.remove(live, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
+          this.registry.remove(defined.group, defined.plural);
+        }
+      }
+    }
+    const uid = deleted.metadata.uid;
+    if (!uid) return;
+    for (const t of this.registry.all()) {
+      for (const o of this.scan(t)) {
+        const refs = o.metadata.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid)) continue;
+        if (policy === 'Orphan' || refs.length > 1) {
+          const kept = clone(o);
+          kept.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
+          if (kept.metadata.ownerReferences.length === 0) delete kept.metadata.ownerReferences;
+          this.update(t, { ...kept, metadata: { ...kept.metadata, resourceVersion: undefined } });
+        } else if (this.peek(t, o.metadata.namespace, o.metadata.name)) {
+          this.remove(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: policy });
+        }
+      }
+    }
+  }
+
+  private checkCrd(rt: ResourceType, obj: KubeObject): void {
+    if (rt.group !== 'apiextensions.k8s.io' || rt.plural !== 'customresourcedefinitions') return;
+    const defined = resourceTypeFromCrd(obj);
+    if (typeof defined === 'string') {
+      throw invalid('apiextensions.k8s.io', 'CustomResourceDefinition', obj.metadata.name, [{ type: 'FieldValueInvalid', field: 'spec', value: obj.metadata.name, detail: defined }]);
+    }
+  }
+
+  private afterWrite(rt: ResourceType, obj: KubeObject, _old: KubeObject | undefined): void {
+    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions') {
+      const defined = resourceTypeFromCrd(obj);
+      if (typeof defined !== 'string') this.registry.add(defined);
+    }
+  }
+
+  // ------------------------------------------------------------ convenience API for tests and seeds
+
+  /** Resolve a Kind, plural or short name (optionally `.group`-qualified), or an apiVersion+kind pair. */
+  resourceType(kindOrResource: string, apiVersion?: string): ResourceType {
+    const rt = apiVersion ? this.registry.byApiVersionKind(apiVersion, kindOrResource) : this.registry.resolve(kindOrResource);
+    if (!rt) throw new ApiError(404, 'NotFound', `the server doesn't have a resource type "${kindOrResource}"`, {});
+    return rt;
+  }
+
+  /** A copy of one object, or undefined. */
+  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const o = this.peek(this.resourceType(kind), namespace, name);
+    return o ? clone(o) : undefined;
+  }
+
+  /** Copies of all objects of a kind, optionally in one namespace. */
+  list(kind: string, namespace?: string): KubeObject[] {
+    return this.scan(this.resourceType(kind), namespace).map((o) => clone(o));
+  }
+
+  /** Every stored object (copies), for snapshots. */
+  all(): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const t of this.registry.all()) for (const o of this.scan(t)) out.push(clone(o));
+    return out;
+  }
+
+  /** Create or replace, without conflict checks or status rules: for seeds and tests. */
+  put(obj: KubeObject): KubeObject {
+    const rt = this.resourceType(obj.kind, obj.apiVersion);
+    const existing = this.peek(rt, obj.metadata.namespace, obj.metadata.name);
+    if (!existing) {
+      const created = this.create(rt, obj);
+      // Seeds may carry their own uid/creationTimestamp (fixtures that pin them).
+      if (obj.metadata.uid || obj.metadata.creationTimestamp) {
+        const fixed = clone(this.peek(rt, created.metadata.namespace, created.metadata.name) as KubeObject);
+        if (obj.metadata.uid) fixed.metadata.uid = obj.metadata.uid;
+        if (obj.metadata.creationTimestamp) fixed.metadata.creationTimestamp = obj.metadata.creationTimestamp;
+        this.bucket(rt).set(objKey(fixed.metadata.namespace, fixed.metadata.name), fixed);
+        return clone(fixed);
+      }
+      return created;
+    }
+    const next = clone(obj);
+    delete next.metadata.resourceVersion;
+    return this.update(rt, next, { wholeObject: true });
+  }
+
+  delete(kind: string, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject | undefined {
+    const rt = this.resourceType(kind);
+    if (!this.peek(rt, namespace, name)) return undefined;
+    return this.remove(rt, namespace, name, opts);
+  }
+}
