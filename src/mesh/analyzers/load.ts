@@ -5,8 +5,10 @@ import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document } from 'yaml';
 import { z } from 'zod';
 import type { KubeObject } from '../../kube/objects.ts';
+import { groupOf } from '../../kube/objects.ts';
 import { MeshSnapshot } from '../snapshot.ts';
 import type { MeshConfig } from '../snapshot.ts';
+import { defaultIngressResources } from './default-resources.ts';
 import { setSource } from './source.ts';
 import { analyze } from './index.ts';
 import type { AnalysisMessage } from './types.ts';
@@ -133,7 +135,8 @@ export function parseYamlFiles(files: readonly YamlFile[]): KubeObject[] {
 }
 
 function objectKey(o: KubeObject): string {
-  return `${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
+  // The group matters: Istio's Gateway and the Gateway API's Gateway are different objects.
+  return `${groupOf(o.apiVersion)}\u0000${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
 }
 
 /**
@@ -153,10 +156,17 @@ export interface AnalyzeFilesOptions {
   meshConfig?: MeshConfig;
   istioNamespace?: string;
   analyzers?: string[];
+  /**
+   * Add the ingress gateway Service and Pod istioctl assumes offline (unless mesh config turns ingress
+   * OFF and unless the objects already have them). Leave off when `base` is the live cluster.
+   */
+  defaultIngress?: boolean;
 }
 
 export function snapshotFromFiles(files: readonly YamlFile[], options: AnalyzeFilesOptions = {}): MeshSnapshot {
-  const objects = overlayObjects(options.base ?? [], parseYamlFiles(files));
+  const ingress = options.defaultIngress ? defaultIngressResources(options.meshConfig ?? {}, options.istioNamespace) : [];
+  // Defaults go underneath, so objects from the base or the files win.
+  const objects = overlayObjects(ingress, options.base ?? [], parseYamlFiles(files));
   return new MeshSnapshot(objects, {
     ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
     ...(options.istioNamespace ? { istioNamespace: options.istioNamespace } : {}),
