@@ -11,7 +11,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ClickHandler } from '../../src/messenger.ts';
 import { Router } from '../../src/router.ts';
-import { type SlackApp, createSlackApp } from '../../src/slack/app.ts';
+import { type SlackApp, type ViewHandler, createSlackApp } from '../../src/slack/app.ts';
 import type { DedupStore } from '../../src/slack/dedup.ts';
 import type { SlackFake } from '../support/slack-fake.ts';
 
@@ -54,6 +54,39 @@ export const longCommand = defineCommand({
   },
 });
 
+/** A cluster command slower than Slack's 3 s: the ack must not wait for it. */
+export const slowCommand = defineCommand({
+  name: 'slow',
+  summary: 'Test: a cluster command that takes 3.5 s',
+  usage: '/mesh slow',
+  args: z.object({}),
+  permission: 'read',
+  touchesCluster: true,
+  async run() {
+    await new Promise((r) => setTimeout(r, 3500));
+    return 'done';
+  },
+  render() {
+    return { text: 'slow: done', blocks: [section('slow: done')] };
+  },
+});
+
+/** Shows who the router was told is asking. */
+export const whoamiCommand = defineCommand({
+  name: 'whoami',
+  summary: 'Test: the requester as the router sees it',
+  usage: '/mesh whoami',
+  args: z.object({}),
+  permission: 'read',
+  touchesCluster: false,
+  async run({ requester }) {
+    return requester;
+  },
+  render(r) {
+    return { text: `you are ${r.userId} ${r.userName ?? '(no name)'} in ${r.channelId} via ${r.source}`, blocks: [section('whoami')] };
+  },
+});
+
 export const boomCommand = defineCommand({
   name: 'boom',
   summary: 'Test: a command that fails',
@@ -89,7 +122,7 @@ export interface Harness {
 export async function startApp(
   fake: SlackFake,
   mode: 'http' | 'socket',
-  extra: { clickHandlers?: Record<string, ClickHandler>; dedup?: DedupStore; commands?: AnyCommand[] } = {},
+  extra: { clickHandlers?: Record<string, ClickHandler>; viewHandlers?: Record<string, ViewHandler>; dedup?: DedupStore; commands?: AnyCommand[] } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
   const destination = new Writable({
@@ -100,7 +133,7 @@ export async function startApp(
   });
   const log = createLogger({ level: 'debug', destination });
   const router = new Router({
-    commands: extra.commands ?? [...allCommands, probeCommand, longCommand, boomCommand],
+    commands: extra.commands ?? [...allCommands, probeCommand, longCommand, boomCommand, slowCommand, whoamiCommand],
     clusters: [{ name: 'test-cluster', kube: unreachableKube() }],
     log,
   });
@@ -113,6 +146,7 @@ export async function startApp(
     router,
     log,
     clickHandlers: extra.clickHandlers,
+    viewHandlers: extra.viewHandlers,
     dedup: extra.dedup,
     listen: { host: '127.0.0.1', port: 0 },
     socketPingTimeoutMs: 1500,

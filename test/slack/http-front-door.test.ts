@@ -17,6 +17,9 @@ const ackTimes: number[] = [];
 beforeAll(async () => {
   fake = await startSlackFake();
   h = await startApp(fake, 'http', {
+    viewHandlers: {
+      'silence:': async (v) => (v.values.duration?.minutes === 'forever' ? { errors: { duration: 'Give a number of minutes.' } } : undefined),
+    },
     clickHandlers: {
       'approve:': async (click) => {
         clicks.push(click);
@@ -147,6 +150,53 @@ describe('slash commands over HTTP', () => {
     expect(logged).toContain('kaboom');
     expect(logged).not.toContain(BOT_TOKEN);
     expect(logged).not.toContain(SIGNING_SECRET);
+  });
+});
+
+describe('the front door under load and failure', () => {
+  it('acknowledges a cluster command slower than Slack’s 3 s at once, with "working…" posted before the result', async () => {
+    const { res } = await command('slow');
+    expect(res.status).toBe(200);
+    expect(res.ms).toBeLessThan(1000);
+    const working = await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
+    expect(working.args.text).toMatch(/^Working on \/mesh slow/);
+    expect(fake.calls('chat.update')).toHaveLength(0);
+    const update = await fake.waitFor(() => fake.calls('chat.update')[0], 8000);
+    expect(update.args.text).toBe('slow: done');
+    expect(update.at - working.at).toBeGreaterThanOrEqual(3000);
+  }, 15_000);
+
+  it('tells the router who is asking: the Slack id and the users.info name', async () => {
+    const responseUrl = fake.responseUrl();
+    await sendSlashCommand(h.eventsUrl, slashCommand('whoami', { responseUrl, user: 'UBOB0001', userName: 'payload-name' }), knobs);
+    const post = await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
+    expect(post.args.text).toBe(`you are UBOB0001 ubob0001 in ${GENERAL} via slack`);
+    expect(fake.calls('users.info').map((c) => c.args.user)).toEqual(['UBOB0001']);
+    // A second command from the same person uses the cache.
+    await sendSlashCommand(h.eventsUrl, slashCommand('whoami', { responseUrl: fake.responseUrl(), user: 'UBOB0001' }), knobs);
+    await fake.waitFor(() => fake.calls('chat.postMessage')[1]);
+    expect(fake.calls('users.info')).toHaveLength(1);
+  });
+
+  it('answers even when users.info fails, with the name from the payload', async () => {
+    fake.failNext('users.info', 'user_not_found');
+    await sendSlashCommand(h.eventsUrl, slashCommand('whoami', { responseUrl: fake.responseUrl(), user: 'UCAROL01', userName: 'carol' }), knobs);
+    const post = await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
+    expect(post.args.text).toBe(`you are UCAROL01 carol in ${GENERAL} via slack`);
+  });
+
+  it('returns a modal’s field errors in the ack, and closes it otherwise', async () => {
+    const view = (minutes: string) => ({
+      type: 'view_submission',
+      user: { id: ALICE, username: 'alice' },
+      view: { id: 'V00000001', callback_id: 'silence:reviews', private_metadata: '', state: { values: { duration: { minutes: { type: 'plain_text_input', value: minutes } } } } },
+    });
+    const bad = await sendInteraction(h.eventsUrl, view('forever'), knobs);
+    expect(bad.status).toBe(200);
+    expect(JSON.parse(bad.body)).toEqual({ response_action: 'errors', errors: { duration: 'Give a number of minutes.' } });
+    const good = await sendInteraction(h.eventsUrl, view('30'), knobs);
+    expect(good.status).toBe(200);
+    expect(good.body).toBe('');
   });
 });
 
