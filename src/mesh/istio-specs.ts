@@ -255,6 +255,12 @@ export interface SpecProblem {
   problem: string;
 }
 
+type Parsed = { ok: true; data: unknown } | { ok: false; problem: string };
+
+// Snapshots are read-only and describe/mtls ask about the same objects many times: parse each
+// (object, schema, field) once. WeakMap keys let a dropped snapshot take its cache with it.
+const cache = new WeakMap<KubeObject, Map<z.ZodType<unknown>, Map<string, Parsed>>>();
+
 /** Parse `obj[field]` (default `spec`) with a schema; undefined plus a recorded problem when it does not fit. */
 export function parseField<T>(
   obj: KubeObject,
@@ -262,11 +268,19 @@ export function parseField<T>(
   problems?: SpecProblem[],
   field = 'spec',
 ): T | undefined {
-  const result = schema.safeParse(obj[field] ?? {});
-  if (result.success) return result.data;
-  problems?.push({
-    object: `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`,
-    problem: `${field} does not fit: ${result.error.issues.map((i) => `${i.path.join('.') || field}: ${i.message}`).join('; ')}`,
-  });
+  let bySchema = cache.get(obj);
+  if (!bySchema) cache.set(obj, (bySchema = new Map()));
+  let byField = bySchema.get(schema as z.ZodType<unknown>);
+  if (!byField) bySchema.set(schema as z.ZodType<unknown>, (byField = new Map()));
+  let parsed = byField.get(field);
+  if (!parsed) {
+    const result = schema.safeParse(obj[field] ?? {});
+    parsed = result.success
+      ? { ok: true, data: result.data }
+      : { ok: false, problem: `${field} does not fit: ${result.error.issues.map((i) => `${i.path.join('.') || field}: ${i.message}`).join('; ')}` };
+    byField.set(field, parsed);
+  }
+  if (parsed.ok) return parsed.data as T;
+  problems?.push({ object: `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, problem: parsed.problem });
   return undefined;
 }

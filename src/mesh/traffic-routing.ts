@@ -273,7 +273,7 @@ export function virtualServicesForService(
     }
     out.push({
       ref: refOf(vs),
-      hosts: spec.hosts,
+      hosts: [...spec.hosts],
       gateways,
       appliesToSidecars: gateways.includes('mesh'),
       exportTo,
