@@ -25,6 +25,8 @@ import {
   virtualServicesForService,
 } from './traffic-routing.ts';
 import type { DestinationRuleSummary, IngressExposure, ObjectRef, VirtualServiceSummary } from './traffic-routing.ts';
+import { resolveWorkload } from './workload-ref.ts';
+import type { WorkloadRef } from './workload-ref.ts';
 
 export type WarningCode =
   | 'no-sidecar'
@@ -350,4 +352,22 @@ export function describeService(snapshot: MeshSnapshot, name: string, namespace:
     proxyView,
     warnings: dedupe(warnings),
   };
+}
+
+// --- one call for `/mesh describe pod ...` ---
+
+export interface WorkloadDescription {
+  /** How the pods were found ("Deployment bookinfo/reviews-v1 (2 pods)"). */
+  via: string;
+  pods: ObjectRef[];
+  /** The pod described in full: the first Running one (pods of one workload share their config). */
+  described: PodDescription;
+}
+
+/** Resolve what a person typed and describe the workload; throws WorkloadNotFoundError with suggestions. */
+export function describeWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): WorkloadDescription {
+  const resolved = resolveWorkload(snapshot, ref);
+  const sorted = [...resolved.pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const first = sorted.find((p) => podPhase(p) === 'Running') ?? sorted[0]!;
+  return { via: resolved.via, pods: sorted.map(refOf), described: describePod(snapshot, first) };
 }

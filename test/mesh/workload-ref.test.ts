@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { UserError } from '../../src/errors.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
+import { describeWorkload } from '../../src/mesh/workload.ts';
 import { parseWorkloadRef, resolveWorkload, WorkloadNotFoundError } from '../../src/mesh/workload-ref.ts';
 import { deployment, pod } from './mesh-fixtures.ts';
 
@@ -90,5 +91,13 @@ describe('resolveWorkload', () => {
       expect(e).toBeInstanceOf(WorkloadNotFoundError);
       expect((e as WorkloadNotFoundError).suggestions).toEqual(['app=reviews', 'app=ratings']);
     }
+  });
+
+  it('describeWorkload: resolves, then describes the first Running pod', () => {
+    const w = describeWorkload(snapshot, parseWorkloadRef('app=reviews -n bookinfo'));
+    expect(w.via).toBe('label app=reviews (2 pods)');
+    expect(w.pods.map((p) => p.name)).toEqual(['reviews-v1-7d8f9c6b5-x2x4z', 'reviews-v2-5b6c7d8e9-k9k8j']);
+    expect(w.described.pod.name).toBe('reviews-v1-7d8f9c6b5-x2x4z');
+    expect(() => describeWorkload(snapshot, parseWorkloadRef('nothing-here -n bookinfo'))).toThrow(WorkloadNotFoundError);
   });
 });
