@@ -122,7 +122,7 @@ export interface Harness {
 export async function startApp(
   fake: SlackFake,
   mode: 'http' | 'socket',
-  extra: { clickHandlers?: Record<string, ClickHandler>; viewHandlers?: Record<string, ViewHandler>; dedup?: DedupStore; commands?: AnyCommand[] } = {},
+  extra: { clickHandlers?: Record<string, ClickHandler>; viewHandlers?: Record<string, ViewHandler>; dedup?: DedupStore; commands?: AnyCommand[]; kube?: KubeClient } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
   const destination = new Writable({
@@ -134,7 +134,7 @@ export async function startApp(
   const log = createLogger({ level: 'debug', destination });
   const router = new Router({
     commands: extra.commands ?? [...allCommands, probeCommand, longCommand, boomCommand, slowCommand, whoamiCommand],
-    clusters: [{ name: 'test-cluster', kube: unreachableKube() }],
+    clusters: [{ name: 'test-cluster', kube: extra.kube ?? unreachableKube() }],
     log,
   });
   const settings: SlackSettings =
