@@ -53,13 +53,6 @@ const byName: Record<string, IstioProtocol> = {
   mysql: 'MySQL',
 };
 
-// Kubernetes' standard appProtocol values (KEP-3726); recent Istio maps them before the name rules.
-const kubernetesAppProtocols: Record<string, IstioProtocol> = {
-  'kubernetes.io/h2c': 'HTTP2',
-  'kubernetes.io/ws': 'HTTP',
-  'kubernetes.io/wss': 'HTTPS',
-};
-
 const wellKnownTcpPorts = new Set([25, 53, 3306, 27017]);
 
 /** Istio's ConvertProtocol: the protocol instance for a port (UnsupportedProtocol = sniffed). */
@@ -67,9 +60,9 @@ export function convertProtocol(port: PortLike): { protocol: IstioProtocol; sour
   if ((port.protocol ?? 'TCP').toUpperCase() === 'UDP') return { protocol: 'UDP', source: 'udp' };
   let name = port.name ?? '';
   let source: PortProtocol['source'] = 'name';
+  // appProtocol replaces the name outright (no fall back to the name). Istio's ConvertProtocol, as read
+  // here, has no mapping for Kubernetes' `kubernetes.io/h2c`-style values, so they are sniffed.
   if (port.appProtocol !== undefined) {
-    const mapped = kubernetesAppProtocols[port.appProtocol];
-    if (mapped) return { protocol: mapped, source: 'appProtocol' };
     name = port.appProtocol;
     source = 'appProtocol';
   }

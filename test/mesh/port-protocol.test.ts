@@ -16,7 +16,6 @@ describe('protocolForPort (Istio explicit protocol selection)', () => {
     [{ name: 'redis-cache', port: 6379 }, 'Redis', 'name'],
     [{ name: 'mysql', port: 3306 }, 'MySQL', 'name'],
     [{ name: 'web', port: 80, appProtocol: 'http' }, 'HTTP', 'appProtocol'],
-    [{ name: 'http', port: 80, appProtocol: 'kubernetes.io/h2c' }, 'HTTP2', 'appProtocol'],
     [{ name: 'dns', port: 53, protocol: 'UDP' }, 'UDP', 'udp'],
     [{ name: 'db', port: 3306 }, 'TCP', 'well-known-port'],
     [{ port: 25 }, 'TCP', 'well-known-port'],
@@ -28,7 +27,12 @@ describe('protocolForPort (Istio explicit protocol selection)', () => {
   });
 
   it('unknown names, unknown appProtocols and unnamed ports are sniffed', () => {
-    for (const port of [{ name: 'web', port: 8080 }, { port: 8080 }, { name: 'http', port: 8080, appProtocol: 'custom' }]) {
+    for (const port of [
+      { name: 'web', port: 8080 },
+      { port: 8080 },
+      { name: 'http', port: 8080, appProtocol: 'custom' },
+      { name: 'http', port: 8080, appProtocol: 'kubernetes.io/h2c' },
+    ]) {
       expect(protocolForPort(port)).toEqual({ protocol: 'UnsupportedProtocol', source: 'sniffing', sniffed: true, display: 'auto-detect (protocol sniffing)' });
     }
   });
