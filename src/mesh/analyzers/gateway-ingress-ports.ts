@@ -22,8 +22,13 @@ export const ingressGatewayPortAnalyzer: Analyzer = {
       const servicePorts = new Set<number>();
       for (const pod of pods) {
         for (const svc of servicesSelectingAny(snapshot, nsOf(pod), labels(pod))) {
-          // The gateway listens on the Service's targetPort (the port itself when no numeric targetPort is set).
-          for (const p of recs(rec(svc.spec)['ports'])) if (str(p['protocol']) === 'TCP') servicePorts.add(num(p['targetPort']) || (num(p['port']) ?? -1));
+          // A server port may name the Service port or the targetPort the gateway pod listens on.
+          for (const p of recs(rec(svc.spec)['ports'])) {
+            if (str(p['protocol'] || 'TCP') !== 'TCP') continue;
+            servicePorts.add(num(p['port']) ?? -1);
+            const target = num(p['targetPort']);
+            if (target !== undefined) servicePorts.add(target);
+          }
         }
       }
       for (const server of recs(spec(gw)['servers'])) {

@@ -4,7 +4,7 @@
 import type { KubeObject } from '../../kube/objects.ts';
 import type { MeshSnapshot } from '../snapshot.ts';
 import { fullName, num, rec, recs, spec, str, strs, nsOf } from './fields.ts';
-import { destinationHost } from './hosts.ts';
+import { destinationHost, toFqdn } from './hosts.ts';
 import type { ServiceEntryLike } from './hosts.ts';
 import type { AnalysisMessage, Analyzer } from './types.ts';
 import { message } from './types.ts';
@@ -59,11 +59,14 @@ function subsetDestinationsByHost(snapshot: MeshSnapshot): Map<string, string[]>
         const dest = rec(route['destination']);
         if (str(dest['subset']) === '') continue;
         const host = str(dest['host']);
+        // Keyed by FQDN in the VirtualService's namespace: Istio compares the raw strings, which makes
+        // `reviews` in one namespace clash with `reviews` in every other (and grows with the square of them).
+        const key = toFqdn(nsOf(vs), host);
         for (const h of hosts) {
           if (h !== host) continue;
-          const list = byHost.get(host);
+          const list = byHost.get(key);
           if (list) list.push(fullName(vs));
-          else byHost.set(host, [fullName(vs)]);
+          else byHost.set(key, [fullName(vs)]);
         }
       }
     }
@@ -77,7 +80,7 @@ function checkIngressSubsets(vs: KubeObject, byHost: Map<string, string[]>, out:
     recs(http['route']).forEach((route, j) => {
       const dest = rec(route['destination']);
       if (str(dest['subset']) !== '') return;
-      for (const other of byHost.get(str(dest['host'])) ?? []) {
+      for (const other of byHost.get(toFqdn(nsOf(vs), str(dest['host']))) ?? []) {
         out.push(message('IngressRouteRulesNotAffected', vs, [other, fullName(vs)], ['spec', 'http', i, 'route', j, 'destination', 'host']));
       }
     }),
