@@ -2,7 +2,7 @@
 // delivery at once, drops redeliveries, asks the router, and answers: "working…" then chat.update
 // for anything that talks to the cluster, long output as a file in the thread, and the slash
 // command's response_url where meshops has not joined the channel.
-import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Rendered, context, esc, fitToSlack, section } from '../blocks/block-kit.ts';
@@ -61,6 +61,8 @@ export interface SlackAppOptions {
   listen?: { port?: number; host?: string };
   /** Socket Mode: the client pings every third of this and reconnects after it (Bolt's default 5000). */
   socketPingTimeoutMs?: number;
+  /** Slack answered 429 to a Web API call (metrics). The WebClient waits and retries by itself. */
+  onRateLimited?: (method: string, retryAfterSeconds: number) => void;
   /** The Web API's retry policy (the tests keep it short). */
   retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number };
 }
@@ -75,6 +77,8 @@ export interface SlackApp {
   readonly port: number | undefined;
   /** Answers still being worked on. */
   readonly inFlight: number;
+  /** Socket Mode: the WebSocket is open and Slack said hello. HTTP: the receiver is listening. For /readyz. */
+  readonly connected: boolean;
   /** Resolves when no answer is in flight (or after `timeoutMs`). */
   idle(timeoutMs?: number): Promise<void>;
 }
@@ -132,6 +136,25 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   let botUserId: string | undefined;
   let httpServer: Server | undefined;
   let stopping = false;
+  let socketConnected = false;
+
+  if (receiver instanceof SocketModeReceiver) {
+    receiver.client.on('connected', () => {
+      socketConnected = true;
+    });
+    // 'close' is the socket dropping; the client reconnects by itself unless we are stopping.
+    for (const state of ['close', 'reconnecting', 'disconnecting', 'disconnected']) {
+      receiver.client.on(state, () => {
+        if (socketConnected && !stopping) log.warn({ state }, 'Socket Mode connection lost; reconnecting');
+        socketConnected = false;
+      });
+    }
+  }
+  client.on(webApi.WebClientEvent.RATE_LIMITED, (retryAfterSeconds: number, request: { url?: string }) => {
+    const method = String(request?.url ?? '').replace(/^.*\/api\//, '');
+    log.warn({ method, retryAfterSeconds }, 'Slack rate-limited a Web API call');
+    options.onRateLimited?.(method, retryAfterSeconds);
+  });
 
   const inFlight = new Set<Promise<unknown>>();
   const track = async (work: () => Promise<void>): Promise<void> => {
@@ -430,6 +453,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
     get inFlight() {
       return inFlight.size;
+    },
+    get connected() {
+      return slack.mode === 'socket' ? socketConnected : httpServer?.listening === true;
     },
     async idle(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

@@ -122,7 +122,7 @@ export interface Harness {
 export async function startApp(
   fake: SlackFake,
   mode: 'http' | 'socket',
-  extra: { clickHandlers?: Record<string, ClickHandler>; viewHandlers?: Record<string, ViewHandler>; dedup?: DedupStore; commands?: AnyCommand[]; kube?: KubeClient } = {},
+  extra: { clickHandlers?: Record<string, ClickHandler>; viewHandlers?: Record<string, ViewHandler>; dedup?: DedupStore; commands?: AnyCommand[]; kube?: KubeClient; onRateLimited?: (method: string, seconds: number) => void } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
   const destination = new Writable({
@@ -147,6 +147,7 @@ export async function startApp(
     log,
     clickHandlers: extra.clickHandlers,
     viewHandlers: extra.viewHandlers,
+    onRateLimited: extra.onRateLimited,
     dedup: extra.dedup,
     listen: { host: '127.0.0.1', port: 0 },
     socketPingTimeoutMs: 1500,

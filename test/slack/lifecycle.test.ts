@@ -27,6 +27,34 @@ describe('Slack app lifecycle', () => {
     await expect(startApp(fake, 'socket')).rejects.toThrow(/invalid_auth/);
   });
 
+  it('reports rate limits and apologises when a reply cannot be posted', async () => {
+    const limited: Array<[string, number]> = [];
+    const h = await startApp(fake, 'http', { onRateLimited: (method, seconds) => limited.push([method, seconds]) });
+    try {
+      fake.clear();
+      fake.rateLimitNext('chat.postMessage', 0);
+      const responseUrl = fake.responseUrl();
+      await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl }), { secret: SIGNING_SECRET });
+      const apology = await fake.waitFor(() => fake.responses(responseUrl)[0]);
+      expect(apology.body).toMatchObject({ response_type: 'ephemeral' });
+      expect(String(apology.body.text)).toMatch(/^Sorry, something went wrong on our side \(ref [0-9a-f]{8}\)/);
+      expect(limited).toEqual([['chat.postMessage', 0]]);
+    } finally {
+      await h.slack.stop();
+    }
+  });
+
+  it('says whether it is connected, for readiness', async () => {
+    const h = await startApp(fake, 'socket');
+    expect(h.slack.connected).toBe(true);
+    await h.slack.stop();
+    expect(h.slack.connected).toBe(false);
+    const web = await startApp(fake, 'http');
+    expect(web.slack.connected).toBe(true);
+    await web.slack.stop();
+    expect(web.slack.connected).toBe(false);
+  });
+
   it('finishes a command in flight before stop() resolves', async () => {
     const h = await startApp(fake, 'http');
     fake.clear();

@@ -69,6 +69,8 @@ export interface SlackFake {
   readonly notInChannel: Set<string>;
   /** The next call of `method` answers `{ ok: false, error }`. */
   failNext(method: string, error: string): void;
+  /** The next call of `method` answers HTTP 429 with Retry-After. */
+  rateLimitNext(method: string, retryAfterSeconds: number): void;
   /** Waits until `predicate` returns something truthy, and returns it. */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   /** Forgets recorded calls, uploads and responses (not configuration). */
@@ -103,6 +105,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   const messages = new Map<string, FakeMessage>();
   const notInChannel = new Set(options.notInChannel ?? []);
   const failures = new Map<string, string[]>();
+  const rateLimits = new Map<string, number[]>();
   const pendingUploads = new Map<string, { filename?: string; length?: number }>();
   let tsCounter = 0;
   let idCounter = 0;
@@ -184,6 +187,12 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
     delete args.token;
     calls.push({ method, args, token, at: Date.now() });
+    const limited = rateLimits.get(method)?.shift();
+    if (limited !== undefined) {
+      res.writeHead(429, { 'retry-after': String(limited), 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
     const answer = respond(method, args, token);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(answer));
@@ -323,6 +332,9 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     notInChannel,
     failNext(method, error) {
       failures.set(method, [...(failures.get(method) ?? []), error]);
+    },
+    rateLimitNext(method, retryAfterSeconds) {
+      rateLimits.set(method, [...(rateLimits.get(method) ?? []), retryAfterSeconds]);
     },
     waitFor,
     clear() {
