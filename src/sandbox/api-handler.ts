@@ -23,6 +23,7 @@ import type { Identity } from './auth.ts';
 import { applyConfiguration, applyJsonPatch, applyMergePatch, clone, type Json, PatchError, strategicMerge } from './patch.ts';
 import type { PodEndpoints } from './pod-endpoints.ts';
 import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
+import { decodeAccessReview } from './protobuf-reviews.ts';
 import { can } from './rbac.ts';
 import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
@@ -358,7 +359,10 @@ export class ApiHandler {
   }
 
   private async bodyObject(req: IncomingMessage): Promise<unknown> {
-    return decode(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+    const contentType = String(req.headers['content-type'] ?? 'application/json');
+    const body = await readBody(req);
+    if (/protobuf/.test(contentType)) throw unsupportedMediaType(contentType, ['application/json', 'application/yaml']);
+    return decode(body, contentType);
   }
 
   /** Check path vs body namespace/kind, fill name from generateName, validate, require the namespace. */
@@ -566,7 +570,19 @@ export class ApiHandler {
   }
 
   private async accessReview(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, who: Identity): Promise<void> {
-    const review = parseAccessReview(await this.bodyObject(req));
+    const contentType = String(req.headers['content-type'] ?? 'application/json');
+    let raw: unknown;
+    if (/protobuf/.test(contentType)) {
+      const body = await readBody(req);
+      try {
+        raw = decodeAccessReview(body);
+      } catch (e) {
+        throw badRequest(`error decoding protobuf body: ${(e as Error).message}`);
+      }
+    } else {
+      raw = await this.bodyObject(req);
+    }
+    const review = parseAccessReview(raw);
     let subject: Identity = who;
     if (rt.plural !== 'selfsubjectaccessreviews') {
       subject = { user: review.spec.user ?? '', groups: review.spec.groups ?? [] };

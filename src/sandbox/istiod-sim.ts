@@ -6,6 +6,7 @@
 // runs with ENABLE_DEBUG_ON_HTTP=false.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeObject } from '../kube/objects.ts';
 import { isLocalhostCaller, type PodEndpoints } from './pod-endpoints.ts';
 
 // The sandbox imports nothing from the bot's code, so the xDS type URLs it needs are spelled here.
@@ -133,6 +134,11 @@ export class IstiodSim {
 
   disconnect(proxyId: string): boolean {
     return this.proxies.delete(proxyId);
+  }
+
+  /** How many proxies are connected. */
+  get size(): number {
+    return this.proxies.size;
   }
 
   connected(): string[] {
@@ -331,4 +337,147 @@ function text(res: ServerResponse, code: number, body: string): void {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What the fleet needs of the sandbox store: the pods, and word when they change. */
+export interface PodSource {
+  list(kind: 'Pod', namespace?: string): KubeObject[];
+  subscribe(listener: (e: { object: KubeObject }) => void): () => void;
+}
+
+export interface IstiodFleetOptions {
+  istiodNamespace?: string;
+  istiodOptions?: Omit<IstiodSimOptions, 'podName'>;
+}
+
+/** Faults to inject into proxies connected now, chosen by `<namespace>/<pod-name-prefix>`. */
+export interface FleetFaults {
+  staleLds?: readonly string[];
+  nackCds?: readonly string[];
+  nackLds?: readonly string[];
+  /** Proxies that drop their ADS connection and stay away until their pod is replaced. */
+  disconnected?: readonly string[];
+  staleForMs?: number;
+}
+
+/**
+ * Keeps simulated istiods in step with the sandbox's pods, for the demo and integration tests: one
+ * IstiodSim per running istiod pod (served on its ports), every running pod with an istio-proxy
+ * container connected, SYNCED, to the least-loaded istiod. Pods that go away disconnect; the proxies
+ * of an istiod that goes away reconnect elsewhere. Faults are injected into proxies connected at the
+ * time, so a restarted workload's new pods come up healthy, as after a real rollout restart.
+ */
+export class IstiodFleet {
+  private readonly source: PodSource;
+  private readonly endpoints: PodEndpoints;
+  private readonly ns: string;
+  private readonly simOptions: Omit<IstiodSimOptions, 'podName'>;
+  private readonly sims = new Map<string, IstiodSim>();
+  private readonly away = new Set<string>();
+  private unsubscribe: (() => void) | undefined;
+  private scheduled = false;
+
+  constructor(source: PodSource, endpoints: PodEndpoints, opts: IstiodFleetOptions = {}) {
+    this.source = source;
+    this.endpoints = endpoints;
+    this.ns = opts.istiodNamespace ?? 'istio-system';
+    this.simOptions = opts.istiodOptions ?? {};
+  }
+
+  /** Follow pod changes from now on (and sync once); returns a function that stops following. */
+  start(): () => void {
+    this.sync();
+    this.unsubscribe ??= this.source.subscribe((e) => {
+      if (e.object.kind !== 'Pod' || this.scheduled) return;
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.sync();
+      });
+    });
+    return () => this.stop();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  istiods(): IstiodSim[] {
+    return [...this.sims.values()].sort((a, b) => cmp(a.podName, b.podName));
+  }
+
+  /** The istiod a proxy is connected to, if any. */
+  istiodOf(proxyId: string): IstiodSim | undefined {
+    return this.istiods().find((s) => s.proxy(proxyId));
+  }
+
+  sync(): void {
+    const pods = this.source.list('Pod');
+    const running = (p: KubeObject) => !p.metadata.deletionTimestamp && (p.status as { phase?: string } | undefined)?.phase === 'Running';
+    const istiodPods = new Set(pods.filter((p) => p.metadata.namespace === this.ns && p.metadata.labels?.app === 'istiod' && running(p)).map((p) => p.metadata.name));
+    for (const [name, sim] of this.sims) {
+      if (istiodPods.has(name)) continue;
+      // Its proxies are connected nowhere now; the loop below reconnects them to the survivors.
+      this.endpoints.unregister(this.ns, name);
+      this.sims.delete(name);
+    }
+    for (const name of istiodPods) {
+      if (this.sims.has(name)) continue;
+      const sim = new IstiodSim({ ...this.simOptions, podName: name });
+      sim.registerOn(this.endpoints, this.ns);
+      this.sims.set(name, sim);
+    }
+    const proxies = new Map<string, KubeObject>();
+    for (const p of pods) if (running(p) && hasIstioProxy(p)) proxies.set(`${p.metadata.name}.${p.metadata.namespace}`, p);
+    for (const sim of this.sims.values()) for (const id of sim.connected()) if (!proxies.has(id)) sim.disconnect(id);
+    for (const id of this.away) if (!proxies.has(id)) this.away.delete(id);
+    if (this.sims.size === 0) return;
+    const sims = this.istiods();
+    const connected = new Set(sims.flatMap((s) => s.connected()));
+    for (const id of [...proxies.keys()].sort()) {
+      if (connected.has(id) || this.away.has(id)) continue;
+      const pod = proxies.get(id)!;
+      const least = sims.reduce((a, b) => (b.size < a.size ? b : a));
+      least.connect(id, { proxyType: pod.metadata.labels?.istio === 'ingressgateway' ? 'router' : 'sidecar' });
+    }
+  }
+
+  /** Injects faults into the proxies connected now whose `<namespace>/<pod>` starts with a given prefix. */
+  inject(faults: FleetFaults): string[] {
+    const touched: string[] = [];
+    const now = this.simOptions.now ?? (() => new Date());
+    const at = new Date(now().getTime() - (faults.staleForMs ?? 4 * 60_000));
+    const each = (prefixes: readonly string[] | undefined, fn: (sim: IstiodSim, id: string) => void) => {
+      for (const sim of this.istiods()) {
+        for (const id of sim.connected()) {
+          const dot = id.lastIndexOf('.');
+          const key = `${id.slice(dot + 1)}/${id.slice(0, dot)}`;
+          if ((prefixes ?? []).some((p) => key.startsWith(p))) {
+            fn(sim, id);
+            touched.push(id);
+          }
+        }
+      }
+    };
+    each(faults.staleLds, (sim, id) => sim.push(id, TYPE_URL.LDS, at));
+    each(faults.nackCds, (sim, id) => {
+      sim.push(id, TYPE_URL.CDS, at);
+      sim.nack(id, TYPE_URL.CDS, DEMO_NACK_MESSAGES.CDS);
+    });
+    each(faults.nackLds, (sim, id) => {
+      sim.push(id, TYPE_URL.LDS, at);
+      sim.nack(id, TYPE_URL.LDS, DEMO_NACK_MESSAGES.LDS);
+    });
+    each(faults.disconnected, (sim, id) => {
+      sim.disconnect(id);
+      this.away.add(id);
+    });
+    return [...new Set(touched)].sort();
+  }
+}
+
+function hasIstioProxy(pod: KubeObject): boolean {
+  const spec = pod.spec as { containers?: { name?: string }[]; initContainers?: { name?: string }[] } | undefined;
+  return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some((c) => c.name === 'istio-proxy');
 }

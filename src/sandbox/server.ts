@@ -22,6 +22,7 @@ import { PodEndpoints } from './pod-endpoints.ts';
 import { PodLogBook } from './pod-logs.ts';
 import { builtinResourceTypes, crdObjectFromRow, ResourceRegistry, resourceTypeFromCrdRow } from './resource-types.ts';
 import { injectSidecar } from './sidecar-injector.ts';
+import { orderSeed } from './seed.ts';
 import { selfSignedCert } from './self-signed-cert.ts';
 import { SandboxStore } from './store.ts';
 
@@ -83,7 +84,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   store.addAdmission(injectSidecar);
   for (const o of bootstrapObjects()) store.put(o);
   for (const row of ISTIO_CRDS) store.put(crdObjectFromRow(row));
-  for (const o of opts.seed ?? []) store.put(o);
+  for (const o of orderSeed(opts.seed ?? [])) store.put(o);
 
   const logs = new PodLogBook();
   const podEndpoints = new PodEndpoints();
