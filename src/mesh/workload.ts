@@ -58,6 +58,7 @@ export interface ServicePortView {
   port: number;
   /** The pod port it targets (for a pod), or the targetPort as written (for a service). */
   targetPort?: number | string;
+  appProtocol?: string;
   protocol: PortProtocol;
 }
 
@@ -112,6 +113,7 @@ function portViews(svc: KubeObject, pod: KubeObject | undefined): ServicePortVie
     name: p.name,
     port: p.port,
     targetPort: pod ? (targetPortOn(pod, p) ?? p.targetPort) : (p.targetPort ?? p.port),
+    appProtocol: p.appProtocol,
     protocol: protocolForPort(p),
   }));
 }
@@ -162,7 +164,7 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescrip
   const backing: ServiceBacking[] = services.map((svc) => ({ service: refOf(svc), ports: portViews(svc, pod) }));
   for (const b of backing) {
     for (const p of b.ports) {
-      const what = unclassifiedPortName({ name: p.name, port: p.port, appProtocol: parseField(snapshot.get('Service', ns, b.service.name)!, serviceSpecSchema)?.ports?.find((x) => x.port === p.port)?.appProtocol });
+      const what = unclassifiedPortName(p);
       if (what) {
         warnings.push({ code: 'unclassified-port', message: `Service ${b.service.name} port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing. Name it <protocol>[-suffix] (http, http2, grpc, tcp, tls, ...) or set appProtocol` });
       }
