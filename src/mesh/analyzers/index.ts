@@ -33,6 +33,9 @@ import { injectionAnalyzer } from './injection.ts';
 import { injectionImageAnalyzer } from './injection-images.ts';
 import { imageAutoAnalyzer } from './injection-image-auto.ts';
 import { externalControlPlaneAnalyzer } from './external-control-plane.ts';
+import { webhookAnalyzer } from './webhooks.ts';
+import { meshNetworksAnalyzer } from './mesh-networks.ts';
+import { multiClusterServiceAnalyzer } from './multicluster-services.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -73,6 +76,9 @@ export const allAnalyzers: readonly Analyzer[] = [
   injectionImageAnalyzer,
   imageAutoAnalyzer,
   externalControlPlaneAnalyzer,
+  webhookAnalyzer,
+  meshNetworksAnalyzer,
+  multiClusterServiceAnalyzer,
   // new analyzers above this line
 ];
 
