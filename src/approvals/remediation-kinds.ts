@@ -1,0 +1,57 @@
+// Remediations as data: each kind says how to preview itself (a server-side dry run), how to execute
+// exactly what was previewed, how to tell whether the target moved since, and how to follow the result.
+// The approvals engine is the same for every kind; new kinds register here.
+import type { KubeClient } from '../kube/client.ts';
+import type { PreviewData, Target } from './request.ts';
+
+export type Preview = ({ ok: true } & PreviewData) | { ok: false; reason: string };
+
+export interface Progress {
+  done: boolean;
+  ok: boolean;
+  summary: string;
+  /** Things going wrong right now: pods failing to start, with their reason. */
+  problems: string[];
+}
+
+export interface RemediationKind {
+  kind: string;
+  /** Target kinds this remediation accepts (e.g. Deployment). */
+  targetKinds: readonly string[];
+  /** "Restart deployment bookinfo/reviews-v2". */
+  title(target: Target): string;
+  /** The confirm dialog's sentence, naming the target. */
+  confirm(target: Target, preview: PreviewData): string;
+  /** RBAC the bot (or the impersonated approver) needs, for docs and deploy/. */
+  permissions: readonly string[];
+  preview(kube: KubeClient, target: Target, params: Record<string, unknown>, now: Date): Promise<Preview>;
+  /** generation:N or resourceVersion:N of the target now; undefined when it is gone. */
+  fingerprint(kube: KubeClient, target: Target): Promise<string | undefined>;
+  /** Applies preview.plan; returns one sentence saying what changed. */
+  execute(kube: KubeClient, target: Target, plan: unknown): Promise<string>;
+  /** After a crash mid-execution: did the plan land? */
+  applied?(kube: KubeClient, target: Target, plan: unknown): Promise<boolean>;
+  followUp?(kube: KubeClient, target: Target, plan: unknown): Promise<Progress>;
+  followUpTimeoutMs?: number;
+}
+
+export class RemediationRegistry {
+  private readonly byKind = new Map<string, RemediationKind>();
+
+  constructor(kinds: readonly RemediationKind[] = []) {
+    for (const k of kinds) this.register(k);
+  }
+
+  register(kind: RemediationKind): void {
+    if (this.byKind.has(kind.kind)) throw new Error(`remediation kind ${kind.kind} is registered twice`);
+    this.byKind.set(kind.kind, kind);
+  }
+
+  get(kind: string): RemediationKind | undefined {
+    return this.byKind.get(kind);
+  }
+
+  kinds(): string[] {
+    return [...this.byKind.keys()];
+  }
+}
