@@ -164,7 +164,7 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescrip
   const backing: ServiceBacking[] = services.map((svc) => ({ service: refOf(svc), ports: portViews(svc, pod) }));
   for (const b of backing) {
     for (const p of b.ports) {
-      const what = unclassifiedPortName(p);
+      const what = unclassifiedPortName({ name: p.name, port: p.port, appProtocol: p.appProtocol });
       if (what) {
         warnings.push({ code: 'unclassified-port', message: `Service ${b.service.name} port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing. Name it <protocol>[-suffix] (http, http2, grpc, tcp, tls, ...) or set appProtocol` });
       }
