@@ -39,6 +39,8 @@ export interface SandboxOptions {
   rolloutStepMs?: number;
   now?: () => Date;
   logger?: Logger;
+  /** How many past events a watch can resume from (older resourceVersions get 410 Gone); default 2000. */
+  watchHistory?: number;
 }
 
 export interface RequestRecord {
@@ -79,7 +81,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const now = opts.now ?? (() => new Date());
   const registry = new ResourceRegistry(builtinResourceTypes());
   for (const row of ISTIO_CRDS) registry.add(resourceTypeFromCrdRow(row));
-  const store = new SandboxStore({ registry, now });
+  const store = new SandboxStore({ registry, now, ...(opts.watchHistory !== undefined ? { historyLimit: opts.watchHistory } : {}) });
   store.addAdmission(applyDefaults);
   store.addAdmission(injectSidecar);
   for (const o of bootstrapObjects()) store.put(o);
