@@ -36,6 +36,7 @@ import { externalControlPlaneAnalyzer } from './external-control-plane.ts';
 import { webhookAnalyzer } from './webhooks.ts';
 import { meshNetworksAnalyzer } from './mesh-networks.ts';
 import { multiClusterServiceAnalyzer } from './multicluster-services.ts';
+import { virtualServiceUnreachableRulesAnalyzer } from './virtualservice-unreachable-rules.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -79,6 +80,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   webhookAnalyzer,
   meshNetworksAnalyzer,
   multiClusterServiceAnalyzer,
+  virtualServiceUnreachableRulesAnalyzer,
   // new analyzers above this line
 ];
 
