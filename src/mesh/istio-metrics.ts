@@ -158,3 +158,24 @@ export function plaintextCallers(input: string | readonly Sample[]): PlaintextCa
   }
   return [...byKey.values()].sort((a, b) => b.requests + b.tcpConnections - (a.requests + a.tcpConnections) || a.source.localeCompare(b.source));
 }
+
+function seriesKey(s: Sample): string {
+  return `${s.name}{${Object.entries(s.labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',')}}`;
+}
+
+/**
+ * Counters count since the proxy started; "seen recently" is the growth between two scrapes. A
+ * series that shrank was reset (proxy restart), so its whole later value is new; a series absent
+ * before is new entirely.
+ */
+export function counterIncrease(before: readonly Sample[], after: readonly Sample[]): Sample[] {
+  const earlier = new Map(before.map((s) => [seriesKey(s), s.value]));
+  return after.map((s) => {
+    const prev = earlier.get(seriesKey(s));
+    const value = prev === undefined || s.value < prev ? s.value : s.value - prev;
+    return { ...s, value };
+  });
+}
