@@ -312,6 +312,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     else await ack();
   });
 
+  // A modal closed without submitting: nothing to do, but Slack wants its ack.
+  app.view({ type: 'view_closed' }, async ({ ack }) => {
+    await ack();
+  });
+
   // Anything a listener did not catch: logged whole, the person gets a short apology.
   const onError = async ({ error, body }: { error: Error; body?: unknown }): Promise<void> => {
     const ref = referenceId();

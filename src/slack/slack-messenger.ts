@@ -40,7 +40,8 @@ export class SlackMessenger implements Messenger {
       await this.client.chat.postMessage({
         channel,
         text: fitted.text,
-        blocks: slackBlocks(fitted),
+        // Slack refuses an empty blocks array on a new message; fallback text alone is a message.
+        ...(fitted.blocks.length ? { blocks: slackBlocks(fitted) } : {}),
         ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
         unfurl_links: false,
         unfurl_media: false,
@@ -64,7 +65,7 @@ export class SlackMessenger implements Messenger {
       channel,
       user,
       text: fitted.text,
-      blocks: slackBlocks(fitted),
+      ...(fitted.blocks.length ? { blocks: slackBlocks(fitted) } : {}),
       ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
     });
   }

@@ -231,6 +231,14 @@ describe('mentions and direct messages over HTTP', () => {
     expect(post.args.text).toMatch(/^meshops commands/);
   });
 
+  it('puts a mention’s long output into the mention’s thread', async () => {
+    const ts = newTs();
+    await sendEvent(h.eventsUrl, mentionEvent('long', { ts }), knobs);
+    const complete = await fake.waitFor(() => fake.calls('files.completeUploadExternal')[0]);
+    expect(fake.calls('chat.postMessage')[0]?.args).toMatchObject({ channel: GENERAL, thread_ts: ts });
+    expect(complete.args).toMatchObject({ channel_id: GENERAL, thread_ts: ts });
+  });
+
   it('answers a mention that is a retry of the same event once', async () => {
     const body = mentionEvent('help', { eventId: 'EvRETRIED01' });
     await sendEvent(h.eventsUrl, body, knobs);
@@ -274,7 +282,9 @@ describe('buttons over HTTP', () => {
     expect(clicks).toHaveLength(1);
     expect(clicks[0]).toMatchObject({ actionId: 'approve:p-42', value: 'p-42', userId: ALICE, userName: 'alice', channelId: GENERAL, message: { channel: GENERAL, ts: posted.ts } });
     expect(fake.calls('chat.update')[0]?.args).toMatchObject({ channel: GENERAL, ts: posted.ts, text: 'Approved by alice' });
-    expect(fake.calls('chat.postMessage').at(-1)?.args).toMatchObject({ channel: GENERAL, thread_ts: posted.ts, text: 'Rolling out…' });
+    const threadPost = fake.calls('chat.postMessage').at(-1)?.args;
+    expect(threadPost).toMatchObject({ channel: GENERAL, thread_ts: posted.ts, text: 'Rolling out…' });
+    expect(threadPost?.blocks).toBeUndefined();
     expect(fake.calls('chat.postEphemeral')[0]?.args).toMatchObject({ channel: GENERAL, user: ALICE, text: 'You approved it' });
   });
 
