@@ -62,22 +62,24 @@ export function xdsStatusesOf(entry: SyncStatus): XdsTypeStatus[] {
   const out: XdsTypeStatus[] = [];
   if (entry.resources) {
     // Only watched types are listed; a type missing here is unsubscribed (IGNORED).
-    for (const [typeUrl, r] of Object.entries(entry.resources)) {
-      out.push(withoutUndefined({
-        typeUrl,
-        status: configStatusOf(r),
-        lastUpdated: r.sentTime && r.sentTime !== GO_ZERO_TIME ? r.sentTime : undefined,
-        lastError: r.lastError || undefined,
-        sentNonce: r.sent || undefined,
-        ackedNonce: r.acked || undefined,
-      }));
+    for (const typeUrl of Object.keys(entry.resources)) {
+      const r = entry.resources[typeUrl]!;
+      const x: XdsTypeStatus = { typeUrl, status: configStatusOf(r) };
+      if (r.sentTime && r.sentTime !== GO_ZERO_TIME) x.lastUpdated = r.sentTime;
+      if (r.lastError) x.lastError = r.lastError;
+      if (r.sent) x.sentNonce = r.sent;
+      if (r.acked) x.ackedNonce = r.acked;
+      out.push(x);
     }
   } else {
     // Older istiod: only nonces of five types, no errors, and no way to tell "unwatched" from "not sent".
     for (const [typeUrl, sentKey, ackedKey] of LEGACY_FIELDS) {
       const sent = entry[sentKey];
       const acked = entry[ackedKey];
-      out.push(withoutUndefined({ typeUrl, status: configStatusOf({ sent, acked }), sentNonce: sent || undefined, ackedNonce: acked || undefined }));
+      const x: XdsTypeStatus = { typeUrl, status: configStatusOf({ sent, acked }) };
+      if (sent) x.sentNonce = sent;
+      if (acked) x.ackedNonce = acked;
+      out.push(x);
     }
   }
   return out.sort((a, b) => (a.typeUrl < b.typeUrl ? -1 : a.typeUrl > b.typeUrl ? 1 : 0));
@@ -89,20 +91,16 @@ export function proxyStatusFromSyncz(istiodPod: string, answer: SynczAnswer): Pr
     const { pod, namespace } = splitProxyId(entry.proxy);
     // istioctl falls back to the proxy version, starred, when istiod does not know the Istio version.
     const version = entry.istio_version || (entry.proxy_version ? `${entry.proxy_version}*` : '');
-    return withoutUndefined({
+    const row: ProxyStatusRow = {
       proxyId: entry.proxy,
       pod,
       namespace,
       cluster: entry.cluster_id ?? '',
       istiod: istiodPod,
       istioVersion: version,
-      proxyType: entry.proxy_type,
       xds: xdsStatusesOf(entry),
-    });
+    };
+    if (entry.proxy_type) row.proxyType = entry.proxy_type;
+    return row;
   });
-}
-
-function withoutUndefined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
 }

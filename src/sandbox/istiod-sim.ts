@@ -28,6 +28,11 @@ export interface SynczEntry {
   resources: Record<string, { sent?: string; acked?: string; sentTime: string; lastError?: string }>;
 }
 
+const LEGACY_NONCE_FIELDS = [
+  ['cluster', TYPE_URL.CDS], ['listener', TYPE_URL.LDS], ['route', TYPE_URL.RDS],
+  ['endpoint', TYPE_URL.EDS], ['extensionconfig', TYPE_URL.ECDS],
+] as const;
+
 export const ISTIOD_MONITORING_PORT = 15014;
 export const ISTIOD_READY_PORT = 8080;
 
@@ -173,38 +178,33 @@ export class IstiodSim {
   /** The JSON body of /debug/syncz, in istiod's SyncStatus shape, sorted as istiod sorts clients. */
   syncz(namespace?: string): SynczEntry[] {
     const out: SynczEntry[] = [];
-    for (const p of [...this.proxies.values()].sort((a, b) => cmp(a.connectionId, b.connectionId))) {
+    for (const p of this.sortedProxies()) {
       if (namespace && p.id.slice(p.id.lastIndexOf('.') + 1) !== namespace) continue;
-      const legacy = (t: string) => this.proxies.get(p.id)?.watches.get(t);
-      const resources: SynczEntry['resources'] = {};
-      for (const [t, w] of p.watches) {
-        // Key order and the zero time follow Go's encoding/json for ResourceStatus.
-        resources[t] = {
-          ...(w.sent ? { sent: w.sent } : {}),
-          ...(w.acked ? { acked: w.acked } : {}),
-          sentTime: w.sentTime ? w.sentTime.toISOString() : '0001-01-01T00:00:00Z',
-          ...(w.lastError ? { lastError: w.lastError } : {}),
-        };
-      }
-      const entry: Record<string, unknown> = {
-        cluster_id: p.clusterId,
-        proxy: p.id,
-        proxy_type: p.proxyType,
-        istio_version: p.istioVersion,
-      };
-      const pairs = [
-        ['cluster', TYPE_URL.CDS], ['listener', TYPE_URL.LDS], ['route', TYPE_URL.RDS],
-        ['endpoint', TYPE_URL.EDS], ['extensionconfig', TYPE_URL.ECDS],
-      ] as const;
-      for (const [name, t] of pairs) {
-        const w = legacy(t);
+      // Key order, omitted empties and the zero time follow Go's encoding/json for SyncStatus.
+      const entry: Record<string, unknown> = { cluster_id: p.clusterId, proxy: p.id, proxy_type: p.proxyType, istio_version: p.istioVersion };
+      for (const [name, t] of LEGACY_NONCE_FIELDS) {
+        const w = p.watches.get(t);
         if (w?.sent) entry[`${name}_sent`] = w.sent;
         if (w?.acked) entry[`${name}_acked`] = w.acked;
+      }
+      const resources: SynczEntry['resources'] = {};
+      for (const [t, w] of p.watches) {
+        const r: SynczEntry['resources'][string] = {} as SynczEntry['resources'][string];
+        if (w.sent) r.sent = w.sent;
+        if (w.acked) r.acked = w.acked;
+        r.sentTime = w.sentTime ? w.sentTime.toISOString() : '0001-01-01T00:00:00Z';
+        if (w.lastError) r.lastError = w.lastError;
+        resources[t] = r;
       }
       entry.resources = resources;
       out.push(entry as unknown as SynczEntry);
     }
     return out;
+  }
+
+  /** Clients as istiod's SortedClients lists them: by connection ID. */
+  private sortedProxies(): SimProxy[] {
+    return [...this.proxies.values()].sort((a, b) => cmp(a.connectionId, b.connectionId));
   }
 
   /** Handler for port 15014. */
@@ -235,7 +235,7 @@ export class IstiodSim {
         return;
       }
       if (path === '/debug/connections') {
-        const clients = [...this.proxies.values()].sort((a, b) => cmp(a.connectionId, b.connectionId));
+        const clients = this.sortedProxies();
         json(res, {
           totalClients: clients.length,
           clients: clients.map((c) => ({ connectionId: c.connectionId, connectedAt: c.connectedAt.toISOString(), address: c.peerAddress })),
