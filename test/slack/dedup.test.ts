@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryDedupStore } from '../../src/slack/dedup.ts';
+import { describeDedupStore } from '../support/slack-dedup-contract.ts';
 
 describe('MemoryDedupStore', () => {
   it('lets the first claim of a key through and refuses the rest until it expires', async () => {
@@ -22,3 +23,5 @@ describe('MemoryDedupStore', () => {
     expect(store.size).toBe(1);
   });
 });
+
+describeDedupStore('MemoryDedupStore', () => new MemoryDedupStore());

@@ -2,6 +2,7 @@
 // says hello, sends envelopes, records acks, and drops the connection to test redelivery.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ButtonClick } from '../../src/messenger.ts';
+import { MemoryDedupStore } from '../../src/slack/dedup.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { ALICE, GENERAL, blockActions, directMessageEvent, mentionEvent, newTs, slashCommand } from '../support/slack-payloads.ts';
 import { APP_TOKEN, type Harness, blockText, startApp } from './harness.ts';
@@ -111,4 +112,29 @@ describe('Socket Mode', () => {
     await deliver('slash_commands', slashCommand('help', { responseUrl: fake.responseUrl() }));
     await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
   }, 30_000);
+});
+
+describe('two replicas on one Slack app', () => {
+  it('answer a redelivered event once when they share a dedup store, whichever connection gets it', async () => {
+    const shared = new MemoryDedupStore();
+    const twoFake = await startSlackFake();
+    const a = await startApp(twoFake, 'socket', { dedup: shared });
+    const b = await startApp(twoFake, 'socket', { dedup: shared });
+    try {
+      expect(twoFake.socket.openConnections).toBe(2);
+      const mention = mentionEvent('help', { eventId: 'EvTWOREPLICAS' });
+      // Slack sends the event to one connection, misses the ack window, and retries on the other.
+      const first = twoFake.socket.send('events_api', mention, { connection: 0 });
+      const retry = twoFake.socket.send('events_api', mention, { connection: 1, retryAttempt: 1, retryReason: 'timeout' });
+      await twoFake.socket.waitForAck(first);
+      await twoFake.socket.waitForAck(retry);
+      await twoFake.waitFor(() => twoFake.calls('chat.postMessage')[0]);
+      await Promise.all([a.slack.idle(), b.slack.idle()]);
+      expect(twoFake.calls('chat.postMessage')).toHaveLength(1);
+    } finally {
+      await a.slack.stop();
+      await b.slack.stop();
+      await twoFake.close();
+    }
+  });
 });

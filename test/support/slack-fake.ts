@@ -84,8 +84,8 @@ export interface SocketModeFake {
   readonly connectionCount: number;
   readonly openConnections: number;
   waitForConnections(count: number, timeoutMs?: number): Promise<void>;
-  /** Sends an envelope on the newest open connection; returns its envelope_id. */
-  send(type: EnvelopeType, payload: unknown, options?: { envelopeId?: string; retryAttempt?: number; retryReason?: string }): string;
+  /** Sends an envelope on the newest open connection (or the one at `connection`, oldest first); returns its envelope_id. */
+  send(type: EnvelopeType, payload: unknown, options?: { envelopeId?: string; retryAttempt?: number; retryReason?: string; connection?: number }): string;
   readonly acks: SocketAck[];
   waitForAck(envelopeId: string, timeoutMs?: number): Promise<SocketAck>;
   /** 'refresh': Slack's polite `disconnect` message; 'drop': the TCP connection just dies. */
@@ -301,7 +301,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       await waitFor(() => connectionCount >= count && sockets.length > 0, timeoutMs);
     },
     send(type, payload, opts = {}) {
-      const ws = sockets[sockets.length - 1];
+      const ws = sockets[opts.connection ?? sockets.length - 1];
       if (!ws) throw new Error('no Socket Mode connection is open');
       const envelopeId = opts.envelopeId ?? randomBytes(12).toString('hex');
       const envelope: Record<string, unknown> = { envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' };
