@@ -11,7 +11,7 @@ import type { SlackSettings } from '../config.ts';
 import { referenceId } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ButtonClick, ClickHandler, ClickOutcome, MessageRef, Messenger } from '../messenger.ts';
-import type { Reply, Router } from '../router.ts';
+import type { Router } from '../router.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { DEDUP_TTL_MS, type DedupStore, MemoryDedupStore } from './dedup.ts';
 import { SlackDirectory } from './identity.ts';
@@ -133,7 +133,6 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const client: WebClient = app.client;
   const messenger = new SlackMessenger(client, log);
   const directory = new SlackDirectory(client, log);
-  let botUserId: string | undefined;
   let httpServer: Server | undefined;
   let stopping = false;
   let socketConnected = false;
@@ -195,10 +194,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       if (prepared.touchesCluster) {
         posted = await target.post(working(label));
         const reply = await prepared.execute();
-        await target.update(posted, replyRendered(reply));
+        await target.update(posted, reply.rendered);
       } else {
         const reply = await prepared.execute();
-        await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(replyRendered(reply)));
+        await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(reply.rendered));
       }
     } catch (err) {
       const ref = referenceId();
@@ -233,7 +232,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
 
   // @meshops <verb> [args], answered in the mention's thread. Bolt has acknowledged the event already.
-  app.event('app_mention', async ({ body, event }) => {
+  app.event('app_mention', async ({ body, event, context }) => {
     await track(async () => {
       const parsed = mentionEventSchema.safeParse(event);
       const envelope = eventEnvelopeSchema.safeParse(body);
@@ -243,14 +242,14 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       }
       const e = parsed.data;
       if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
-      const text = slackTextToPlain(stripBotMention(e.text, botUserId));
+      const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
       const requester = await requesterFor(e.user, e.channel);
       await answer(text, requester, threadTarget(e.channel, e.thread_ts ?? e.ts), `@meshops ${text}`);
     });
   });
 
   // Direct messages: the whole message is the command.
-  app.event('message', async ({ body, event }) => {
+  app.event('message', async ({ body, event, context }) => {
     const parsed = directMessageSchema.safeParse(event);
     if (!parsed.success) return; // other channels, edits, bot posts: not for us
     await track(async () => {
@@ -258,7 +257,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       if (!envelope.success) return;
       const e = parsed.data;
       if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
-      const text = slackTextToPlain(stripBotMention(e.text, botUserId));
+      const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
       const requester = await requesterFor(e.user, e.channel);
       await answer(text, requester, threadTarget(e.channel, e.thread_ts), text);
     });
@@ -468,9 +467,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
     async start() {
       stopping = false;
+      // auth.test: a bad token stops start-up here, with Slack's reason.
       await app.init();
-      const auth = await client.auth.test();
-      botUserId = typeof auth.user_id === 'string' ? auth.user_id : undefined;
       if (slack.mode === 'http') {
         const port = options.listen?.port ?? slack.port;
         httpServer = (await app.start(options.listen?.host ? { port, host: options.listen.host } : port)) as Server;
@@ -502,10 +500,6 @@ function byPrefix<T>(handlers: Record<string, T> | undefined, id: string): T | u
 function working(label: string): Rendered {
   const text = `Working on ${label}…`;
   return { text, blocks: [context(`:hourglass_flowing_sand: Working on \`${esc(label)}\`…`)] };
-}
-
-function replyRendered(reply: Reply): Rendered {
-  return reply.rendered;
 }
 
 function apology(ref: string): Rendered {
