@@ -37,6 +37,8 @@ import { webhookAnalyzer } from './webhooks.ts';
 import { meshNetworksAnalyzer } from './mesh-networks.ts';
 import { multiClusterServiceAnalyzer } from './multicluster-services.ts';
 import { virtualServiceUnreachableRulesAnalyzer } from './virtualservice-unreachable-rules.ts';
+import { k8sAnnotationsAnalyzer } from './annotations.ts';
+import { alphaAnnotationsAnalyzer } from './annotations-alpha.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { messageResource } from './types.ts';
@@ -81,6 +83,8 @@ export const allAnalyzers: readonly Analyzer[] = [
   meshNetworksAnalyzer,
   multiClusterServiceAnalyzer,
   virtualServiceUnreachableRulesAnalyzer,
+  k8sAnnotationsAnalyzer,
+  alphaAnnotationsAnalyzer,
   // new analyzers above this line
 ];
 
@@ -102,7 +106,7 @@ export class UnknownAnalyzerError extends Error {
 }
 
 export interface AnalyzeOptions {
-  /** Istio analyzer names; default: all. */
+  /** Istio analyzer names; default: all except opt-in ones (annotations.AlphaAnalyzer). */
   analyzers?: readonly string[];
 }
 
@@ -130,7 +134,7 @@ export function analyze(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): A
         if (!a) throw new UnknownAnalyzerError(n);
         return a;
       })
-    : allAnalyzers;
+    : allAnalyzers.filter((a) => !a.optIn);
   const out: AnalysisMessage[] = [];
   const seen = new Set<string>();
   for (const a of chosen) {

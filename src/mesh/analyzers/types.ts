@@ -27,6 +27,8 @@ export interface Analyzer {
   /** Istio's analyzer name, e.g. `virtualservice.GatewayAnalyzer`. */
   readonly name: string;
   readonly description: string;
+  /** Runs only when asked for by name (Istio leaves it out of its default set too). */
+  readonly optIn?: boolean;
   analyze(snapshot: MeshSnapshot): AnalysisMessage[];
 }
 
