@@ -4,5 +4,7 @@ import help from './help.ts';
 import version from './version.ts';
 import config from './config.ts';
 import analyze from './analyze.ts';
+import restart from './restart.ts';
+import audit from './audit.ts';
 
-export const allCommands: readonly AnyCommand[] = [help, version, config, analyze];
+export const allCommands: readonly AnyCommand[] = [help, version, config, analyze, restart, audit];

@@ -14,5 +14,5 @@ export interface CommandServices {
   /** Set when no policy file is configured: help and start-up warn about it. */
   policyWarning?: string;
   /** Approvals (src/approvals/): the full service; the router only uses attachOffers. */
-  approvals?: OfferSink;
+  approvals?: import('./approvals/service.ts').ApprovalsService;
 }
