@@ -23,7 +23,7 @@ import type { Identity } from './auth.ts';
 import { applyConfiguration, applyJsonPatch, applyMergePatch, clone, type Json, PatchError, strategicMerge } from './patch.ts';
 import type { PodEndpoints } from './pod-endpoints.ts';
 import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
-import { decodeAccessReview } from './protobuf-reviews.ts';
+import { decodeKubeProtobuf } from './protobuf-bodies.ts';
 import { can } from './rbac.ts';
 import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
@@ -361,7 +361,13 @@ export class ApiHandler {
   private async bodyObject(req: IncomingMessage): Promise<unknown> {
     const contentType = String(req.headers['content-type'] ?? 'application/json');
     const body = await readBody(req);
-    if (/protobuf/.test(contentType)) throw unsupportedMediaType(contentType, ['application/json', 'application/yaml']);
+    if (/protobuf/.test(contentType)) {
+      try {
+        return decodeKubeProtobuf(body);
+      } catch (e) {
+        throw unsupportedMediaType(contentType, ['application/json', 'application/yaml', `application/vnd.kubernetes.protobuf (${(e as Error).message})`]);
+      }
+    }
     return decode(body, contentType);
   }
 
@@ -570,19 +576,7 @@ export class ApiHandler {
   }
 
   private async accessReview(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, who: Identity): Promise<void> {
-    const contentType = String(req.headers['content-type'] ?? 'application/json');
-    let raw: unknown;
-    if (/protobuf/.test(contentType)) {
-      const body = await readBody(req);
-      try {
-        raw = decodeAccessReview(body);
-      } catch (e) {
-        throw badRequest(`error decoding protobuf body: ${(e as Error).message}`);
-      }
-    } else {
-      raw = await this.bodyObject(req);
-    }
-    const review = parseAccessReview(raw);
+    const review = parseAccessReview(await this.bodyObject(req));
     let subject: Identity = who;
     if (rt.plural !== 'selfsubjectaccessreviews') {
       subject = { user: review.spec.user ?? '', groups: review.spec.groups ?? [] };
