@@ -204,8 +204,21 @@ export function blockToText(block: Block): string {
   }
 }
 
+const EMOJI: Record<string, string> = {
+  warning: '⚠️',
+  white_check_mark: '✅',
+  x: '❌',
+  no_entry: '⛔',
+  red_circle: '🔴',
+  large_yellow_circle: '🟡',
+  large_blue_circle: '🔵',
+  hourglass_flowing_sand: '⏳',
+  rotating_light: '🚨',
+};
+
 function unMrkdwn(text: string): string {
   return text
+    .replace(/:([a-z_]+):/g, (m, name: string) => EMOJI[name] ?? m)
     .replace(/```\n?/g, '')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')

@@ -1,0 +1,33 @@
+// The built-in demo mesh: the sandbox API server seeded with bookinfo and istio-system, simulated
+// istiods that follow the pods, and a few faults to find (a STALE proxy, a NACK, a disconnected one).
+import { startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/server.ts';
+import { demoMeshObjects } from '../sandbox/demo/demo-mesh.ts';
+import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
+
+export interface DemoSandbox extends Sandbox {
+  fleet: IstiodFleet;
+}
+
+/** What the demo shows broken at start, by `<namespace>/<pod-name-prefix>`. */
+export const DEMO_FAULTS: FleetFaults = {
+  staleLds: ['bookinfo/reviews-v2-'],
+  nackCds: ['bookinfo/ratings-v1-'],
+  disconnected: ['bookinfo/details-v1-'],
+};
+
+export async function startDemoSandbox(options: SandboxOptions & { faults?: FleetFaults | false } = {}): Promise<DemoSandbox> {
+  const { faults, ...sandboxOptions } = options;
+  const sandbox = await startSandbox({ seed: demoMeshObjects(), ...sandboxOptions });
+  sandbox.settle();
+  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints);
+  const stopFleet = fleet.start();
+  if (faults !== false) fleet.inject(faults ?? DEMO_FAULTS);
+  const close = sandbox.close.bind(sandbox);
+  return Object.assign(sandbox, {
+    fleet,
+    close: async () => {
+      stopFleet();
+      await close();
+    },
+  });
+}
