@@ -109,6 +109,28 @@ describe('the channel.k8s.io WebSocket framing', () => {
   });
 });
 
+describe('the channel.k8s.io WebSocket framing, several ports', () => {
+  it('gives each port its own data and error channel and carries each to its own listener', async () => {
+    const url = `${sandbox.url.replace(/^http/, 'ws')}/api/v1/namespaces/istio-system/pods/${ISTIODS[0]}/portforward?ports=15014,8080`;
+    const ws = new WebSocket(url, ['v4.channel.k8s.io'], { headers: { authorization: `Bearer ${token}` }, ca: sandbox.caCert });
+    const byChannel = new Map<number, Buffer[]>();
+    const text = (ch: number) => Buffer.concat(byChannel.get(ch) ?? []).toString('latin1');
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(Buffer.concat([Buffer.from([2]), Buffer.from('GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])));
+      ws.on('message', (d: Buffer) => {
+        byChannel.set(d[0]!, [...(byChannel.get(d[0]!) ?? []), d.subarray(1)]);
+        if (/^..HTTP\/1\.1 200 OK/s.test(text(2))) resolve();
+      });
+      ws.on('error', reject);
+    });
+    ws.close();
+    // 8080 = 0x1f90: port prefix first on channels 2 and 3, then the readiness answer on 2.
+    expect([...byChannel.keys()].sort()).toEqual([0, 1, 2, 3]);
+    expect([...Buffer.from(text(3), 'latin1')]).toEqual([0x90, 0x1f]);
+    expect(text(0)).toBe('\xa6:');
+  });
+});
+
 describe('pods/proxy', () => {
   const proxy = (pod: string, port: number, path: string) =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
