@@ -185,21 +185,26 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const answer = async (text: string, requester: Requester, target: AnswerTarget, label: string): Promise<void> => {
     const started = performance.now();
     let posted: Posted | undefined;
+    let outcome = 'error';
     try {
       const prepared = await router.prepare(text, requester);
       if ('rendered' in prepared) {
+        outcome = prepared.outcome;
         await (prepared.outcome === 'ok' ? target.post(prepared.rendered) : target.private(prepared.rendered));
         return;
       }
       if (prepared.touchesCluster) {
         posted = await target.post(working(label));
         const reply = await prepared.execute();
+        outcome = reply.outcome;
         await target.update(posted, reply.rendered);
       } else {
         const reply = await prepared.execute();
+        outcome = reply.outcome;
         await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(reply.rendered));
       }
     } catch (err) {
+      outcome = 'error';
       const ref = referenceId();
       log.error({ err, ref, user: requester.userId, channel: requester.channelId }, 'answering a command failed');
       const sorry = apology(ref);
@@ -209,7 +214,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         log.error({ err: err2, ref }, 'could not even apologise');
       }
     } finally {
-      log.debug({ label, ms: Math.round(performance.now() - started) }, 'answered');
+      log.info({ command: label, user: requester.userId, channel: requester.channelId, outcome, ms: Math.round(performance.now() - started) }, 'answered');
     }
   };
 
@@ -381,7 +386,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       if (message) await messenger.post(message.channel, post, { threadTs: message.threadTs ?? message.ts });
       else if (b.response_url) await postToResponseUrl(b.response_url, post, { responseType: 'in_channel', replaceOriginal: false });
     }
-    if (outcome.ephemeral) await ephemeralTo(channel, user, b.response_url, outcome.ephemeral, message?.threadTs);
+    // Beside the button's message: in its thread only when the message is itself in a thread.
+    if (outcome.ephemeral) await ephemeralTo(channel, user, b.response_url, outcome.ephemeral, b.message?.thread_ts ?? b.container?.thread_ts);
   }
 
   async function refuseClick(body: unknown, words: string): Promise<void> {

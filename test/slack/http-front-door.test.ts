@@ -286,6 +286,8 @@ describe('buttons over HTTP', () => {
     expect(threadPost).toMatchObject({ channel: GENERAL, thread_ts: posted.ts, text: 'Rolling out…' });
     expect(threadPost?.blocks).toBeUndefined();
     expect(fake.calls('chat.postEphemeral')[0]?.args).toMatchObject({ channel: GENERAL, user: ALICE, text: 'You approved it' });
+    // Beside a top-level message, not in a thread of its own.
+    expect(fake.calls('chat.postEphemeral')[0]?.args.thread_ts).toBeUndefined();
   });
 
   it('acts on a retried click once', async () => {
