@@ -200,6 +200,17 @@ describe('the front door under load and failure', () => {
   });
 });
 
+describe('many at once', () => {
+  it('acknowledges 40 concurrent /mesh help well under 3 s and answers each once', async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, () => command('help')));
+    expect(results.every(({ res }) => res.status === 200)).toBe(true);
+    expect(Math.max(...results.map(({ res }) => res.ms))).toBeLessThan(2000);
+    await fake.waitFor(() => fake.calls('chat.postMessage').length >= 40, 10_000);
+    await h.slack.idle();
+    expect(fake.calls('chat.postMessage')).toHaveLength(40);
+  }, 20_000);
+});
+
 describe('request verification', () => {
   it('refuses a bad signature with 401 and does nothing', async () => {
     const res = await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), { ...knobs, badSignature: true });
@@ -309,6 +320,18 @@ describe('buttons over HTTP', () => {
     expect(refusal.args).toMatchObject({ channel: GENERAL, user: ALICE });
     expect(String(refusal.args.text)).toContain('That button is not valid');
     expect(clicks).toHaveLength(0);
+  });
+
+  it('apologises through the response_url when applying a click outcome fails (Bolt’s error handler)', async () => {
+    clickOutcome = { update: { text: 'Approved', blocks: [] } };
+    const posted = await h.slack.messenger.post(GENERAL, { text: 'proposal', blocks: [] });
+    fake.failNext('chat.update', 'internal_error');
+    const responseUrl = fake.responseUrl();
+    await sendInteraction(h.eventsUrl, blockActions({ actionId: 'approve:p-45', value: 'p-45', responseUrl, messageTs: posted.ts }), knobs);
+    const apology = await fake.waitFor(() => fake.responses(responseUrl)[0]);
+    expect(apology.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(String(apology.body.text)).toMatch(/^Sorry, something went wrong/);
+    expect(h.logs.join('')).toMatch(/Slack handler failed.*internal_error|internal_error.*Slack handler failed/);
   });
 
   it('tells the clicker when no handler knows the button', async () => {
