@@ -16,6 +16,9 @@ export const authorizationPoliciesAnalyzer: Analyzer = {
     const meshPods = meshPodLabelsByNamespace(snapshot);
     const rootNs = snapshot.rootNamespace;
     const namespaces = snapshot.list('Namespace').map((n) => n.metadata.name);
+    const lowerNames = new Set(namespaces.map((n) => n.toLowerCase()));
+    // Exact names are a set lookup; only patterns (`*`, `prefix*`, `*suffix`) scan the namespaces.
+    const exists = (pattern: string) => (pattern.includes('*') ? namespaces.some((n) => namespaceMatch(n, pattern)) : lowerNames.has(pattern.toLowerCase()));
     for (const ap of snapshot.list('AuthorizationPolicy')) {
       noMatchingWorkloads(ap, meshPods, rootNs, out);
       recs(spec(ap)['rules']).forEach((rule, i) =>
@@ -23,7 +26,7 @@ export const authorizationPoliciesAnalyzer: Analyzer = {
           const source = rec(from['source']);
           for (const [field, list] of [['namespaces', strs(source['namespaces'])], ['notNamespaces', strs(source['notNamespaces'])]] as const) {
             list.forEach((ns, k) => {
-              if (!namespaces.some((n) => namespaceMatch(n, ns))) {
+              if (!exists(ns)) {
                 out.push(message('ReferencedResourceNotFound', ap, ['namespace', ns], ['spec', 'rules', i, 'from', j, 'source', field, k]));
               }
             });
