@@ -189,3 +189,77 @@ describe('analyze()', () => {
     expect(formatGo('ports %v on %d', [[80, 443], 8080])).toBe('ports [80 443] on 8080');
   });
 });
+
+describe('route order, annotations, policies and gateways on fresh state', () => {
+  it('flags a rule after a catch-all and a match repeated from an earlier rule', () => {
+    const ms = run(
+      [
+        ...shop(),
+        vs('shop', 'routes', {
+          hosts: ['checkout'],
+          http: [
+            { name: 'api', match: [{ uri: { prefix: '/api' } }], route: [{ destination: { host: 'checkout' } }] },
+            { name: 'api-v2', match: [{ uri: { prefix: '/api/v2' } }], route: [{ destination: { host: 'checkout' } }] },
+            { name: 'again', match: [{ uri: { prefix: '/api' } }], route: [{ destination: { host: 'checkout' } }] },
+            { name: 'rest', route: [{ destination: { host: 'checkout' } }] },
+            { name: 'late', match: [{ uri: { exact: '/late' } }], route: [{ destination: { host: 'checkout' } }] },
+          ],
+        }),
+      ],
+      'schema.ValidationAnalyzer.VirtualService',
+    );
+    const texts = ms.map((m) => `${m.code} ${m.text}`);
+    expect(texts).toContain('IST0131 VirtualService rule "api-v2" match #0 of prefix /api/v2 is not used (duplicate/overlapping match in rule #0 of prefix /api on "api").');
+    expect(texts).toContain('IST0130 VirtualService rule "again" not used (all matches used by prior rules).');
+    expect(texts).toContain('IST0130 VirtualService rule "late" not used (route without matches defined before).');
+    expect(ms.filter((m) => m.code === 'IST0131')).toHaveLength(2);
+  });
+
+  it('flags a typo in an Istio annotation, a pod annotation on a Deployment, and a bad value', () => {
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'checkout', namespace: 'shop', annotations: { 'sidecar.istio.io/proxyCPU': '100m' } },
+      spec: { template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: 'a' }] } } },
+    };
+    const typo = pod('shop', 'typo', { app: 'x' });
+    typo.metadata.annotations = { 'sidecar.istio.io/injekt': 'true', 'traffic.sidecar.istio.io/excludeOutboundPorts': '80,http', 'example.com/other': 'ignored' };
+    const ms = run([...shop(), deployment, typo], 'annotations.K8sAnalyzer');
+    expect(pairs(ms).sort()).toEqual(['IST0107 Deployment shop/checkout', 'IST0108 Pod shop/typo', 'IST0125 Pod shop/typo']);
+    expect(ms.find((m) => m.code === 'IST0107')?.text).toContain('sidecar.istio.io/proxyCPU');
+  });
+
+  it('does not run the opt-in alpha annotation analyzer unless named', () => {
+    const p = pod('shop', 'tuned', { app: 'checkout' });
+    p.metadata.annotations = { 'sidecar.istio.io/proxyCPU': '100m' };
+    const snapshot = new MeshSnapshot([...shop(), p], { meshConfig: meshConfigFrom() });
+    expect(analyze(snapshot).some((m) => m.code === 'IST0136')).toBe(false);
+    expect(pairs(analyze(snapshot, { analyzers: ['annotations.AlphaAnalyzer'] }))).toEqual(['IST0136 Pod shop/tuned']);
+  });
+
+  it('flags an AuthorizationPolicy that selects nothing and one naming a missing namespace', () => {
+    const ap = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace: 'shop' }, spec });
+    const ms = run(
+      [
+        ...shop(),
+        ns('frontend'),
+        ap('orphan', { selector: { matchLabels: { app: 'cart' } } }),
+        ap('from-frontend', { selector: { matchLabels: { app: 'checkout' } }, rules: [{ from: [{ source: { namespaces: ['frontend', 'front*', 'backoffice'] } }] }] }),
+      ],
+      'auth.AuthorizationPoliciesAnalyzer',
+    );
+    expect(pairs(ms).sort()).toEqual(['IST0101 AuthorizationPolicy shop/from-frontend', 'IST0127 AuthorizationPolicy shop/orphan']);
+    expect(ms.find((m) => m.code === 'IST0101')?.text).toContain('backoffice');
+  });
+
+  it('flags two Gateways claiming the same host on the same workload and port, not different hosts', () => {
+    const gw = (name: string, hosts: string[]): KubeObject => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name, namespace: 'shop' },
+      spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts, tls: { mode: 'SIMPLE', credentialName: `${name}-cert` } }] },
+    });
+    const ms = run([...shop(), gw('a', ['shop.example.com']), gw('b', ['*.example.com']), gw('c', ['admin.example.org'])], 'gateway.ConflictingGatewayAnalyzer');
+    expect(pairs(ms).sort()).toEqual(['IST0145 Gateway shop/a', 'IST0145 Gateway shop/b']);
+  });
+});
