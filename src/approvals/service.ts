@@ -17,7 +17,7 @@ import { type AuditAction, Auditor } from './audit.ts';
 import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION, refusal, renderOutcome, renderPreviewFailure, renderRequest, when } from './messages.ts';
 import type { AccessPolicy } from './policy.ts';
 import { type Progress, RemediationRegistry, type RemediationKind } from './remediation-kinds.ts';
-import { type ApprovalRequest, type Target, moved, newRequestId, requestIdSchema } from './request.ts';
+import { type ApprovalRequest, type Target, isFinal, moved, newRequestId, requestIdSchema } from './request.ts';
 import { RequestStore, type StoredRequest, objectName } from './request-store.ts';
 import { rolloutRestart } from './rollout-restart.ts';
 
@@ -41,6 +41,10 @@ export interface ApprovalsOptions {
   leaseSeconds?: number;
   /** How long a suggested fix's button stays valid. */
   offerTtlMs?: number;
+  /** Finished requests older than this are deleted by housekeeping (default 30 days). */
+  retentionMs?: number;
+  /** Called with every audit step (metrics: approvals by kind and outcome). */
+  onAudit?: (kind: string, action: AuditAction) => void;
 }
 
 export interface ProposeInput {
@@ -555,6 +559,16 @@ export class ApprovalsService implements OfferSink {
       const lease = this.lease(s.record.id);
       if (await lease.tryAcquire()) this.spawn(s.record.id, lease);
     }
+    await this.prune(now);
+  }
+
+  /** Deletes finished requests past retention; the Events and log lines outlive them elsewhere. */
+  private async prune(now: number): Promise<void> {
+    const retention = this.options.retentionMs ?? 30 * 86_400_000;
+    for (const s of await this.store.list()) {
+      const last = Date.parse(s.record.history.at(-1)?.at ?? s.record.createdAt);
+      if (isFinal(s.record.state) && now - last > retention) await this.store.remove(s.record.id);
+    }
   }
 
   /** Runs resume() every intervalMs until stop(). */
@@ -623,6 +637,7 @@ export class ApprovalsService implements OfferSink {
   }
 
   private async audit(kube: KubeClient, rec: ApprovalRequest, action: AuditAction, by: string | undefined, message: string): Promise<void> {
+    this.options.onAudit?.(rec.kind, action);
     await this.auditor.record(kube, rec, { action, by, message });
   }
 
