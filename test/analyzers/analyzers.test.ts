@@ -263,3 +263,16 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
     expect(pairs(ms).sort()).toEqual(['IST0145 Gateway shop/a', 'IST0145 Gateway shop/b']);
   });
 });
+
+describe('runAnalyzers()', () => {
+  it('turns an analyzer that throws into an IST0001 message and keeps the others', async () => {
+    const { runAnalyzers } = await import('../../src/mesh/analyzers/index.ts');
+    const broken = { name: 'test.BrokenAnalyzer', description: 'always throws', analyze: () => { throw new Error('boom'); } };
+    const ms = runAnalyzers(new MeshSnapshot([...shop(), vs('shop', 'x', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'gone' } }] }] })], { meshConfig: meshConfigFrom() }), [
+      broken,
+      allAnalyzers.find((a) => a.name === 'virtualservice.DestinationHostAnalyzer')!,
+    ]);
+    expect(ms.map((m) => `${m.code} ${messageResource(m)}`)).toEqual(['IST0001 Analyzer test.BrokenAnalyzer', 'IST0101 VirtualService shop/x']);
+    expect(ms[0]?.text).toBe('Internal error: test.BrokenAnalyzer: boom');
+  });
+});

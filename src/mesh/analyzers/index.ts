@@ -41,7 +41,8 @@ import { k8sAnnotationsAnalyzer } from './annotations.ts';
 import { alphaAnnotationsAnalyzer } from './annotations-alpha.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
-import { messageResource } from './types.ts';
+import { formatGo, messageResource } from './types.ts';
+import { MESSAGE_TYPES } from './messages.ts';
 import { isSystemNamespace } from './workloads.ts';
 
 export type { AnalysisMessage, Analyzer, Level } from './types.ts';
@@ -135,10 +136,26 @@ export function analyze(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): A
         return a;
       })
     : allAnalyzers.filter((a) => !a.optIn);
+  return runAnalyzers(snapshot, chosen);
+}
+
+/**
+ * Runs analyzers over a snapshot. One analyzer failing (a bug, or an object shaped in a way it did not
+ * expect) becomes an IST0001 InternalError message naming it; the others still report.
+ */
+export function runAnalyzers(snapshot: MeshSnapshot, analyzers: readonly Analyzer[]): AnalysisMessage[] {
   const out: AnalysisMessage[] = [];
   const seen = new Set<string>();
-  for (const a of chosen) {
-    for (const m of a.analyze(snapshot)) {
+  for (const a of analyzers) {
+    let messages: AnalysisMessage[];
+    try {
+      messages = a.analyze(snapshot);
+    } catch (err) {
+      const t = MESSAGE_TYPES.InternalError;
+      const detail = `${a.name}: ${err instanceof Error ? err.message : String(err)}`;
+      messages = [{ code: t.code, name: t.name, level: t.level, resource: { kind: 'Analyzer', name: a.name }, text: formatGo(t.template, [detail]) }];
+    }
+    for (const m of messages) {
       // Istio leaves Kubernetes system namespaces (kube-system, ...) out of its analysis.
       if (isSystemNamespace(m.resource.namespace)) continue;
       // Identical messages (same code, resource, text and place) are reported once, as istioctl does.
