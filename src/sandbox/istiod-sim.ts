@@ -92,6 +92,21 @@ export const DEMO_NACK_MESSAGES = {
     'Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
 } as const;
 
+export interface IstiodLogEntry {
+  time: Date;
+  level: 'info' | 'warn' | 'error';
+  scope: string;
+  message: string;
+}
+
+/** Short names as istiod prints them in its logs (v3.GetShortType). */
+const SHORT_TYPE: Record<string, string> = {
+  [TYPE_URL.CDS]: 'CDS', [TYPE_URL.LDS]: 'LDS', [TYPE_URL.EDS]: 'EDS', [TYPE_URL.RDS]: 'RDS', [TYPE_URL.ECDS]: 'ECDS',
+};
+
+// istiod's log keeps growing; the simulator keeps the tail, as a container log would be read.
+const MAX_LOG_ENTRIES = 5000;
+
 export class IstiodSim {
   readonly podName: string;
   readonly version: string;
@@ -102,6 +117,7 @@ export class IstiodSim {
   private readonly nonce: () => string;
   private readonly proxies = new Map<string, SimProxy>();
   private connectionCounter = 0;
+  private readonly logEntries: IstiodLogEntry[] = [];
 
   constructor(opts: IstiodSimOptions) {
     this.podName = opts.podName;
@@ -128,6 +144,7 @@ export class IstiodSim {
       watches: new Map((opts.types ?? DEFAULT_WATCHED_TYPES).map((t) => [t, {}])),
     };
     this.proxies.set(proxyId, proxy);
+    this.log('info', 'ads', `ADS: new connection for node:${proxy.connectionId}`);
     if (opts.synced ?? true) {
       for (const t of proxy.watches.keys()) {
         this.push(proxyId, t);
@@ -138,6 +155,8 @@ export class IstiodSim {
   }
 
   disconnect(proxyId: string): boolean {
+    const p = this.proxies.get(proxyId);
+    if (p) this.log('info', 'ads', `ADS: ${JSON.stringify(p.peerAddress)} ${p.connectionId} terminated`);
     return this.proxies.delete(proxyId);
   }
 
@@ -173,6 +192,28 @@ export class IstiodSim {
   /** Envoy NACKs the last push of a type: the acked nonce stays the old one, the error is kept. */
   nack(proxyId: string, typeUrl: string, message: string): void {
     for (const w of this.watchesOf(proxyId, typeUrl)) w.lastError = message;
+    const conId = this.proxies.get(proxyId)!.connectionId;
+    // pilot/pkg/xds ShouldRespond: Envoy's error_detail, gRPC code INTERNAL as Envoy sends it.
+    this.log('warn', 'ads', `ADS:${SHORT_TYPE[typeUrl] ?? typeUrl}: ACK ERROR ${conId} Internal:${message}`);
+  }
+
+  /** Add a line to istiod's log (e.g. errors a scenario wants the bot to find). */
+  log(level: IstiodLogEntry['level'], scope: string, message: string, at?: Date): void {
+    this.logEntries.push({ time: at ?? this.now(), level, scope, message });
+    if (this.logEntries.length > MAX_LOG_ENTRIES) this.logEntries.splice(0, this.logEntries.length - MAX_LOG_ENTRIES);
+  }
+
+  /**
+   * The log as istiod writes it: `<time, microseconds>\t<level>\t<scope>\t<message>`. With
+   * `kubeletTime`, each line is prefixed with its RFC 3339 time and a space, the form the sandbox's
+   * setPodLogs takes the line's time from (so sinceSeconds and tailLines select as on a cluster).
+   */
+  logLines(opts: { kubeletTime?: boolean } = {}): string[] {
+    return this.logEntries.map((e) => {
+      const iso = e.time.toISOString();
+      const line = `${iso.replace(/\.(\d{3})Z$/, '.$1000Z')}\t${e.level}\t${e.scope}\t${e.message}`;
+      return opts.kubeletTime ? `${iso} ${line}` : line;
+    });
   }
 
   /** The JSON body of /debug/syncz, in istiod's SyncStatus shape, sorted as istiod sorts clients. */
@@ -348,6 +389,11 @@ export interface PodSource {
 export interface IstiodFleetOptions {
   istiodNamespace?: string;
   istiodOptions?: Omit<IstiodSimOptions, 'podName'>;
+  /**
+   * Receives an istiod's whole log after each change, e.g.
+   * `(pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines)`.
+   */
+  logSink?: (istiodPod: string, lines: string[]) => void;
 }
 
 /** Faults to inject into proxies connected now, chosen by `<namespace>/<pod-name-prefix>`. */
@@ -372,6 +418,7 @@ export class IstiodFleet {
   private readonly endpoints: PodEndpoints;
   private readonly ns: string;
   private readonly simOptions: Omit<IstiodSimOptions, 'podName'>;
+  private readonly logSink: ((istiodPod: string, lines: string[]) => void) | undefined;
   private readonly sims = new Map<string, IstiodSim>();
   private readonly away = new Set<string>();
   private unsubscribe: (() => void) | undefined;
@@ -382,6 +429,13 @@ export class IstiodFleet {
     this.endpoints = endpoints;
     this.ns = opts.istiodNamespace ?? 'istio-system';
     this.simOptions = opts.istiodOptions ?? {};
+    this.logSink = opts.logSink;
+  }
+
+  /** Hands every istiod's log to the sink; called after each change. */
+  flushLogs(): void {
+    if (!this.logSink) return;
+    for (const sim of this.sims.values()) this.logSink(sim.podName, sim.logLines({ kubeletTime: true }));
   }
 
   /** Follow pod changes from now on (and sync once); returns a function that stops following. */
@@ -434,6 +488,14 @@ export class IstiodFleet {
     for (const id of this.away) if (!proxies.has(id)) this.away.delete(id);
     if (this.sims.size === 0) return;
     const sims = this.istiods();
+    try {
+      this.connectNew(sims, proxies);
+    } finally {
+      this.flushLogs();
+    }
+  }
+
+  private connectNew(sims: IstiodSim[], proxies: Map<string, KubeObject>): void {
     const connected = new Set(sims.flatMap((s) => s.connected()));
     for (const id of [...proxies.keys()].sort()) {
       if (connected.has(id) || this.away.has(id)) continue;
@@ -473,6 +535,7 @@ export class IstiodFleet {
       sim.disconnect(id);
       this.away.add(id);
     });
+    this.flushLogs();
     return [...new Set(touched)].sort();
   }
 }

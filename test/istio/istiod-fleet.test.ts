@@ -1,7 +1,7 @@
 // The simulated istiods following the sandbox's pods: the demo mesh's proxies connect, faults stick
 // to the pods they were injected into, and a restarted workload comes back SYNCED.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { readAllIstiods } from '../../src/istio/istiod-sync.ts';
 import { mergeSyncStatus, worstStatus } from '../../src/istio/merge.ts';
 import { IstiodFleet } from '../../src/sandbox/istiod-sim.ts';
@@ -27,7 +27,9 @@ async function merged() {
 beforeAll(async () => {
   sandbox = await startSandbox({ seed: demoMeshObjects(), rolloutStepMs: 20 });
   sandbox.settle();
-  fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints);
+  fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, {
+    logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines),
+  });
   fleet.start();
   kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfig());
@@ -56,6 +58,14 @@ describe('IstiodFleet on the demo mesh', () => {
     expect(worstStatus(byPrefix('reviews-v1-').row!)).toBe('STALE');
     expect(worstStatus(byPrefix('ratings-v1-').row!)).toBe('ERROR');
     expect(byPrefix('details-v1-').connection).toBe('DISCONNECTED');
+  });
+
+  it('writes istiod\'s log lines for connections and NACKs into the pod log (pods/log)', async () => {
+    const nacked = fleet.istiods().find((s) => s.connected().some((id) => id.startsWith('ratings-v1-')))!;
+    const core = kc.makeApiClient(CoreV1Api);
+    const text = await core.readNamespacedPodLog({ name: nacked.podName, namespace: 'istio-system', container: 'discovery', tailLines: 50 });
+    expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\tinfo\tads\tADS: new connection for node:/m);
+    expect(text).toMatch(/\twarn\tads\tADS:CDS: ACK ERROR ratings-v1-[^ ]+\.bookinfo-\d+ Internal:Error adding\/updating cluster\(s\)/);
   });
 
   it('a replaced pod comes back SYNCED (the restart fixes it)', async () => {
