@@ -61,6 +61,24 @@ describe('analyzeFiles', () => {
   });
 });
 
+describe('analyzeFiles defaults', () => {
+  it('gives namespace-less objects the default namespace (not cluster-scoped ones) so they replace live objects', () => {
+    const text = 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{name: http, port: 80}]}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n';
+    const live: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'tcp', port: 81 }] } };
+    const { snapshot } = analyzeFiles([{ name: 'web.yaml', text }], { base: [live], defaultNamespace: 'shop', analyzers: ['service.PortNameAnalyzer'] });
+    expect(snapshot.list('Service')).toHaveLength(1);
+    expect(snapshot.get('Service', 'shop', 'web')).not.toBe(live);
+    expect(snapshot.get('Namespace', undefined, 'shop')).toBeDefined();
+  });
+
+  it('adds the default ingress gateway only when asked and when ingress is not OFF', () => {
+    const off = mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: OFF');
+    expect(analyzeFiles([], { defaultIngress: true }).snapshot.get('Service', 'istio-system', 'istio-ingressgateway')).toBeDefined();
+    expect(analyzeFiles([], {}).snapshot.list('Service')).toHaveLength(0);
+    expect(analyzeFiles([], { defaultIngress: true, meshConfig: off }).snapshot.list('Service')).toHaveLength(0);
+  });
+});
+
 describe('mergeMeshConfig', () => {
   it('keeps Istio defaults, replaces top-level fields and merges defaultConfig', () => {
     const merged = mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: OFF\ndefaultConfig:\n  proxyMetadata: {ISTIO_META_DNS_CAPTURE: "true"}\n');

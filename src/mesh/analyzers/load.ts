@@ -150,12 +150,23 @@ export function overlayObjects(base: readonly KubeObject[], ...layers: (readonly
   return [...byKey.values()];
 }
 
+/** Kinds that live outside namespaces (never given a default namespace). */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'CustomResourceDefinition', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
+  'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'PriorityClass', 'IngressClass', 'GatewayClass', 'APIService', 'RuntimeClass',
+]);
+
 export interface AnalyzeFilesOptions {
   /** Objects the files are layered on (e.g. the live cluster); files win on kind/namespace/name. */
   base?: readonly KubeObject[];
   meshConfig?: MeshConfig;
   istioNamespace?: string;
   analyzers?: string[];
+  /**
+   * Namespace for objects the files leave without one (istioctl uses `--namespace`, else `default`).
+   * Without it they stay namespace-less, as in Istio's own analyzer tests. Cluster-scoped kinds are left alone.
+   */
+  defaultNamespace?: string;
   /**
    * Add the ingress gateway Service and Pod istioctl assumes offline (unless mesh config turns ingress
    * OFF and unless the objects already have them). Leave off when `base` is the live cluster.
@@ -165,8 +176,10 @@ export interface AnalyzeFilesOptions {
 
 export function snapshotFromFiles(files: readonly YamlFile[], options: AnalyzeFilesOptions = {}): MeshSnapshot {
   const ingress = options.defaultIngress ? defaultIngressResources(options.meshConfig ?? {}, options.istioNamespace) : [];
+  const parsed = parseYamlFiles(files);
+  if (options.defaultNamespace) for (const o of parsed) if (!o.metadata.namespace && !CLUSTER_SCOPED_KINDS.has(o.kind)) o.metadata.namespace = options.defaultNamespace;
   // Defaults go underneath, so objects from the base or the files win.
-  const objects = overlayObjects(ingress, options.base ?? [], parseYamlFiles(files));
+  const objects = overlayObjects(ingress, options.base ?? [], parsed);
   return new MeshSnapshot(objects, {
     ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
     ...(options.istioNamespace ? { istioNamespace: options.istioNamespace } : {}),
