@@ -67,6 +67,13 @@ export async function httpGetViaPortForward(
   try {
     return await new Promise<PortForwardHttpAnswer>((resolve, reject) => {
       const fail = (err: PortForwardError): void => reject(err);
+      // What the pod side said on the error channel (e.g. connection refused) explains an early close best.
+      const closedEarly = (detail: string): PortForwardError => {
+        const said = Buffer.concat(errorText).toString('utf8').trim();
+        return said
+          ? new PortForwardError('refused', `port-forward to ${namespace}/${pod}:${port}: ${said}`)
+          : new PortForwardError('closed', `GET ${where}: ${detail}`);
+      };
       timer = setTimeout(() => fail(new PortForwardError('timeout', `GET ${where} via port-forward timed out after ${timeoutMs} ms`)), timeoutMs);
 
       // output and input are the same end: what the pod sends comes out of httpSide, what node:http writes goes in.
@@ -75,11 +82,9 @@ export async function httpGetViaPortForward(
         .then((socket) => {
           if (typeof socket === 'function') return; // only with retries, which we do not ask for
           ws = socket as unknown as typeof ws;
-          ws?.on?.('close', () => {
-            const msg = Buffer.concat(errorText).toString('utf8').trim();
-            if (msg) fail(new PortForwardError('refused', `port-forward to ${namespace}/${pod}:${port}: ${msg}`));
-            else fail(new PortForwardError('closed', `port-forward to ${namespace}/${pod}:${port} closed before the answer was complete`));
-          });
+          // The tunnel closing is the connection closing: let node:http read what is buffered, then
+          // see the end. Failing here at once would race the last bytes of a complete answer.
+          ws?.on?.('close', () => tunnelSide.end());
         })
         .catch((err: unknown) => {
           fail(new PortForwardError('tunnel', `cannot open port-forward to ${namespace}/${pod}:${port}: ${errorMessage(err)}`));
@@ -105,13 +110,13 @@ export async function httpGetViaPortForward(
             chunks.push(c);
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-          res.on('error', (err) => fail(new PortForwardError('closed', `GET ${where}: ${err.message}`)));
+          res.on('error', (err) => fail(closedEarly(err.message)));
+          res.on('close', () => {
+            if (!res.complete) fail(closedEarly('connection closed before the answer was complete'));
+          });
         },
       );
-      req.on('error', (err) => {
-        const msg = Buffer.concat(errorText).toString('utf8').trim();
-        fail(new PortForwardError(msg ? 'refused' : 'closed', `GET ${where}: ${msg || err.message}`));
-      });
+      req.on('error', (err) => fail(closedEarly(err.message)));
       req.end();
     });
   } finally {
