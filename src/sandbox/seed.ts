@@ -41,7 +41,7 @@ export function parseSeedYaml(text: string, opts: SeedOptions = {}): KubeObject[
   const source = opts.source ?? '<seed>';
   const out: KubeObject[] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    const line = lineCounter.linePos(doc.range[0]).line;
+    const line = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
     if (doc.errors.length) throw new SeedError(`${source}:${line}: ${doc.errors[0]?.message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
