@@ -67,6 +67,9 @@ type Refusal = { refuse: string };
 /** What a click decided on the latest state of the request. */
 type Verdict = { refuse: string; expired?: boolean } | { approved: boolean };
 
+/** Minimum gap between progress updates of one message during a follow-up. */
+const SHOW_EVERY_MS = 3000;
+
 export function defaultRegistry(): RemediationRegistry {
   return new RemediationRegistry([rolloutRestart]);
 }
@@ -457,6 +460,7 @@ export class ApprovalsService implements OfferSink {
 
   private async follow(id: string, lease: LeaseLock): Promise<void> {
     const pollMs = this.options.pollMs ?? 2000;
+    let lastShown = 0;
     for (;;) {
       if (this.stopping.signal.aborted) {
         await lease.release().catch(() => undefined);
@@ -494,7 +498,11 @@ export class ApprovalsService implements OfferSink {
         const updated = await this.store.mutate(id, (cur) =>
           cur.state === 'executing' && cur.followUp ? { write: { ...cur, followUp: { ...cur.followUp, summary: progress.summary, problems: progress.problems } }, result: null } : { keep: true, result: null },
         );
-        if (updated) await this.show(updated.stored.record);
+        // chat.update is rate-limited per channel: progress goes out at most every few seconds.
+        if (updated && Date.now() - lastShown >= SHOW_EVERY_MS) {
+          lastShown = Date.now();
+          await this.show(updated.stored.record);
+        }
       }
       if (!(await lease.renew())) {
         this.log.info({ id }, 'another replica took over this follow-up');

@@ -134,6 +134,34 @@ describe('approve → execute once → follow up', () => {
     expect(recent.find((x) => x.id === r.record.id)?.state).toBe('done');
   });
 
+  it('a rule of two approvers waits for the second, from a different person', async () => {
+    const doc = parsePolicy(`
+roles:
+  sre: { commands: ["*"], remediations: ["*"], namespaces: ["*"] }
+bindings:
+  - { role: sre, users: ["*"] }
+approvals:
+  rollout-restart: { approvers: 2, ttl: 10m }
+`);
+    const svc = service(sb, { doc });
+    const restarts = restartCounter(sb, 'bookinfo', 'ratings');
+    const r = await svc.propose({ kind: 'rollout-restart', target: target('ratings'), requester: alice, cluster: 'sandbox' });
+    if (!r.ok) throw new Error(r.reason);
+    const first = await svc.clickHandlers[APPROVE_ACTION]?.(click(APPROVE_ACTION, r.record.id, 'U0BOB'));
+    expect(textOf(first?.update)).toContain('Approved so far by <@U0BOB>');
+    expect(textOf(first?.update)).toContain('needs 1 more approval');
+    expect(first?.update?.blocks.some((b) => b.type === 'actions')).toBe(true);
+    const twice = await svc.clickHandlers[APPROVE_ACTION]?.(click(APPROVE_ACTION, r.record.id, 'U0BOB'));
+    expect(textOf(twice?.ephemeral)).toContain('You already approved this');
+    expect(restarts.count()).toBe(0);
+    await svc.clickHandlers[APPROVE_ACTION]?.(click(APPROVE_ACTION, r.record.id, 'U0ERIN'));
+    await waitFor(async () => (await svc.store.read(r.record.id))?.record.state === 'done', 'the rollout');
+    await svc.idle();
+    expect((await svc.store.read(r.record.id))?.record.approvals.map((a) => a.userId)).toEqual(['U0BOB', 'U0ERIN']);
+    expect(restarts.count()).toBe(1);
+    restarts.stop();
+  });
+
   it('20 concurrent approve clicks restart exactly once', async () => {
     const svc = service(sb, { doc: POLICY, members: async () => Array.from({ length: 20 }, (_, i) => `U0X${i}`) });
     const restarts = restartCounter(sb, 'bookinfo', 'ratings');
