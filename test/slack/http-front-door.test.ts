@@ -35,7 +35,7 @@ afterAll(async () => {
   if (ackTimes.length) {
     const sorted = [...ackTimes].sort((a, b) => a - b);
     // The figure the report quotes: Slack's limit is 3000 ms.
-    console.log(`HTTP ack latency over ${sorted.length} requests: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms`);
+    console.log(`HTTP ack latency over ${sorted.length} requests one at a time: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms`);
   }
 });
 
@@ -202,9 +202,11 @@ describe('the front door under load and failure', () => {
 
 describe('many at once', () => {
   it('acknowledges 40 concurrent /mesh help well under 3 s and answers each once', async () => {
-    const results = await Promise.all(Array.from({ length: 40 }, () => command('help')));
-    expect(results.every(({ res }) => res.status === 200)).toBe(true);
-    expect(Math.max(...results.map(({ res }) => res.ms))).toBeLessThan(2000);
+    const results = await Promise.all(Array.from({ length: 40 }, () => sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), knobs)));
+    expect(results.every((res) => res.status === 200)).toBe(true);
+    const slowest = Math.max(...results.map((res) => res.ms));
+    console.log(`HTTP ack latency, 40 at once: slowest ${slowest.toFixed(1)} ms`);
+    expect(slowest).toBeLessThan(2000);
     await fake.waitFor(() => fake.calls('chat.postMessage').length >= 40, 10_000);
     await h.slack.idle();
     expect(fake.calls('chat.postMessage')).toHaveLength(40);
