@@ -33,6 +33,16 @@ const LEGACY_NONCE_FIELDS = [
   ['endpoint', TYPE_URL.EDS], ['extensionconfig', TYPE_URL.ECDS],
 ] as const;
 
+// Debug endpoints istiod registers behind allowAuthenticatedOrLocalhost (pilot/pkg/xds/debug.go);
+// syncz and connections are modelled, the rest answer 501 to a localhost caller.
+const DEBUG_PATHS: ReadonlySet<string> = new Set([
+  '/debug/ecdsz', '/debug/edsz', '/debug/ndsz', '/debug/adsz', '/debug/syncz', '/debug/registryz', '/debug/endpointz',
+  '/debug/endpointShardz', '/debug/cachez', '/debug/configz', '/debug/sidecarz', '/debug/resourcesz', '/debug/instancesz',
+  '/debug/ambientz', '/debug/krtz', '/debug/authorizationz', '/debug/telemetryz', '/debug/config_dump', '/debug/push_status',
+  '/debug/pushcontext', '/debug/connections', '/debug/inject', '/debug/mesh', '/debug/clusterz', '/debug/networkz',
+  '/debug/mcsz', '/debug/list',
+]);
+
 export const ISTIOD_MONITORING_PORT = 15014;
 export const ISTIOD_READY_PORT = 8080;
 
@@ -264,7 +274,13 @@ export class IstiodSim {
       this.readyHandler(req, res);
       return;
     }
-    if ((path === '/debug' || path.startsWith('/debug/')) && this.debugOnHttp) {
+    if (this.debugOnHttp && path === '/debug') {
+      // The index is registered without the auth wrapper in debug.go.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<html><head><title>Pilot Debug Console</title></head><body><table id="endpoints">${[...DEBUG_PATHS].map((p) => `<tr><td><a href='${p}'>${p}</a></td></tr>`).join('')}</table></body></html>\n`);
+      return;
+    }
+    if (this.debugOnHttp && DEBUG_PATHS.has(path)) {
       if (!isLocalhostCaller(req)) {
         // allowAuthenticatedOrLocalhost: no token we accept, not from localhost: bare 401.
         res.writeHead(401);
@@ -283,6 +299,8 @@ export class IstiodSim {
         }, url.searchParams.has('pretty'));
         return;
       }
+      text(res, 501, `${path} is not simulated by the sandbox's istiod\n`);
+      return;
     }
     // Go's ServeMux for an unregistered path (all of /debug/* when ENABLE_DEBUG_ON_HTTP=false).
     text(res, 404, '404 page not found\n');

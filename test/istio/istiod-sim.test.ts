@@ -60,6 +60,12 @@ describe('IstiodSim over HTTP', () => {
     expect(r.clients.map((c) => c.connectionId)).toEqual(['istio-ingressgateway-z.istio-system-3', 'ratings-v1-y.bookinfo-2', 'reviews-v1-x.bookinfo-1']);
   });
 
+  it('serves the /debug index to anyone, 404s unknown debug paths, 501s the ones it does not model', async () => {
+    expect((await get(endpoints, 'istiod-0', 15014, '/debug')).status).toBe(200);
+    expect(await get(endpoints, 'istiod-0', 15014, '/debug/nonsense')).toMatchObject({ status: 404, body: '404 page not found\n' });
+    expect((await get(endpoints, 'istiod-0', 15014, '/debug/configz')).status).toBe(501);
+  });
+
   it('answers readiness on 8080 and follows `ready`', async () => {
     expect((await get(endpoints, 'istiod-0', 8080, '/ready')).status).toBe(200);
     sim.ready = false;
