@@ -276,3 +276,29 @@ describe('runAnalyzers()', () => {
     expect(ms[0]?.text).toBe('Internal error: test.BrokenAnalyzer: boom');
   });
 });
+
+describe('schema.ValidationAnalyzer.VirtualService structure', () => {
+  it('reports what istiod would reject, and accepts a host-less VirtualService used as a delegate', () => {
+    const ms = run(
+      [
+        ...shop(),
+        vs('shop', 'no-route', { hosts: ['checkout'], http: [{ match: [{ uri: { prefix: '/' } }] }] }),
+        vs('shop', 'empty', { hosts: ['checkout'] }),
+        vs('shop', 'root', { hosts: ['shop.example.com'], http: [{ delegate: { name: 'child' } }] }),
+        vs('shop', 'child', { http: [{ route: [{ destination: { host: 'checkout' } }] }] }),
+        vs('shop', 'orphan', { http: [{ route: [{ destination: { host: '' }, weight: -5 }] }] }),
+      ],
+      'schema.ValidationAnalyzer.VirtualService',
+    );
+    const byVs = (name: string) => ms.filter((m) => m.resource.name === name && m.code === 'IST0106').map((m) => m.text);
+    expect(byVs('no-route')).toEqual(['Schema validation error: HTTP route, redirect, direct_response or delegate is required']);
+    expect(byVs('empty')).toEqual(['Schema validation error: http, tcp or tls must be provided in virtual service']);
+    expect(byVs('root')).toEqual([]);
+    expect(byVs('child')).toEqual([]);
+    expect(byVs('orphan').sort()).toEqual([
+      'Schema validation error: destination.host is required',
+      'Schema validation error: virtual service must have at least one host',
+      'Schema validation error: weight -5 < 0',
+    ]);
+  });
+});

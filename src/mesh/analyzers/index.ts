@@ -36,7 +36,7 @@ import { externalControlPlaneAnalyzer } from './external-control-plane.ts';
 import { webhookAnalyzer } from './webhooks.ts';
 import { meshNetworksAnalyzer } from './mesh-networks.ts';
 import { multiClusterServiceAnalyzer } from './multicluster-services.ts';
-import { virtualServiceUnreachableRulesAnalyzer } from './virtualservice-unreachable-rules.ts';
+import { virtualServiceValidationAnalyzer } from './virtualservice-validation.ts';
 import { k8sAnnotationsAnalyzer } from './annotations.ts';
 import { alphaAnnotationsAnalyzer } from './annotations-alpha.ts';
 // analyzer imports above this line
@@ -83,7 +83,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   webhookAnalyzer,
   meshNetworksAnalyzer,
   multiClusterServiceAnalyzer,
-  virtualServiceUnreachableRulesAnalyzer,
+  virtualServiceValidationAnalyzer,
   k8sAnnotationsAnalyzer,
   alphaAnnotationsAnalyzer,
   // new analyzers above this line

@@ -1,19 +1,30 @@
-// schema.ValidationAnalyzer.VirtualService, the part about route order: a rule after a match-all rule,
-// a rule whose matches all repeat earlier ones, and a match shadowed by an earlier one (same match, or a
-// shorter URI prefix with the same other conditions) never receive traffic.
-// Istio's full schema validation (IST0106) is not reproduced here.
+// schema.ValidationAnalyzer.VirtualService: the checks istiod's validation applies to a VirtualService
+// that matter most when YAML is written by hand: structural errors (IST0106, a conservative subset of
+// Istio's validation) and route order (IST0130/IST0131): a rule after a match-all rule, a rule whose
+// matches all repeat earlier ones, and a match shadowed by an earlier one never receive traffic.
 import { isRec, num, rec, recs, spec, str } from './fields.ts';
 import type { Rec } from './fields.ts';
 import type { AnalysisMessage, Analyzer } from './types.ts';
 import { message } from './types.ts';
 
-export const virtualServiceUnreachableRulesAnalyzer: Analyzer = {
+export const virtualServiceValidationAnalyzer: Analyzer = {
   name: 'schema.ValidationAnalyzer.VirtualService',
-  description: 'Checks VirtualService routes for rules and matches that can never be used',
+  description: 'Checks VirtualServices for structural errors and for rules and matches that can never be used',
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
+    // VirtualServices other VirtualServices delegate to have no hosts by design.
+    const delegates = new Set<string>();
+    for (const vs of snapshot.list('VirtualService')) {
+      for (const h of recs(spec(vs)['http'])) {
+        const d = rec(h['delegate']);
+        if (str(d['name'])) delegates.add(`${str(d['namespace']) || (vs.metadata.namespace ?? '')}/${str(d['name'])}`);
+      }
+    }
     for (const vs of snapshot.list('VirtualService')) {
       const s = spec(vs);
+      for (const problem of structuralProblems(s, delegates.has(`${vs.metadata.namespace ?? ''}/${vs.metadata.name}`))) {
+        out.push(message('SchemaValidationError', vs, [problem.text], problem.path));
+      }
       const unreachable = (rule: string, reason: string) => out.push(message('VirtualServiceUnreachableRule', vs, [rule, reason]));
       const ineffective = (rule: string, match: string, dup: string) => out.push(message('VirtualServiceIneffectiveMatch', vs, [rule, match, dup]));
       analyzeRoutes(recs(s['http']), true, unreachable, ineffective);
@@ -148,3 +159,49 @@ function mapCovers(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
+
+interface Problem {
+  text: string;
+  path: (string | number)[];
+}
+
+/** Errors istiod's validation would reject the VirtualService for (a conservative subset). */
+function structuralProblems(s: Rec, isDelegate: boolean): Problem[] {
+  const problems: Problem[] = [];
+  const hosts = Array.isArray(s['hosts']) ? s['hosts'] : [];
+  if (hosts.length === 0 && !isDelegate) problems.push({ text: 'virtual service must have at least one host', path: ['spec'] });
+  const http = recs(s['http']);
+  const tcp = recs(s['tcp']);
+  const tls = recs(s['tls']);
+  if (http.length === 0 && tcp.length === 0 && tls.length === 0) problems.push({ text: 'http, tcp or tls must be provided in virtual service', path: ['spec'] });
+  http.forEach((h, i) => {
+    const routes = recs(h['route']);
+    if (routes.length === 0 && !isRec(h['redirect']) && !isRec(h['directResponse']) && !isRec(h['delegate'])) {
+      problems.push({ text: 'HTTP route, redirect, direct_response or delegate is required', path: ['spec', 'http', i] });
+    }
+    checkDestinations(routes, ['spec', 'http', i, 'route'], problems);
+  });
+  tcp.forEach((t, i) => {
+    const routes = recs(t['route']);
+    if (routes.length === 0) problems.push({ text: 'TCP route is required', path: ['spec', 'tcp', i] });
+    checkDestinations(routes, ['spec', 'tcp', i, 'route'], problems);
+  });
+  tls.forEach((t, i) => {
+    if (recs(t['match']).length === 0) problems.push({ text: 'TLS route must have at least one match condition', path: ['spec', 'tls', i] });
+    const routes = recs(t['route']);
+    if (routes.length === 0) problems.push({ text: 'TLS route is required', path: ['spec', 'tls', i] });
+    checkDestinations(routes, ['spec', 'tls', i, 'route'], problems);
+  });
+  return problems;
+}
+
+function checkDestinations(routes: Rec[], path: (string | number)[], problems: Problem[]): void {
+  routes.forEach((r, j) => {
+    const dest = r['destination'];
+    if (!isRec(dest)) problems.push({ text: 'destination is required', path: [...path, j] });
+    else if (str(dest['host']) === '') problems.push({ text: 'destination.host is required', path: [...path, j, 'destination'] });
+    const weight = num(r['weight']);
+    if (typeof r['weight'] === 'number' && r['weight'] < 0) problems.push({ text: `weight ${r['weight']} < 0`, path: [...path, j, 'weight'] });
+    else if (r['weight'] !== undefined && weight === undefined) problems.push({ text: `weight must be an integer: ${JSON.stringify(r['weight'])}`, path: [...path, j, 'weight'] });
+  });
+}
