@@ -258,7 +258,7 @@ export class ApprovalsService implements OfferSink {
     const result = await this.store.mutate<Verdict>(first.id, (rec) => {
       const now = this.now();
       if (rec.state === 'pending' && now.getTime() >= Date.parse(rec.expiresAt)) {
-        return { write: moved(rec, 'expired', now, undefined, 'expired before approval'), result: { refuse: this.decided({ ...rec, state: 'expired' }), expired: true } };
+        return { write: moved({ ...rec, message: rec.message ?? click.message }, 'expired', now, undefined, 'expired before approval'), result: { refuse: this.decided({ ...rec, state: 'expired' }), expired: true } };
       }
       if (rec.state !== 'pending') return { keep: true, result: { refuse: this.decided(rec) } };
       if (rec.requester.userId === click.userId && !rec.rule.allowSelfApproval) {
@@ -299,7 +299,7 @@ export class ApprovalsService implements OfferSink {
     const result = await this.store.mutate<Verdict>(first.id, (rec) => {
       const now = this.now();
       if (rec.state === 'pending' && now.getTime() >= Date.parse(rec.expiresAt)) {
-        return { write: moved(rec, 'expired', now), result: { refuse: this.decided({ ...rec, state: 'expired' }), expired: true } };
+        return { write: moved({ ...rec, message: rec.message ?? click.message }, 'expired', now), result: { refuse: this.decided({ ...rec, state: 'expired' }), expired: true } };
       }
       if (rec.state !== 'pending') return { keep: true, result: { refuse: this.decided(rec) } };
       const next = { ...rec, denial: { userId: click.userId, userName: click.userName, at: now.toISOString() }, message: rec.message ?? click.message };

@@ -25,12 +25,19 @@ const SECRET = 'f00dfeedcafe0123456789abcdef0123';
 const knobs: SignKnobs = { secret: SECRET };
 const BOB = 'UBOB0001';
 const CAROL = 'UCAROL01';
+const DAVE = 'UDAVE001';
+const ERIN = 'UERIN001';
+/** Added to the clock of bots that take a `now` (expiry tests). */
+let clockOffsetMs = 0;
 
 const POLICY = `
 roles:
   viewer: { commands: ["*"] }
   sre: { commands: ["*"], remediations: ["rollout-restart"], namespaces: ["bookinfo"] }
+  payments: { commands: ["*"], remediations: ["rollout-restart"], namespaces: ["payments"] }
 bindings:
+  - role: payments
+    users: [UDAVE001, UERIN001]
   - role: viewer
     users: ["*"]
   - role: sre
@@ -50,7 +57,7 @@ let fake: SlackFake;
 let policyFile: string;
 const bots: Bot[] = [];
 
-async function startBot(replicaId: string): Promise<Bot> {
+async function startBot(replicaId: string, shiftedClock = false): Promise<Bot> {
   const logs: Array<Record<string, unknown>> = [];
   const log = createLogger({
     level: 'info',
@@ -72,7 +79,7 @@ async function startBot(replicaId: string): Promise<Bot> {
     log,
     // Group membership from Slack's usergroups.users.list, as production wires it.
     members: async (group) => ((await slack?.app.client.usergroups.users.list({ usergroup: group }))?.users as string[] | undefined) ?? [],
-    tuning: { pollMs: 30, replicaId },
+    tuning: { pollMs: 30, replicaId, ...(shiftedClock ? { now: () => new Date(Date.now() + clockOffsetMs) } : {}) },
   });
   const router = new Router({
     commands: [helpCommand, restartCommand, auditCommand],
@@ -213,6 +220,64 @@ describe('through the Bolt app', () => {
     expect(restarts.count()).toBe(0);
     restarts.stop();
     expect(JSON.stringify(fake.messages(GENERAL).find((m) => m.ts === msg.ts)?.blocks)).toContain(`Denied by <@${ALICE}>`);
+  });
+
+  it('a namespace outside the clicker’s role is refused', async () => {
+    const bot = bots[0] as Bot;
+    const msg = await slash(bot, 'restart deployment/ledger -n payments', DAVE);
+    const id = approveValue(msg.blocks) as string;
+    expect(id).toBeDefined();
+    const restarts = restartCounter(sb, 'payments', 'ledger');
+    await clickApprove(bot, id, msg.ts, BOB);
+    await fake.waitFor(() => ephemeralsFor(BOB).find((t) => t.includes('not in namespace `payments`')));
+    expect((await bot.approvals.service.store.read(id))?.record.state).toBe('pending');
+    expect(restarts.count()).toBe(0);
+    restarts.stop();
+  });
+
+  it('an expired request is refused and its message says so', async () => {
+    const bot = await startBot('replica-clock', true);
+    const msg = await slash(bot, 'restart deployment/ledger -n payments', DAVE);
+    const id = approveValue(msg.blocks) as string;
+    const restarts = restartCounter(sb, 'payments', 'ledger');
+    clockOffsetMs = 16 * 60_000;
+    try {
+      await clickApprove(bot, id, msg.ts, ERIN);
+      await fake.waitFor(() => ephemeralsFor(ERIN).find((t) => t.includes('expired at')));
+      await bot.slack.idle(5000);
+    } finally {
+      clockOffsetMs = 0;
+    }
+    expect((await bot.approvals.service.store.read(id))?.record.state).toBe('expired');
+    const shown = fake.messages(GENERAL).find((m) => m.ts === msg.ts);
+    expect(JSON.stringify(shown?.blocks)).toContain('Expired at');
+    expect(approveValue(shown?.blocks)).toBeUndefined();
+    expect(restarts.count()).toBe(0);
+    restarts.stop();
+  });
+
+  it('a target changed after the preview gets a fresh preview in the same message, not an execution', async () => {
+    const bot = bots[0] as Bot;
+    const msg = await slash(bot, 'restart deployment/ledger -n payments', DAVE);
+    const id = approveValue(msg.blocks) as string;
+    await kubeFor(sb).patch('Deployment', 'payments', 'ledger', { spec: { replicas: 1 } }, 'merge');
+    const restarts = restartCounter(sb, 'payments', 'ledger');
+    await clickApprove(bot, id, msg.ts, ERIN);
+    await waitFor(async () => (await bot.approvals.service.store.read(id))?.record.state === 'superseded', 'the request to be superseded');
+    await bot.slack.idle(5000);
+    const shown = fake.messages(GENERAL).find((m) => m.ts === msg.ts);
+    const freshId = approveValue(shown?.blocks);
+    expect(freshId).toMatch(/^[a-f0-9]{32}$/);
+    expect(freshId).not.toBe(id);
+    expect(JSON.stringify(shown?.blocks)).toContain('changed since the preview (generation:');
+    expect(JSON.stringify(shown?.blocks)).toContain('1 desired');
+    expect(restarts.count()).toBe(0);
+    // The fresh preview's button works from the same message.
+    await clickApprove(bot, freshId as string, msg.ts, ERIN);
+    await waitFor(async () => (await bot.approvals.service.store.read(freshId as string))?.record.state === 'done', 'the fresh request to run');
+    await bot.approvals.service.idle();
+    expect(restarts.count()).toBe(1);
+    restarts.stop();
   });
 
   it('a dry-run failure (the Deployment does not exist) offers no button', async () => {
