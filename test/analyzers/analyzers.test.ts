@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { analyze, analyzerNames, allAnalyzers, UnknownAnalyzerError } from '../../src/mesh/analyzers/index.ts';
 import { messageResource } from '../../src/mesh/analyzers/types.ts';
-import { formatGo } from '../../src/mesh/analyzers/types.ts';
+import { documentationUrl, formatGo } from '../../src/mesh/analyzers/types.ts';
 import { meshConfigFrom } from '../../src/mesh/mesh-config.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
 
@@ -182,6 +182,11 @@ describe('analyze()', () => {
     expect(analyzerNames()).toContain('virtualservice.GatewayAnalyzer');
     expect(new Set(analyzerNames()).size).toBe(allAnalyzers.length);
     expect(() => analyze(new MeshSnapshot([]), { analyzers: ['nope.Analyzer'] })).toThrow(UnknownAnalyzerError);
+  });
+
+  it('links each code to Istio\'s page for it', () => {
+    expect(documentationUrl('IST0101')).toBe('https://istio.io/latest/docs/reference/config/analysis/ist0101/');
+    expect(documentationUrl('IST0132', '1.24')).toBe('https://istio.io/v1.24/docs/reference/config/analysis/ist0132/');
   });
 
   it('renders Go format verbs the way Istio prints them', () => {

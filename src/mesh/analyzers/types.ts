@@ -77,3 +77,12 @@ function goValue(arg: unknown, verb: string): string {
   if (verb === 'q') return JSON.stringify(String(arg));
   return String(arg);
 }
+
+/**
+ * Istio's page for a message code (istioctl prints `https://istio.io/v<minor>/docs/reference/config/analysis/<code>/`);
+ * `version` is e.g. `1.24`, default the latest docs.
+ */
+export function documentationUrl(code: string, version?: string): string {
+  const base = version ? `https://istio.io/v${version}` : 'https://istio.io/latest';
+  return `${base}/docs/reference/config/analysis/${code.toLowerCase()}/`;
+}
