@@ -6,5 +6,7 @@ import config from './config.ts';
 import analyze from './analyze.ts';
 import restart from './restart.ts';
 import audit from './audit.ts';
+import describe from './describe.ts';
+import mtls from './mtls.ts';
 
-export const allCommands: readonly AnyCommand[] = [help, version, config, analyze, restart, audit];
+export const allCommands: readonly AnyCommand[] = [help, version, config, analyze, restart, audit, describe, mtls];

@@ -1,0 +1,156 @@
+// `/mesh mtls <namespace>`: is this namespace ready for STRICT mTLS? Effective mode per workload and
+// port, DestinationRules that override auto-mTLS, pods without a sidecar, plaintext callers from the
+// sidecars' metrics, and a verdict. It offers the guarded migration (src/mtls/strict-migration.ts):
+// `--strict` proposes it directly, `--override` for a namespace that is not ready, `--rollback` goes
+// back to PERMISSIVE.
+import { z } from 'zod';
+import { defineCommand, namespaceArg } from '../src/command.ts';
+import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
+import { UserError } from '../src/errors.ts';
+import type { ProposeResult } from '../src/approvals/service.ts';
+import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
+import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from '../src/mtls/readiness-check.ts';
+import { MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, strictTarget } from '../src/mtls/strict-migration.ts';
+
+const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--window 10s]';
+
+/** `10s`, `500ms`, `2m` → milliseconds; at most 5 minutes, since the command waits that long. */
+export function parseWindow(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!m) throw new UserError(`\`--window ${esc(text)}\` is not a duration.`, 'Write it like `10s`, `500ms` or `2m`.');
+  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+  if (ms < 100 || ms > 5 * 60_000) throw new UserError(`\`--window ${esc(text)}\` is out of range.`, 'Pick between `100ms` and `5m`; the default is `10s`.');
+  return ms;
+}
+
+const argsSchema = z
+  .object({
+    namespace: namespaceArg.optional(),
+    strict: z.boolean().optional(),
+    override: z.boolean().optional(),
+    rollback: z.boolean().optional(),
+    window: z.string().max(20).optional(),
+  })
+  .transform((a) => {
+    if (!a.namespace) throw new UserError('Which namespace?', `Usage: \`${USAGE}\`, e.g. \`/mesh mtls bookinfo\``);
+    if (a.rollback && a.strict) throw new UserError('Ask for `--strict` or `--rollback`, not both.', `Usage: \`${USAGE}\``);
+    if (a.override && !a.strict) throw new UserError('`--override` goes with `--strict`.', `e.g. \`/mesh mtls ${a.namespace} --strict --override\``);
+    return { namespace: a.namespace, strict: a.strict ?? false, override: a.override ?? false, rollback: a.rollback ?? false, windowMs: a.window ? parseWindow(a.window) : 10_000 };
+  });
+
+export type MtlsResult =
+  | { kind: 'namespace'; check: NamespaceReadiness; windowMs: number }
+  | { kind: 'mesh'; rootNamespace: string; namespaces: RankedNamespace[]; windowMs: number }
+  | { kind: 'proposal'; result: ProposeResult };
+
+function strictOffer(namespace: string, ready: boolean, windowMs: number, reasons: string[]): Offer {
+  return {
+    label: ready ? `Enable STRICT for ${namespace}` : `Enable STRICT anyway (override) for ${namespace}`,
+    remediation: {
+      kind: ready ? MTLS_STRICT : MTLS_STRICT_OVERRIDE,
+      target: strictTarget(namespace),
+      why: ready ? `/mesh mtls ${namespace}: ready for STRICT` : `/mesh mtls ${namespace}: NOT ready, override asked for`,
+      risk: ready ? 'Callers that were not seen in the metrics may still send plaintext; meshops watches after the change.' : `Not ready: ${reasons.join(' ').slice(0, 400)}`,
+      params: { windowMs, override: !ready },
+    },
+  };
+}
+
+function renderNamespace(check: NamespaceReadiness, windowMs: number): Rendered {
+  const r = check.readiness;
+  const blocks: Block[] = [header(`mTLS readiness · namespace ${r.namespace}`)];
+  const files: Attachment[] = [];
+  blocks.push(
+    section(
+      r.ready
+        ? ':white_check_mark: *Ready for STRICT.* No pod without a sidecar, no DestinationRule overriding mTLS, no plaintext caller in the metrics.'
+        : `:x: *Not ready for STRICT:*\n${r.reasons.map((x) => `• ${esc(x)}`).join('\n')}`.slice(0, 2990),
+    ),
+  );
+  if (r.workloads.length) {
+    const rows = r.workloads.map((w) => [w.workload, w.hasSidecar ? 'yes' : 'NO', w.mode, w.decidedBy.text, w.ports.map((p) => `${p.port}:${p.mode}${p.decidedBy.level === 'port' ? '*' : ''}`).join(' ') || '-']);
+    const t = tableBlock(['WORKLOAD', 'SIDECAR', 'MODE', 'DECIDED BY', 'PORTS'], rows, `mtls-${r.namespace}-workloads.txt`);
+    blocks.push(t.block);
+    if (t.overflow) files.push(t.overflow);
+  }
+  if (r.destinationRuleOverrides.length) {
+    blocks.push(section(`*DestinationRules overriding auto-mTLS*\n${r.destinationRuleOverrides.map((o) => `• ${esc(o.rule.namespace)}/${esc(o.rule.name)} host \`${esc(o.host)}\` ${esc(o.at)}: tls.mode ${esc(o.tlsMode)} (visible to ${esc(o.visibleTo)}): ${esc(o.effect)}`).join('\n')}`));
+  }
+  if (r.podsWithoutSidecar.length) blocks.push(section(`*Pods without a sidecar:* ${r.podsWithoutSidecar.map((p) => `\`${esc(p.name)}\``).join(', ')}`));
+  if (check.scan.callers === undefined) {
+    blocks.push(section(`:grey_question: *Plaintext callers:* could not read any metrics (${esc(check.scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; ').slice(0, 500))}).`));
+  } else if (check.callers.length === 0) {
+    blocks.push(section('*Plaintext callers:* none seen.'));
+  } else {
+    const rows = check.callers.map((c) => [c.source, c.hasSidecar ? 'yes' : 'no', `${c.destinationWorkload}`, String(c.requests), String(c.recent), Object.entries(c.byResponseCode).map(([k, v]) => `${k}:${v}`).join(' ') || '-', String(c.tcpConnections)]);
+    const t = tableBlock(['CALLER', 'SIDECAR', 'CALLS', 'REQUESTS', 'RECENT', 'CODES', 'TCP'], rows, `mtls-${r.namespace}-callers.txt`);
+    blocks.push(section('*Plaintext callers* (accepted without mTLS, reported by the destination sidecars):'), t.block);
+    if (t.overflow) files.push(t.overflow);
+  }
+  if (r.notes.length) blocks.push(context(...r.notes.slice(0, 8).map((n) => esc(n))));
+  blocks.push(context(`Metrics: ${esc(check.scan.source)}. The verdict counts every plaintext caller in those totals, recent or not, to be safe.`));
+  const offers = [strictOffer(r.namespace, r.ready, windowMs, r.reasons)];
+  const text = `mTLS readiness of ${r.namespace}: ${r.verdict}${r.reasons.length ? ` (${r.reasons.length} reason${r.reasons.length === 1 ? '' : 's'})` : ''}`;
+  return { text, blocks, files, offers };
+}
+
+function renderMesh(root: string, list: RankedNamespace[], windowMs: number): Rendered {
+  const allReady = list.every((n) => n.ready);
+  const blocks: Block[] = [header('mTLS readiness · mesh-wide')];
+  blocks.push(
+    section(
+      allReady
+        ? `:white_check_mark: Every meshed namespace is ready for STRICT, so a mesh-wide policy in \`${esc(root)}\` can be proposed.`
+        : `:x: *A mesh-wide STRICT is refused* until every meshed namespace is ready. Migrate them one at a time with \`/mesh mtls <namespace>\`.`,
+    ),
+  );
+  const t = tableBlock(['NAMESPACE', 'VERDICT', 'FIRST REASON'], list.map((n) => [n.namespace, n.ready ? 'ready' : 'not ready', n.reasons[0]?.slice(0, 120) ?? '']), 'mtls-mesh.txt');
+  blocks.push(t.block);
+  return {
+    text: `Mesh-wide mTLS readiness: ${allReady ? 'ready' : 'not ready'}`,
+    blocks,
+    files: t.overflow ? [t.overflow] : [],
+    offers: allReady ? [{ label: 'Enable STRICT mesh-wide', remediation: { kind: MTLS_STRICT, target: strictTarget(root), why: '/mesh mtls: every namespace ready', params: { windowMs } } }] : [],
+  };
+}
+
+export default defineCommand({
+  name: 'mtls',
+  summary: 'Is a namespace ready for STRICT mTLS? Then migrate it with approval, a watch and a rollback button',
+  usage: USAGE,
+  examples: ['/mesh mtls bookinfo', '/mesh mtls bookinfo --strict', '/mesh mtls legacy --strict --override', '/mesh mtls bookinfo --rollback'],
+  args: argsSchema,
+  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace', window: 'window' }, switches: { strict: 'strict', override: 'override', rollback: 'rollback' } },
+  permission: 'read',
+  touchesCluster: true,
+  async run({ args, kube, services, requester, cluster }): Promise<MtlsResult> {
+    if (!(await kube.get('Namespace', undefined, args.namespace))) {
+      const names = (await kube.list('Namespace')).map((n) => n.metadata.name);
+      throw new UserError(`There is no namespace \`${esc(args.namespace)}\` in this cluster.`, `Namespaces: ${names.slice(0, 20).map((n) => `\`${n}\``).join(', ')}`);
+    }
+    if (args.strict || args.rollback) {
+      const approvals = services.approvals;
+      if (!approvals) throw new UserError('Remediations are switched off in this meshops (no approvals service).', 'Ask whoever runs meshops to enable approvals.');
+      const kind = args.rollback ? MTLS_ROLLBACK : args.override ? MTLS_STRICT_OVERRIDE : MTLS_STRICT;
+      const result = await approvals.propose({
+        kind,
+        target: strictTarget(args.namespace),
+        params: { windowMs: args.windowMs, override: args.override },
+        why: args.rollback ? `/mesh mtls ${args.namespace} --rollback` : `/mesh mtls ${args.namespace} --strict${args.override ? ' --override' : ''}`,
+        requester,
+        cluster: cluster.name,
+      });
+      return { kind: 'proposal', result };
+    }
+    const scanOptions = { prometheusUrl: services.settings?.prometheusUrl, windowMs: args.windowMs };
+    const snapshot = await loadLiveSnapshot(kube);
+    const root = rootNamespaceOf(snapshot);
+    if (args.namespace === root) return { kind: 'mesh', rootNamespace: root, namespaces: await rankNamespaces(kube, scanOptions), windowMs: args.windowMs };
+    return { kind: 'namespace', check: await namespaceReadiness(kube, snapshot, args.namespace, scanOptions), windowMs: args.windowMs };
+  },
+  render(r): Rendered {
+    if (r.kind === 'proposal') return r.result.rendered;
+    if (r.kind === 'mesh') return renderMesh(r.rootNamespace, r.namespaces, r.windowMs);
+    return renderNamespace(r.check, r.windowMs);
+  },
+});

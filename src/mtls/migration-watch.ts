@@ -1,0 +1,109 @@
+// After STRICT lands: look for new failures toward the namespace. Sources are the namespace's
+// sidecar access logs (inbound plaintext refused: NR filter_chain_not_found), the ingress gateways'
+// access logs for routes into the namespace, and the sidecars' istio_requests_total 403/503 counts
+// (growth since the previous look). Only what happened after `since` counts.
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import { type Sample, counterIncrease, parsePrometheusText } from '../mesh/istio-metrics.ts';
+import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
+import { podPhase } from '../mesh/traffic-routing.ts';
+import { type AccessLogEntry, failureOf, parseAccessLog } from './access-log.ts';
+import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from './plaintext-scan.ts';
+
+export interface FailureGroup {
+  /** `sidecar bookinfo/reviews-v1-abc`, `gateway istio-system/istio-ingressgateway-xyz`, `metrics bookinfo/reviews-v1-abc`. */
+  where: string;
+  what: string;
+  count: number;
+  /** Peer address or caller workload, when known. */
+  from?: string;
+}
+
+export interface WatchReport {
+  failures: FailureGroup[];
+  total: number;
+  /** Sources that could not be read; the verdict says so rather than claiming health. */
+  unread: string[];
+  podsRead: number;
+}
+
+export interface WatchState {
+  /** Last istio_requests_total samples per pod, to count growth between looks. */
+  lastSamples: Map<string, Sample[]>;
+}
+
+export function newWatchState(): WatchState {
+  return { lastSamples: new Map() };
+}
+
+/** Gateways whose routes may lead into the namespace: Istio ingress gateway pods anywhere. */
+function gatewayPods(all: readonly KubeObject[]): KubeObject[] {
+  return all.filter((p) => p.metadata.labels?.istio === 'ingressgateway' || p.metadata.labels?.['gateway.networking.k8s.io/gateway-name'] !== undefined);
+}
+
+function intoNamespace(e: AccessLogEntry, namespace: string): boolean {
+  // outbound|9080|v1|reviews.bookinfo.svc.cluster.local, or the authority the gateway routed.
+  return (e.upstreamCluster ?? '').includes(`.${namespace}.svc.`) || (e.authority ?? '').includes(`.${namespace}.svc`);
+}
+
+function group(into: Map<string, FailureGroup>, where: string, what: string, from: string | undefined, n = 1): void {
+  const k = `${where}\u0000${what}\u0000${from ?? ''}`;
+  const g = into.get(k);
+  if (g) g.count += n;
+  else into.set(k, { where, what, count: n, from });
+}
+
+export async function watchOnce(kube: KubeClient, namespace: string, since: Date, now: Date, state: WatchState): Promise<WatchReport> {
+  const [nsPods, allPods] = await Promise.all([kube.list('Pod', { namespace }), kube.list('Pod', { labelSelector: 'istio=ingressgateway' })]);
+  const sidecars = nsPods.filter((p) => podPhase(p) === 'Running' && findProxyContainer(p));
+  const gateways = gatewayPods(allPods).filter((p) => podPhase(p) === 'Running');
+  const sinceSeconds = Math.max(1, Math.ceil((now.getTime() - since.getTime()) / 1000) + 1);
+  const groups = new Map<string, FailureGroup>();
+  const unread: string[] = [];
+  let podsRead = 0;
+
+  const readLog = async (pod: KubeObject, role: 'sidecar' | 'gateway') => {
+    const ns = pod.metadata.namespace ?? '';
+    try {
+      const text = await kube.podLogs(ns, pod.metadata.name, { container: proxyContainerName, sinceSeconds, limitBytes: 2_000_000 });
+      podsRead++;
+      for (const e of parseAccessLog(text)) {
+        if (e.startTime && e.startTime.getTime() < since.getTime()) continue;
+        if (role === 'gateway' && !intoNamespace(e, namespace)) continue;
+        const f = failureOf(e);
+        if (f) group(groups, `${role} ${ns}/${pod.metadata.name}`, f.what, e.downstreamRemoteAddress?.replace(/:\d+$/, ''));
+      }
+    } catch (err) {
+      unread.push(`${role} ${ns}/${pod.metadata.name} logs: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);
+    }
+  };
+
+  const readMetrics = async (pod: KubeObject) => {
+    const ns = pod.metadata.namespace ?? '';
+    try {
+      const samples = parsePrometheusText(await kube.podProxyGet(ns, pod.metadata.name, MERGED_METRICS_PORT, MERGED_METRICS_PATH)).filter(
+        (s) => s.name === 'istio_requests_total' && (s.labels.response_code === '403' || s.labels.response_code === '503'),
+      );
+      const before = state.lastSamples.get(pod.metadata.name);
+      state.lastSamples.set(pod.metadata.name, samples);
+      // The first look only sets the baseline: counts from before STRICT are not ours to blame.
+      if (!before) return;
+      for (const s of counterIncrease(before, samples)) {
+        if (s.value <= 0) continue;
+        const caller = s.labels.source_workload && s.labels.source_workload !== 'unknown' ? `${s.labels.source_workload}.${s.labels.source_workload_namespace ?? '?'}` : 'unknown';
+        group(groups, `metrics ${ns}/${pod.metadata.name}`, `${s.labels.response_code} (${s.labels.reporter ?? '?'}-reported${s.labels.response_flags && s.labels.response_flags !== '-' ? `, ${s.labels.response_flags}` : ''})`, caller, s.value);
+      }
+    } catch (err) {
+      unread.push(`metrics ${ns}/${pod.metadata.name}: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);
+    }
+  };
+
+  await Promise.all([...sidecars.map((p) => readLog(p, 'sidecar')), ...gateways.map((p) => readLog(p, 'gateway')), ...sidecars.map(readMetrics)]);
+  const failures = [...groups.values()].sort((a, b) => b.count - a.count || a.where.localeCompare(b.where));
+  return { failures, total: failures.reduce((n, f) => n + f.count, 0), unread, podsRead };
+}
+
+/** Lines for people: "12× 0 NR filter_chain_not_found at sidecar bookinfo/reviews-v1-abc from 10.244.1.7". */
+export function failureLines(report: WatchReport, max = 10): string[] {
+  return report.failures.slice(0, max).map((f) => `${f.count}× ${f.what} at ${f.where}${f.from ? ` from ${f.from}` : ''}`);
+}

@@ -1,0 +1,334 @@
+// The guarded PERMISSIVE → STRICT migration as remediation kinds for the approvals engine:
+//   mtls-strict           a namespace-wide PeerAuthentication with mtls.mode STRICT, refused unless the
+//                         namespace is ready (and, in the root namespace, unless every namespace is);
+//   mtls-strict-override  the same for a namespace that is not ready: a separate kind, so the policy
+//                         decides who may override (its roles' `remediations`);
+//   mtls-rollback         the namespace-wide policy back to PERMISSIVE (give it allowSelfApproval in
+//                         the policy to let the requester roll back alone).
+// The preview dry-runs the exact object on whichever security.istio.io version the cluster serves;
+// the follow-up is the watch: new 403/503 responses and connection failures raise the alarm early
+// (with a rollback button in the thread), a quiet window ends in a healthy verdict that suggests the
+// next namespace.
+import { z } from 'zod';
+import { stringify as toYaml } from 'yaml';
+import { KubeApiError, type KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import type { Preview, Progress, RemediationKind } from '../approvals/remediation-kinds.ts';
+import type { Target } from '../approvals/request.ts';
+import { loadLiveSnapshot } from '../mesh/live-snapshot.ts';
+import { type ScanOptions } from './plaintext-scan.ts';
+import { meshedNamespaces, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
+import { type WatchReport, type WatchState, failureLines, newWatchState, watchOnce } from './migration-watch.ts';
+
+export const MTLS_STRICT = 'mtls-strict';
+export const MTLS_STRICT_OVERRIDE = 'mtls-strict-override';
+export const MTLS_ROLLBACK = 'mtls-rollback';
+/** When STRICT was applied: the watch counts failures from here, on any replica. */
+export const STRICT_SINCE_ANNOTATION = 'meshops.dev/strict-since';
+const APPLIED_AT_PLACEHOLDER = '<applied-at>';
+
+export function strictTarget(namespace: string): Target {
+  return { kind: 'PeerAuthentication', namespace, name: 'default' };
+}
+
+export interface MigrationHooks {
+  /** New failures after STRICT: post the alarm and a rollback button in the request's thread. */
+  onAlarm?(kube: KubeClient, target: Target, report: WatchReport, since: Date): Promise<void>;
+  /** The watch window passed quietly: post the verdict and suggest the next namespace. */
+  onHealthy?(kube: KubeClient, target: Target, report: WatchReport, since: Date): Promise<void>;
+}
+
+export interface MtlsKindOptions {
+  /** How long to watch after STRICT lands; default 10 minutes. */
+  watchMs?: number;
+  /** New failures that raise the alarm; default 1. */
+  alarmThreshold?: number;
+  prometheusUrl?: string;
+  /** Scrape window for the readiness check when the offer does not say; default 10 s. */
+  windowMs?: number;
+  now?: () => Date;
+  hooks?: MigrationHooks;
+}
+
+const paramsSchema = z.looseObject({ windowMs: z.number().int().min(0).max(300_000).optional(), override: z.boolean().optional() });
+
+const paSchema = z.looseObject({
+  metadata: z.looseObject({
+    name: z.string(),
+    resourceVersion: z.string().optional(),
+    creationTimestamp: z.string().optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: z.looseObject({ selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).optional() }).optional(), mtls: z.looseObject({ mode: z.string().optional() }).optional() }).optional(),
+});
+
+const planSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('create'), mode: z.string(), object: z.looseObject({ metadata: z.looseObject({ name: z.string() }) }) }),
+  z.object({ op: z.literal('patch'), mode: z.string(), name: z.string(), previousMode: z.string(), ops: z.array(z.looseObject({ op: z.string(), path: z.string() })) }),
+]);
+type Plan = z.infer<typeof planSchema>;
+
+function olderFirst(a: KubeObject, b: KubeObject): number {
+  const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
+  const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
+  return ta !== tb ? ta - tb : a.metadata.name.localeCompare(b.metadata.name);
+}
+
+/** The namespace-wide PeerAuthentication istiod uses (no selector; the oldest wins), if any. */
+export async function namespaceWidePolicy(kube: KubeClient, namespace: string): Promise<KubeObject | undefined> {
+  const list = await kube.list('PeerAuthentication', { namespace });
+  return list.filter((p) => Object.keys(paSchema.parse(p).spec?.selector?.matchLabels ?? {}).length === 0).sort(olderFirst)[0];
+}
+
+function modeOf(pa: KubeObject | undefined): string {
+  return (pa && paSchema.parse(pa).spec?.mtls?.mode) || 'UNSET';
+}
+
+const escPointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** The change as data: create `default`, or patch the namespace-wide policy that decides today. */
+function planFor(existing: KubeObject | undefined, namespace: string, apiVersion: string, mode: 'STRICT' | 'PERMISSIVE', stamp: boolean): Plan {
+  if (!existing) {
+    return {
+      op: 'create',
+      mode,
+      object: {
+        apiVersion,
+        kind: 'PeerAuthentication',
+        metadata: { name: 'default', namespace, labels: { 'app.kubernetes.io/managed-by': 'meshops' }, ...(stamp ? { annotations: { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } } : {}) },
+        spec: { mtls: { mode } },
+      },
+    };
+  }
+  const pa = paSchema.parse(existing);
+  const ops: Array<{ op: string; path: string; value?: unknown }> = [{ op: 'test', path: '/metadata/resourceVersion', value: pa.metadata.resourceVersion }];
+  if (stamp) {
+    if (pa.metadata.annotations) ops.push({ op: 'add', path: `/metadata/annotations/${escPointer(STRICT_SINCE_ANNOTATION)}`, value: APPLIED_AT_PLACEHOLDER });
+    else ops.push({ op: 'add', path: '/metadata/annotations', value: { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } });
+  }
+  ops.push(pa.spec ? { op: 'add', path: '/spec/mtls', value: { mode } } : { op: 'add', path: '/spec', value: { mtls: { mode } } });
+  return { op: 'patch', mode, name: pa.metadata.name, previousMode: modeOf(existing), ops };
+}
+
+function withAppliedAt(value: unknown, at: string): unknown {
+  return JSON.parse(JSON.stringify(value).replaceAll(APPLIED_AT_PLACEHOLDER, at));
+}
+
+async function dryRun(kube: KubeClient, namespace: string, plan: Plan, at: string): Promise<KubeObject> {
+  if (plan.op === 'create') return kube.create(withAppliedAt(plan.object, at) as KubeObject, { dryRun: true });
+  return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at), 'json', { dryRun: true });
+}
+
+async function apply(kube: KubeClient, namespace: string, plan: Plan, at: string): Promise<KubeObject> {
+  if (plan.op === 'create') return kube.create(withAppliedAt(plan.object, at) as KubeObject);
+  return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at), 'json');
+}
+
+function yamlOf(plan: Plan, apiVersion: string, namespace: string): string {
+  const name = plan.op === 'create' ? plan.object.metadata.name : plan.name;
+  return toYaml({ apiVersion, kind: 'PeerAuthentication', metadata: { name, namespace }, spec: { mtls: { mode: plan.mode } } }).trim();
+}
+
+function fingerprintOf(pa: KubeObject | undefined): string {
+  return pa ? `resourceVersion:${pa.metadata.resourceVersion ?? '?'}` : 'absent';
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
+  return `${Math.round(ms / 6000) / 10} min`;
+}
+
+async function refusedDryRun(err: unknown): Promise<Preview> {
+  if (err instanceof KubeApiError) return { ok: false, reason: `The API server refused the dry run (${err.status} ${err.reason}): ${err.message}` };
+  throw err;
+}
+
+function strictKind(kind: string, override: boolean, options: MtlsKindOptions): RemediationKind {
+  const now = options.now ?? (() => new Date());
+  const watchMs = options.watchMs ?? 10 * 60_000;
+  const threshold = options.alarmThreshold ?? 1;
+  const states = new Map<string, WatchState>();
+  return {
+    kind,
+    targetKinds: ['PeerAuthentication'],
+    title: (t) => `${override ? 'Enable STRICT mTLS (override)' : 'Enable STRICT mTLS'} ${t.namespace === 'istio-system' ? 'mesh-wide' : `in namespace ${t.namespace}`}`,
+    confirm: (t, p) => `Require mTLS for ${p.affected.length} workload(s) in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchMs)} afterwards.`,
+    permissions: ['security.istio.io/peerauthentications: get, list, create, patch', 'pods: list', 'pods/log: get', 'pods/proxy: get'],
+    followUpTimeoutMs: watchMs + 5 * 60_000,
+
+    async preview(kube, target, params, at): Promise<Preview> {
+      const p = paramsSchema.parse(params);
+      const ns = target.namespace;
+      if (!(await kube.get('Namespace', undefined, ns))) return { ok: false, reason: `There is no namespace \`${ns}\` in this cluster.` };
+      const apiVersion = await kube.servedApiVersion('PeerAuthentication');
+      if (!apiVersion) return { ok: false, reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?' };
+      const snapshot = await loadLiveSnapshot(kube);
+      const root = rootNamespaceOf(snapshot);
+      const scan: ScanOptions = { prometheusUrl: options.prometheusUrl, windowMs: p.windowMs ?? options.windowMs ?? 10_000 };
+      let affected: string[];
+      let readinessText: string;
+      if (ns === root) {
+        const ranked = await rankNamespaces(kube, scan);
+        const notReady = ranked.filter((r) => !r.ready);
+        if (notReady.length) {
+          return { ok: false, reason: `A mesh-wide STRICT is refused while ${notReady.length} namespace(s) are not ready: ${notReady.map((r) => `\`${r.namespace}\` (${r.reasons[0] ?? ''})`).join('; ').slice(0, 1500)}. Migrate them one at a time with \`/mesh mtls <namespace>\`.` };
+        }
+        affected = meshedNamespaces(snapshot);
+        readinessText = `every meshed namespace is ready (${affected.length})`;
+      } else {
+        const { readiness } = await namespaceReadiness(kube, snapshot, ns, scan);
+        if (!readiness.ready && !override) {
+          return {
+            ok: false,
+            reason: `Namespace \`${ns}\` is not ready for STRICT:\n${readiness.reasons.map((r) => `• ${r}`).join('\n').slice(0, 1800)}\nFix these first, or, if you accept the breakage, someone the policy allows \`${MTLS_STRICT_OVERRIDE}\` can type \`/mesh mtls ${ns} --strict --override\`.`,
+          };
+        }
+        affected = readiness.workloads.filter((w) => !w.keepsOwnPolicy).map((w) => w.workload);
+        readinessText = readiness.ready ? 'ready' : `NOT ready, overridden: ${readiness.reasons.join(' ').slice(0, 600)}`;
+      }
+      const existing = await namespaceWidePolicy(kube, ns);
+      if (modeOf(existing) === 'STRICT') return { ok: false, reason: `PeerAuthentication ${ns}/${existing!.metadata.name} already sets STRICT for the namespace; nothing to do.` };
+      const plan = planFor(existing, ns, apiVersion, 'STRICT', true);
+      try {
+        await dryRun(kube, ns, plan, at.toISOString());
+      } catch (err) {
+        return refusedDryRun(err);
+      }
+      return {
+        ok: true,
+        facts: [
+          ['PeerAuthentication', `${apiVersion} ${ns}/${plan.op === 'create' ? 'default (new)' : plan.name}`],
+          ['Change', `mtls.mode ${plan.op === 'patch' ? plan.previousMode : 'none (PERMISSIVE)'} → STRICT, namespace-wide`],
+          ['Readiness', readinessText],
+          ['Watch', `${duration(watchMs)} of sidecar and gateway access logs and metrics for new 403/503 and connection failures`],
+          ['Manifest', '```' + yamlOf(plan, apiVersion, ns) + '```'],
+        ],
+        affected,
+        affectedLabel: ns === root ? 'Namespaces that will require mTLS' : 'Workloads that will require mTLS',
+        fingerprint: fingerprintOf(existing),
+        targetUid: existing?.metadata.uid,
+        targetApiVersion: apiVersion,
+        plan,
+        dryRun: 'The API server accepted this exact PeerAuthentication with dryRun=All.',
+      };
+    },
+
+    async fingerprint(kube, target) {
+      return fingerprintOf(await namespaceWidePolicy(kube, target.namespace));
+    },
+
+    async execute(kube, target, rawPlan) {
+      const plan = planSchema.parse(rawPlan);
+      const after = await apply(kube, target.namespace, plan, now().toISOString());
+      return `PeerAuthentication ${target.namespace}/${after.metadata.name} ${plan.op === 'create' ? 'created' : 'updated'} with mtls.mode STRICT (resourceVersion ${after.metadata.resourceVersion ?? '?'}); watching for ${duration(watchMs)}.`;
+    },
+
+    async applied(kube, target) {
+      const pa = await namespaceWidePolicy(kube, target.namespace);
+      return modeOf(pa) === 'STRICT' && pa?.metadata.annotations?.[STRICT_SINCE_ANNOTATION] !== undefined;
+    },
+
+    async followUp(kube, target): Promise<Progress> {
+      const ns = target.namespace;
+      const pa = await namespaceWidePolicy(kube, ns);
+      if (modeOf(pa) !== 'STRICT') {
+        return { done: true, ok: false, summary: `The namespace-wide policy in ${ns} is no longer STRICT (${modeOf(pa)}), so the watch stopped: it was rolled back or changed.`, problems: [] };
+      }
+      const stamped = Date.parse(pa?.metadata.annotations?.[STRICT_SINCE_ANNOTATION] ?? '');
+      const since = new Date(Number.isNaN(stamped) ? now().getTime() : stamped);
+      const key = `${ns}/${pa?.metadata.uid ?? pa?.metadata.name}/${since.toISOString()}`;
+      const state = states.get(key) ?? newWatchState();
+      states.set(key, state);
+      const at = now();
+      const pods = await loadLiveSnapshot(kube, { kinds: ['Pod'] });
+      // Mesh-wide STRICT: every meshed namespace is watched.
+      const watched = ns === rootNamespaceOf(pods) ? meshedNamespaces(pods) : [ns];
+      const reports = await Promise.all(watched.map((n) => watchOnce(kube, n, since, at, state)));
+      const report: WatchReport = {
+        failures: reports.flatMap((r) => r.failures),
+        total: reports.reduce((s, r) => s + r.total, 0),
+        unread: reports.flatMap((r) => r.unread),
+        podsRead: reports.reduce((s, r) => s + r.podsRead, 0),
+      };
+      const elapsed = at.getTime() - since.getTime();
+      if (report.total >= threshold) {
+        states.delete(key);
+        await options.hooks?.onAlarm?.(kube, target, report, since).catch(() => undefined);
+        return {
+          done: true,
+          ok: false,
+          summary: `ALARM: ${report.total} new failure(s) toward ${ns} in the ${duration(elapsed)} since STRICT. Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.`,
+          problems: failureLines(report),
+        };
+      }
+      if (elapsed >= watchMs) {
+        states.delete(key);
+        await options.hooks?.onHealthy?.(kube, target, report, since).catch(() => undefined);
+        const blind = report.podsRead === 0 ? ' But no access log could be read, so this is not proof of health.' : '';
+        return {
+          done: true,
+          ok: report.podsRead > 0,
+          summary: `Healthy: no new 403/503 or connection failures toward ${ns} in ${duration(watchMs)} after STRICT (${report.podsRead} proxy log(s) read).${blind}${report.unread.length ? ` Not read: ${report.unread.slice(0, 3).join('; ')}.` : ''}`,
+          problems: [],
+        };
+      }
+      return { done: false, ok: true, summary: `STRICT is on in ${ns}; watching: no new failures in ${duration(elapsed)} of ${duration(watchMs)}.`, problems: [] };
+    },
+  };
+}
+
+function rollbackKind(options: MtlsKindOptions): RemediationKind {
+  return {
+    kind: MTLS_ROLLBACK,
+    targetKinds: ['PeerAuthentication'],
+    title: (t) => `Roll back mTLS to PERMISSIVE in namespace ${t.namespace}`,
+    confirm: (t) => `Set the namespace-wide PeerAuthentication in ${t.namespace} to PERMISSIVE? Plaintext callers will be accepted again.`,
+    permissions: ['security.istio.io/peerauthentications: get, list, create, patch'],
+    async preview(kube, target, _params, at): Promise<Preview> {
+      const ns = target.namespace;
+      const apiVersion = await kube.servedApiVersion('PeerAuthentication');
+      if (!apiVersion) return { ok: false, reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?' };
+      const existing = await namespaceWidePolicy(kube, ns);
+      if (modeOf(existing) === 'PERMISSIVE') return { ok: false, reason: `PeerAuthentication ${ns}/${existing!.metadata.name} is already PERMISSIVE; nothing to roll back.` };
+      const plan = planFor(existing, ns, apiVersion, 'PERMISSIVE', false);
+      try {
+        await dryRun(kube, ns, plan, at.toISOString());
+      } catch (err) {
+        return refusedDryRun(err);
+      }
+      const pods = await kube.list('Pod', { namespace: ns });
+      return {
+        ok: true,
+        facts: [
+          ['PeerAuthentication', `${apiVersion} ${ns}/${plan.op === 'create' ? 'default (new)' : plan.name}`],
+          ['Change', `mtls.mode ${plan.op === 'patch' ? plan.previousMode : 'none'} → PERMISSIVE, namespace-wide`],
+          ['Manifest', '```' + yamlOf(plan, apiVersion, ns) + '```'],
+        ],
+        affected: pods.map((p) => p.metadata.name).sort(),
+        affectedLabel: 'Pods that will accept plaintext again',
+        fingerprint: fingerprintOf(existing),
+        targetUid: existing?.metadata.uid,
+        targetApiVersion: apiVersion,
+        plan,
+        dryRun: 'The API server accepted this exact PeerAuthentication with dryRun=All.',
+      };
+    },
+    async fingerprint(kube, target) {
+      return fingerprintOf(await namespaceWidePolicy(kube, target.namespace));
+    },
+    async execute(kube, target, rawPlan) {
+      const plan = planSchema.parse(rawPlan);
+      const after = await apply(kube, target.namespace, plan, (options.now ?? (() => new Date()))().toISOString());
+      return `PeerAuthentication ${target.namespace}/${after.metadata.name} set to PERMISSIVE: plaintext callers are accepted again. Fix them, then try \`/mesh mtls ${target.namespace}\` again.`;
+    },
+    async applied(kube, target) {
+      return modeOf(await namespaceWidePolicy(kube, target.namespace)) === 'PERMISSIVE';
+    },
+  };
+}
+
+/** The three kinds, to register with the approvals engine's RemediationRegistry. */
+export function mtlsRemediationKinds(options: MtlsKindOptions = {}): RemediationKind[] {
+  return [strictKind(MTLS_STRICT, false, options), strictKind(MTLS_STRICT_OVERRIDE, true, options), rollbackKind(options)];
+}
