@@ -8,6 +8,7 @@
 // where the kubelet dials 127.0.0.1), pods/proxy arrives from the API server's address.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { duplexPair, type Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { serveSpdyPortForward } from './spdy-port-forward.ts';
 
@@ -35,6 +36,11 @@ export function connectionRefused(namespace: string, pod: string, port: number):
 export class PodEndpoints {
   private readonly handlers = new Map<string, PodHttpHandler>();
   private readonly servers = new Map<string, http.Server>();
+  private readonly log: Logger | undefined;
+
+  constructor(opts: { logger?: Logger } = {}) {
+    this.log = opts.logger;
+  }
 
   register(namespace: string, pod: string, port: number, handler: PodHttpHandler): void {
     const k = key(namespace, pod, port);
@@ -96,6 +102,7 @@ export class PodEndpoints {
     try {
       handler(req, res);
     } catch (err) {
+      this.log?.warn({ err, namespace, pod, port }, 'pod handler failed on pods/proxy');
       if (!res.headersSent) writeStatus(res, 502, 'BadGateway', `error from pod: ${(err as Error).message}`);
       else res.destroy();
     }
@@ -133,7 +140,7 @@ export class PodEndpoints {
           // Each WebSocket binary message carries raw SPDY bytes (client-go TunnelingConnection).
           const tunnel = createWebSocketStream(ws);
           tunnel.on('error', () => tunnel.destroy());
-          serveSpdyPortForward(tunnel, (port) => this.dial(namespace, pod, port), (port) => connectionRefused(namespace, pod, port));
+          serveSpdyPortForward(tunnel, (port) => this.dial(namespace, pod, port), (port) => connectionRefused(namespace, pod, port), this.log);
         } else {
           this.serveChannels(ws, namespace, pod, ports);
         }
@@ -151,7 +158,7 @@ export class PodEndpoints {
           `X-Stream-Protocol-Version: ${PORT_FORWARD_PROTOCOL}\r\n\r\n`,
       );
       if (head.length > 0) socket.unshift(head);
-      serveSpdyPortForward(socket, (port) => this.dial(namespace, pod, port), (port) => connectionRefused(namespace, pod, port));
+      serveSpdyPortForward(socket, (port) => this.dial(namespace, pod, port), (port) => connectionRefused(namespace, pod, port), this.log);
       return;
     }
     rejectUpgrade(socket, 400, 'unable to upgrade: missing upgrade headers in request');

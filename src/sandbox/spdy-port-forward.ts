@@ -3,6 +3,7 @@
 // requestid); once both arrived we dial the pod's port and copy bytes both ways. When the pod ends
 // its side we close both streams; an error message, if any, goes on the error stream first.
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import {
   decodeHeaderBlock,
   encodeData,
@@ -42,7 +43,12 @@ const MAX_DATA_FRAME = 64 * 1024;
  * `dial` opens a connection to the pod's port, or gives undefined when nothing listens there;
  * `refused` words that failure for the error stream.
  */
-export function serveSpdyPortForward(conn: Duplex, dial: (port: number) => Duplex | undefined, refused: (port: number) => string): void {
+export function serveSpdyPortForward(
+  conn: Duplex,
+  dial: (port: number) => Duplex | undefined,
+  refused: (port: number) => string,
+  log?: Logger,
+): void {
   const reader = new SpdyFrameReader();
   const inflater = new HeaderInflater();
   const deflater = new HeaderDeflater();
@@ -172,7 +178,8 @@ export function serveSpdyPortForward(conn: Duplex, dial: (port: number) => Duple
     if (closed) return;
     try {
       for (const frame of reader.push(chunk)) onFrame(frame);
-    } catch {
+    } catch (err) {
+      log?.warn({ err }, 'SPDY port-forward: protocol error, sending GOAWAY');
       send(encodeGoAway(lastStreamId, 1));
       shutdown();
     }
