@@ -127,6 +127,8 @@ export class IstiodSim {
   private readonly nonce: () => string;
   private readonly proxies = new Map<string, SimProxy>();
   private connectionCounter = 0;
+  // The plain /debug/syncz body, kept until the model changes: a big mesh asks for it repeatedly.
+  private synczBody: string | undefined;
   private readonly logEntries: IstiodLogEntry[] = [];
 
   constructor(opts: IstiodSimOptions) {
@@ -154,6 +156,7 @@ export class IstiodSim {
       watches: new Map((opts.types ?? DEFAULT_WATCHED_TYPES).map((t) => [t, {}])),
     };
     this.proxies.set(proxyId, proxy);
+    this.synczBody = undefined;
     this.log('info', 'ads', `ADS: new connection for node:${proxy.connectionId}`);
     if (opts.synced ?? true) {
       for (const t of proxy.watches.keys()) {
@@ -167,6 +170,7 @@ export class IstiodSim {
   disconnect(proxyId: string): boolean {
     const p = this.proxies.get(proxyId);
     if (p) this.log('info', 'ads', `ADS: ${JSON.stringify(p.peerAddress)} ${p.connectionId} terminated`);
+    this.synczBody = undefined;
     return this.proxies.delete(proxyId);
   }
 
@@ -188,6 +192,7 @@ export class IstiodSim {
     for (const w of this.watchesOf(proxyId, typeUrl)) {
       w.sent = this.nonce();
       w.sentTime = at ?? this.now();
+      this.synczBody = undefined;
     }
   }
 
@@ -195,6 +200,7 @@ export class IstiodSim {
   ack(proxyId: string, typeUrl?: string): void {
     for (const w of this.watchesOf(proxyId, typeUrl)) {
       w.acked = w.sent;
+      this.synczBody = undefined;
       delete w.lastError;
     }
   }
@@ -202,6 +208,7 @@ export class IstiodSim {
   /** Envoy NACKs the last push of a type: the acked nonce stays the old one, the error is kept. */
   nack(proxyId: string, typeUrl: string, message: string): void {
     for (const w of this.watchesOf(proxyId, typeUrl)) w.lastError = message;
+    this.synczBody = undefined;
     const conId = this.proxies.get(proxyId)!.connectionId;
     // pilot/pkg/xds ShouldRespond: Envoy's error_detail, gRPC code INTERNAL as Envoy sends it.
     this.log('warn', 'ads', `ADS:${SHORT_TYPE[typeUrl] ?? typeUrl}: ACK ERROR ${conId} Internal:${message}`);
@@ -288,7 +295,14 @@ export class IstiodSim {
         return;
       }
       if (path === '/debug/syncz') {
-        json(res, this.syncz(url.searchParams.get('namespace') ?? undefined), url.searchParams.has('pretty'));
+        const namespace = url.searchParams.get('namespace') ?? undefined;
+        if (namespace || url.searchParams.has('pretty')) {
+          json(res, this.syncz(namespace), url.searchParams.has('pretty'));
+        } else {
+          this.synczBody ??= JSON.stringify(this.syncz());
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(this.synczBody);
+        }
         return;
       }
       if (path === '/debug/connections') {
