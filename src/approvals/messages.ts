@@ -29,9 +29,9 @@ function stateLine(rec: ApprovalRequest, now: Date): string {
     case 'executing':
       return `:arrows_counterclockwise: Approved by ${approvers}. ${rec.execution?.summary ?? 'Executing…'}${rec.followUp?.summary ? `\n*Rollout:* ${esc(rec.followUp.summary)}` : ''}`;
     case 'done':
-      return `:white_check_mark: Approved by ${approvers}. ${esc(rec.outcome?.summary ?? 'Done.')}`;
+      return `:white_check_mark: Approved by ${approvers}. ${esc(rec.outcome?.summary ?? 'Done.')}${rec.outcome ? ` (finished ${when(rec.outcome.at, now)})` : ''}`;
     case 'failed':
-      return `:x: ${approvers ? `Approved by ${approvers}. ` : ''}${esc(rec.outcome?.summary ?? 'Failed.')}`;
+      return `:x: ${approvers ? `Approved by ${approvers}. ` : ''}${esc(rec.outcome?.summary ?? 'Failed.')}${rec.outcome ? ` (${when(rec.outcome.at, now)})` : ''}`;
     case 'denied':
       return `:no_entry_sign: Denied by ${who(rec.denial?.userId ?? '?')} at ${when(rec.denial?.at ?? rec.createdAt, now)}. Nothing ran.`;
     case 'expired':

@@ -31,7 +31,8 @@ export interface RemediationKind {
   execute(kube: KubeClient, target: Target, plan: unknown): Promise<string>;
   /** After a crash mid-execution: did the plan land? */
   applied?(kube: KubeClient, target: Target, plan: unknown): Promise<boolean>;
-  followUp?(kube: KubeClient, target: Target, plan: unknown): Promise<Progress>;
+  /** Where the change stands; `since` is when it was applied (watch windows, event filters). */
+  followUp?(kube: KubeClient, target: Target, plan: unknown, since: Date): Promise<Progress>;
   followUpTimeoutMs?: number;
 }
 

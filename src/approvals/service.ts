@@ -487,7 +487,7 @@ export class ApprovalsService implements OfferSink {
         );
         continue;
       }
-      const progress: Progress = def.followUp ? await def.followUp(kube, rec.target, rec.preview?.plan) : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
+      const progress: Progress = def.followUp ? await def.followUp(kube, rec.target, rec.preview?.plan, new Date(rec.followUp?.since ?? rec.execution.appliedAt)) : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
       const timedOut = rec.followUp ? this.now().getTime() > Date.parse(rec.followUp.deadline) : false;
       if (progress.done || timedOut) {
         const summary = progress.done ? progress.summary : `The rollout did not finish in time. Last seen: ${progress.summary}`;
