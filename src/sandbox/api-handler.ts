@@ -390,7 +390,7 @@ export class ApiHandler {
     }
     if (forCreate && !obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
     const errors = validateObject(rt, obj);
-    if (errors.length) throw invalid(rt.custom ? rt.group : rt.group, rt.kind, obj.metadata.name, errors);
+    if (errors.length) throw invalid(rt.group, rt.kind, obj.metadata.name, errors);
     if (rt.namespaced && p.namespace !== undefined && !this.store.peek(this.store.resourceType('namespaces'), undefined, p.namespace)) {
       throw namespaceNotFound(p.namespace);
     }

@@ -240,7 +240,16 @@ export class Controllers {
             template: { ...clone(template), metadata: { ...clone(template.metadata ?? {}), labels } },
           },
         };
-        if (this.store.peek(rsrt, d.metadata.namespace, rs.metadata.name)) continue;
+        const clash = this.store.peek(rsrt, d.metadata.namespace, rs.metadata.name);
+        if (clash) {
+          // A ReplicaSet left behind by an orphaning delete: adopt it, as the real controller does.
+          if (controllerRef(clash)) continue;
+          const adopted = clone(clash);
+          adopted.metadata.ownerReferences = [...(adopted.metadata.ownerReferences ?? []), ...(rs.metadata.ownerReferences ?? [])];
+          delete adopted.metadata.resourceVersion;
+          this.store.update(rsrt, adopted, { wholeObject: true, manager: 'kube-controller-manager' });
+          continue;
+        }
         newRs = this.store.create(rsrt, rs, { manager: 'kube-controller-manager' });
         createdNew = true;
         progressed = true;
@@ -443,6 +452,7 @@ export class Controllers {
         continue;
       }
       if (!status.containerStatuses) {
+        this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${spec.nodeName}`, 'default-scheduler');
         // First step: scheduled, containers being created.
         const next = clone(pod);
         next.status = {
@@ -541,6 +551,12 @@ export class Controllers {
     } satisfies PodStatus;
     delete next.metadata.resourceVersion;
     this.store.update(podrt, next, { wholeObject: true, manager: 'kubelet' });
+    for (const c of [...(spec.initContainers ?? []), ...containers]) {
+      if (failing(c.name) && failReason !== 'CrashLoopBackOff') continue;
+      this.event(next, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet');
+      this.event(next, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet');
+      this.event(next, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet');
+    }
     if (failReason) {
       const app = containers.find((c) => failing(c.name));
       const msg =

@@ -63,7 +63,7 @@ export function resourceEntries(types: ResourceType[]): object[] {
       ...(t.categories.length ? { categories: t.categories } : {}),
     });
     for (const sub of t.subresources) {
-      const kind = sub === 'scale' ? 'Scale' : sub === 'log' || sub === 'proxy' ? (sub === 'proxy' ? `${t.kind}ProxyOptions` : t.kind) : sub === 'portforward' ? 'PodPortForwardOptions' : t.kind;
+      const kind = sub === 'scale' ? 'Scale' : sub === 'proxy' ? `${t.kind}ProxyOptions` : sub === 'portforward' ? 'PodPortForwardOptions' : t.kind;
       out.push({
         name: `${t.plural}/${sub}`,
         singularName: '',

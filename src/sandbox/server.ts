@@ -123,7 +123,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return impersonatedIdentity(imp, requester);
   };
 
-  const serveNonResource = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+  const serveNonResource = (res: ServerResponse, url: URL): boolean => {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const segs = path.split('/').filter(Boolean);
     if (path === '/version') return sendJson(res, 200, SERVER_VERSION), true;
@@ -161,7 +161,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return sendJson(res, 200, doc), true;
     }
     if (segs[0] === 'openapi') throw pathNotFound();
-    void req;
     return false;
   };
 
@@ -171,7 +170,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     requests.push(record);
     try {
       if (HEALTH_PATHS.has(url.pathname) || url.pathname === '/version') {
-        serveNonResource(req, res, url);
+        serveNonResource(res, url);
         return;
       }
       const who = identify(req);
@@ -182,7 +181,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw pathNotFound();
-      if (!serveNonResource(req, res, url)) throw pathNotFound();
+      if (!serveNonResource(res, url)) throw pathNotFound();
     } catch (e) {
       if (e instanceof ApiError) {
         if (e.code >= 500) log.error({ err: e, path: url.pathname }, 'sandbox request failed');

@@ -189,8 +189,8 @@ function customPrinter(cols: PrinterColumn[]): Printer {
   };
 }
 
-function partialMetadata(obj: KubeObject, apiVersion: string): object {
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata, ...(apiVersion ? {} : {}) };
+function partialMetadata(obj: KubeObject): object {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
 
 export function toTable(rt: ResourceType, objects: KubeObject[], resourceVersion: string, now: Date, includeObject: 'None' | 'Metadata' | 'Object', servedApiVersion: string): object {
@@ -202,7 +202,7 @@ export function toTable(rt: ResourceType, objects: KubeObject[], resourceVersion
     columnDefinitions: p.columns,
     rows: objects.map((x) => ({
       cells: p.row(x, now),
-      ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? { ...x, apiVersion: servedApiVersion } : partialMetadata(x, servedApiVersion) }),
+      ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? { ...x, apiVersion: servedApiVersion } : partialMetadata(x) }),
     })),
   };
 }
