@@ -152,7 +152,7 @@ export class IstiodSim {
       istioVersion: opts.istioVersion ?? this.version,
       connectionId: `${proxyId}-${this.connectionCounter}`,
       connectedAt,
-      peerAddress: opts.peerAddress ?? '10.244.0.1:41510',
+      peerAddress: opts.peerAddress ?? `10.244.${(this.connectionCounter >> 8) & 0xff}.${this.connectionCounter & 0xff}:${40000 + (this.connectionCounter % 20000)}`,
       watches: new Map((opts.types ?? DEFAULT_WATCHED_TYPES).map((t) => [t, {}])),
     };
     this.proxies.set(proxyId, proxy);
