@@ -399,6 +399,28 @@ describe('resume', () => {
     }
   });
 
+  it('stop() hands a follow-up over at once: the lease is released, not left to lapse', async () => {
+    const slow = await sandboxWithDemo(300);
+    try {
+      const audits: string[] = [];
+      const a = service(slow, { doc: POLICY, replicaId: 'leaving', leaseSeconds: 600, pollMs: 50 });
+      const b = service(slow, { doc: POLICY, replicaId: 'staying', leaseSeconds: 600, onAudit: (kind, action) => audits.push(`${kind}:${action}`) });
+      const r = await a.propose({ kind: 'rollout-restart', target: target('reviews'), requester: alice, cluster: 'sandbox' });
+      if (!r.ok) throw new Error(r.reason);
+      await a.clickHandlers[APPROVE_ACTION]?.(click(APPROVE_ACTION, r.record.id, 'U0BOB'));
+      await a.stop();
+      expect((await a.store.read(r.record.id))?.record.state).toBe('executing');
+      // With a 10-minute lease, only a release lets B take over now.
+      await b.resume();
+      await waitFor(async () => (await b.store.read(r.record.id))?.record.state === 'done', 'the follow-up on the staying replica');
+      await b.idle();
+      expect(audits).toEqual(['rollout-restart:succeeded']);
+      expect(slow.store.get('Lease', BOT_NS, `meshops-req-${r.record.id}`)).toBeUndefined();
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('a request left executing before the change landed is failed, not run', async () => {
     const svc = service(sb, { doc: POLICY, replicaId: 'survivor-2' });
     const restarts = restartCounter(sb, 'bookinfo', 'reviews');
