@@ -69,7 +69,8 @@ export default defineCommand({
   args: z.object({ namespace: namespaceArg.optional(), all: z.boolean().optional(), istioctl: z.boolean().optional(), paste: z.boolean().optional() }),
   argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' }, switches: { all: 'all', A: 'all', 'all-namespaces': 'all', istioctl: 'istioctl', paste: 'paste' } },
   permission: 'read',
-  touchesCluster: true,
+  // --paste only opens a form (within the 3 s a trigger_id lives): no "working…" message first.
+  touchesCluster: (args) => !args.paste,
   async run({ args, kube, services }): Promise<AnalyzeResult> {
     if (args.all && args.namespace) throw new UserError('Give a namespace or `--all`, not both.', 'Usage: `/mesh analyze [namespace|--all] [--istioctl]`');
     if (args.paste) return { kind: 'paste', namespace: args.namespace };

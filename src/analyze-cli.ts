@@ -1,8 +1,8 @@
 // `meshops analyze`: istioctl analyze's offline form, in-process. Files alone, or (--live) as if
 // applied on top of the live cluster. Exits 79 when errors are found, like istioctl.
 import { readFile } from 'node:fs/promises';
-import { analyze, analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
-import { YamlLoadError, readYamlFiles, snapshotFromFiles } from './mesh/analyzers/load.ts';
+import { analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
+import { YamlLoadError, analyzeFiles, readYamlFiles } from './mesh/analyzers/load.ts';
 import { MeshConfigError, meshConfigFrom } from './mesh/mesh-config.ts';
 import { type ReportedMessage, docUrl, mergeMessages, messageToPlainLine } from './mesh/analyze-report.ts';
 import { ISTIOCTL_FOUND_ISSUES, istioctlAnalyze } from './istio/istioctl.ts';
@@ -82,11 +82,13 @@ export async function runAnalyzeCli(argv: string[], out: NodeJS.WritableStream =
     const meshConfig = args.meshConfig ? meshConfigFrom(await readFile(args.meshConfig, 'utf8'), args.meshConfig) : meshConfigFrom();
     let base: Awaited<ReturnType<typeof liveBase>> = [];
     if (args.live) base = await liveBase();
-    const snapshot = snapshotFromFiles(files, { base, meshConfig });
-    let messages: ReportedMessage[] = mergeMessages(analyze(snapshot, { analyzers: args.analyzers }));
+    // As istioctl: objects without a namespace land in -n (else default); offline, the default ingress
+    // gateway Service/Pod are assumed present, as Istio's analyzer harness does.
+    const { snapshot, messages: ours } = analyzeFiles(files, { base, meshConfig, analyzers: args.analyzers, defaultNamespace: args.namespace ?? 'default', defaultIngress: !args.live });
+    let messages: ReportedMessage[] = mergeMessages(ours);
     if (args.istioctl) {
       const r = await istioctlAnalyze({ binary: process.env.MESHOPS_ISTIOCTL, files: args.files });
-      if (r.status === 'ok') messages = mergeMessages(analyze(snapshot, { analyzers: args.analyzers }), r.messages);
+      if (r.status === 'ok') messages = mergeMessages(ours, r.messages);
       else err.write(`meshops analyze: istioctl ${r.status}: ${r.reason}\n`);
     }
     if (args.namespace) messages = messages.filter((m) => m.namespace === args.namespace || m.resource === `Namespace ${args.namespace}`);

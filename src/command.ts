@@ -61,7 +61,7 @@ export interface CommandDef<A, R> {
   argSpec?: ArgSpec;
   permission: Permission;
   /** Talks to the cluster: the front door shows "working…" first and updates it in place. */
-  touchesCluster: boolean;
+  touchesCluster: boolean | ((args: A) => boolean);
   run(ctx: CommandContext<A>): Promise<R>;
   render(result: R, meta: RenderMeta): Rendered;
 }

@@ -102,7 +102,7 @@ export class Router {
         command,
         args,
         cluster,
-        touchesCluster: command.touchesCluster,
+        touchesCluster: typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster,
         execute: () => this.execute(command, args, cluster, requester),
       };
     } catch (err) {

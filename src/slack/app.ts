@@ -27,6 +27,7 @@ import {
 } from './payloads.ts';
 import { SlackMessenger, type WebClient, postToResponseUrl, slackErrorCode } from './slack-messenger.ts';
 import { slackTextToPlain, stripBotMention } from './slack-text.ts';
+import { pasteModalView } from './analyze-paste.ts';
 
 /** A modal submitted by a person. */
 export interface ViewSubmission {
@@ -89,6 +90,8 @@ interface AnswerTarget {
   update(posted: Posted, rendered: Rendered): Promise<void>;
   /** Seen by the asker alone where the door allows it, else like post. */
   private(rendered: Rendered): Promise<void>;
+  /** Slash commands only: open a modal with the command's trigger_id (valid for 3 s). */
+  openModal?(view: Record<string, unknown>): Promise<void>;
 }
 
 type Posted = { kind: 'message'; ref: MessageRef } | { kind: 'response_url' };
@@ -201,6 +204,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       } else {
         const reply = await prepared.execute();
         outcome = reply.outcome;
+        if (reply.rendered.modal) {
+          await openModalFor(reply.rendered.modal, reply.cluster ?? prepared.cluster.name, requester, target);
+          return;
+        }
         await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(reply.rendered));
       }
     } catch (err) {
@@ -218,6 +225,15 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     }
   };
 
+  /** A command asked for a form: open it where Slack allows (a slash command's trigger_id), else say how. */
+  const openModalFor = async (modal: NonNullable<Rendered['modal']>, cluster: string, requester: Requester, target: AnswerTarget): Promise<void> => {
+    if (!target.openModal || !requester.channelId) {
+      await target.private({ text: 'Use the slash command for the paste form', blocks: [section(':information_source: The paste form opens from the slash command: type `/mesh analyze --paste` in a channel.')] });
+      return;
+    }
+    await target.openModal(pasteModalView({ channel: requester.channelId, cluster, namespace: modal.namespace }));
+  };
+
   // /mesh <verb> [args]
   app.command(commandName, async ({ ack, body }) => {
     await ack();
@@ -232,7 +248,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       const requester = await requesterFor(cmd.user_id, cmd.channel_id, cmd.user_name);
       const text = slackTextToPlain(cmd.text);
       const label = `${commandName} ${text}`.trim();
-      await answer(text, requester, slashTarget(cmd.channel_id, cmd.user_id, cmd.response_url, label), label);
+      const target: AnswerTarget = {
+        ...slashTarget(cmd.channel_id, cmd.user_id, cmd.response_url, label),
+        openModal: async (view) => {
+          await client.views.open({ trigger_id: cmd.trigger_id, view: view as never });
+        },
+      };
+      await answer(text, requester, target, label);
     });
   });
 

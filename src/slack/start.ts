@@ -7,6 +7,8 @@ import type { ClickHandler } from '../messenger.ts';
 import type { Meshops } from '../meshops.ts';
 import { type SlackApp, createSlackApp } from './app.ts';
 import type { DedupStore } from './dedup.ts';
+import { pasteViewHandler } from './analyze-paste.ts';
+import { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
 
 export interface StartSlackOptions {
   settings: Settings;
@@ -22,7 +24,11 @@ export interface StartSlackOptions {
 
 export async function startSlack(options: StartSlackOptions): Promise<SlackApp> {
   const { slack, connection, log } = options;
-  const front = createSlackApp({ slack, router: options.meshops.router, log, clickHandlers: options.clickHandlers, dedup: options.dedup });
+  let front: SlackApp | undefined;
+  const viewHandlers = {
+    [PASTE_CALLBACK_ID]: pasteViewHandler({ clusters: connection.clusters, messenger: () => front?.messenger, log, istioctlBinary: options.settings.istioctl }),
+  };
+  front = createSlackApp({ slack, router: options.meshops.router, log, clickHandlers: options.clickHandlers, viewHandlers, dedup: options.dedup });
   await front.start();
   log.info({ mode: slack.mode, cluster: connection.defaultCluster, clusters: connection.clusters.map((c) => c.name), source: connection.source }, `meshops is answering /mesh in Slack (${connection.description})`);
   let shuttingDown = false;
