@@ -19,7 +19,8 @@ export async function startDemoSandbox(options: SandboxOptions & { faults?: Flee
   const { faults, ...sandboxOptions } = options;
   const sandbox = await startSandbox({ seed: demoMeshObjects(), ...sandboxOptions });
   sandbox.settle();
-  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints);
+  // istiod's log lines (pushes, ACKs, NACKs) land in the istiod pods' `discovery` container logs.
+  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, { logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines) });
   const stopFleet = fleet.start();
   if (faults !== false) fleet.inject(faults ?? DEMO_FAULTS);
   const close = sandbox.close.bind(sandbox);
