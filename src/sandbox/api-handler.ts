@@ -23,6 +23,7 @@ import type { Identity } from './auth.ts';
 import { applyConfiguration, applyJsonPatch, applyMergePatch, clone, type Json, PatchError, strategicMerge } from './patch.ts';
 import type { PodEndpoints } from './pod-endpoints.ts';
 import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
+import { coreToEventsV1, eventsV1ToCore } from './event-versions.ts';
 import { decodeKubeProtobuf } from './protobuf-bodies.ts';
 import { can } from './rbac.ts';
 import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
@@ -132,7 +133,13 @@ function servedVersion(rt: ResourceType, version: string): string {
 }
 
 function served(obj: KubeObject, apiVersion: string): KubeObject {
+  if (apiVersion === 'events.k8s.io/v1' && obj.kind === 'Event' && obj.apiVersion === 'v1') return coreToEventsV1(obj);
   return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+}
+
+/** The object in the shape its storage keeps (events.k8s.io Events are stored as core Events). */
+function toStorage(rt: ResourceType, obj: KubeObject): KubeObject {
+  return rt.group === 'events.k8s.io' && rt.plural === 'events' ? eventsV1ToCore(obj) : obj;
 }
 
 function isDryRun(params: URLSearchParams, bodyDryRun?: string[]): boolean {
@@ -188,6 +195,8 @@ export function rbacObjects(store: SandboxStore): KubeObject[] {
 }
 
 export function authorized(store: SandboxStore, who: Identity, verb: string, group: string, resource: string, namespace?: string, name?: string): boolean {
+  // system:masters skips RBAC (as in Kubernetes), and skips collecting the RBAC objects too.
+  if (who.groups.includes('system:masters')) return true;
   return can(rbacObjects(store), who.user, who.groups, verb, group, resource, namespace, name);
 }
 
@@ -257,8 +266,14 @@ export class ApiHandler {
     }
   }
 
+  /** Where a resource's objects live: events.k8s.io Events share core Events' storage. */
+  private storage(rt: ResourceType): ResourceType {
+    if (rt.group === 'events.k8s.io' && rt.plural === 'events') return this.store.registry.byGroupResource('', 'events') ?? rt;
+    return rt;
+  }
+
   private existing(rt: ResourceType, p: ResourcePath): KubeObject {
-    const o = this.store.peek(rt, p.namespace, p.name as string);
+    const o = this.store.peek(this.storage(rt), p.namespace, p.name as string);
     if (!o) throw notFound(rt, p.name as string);
     return o;
   }
@@ -285,7 +300,10 @@ export class ApiHandler {
     const q = parseQuery(listQuerySchema, params);
     const filter = this.filterOf(p, q);
     const apiVersion = servedVersion(rt, p.version);
-    const items = this.store.scan(rt, p.namespace).filter((o) => matchesFilter(filter, o));
+    const items = this.store
+      .scan(this.storage(rt), p.namespace)
+      .map((o) => served(o, apiVersion))
+      .filter((o) => matchesFilter(filter, o));
     const rv = this.store.resourceVersion;
     if (wantsTable(req.headers.accept)) {
       return sendJson(res, 200, toTable(rt, items, rv, this.store.now(), q.includeObject ?? 'Metadata', apiVersion));
@@ -299,7 +317,7 @@ export class ApiHandler {
     const apiVersion = servedVersion(rt, p.version);
     const asTable = wantsTable(req.headers.accept);
     const now = () => this.store.now();
-    const gr = groupResource(rt);
+    const gr = groupResource(this.storage(rt));
 
     let backlog: StoreEvent[] | undefined;
     const rvParam = q.resourceVersion;
@@ -318,8 +336,8 @@ export class ApiHandler {
     const render = (o: KubeObject) => (asTable ? toTable(rt, [o], o.metadata.resourceVersion ?? '', now(), 'Metadata', apiVersion) : served(o, apiVersion));
     const deliver = (e: StoreEvent) => {
       if (groupResource(e.rt) !== gr) return;
-      const nowMatches = matchesFilter(filter, e.object);
-      const oldMatches = e.old ? matchesFilter(filter, e.old) : false;
+      const nowMatches = matchesFilter(filter, served(e.object, apiVersion));
+      const oldMatches = e.old ? matchesFilter(filter, served(e.old, apiVersion)) : false;
       if (e.type === 'MODIFIED') {
         if (nowMatches && oldMatches) write('MODIFIED', render(e.object));
         else if (nowMatches) write('ADDED', render(e.object));
@@ -336,7 +354,7 @@ export class ApiHandler {
       return;
     }
     if (initial) {
-      for (const o of this.store.scan(rt, p.namespace)) if (matchesFilter(filter, o)) write('ADDED', render(o));
+      for (const o of this.store.scan(this.storage(rt), p.namespace)) if (matchesFilter(filter, served(o, apiVersion))) write('ADDED', render(o));
       if (q.sendInitialEvents && q.allowWatchBookmarks) {
         write('BOOKMARK', { kind: rt.kind, apiVersion, metadata: { resourceVersion: this.store.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } });
       }
@@ -400,7 +418,7 @@ export class ApiHandler {
   private async create(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     if (rt.namespaced && p.namespace === undefined) throw methodNotAllowed();
     const obj = this.prepare(rt, p, parseObjectBody(await this.bodyObject(req)), true);
-    const created = this.store.create(rt, obj, { dryRun: isDryRun(params), manager: managerOf(params, req) });
+    const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun: isDryRun(params), manager: managerOf(params, req) });
     sendJson(res, 201, served(created, servedVersion(rt, p.version)));
   }
 
@@ -411,7 +429,7 @@ export class ApiHandler {
     if (obj.metadata.name && obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
     obj.metadata.name = p.name as string;
     this.prepare(rt, p, obj, false);
-    const updated = this.store.update(rt, obj, { dryRun: isDryRun(params), manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
+    const updated = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun: isDryRun(params), manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
     sendJson(res, 200, served(updated, servedVersion(rt, p.version)));
   }
 
@@ -429,7 +447,7 @@ export class ApiHandler {
     const dryRun = isDryRun(params);
     const manager = managerOf(params, req);
     const apiVersion = servedVersion(rt, p.version);
-    const current = this.store.peek(rt, p.namespace, p.name as string);
+    const current = this.store.peek(this.storage(rt), p.namespace, p.name as string);
 
     if (contentType === 'application/apply-patch+yaml') {
       if (!params.get('fieldManager')) {
@@ -440,13 +458,13 @@ export class ApiHandler {
       applied.metadata.name = p.name as string;
       if (!current) {
         const obj = this.prepare(rt, p, applied, true);
-        const created = this.store.create(rt, obj, { dryRun, manager, operation: 'Apply' });
+        const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun, manager, operation: 'Apply' });
         return sendJson(res, 201, served(created, apiVersion));
       }
       const merged = applyConfiguration(served(current, apiVersion) as unknown as Json, applied as unknown as Json) as unknown as KubeObject;
       if (applied.metadata.resourceVersion === undefined) merged.metadata.resourceVersion = current.metadata.resourceVersion;
       this.prepare(rt, p, merged, false);
-      const out = this.store.update(rt, merged, { dryRun, manager, operation: 'Apply', ...(p.subresource ? { subresource: p.subresource } : {}) });
+      const out = this.store.update(this.storage(rt), toStorage(rt, merged), { dryRun, manager, operation: 'Apply', ...(p.subresource ? { subresource: p.subresource } : {}) });
       return sendJson(res, 200, served(out, apiVersion));
     }
 
@@ -461,7 +479,7 @@ export class ApiHandler {
     const obj = parseObjectBody(patched);
     if (obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
     this.prepare(rt, p, obj, false);
-    const out = this.store.update(rt, obj, { dryRun, manager, ...(p.subresource ? { subresource: p.subresource } : {}) });
+    const out = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun, manager, ...(p.subresource ? { subresource: p.subresource } : {}) });
     sendJson(res, 200, served(out, apiVersion));
   }
 
@@ -502,7 +520,7 @@ export class ApiHandler {
     const opts = parseDeleteOptions(await this.bodyObject(req));
     const policyParam = params.get('propagationPolicy');
     const policy = (policyParam ?? opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined)) as 'Foreground' | 'Background' | 'Orphan' | undefined;
-    const gone = this.store.remove(rt, p.namespace, p.name as string, {
+    const gone = this.store.remove(this.storage(rt), p.namespace, p.name as string, {
       dryRun: isDryRun(params, opts.dryRun),
       ...(policy ? { propagationPolicy: policy } : {}),
       ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
@@ -521,9 +539,10 @@ export class ApiHandler {
     const dryRun = isDryRun(params, opts.dryRun);
     const apiVersion = servedVersion(rt, p.version);
     const items: KubeObject[] = [];
-    for (const o of this.store.scan(rt, p.namespace).filter((x) => matchesFilter(filter, x))) {
-      if (!this.store.peek(rt, o.metadata.namespace, o.metadata.name)) continue;
-      items.push(served(this.store.remove(rt, o.metadata.namespace, o.metadata.name, { dryRun }), apiVersion));
+    const srt = this.storage(rt);
+    for (const o of this.store.scan(srt, p.namespace).filter((x) => matchesFilter(filter, served(x, apiVersion)))) {
+      if (!this.store.peek(srt, o.metadata.namespace, o.metadata.name)) continue;
+      items.push(served(this.store.remove(srt, o.metadata.namespace, o.metadata.name, { dryRun }), apiVersion));
     }
     sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: this.store.resourceVersion }, items });
   }

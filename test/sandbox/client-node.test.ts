@@ -289,6 +289,20 @@ describe('sandbox REST through client-node', () => {
     expect(noContainer.message).toMatch(/a container name must be specified for pod .*, choose one of: \[\w+ istio-proxy\]/);
   });
 
+  it('serves core Events as events.k8s.io/v1 Events too (one storage, two shapes)', async () => {
+    const events = kc.makeApiClient(k8s.EventsV1Api);
+    const scaling = await events.listNamespacedEvent({ namespace: 'bookinfo', fieldSelector: 'reason=ScalingReplicaSet,regarding.name=reviews-v2' });
+    expect(scaling.items.length).toBeGreaterThan(0);
+    expect(scaling.items[0]).toMatchObject({ regarding: { kind: 'Deployment', name: 'reviews-v2' }, reportingController: 'deployment-controller' });
+    expect(scaling.items[0]?.note).toMatch(/^Scaled up replica set reviews-v2-\w+ from 0 to 1$/);
+    await events.createNamespacedEvent({
+      namespace: 'bookinfo',
+      body: { metadata: { name: 'meshops.probe' }, eventTime: new Date(), reportingController: 'meshops', reportingInstance: 'meshops-0', action: 'Restart', reason: 'Approved', note: 'restart approved', type: 'Normal', regarding: { kind: 'Deployment', name: 'ratings-v1', namespace: 'bookinfo' } },
+    });
+    const core1 = await core.readNamespacedEvent({ name: 'meshops.probe', namespace: 'bookinfo' });
+    expect(core1).toMatchObject({ message: 'restart approved', reason: 'Approved', involvedObject: { kind: 'Deployment', name: 'ratings-v1' }, reportingComponent: 'meshops' });
+  });
+
   it('records every request with its user, and refuses unknown tokens with 401', async () => {
     sb.requests.length = 0;
     await core.listNamespace();
