@@ -55,6 +55,33 @@ export function bootstrapObjects(): KubeObject[] {
     ns('kube-public'),
     ns('kube-node-lease'),
     {
+      // The one node every sandbox pod is scheduled to; Istio reads locality from these labels.
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: 'sandbox-node-1',
+        labels: {
+          'kubernetes.io/hostname': 'sandbox-node-1',
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'node-role.kubernetes.io/control-plane': '',
+          'topology.kubernetes.io/region': 'sandbox',
+          'topology.kubernetes.io/zone': 'sandbox-a',
+        },
+      },
+      spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '172.18.0.2' },
+          { type: 'Hostname', address: 'sandbox-node-1' },
+        ],
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+        nodeInfo: { kubeletVersion: 'v1.32.0', containerRuntimeVersion: 'containerd://1.7.24', osImage: 'meshops sandbox', architecture: 'amd64', operatingSystem: 'linux', kernelVersion: '6.1.0' },
+        capacity: { cpu: '8', memory: '32Gi', pods: '110' },
+        allocatable: { cpu: '8', memory: '32Gi', pods: '110' },
+      },
+    },
+    {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },

@@ -49,6 +49,7 @@ export function builtinResourceTypes(): ResourceType[] {
     builtin('', 'v1', 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
     builtin('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: all, subresources: ['status', 'log', 'proxy', 'portforward'] }),
     builtin('', 'v1', 'Service', 'services', { shortNames: ['svc'], categories: all, subresources: ['status', 'proxy'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }),
+    builtin('', 'v1', 'Node', 'nodes', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),
     builtin('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'], singular: 'endpoints' }),
     builtin('', 'v1', 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
     builtin('', 'v1', 'Secret', 'secrets'),

@@ -143,6 +143,18 @@ function printerFor(rt: ResourceType): Printer {
           return [s.metadata.name, String(spec.type ?? 'ClusterIP'), String(spec.clusterIP ?? '<none>'), external, servicePorts(spec), age(s, now), selectorText(spec.selector)];
         },
       };
+    case '/nodes':
+      return {
+        columns: [name, col('Status'), col('Roles'), ageCol, col('Version')],
+        row: (n, now) => {
+          const st = o(n.status);
+          const ready = arr(st.conditions).find((c) => c.type === 'Ready')?.status === 'True';
+          const roles = Object.keys(n.metadata.labels ?? {})
+            .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+            .map((k) => k.slice('node-role.kubernetes.io/'.length));
+          return [n.metadata.name, ready ? 'Ready' : 'NotReady', roles.length ? roles.join(',') : '<none>', age(n, now), String(o(st.nodeInfo).kubeletVersion ?? '')];
+        },
+      };
     case '/namespaces':
       return { columns: [name, col('Status'), ageCol], row: (n, now) => [n.metadata.name, String(o(n.status).phase ?? 'Active'), age(n, now)] };
     case '/endpoints':
