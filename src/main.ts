@@ -4,6 +4,7 @@ import { connect } from './kube/connect.ts';
 import { createLogger } from './log.ts';
 import { assemble } from './meshops.ts';
 import { runConsole } from './console/repl.ts';
+import { Metrics } from './ops/metrics.ts';
 
 async function main(): Promise<void> {
   let settings;
@@ -19,8 +20,10 @@ async function main(): Promise<void> {
   // In the console, logs would drown the answers: keep them to warnings unless asked.
   const consoleMode = !settings.slack;
   const log = createLogger({ level: consoleMode && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: consoleMode ? process.stderr : undefined });
-  const connection = await connect(settings);
-  const meshops = assemble(settings, connection, log);
+  // One registry for the process: cluster API calls, commands, approvals and Slack all count into it.
+  const metrics = new Metrics();
+  const connection = await connect(settings, { onRequest: metrics.onKubeRequest });
+  const meshops = assemble(settings, connection, log, {}, { onCommand: metrics.onCommand });
   if (!settings.slack) {
     const banner = [
       `meshops console — cluster "${connection.defaultCluster}": ${connection.description}.`,
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
     return;
   }
   const { startSlack } = await import('./slack/start.ts');
-  await startSlack({ settings, slack: settings.slack, connection, meshops, log });
+  await startSlack({ settings, slack: settings.slack, connection, meshops, log, metrics });
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@ import { allCommands } from '../commands/index.ts';
 import type { Settings } from './config.ts';
 import type { Connection } from './kube/connect.ts';
 import type { Logger } from './log.ts';
-import { Router } from './router.ts';
+import { Router, type RouterOptions } from './router.ts';
 import type { CommandServices } from './services.ts';
 
 export interface Meshops {
@@ -12,7 +12,10 @@ export interface Meshops {
   services: CommandServices;
 }
 
-export function assemble(settings: Settings, connection: Connection, log: Logger, extra: Partial<CommandServices> = {}): Meshops {
+/** Router hooks the composition root adds: metrics (onCommand), the policy (authorize, channelCluster). */
+export type RouterHooks = Pick<RouterOptions, 'onCommand' | 'authorize' | 'channelCluster'>;
+
+export function assemble(settings: Settings, connection: Connection, log: Logger, extra: Partial<CommandServices> = {}, hooks: RouterHooks = {}): Meshops {
   const services: CommandServices = { settings, ...extra };
   const router = new Router({
     commands: allCommands,
@@ -20,6 +23,7 @@ export function assemble(settings: Settings, connection: Connection, log: Logger
     defaultCluster: connection.defaultCluster,
     log,
     services,
+    ...hooks,
   });
   return { router, services };
 }

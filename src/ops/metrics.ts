@@ -2,6 +2,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestRecord } from '../kube/client.ts';
 import type { Outcome } from '../router.ts';
+import type { DedupStore } from '../slack/dedup.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -41,4 +42,25 @@ export class Metrics {
     this.kubeRequests.inc({ method: r.method, code });
     if (r.status === 0 || r.status >= 400) this.kubeErrors.inc({ method: r.method, code });
   };
+
+  /** Approvals audit steps (proposed, approved, executed, succeeded, failed, ...): ApprovalsOptions.onAudit. */
+  onAudit = (kind: string, action: string): void => {
+    this.approvals.inc({ kind, outcome: action });
+  };
+
+  /** Slack answered 429: SlackAppOptions.onRateLimited. */
+  onRateLimited = (method: string): void => {
+    this.slackRateLimits.inc({ method });
+  };
+
+  /** The same store, counting refused claims (Slack redeliveries) by kind: command, event or click. */
+  countRedeliveries(store: DedupStore): DedupStore {
+    return {
+      claim: async (key, ttlMs) => {
+        const first = await store.claim(key, ttlMs);
+        if (!first) this.slackRetries.inc({ kind: /^[a-z]+(?=:)/.exec(key)?.[0] ?? 'other' });
+        return first;
+      },
+    };
+  }
 }

@@ -5,8 +5,10 @@ import type { Connection } from '../kube/connect.ts';
 import type { Logger } from '../log.ts';
 import type { ClickHandler } from '../messenger.ts';
 import type { Meshops } from '../meshops.ts';
+import { Metrics } from '../ops/metrics.ts';
+import { type BackgroundWork, type Operations, startOperations } from '../ops/operations.ts';
 import { type SlackApp, createSlackApp } from './app.ts';
-import type { DedupStore } from './dedup.ts';
+import { type DedupStore, MemoryDedupStore } from './dedup.ts';
 import { pasteViewHandler } from './analyze-paste.ts';
 import { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
 
@@ -20,34 +22,47 @@ export interface StartSlackOptions {
   dedup?: DedupStore;
   /** How long answers in flight may take to finish after a shutdown signal. */
   shutdownDeadlineMs?: number;
+  /** Prometheus metrics; the same object main.ts handed to connect() for the cluster API counters. */
+  metrics?: Metrics;
+  /** Stopped after the answers in flight, before the cluster connection closes (approvals: releases Leases). */
+  background?: BackgroundWork[];
 }
 
-export async function startSlack(options: StartSlackOptions): Promise<SlackApp> {
+export type RunningSlack = SlackApp & { operations: Operations };
+
+export async function startSlack(options: StartSlackOptions): Promise<RunningSlack> {
   const { slack, connection, log } = options;
-  let front: SlackApp | undefined;
-  const viewHandlers = {
-    [PASTE_CALLBACK_ID]: pasteViewHandler({ clusters: connection.clusters, messenger: () => front?.messenger, log, istioctlBinary: options.settings.istioctl }),
-  };
-  front = createSlackApp({ slack, router: options.meshops.router, log, clickHandlers: options.clickHandlers, viewHandlers, dedup: options.dedup });
-  await front.start();
+  const metrics = options.metrics ?? new Metrics();
+  const front = createSlackApp({
+    slack,
+    router: options.meshops.router,
+    log,
+    clickHandlers: options.clickHandlers,
+    dedup: metrics.countRedeliveries(options.dedup ?? new MemoryDedupStore()),
+    onRateLimited: metrics.onRateLimited,
+  });
+  // Health first: liveness answers while Slack connects, readiness says why it is not ready yet.
+  const operations = await startOperations({
+    port: options.settings.healthPort,
+    metrics,
+    front,
+    clusters: connection.clusters,
+    log,
+    background: options.background,
+    close: () => connection.close(),
+    deadlineMs: options.shutdownDeadlineMs ?? 20_000,
+  });
+  try {
+    await front.start();
+  } catch (err) {
+    await operations.health.close();
+    throw err;
+  }
   log.info({ mode: slack.mode, cluster: connection.defaultCluster, clusters: connection.clusters.map((c) => c.name), source: connection.source }, `meshops is answering /mesh in Slack (${connection.description})`);
-  let shuttingDown = false;
   const shutdown = (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info({ signal, inFlight: front.inFlight }, 'shutting down: finishing answers in flight');
-    void (async () => {
-      try {
-        await front.stop(options.shutdownDeadlineMs ?? 20_000);
-        await connection.close();
-      } catch (err) {
-        log.error({ err }, 'shutdown was not clean');
-      } finally {
-        process.exit(0);
-      }
-    })();
+    void operations.shutdown(signal).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  return front;
+  return Object.assign(front, { operations });
 }
