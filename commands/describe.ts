@@ -68,7 +68,7 @@ export type DescribeResult = { kind: 'workload'; workload: WorkloadDescription }
 
 function portText(p: ServicePortView): string {
   const from = p.protocol.source === 'appProtocol' ? `appProtocol ${p.appProtocol}` : p.protocol.source === 'name' ? `port name ${p.name}` : p.protocol.source === 'well-known-port' ? 'well-known port' : p.protocol.source === 'udp' ? 'UDP' : 'no usable name or appProtocol';
-  const target = p.targetPort !== undefined && p.targetPort !== p.port ? ` → ${p.targetPort}` : '';
+  const target = p.targetPort !== undefined ? ` → pod port ${p.targetPort}` : '';
   return `${p.port}${target}${p.name ? ` (${p.name})` : ''}: ${p.protocol.display}, from ${from}`;
 }
 
