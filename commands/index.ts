@@ -8,5 +8,7 @@ import restart from './restart.ts';
 import audit from './audit.ts';
 import describe from './describe.ts';
 import mtls from './mtls.ts';
+import stale from './stale.ts';
+import status from './status.ts';
 
-export const allCommands: readonly AnyCommand[] = [help, version, config, analyze, restart, audit, describe, mtls];
+export const allCommands: readonly AnyCommand[] = [help, version, config, analyze, restart, audit, describe, mtls, stale, status];
