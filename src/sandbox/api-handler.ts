@@ -331,6 +331,7 @@ export class ApiHandler {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const write = (type: string, obj: unknown) => {
+      if (res.writableEnded || res.destroyed) return;
       res.write(`${JSON.stringify({ type, object: obj })}\n`);
     };
     const render = (o: KubeObject) => (asTable ? toTable(rt, [o], o.metadata.resourceVersion ?? '', now(), 'Metadata', apiVersion) : served(o, apiVersion));
