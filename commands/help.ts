@@ -44,7 +44,16 @@ export default defineCommand({
     }
     blocks.push(header('meshops — Istio operations from Slack'));
     const lines = r.commands.map((c) => `• \`${esc(c.usage)}\` — ${esc(c.summary)}`);
-    blocks.push(section(lines.join('\n')));
+    // One section holds 3000 characters: the list grows with the verbs, so it is split where needed.
+    let chunk: string[] = [];
+    for (const line of lines) {
+      if (chunk.length && [...chunk, line].join('\n').length > 2900) {
+        blocks.push(section(chunk.join('\n')));
+        chunk = [];
+      }
+      chunk.push(line);
+    }
+    if (chunk.length) blocks.push(section(chunk.join('\n')));
     blocks.push(context('Type `/mesh help <command>` for examples. Mention `@meshops <command>` in a channel or send it a DM; add `--cluster <name>` to pick a cluster.'));
     if (r.policyWarning) blocks.push(section(`:warning: ${esc(r.policyWarning)}`));
     return { text: `meshops commands: ${r.commands.map((c) => c.name).join(', ')}`, blocks };

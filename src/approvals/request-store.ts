@@ -105,14 +105,6 @@ export class RequestStore {
     throw new Error(`approval request ${id}: too many concurrent updates`);
   }
 
-  /** Deletes a request (only finished ones are pruned, so no precondition is needed). */
-  async remove(id: string): Promise<void> {
-    try {
-      await this.kube.delete('ConfigMap', this.namespace, objectName(id));
-    } catch (err) {
-      if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) throw err;
-    }
-  }
 
   async list(filter: { state?: string; targetNamespace?: string; type?: 'offer' | 'proposal' } = {}): Promise<StoredRequest[]> {
     const selector = [

@@ -114,7 +114,9 @@ export const rolloutRestart: RemediationKind = {
     const d = parseDeployment(obj);
     if (d.spec.paused) return { ok: false, reason: `Deployment \`${target.namespace}/${target.name}\` is paused, so a restart would not roll any pods. Resume it first (\`kubectl rollout resume deployment/${target.name} -n ${target.namespace}\`).` };
     // kubectl writes RFC 3339 seconds; the value only has to differ from the last one.
-    const restartedAt = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // RFC 3339 with milliseconds (kubectl writes whole seconds): two restarts proposed within the same
+    // second must still differ, or the second patch would change nothing and roll no pod.
+    const restartedAt = now.toISOString();
     const plan: RestartPlan = { restartedAt, ops: restartOps(d, restartedAt) };
     let dry: KubeObject;
     try {

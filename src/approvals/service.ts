@@ -42,7 +42,6 @@ export interface ApprovalsOptions {
   /** How long a suggested fix's button stays valid. */
   offerTtlMs?: number;
   /** Finished requests older than this are deleted by housekeeping (default 30 days). */
-  retentionMs?: number;
   /** Called with every audit step (metrics: approvals by kind and outcome). */
   onAudit?: (kind: string, action: AuditAction) => void;
 }
@@ -371,7 +370,7 @@ export class ApprovalsService implements OfferSink {
     const now = this.fingerprintNow(def, kube, rec.target);
     const fingerprint = await now;
     if (fingerprint !== rec.preview?.fingerprint) {
-      await lease.remove();
+      await lease.release();
       return this.supersede(rec, 'approved', fingerprint, click);
     }
     const started = await this.store.mutate(rec.id, (cur) =>
@@ -389,7 +388,7 @@ export class ApprovalsService implements OfferSink {
     } catch (err) {
       const after = await this.fingerprintNow(def, kube, rec.target).catch(() => rec.preview?.fingerprint);
       if (after !== rec.preview?.fingerprint) {
-        await lease.remove();
+        await lease.release();
         return this.supersede(started.stored.record, 'executing', after, click);
       }
       const failed = await this.finish(rec.id, false, this.words(err, def, identity), lease);
@@ -514,7 +513,7 @@ export class ApprovalsService implements OfferSink {
         // stopping: the loop releases the lease at the top
       }
     }
-    await lease.remove().catch(() => undefined);
+    await lease.release().catch(() => undefined);
   }
 
   /** executing → done/failed, once: the winner audits, updates the message and posts in the thread. */
@@ -525,7 +524,7 @@ export class ApprovalsService implements OfferSink {
       const followUp = cur.followUp ? { ...cur.followUp, summary, problems } : undefined;
       return { write: { ...moved(cur, ok ? 'done' : 'failed', at, undefined, summary), outcome: { ok, summary, at: at.toISOString() }, followUp }, result: true };
     });
-    await lease.remove().catch(() => undefined);
+    await lease.release().catch(() => undefined);
     if (!result?.result) return undefined;
     const rec = result.stored.record;
     await this.audit(this.kubeFor(rec), rec, ok ? 'succeeded' : 'failed', undefined, `${this.title(rec)}: ${summary}`);
@@ -567,17 +566,8 @@ export class ApprovalsService implements OfferSink {
       const lease = this.lease(s.record.id);
       if (await lease.tryAcquire()) this.spawn(s.record.id, lease);
     }
-    await this.prune(now);
   }
 
-  /** Deletes finished requests past retention; the Events and log lines outlive them elsewhere. */
-  private async prune(now: number): Promise<void> {
-    const retention = this.options.retentionMs ?? 30 * 86_400_000;
-    for (const s of await this.store.list()) {
-      const last = Date.parse(s.record.history.at(-1)?.at ?? s.record.createdAt);
-      if (isFinal(s.record.state) && now - last > retention) await this.store.remove(s.record.id);
-    }
-  }
 
   /** Runs resume() every intervalMs until stop(). */
   start(intervalMs = 10_000): void {

@@ -125,11 +125,4 @@ export class LeaseLock {
   }
 
   /** Deletes the lease once the work it guarded is finished for good. */
-  async remove(): Promise<void> {
-    try {
-      await this.kube.delete('Lease', this.namespace, this.name);
-    } catch (err) {
-      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-    }
-  }
 }

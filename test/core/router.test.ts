@@ -5,7 +5,7 @@ import { Router, commandTable } from '../../src/router.ts';
 import { defineCommand, namespaceArg, type AnyCommand, type Requester } from '../../src/command.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
-import { section, LIMITS, blockChars } from '../../src/blocks/block-kit.ts';
+import { section, LIMITS, blockChars, esc } from '../../src/blocks/block-kit.ts';
 import { UserError } from '../../src/errors.ts';
 import { allCommands } from '../../commands/index.ts';
 
@@ -142,7 +142,7 @@ describe('router', () => {
   it('help lists every verb with its usage; help <verb> gives details', async () => {
     const r = await router().handle('help', me);
     const text = JSON.stringify(r.rendered.blocks);
-    for (const c of allCommands) expect(text).toContain(c.usage);
+    for (const c of allCommands) expect(text).toContain(JSON.stringify(esc(c.usage)).slice(1, -1));
     const one = await router().handle('help config', me);
     expect(JSON.stringify(one.rendered.blocks)).toContain('/mesh config bookinfo');
   });
