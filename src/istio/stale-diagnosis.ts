@@ -307,10 +307,10 @@ function interpret(troubled: readonly AffectedProxy[]): Interpretation[] {
   return out;
 }
 
-/** The Istio config (or Service) in a namespace whose spec was written most recently. */
+/** The Istio config in a namespace written most recently (what istiod turns into the xDS at issue). */
 export function latestConfigChange(snapshot: MeshSnapshot, namespace: string): ConfigChange | undefined {
   let best: ConfigChange | undefined;
-  for (const kind of ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'EnvoyFilter', 'Service']) {
+  for (const kind of ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'EnvoyFilter']) {
     for (const obj of snapshot.list(kind, namespace)) {
       const c = changeOf(obj);
       if (c && (!best || c.changedAt > best.changedAt)) best = c;
