@@ -25,7 +25,7 @@ export async function runCli(argv: string[]): Promise<number> {
       const log = createLogger({ level: process.env.LOG_LEVEL ? settings.logLevel : 'warn', destination: process.stderr });
       const connection = await connect(settings);
       try {
-        const { router } = assemble(settings, connection, log);
+        const { router } = await assemble(settings, connection, log);
         const reply = await router.handle(text, { userId: process.env.USER ?? 'cli', source: 'cli' });
         process.stdout.write(renderedToText(reply.rendered) + '\n');
         return reply.outcome === 'ok' ? 0 : 1;

@@ -34,6 +34,7 @@ const envSchema = z.object({
   MESHOPS_POLICY_FILE: optionalText,
   MESHOPS_ISTIOCTL: optionalText,
   MESHOPS_PROMETHEUS_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus server' }).optional()),
+  MESHOPS_READ_ONLY: optionalText.pipe(z.enum(['true', 'false'], { error: 'true or false' }).optional()),
   LOG_LEVEL: optionalText.pipe(z.enum(logLevels, { error: `one of ${logLevels.join(', ')}` }).optional()),
 });
 
@@ -52,6 +53,8 @@ export interface Settings {
   istioctl?: string;
   prometheusUrl?: string;
   healthPort: number;
+  /** Diagnose, never act: no approvals service, no fix buttons (the read-only install sets it). */
+  readOnly: boolean;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -94,6 +97,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     istioctl: e.MESHOPS_ISTIOCTL,
     prometheusUrl: e.MESHOPS_PROMETHEUS_URL,
     healthPort: e.HEALTH_PORT ?? 8080,
+    readOnly: e.MESHOPS_READ_ONLY === 'true',
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

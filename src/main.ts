@@ -3,7 +3,7 @@ import { SettingsError, loadSettings } from './config.ts';
 import { connect } from './kube/connect.ts';
 import { createLogger } from './log.ts';
 import { assemble } from './meshops.ts';
-import { runConsole } from './console/repl.ts';
+import { ConsoleMessenger, runConsole } from './console/repl.ts';
 import { Metrics } from './ops/metrics.ts';
 
 async function main(): Promise<void> {
@@ -23,14 +23,26 @@ async function main(): Promise<void> {
   // One registry for the process: cluster API calls, commands, approvals and Slack all count into it.
   const metrics = new Metrics();
   const connection = await connect(settings, { onRequest: metrics.onKubeRequest });
-  const meshops = assemble(settings, connection, log, {}, { onCommand: metrics.onCommand });
+  let meshops;
+  try {
+    meshops = await assemble(settings, connection, log, { hooks: { onCommand: metrics.onCommand }, onAudit: (kind, action) => metrics.approvals.inc({ kind, outcome: action }) });
+  } catch (err) {
+    // A malformed policy file stops start-up with the line named (PolicyError's message).
+    await connection.close();
+    throw err;
+  }
   if (!settings.slack) {
     const banner = [
       `meshops console — cluster "${connection.defaultCluster}": ${connection.description}.`,
-      'Type a command as you would after /mesh, e.g. `config bookinfo`, `version`, `help`. `exit` leaves.',
+      'Type a command as you would after /mesh, e.g. `stale bookinfo`, `analyze bookinfo`, `help`. `exit` leaves.',
+      'Fixes need a second person: `as bob` switches who you are, `click N` presses button [N].',
       'To connect Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) — see README.md.',
     ].join('\n');
-    await runConsole({ router: meshops.router, banner });
+    const messenger = new ConsoleMessenger(process.stdout);
+    meshops.approvals?.attachMessenger(messenger);
+    meshops.approvals?.start();
+    await runConsole({ router: meshops.router, banner, messenger, clickHandlers: meshops.approvals?.clickHandlers });
+    await meshops.approvals?.stop();
     await connection.close();
     return;
   }

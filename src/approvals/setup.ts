@@ -25,6 +25,8 @@ export interface ApprovalsSetupInput {
   members?: (groupId: string) => Promise<string[]>;
   messenger?: Messenger;
   tuning?: Pick<ApprovalsOptions, 'pollMs' | 'followUpTimeoutMs' | 'leaseSeconds' | 'offerTtlMs' | 'replicaId' | 'now'>;
+  /** Each audited decision (metrics: approvals by outcome). */
+  onAudit?: ApprovalsOptions['onAudit'];
 }
 
 /** Throws PolicyError (message like `policy.yaml:12: roles.sre.namespaces[0]: expected ...`). */
@@ -39,6 +41,7 @@ export async function setupApprovals(input: ApprovalsSetupInput): Promise<Approv
     namespace: input.namespace,
     log: input.log,
     messenger: input.messenger,
+    onAudit: input.onAudit,
     ...input.tuning,
   });
   return { policy, service, warning };

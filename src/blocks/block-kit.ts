@@ -214,6 +214,9 @@ const EMOJI: Record<string, string> = {
   large_blue_circle: '🔵',
   hourglass_flowing_sand: '⏳',
   rotating_light: '🚨',
+  arrows_counterclockwise: '🔄',
+  information_source: 'ℹ️',
+  large_green_circle: '🟢',
 };
 
 function unMrkdwn(text: string): string {

@@ -13,6 +13,8 @@ export interface ConsoleOptions {
   output?: NodeJS.WritableStream;
   clickHandlers?: Record<string, ClickHandler>;
   user?: string;
+  /** Shared with background work (approvals follow-ups print through it). */
+  messenger?: ConsoleMessenger;
 }
 
 /** Prints what background work would post in Slack. */
@@ -50,7 +52,7 @@ export class ConsoleMessenger implements Messenger {
 
 export async function runConsole(options: ConsoleOptions): Promise<void> {
   const output = options.output ?? process.stdout;
-  const messenger = new ConsoleMessenger(output);
+  const messenger = options.messenger ?? new ConsoleMessenger(output);
   const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: false });
   output.write(`${options.banner}\n`);
   let user = options.user ?? 'console';

@@ -17,7 +17,9 @@ export const DEMO_FAULTS: FleetFaults = {
 
 export async function startDemoSandbox(options: SandboxOptions & { faults?: FleetFaults | false } = {}): Promise<DemoSandbox> {
   const { faults, ...sandboxOptions } = options;
-  const sandbox = await startSandbox({ seed: demoMeshObjects(), ...sandboxOptions });
+  // The bot's own namespace (MESHOPS_NAMESPACE's default) holds approval requests and leases.
+  const botNamespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } };
+  const sandbox = await startSandbox({ seed: [botNamespace, ...demoMeshObjects()], ...sandboxOptions });
   sandbox.settle();
   // istiod's log lines (pushes, ACKs, NACKs) land in the istiod pods' `discovery` container logs.
   const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, { logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines) });

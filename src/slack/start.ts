@@ -33,13 +33,26 @@ export type RunningSlack = SlackApp & { operations: Operations };
 export async function startSlack(options: StartSlackOptions): Promise<RunningSlack> {
   const { slack, connection, log } = options;
   const metrics = options.metrics ?? new Metrics();
+  let slackApp: SlackApp | undefined;
+  const approvals = options.meshops.approvals;
+  const viewHandlers = {
+    [PASTE_CALLBACK_ID]: pasteViewHandler({ clusters: connection.clusters, messenger: () => slackApp?.messenger, log, istioctlBinary: options.settings.istioctl }),
+  };
   const front = createSlackApp({
     slack,
     router: options.meshops.router,
     log,
-    clickHandlers: options.clickHandlers,
+    clickHandlers: { ...approvals?.clickHandlers, ...options.clickHandlers },
+    viewHandlers,
     dedup: metrics.countRedeliveries(options.dedup ?? new MemoryDedupStore()),
     onRateLimited: metrics.onRateLimited,
+  });
+  slackApp = front;
+  approvals?.attachMessenger(front.messenger);
+  // Role bindings to Slack user groups: membership from usergroups.users.list (the policy caches it).
+  options.meshops.setGroupMembers(async (usergroup) => {
+    const res = await front.app.client.usergroups.users.list({ usergroup });
+    return res.users ?? [];
   });
   // Health first: liveness answers while Slack connects, readiness says why it is not ready yet.
   const operations = await startOperations({
@@ -48,7 +61,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     front,
     clusters: connection.clusters,
     log,
-    background: options.background,
+    background: [...(approvals ? [{ name: 'approvals', stop: () => approvals.stop() }] : []), ...(options.background ?? [])],
     close: () => connection.close(),
     deadlineMs: options.shutdownDeadlineMs ?? 20_000,
   });
@@ -58,6 +71,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     await operations.health.close();
     throw err;
   }
+  approvals?.start();
   log.info({ mode: slack.mode, cluster: connection.defaultCluster, clusters: connection.clusters.map((c) => c.name), source: connection.source }, `meshops is answering /mesh in Slack (${connection.description})`);
   const shutdown = (signal: string) => {
     void operations.shutdown(signal).finally(() => process.exit(0));
