@@ -112,11 +112,19 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
   };
 }
 
-/** Types a slash command and returns the bot's answer once "working…" has been replaced. */
+/** Types a slash command and returns the bot's answer: a user error at once, else "working…" once replaced. */
 export async function slash(bot: MtlsBot, text: string, user = ALICE): Promise<FakeMessage> {
   const before = bot.fake.messages(GENERAL).length;
   await sendSlashCommand(bot.url, slashCommand(text, { responseUrl: bot.fake.responseUrl(), user }), knobs);
-  return bot.fake.waitFor(() => bot.fake.messages(GENERAL).slice(before).find((m) => m.updates > 0 && !JSON.stringify(m.blocks).includes('Working')), 20_000);
+  return bot.fake.waitFor(() => bot.fake.messages(GENERAL).slice(before).find((m) => m.threadTs === undefined && !JSON.stringify(m.blocks).includes('Working')), 20_000);
+}
+
+/** Types a slash command that fails before running (a user error): the answer comes privately on the response_url. */
+export async function slashPrivate(bot: MtlsBot, text: string, user = ALICE): Promise<string> {
+  const responseUrl = bot.fake.responseUrl();
+  await sendSlashCommand(bot.url, slashCommand(text, { responseUrl, user }), knobs);
+  const r = await bot.fake.waitFor(() => bot.fake.responses(responseUrl)[0], 20_000);
+  return JSON.stringify(r.body);
 }
 
 type ButtonLike = { action_id: string; value?: string; text?: { text?: string } };
