@@ -9,6 +9,7 @@ import { Metrics } from '../ops/metrics.ts';
 import { type BackgroundWork, type Operations, startOperations } from '../ops/operations.ts';
 import { type SlackApp, createSlackApp } from './app.ts';
 import { type DedupStore, MemoryDedupStore } from './dedup.ts';
+import { KubeDedupStore } from './kube-dedup.ts';
 import { pasteViewHandler } from './analyze-paste.ts';
 import { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
 
@@ -44,7 +45,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     log,
     clickHandlers: { ...approvals?.clickHandlers, ...options.clickHandlers },
     viewHandlers,
-    dedup: metrics.countRedeliveries(options.dedup ?? new MemoryDedupStore()),
+    dedup: metrics.countRedeliveries(options.dedup ?? defaultDedup(options.settings, connection)),
     onRateLimited: metrics.onRateLimited,
   });
   slackApp = front;
@@ -79,4 +80,13 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   return Object.assign(front, { operations });
+}
+
+/**
+ * In a cluster the replicas share redelivery claims through ConfigMaps in the bot's namespace; elsewhere
+ * (a laptop, the demo) there is one process and the namespace may not exist, so memory is enough.
+ */
+function defaultDedup(settings: Settings, connection: Connection): DedupStore {
+  const home = connection.clusters.find((c) => c.name === connection.defaultCluster) ?? connection.clusters[0];
+  return connection.source === 'in-cluster' && home ? new KubeDedupStore(home.kube, settings.namespace) : new MemoryDedupStore();
 }

@@ -51,7 +51,7 @@ describe('KubeDedupStore across replicas', () => {
     for (let i = 0; i < 4; i++) expect(await store.claim(`command:old-${i}`, 1000)).toBe(true);
     now += 5000;
     expect(await store.claim('command:new', 60_000)).toBe(true);
-    const data = () => Object.values((sandbox.store.get('ConfigMap', 'meshops', 'meshops-dedup-prune-0') as { data: Record<string, string> }).data);
+    const data = () => Object.values((sandbox.store.get('ConfigMap', 'meshops', 'meshops-dedup-prune-0') as unknown as { data: Record<string, string> }).data);
     expect(data()).toEqual([expect.stringContaining('command:new')]);
     for (let i = 0; i < 8; i++) await store.claim(`command:many-${i}`, 60_000 + i);
     expect(data()).toHaveLength(5);
