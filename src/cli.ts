@@ -22,7 +22,7 @@ export async function runCli(argv: string[]): Promise<number> {
         return 2;
       }
       const settings = loadSettings();
-      const log = createLogger({ level: process.env.LOG_LEVEL ? settings.logLevel : 'warn', destination: process.stderr });
+      const log = createLogger({ level: process.env.LOG_LEVEL ? settings.logLevel : 'error', destination: process.stderr });
       const connection = await connect(settings);
       try {
         const { router } = await assemble(settings, connection, log);

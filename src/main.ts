@@ -17,9 +17,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  // In the console, logs would drown the answers: keep them to warnings unless asked.
+  // In the console, logs would drown the answers: errors only unless asked (warnings appear in the banner).
   const consoleMode = !settings.slack;
-  const log = createLogger({ level: consoleMode && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: consoleMode ? process.stderr : undefined });
+  const log = createLogger({ level: consoleMode && !process.env.LOG_LEVEL ? 'error' : settings.logLevel, destination: consoleMode ? process.stderr : undefined });
   // One registry for the process: cluster API calls, commands, approvals and Slack all count into it.
   const metrics = new Metrics();
   const connection = await connect(settings, { onRequest: metrics.onKubeRequest });
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       'Type a command as you would after /mesh, e.g. `stale bookinfo`, `analyze bookinfo`, `help`. `exit` leaves.',
       'Fixes need a second person: `as bob` switches who you are, `click N` presses button [N].',
       'To connect Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) — see README.md.',
+      ...(meshops.services.policyWarning ? [`Note: ${meshops.services.policyWarning}`] : []),
     ].join('\n');
     const messenger = new ConsoleMessenger(process.stdout);
     meshops.approvals?.attachMessenger(messenger);

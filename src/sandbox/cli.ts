@@ -2,8 +2,8 @@
 // write a kubeconfig for it, and run until SIGINT/SIGTERM.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { demoMeshObjects } from './demo/demo-mesh.ts';
-import { startSandbox, type Sandbox } from './server.ts';
+import type { Sandbox } from './server.ts';
+import { startDemoSandbox } from '../demo/demo-mesh.ts';
 
 export const DEFAULT_KUBECONFIG = '.meshops/sandbox.kubeconfig';
 
@@ -52,7 +52,8 @@ function signals(): Promise<void> {
 
 export async function runSandboxCli(argv: string[], io: SandboxCliIo = { out: (l) => process.stdout.write(`${l}\n`) }): Promise<void> {
   const args = parseSandboxArgs(argv);
-  const sandbox = await startSandbox({ host: args.host, port: args.port, seed: demoMeshObjects() });
+  // The same demo the console uses: simulated istiods follow the pods, with the demo's faults to find.
+  const sandbox = await startDemoSandbox({ host: args.host, port: args.port });
   const path = resolve(args.kubeconfig);
   try {
     await sandbox.writeKubeconfig(path);
