@@ -23,7 +23,7 @@ async function ask(text: string): Promise<Reply & { out: string }> {
 const vs = (name: string, spec: Record<string, unknown>, changedAt?: string): KubeObject => ({
   apiVersion: 'networking.istio.io/v1',
   kind: 'VirtualService',
-  metadata: { name, namespace: 'bookinfo', ...(changedAt ? { managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: 'networking.istio.io/v1', time: changedAt, fieldsType: 'FieldsV1', fieldsV1: {} }] } : {}) },
+  metadata: { name, namespace: 'bookinfo', ...(changedAt ? { managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: changedAt }] } : {}) },
   spec,
 });
 
