@@ -255,11 +255,12 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       if (report.total >= threshold) {
         states.delete(key);
         await options.hooks?.onAlarm?.(kube, target, report, since).catch(() => undefined);
+        // The failures go in the summary, not in `problems`: the engine labels those as pods failing to start.
         return {
           done: true,
           ok: false,
-          summary: `ALARM: ${report.total} new failure(s) toward ${ns} in the ${duration(elapsed)} since STRICT. Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.`,
-          problems: failureLines(report),
+          summary: `ALARM: ${report.total} new failure(s) toward ${ns} in the ${duration(elapsed)} since STRICT (${failureLines(report, 3).join('; ')}). Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.`,
+          problems: [],
         };
       }
       if (elapsed >= watchMs) {

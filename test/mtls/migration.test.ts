@@ -114,6 +114,7 @@ describe('STRICT migration through Slack', () => {
     expect(rollback).toBeDefined();
     const failed = await waitFor(async () => (await bot.approvals.recent({ namespace: 'legacy' })).find((r) => r.kind === 'mtls-strict-override' && r.state === 'failed'), 'the migration to fail');
     expect(failed.outcome?.summary).toMatch(/^ALARM: \d+ new failure/);
+    expect(failed.outcome?.summary).toContain('NR filter_chain_not_found at sidecar legacy/inventory-');
     // The traffic really broke: the inventory sidecar refused plaintext connections.
     expect((await destinationLog('legacy', 'inventory')).some((e) => e.responseFlags.includes('NR') && e.responseCodeDetails === 'filter_chain_not_found')).toBe(true);
 

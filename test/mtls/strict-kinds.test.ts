@@ -1,0 +1,84 @@
+// The mtls kinds inside the approvals engine, without Slack: the namespace-wide policy that decides
+// today is the one changed, a policy that moved after the preview is not changed blind, and a
+// rollback restores PERMISSIVE. The cluster's side is read from the sandbox store.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
+import type { KubeObject } from '../../src/kube/objects.ts';
+import { MTLS_ROLLBACK, MTLS_STRICT, STRICT_SINCE_ANNOTATION, strictTarget } from '../../src/mtls/strict-migration.ts';
+import { click, waitFor } from '../approvals/support.ts';
+import { ALICE, BOB, type MtlsBot, startMtlsBot } from './bot.ts';
+
+let bot: MtlsBot;
+
+beforeAll(async () => {
+  bot = await startMtlsBot({ watchMs: 600 });
+});
+
+afterAll(async () => {
+  await bot?.close();
+});
+
+const requester = { userId: ALICE, userName: 'alice', channelId: 'C0OPS', source: 'slack' as const };
+
+function pa(namespace: string, name: string): (KubeObject & { spec?: { mtls?: { mode?: string } } }) | undefined {
+  return bot.sb.store.get('PeerAuthentication', namespace, name) as never;
+}
+
+function putPolicy(namespace: string, name: string, mode: string, createdAt: string): void {
+  bot.sb.store.put({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace, creationTimestamp: createdAt }, spec: { mtls: { mode } } });
+}
+
+async function finished(id: string): Promise<string> {
+  return waitFor(async () => {
+    const r = (await bot.approvals.store.read(id))?.record;
+    return r && ['done', 'failed', 'superseded'].includes(r.state) ? r.state : undefined;
+  }, `request ${id} to finish`, 15_000);
+}
+
+describe('mtls kinds in the approvals engine', () => {
+  it('patches the namespace-wide policy that decides today (the oldest), and creates no second one', async () => {
+    putPolicy('bookinfo', 'mesh-team-policy', 'PERMISSIVE', '2024-01-01T00:00:00Z');
+    putPolicy('bookinfo', 'zz-later', 'PERMISSIVE', '2025-01-01T00:00:00Z');
+    const proposed = await bot.approvals.propose({ kind: MTLS_STRICT, target: strictTarget('bookinfo'), params: { windowMs: 200 }, requester, cluster: 'sandbox' });
+    expect(proposed.ok).toBe(true);
+    if (!proposed.ok) return;
+    const facts = Object.fromEntries(proposed.record.preview!.facts);
+    expect(facts.PeerAuthentication).toBe('security.istio.io/v1 bookinfo/mesh-team-policy');
+    expect(facts.Change).toBe('mtls.mode PERMISSIVE → STRICT, namespace-wide');
+    expect(proposed.record.preview!.affected).toEqual(expect.arrayContaining(['productpage-v1', 'reviews-v1', 'ratings-v1', 'details-v1']));
+    await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, proposed.record.id, BOB));
+    expect(await finished(proposed.record.id)).toBe('done');
+    expect(pa('bookinfo', 'mesh-team-policy')?.spec?.mtls?.mode).toBe('STRICT');
+    expect(pa('bookinfo', 'mesh-team-policy')?.metadata.annotations?.[STRICT_SINCE_ANNOTATION]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(pa('bookinfo', 'zz-later')?.spec?.mtls?.mode).toBe('PERMISSIVE');
+    expect(pa('bookinfo', 'default')).toBeUndefined();
+
+    const rb = await bot.approvals.propose({ kind: MTLS_ROLLBACK, target: strictTarget('bookinfo'), requester, cluster: 'sandbox' });
+    expect(rb.ok).toBe(true);
+    if (!rb.ok) return;
+    // The test policy lets the requester approve a rollback alone.
+    await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, rb.record.id, ALICE));
+    expect(await finished(rb.record.id)).toBe('done');
+    expect(pa('bookinfo', 'mesh-team-policy')?.spec?.mtls?.mode).toBe('PERMISSIVE');
+  });
+
+  it('a policy changed between preview and approval is not overwritten: the engine previews again', async () => {
+    const proposed = await bot.approvals.propose({ kind: MTLS_STRICT, target: strictTarget('shop'), params: { windowMs: 200 }, requester, cluster: 'sandbox' });
+    expect(proposed.ok).toBe(true);
+    if (!proposed.ok) return;
+    expect(proposed.record.preview!.fingerprint).toBe('absent');
+    // Someone else creates the namespace-wide policy first.
+    putPolicy('shop', 'default', 'DISABLE', new Date().toISOString());
+    await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, proposed.record.id, BOB));
+    expect(await finished(proposed.record.id)).toBe('superseded');
+    expect(pa('shop', 'default')?.spec?.mtls?.mode).toBe('DISABLE');
+  });
+
+  it('refuses a no-op and says why', async () => {
+    putPolicy('legacy', 'default', 'PERMISSIVE', new Date().toISOString());
+    const rb = await bot.approvals.propose({ kind: MTLS_ROLLBACK, target: strictTarget('legacy'), requester, cluster: 'sandbox' });
+    expect(rb.ok).toBe(false);
+    if (rb.ok) return;
+    expect(rb.reason).toContain('already PERMISSIVE');
+  });
+});
