@@ -7,14 +7,11 @@ import helpCommand from '../../commands/help.ts';
 import mtlsCommand from '../../commands/mtls.ts';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import { AccessPolicy, parsePolicy } from '../../src/approvals/policy.ts';
-import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
-import { rolloutRestart } from '../../src/approvals/rollout-restart.ts';
 import { ApprovalsService } from '../../src/approvals/service.ts';
 import type { SlackSettings } from '../../src/config.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';
-import { migrationNotices } from '../../src/mtls/migration-notices.ts';
-import { mtlsRemediationKinds } from '../../src/mtls/strict-migration.ts';
+import { registerMtlsMigration } from '../../src/mtls/wiring.ts';
 import { Router } from '../../src/router.ts';
 import { demoMeshObjects } from '../../src/sandbox/demo/demo-mesh.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../../src/sandbox/demo/mtls-demo.ts';
@@ -81,31 +78,22 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
   const kube = kubeFor(sb);
   const clusters = [{ name: 'sandbox', kube }];
   const policy = new AccessPolicy(parsePolicy(POLICY));
-  let approvals: ApprovalsService | undefined;
-  let slack: SlackApp | undefined;
-  const hooks = migrationNotices({ approvals: () => approvals, messenger: () => slack?.messenger, log, scan: { windowMs: 300 } });
-  approvals = new ApprovalsService({
-    policy,
-    clusters,
-    stateKube: kube,
-    namespace: 'meshops',
-    log,
-    registry: new RemediationRegistry([rolloutRestart, ...mtlsRemediationKinds({ watchMs: options.watchMs ?? 1500, windowMs: 300, hooks })]),
-    pollMs: 100,
-    leaseSeconds: 5,
-  });
+  const approvals = new ApprovalsService({ policy, clusters, stateKube: kube, namespace: 'meshops', log, pollMs: 100, leaseSeconds: 5 });
+  // The same call the composition root makes: the kinds join the engine's registry.
+  const mtls = registerMtlsMigration(approvals, { log, watchMs: options.watchMs ?? 1500, windowMs: 300 });
   const router = new Router({ commands: [helpCommand, mtlsCommand, describeCommand], clusters, log, services: { approvals }, authorize: policy.authorize });
   const settings: SlackSettings = { mode: 'http', botToken: 'xoxb-1111-2222-testtoken', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl };
-  slack = createSlackApp({ slack: settings, router, log, clickHandlers: approvals.clickHandlers, listen: { host: '127.0.0.1', port: 0 }, retryConfig: { retries: 0 } });
+  const slack = createSlackApp({ slack: settings, router, log, clickHandlers: approvals.clickHandlers, listen: { host: '127.0.0.1', port: 0 }, retryConfig: { retries: 0 } });
   approvals.attachMessenger(slack.messenger);
+  mtls.attachMessenger(slack.messenger);
   await slack.start();
   const started = { sb, fake, slack, approvals, traffic, url: `http://127.0.0.1:${slack.port}/slack/events`, logs };
   return {
     ...started,
     async close() {
       traffic.stop();
-      await slack?.stop();
-      await approvals?.stop();
+      await slack.stop();
+      await approvals.stop();
       await fake.close();
       await sb.close();
     },
