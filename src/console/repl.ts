@@ -21,26 +21,28 @@ export interface ConsoleOptions {
 export class ConsoleMessenger implements Messenger {
   private seq = 0;
   private readonly out: NodeJS.WritableStream;
-  readonly buttons: ButtonElement[] = [];
+  /** Every button shown so far, numbered from 1, with the message it belongs to (approvals check that). */
+  readonly buttons: Array<{ button: ButtonElement; message?: MessageRef }> = [];
   constructor(out: NodeJS.WritableStream) {
     this.out = out;
   }
-  show(rendered: Rendered, prefix = ''): void {
+  show(rendered: Rendered, prefix = '', message?: MessageRef): void {
     const start = this.buttons.length;
-    for (const b of rendered.blocks) if (b.type === 'actions') this.buttons.push(...b.elements);
+    for (const b of rendered.blocks) if (b.type === 'actions') for (const button of b.elements) this.buttons.push({ button, message });
     let text = renderedToText(rendered);
-    this.buttons.slice(start).forEach((b, i) => {
-      text = text.replace(`[ ${b.text.text} ]`, `[${start + i + 1}] ${b.text.text}`);
+    this.buttons.slice(start).forEach(({ button }, i) => {
+      text = text.replace(`[ ${button.text.text} ]`, `[${start + i + 1}] ${button.text.text}`);
     });
     this.out.write(`${prefix}${text}\n`);
   }
   async post(channel: string, rendered: Rendered, options?: { threadTs?: string }): Promise<MessageRef> {
-    this.show(rendered, options?.threadTs ? '  ↳ ' : '');
     const ts = String(++this.seq);
-    return { channel, ts, threadTs: options?.threadTs ?? ts };
+    const ref = { channel, ts, threadTs: options?.threadTs ?? ts };
+    this.show(rendered, options?.threadTs ? '  ↳ ' : '', ref);
+    return ref;
   }
-  async update(_ref: MessageRef, rendered: Rendered): Promise<void> {
-    this.show(rendered, '(updated) ');
+  async update(ref: MessageRef, rendered: Rendered): Promise<void> {
+    this.show(rendered, '(updated) ', ref);
   }
   async ephemeral(_channel: string, _user: string, rendered: Rendered): Promise<void> {
     this.show(rendered, '(only you) ');
@@ -80,26 +82,29 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     }
     const requester: Requester = { userId: user, userName: user, channelId: 'console', source: 'console' };
     const reply = await options.router.handle(line, requester);
-    messenger.show(reply.rendered);
-    for (const f of reply.rendered.files ?? []) await messenger.upload('console', undefined, f);
+    const ref = await messenger.post('console', reply.rendered);
+    for (const f of reply.rendered.files ?? []) await messenger.upload('console', ref.ts, f);
     prompt();
   }
   rl.close();
 }
 
 async function clickButton(n: number, user: string, messenger: ConsoleMessenger, handlers: Record<string, ClickHandler>, output: NodeJS.WritableStream): Promise<void> {
-  const button = messenger.buttons[n - 1];
-  if (!button) {
+  const shown = messenger.buttons[n - 1];
+  if (!shown) {
     output.write(`There is no button [${n}]. Buttons are numbered in the answers above.\n`);
     return;
   }
-  const handler = Object.entries(handlers).find(([prefix]) => button.action_id.startsWith(prefix))?.[1];
+  const { button, message } = shown;
+  const handler = Object.entries(handlers)
+    .sort(([a], [b]) => b.length - a.length)
+    .find(([prefix]) => button.action_id.startsWith(prefix))?.[1];
   if (!handler) {
     output.write('That button does nothing in the console.\n');
     return;
   }
-  const outcome = await handler({ actionId: button.action_id, value: button.value ?? '', userId: user, userName: user, channelId: 'console', message: { channel: 'console', ts: '0' } });
+  const outcome = await handler({ actionId: button.action_id, value: button.value ?? '', userId: user, userName: user, channelId: 'console', message });
   if (outcome.ephemeral) messenger.show(outcome.ephemeral, '(only you) ');
-  if (outcome.update) messenger.show(outcome.update, '(updated) ');
-  for (const t of outcome.thread ?? []) messenger.show(t, '  ↳ ');
+  if (outcome.update && message) await messenger.update(message, outcome.update);
+  for (const t of outcome.thread ?? []) await messenger.post('console', t, { threadTs: message?.threadTs ?? message?.ts });
 }

@@ -105,7 +105,7 @@ export function resolveWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): Resol
   if (ref.kind === 'pod' || ref.kind === 'any') {
     const pod = snapshot.get('Pod', ns, ref.name);
     if (pod) return { namespace: ns, pods: [pod], via: `pod ${ns}/${ref.name}` };
-    if (ref.kind === 'pod') throw notFound(snapshot, 'pod', ref.name, ns);
+    // `describe pod reviews-v1 -n bookinfo`: people type the Deployment's name as often as a pod's.
   }
   const deployment = snapshot.get('Deployment', ns, ref.name);
   if (deployment) {
@@ -118,7 +118,7 @@ export function resolveWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): Resol
   // Without the Deployment object (not in the snapshot), its pods still carry `<name>-<rs hash>-<id>` names.
   const byPrefix = snapshot.list('Pod', ns).filter((p) => ownedByDeploymentNamed(p, ref.name));
   if (byPrefix.length > 0) return { namespace: ns, pods: byPrefix, via: `pods of ${ref.name} in ${ns} (${byPrefix.length})` };
-  throw notFound(snapshot, ref.kind === 'deployment' ? 'deployment' : 'workload', ref.name, ns);
+  throw notFound(snapshot, ref.kind === 'deployment' ? 'deployment' : ref.kind === 'pod' ? 'pod or Deployment' : 'workload', ref.name, ns);
 }
 
 function ownedByDeploymentNamed(pod: KubeObject, name: string): boolean {

@@ -55,15 +55,22 @@ describe('resolveWorkload', () => {
     expect(r.pods.map((p) => p.metadata.name)).toEqual(['cart-1a2b3c4d5-zzzzz']);
   });
 
+  it('`pod <deployment name>` finds the Deployment\'s pods, as people type it', () => {
+    const found = resolveWorkload(snapshot, parseWorkloadRef('pod reviews-v1.bookinfo'));
+    expect(found.pods.map((p) => p.metadata.name)).toEqual(['reviews-v1-7d8f9c6b5-x2x4z']);
+    expect(found.via).toContain('Deployment bookinfo/reviews-v1');
+  });
+
   it('nothing found: a WorkloadNotFoundError with close names', () => {
     let err: unknown;
     try {
-      resolveWorkload(snapshot, parseWorkloadRef('pod reviews-v1.bookinfo'));
+      resolveWorkload(snapshot, parseWorkloadRef('pod reviews-v1-7d8f9c6b5-x2x4q.bookinfo'));
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(WorkloadNotFoundError);
-    expect((err as WorkloadNotFoundError).suggestions).toEqual(['reviews-v1.bookinfo', 'reviews-v1-7d8f9c6b5-x2x4z.bookinfo']);
+    expect((err as WorkloadNotFoundError).message).toContain('No pod or Deployment named reviews-v1-7d8f9c6b5-x2x4q');
+    expect((err as WorkloadNotFoundError).suggestions).toContain('reviews-v1-7d8f9c6b5-x2x4z.bookinfo');
     expect((err as WorkloadNotFoundError).hint).toMatch(/^Did you mean: /);
   });
 
