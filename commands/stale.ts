@@ -9,6 +9,7 @@ import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } f
 import type { MeshSnapshot } from '../src/mesh/snapshot.ts';
 
 const ISTIOD_NS = 'istio-system';
+const IN_FLIGHT_MS = 10_000;
 
 /** A namespace the user typed that the cluster does not have: say which ones it has. */
 export function requireNamespace(snapshot: MeshSnapshot, namespace: string | undefined): void {
@@ -41,12 +42,14 @@ export function summaryLine(r: StaleReport, now: Date): string {
     parts.push(`${stale.length} of ${t.proxies} ${t.proxies === 1 ? 'proxy' : 'proxies'} ${where} ${stale.length === 1 ? 'is' : 'are'} STALE (${typesOf(stale)})${since ? ` — since ${ago(since, now)}` : ''}`);
   }
   const errors = by('ERROR');
-  if (errors.length) parts.push(`${parts.length ? '' : `${errors.length} of ${t.proxies} proxies ${where}: `}${plural(errors.length, 'proxy', 'proxies')} rejected config (NACK on ${[...new Set(errors.flatMap((a) => a.errors.map((e) => e.type)))].sort().join(', ')})`);
+  if (errors.length) parts.push(`${plural(errors.length, 'proxy', 'proxies')} rejected config (NACK on ${[...new Set(errors.flatMap((a) => a.errors.map((e) => e.type)))].sort().join(', ')})`);
   const disc = by('DISCONNECTED');
   if (disc.length) parts.push(`${plural(disc.length, 'proxy', 'proxies')} DISCONNECTED from istiod`);
   const unknown = by('UNKNOWN');
   if (unknown.length) parts.push(`${plural(unknown.length, 'proxy', 'proxies')} UNKNOWN (an istiod could not be read)`);
-  return parts.join(' · ');
+  // Without a STALE lead, say out of how many and where, as the STALE phrase does.
+  const lead = stale.length ? '' : `${r.affected.length} of ${t.proxies} ${t.proxies === 1 ? 'proxy' : 'proxies'} ${where}: `;
+  return lead + parts.join(' · ');
 }
 
 export function renderStale(r: StaleReport, now: Date): Rendered {
@@ -92,6 +95,11 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
 
   const summary = summaryLine(r, now);
   blocks.unshift(section(`:rotating_light: *${esc(summary)}*`));
+  const stale = r.affected.filter((a) => a.finding === 'STALE');
+  // istiod pushes and Envoy ACKs within moments; a push seconds old may simply be in flight.
+  if (stale.length && stale.every((a) => a.since && now.getTime() - Date.parse(a.since) < IN_FLIGHT_MS)) {
+    blocks.push(context(`The STALE pushes went out less than ${IN_FLIGHT_MS / 1000}s ago and may still be in flight: run \`/mesh stale${r.namespace ? ` ${r.namespace}` : ''}\` again in a moment before acting.`));
+  }
   if (!r.namespace) {
     const lines = r.byNamespace
       .filter((n) => n.stale + n.error + n.disconnected + n.unknown > 0)

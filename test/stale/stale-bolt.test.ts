@@ -158,7 +158,7 @@ describe('/mesh stale through Bolt', () => {
     lab.podEndpoints.unregister('istio-system', ISTIODS[1]);
     const lost = sims[1]!.connected().filter((id) => id.endsWith('.bookinfo'));
     const m = await slash('--cluster lab stale bookinfo');
-    expect(m.text).toBe(`${lost.length} proxies UNKNOWN (an istiod could not be read)`);
+    expect(m.text).toBe(`${lost.length} of 6 proxies in bookinfo: ${lost.length} proxies UNKNOWN (an istiod could not be read)`);
     expect(m.body).toContain(`Could not read istiod \`${ISTIODS[1]}\`* (unreachable)`);
     for (const id of lost) expect(m.body).toMatch(new RegExp(`${id.split('.')[0]}\\s+UNKNOWN`));
     expect(m.buttons.map((b) => b.text.text)).toEqual(['Restart istiod']);

@@ -65,6 +65,13 @@ describe('/mesh stale', () => {
     expect(r.rendered.offers?.[0]?.remediation.why).toContain('LDS STALE for 4m5s');
   });
 
+  it('a push a few seconds old may be in flight: the answer says to look again before acting', async () => {
+    serveScenario(sb, { istiods: ISTIODS, staleLds: [proxyIdOf(sb, 'reviews-v2')], staleForMs: 2_000 });
+    const r = await ask('stale bookinfo');
+    expect(r.rendered.text).toMatch(/^1 of 6 proxies in bookinfo is STALE \(LDS\) — since [23]s$/);
+    expect(r.out).toContain('may still be in flight: run `/mesh stale bookinfo` again in a moment');
+  });
+
   it('names the config changed most recently in the namespace (managedFields time) as the likely suspect', async () => {
     const id = proxyIdOf(sb, 'reviews-v1');
     const recent = new Date(Date.now() - 5 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -91,6 +98,7 @@ describe('/mesh stale', () => {
     sb.setPodLogs('istio-system', sim.podName, 'discovery', sim.logLines({ kubeletTime: true }));
     const r = await ask('stale bookinfo');
     expect(r.rendered.text).toBe('1 of 6 proxies in bookinfo: 1 proxy rejected config (NACK on CDS)');
+    expect(r.out).not.toContain('in flight');
     expect(r.out).toMatch(/ratings-v1-\S+\s+ERROR\s+CDS/);
     expect(r.out).toContain('*CDS NACK* (1 proxy)');
     expect(r.out).toContain('ClusterValidationError.LbPolicy: value must be one of the defined enum values');
@@ -104,7 +112,7 @@ describe('/mesh stale', () => {
     const id = proxyIdOf(sb, 'details-v1');
     serveScenario(sb, { istiods: ISTIODS, disconnected: [id] });
     const r = await ask('stale bookinfo');
-    expect(r.rendered.text).toBe('1 proxy DISCONNECTED from istiod');
+    expect(r.rendered.text).toBe('1 of 6 proxies in bookinfo: 1 proxy DISCONNECTED from istiod');
     expect(r.out).toContain(`*Disconnected:* \`${id}\` has a sidecar but no istiod lists it`);
     expect(r.rendered.offers?.map((o) => o.label)).toEqual(['Restart deployment details-v1']);
   });
@@ -134,7 +142,7 @@ describe('/mesh stale', () => {
     const r = await ask('stale bookinfo');
     const lost = sims[1]!.connected().filter((id) => id.endsWith('.bookinfo')).length;
     expect(lost).toBeGreaterThan(0);
-    expect(r.rendered.text).toBe(`${lost} proxies UNKNOWN (an istiod could not be read)`);
+    expect(r.rendered.text).toBe(`${lost} of 6 proxies in bookinfo: ${lost} proxies UNKNOWN (an istiod could not be read)`);
     expect(r.out).toContain(`Could not read istiod \`${ISTIODS[1]}\`* (unreachable)`);
     expect(r.out).toContain('connection refused');
     expect(r.out).not.toContain('SYNCED');
