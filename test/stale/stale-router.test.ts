@@ -181,6 +181,12 @@ describe('/mesh stale', () => {
     }
   });
 
+  it('a namespace without sidecars says so and points at injection', async () => {
+    const r = await ask('stale default');
+    expect(r.rendered.text).toBe('No proxies in default: no running pod there has an istio-proxy sidecar.');
+    expect(r.out).toContain('See injection with `/mesh config default`.');
+  });
+
   it('a namespace that does not exist gets the list of those that do', async () => {
     const r = await ask('stale bookinfoo');
     expect(r.outcome).toBe('user_error');
