@@ -236,6 +236,7 @@ describe('two replicas, one Slack app', () => {
     const rec = (await b.approvals.service.store.read(id))?.record;
     expect(rec?.outcome?.ok).toBe(true);
     // replica-b took the Lease over once it lapsed, and released it when done; the restart was not repeated.
+    await waitFor(() => holders.at(-1) === null, 'replica-b to release the Lease', 5000);
     unsubscribe();
     expect(holders).toEqual(['replica-a', 'replica-b', null]);
     expect((sb.store.get('Lease', 'meshops', leaseName)?.spec as { leaseTransitions?: number }).leaseTransitions).toBe(1);
