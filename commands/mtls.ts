@@ -10,7 +10,8 @@ import { UserError } from '../src/errors.ts';
 import type { ProposeResult } from '../src/approvals/service.ts';
 import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
 import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from '../src/mtls/readiness-check.ts';
-import { MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, strictTarget } from '../src/mtls/strict-migration.ts';
+import { rollbackOffer } from '../src/mtls/migration-notices.ts';
+import { MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, namespaceWidePolicy, strictTarget } from '../src/mtls/strict-migration.ts';
 
 const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--window 10s]';
 
@@ -39,7 +40,7 @@ const argsSchema = z
   });
 
 export type MtlsResult =
-  | { kind: 'namespace'; check: NamespaceReadiness; windowMs: number }
+  | { kind: 'namespace'; check: NamespaceReadiness; windowMs: number; namespacePolicy?: { name: string; mode: string } }
   | { kind: 'mesh'; rootNamespace: string; namespaces: RankedNamespace[]; windowMs: number }
   | { kind: 'proposal'; result: ProposeResult };
 
@@ -56,10 +57,12 @@ function strictOffer(namespace: string, ready: boolean, windowMs: number, reason
   };
 }
 
-function renderNamespace(check: NamespaceReadiness, windowMs: number): Rendered {
+function renderNamespace(check: NamespaceReadiness, windowMs: number, policy: { name: string; mode: string } | undefined): Rendered {
   const r = check.readiness;
   const blocks: Block[] = [header(`mTLS readiness · namespace ${r.namespace}`)];
   const files: Attachment[] = [];
+  const strictAlready = policy?.mode === 'STRICT';
+  if (strictAlready) blocks.push(section(`:lock: PeerAuthentication \`${esc(r.namespace)}/${esc(policy.name)}\` already sets STRICT for the whole namespace.`));
   blocks.push(
     section(
       r.ready
@@ -89,7 +92,8 @@ function renderNamespace(check: NamespaceReadiness, windowMs: number): Rendered 
   }
   if (r.notes.length) blocks.push(context(...r.notes.slice(0, 8).map((n) => esc(n))));
   blocks.push(context(`Metrics: ${esc(check.scan.source)}. The verdict counts every plaintext caller in those totals, recent or not, to be safe.`));
-  const offers = [strictOffer(r.namespace, r.ready, windowMs, r.reasons)];
+  // Already STRICT: the useful button is the way back.
+  const offers = strictAlready ? [rollbackOffer(r.namespace, `/mesh mtls ${r.namespace}: roll back the namespace-wide STRICT`)] : [strictOffer(r.namespace, r.ready, windowMs, r.reasons)];
   const text = `mTLS readiness of ${r.namespace}: ${r.verdict}${r.reasons.length ? ` (${r.reasons.length} reason${r.reasons.length === 1 ? '' : 's'})` : ''}`;
   return { text, blocks, files, offers };
 }
@@ -146,11 +150,13 @@ export default defineCommand({
     const snapshot = await loadLiveSnapshot(kube);
     const root = rootNamespaceOf(snapshot);
     if (args.namespace === root) return { kind: 'mesh', rootNamespace: root, namespaces: await rankNamespaces(kube, scanOptions), windowMs: args.windowMs };
-    return { kind: 'namespace', check: await namespaceReadiness(kube, snapshot, args.namespace, scanOptions), windowMs: args.windowMs };
+    const [check, policy] = await Promise.all([namespaceReadiness(kube, snapshot, args.namespace, scanOptions), namespaceWidePolicy(kube, args.namespace)]);
+    const namespacePolicy = policy ? { name: policy.metadata.name, mode: (policy.spec as { mtls?: { mode?: string } } | undefined)?.mtls?.mode ?? 'UNSET' } : undefined;
+    return { kind: 'namespace', check, windowMs: args.windowMs, namespacePolicy };
   },
   render(r): Rendered {
     if (r.kind === 'proposal') return r.result.rendered;
     if (r.kind === 'mesh') return renderMesh(r.rootNamespace, r.namespaces, r.windowMs);
-    return renderNamespace(r.check, r.windowMs);
+    return renderNamespace(r.check, r.windowMs, r.namespacePolicy);
   },
 });

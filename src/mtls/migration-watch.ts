@@ -1,13 +1,15 @@
 // After STRICT lands: look for new failures toward the namespace. Sources are the namespace's
 // sidecar access logs (inbound plaintext refused: NR filter_chain_not_found), the ingress gateways'
 // access logs for routes into the namespace, and the sidecars' istio_requests_total 403/503 counts
-// (growth since the previous look). Only what happened after `since` counts.
+// (growth since the first look). Only what happened after `since` counts; logs are read
+// incrementally and their failures accumulate in the WatchState.
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { type Sample, counterIncrease, parsePrometheusText } from '../mesh/istio-metrics.ts';
 import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
 import { podPhase } from '../mesh/traffic-routing.ts';
-import { type AccessLogEntry, failureOf, parseAccessLog } from './access-log.ts';
+import { type AccessLogEntry, failureOf, parseAccessLogLine } from './access-log.ts';
+import { mapBounded } from './bounded-map.ts';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from './plaintext-scan.ts';
 
 export interface FailureGroup {
@@ -28,13 +30,20 @@ export interface WatchReport {
 }
 
 export interface WatchState {
-  /** Last istio_requests_total samples per pod, to count growth between looks. */
-  lastSamples: Map<string, Sample[]>;
+  /** istio_requests_total 403/503 samples per pod at the first look: growth is counted from there. */
+  baseline: Map<string, Sample[]>;
+  /** Failures found in access logs so far (logs are read incrementally, so these accumulate). */
+  logFailures: Map<string, FailureGroup>;
+  /** Per pod: when its log was last read, and the lines of that read (to skip the overlap next time). */
+  lastRead: Map<string, { at: number; lines: Set<string> }>;
 }
 
 export function newWatchState(): WatchState {
-  return { lastSamples: new Map() };
+  return { baseline: new Map(), logFailures: new Map(), lastRead: new Map() };
 }
+
+/** Log reads and scrapes in flight at once. */
+const READ_CONCURRENCY = 8;
 
 /** Gateways whose routes may lead into the namespace: Istio ingress gateway pods anywhere. */
 function gatewayPods(all: readonly KubeObject[]): KubeObject[] {
@@ -57,24 +66,32 @@ export async function watchOnce(kube: KubeClient, namespace: string, since: Date
   const [nsPods, allPods] = await Promise.all([kube.list('Pod', { namespace }), kube.list('Pod', { labelSelector: 'istio=ingressgateway' })]);
   const sidecars = nsPods.filter((p) => podPhase(p) === 'Running' && findProxyContainer(p));
   const gateways = gatewayPods(allPods).filter((p) => podPhase(p) === 'Running');
-  const sinceSeconds = Math.max(1, Math.ceil((now.getTime() - since.getTime()) / 1000) + 1);
-  const groups = new Map<string, FailureGroup>();
+  const metricGroups = new Map<string, FailureGroup>();
   const unread: string[] = [];
   let podsRead = 0;
 
   const readLog = async (pod: KubeObject, role: 'sidecar' | 'gateway') => {
     const ns = pod.metadata.namespace ?? '';
+    const key = `${role} ${ns}/${pod.metadata.name}`;
+    const last = state.lastRead.get(key);
+    // Each look reads only what is new since the last one, plus a little overlap for clock skew.
+    const from = last ? last.at - 2000 : since.getTime();
+    const sinceSeconds = Math.max(1, Math.ceil((now.getTime() - from) / 1000) + 1);
     try {
       const text = await kube.podLogs(ns, pod.metadata.name, { container: proxyContainerName, sinceSeconds, limitBytes: 2_000_000 });
       podsRead++;
-      for (const e of parseAccessLog(text)) {
-        if (e.startTime && e.startTime.getTime() < since.getTime()) continue;
+      const lines = new Set(text.split('\n').filter(Boolean));
+      for (const line of lines) {
+        if (last?.lines.has(line)) continue;
+        const e = parseAccessLogLine(line);
+        if (!e || (e.startTime && e.startTime.getTime() < since.getTime())) continue;
         if (role === 'gateway' && !intoNamespace(e, namespace)) continue;
         const f = failureOf(e);
-        if (f) group(groups, `${role} ${ns}/${pod.metadata.name}`, f.what, e.downstreamRemoteAddress?.replace(/:\d+$/, ''));
+        if (f) group(state.logFailures, key, f.what, e.downstreamRemoteAddress?.replace(/:\d+$/, ''));
       }
+      state.lastRead.set(key, { at: now.getTime(), lines });
     } catch (err) {
-      unread.push(`${role} ${ns}/${pod.metadata.name} logs: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);
+      unread.push(`${key} logs: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);
     }
   };
 
@@ -84,22 +101,26 @@ export async function watchOnce(kube: KubeClient, namespace: string, since: Date
       const samples = parsePrometheusText(await kube.podProxyGet(ns, pod.metadata.name, MERGED_METRICS_PORT, MERGED_METRICS_PATH)).filter(
         (s) => s.name === 'istio_requests_total' && (s.labels.response_code === '403' || s.labels.response_code === '503'),
       );
-      const before = state.lastSamples.get(pod.metadata.name);
-      state.lastSamples.set(pod.metadata.name, samples);
+      const baseline = state.baseline.get(pod.metadata.name);
       // The first look only sets the baseline: counts from before STRICT are not ours to blame.
-      if (!before) return;
-      for (const s of counterIncrease(before, samples)) {
+      if (!baseline) {
+        state.baseline.set(pod.metadata.name, samples);
+        return;
+      }
+      for (const s of counterIncrease(baseline, samples)) {
         if (s.value <= 0) continue;
         const caller = s.labels.source_workload && s.labels.source_workload !== 'unknown' ? `${s.labels.source_workload}.${s.labels.source_workload_namespace ?? '?'}` : 'unknown';
-        group(groups, `metrics ${ns}/${pod.metadata.name}`, `${s.labels.response_code} (${s.labels.reporter ?? '?'}-reported${s.labels.response_flags && s.labels.response_flags !== '-' ? `, ${s.labels.response_flags}` : ''})`, caller, s.value);
+        const flags = s.labels.response_flags && s.labels.response_flags !== '-' ? `, ${s.labels.response_flags}` : '';
+        group(metricGroups, `metrics ${ns}/${pod.metadata.name}`, `${s.labels.response_code} (${s.labels.reporter ?? '?'}-reported${flags})`, caller, s.value);
       }
     } catch (err) {
       unread.push(`metrics ${ns}/${pod.metadata.name}: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);
     }
   };
 
-  await Promise.all([...sidecars.map((p) => readLog(p, 'sidecar')), ...gateways.map((p) => readLog(p, 'gateway')), ...sidecars.map(readMetrics)]);
-  const failures = [...groups.values()].sort((a, b) => b.count - a.count || a.where.localeCompare(b.where));
+  const jobs: Array<() => Promise<void>> = [...sidecars.map((p) => () => readLog(p, 'sidecar')), ...gateways.map((p) => () => readLog(p, 'gateway')), ...sidecars.map((p) => () => readMetrics(p))];
+  await mapBounded(jobs, READ_CONCURRENCY, (job) => job());
+  const failures = [...state.logFailures.values(), ...metricGroups.values()].sort((a, b) => b.count - a.count || a.where.localeCompare(b.where));
   return { failures, total: failures.reduce((n, f) => n + f.count, 0), unread, podsRead };
 }
 

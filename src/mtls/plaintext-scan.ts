@@ -11,9 +11,12 @@ import { type PlaintextCaller, type Sample, counterIncrease, parsePrometheusText
 import type { MeshSnapshot } from '../mesh/snapshot.ts';
 import { findProxyContainer } from '../mesh/sidecar-proxy.ts';
 import { podPhase } from '../mesh/traffic-routing.ts';
+import { mapBounded } from './bounded-map.ts';
 
 export const MERGED_METRICS_PORT = 15020;
 export const MERGED_METRICS_PATH = '/stats/prometheus';
+/** Scrapes in flight at once: the API server proxies each one. */
+export const SCRAPE_CONCURRENCY = 8;
 
 export interface ScanOptions {
   /** Prometheus base URL (MESHOPS_PROMETHEUS_URL); without it the sidecars are scraped directly. */
@@ -52,15 +55,17 @@ function key(c: PlaintextCaller): string {
 async function scrapeAll(kube: KubeClient, pods: readonly KubeObject[]): Promise<{ samples: Map<string, Sample[]>; unread: PlaintextScan['unread'] }> {
   const samples = new Map<string, Sample[]>();
   const unread: PlaintextScan['unread'] = [];
-  await Promise.all(
-    pods.map(async (p) => {
+  await mapBounded(
+    pods,
+    SCRAPE_CONCURRENCY,
+    async (p) => {
       try {
         const text = await kube.podProxyGet(p.metadata.namespace ?? '', p.metadata.name, MERGED_METRICS_PORT, MERGED_METRICS_PATH);
         samples.set(p.metadata.name, parsePrometheusText(text));
       } catch (err) {
         unread.push({ pod: p.metadata.name, reason: err instanceof Error ? err.message.slice(0, 200) : String(err) });
       }
-    }),
+    },
   );
   return { samples, unread };
 }

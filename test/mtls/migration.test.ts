@@ -88,6 +88,11 @@ describe('STRICT migration through Slack', () => {
     const after = cartLog.filter((e) => e.startTime && e.startTime.getTime() >= Date.parse(rec.execution?.appliedAt ?? ''));
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((e) => e.responseCode === 200)).toBe(true);
+    // Asked again, the namespace offers the way back instead of STRICT.
+    const again = await slash(bot, 'mtls shop --window 200ms');
+    expect(text(again)).toContain('already sets STRICT for the whole namespace');
+    expect(buttonIn(again.blocks, 'Roll back to PERMISSIVE')).toBeDefined();
+    expect(buttonIn(again.blocks, 'Enable STRICT')).toBeUndefined();
   });
 
   it('a migration that breaks a plaintext caller raises the alarm, then rolls back with the requester alone', async () => {
