@@ -155,7 +155,7 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
   for (const s of r.restarts.filter((x) => !x.forIstiod)) {
     offers.push({
       label: `Restart deployment ${s.target.name}`,
-      remediation: { kind: 'rollout-restart', target: { kind: 'Deployment', namespace: s.target.namespace, name: s.target.name }, why: s.why, risk: `Replaces ${plural(s.pods.length, 'stale pod')} of ${s.target.name} one at a time; traffic moves to new pods as they become ready.` },
+      remediation: { kind: 'rollout-restart', target: { kind: 'Deployment', namespace: s.target.namespace, name: s.target.name }, why: s.why, risk: `Replaces the pods of ${s.target.name} (${plural(s.pods.length, 'affected pod')} among them) one at a time; traffic moves to new pods as they become ready.` },
     });
   }
   return { text: summary, blocks, files, offers: offers.slice(0, 5) };
