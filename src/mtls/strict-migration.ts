@@ -148,7 +148,8 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
   const now = options.now ?? (() => new Date());
   const watchMs = options.watchMs ?? 10 * 60_000;
   const threshold = options.alarmThreshold ?? 1;
-  const states = new Map<string, WatchState>();
+  /** Per watch: the namespaces watched (fixed at its first look) and one WatchState per namespace. */
+  const watches = new Map<string, Map<string, WatchState>>();
   return {
     kind,
     targetKinds: ['PeerAuthentication'],
@@ -175,7 +176,9 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
           return { ok: false, reason: `A mesh-wide STRICT is refused while ${notReady.length} namespace(s) are not ready: ${notReady.map((r) => `\`${r.namespace}\` (${r.reasons[0] ?? ''})`).join('; ').slice(0, 1500)}. Migrate them one at a time with \`/mesh mtls <namespace>\`.` };
         }
         affected = meshedNamespaces(snapshot);
-        readinessText = `every meshed namespace is ready (${affected.length})`;
+        // A namespace's own namespace-wide policy outranks the mesh-wide one (unless it is UNSET).
+        const own = (await Promise.all(affected.map(async (n) => [n, modeOf(await namespaceWidePolicy(kube, n))] as const))).filter(([, m]) => m !== 'UNSET' && m !== 'STRICT');
+        readinessText = `every meshed namespace is ready (${affected.length})${own.length ? `; these keep their own namespace-wide mode, which a mesh-wide policy does not override: ${own.map(([n, m]) => `${n} (${m})`).join(', ')}` : ''}`;
       } else {
         const { readiness } = await namespaceReadiness(kube, snapshot, ns, scan);
         if (!readiness.ready && !override) {
@@ -238,13 +241,16 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       const stamped = Date.parse(pa?.metadata.annotations?.[STRICT_SINCE_ANNOTATION] ?? '');
       const since = new Date(Number.isNaN(stamped) ? now().getTime() : stamped);
       const key = `${ns}/${pa?.metadata.uid ?? pa?.metadata.name}/${since.toISOString()}`;
-      const state = states.get(key) ?? newWatchState();
-      states.set(key, state);
+      let perNamespace = watches.get(key);
+      if (!perNamespace) {
+        const pods = await loadLiveSnapshot(kube, { kinds: ['Pod'] });
+        // Mesh-wide STRICT: every meshed namespace is watched.
+        const watched = ns === rootNamespaceOf(pods) ? meshedNamespaces(pods) : [ns];
+        perNamespace = new Map(watched.map((n) => [n, newWatchState()]));
+        watches.set(key, perNamespace);
+      }
       const at = now();
-      const pods = await loadLiveSnapshot(kube, { kinds: ['Pod'] });
-      // Mesh-wide STRICT: every meshed namespace is watched.
-      const watched = ns === rootNamespaceOf(pods) ? meshedNamespaces(pods) : [ns];
-      const reports = await Promise.all(watched.map((n) => watchOnce(kube, n, since, at, state)));
+      const reports = await Promise.all([...perNamespace].map(([n, state]) => watchOnce(kube, n, since, at, state)));
       const report: WatchReport = {
         failures: reports.flatMap((r) => r.failures),
         total: reports.reduce((s, r) => s + r.total, 0),
@@ -253,7 +259,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       };
       const elapsed = at.getTime() - since.getTime();
       if (report.total >= threshold) {
-        states.delete(key);
+        watches.delete(key);
         await options.hooks?.onAlarm?.(kube, target, report, since).catch(() => undefined);
         // The failures go in the summary, not in `problems`: the engine labels those as pods failing to start.
         return {
@@ -264,7 +270,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
         };
       }
       if (elapsed >= watchMs) {
-        states.delete(key);
+        watches.delete(key);
         await options.hooks?.onHealthy?.(kube, target, report, since).catch(() => undefined);
         const blind = report.podsRead === 0 ? ' But no access log could be read, so this is not proof of health.' : '';
         return {

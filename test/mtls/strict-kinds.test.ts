@@ -82,3 +82,25 @@ describe('mtls kinds in the approvals engine', () => {
     expect(rb.reason).toContain('already PERMISSIVE');
   });
 });
+
+describe('mesh-wide STRICT', () => {
+  it('once every meshed namespace is ready, is proposed in the root namespace, names the namespaces that keep their own mode, and is watched everywhere', async () => {
+    // legacy becomes ready: its sidecar-less caller goes, and a fresh inventory pod forgets old plaintext counts.
+    bot.sb.store.delete('Deployment', 'legacy', 'batch-report');
+    for (const p of bot.sb.store.list('Pod', 'legacy')) bot.sb.store.delete('Pod', 'legacy', p.metadata.name);
+    await waitFor(() => bot.sb.store.list('Pod', 'legacy').some((p) => p.metadata.labels?.app === 'inventory' && (p.status as { phase?: string } | undefined)?.phase === 'Running') && !bot.sb.store.list('Pod', 'legacy').some((p) => p.metadata.labels?.app === 'batch-report'), 'legacy without batch-report');
+    const proposed = await bot.approvals.propose({ kind: MTLS_STRICT, target: strictTarget('istio-system'), params: { windowMs: 200 }, requester, cluster: 'sandbox' });
+    if (!proposed.ok) throw new Error(proposed.reason);
+    const facts = Object.fromEntries(proposed.record.preview!.facts);
+    expect(facts.Readiness).toContain('every meshed namespace is ready');
+    expect(facts.Readiness).toContain('shop (DISABLE)');
+    expect(proposed.record.preview!.affectedLabel).toBe('Namespaces that will require mTLS');
+    expect(proposed.record.preview!.affected).toEqual(expect.arrayContaining(['bookinfo', 'legacy', 'shop']));
+    await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, proposed.record.id, BOB));
+    expect(await finished(proposed.record.id)).toBe('done');
+    expect(pa('istio-system', 'default')?.spec?.mtls?.mode).toBe('STRICT');
+    // Every sidecar in bookinfo (6), shop (3) and legacy (1) was read, not only the root namespace's.
+    const summary = (await bot.approvals.store.read(proposed.record.id))?.record.outcome?.summary ?? '';
+    expect(Number(/\((\d+) proxy log/.exec(summary)?.[1])).toBeGreaterThanOrEqual(10);
+  });
+});
