@@ -78,7 +78,9 @@ export function selfSignedCert(hosts: string[], now = new Date()): SelfSignedCer
     seq(oid('2.5.29.17'), octets(seq(...altNames))),
   );
   const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f;
+  // Positive, and minimal in DER: a leading 0x00 byte before one under 0x80 is "illegal padding" to OpenSSL,
+  // which failed about one start in 128. Top bit clear, next bit set: never 0x00, never negative.
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
   const tbs = seq(
     explicit(0, integer(Buffer.from([2]))),
     integer(serial),
