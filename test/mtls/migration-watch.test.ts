@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newWatchState, watchOnce } from '../../src/mtls/migration-watch.ts';
 import { mtlsDemoObjects, MTLS_DEMO_FLOWS } from '../../src/sandbox/demo/mtls-demo.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
-import { TrafficModel } from '../../src/sandbox/traffic-model.ts';
+import { TrafficModel, accessLogLine } from '../../src/sandbox/traffic-model.ts';
 import { kubeFor } from '../approvals/support.ts';
 
 let sb: Sandbox;
@@ -61,5 +61,27 @@ describe('watchOnce', () => {
     expect(log).toContain('503 UC upstream_reset_before_response_started{connection_termination}');
     const metrics = await kube.podProxyGet('shop', shopCaller.metadata.name, 15020, '/stats/prometheus');
     expect(metrics).toMatch(/istio_requests_total\{reporter="source",source_workload="frontend",[^}]*destination_workload="inventory"[^}]*response_code="503"[^}]*response_flags="UC"[^}]*\} 1/);
+  });
+
+  it("reads the ingress gateway's JSON access log and keeps only failures routed into the namespace", async () => {
+    sb.store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+    sb.store.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'istio-ingressgateway-test', namespace: 'istio-system', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
+      spec: { containers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' }] },
+    });
+    sb.settle(); // the sandbox's kubelet starts the container
+    const since = new Date(Date.now() - 1000);
+    const at = new Date().toISOString();
+    const line = (cluster: string, code: number, flags: string) => accessLogLine({ start_time: at, method: 'GET', path: '/', protocol: 'HTTP/1.1', response_code: code, response_flags: flags, upstream_cluster: cluster, downstream_remote_address: '203.0.113.7:5000' }, 'JSON');
+    sb.setPodLogs('istio-system', 'istio-ingressgateway-test', 'istio-proxy', [
+      `${at} ${line('outbound|8080||inventory.legacy.svc.cluster.local', 503, 'UF,URX')}`,
+      `${at} ${line('outbound|9080||productpage.bookinfo.svc.cluster.local', 503, 'UF,URX')}`,
+      `${at} ${line('outbound|8080||inventory.legacy.svc.cluster.local', 200, '-')}`,
+    ]);
+    const report = await watchOnce(kubeFor(sb), 'legacy', since, new Date(), newWatchState());
+    const fromGateway = report.failures.filter((f) => f.where.startsWith('gateway '));
+    expect(fromGateway).toEqual([{ where: 'gateway istio-system/istio-ingressgateway-test', what: '503 UF,URX', count: 1, from: '203.0.113.7' }]);
   });
 });
