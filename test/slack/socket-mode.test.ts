@@ -55,7 +55,7 @@ describe('Socket Mode', () => {
 
   it('acks a /mesh help envelope at once and posts the answer', async () => {
     const { ms } = await deliver('slash_commands', slashCommand('help', { responseUrl: fake.responseUrl() }));
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(2500); // under Slack's 3 s ack limit
     const post = await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
     expect(post.args).toMatchObject({ channel: GENERAL });
     expect(post.args.text).toMatch(/^meshops commands/);
