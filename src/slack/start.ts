@@ -10,6 +10,7 @@ import { type BackgroundWork, type Operations, startOperations } from '../ops/op
 import { type SlackApp, createSlackApp } from './app.ts';
 import { type DedupStore, MemoryDedupStore } from './dedup.ts';
 import { KubeDedupStore } from './kube-dedup.ts';
+import { registerAppHome } from './app-home.ts';
 import { pasteViewHandler } from './analyze-paste.ts';
 import { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
 
@@ -49,6 +50,14 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     onRateLimited: metrics.onRateLimited,
   });
   slackApp = front;
+  registerAppHome(front.app, {
+    clusters: connection.clusters,
+    defaultCluster: connection.defaultCluster,
+    slackConnected: () => front.connected,
+    approvals,
+    readOnly: options.settings.readOnly,
+    log,
+  });
   approvals?.attachMessenger(front.messenger);
   // Role bindings to Slack user groups: membership from usergroups.users.list (the policy caches it).
   options.meshops.setGroupMembers(async (usergroup) => {
