@@ -89,6 +89,10 @@ function renderNamespace(check: NamespaceReadiness, windowMs: number, policy: { 
     const t = tableBlock(['CALLER', 'SIDECAR', 'CALLS', 'REQUESTS', 'RECENT', 'CODES', 'TCP'], rows, `mtls-${r.namespace}-callers.txt`);
     blocks.push(section('*Plaintext callers* (accepted without mTLS, reported by the destination sidecars):'), t.block);
     if (t.overflow) files.push(t.overflow);
+    if (check.peers.length) {
+      const who = check.peers.slice(0, 10).map((p) => `• \`${esc(p.pod ? `${p.pod.name}.${p.pod.namespace}` : p.address)}\` (${esc(p.address)}${p.pod ? `, ${p.pod.hasSidecar ? 'has a sidecar' : 'no sidecar'}` : ', not a pod in this cluster'}) → ${esc(p.destinationWorkload)}: ${p.requests} plaintext request(s) in the recent access log`);
+      blocks.push(section(`*Who they are* (from the destination sidecars' access logs):\n${who.join('\n')}`.slice(0, 2990)));
+    }
   }
   if (r.notes.length) blocks.push(context(...r.notes.slice(0, 8).map((n) => esc(n))));
   blocks.push(context(`Metrics: ${esc(check.scan.source)}. The verdict counts every plaintext caller in those totals, recent or not, to be safe.`));

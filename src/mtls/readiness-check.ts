@@ -6,6 +6,7 @@ import { loadLiveSnapshot } from '../mesh/live-snapshot.ts';
 import { type MtlsReadiness, meshTlsReadiness } from '../mesh/mtls-readiness.ts';
 import type { MeshSnapshot } from '../mesh/snapshot.ts';
 import { findProxyContainer } from '../mesh/sidecar-proxy.ts';
+import { type PlaintextPeer, plaintextPeers } from './plaintext-peers.ts';
 import { type CallerSeen, type PlaintextScan, type ScanOptions, scanPlaintextCallers } from './plaintext-scan.ts';
 
 export interface NamespaceReadiness {
@@ -13,6 +14,8 @@ export interface NamespaceReadiness {
   scan: PlaintextScan;
   /** Callers with their recent counts (same order as readiness.plaintextCallers). */
   callers: CallerSeen[];
+  /** Addresses (and pods) of plaintext callers, from the destinations' access logs when logging is on. */
+  peers: PlaintextPeer[];
 }
 
 export function rootNamespaceOf(snapshot: MeshSnapshot): string {
@@ -29,7 +32,9 @@ export async function namespaceReadiness(kube: KubeClient, snapshot: MeshSnapsho
     readiness.verdict = 'not ready';
   }
   const callers = (scan.callers ?? []).filter((c) => c.destinationNamespace === namespace);
-  return { readiness, scan, callers };
+  const unnamed = [...new Set(callers.filter((c) => !c.hasSidecar).map((c) => c.destinationWorkload))];
+  const peers = unnamed.length ? await plaintextPeers(kube, snapshot, namespace, unnamed) : [];
+  return { readiness, scan, callers, peers };
 }
 
 /** Namespaces with at least one pod carrying a sidecar: the ones a STRICT policy changes anything for. */

@@ -45,6 +45,9 @@ describe('/mesh mtls <namespace>', () => {
     expect(row).not.toBeNull();
     expect(Number(row![1])).toBeGreaterThanOrEqual(Number(row![2]));
     expect(Number(row![2])).toBeGreaterThan(0);
+    // The metrics say "unknown"; the inventory sidecar's access log names the caller's pod by its address.
+    const ip = (batch.status as { podIP?: string }).podIP!;
+    expect(t).toContain(`\`${batch.metadata.name}.legacy\` (${ip}, no sidecar) → inventory:`);
     expect(buttonIn(msg.blocks, 'Enable STRICT anyway (override) for legacy')).toBeDefined();
   });
 
