@@ -18,6 +18,8 @@ import { type ApprovalsSetup, setupApprovals } from '../../src/approvals/setup.t
 import { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';
+import { Metrics } from '../../src/ops/metrics.ts';
+import { startOperations } from '../../src/ops/operations.ts';
 import { Router } from '../../src/router.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { type SlackApp, createSlackApp } from '../../src/slack/app.ts';
@@ -71,6 +73,7 @@ async function relay(targetPort: number): Promise<Relay> {
 
 interface Replica {
   name: string;
+  kube: KubeClient;
   front: SlackApp;
   approvals: ApprovalsSetup;
   relay: Relay;
@@ -103,7 +106,7 @@ async function startReplica(name: string): Promise<Replica> {
   approvals.service.attachMessenger(front.messenger);
   await front.start();
   approvals.service.start(200);
-  const replica = { name, front, approvals, relay: r, answered: () => lines.filter((l) => l.includes('"msg":"answered"')).length };
+  const replica = { name, kube, front, approvals, relay: r, answered: () => lines.filter((l) => l.includes('"msg":"answered"')).length };
   replicas.push(replica);
   return replica;
 }
@@ -247,5 +250,49 @@ describe('two replicas, one Slack app', () => {
     const outcomes = threadPosts(ts).filter((c) => String(c.args.text).includes('Restart'));
     expect(outcomes).toHaveLength(1);
     expect((outcomes[0]?.at ?? 0) >= killedAt).toBe(true);
+  }, 60_000);
+
+  it('a graceful shutdown hands the follow-up over at once: the Lease is released, not left to lapse', async () => {
+    const b = replicas[1] as Replica;
+    const c = await startReplica('replica-c');
+    await fake.socket.waitForConnections(3);
+    const restarts = restartCounter(sb, 'bookinfo', 'reviews');
+    // After replica-a's death the open connections are replica-b's (0) and replica-c's (1).
+    const { id, ts } = await propose('reviews', 0);
+    fake.socket.send('interactive', approveClick(id, ts, BOB), { connection: 0 });
+    const leaseName = `meshops-req-${id}`;
+    const holders: Array<string | null> = [];
+    const unsubscribe = sb.store.subscribe((e) => {
+      if (e.object.kind !== 'Lease' || e.object.metadata.name !== leaseName) return;
+      const h = (e.object.spec as { holderIdentity?: string | null }).holderIdentity ?? null;
+      if (holders.at(-1) !== h) holders.push(h);
+    });
+    await waitFor(async () => holders.at(-1) === 'replica-b' && (await b.approvals.service.store.read(id))?.record.execution?.appliedAt, 'replica-b to execute and follow', 15_000);
+
+    // SIGTERM on replica-b: the same sequence main.ts runs.
+    const ops = await startOperations({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: new Metrics({ defaultMetrics: false }),
+      front: b.front,
+      clusters: [{ name: 'home', kube: b.kube }],
+      log: createLogger({ level: 'silent' }),
+      background: [{ name: 'approvals', stop: () => b.approvals.service.stop() }],
+    });
+    const stoppedAt = Date.now();
+    const report = await ops.shutdown('SIGTERM');
+    expect(report.problems).toEqual([]);
+    await waitFor(() => holders.includes('replica-c'), 'replica-c to take over', 10_000);
+    // Well inside the 2 s lease: replica-c did not wait for it to lapse.
+    expect(Date.now() - stoppedAt).toBeLessThan(2000);
+    await waitFor(async () => (await c.approvals.service.store.read(id))?.record.state === 'done', 'replica-c to finish', 20_000);
+    await waitFor(() => holders.at(-1) === null, 'replica-c to release the Lease', 5000);
+    unsubscribe();
+    expect(holders).toEqual(['replica-b', null, 'replica-c', null]);
+    expect(restarts.count()).toBe(1);
+    restarts.stop();
+    await c.approvals.service.idle();
+    const outcomes = threadPosts(ts).filter((p) => String(p.args.text).includes('Restart'));
+    expect(outcomes).toHaveLength(1);
   }, 60_000);
 });
