@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       ...(meshops.services.policyWarning ? [`Note: ${meshops.services.policyWarning}`] : []),
     ].join('\n');
     const messenger = new ConsoleMessenger(process.stdout);
-    meshops.approvals?.attachMessenger(messenger);
+    meshops.attachMessenger(messenger);
     meshops.approvals?.start();
     await runConsole({ router: meshops.router, banner, messenger, clickHandlers: meshops.approvals?.clickHandlers });
     await meshops.approvals?.stop();

@@ -10,6 +10,8 @@ import type { CommandServices } from './services.ts';
 import { setupApprovals } from './approvals/setup.ts';
 import type { AccessPolicy } from './approvals/policy.ts';
 import type { ApprovalsService, ApprovalsOptions } from './approvals/service.ts';
+import type { Messenger } from './messenger.ts';
+import { registerMtlsMigration } from './mtls/wiring.ts';
 
 export interface Meshops {
   router: Router;
@@ -17,6 +19,8 @@ export interface Meshops {
   policy: AccessPolicy;
   /** Absent in a read-only install. */
   approvals?: ApprovalsService;
+  /** The front door's messenger, for background work: approvals follow-ups and migration notices. */
+  attachMessenger(messenger: Messenger): void;
   /** Where Slack user-group membership comes from (usergroups.users.list), once a Slack client exists. */
   setGroupMembers(fetch: (groupId: string) => Promise<string[]>): void;
 }
@@ -48,6 +52,8 @@ export async function assemble(settings: Settings, connection: Connection, log: 
     onAudit: options.onAudit,
   });
   const approvals = settings.readOnly ? undefined : service;
+  // The guarded STRICT migration adds its remediation kinds (strict, override, rollback) to the registry.
+  const mtls = approvals ? registerMtlsMigration(approvals, { log, prometheusUrl: settings.prometheusUrl }) : undefined;
   const services: CommandServices = { settings, policyWarning: warning, ...(approvals ? { approvals } : {}), ...options.extra };
   const router = new Router({
     commands: allCommands,
@@ -64,6 +70,10 @@ export async function assemble(settings: Settings, connection: Connection, log: 
     services,
     policy,
     approvals,
+    attachMessenger: (messenger) => {
+      approvals?.attachMessenger(messenger);
+      mtls?.attachMessenger(messenger);
+    },
     setGroupMembers: (fetch) => {
       groupMembers = fetch;
     },

@@ -3,6 +3,7 @@
 import { startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/server.ts';
 import { demoMeshObjects } from '../sandbox/demo/demo-mesh.ts';
 import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
+import { mtlsDemoObjects, startMtlsTraffic } from '../sandbox/demo/mtls-demo.ts';
 
 export interface DemoSandbox extends Sandbox {
   fleet: IstiodFleet;
@@ -19,17 +20,21 @@ export async function startDemoSandbox(options: SandboxOptions & { faults?: Flee
   const { faults, ...sandboxOptions } = options;
   // The bot's own namespace (MESHOPS_NAMESPACE's default) holds approval requests and leases.
   const botNamespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } };
-  const sandbox = await startSandbox({ seed: [botNamespace, ...demoMeshObjects()], ...sandboxOptions });
+  // Beside bookinfo: `shop` (ready for STRICT mTLS) and `legacy` (a plaintext caller without a sidecar).
+  const sandbox = await startSandbox({ seed: [botNamespace, ...demoMeshObjects(), ...mtlsDemoObjects()], ...sandboxOptions });
   sandbox.settle();
   // istiod's log lines (pushes, ACKs, NACKs) land in the istiod pods' `discovery` container logs.
   const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, { logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines) });
   const stopFleet = fleet.start();
   if (faults !== false) fleet.inject(faults ?? DEMO_FAULTS);
+  // Sidecar metrics on :15020 and Istio-format access logs, following the mesh's mTLS state.
+  const traffic = startMtlsTraffic(sandbox);
   const close = sandbox.close.bind(sandbox);
   return Object.assign(sandbox, {
     fleet,
     close: async () => {
       stopFleet();
+      traffic.stop();
       await close();
     },
   });

@@ -58,7 +58,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     readOnly: options.settings.readOnly,
     log,
   });
-  approvals?.attachMessenger(front.messenger);
+  options.meshops.attachMessenger(front.messenger);
   // Role bindings to Slack user groups: membership from usergroups.users.list (the policy caches it).
   options.meshops.setGroupMembers(async (usergroup) => {
     const res = await front.app.client.usergroups.users.list({ usergroup });
