@@ -230,6 +230,16 @@ describeKubectl(`rendered manifests${kubectlPath ? '' : ' (skipped: kubectl not 
     });
   });
 
+  it('lets in only the health port, and out only DNS and HTTPS (API server, Slack)', () => {
+    const np = standard.find((o) => o.kind === 'NetworkPolicy') as any;
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port))).toEqual([8080]);
+    expect(new Set(np.spec.egress.flatMap((r: any) => r.ports.map((p: any) => p.port)))).toEqual(new Set([53, 443, 6443]));
+    const svc = standard.find((o) => o.kind === 'Service') as any;
+    expect(svc.spec.ports.map((p: any) => p.port)).toEqual([8080]);
+    expect(svc.spec.type ?? 'ClusterIP').toBe('ClusterIP');
+  });
+
   describe('applied to the sandbox API server', () => {
     let sandbox: Sandbox;
     let dir: string;
