@@ -268,7 +268,8 @@ export function virtualServicesForService(
       }
     }
     if (routesToService && !routes.some((r) => r.reachesPod)) warnings.push('no route of this VirtualService sends traffic to these pods');
-    if (hostsCoverService && !routesToService && routes.length > 0) {
+    // A VirtualService bound only to gateways (no `mesh`) routes at those gateways; sidecar callers never see it.
+    if (hostsCoverService && !routesToService && routes.length > 0 && gateways.includes('mesh')) {
       warnings.push(`no route sends traffic to ${svcName}: it captures requests for the service and sends them all elsewhere (for callers in ${exportTo.text})`);
     }
     out.push({
