@@ -49,7 +49,17 @@ export async function connect(settings: Settings, clientOptions: KubeClientOptio
   }
   const kc = new KubeConfig();
   if (source === 'in-cluster') kc.loadFromCluster();
-  else kc.loadFromDefault();
+  else if (settings.kube.kubeconfigPath) {
+    // KUBECONFIG may list several files, merged in order (first one's current context wins), as kubectl does.
+    const [first, ...rest] = settings.kube.kubeconfigPath.split(':').filter((p) => p && existsSync(p));
+    if (!first) throw new Error(`none of the kubeconfig files in KUBECONFIG exist: ${settings.kube.kubeconfigPath}`);
+    kc.loadFromFile(first);
+    for (const path of rest) {
+      const more = new KubeConfig();
+      more.loadFromFile(path);
+      kc.mergeConfig(more, true);
+    }
+  } else kc.loadFromDefault();
   const contexts = settings.kube.contexts?.length ? settings.kube.contexts : [settings.kube.context ?? kc.getCurrentContext()];
   const clusters: ClusterTarget[] = contexts.map((ctxName, i) => {
     const copy = new KubeConfig();
