@@ -69,7 +69,9 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     port: options.settings.healthPort,
     metrics,
     front,
-    clusters: connection.clusters,
+    // Readiness follows the cluster the bot lives in: a remote cluster's outage must not take every replica
+    // out of service (and block drains); the App Home tab and each answer report the others.
+    clusters: connection.clusters.filter((c) => c.name === connection.defaultCluster),
     log,
     background: [...(approvals ? [{ name: 'approvals', stop: () => approvals.stop() }] : []), ...(options.background ?? [])],
     close: () => connection.close(),
