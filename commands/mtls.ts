@@ -17,7 +17,7 @@ const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--wi
 
 /** `10s`, `500ms`, `2m` → milliseconds; at most 5 minutes, since the command waits that long. */
 export function parseWindow(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  const m = text.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m)$/);
   if (!m) throw new UserError(`\`--window ${esc(text)}\` is not a duration.`, 'Write it like `10s`, `500ms` or `2m`.');
   const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
   if (ms < 100 || ms > 5 * 60_000) throw new UserError(`\`--window ${esc(text)}\` is out of range.`, 'Pick between `100ms` and `5m`; the default is `10s`.');

@@ -17,7 +17,7 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 
 /** `15m` → 900000. */
 export function parseDuration(text: string): number {
-  const m = DURATION.exec(text);
+  const m = text.match(DURATION);
   if (!m) throw new Error(`not a duration: ${text}`);
   return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
 }

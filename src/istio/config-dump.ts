@@ -85,7 +85,7 @@ export interface IstioConfigPath {
 const configPathRe = /^\/apis\/([a-z.]+)\/(v[0-9a-z]+)\/namespaces\/([^/]+)\/([a-z-]+)\/([^/]+)$/;
 
 export function parseIstioConfigPath(path: string): IstioConfigPath | undefined {
-  const m = configPathRe.exec(path);
+  const m = path.match(configPathRe);
   if (!m) return undefined;
   return { group: m[1]!, version: m[2]!, namespace: m[3]!, kind: m[4]!, name: m[5]! };
 }
@@ -108,12 +108,12 @@ function clusterOf(route: EnvoyRoute): string {
  */
 export function routeTargetsService(route: EnvoyRoute, domains: readonly string[], svc: ServiceKey, port: number): boolean {
   for (const d of domains) {
-    const m = fqdnRe.exec(d.replace(/:\d+$/, ''));
+    const m = d.replace(/:\d+$/, '').match(fqdnRe);
     if (m && m[1] === svc.name && m[2] === svc.namespace) return true;
   }
   const parts = clusterOf(route).split('|');
   if (parts.length !== 4 || parts[0] !== 'outbound' || parts[1] !== String(port)) return false;
-  const m = fqdnRe.exec(parts[3]!);
+  const m = parts[3]!.match(fqdnRe);
   return m !== null && m[1] === svc.name && m[2] === svc.namespace;
 }
 
