@@ -20,6 +20,10 @@ async function main(): Promise<void> {
   // In the console, logs would drown the answers: errors only unless asked (warnings appear in the banner).
   const consoleMode = !settings.slack;
   const log = createLogger({ level: consoleMode && !process.env.LOG_LEVEL ? 'error' : settings.logLevel, destination: consoleMode ? process.stderr : undefined });
+  // Nothing crashes the bot: a stray rejection in background work is logged whole and the bot carries on
+  // (Node's default would exit and drop every answer in flight).
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (the bot carries on)'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the bot carries on)'));
   // One registry for the process: cluster API calls, commands, approvals and Slack all count into it.
   const metrics = new Metrics();
   const connection = await connect(settings, { onRequest: metrics.onKubeRequest });
