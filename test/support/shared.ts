@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedDir = process.env.MESHOPS_SHARED_DIR ?? resolve(projectRoot, '..', 'shared');
@@ -15,7 +15,10 @@ export function describeWithShared(name: string, fn: () => void): void {
   if (hasShared) {
     describe(name, fn);
   } else {
-    // Skipped on purpose: the conformance data lives in ../shared, absent from a user's fresh clone.
-    describe.skip(`${name} (skipped: ${conformanceDir} not found; CI provides ../shared)`, fn);
+    // Skipped on purpose: the conformance data lives in ../shared, absent from a user's fresh clone. The
+    // real body is not even collected (it reads the data at collection time); one skipped test says why.
+    describe(`${name} (skipped: ${conformanceDir} not found; CI provides ../shared)`, () => {
+      it.skip('needs ../shared/conformance', () => {});
+    });
   }
 }
