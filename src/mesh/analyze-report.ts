@@ -100,7 +100,10 @@ export function renderAnalyzeReport(r: AnalyzeReport): { text: string; blocks: B
     const text = `No issues found in ${r.scope}: ${r.objectsAnalyzed} objects analyzed.`;
     return { text, blocks: [section(`:white_check_mark: ${esc(text)}`), ...(istioctlNote ? [context(esc(istioctlNote))] : [])], files: [] };
   }
-  const summary = counts.filter(([, n]) => n > 0).map(([l, n]) => `${n} ${l.toLowerCase()}${n === 1 ? '' : 's'}`).join(', ');
+  const summary = counts
+    .filter(([, n]) => n > 0)
+    .map(([l, n]) => `${n} ${l.toLowerCase()}${n === 1 || l === 'Info' ? '' : 's'}`)
+    .join(', ');
   const text = `Istio analysis of ${r.scope}: ${summary} (${r.objectsAnalyzed} objects analyzed)`;
   const blocks: Block[] = [header(`Istio analysis · ${r.scope}`), section(`*${summary}* across ${r.objectsAnalyzed} objects.`)];
   const shown = r.messages.slice(0, MAX_MESSAGES_INLINE);
