@@ -93,7 +93,8 @@ export default defineCommand({
   },
   render(r) {
     if (r.istiod.length === 0) {
-      const text = `No istiod found in ${r.istioNamespace} (pods labelled app=istiod). ${r.podsWithSidecar} pods carry an istio-proxy sidecar.`;
+      const n = r.podsWithSidecar;
+      const text = `No istiod found in ${r.istioNamespace} (pods labelled app=istiod). ${n} pod${n === 1 ? ' carries' : 's carry'} an istio-proxy sidecar.`;
       return { text, blocks: [section(`:warning: ${text}`)] };
     }
     const cp = r.controlPlaneVersions.join(', ') || 'unknown';
