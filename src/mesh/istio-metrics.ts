@@ -46,7 +46,7 @@ export function parsePrometheusText(text: string): Sample[] {
     const lineNo = i + 1;
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
-    const nameMatch = metricName.exec(line);
+    const nameMatch = line.match(metricName);
     if (!nameMatch) throw new MetricsParseError('expected a metric name', lineNo);
     const name = nameMatch[0];
     let pos = name.length;
@@ -59,7 +59,7 @@ export function parsePrometheusText(text: string): Sample[] {
           pos++;
           break;
         }
-        const ln = labelName.exec(line.slice(pos));
+        const ln = line.slice(pos).match(labelName);
         if (!ln) throw new MetricsParseError('expected a label name', lineNo);
         pos += ln[0].length;
         while (line[pos] === ' ') pos++;

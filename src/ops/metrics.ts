@@ -58,7 +58,7 @@ export class Metrics {
     return {
       claim: async (key, ttlMs) => {
         const first = await store.claim(key, ttlMs);
-        if (!first) this.slackRetries.inc({ kind: /^[a-z]+(?=:)/.exec(key)?.[0] ?? 'other' });
+        if (!first) this.slackRetries.inc({ kind: key.match(/^[a-z]+(?=:)/)?.[0] ?? 'other' });
         return first;
       },
     };

@@ -33,7 +33,7 @@ export class TokenBook {
   authenticate(req: IncomingMessage): Identity | undefined {
     const h = req.headers.authorization;
     if (!h) return undefined;
-    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    const m = h.match(/^Bearer\s+(\S+)$/i);
     return m ? this.byToken.get(m[1] as string) : undefined;
   }
 }

@@ -19,7 +19,7 @@ export function parseSandboxArgs(argv: readonly string[]): SandboxCliArgs {
   const raw: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    const m = /^--(port|kubeconfig|host)(?:=(.*))?$/.exec(a);
+    const m = a.match(/^--(port|kubeconfig|host)(?:=(.*))?$/);
     if (!m) throw new Error(`meshops sandbox: unknown argument "${a}" (usage: meshops sandbox [--port N] [--kubeconfig FILE] [--host ADDR])`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new Error(`meshops sandbox: --${m[1]} needs a value`);

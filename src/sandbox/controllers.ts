@@ -84,7 +84,7 @@ function isReady(pod: KubeObject): boolean {
 function scaled(value: number | string | undefined, total: number, roundUp: boolean, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number') return value;
-  const m = /^(\d+)%$/.exec(value);
+  const m = value.match(/^(\d+)%$/);
   if (!m) return Number(value) || 0;
   const raw = (Number(m[1]) * total) / 100;
   return roundUp ? Math.ceil(raw) : Math.floor(raw);

@@ -33,7 +33,7 @@ export function kubeletTimestamp(d: Date): string {
 export function parseLogLines(lines: readonly string[], endAt: Date): LogLine[] {
   const n = lines.length;
   return lines.map((raw, i) => {
-    const m = KUBELET_TS.exec(raw);
+    const m = raw.match(KUBELET_TS);
     const time = m ? new Date(m[1] as string) : new Date(endAt.getTime() - (n - 1 - i) * 1000);
     const body = m ? (m[2] as string) : raw;
     return { time, text: body.replaceAll('{{ts}}', istioTimestamp(time)) };

@@ -142,7 +142,7 @@ export function canNonResource(objects: readonly KubeObject[], user: string, gro
 
 /** The groups Kubernetes gives an authenticated user name (service accounts get their namespace groups). */
 export function defaultGroupsFor(user: string): string[] {
-  const m = /^system:serviceaccount:([^:]+):[^:]+$/.exec(user);
+  const m = user.match(/^system:serviceaccount:([^:]+):[^:]+$/);
   if (m) return ['system:serviceaccounts', `system:serviceaccounts:${m[1]}`, 'system:authenticated'];
   return ['system:authenticated'];
 }

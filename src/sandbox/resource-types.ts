@@ -75,7 +75,7 @@ export function builtinResourceTypes(): ResourceType[] {
 /** Kubernetes' version priority: GA before beta before alpha, higher numbers first; others last, alphabetically. */
 export function compareKubeVersions(a: string, b: string): number {
   const rank = (v: string): [number, number, number, string] => {
-    const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    const m = v.match(/^v(\d+)(?:(alpha|beta)(\d+))?$/);
     if (!m) return [3, 0, 0, v];
     const level = m[2] === undefined ? 0 : m[2] === 'beta' ? 1 : 2;
     return [level, -Number(m[1]), -Number(m[3] ?? 0), v];

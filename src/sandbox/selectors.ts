@@ -111,7 +111,7 @@ export function parseFieldSelector(text: string): FieldRequirement[] {
   for (const part of text.split(',')) {
     const p = part.trim();
     if (!p) continue;
-    const m = /^([^=!]+)(==|!=|=)(.*)$/.exec(p);
+    const m = p.match(/^([^=!]+)(==|!=|=)(.*)$/);
     if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${p}'`);
     out.push({ field: (m[1] as string).trim(), op: m[2] === '!=' ? 'neq' : 'eq', value: (m[3] as string).trim() });
   }

@@ -109,7 +109,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const imp = impersonationOf(req);
     if (!imp) return requester;
     if (imp.user !== undefined) {
-      const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(imp.user);
+      const sa = imp.user.match(/^system:serviceaccount:([^:]+):([^:]+)$/);
       const ok = sa
         ? authorized(store, requester, 'impersonate', '', 'serviceaccounts', sa[1], sa[2])
         : authorized(store, requester, 'impersonate', '', 'users', undefined, imp.user);

@@ -20,7 +20,7 @@ export const gatewayApiCrdVersionAnalyzer: Analyzer = {
       const minimum = MINIMUM[crd.metadata.name];
       const raw = annotations(crd)[BUNDLE_VERSION];
       if (!minimum || raw === undefined) continue;
-      const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/.exec(raw.trim());
+      const m = raw.trim().match(/^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/);
       if (!m) continue;
       const installed = [Number(m[1]), Number(m[2]), Number(m[3])];
       const below = installed[0]! - minimum[0] || installed[1]! - minimum[1] || installed[2]! - minimum[2];

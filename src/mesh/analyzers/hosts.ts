@@ -22,7 +22,7 @@ const fqdnPattern = /^(.+)\.(.+)\.svc\.cluster\.local$/;
 
 /** The Service a host names, as namespace/name, or undefined when the host is not `<name>.<ns>.svc.cluster.local`. */
 export function serviceNameFromFqdn(fqdn: string): { namespace: string; name: string } | undefined {
-  const m = fqdnPattern.exec(fqdn);
+  const m = fqdn.match(fqdnPattern);
   if (!m) return undefined;
   // The pattern is greedy on the name, like Istio's: `a.b.c.svc.cluster.local` → name `a.b`, namespace `c`.
   return { name: m[1] ?? '', namespace: m[2] ?? '' };
