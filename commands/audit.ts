@@ -1,7 +1,6 @@
 // `/mesh audit [namespace]`: the recent proposed changes, who asked, who approved, and what came of it.
 // Reads the persisted approval requests; the same steps are also pino audit lines and Kubernetes Events.
-import { z } from 'zod';
-import { defineCommand, namespaceArg } from '../src/command.ts';
+import { defineCommand, optionalNamespace } from '../src/command.ts';
 import { type Block, context, esc, header, section } from '../src/blocks/block-kit.ts';
 import { UserError } from '../src/errors.ts';
 import type { ApprovalRequest } from '../src/approvals/request.ts';
@@ -55,8 +54,7 @@ export default defineCommand({
   summary: 'Recent proposed changes: what, who asked, who approved, outcome, when',
   usage: '/mesh audit [namespace]',
   examples: ['/mesh audit', '/mesh audit bookinfo'],
-  args: z.object({ namespace: namespaceArg.optional() }),
-  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' } },
+  ...optionalNamespace,
   permission: 'read',
   touchesCluster: true,
   async run({ args, services, now }): Promise<AuditReport> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineCommand, namespaceArg } from '../src/command.ts';
+import { defineCommand, optionalNamespace } from '../src/command.ts';
 import { type Attachment, type Block, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
-import { UserError } from '../src/errors.ts';
+import { requireLiveNamespace } from '../src/kube/namespaces.ts';
 import type { KubeObject } from '../src/kube/objects.ts';
 import { hasSidecar } from '../src/mesh/pods.ts';
 
@@ -108,19 +108,15 @@ export default defineCommand({
   summary: 'Istio config at a glance: routes, subsets, gateways, policies, injection',
   usage: '/mesh config [namespace]',
   examples: ['/mesh config bookinfo', '/mesh config'],
-  args: z.object({ namespace: namespaceArg.optional() }),
-  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' } },
+  ...optionalNamespace,
   permission: 'read',
   touchesCluster: true,
   async run({ kube, args }) {
     const ns = args.namespace;
-    if (ns && !(await kube.get('Namespace', undefined, ns))) {
-      const names = (await kube.list('Namespace')).map((n) => n.metadata.name);
-      throw new UserError(`There is no namespace \`${ns}\` in this cluster.`, `Namespaces: ${names.slice(0, 20).map((n) => `\`${n}\``).join(', ')}`);
-    }
+    const one = ns ? await requireLiveNamespace(kube, ns) : undefined;
     const [lists, namespaces, pods] = await Promise.all([
       Promise.all(KINDS.map((k) => kube.list(k, { namespace: ns }))),
-      ns ? kube.get('Namespace', undefined, ns).then((n) => (n ? [n] : [])) : kube.list('Namespace'),
+      one ? [one] : kube.list('Namespace'),
       kube.list('Pod', { namespace: ns }),
     ]);
     return configReport(ns, lists.flat(), namespaces, pods);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineCommand, namespaceArg } from '../src/command.ts';
 import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
 import { UserError } from '../src/errors.ts';
+import { requireLiveNamespace } from '../src/kube/namespaces.ts';
 import type { ProposeResult } from '../src/approvals/service.ts';
 import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
 import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from '../src/mtls/readiness-check.ts';
@@ -132,10 +133,7 @@ export default defineCommand({
   permission: 'read',
   touchesCluster: true,
   async run({ args, kube, services, requester, cluster }): Promise<MtlsResult> {
-    if (!(await kube.get('Namespace', undefined, args.namespace))) {
-      const names = (await kube.list('Namespace')).map((n) => n.metadata.name);
-      throw new UserError(`There is no namespace \`${esc(args.namespace)}\` in this cluster.`, `Namespaces: ${names.slice(0, 20).map((n) => `\`${n}\``).join(', ')}`);
-    }
+    await requireLiveNamespace(kube, args.namespace);
     if (args.strict || args.rollback) {
       const approvals = services.approvals;
       if (!approvals) throw new UserError('Remediations are switched off in this meshops (no approvals service).', 'Ask whoever runs meshops to enable approvals.');

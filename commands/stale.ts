@@ -1,8 +1,7 @@
-import { z } from 'zod';
-import { defineCommand, namespaceArg } from '../src/command.ts';
+import { defineCommand, optionalNamespace } from '../src/command.ts';
 import { type Attachment, type Block, type Offer, type Rendered, context, esc, section, tableBlock, truncate } from '../src/blocks/block-kit.ts';
-import { UserError } from '../src/errors.ts';
 import type { KubeClient } from '../src/kube/client.ts';
+import { unknownNamespace } from '../src/kube/namespaces.ts';
 import { readMeshSync, STALE_KINDS } from '../src/istio/mesh-sync-read.ts';
 import { humanDuration } from '../src/istio/proxy-status.ts';
 import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } from '../src/istio/stale-diagnosis.ts';
@@ -14,8 +13,7 @@ const IN_FLIGHT_MS = 10_000;
 /** A namespace the user typed that the cluster does not have: say which ones it has. */
 export function requireNamespace(snapshot: MeshSnapshot, namespace: string | undefined): void {
   if (!namespace || snapshot.get('Namespace', undefined, namespace)) return;
-  const names = snapshot.list('Namespace').map((n) => n.metadata.name).sort();
-  throw new UserError(`There is no namespace \`${esc(namespace)}\` in this cluster.`, `Namespaces: ${names.slice(0, 20).map((n) => `\`${n}\``).join(', ')}${names.length > 20 ? ', …' : ''}`);
+  throw unknownNamespace(namespace, snapshot.list('Namespace').map((n) => n.metadata.name));
 }
 
 /** The whole diagnosis, as data: also what bench/stale.ts times. */
@@ -194,8 +192,7 @@ export default defineCommand({
   summary: 'Proxies whose config istiod pushed but Envoy has not acknowledged, with the likely cause and a fix',
   usage: '/mesh stale [namespace]',
   examples: ['/mesh stale bookinfo', '/mesh stale'],
-  args: z.object({ namespace: namespaceArg.optional() }),
-  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' } },
+  ...optionalNamespace,
   permission: 'read',
   touchesCluster: true,
   async run({ kube, args, now }) {

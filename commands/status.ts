@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { defineCommand, namespaceArg } from '../src/command.ts';
+import { defineCommand, optionalNamespace } from '../src/command.ts';
 import { type Attachment, type Block, context, esc, section, tableBlock, truncate } from '../src/blocks/block-kit.ts';
 import type { IstiodFailure, MergedProxy } from '../src/istio/merge.ts';
 import { readMeshSync, STATUS_KINDS } from '../src/istio/mesh-sync-read.ts';
@@ -59,8 +58,7 @@ export default defineCommand({
   summary: 'Proxy sync status per xDS type, from every istiod replica (istioctl proxy-status)',
   usage: '/mesh status [namespace]',
   examples: ['/mesh status bookinfo', '/mesh status'],
-  args: z.object({ namespace: namespaceArg.optional() }),
-  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' } },
+  ...optionalNamespace,
   permission: 'read',
   touchesCluster: true,
   async run({ kube, args }): Promise<StatusReport> {

@@ -86,3 +86,9 @@ export const k8sObjectName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "lower-case letters, digits, '-' and '.'");
 
 export const namespaceArg = k8sLabelName;
+
+/** The common `[namespace]` argument (`bookinfo`, `-n bookinfo`, `--namespace bookinfo`), to spread into a command. */
+export const optionalNamespace = {
+  args: z.object({ namespace: namespaceArg.optional() }),
+  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' } } satisfies ArgSpec,
+};

@@ -79,10 +79,6 @@ export const requestSchema = z.object({
 });
 export type ApprovalRequest = z.infer<typeof requestSchema>;
 
-export function isFinal(state: RequestState): boolean {
-  return state === 'done' || state === 'failed' || state === 'denied' || state === 'expired' || state === 'superseded' || state === 'taken';
-}
-
 /** The record with a new state and a history line. */
 export function moved(rec: ApprovalRequest, state: RequestState, at: Date, by?: string, note?: string): ApprovalRequest {
   return { ...rec, state, history: [...rec.history, { at: at.toISOString(), state, by, note }] };

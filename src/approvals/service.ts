@@ -17,7 +17,7 @@ import { type AuditAction, Auditor } from './audit.ts';
 import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION, refusal, renderOutcome, renderPreviewFailure, renderRequest, when } from './messages.ts';
 import type { AccessPolicy } from './policy.ts';
 import { type Progress, RemediationRegistry, type RemediationKind } from './remediation-kinds.ts';
-import { type ApprovalRequest, type Target, isFinal, moved, newRequestId, requestIdSchema } from './request.ts';
+import { type ApprovalRequest, type Target, moved, newRequestId, requestIdSchema } from './request.ts';
 import { RequestStore, type StoredRequest, objectName } from './request-store.ts';
 import { rolloutRestart } from './rollout-restart.ts';
 

@@ -42,8 +42,11 @@ export interface KubeObject {
 
 /** `<Kind> <namespace>/<name>`, or `<Kind> <name>` for cluster-scoped objects: the form Istio prints. */
 export function resourceRef(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
-  const { namespace, name } = obj.metadata;
-  return namespace ? `${obj.kind} ${namespace}/${name}` : `${obj.kind} ${name}`;
+  return formatResource(obj.kind, obj.metadata.namespace, obj.metadata.name);
+}
+
+export function formatResource(kind: string, namespace: string | undefined, name: string): string {
+  return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
 }
 
 export function groupOf(apiVersion: string): string {

@@ -1,5 +1,6 @@
 // Turning what a person typed into pods: `pod <pod>.<ns>`, `<name> -n <ns>`, a Deployment name, or
 // `app=<label>`. Nothing found is a UserError that lists close names, so the next try can succeed.
+import { editDistance } from '../args.ts';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import type { KubeObject } from '../kube/objects.ts';
@@ -150,18 +151,4 @@ export function closest(want: string, names: readonly string[]): string[] {
     .filter((x) => x.score <= Math.max(2, Math.floor(want.length / 3)))
     .sort((a, b) => a.score - b.score || a.n.localeCompare(b.n));
   return scored.slice(0, 5).map((x) => x.n);
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }

@@ -144,10 +144,6 @@ export function forbidden(opts: { user: string; verb: string; group: string; res
   });
 }
 
-export function forbiddenNonResource(user: string, verb: string, path: string): ApiError {
-  return new ApiError(403, 'Forbidden', `forbidden: User "${user}" cannot ${verb} path "${path}"`, {});
-}
-
 export function internalError(message: string): ApiError {
   return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
 }

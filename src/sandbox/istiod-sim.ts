@@ -502,7 +502,7 @@ export class IstiodFleet {
     const pods = this.source.list('Pod');
     const running = (p: KubeObject) => !p.metadata.deletionTimestamp && (p.status as { phase?: string } | undefined)?.phase === 'Running';
     const istiodPods = new Set(pods.filter((p) => p.metadata.namespace === this.ns && p.metadata.labels?.app === 'istiod' && running(p)).map((p) => p.metadata.name));
-    for (const [name, sim] of this.sims) {
+    for (const name of this.sims.keys()) {
       if (istiodPods.has(name)) continue;
       // Its proxies are connected nowhere now; the loop below reconnects them to the survivors.
       this.endpoints.unregister(this.ns, name);

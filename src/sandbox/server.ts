@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../kube/objects.ts';
-import { ApiError, forbidden, forbiddenNonResource, internalError, notFound, pathNotFound, unauthorized } from './api-errors.ts';
+import { ApiError, forbidden, internalError, notFound, pathNotFound, unauthorized } from './api-errors.ts';
 import { ApiHandler, authorized, parseResourcePath, sendError, sendJson } from './api-handler.ts';
 import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, TokenBook } from './auth.ts';
 import { bootstrapObjects } from './cluster-bootstrap.ts';

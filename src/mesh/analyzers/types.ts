@@ -1,6 +1,7 @@
 // The shapes every analyzer shares: what it is, what it reports, and how a report is built from
 // Istio's catalogue so that code, name, level and wording always come from one place.
 import type { KubeObject } from '../../kube/objects.ts';
+import { formatResource } from '../../kube/objects.ts';
 import type { MeshSnapshot } from '../snapshot.ts';
 import { MESSAGE_TYPES } from './messages.ts';
 import type { MessageName } from './messages.ts';
@@ -34,8 +35,7 @@ export interface Analyzer {
 
 /** `<Kind> <namespace>/<name>` or `<Kind> <name>`: the resource as Istio prints it. */
 export function messageResource(m: Pick<AnalysisMessage, 'resource'>): string {
-  const { kind, namespace, name } = m.resource;
-  return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+  return formatResource(m.resource.kind, m.resource.namespace, m.resource.name);
 }
 
 /**
