@@ -17,6 +17,14 @@ export const SERVER_VERSION = {
   platform: 'linux/amd64',
 };
 
+/** `/version` for a gitVersion such as `v1.24.0+0` (major and minor taken from it). */
+export function versionInfo(gitVersion?: string): typeof SERVER_VERSION {
+  if (!gitVersion) return SERVER_VERSION;
+  const m = gitVersion.match(/^v(\d+)\.(\d+)\./);
+  if (!m) throw new Error(`sandbox: kubernetesVersion "${gitVersion}" is not of the form v1.24.0`);
+  return { ...SERVER_VERSION, major: m[1] as string, minor: m[2] as string, gitVersion };
+}
+
 export function apiVersions(serverAddress: string): object {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }

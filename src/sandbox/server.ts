@@ -16,7 +16,7 @@ import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, Token
 import { bootstrapObjects } from './cluster-bootstrap.ts';
 import { Controllers } from './controllers.ts';
 import { applyDefaults } from './defaults.ts';
-import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, SERVER_VERSION } from './discovery.ts';
+import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.ts';
 import { ISTIO_CRDS } from './istio-crds.ts';
 import { PodEndpoints } from './pod-endpoints.ts';
 import { PodLogBook } from './pod-logs.ts';
@@ -41,6 +41,8 @@ export interface SandboxOptions {
   logger?: Logger;
   /** How many past events a watch can resume from (older resourceVersions get 410 Gone); default 2000. */
   watchHistory?: number;
+  /** The gitVersion `/version` reports (e.g. `v1.24.0+0` to stand in for the recorded real server); default v1.32. */
+  kubernetesVersion?: string;
 }
 
 export interface RequestRecord {
@@ -101,6 +103,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   }
 
   let serverAddress = '';
+  const serverVersion = versionInfo(opts.kubernetesVersion);
 
   /** Authenticate and apply impersonation; throws 401/403 ApiErrors. */
   const identify = (req: IncomingMessage): Identity => {
@@ -126,7 +129,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const serveNonResource = (res: ServerResponse, url: URL): boolean => {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const segs = path.split('/').filter(Boolean);
-    if (path === '/version') return sendJson(res, 200, SERVER_VERSION), true;
+    if (path === '/version') return sendJson(res, 200, serverVersion), true;
     if (HEALTH_PATHS.has(path)) {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
