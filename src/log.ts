@@ -31,17 +31,35 @@ export function maskTokens(text: string): string {
   return text.replace(TOKEN_PATTERN, (t) => `${t.slice(0, 5)}[REDACTED]`);
 }
 
+function isErrorLike(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && typeof (e as Error).message === 'string' && typeof (e as Error).name === 'string';
+}
+
+interface SerializedError {
+  type: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  cause?: SerializedError | string;
+}
+
+/** An error for the log: type, message, code and stack (tokens masked), with its chain of causes kept. */
+export function serializeError(err: Error, depth = 0): SerializedError {
+  const code = (err as { code?: unknown }).code;
+  const out: SerializedError = { type: err.name, message: maskTokens(err.message) };
+  if (typeof code === 'string' || typeof code === 'number') out.code = String(code);
+  if (err.stack) out.stack = maskTokens(err.stack);
+  const cause = err.cause;
+  if (cause !== undefined && depth < 5) out.cause = cause instanceof Error || isErrorLike(cause) ? serializeError(cause as Error, depth + 1) : maskTokens(String(cause));
+  return out;
+}
+
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? 'info',
     base: { app: 'meshops' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    formatters: {
-      log(obj) {
-        const msg = obj.err instanceof Error ? { ...obj, err: { type: obj.err.name, message: maskTokens(obj.err.message), stack: obj.err.stack && maskTokens(obj.err.stack) } } : obj;
-        return msg;
-      },
-    },
+    serializers: { err: (e: unknown) => (e instanceof Error || isErrorLike(e) ? serializeError(e as Error) : e) },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? maskTokens(a) : a)) as Parameters<typeof method>);

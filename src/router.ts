@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { closest, parseWords, tokenize } from './args.ts';
 import type { AnyCommand, ClusterTarget, CommandContext, Requester } from './command.ts';
 import { UserError, referenceId } from './errors.ts';
-import { KubeApiError } from './kube/client.ts';
+import { KubeApiError, KubeUnreachableError } from './kube/client.ts';
 import type { Logger } from './log.ts';
 import { type Rendered, context, esc, fitToSlack, section } from './blocks/block-kit.ts';
 import type { CommandServices } from './services.ts';
@@ -166,6 +166,11 @@ export class Router {
       log.warn({ err, ref, status: err.status, reason: err.reason }, 'cluster API refused a request');
       const words = err.status === 403 ? 'The cluster refused meshops' : err.status === 404 ? 'The cluster could not find it' : 'The cluster API answered with an error';
       return this.reply('error', section(`:x: ${words}: ${esc(err.message)}\n_ref ${ref}_`));
+    }
+    if (err instanceof KubeUnreachableError) {
+      const ref = referenceId();
+      log.warn({ err, ref, server: err.server }, 'cluster API unreachable');
+      return this.reply('error', section(`:x: ${esc(err.message)}.\n_ref ${ref}_`));
     }
     const ref = referenceId();
     log.error({ err, ref }, 'command failed');

@@ -2,6 +2,7 @@
 // supplies authentication and TLS, its fetch library sends. We keep the JSON raw (no generated model
 // classes) so that fields the models do not know, and Istio kinds, survive untouched.
 import { HttpMethod, IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import { z } from 'zod';
 import type { KubeObject } from './objects.ts';
 import { type KindInfo, kindInfo } from './kinds.ts';
@@ -56,6 +57,65 @@ export class KubeApiError extends Error {
     this.status = status;
     this.reason = reason;
   }
+}
+
+/** The API server could not be reached at all (refused, timed out, TLS, DNS): no answer to show, only a cause. */
+export class KubeUnreachableError extends Error {
+  readonly server: string;
+  constructor(server: string, what: string, cause: unknown) {
+    super(`Cannot reach the Kubernetes API at ${server}: ${what}`, { cause });
+    this.name = 'KubeUnreachableError';
+    this.server = server;
+  }
+}
+
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve (DNS lookup failed)',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  UND_ERR_SOCKET: 'the connection was closed',
+  UND_ERR_CLOSED: 'the connection was closed',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: the server certificate is self-signed and not trusted (check certificate-authority-data)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS: the server certificate chain is not trusted (check certificate-authority-data)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: the server certificate cannot be verified (check certificate-authority-data)',
+  CERT_HAS_EXPIRED: 'TLS: the server certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: the server certificate does not name this host',
+};
+
+/** Words for a request that got no answer; the original error stays as `cause`. */
+export function unreachable(server: string, err: unknown, timeoutMs: number): Error {
+  if (err instanceof KubeApiError) return err;
+  const codes: string[] = [];
+  let name = '';
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    name ||= (e as { name?: string }).name === 'TimeoutError' ? 'TimeoutError' : '';
+  }
+  if (name === 'TimeoutError' || codes.includes('UND_ERR_HEADERS_TIMEOUT') || codes.includes('UND_ERR_BODY_TIMEOUT')) {
+    return new KubeUnreachableError(server, `no answer within ${Math.round(timeoutMs / 100) / 10} s (timed out)`, err);
+  }
+  const known = codes.find((c) => NETWORK_WORDS[c]);
+  const tls = codes.find((c) => c.startsWith('ERR_SSL') || c.startsWith('ERR_TLS') || c.includes('CERT'));
+  const what = known ? (NETWORK_WORDS[known] as string) : tls ? `TLS failed (${tls})` : (err as Error)?.message || String(err);
+  return new KubeUnreachableError(server, what, err);
+}
+
+/**
+ * Headers as a flat [name, value, …] list, so that each impersonated group travels as its own
+ * Impersonate-Group header: the API server reads every header value as one group (a comma-joined
+ * `sre,oncall` would be a single group of that name), as kubectl sends them.
+ */
+function rawHeaders(headers: Record<string, string>, groups: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(headers)) out.push(k, v);
+  for (const g of groups) out.push('Impersonate-Group', g);
+  return out;
 }
 
 const objectSchema = z.looseObject({
@@ -115,21 +175,27 @@ export class KubeClient {
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     ctx.setHeaderParam('Accept', init.accept ?? 'application/json');
     ctx.setHeaderParam('User-Agent', this.options.userAgent ?? 'meshops');
-    if (this.options.impersonate) {
-      ctx.setHeaderParam('Impersonate-User', this.options.impersonate.user);
-      // Headers is a plain map here, so several groups travel comma-joined, as HTTP allows for repeated headers.
-      if (this.options.impersonate.groups?.length) ctx.setHeaderParam('Impersonate-Group', this.options.impersonate.groups.join(','));
-    }
+    if (this.options.impersonate) ctx.setHeaderParam('Impersonate-User', this.options.impersonate.user);
     if (init.body !== undefined) {
       ctx.setHeaderParam('Content-Type', init.contentType ?? 'application/json');
       ctx.setBody(typeof init.body === 'string' ? init.body : JSON.stringify(init.body));
     }
-    ctx.setSignal(AbortSignal.timeout(this.options.timeoutMs ?? 15_000));
+    const timeoutMs = this.options.timeoutMs ?? 15_000;
+    ctx.setSignal(AbortSignal.timeout(timeoutMs));
+    // The KubeConfig adds credentials (token, exec plugin, client certificate) and the TLS dispatcher.
     await this.kubeConfig.applySecurityAuthentication(ctx);
     let status = 0;
     try {
-      const res = await this.http.send(ctx).toPromise();
-      status = res.httpStatusCode;
+      const res = await undiciRequest(url, {
+        method,
+        headers: rawHeaders(ctx.getHeaders(), this.options.impersonate?.groups ?? []),
+        body: ctx.getBody() as string | undefined,
+        signal: ctx.getSignal(),
+        ...(ctx.getDispatcher() ? { dispatcher: ctx.getDispatcher() as Dispatcher } : {}),
+      }).catch((err: unknown) => {
+        throw unreachable(this.server, err, timeoutMs);
+      });
+      status = res.statusCode;
       const text = await res.body.text();
       if (status >= 400) throw toApiError(status, text, method, path);
       return { status, text };
@@ -231,7 +297,9 @@ export class KubeClient {
       limitBytes: options.limitBytes?.toString(),
       timestamps: options.timestamps ? 'true' : undefined,
     };
-    return (await this.request('GET', path, { query, accept: 'text/plain' })).text;
+    // As kubectl asks: the API server negotiates only its serializers' types (a plain `text/plain` gets 406),
+    // and `*/*` lets the log stream through as text/plain.
+    return (await this.request('GET', path, { query, accept: 'application/json, */*' })).text;
   }
 
   /** GET through the API server's pod proxy (pods/proxy), for endpoints that accept remote callers. */

@@ -29,4 +29,16 @@ describe('logging', () => {
     expect(first.token).toBe('[REDACTED]');
     expect(first.req.headers.authorization).toBe('[REDACTED]');
   });
+
+  it('keeps the chain of causes of a logged error, with codes, tokens masked', () => {
+    const { lines, dest } = capture();
+    const log = createLogger({ level: 'info', destination: dest });
+    const root = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    const mid = new Error('fetch failed for xoxb-3333-leaky', { cause: root });
+    log.warn({ err: new Error('Cannot reach the Kubernetes API at https://127.0.0.1:6443: connection refused', { cause: mid }) }, 'unreachable');
+    const line = JSON.parse(lines[0] as string);
+    expect(line.err.message).toContain('connection refused');
+    expect(line.err.cause.message).toBe('fetch failed for xoxb-[REDACTED]');
+    expect(line.err.cause.cause).toMatchObject({ type: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:6443' });
+  });
 });

@@ -1,3 +1,6 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -123,6 +126,29 @@ describe('router', () => {
     const text = JSON.stringify(e.rendered.blocks);
     expect(text).toMatch(/ref `[0-9a-f]{8}`/);
     expect(text).not.toContain('kaboom');
+  });
+
+  it('names an unreachable API server and the cause, instead of apologising, and logs the cause', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const deadKc = new KubeConfig();
+    deadKc.loadFromOptions({
+      clusters: [{ name: 'c', server: `https://127.0.0.1:${port}` }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const lines: string[] = [];
+    const dest = new Writable({ write: (c, _e, cb) => (lines.push(...String(c).split('\n').filter(Boolean)), cb()) });
+    const r = await new Router({ commands: allCommands, clusters: [{ name: 'prod', kube: new KubeClient(deadKc) }], log: createLogger({ level: 'info', destination: dest }) }).handle('config bookinfo', me);
+    expect(r.outcome).toBe('error');
+    const text = JSON.stringify(r.rendered.blocks);
+    expect(text).toContain(`Cannot reach the Kubernetes API at https://127.0.0.1:${port}: connection refused`);
+    expect(text).not.toContain('something went wrong');
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'cluster API unreachable');
+    expect(JSON.stringify(logged?.err)).toContain('ECONNREFUSED');
   });
 
   it('lets the policy refuse before running', async () => {
