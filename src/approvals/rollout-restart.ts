@@ -175,12 +175,13 @@ export const rolloutRestart: RemediationKind = {
     const s = d.status ?? {};
     const desired = d.spec.replicas ?? 1;
     const counts = `${s.updatedReplicas ?? 0}/${desired} updated · ${s.readyReplicas ?? 0}/${desired} ready · ${s.availableReplicas ?? 0}/${desired} available`;
+    // The order of `kubectl rollout status`: nothing in status speaks for the new generation until the
+    // controller has observed it (an old ProgressDeadlineExceeded may still be there from before the restart).
+    if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return { done: false, ok: true, summary: `Waiting for the controller to see the change · ${counts}`, problems };
     const progressing = s.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
       return { done: true, ok: false, summary: `The rollout exceeded its progress deadline: ${counts}.`, problems };
     }
-    // The same checks as `kubectl rollout status`.
-    if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return { done: false, ok: true, summary: `Waiting for the controller to see the change · ${counts}`, problems };
     if ((s.updatedReplicas ?? 0) < desired) return { done: false, ok: true, summary: `Rolling out · ${counts}`, problems };
     if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0)) return { done: false, ok: true, summary: `Old pods terminating · ${counts}`, problems };
     if ((s.availableReplicas ?? 0) < (s.updatedReplicas ?? 0)) return { done: false, ok: true, summary: `Waiting for new pods to become available · ${counts}`, problems };
