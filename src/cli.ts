@@ -34,7 +34,9 @@ export async function runCli(argv: string[]): Promise<number> {
       }
     }
     case 'console': {
-      await import('./main.ts');
+      // Returns only when the console has ended (the launcher exits the process after this).
+      const { main } = await import('./main.ts');
+      await main();
       return 0;
     }
     case 'sandbox': {

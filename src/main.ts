@@ -6,7 +6,11 @@ import { assemble } from './meshops.ts';
 import { ConsoleMessenger, runConsole } from './console/repl.ts';
 import { Metrics } from './ops/metrics.ts';
 
-async function main(): Promise<void> {
+/**
+ * Runs the bot until it is done: the console until `exit` (or end of input); in Slack mode it never
+ * resolves (SIGTERM/SIGINT drain and exit the process).
+ */
+export async function main(): Promise<void> {
   let settings;
   try {
     settings = loadSettings();
@@ -53,9 +57,12 @@ async function main(): Promise<void> {
   }
   const { startSlack } = await import('./slack/start.ts');
   await startSlack({ settings, slack: settings.slack, connection, meshops, log, metrics });
+  await new Promise<never>(() => {});
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`meshops: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+if (import.meta.main) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`meshops: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
