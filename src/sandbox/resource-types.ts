@@ -20,6 +20,11 @@ export interface ResourceType {
   subresources: string[];
   /** Custom resources only accept JSON merge patch, not strategic merge (as in Kubernetes). */
   custom: boolean;
+  /**
+   * Whether the registry strategy keeps metadata.generation (1 on create, +1 when the spec changes):
+   * workloads, policies, CRDs and every custom resource; not ConfigMap, Secret, Pod, Service, Event...
+   */
+  generation: boolean;
   printerColumns?: PrinterColumn[];
 }
 
@@ -39,6 +44,7 @@ function builtin(group: string, version: string, kind: string, plural: string, o
     verbs: CRUD,
     subresources: [],
     custom: false,
+    generation: false,
     ...opts,
   };
 }
@@ -55,17 +61,17 @@ export function builtinResourceTypes(): ResourceType[] {
     builtin('', 'v1', 'Secret', 'secrets'),
     builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
     builtin('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
-    builtin('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], categories: all, subresources: ['status', 'scale'] }),
-    builtin('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: all, subresources: ['status', 'scale'] }),
+    builtin('apps', 'v1', 'Deployment', 'deployments', { generation: true, shortNames: ['deploy'], categories: all, subresources: ['status', 'scale'] }),
+    builtin('apps', 'v1', 'ReplicaSet', 'replicasets', { generation: true, shortNames: ['rs'], categories: all, subresources: ['status', 'scale'] }),
     builtin('coordination.k8s.io', 'v1', 'Lease', 'leases'),
     builtin('events.k8s.io', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
     builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
     builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
     builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
     builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
-    builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { shortNames: ['pdb'], subresources: ['status'] }),
-    builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'] }),
-    builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'] }),
+    builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { generation: true, shortNames: ['pdb'], subresources: ['status'] }),
+    builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { generation: true, shortNames: ['netpol'] }),
+    builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', { generation: true, namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'] }),
     builtin('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { namespaced: false, verbs: ['create'] }),
     builtin('authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', { namespaced: false, verbs: ['create'] }),
     builtin('authorization.k8s.io', 'v1', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', { verbs: ['create'] }),
@@ -100,6 +106,7 @@ export function resourceTypeFromCrdRow(r: CrdSpecRow): ResourceType {
     verbs: CRUD,
     subresources: ['status'],
     custom: true,
+    generation: true,
     printerColumns: r.printerColumns,
   };
 }
@@ -161,6 +168,7 @@ export function resourceTypeFromCrd(obj: KubeObject): ResourceType | string {
     verbs: CRUD,
     subresources,
     custom: true,
+    generation: true,
     printerColumns: first?.additionalPrinterColumns,
   };
 }

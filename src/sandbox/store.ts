@@ -50,8 +50,13 @@ function objKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
-/** Fields outside metadata and status changed: the rule for bumping metadata.generation. */
-function specChanged(a: KubeObject, b: KubeObject): boolean {
+/**
+ * Fields outside metadata and status changed: the rule for bumping metadata.generation. Deployments
+ * also count annotation changes (they are copied to ReplicaSets), as their strategy does; the
+ * controller's own writes (the status strategy in Kubernetes) do not.
+ */
+function specChanged(rt: ResourceType, a: KubeObject, b: KubeObject, annotationsCount: boolean): boolean {
+  if (annotationsCount && rt.group === 'apps' && rt.plural === 'deployments' && !deepEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})) return true;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {
     if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
@@ -175,7 +180,8 @@ export class SandboxStore {
     if (this.peek(rt, obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(rt, obj.metadata.name);
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = this.timestamp();
-    obj.metadata.generation = 1;
+    // Only kinds whose strategy keeps a generation get one (Deployments, CRDs, custom resources...).
+    if (rt.generation) obj.metadata.generation = 1;
     delete obj.metadata.resourceVersion;
     delete obj.metadata.deletionTimestamp;
     this.runAdmission(rt, obj, undefined);
@@ -214,7 +220,10 @@ export class SandboxStore {
     if (old.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
     if (input.metadata.managedFields === undefined && old.metadata.managedFields) obj.metadata.managedFields = clone(old.metadata.managedFields);
     this.runAdmission(rt, obj, old);
-    obj.metadata.generation = (old.metadata.generation ?? 1) + (specChanged(old, obj) ? 1 : 0);
+    // Requests cannot set the generation; the strategy bumps it when the spec changes.
+    if (rt.generation) obj.metadata.generation = (old.metadata.generation ?? 1) + (specChanged(rt, old, obj, !opts.wholeObject) ? 1 : 0);
+    else if (old.metadata.generation !== undefined) obj.metadata.generation = old.metadata.generation;
+    else delete obj.metadata.generation;
     this.checkCrd(rt, obj);
     this.stampManager(obj, opts);
     if (opts.dryRun) {
