@@ -6,16 +6,11 @@
 // logs `NR filter_chain_not_found` for the connection and counts nothing (no request was parsed), and
 // the caller's own log says "connection reset by peer". A caller with a sidecar whose DestinationRule
 // disables TLS toward the host gets a 503 UC from its own sidecar. Everything else is mTLS and 200.
+// The mTLS decisions come from the sandbox's own mesh-policy.ts, never from the bot's src/mesh.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../kube/objects.ts';
-import { matchesLabels } from '../kube/objects.ts';
-import { hostCovers, resolveHost, serviceFqdn } from '../mesh/hosts.ts';
-import { destinationRuleSpecSchema, parseField, serviceSpecSchema } from '../mesh/istio-specs.ts';
-import { effectivePeerAuthentication } from '../mesh/peer-authentication.ts';
-import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
-import { MeshSnapshot } from '../mesh/snapshot.ts';
-import { podPhase, targetPortOn } from '../mesh/traffic-routing.ts';
+import { clientTlsFor, peerModeFor, selects, serviceHost } from './mesh-policy.ts';
 import type { Sandbox } from './server.ts';
 
 export interface Flow {
@@ -42,6 +37,34 @@ export const METRICS_PORT = 15020;
 
 type Labels = Record<string, string>;
 
+/** The sidecar's container name (a regular container, or a native-sidecar init container). */
+const proxyContainerName = 'istio-proxy';
+
+interface PodShape {
+  containers?: { name: string; ports?: { name?: string; containerPort?: number }[] }[];
+  initContainers?: { name: string }[];
+  serviceAccountName?: string;
+}
+
+interface ServiceShape {
+  selector?: Labels;
+  ports?: { port: number; targetPort?: number | string }[];
+}
+
+function hasSidecar(pod: KubeObject): boolean {
+  const spec = (pod.spec ?? {}) as PodShape;
+  return [...(spec.containers ?? []), ...(spec.initContainers ?? [])].some((c) => c.name === proxyContainerName);
+}
+
+/** The container port a Service port reaches on one pod: a number as is, a name looked up in the pod's containers. */
+function containerPortFor(pod: KubeObject, port: { port: number; targetPort?: number | string }): number | undefined {
+  const target = port.targetPort ?? port.port;
+  if (typeof target === 'number') return target;
+  if (/^\d+$/.test(target)) return Number(target);
+  for (const c of ((pod.spec ?? {}) as PodShape).containers ?? []) for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
+  return undefined;
+}
+
 interface PodRef {
   pod: KubeObject;
   ns: string;
@@ -61,7 +84,7 @@ function workloadOf(pod: KubeObject): string {
 
 function podRef(pod: KubeObject): PodRef {
   const ns = pod.metadata.namespace ?? '';
-  const spec = (pod.spec ?? {}) as { serviceAccountName?: string };
+  const spec = (pod.spec ?? {}) as PodShape;
   const status = (pod.status ?? {}) as { podIP?: string };
   return {
     pod,
@@ -72,7 +95,7 @@ function podRef(pod: KubeObject): PodRef {
     app: pod.metadata.labels?.app ?? workloadOf(pod),
     version: pod.metadata.labels?.version ?? 'unknown',
     principal: `spiffe://cluster.local/ns/${ns}/sa/${spec.serviceAccountName ?? 'default'}`,
-    sidecar: findProxyContainer(pod) !== undefined,
+    sidecar: hasSidecar(pod),
   };
 }
 
@@ -127,7 +150,7 @@ export class TrafficModel {
 
   private serve(pod: KubeObject): void {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-    if (this.registered.has(key) || !findProxyContainer(pod)) return;
+    if (this.registered.has(key) || !hasSidecar(pod)) return;
     this.registered.add(key);
     this.sandbox.podEndpoints.register(pod.metadata.namespace ?? '', pod.metadata.name, METRICS_PORT, (req: IncomingMessage, res: ServerResponse) => {
       if (!(req.url ?? '').startsWith('/stats/prometheus')) {
@@ -177,41 +200,44 @@ export class TrafficModel {
   private runningPods(namespace: string, labels: Labels): PodRef[] {
     return this.sandbox.store
       .list('Pod', namespace)
-      .filter((p) => podPhase(p) === 'Running' && matchesLabels(labels, p.metadata.labels))
+      .filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running' && selects(labels, p.metadata.labels))
       .map(podRef);
   }
 
-  /** A DestinationRule toward this host that turns TLS off for callers (top-level tls.mode DISABLE). */
-  private tlsDisabledToward(snapshot: MeshSnapshot, fqdn: string): boolean {
-    return snapshot.list('DestinationRule').some((dr) => {
-      const spec = parseField(dr, destinationRuleSpecSchema);
-      return spec !== undefined && hostCovers(resolveHost(spec.host, dr.metadata.namespace ?? ''), fqdn) && spec.trafficPolicy?.tls?.mode === 'DISABLE';
-    });
+  /** Objects of a kind as the store holds them now; none when the kind is not served (its CRD absent). */
+  private listed(kind: string, namespace?: string): KubeObject[] {
+    try {
+      return this.sandbox.store.list(kind, namespace);
+    } catch {
+      return [];
+    }
   }
 
   /** One step: every flow sends its requests, judged against the store as it is now. */
   tick(): void {
     this.ticks++;
-    const snapshot = new MeshSnapshot(this.sandbox.store.all(), { istioNamespace: 'istio-system' });
+    const peerAuthentications = this.listed('PeerAuthentication');
+    const destinationRules = this.listed('DestinationRule');
     const touched = new Set<string>();
     const enc = this.options.accessLogEncoding ?? 'TEXT';
     for (const flow of this.options.flows) {
-      const svc = snapshot.get('Service', flow.to.namespace, flow.to.service);
-      const svcSpec = svc ? parseField(svc, serviceSpecSchema) : undefined;
+      const svc = this.sandbox.store.get('Service', flow.to.namespace, flow.to.service);
+      const svcSpec = svc?.spec as ServiceShape | undefined;
       if (!svcSpec?.selector) continue;
       const callers = this.runningPods(flow.from.namespace, { app: flow.from.app });
       const dests = this.runningPods(flow.to.namespace, svcSpec.selector);
       if (callers.length === 0 || dests.length === 0) continue;
       const svcPort = svcSpec.ports?.find((p) => p.port === flow.to.port);
-      const fqdn = serviceFqdn(flow.to.service, flow.to.namespace);
-      const disabled = this.tlsDisabledToward(snapshot, fqdn);
+      const fqdn = serviceHost(flow.to.service, flow.to.namespace);
       for (let i = 0; i < (flow.perTick ?? 1); i++) {
         const at = this.now();
         const caller = callers[(this.ticks + i) % callers.length]!;
         const dest = dests[(this.ticks + i) % dests.length]!;
-        const targetPort = (svcPort && targetPortOn(dest.pod, svcPort)) ?? flow.to.port;
-        const mode = effectivePeerAuthentication(snapshot, dest.ns, dest.pod.metadata.labels, [targetPort]).ports[0]?.mode ?? 'PERMISSIVE';
-        const sendsMtls = caller.sidecar && !disabled && dest.sidecar;
+        const targetPort = (svcPort && containerPortFor(dest.pod, svcPort)) ?? flow.to.port;
+        const mode = peerModeFor(peerAuthentications, { namespace: dest.ns, labels: dest.pod.metadata.labels }, targetPort).mode;
+        // The caller's sidecar: its DestinationRule's tls mode, else auto mTLS (mTLS exactly when the endpoint has a sidecar).
+        const tls = caller.sidecar ? clientTlsFor(destinationRules, { namespace: caller.ns, labels: caller.pod.metadata.labels }, { host: fqdn, serviceNamespace: flow.to.namespace, port: flow.to.port }).tls : undefined;
+        const sendsMtls = caller.sidecar && (tls === 'ISTIO_MUTUAL' || (tls === undefined && dest.sidecar));
         const callerPort = this.port++ > 60000 ? (this.port = 40000) : this.port;
         const start = at.toISOString();
         const requestId = randomUUID();
@@ -219,7 +245,7 @@ export class TrafficModel {
         const path = flow.path ?? '/';
         const outboundCluster = `outbound|${flow.to.port}||${fqdn}`;
         const refused = dest.sidecar && mode === 'STRICT' && !sendsMtls;
-        const callerContainer = caller.sidecar ? proxyContainerName : (caller.pod.spec as { containers?: { name: string }[] }).containers?.[0]?.name ?? 'app';
+        const callerContainer = caller.sidecar ? proxyContainerName : ((caller.pod.spec ?? {}) as PodShape).containers?.[0]?.name ?? 'app';
         if (refused) {
           // Plaintext into STRICT: no filter chain takes the connection; nothing is counted as a request.
           this.log(dest, proxyContainerName, accessLogLine({ start_time: start, response_code: 0, response_flags: 'NR', response_code_details: 'filter_chain_not_found', bytes_received: 0, bytes_sent: 0, duration: 0, downstream_local_address: `${dest.ip}:${targetPort}`, downstream_remote_address: `${caller.ip}:${callerPort}` }, enc), at);
@@ -231,6 +257,14 @@ export class TrafficModel {
             this.log(caller, callerContainer, `${start} ERROR request to http://${authority}${path} failed: read ECONNRESET (connection reset by peer)`, at);
           }
           touched.add(`${caller.ns}/${caller.name}/${callerContainer}`);
+          continue;
+        }
+        if (sendsMtls && !dest.sidecar) {
+          // ISTIO_MUTUAL toward an endpoint without a sidecar: the app answers the TLS handshake in plaintext.
+          const reason = 'TLS_error:_268435703:SSL_routines:OPENSSL_internal:WRONG_VERSION_NUMBER';
+          this.log(caller, proxyContainerName, accessLogLine({ start_time: start, method: 'GET', path, protocol: 'HTTP/1.1', response_code: 503, response_flags: 'UF', response_code_details: `upstream_reset_before_response_started{connection_failure,${reason}}`, upstream_transport_failure_reason: reason, bytes_received: 0, bytes_sent: 190, duration: 2, user_agent: 'curl/8.5.0', request_id: requestId, authority, upstream_host: `${dest.ip}:${targetPort}`, upstream_cluster: outboundCluster, downstream_local_address: `${fqdn}:${flow.to.port}`, downstream_remote_address: `${caller.ip}:${callerPort}`, route_name: 'default' }, enc), at);
+          this.count(caller, 'istio_requests_total', this.requestLabels('source', caller, dest, flow, '503', 'UF', 'unknown'));
+          touched.add(`${caller.ns}/${caller.name}/${proxyContainerName}`);
           continue;
         }
         const policy = sendsMtls ? 'mutual_tls' : 'none';
@@ -267,7 +301,7 @@ export class TrafficModel {
       destination_principal: policy === 'mutual_tls' ? dest.principal : 'unknown',
       destination_app: dest.app,
       destination_version: dest.version,
-      destination_service: serviceFqdn(flow.to.service, flow.to.namespace),
+      destination_service: serviceHost(flow.to.service, flow.to.namespace),
       destination_service_name: flow.to.service,
       destination_service_namespace: flow.to.namespace,
       request_protocol: 'http',
