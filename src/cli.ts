@@ -4,6 +4,7 @@ import { connect } from './kube/connect.ts';
 import { createLogger } from './log.ts';
 import { assemble } from './meshops.ts';
 import { renderedToText } from './blocks/block-kit.ts';
+import { loadDemoModule } from './kube/demo-loader.ts';
 
 const USAGE = `Usage:
   meshops run "<command>"      run one /mesh command and print the answer (e.g. meshops run "config bookinfo")
@@ -40,7 +41,7 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     }
     case 'sandbox': {
-      const { runSandboxCli } = await import('./sandbox/cli.ts');
+      const { runSandboxCli } = await loadDemoModule('meshops sandbox (the demo mesh)', () => import('./sandbox/cli.ts'));
       await runSandboxCli(rest);
       return 0;
     }
