@@ -93,7 +93,7 @@ export function invalid(group: string, kind: string, name: string, errors: Field
   const summary = texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`;
   const qualifiedKind = group ? `${kind}.${group}` : kind;
   return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${summary}`, {
-    name,
+    ...(name ? { name } : {}),
     ...(group ? { group } : {}),
     kind,
     causes: errors.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
@@ -117,6 +117,16 @@ export function unsupportedMediaType(contentType: string, accepted: string[]): A
   return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`, {
     causes: [{ reason: 'UnexpectedServerResponse', message: contentType }],
   });
+}
+
+/** A PATCH content type this resource does not take (e.g. strategic merge for a custom resource). */
+export function patchTypeNotAccepted(accepted: string[]): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+}
+
+/** A content type no PATCH route consumes: the router's own answer, wrapped in a Status. */
+export function routeUnsupportedMediaType(): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {});
 }
 
 export function unauthorized(): ApiError {

@@ -17,6 +17,8 @@ import {
   notFound,
   pathNotFound,
   patchNotApplied,
+  patchTypeNotAccepted,
+  routeUnsupportedMediaType,
   unsupportedMediaType,
 } from './api-errors.ts';
 import type { Identity } from './auth.ts';
@@ -26,6 +28,7 @@ import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.
 import { coreToEventsV1, eventsV1ToCore } from './event-versions.ts';
 import { decodeKubeProtobuf } from './protobuf-bodies.ts';
 import { can } from './rbac.ts';
+import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind, PATCH_TYPES } from './patch-options.ts';
 import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
 import { groupResource } from './resource-types.ts';
@@ -114,9 +117,12 @@ function decode(buf: Buffer, contentType: string): unknown {
   }
 }
 
-export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: readonly string[] = []): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  const headers: Record<string, string | number | string[]> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' };
+  // Kubernetes' warning headers: `299 - "<text>"`, one per warning.
+  if (warnings.length) headers.warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
   res.end(text);
 }
 
@@ -436,9 +442,12 @@ export class ApiHandler {
 
   private async patch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    const accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', ...(rt.custom ? [] : ['application/strategic-merge-patch+json'])];
-    if (!accepted.includes(contentType)) throw unsupportedMediaType(contentType, accepted);
+    // The router consumes the four patch types; the handler then refuses what the resource lacks.
+    if (!PATCH_TYPES.includes(contentType)) throw routeUnsupportedMediaType();
+    const accepted = PATCH_TYPES.filter((t) => !(rt.custom && t === 'application/strategic-merge-patch+json'));
+    if (!accepted.includes(contentType)) throw patchTypeNotAccepted(accepted);
     const text = (await readBody(req)).toString('utf8');
+    checkPatchOptions(params, contentType);
     let patchBody: unknown;
     try {
       patchBody = contentType === 'application/apply-patch+yaml' ? parseYaml(text) : JSON.parse(text);
@@ -451,9 +460,6 @@ export class ApiHandler {
     const current = this.store.peek(this.storage(rt), p.namespace, p.name as string);
 
     if (contentType === 'application/apply-patch+yaml') {
-      if (!params.get('fieldManager')) {
-        throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' }]);
-      }
       const applied = parseObjectBody(patchBody);
       if (applied.metadata.name && applied.metadata.name !== p.name) throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${p.name})`);
       applied.metadata.name = p.name as string;
@@ -472,11 +478,11 @@ export class ApiHandler {
     if (!current) throw notFound(rt, p.name as string);
     if (p.subresource === 'scale') {
       const scale = toScale(current) as unknown as Json;
-      const patchedScale = this.applyPatchBody(contentType, scale, patchBody);
+      const patchedScale = this.applyPatchBody(contentType, scale, patchBody, fieldValidationOf(params));
       return this.writeScale(res, rt, p, patchedScale, params, req);
     }
     const base = served(current, apiVersion) as unknown as Json;
-    const patched = this.applyPatchBody(contentType, base, patchBody);
+    const patched = this.applyPatchBody(contentType, base, patchBody, fieldValidationOf(params));
     const obj = parseObjectBody(patched);
     if (obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
     this.prepare(rt, p, obj, false);
@@ -484,10 +490,15 @@ export class ApiHandler {
     sendJson(res, 200, served(out, apiVersion));
   }
 
-  private applyPatchBody(contentType: string, base: Json, patchBody: unknown): Json {
+  private applyPatchBody(contentType: string, base: Json, patchBody: unknown, validation: FieldValidation): Json {
     switch (contentType) {
       case 'application/json-patch+json':
-        if (!Array.isArray(patchBody)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+        if (!Array.isArray(patchBody)) {
+          // Strict and Warn (the default) decode the operations first, into the handler's own type.
+          const into = validation === 'Ignore' ? 'jsonpatch.Patch' : '[]handlers.jsonPatchOp';
+          const prefix = validation === 'Ignore' ? '' : 'error decoding patch: ';
+          throw badRequest(`${prefix}json: cannot unmarshal ${goJsonKind(patchBody)} into Go value of type ${into}`);
+        }
         try {
           return applyJsonPatch(base, patchBody);
         } catch (e) {

@@ -90,12 +90,13 @@ function removeAt(doc: Json, pointer: string): Json {
     const i = arrayIndex(last, parent.length, false);
     return parent.splice(i, 1)[0] as Json;
   }
-  if (isObject(parent) && Object.hasOwn(parent, last)) {
+  if (isObject(parent)) {
+    // evanphx/json-patch v4 (what the API server uses) removes a missing member without complaint.
     const v = parent[last] as Json;
     delete parent[last];
     return v;
   }
-  throw new PatchError(`unable to remove nonexistent key: ${last}: missing value`);
+  throw new PatchError(`doc is missing path: "${pointer}"`);
 }
 
 function addAt(doc: Json, pointer: string, value: Json, replace: boolean): Json {
@@ -108,7 +109,7 @@ function addAt(doc: Json, pointer: string, value: Json, replace: boolean): Json 
     if (replace) parent[i] = value;
     else parent.splice(i, 0, value);
   } else if (isObject(parent)) {
-    if (replace && !Object.hasOwn(parent, last)) throw new PatchError(`replace operation does not apply: doc is missing key: ${pointer}`);
+    // A replace of a missing member adds it (evanphx/json-patch v4, as the API server behaves).
     parent[last] = value;
   } else {
     throw new PatchError(`doc is missing path: "${pointer}"`);
@@ -137,6 +138,7 @@ export function applyJsonPatch(target: Json, ops: unknown): Json {
         break;
       case 'move': {
         if (typeof op.from !== 'string') throw new PatchError('move operation missing from');
+        getAt(doc, op.from); // the source must exist
         const v = removeAt(doc, op.from);
         doc = addAt(doc, op.path, v, false);
         break;
@@ -256,15 +258,36 @@ function mergeList(orig: Json | undefined, patch: Json[], key: MergeKey, path: s
     if (idx >= 0) base[idx] = strategicMerge(base[idx], item, path) ?? base[idx] as Json;
     else base.push(stripDirectives(item));
   }
-  return base;
+  if (key === undefined) return base;
+  return orderBy(base, patch.filter((x) => !(isObject(x) && x.$patch === 'delete')), key, Array.isArray(orig) ? orig : []);
 }
 
-function orderBy(list: Json[], order: Json[], key: MergeKey): Json[] {
-  const pos = (x: Json): number =>
-    order.findIndex((o) => (key === undefined || key === PRIMITIVE_MERGE ? deepEqual(o, x) : isObject(o) && isObject(x) && sameKey(o[key], x[key])));
-  const known = list.filter((x) => pos(x) >= 0).sort((a, b) => pos(a) - pos(b));
-  const rest = list.filter((x) => pos(x) < 0);
-  return [...known, ...rest];
+function indexIn(list: Json[], x: Json, key: MergeKey): number {
+  return list.findIndex((o) => (key === undefined || key === PRIMITIVE_MERGE ? deepEqual(o, x) : isObject(o) && isObject(x) && sameKey(o[key], x[key])));
+}
+
+/**
+ * The order Kubernetes gives a merged list (apimachinery's normalizeElementOrder): items named in
+ * `order` (the patch, or its $setElementOrder) in that order; the others in the live order; the
+ * live-only items slotted in before the first patch item that the live list has after them.
+ */
+function orderBy(list: Json[], order: Json[], key: MergeKey, live: Json[] = list): Json[] {
+  const inOrder = list.filter((x) => indexIn(order, x, key) >= 0).sort((a, b) => indexIn(order, a, key) - indexIn(order, b, key));
+  const liveOnly = list.filter((x) => indexIn(order, x, key) < 0).sort((a, b) => indexIn(live, a, key) - indexIn(live, b, key));
+  const out: Json[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < liveOnly.length || j < inOrder.length) {
+    if (j >= inOrder.length) out.push(liveOnly[i++] as Json);
+    else if (i >= liveOnly.length) out.push(inOrder[j++] as Json);
+    else {
+      const li = indexIn(live, liveOnly[i] as Json, key);
+      const ri = indexIn(live, inOrder[j] as Json, key);
+      if (li >= 0 && ri >= 0 && li < ri) out.push(liveOnly[i++] as Json);
+      else out.push(inOrder[j++] as Json);
+    }
+  }
+  return out;
 }
 
 /**
@@ -308,7 +331,8 @@ export function strategicMerge(orig: Json | undefined, patch: Json, path: string
     if (k.startsWith('$setElementOrder/') && Array.isArray(v)) {
       const field = k.slice('$setElementOrder/'.length);
       const cur = result[field];
-      if (Array.isArray(cur)) result[field] = orderBy(cur, v, mergeKeyFor(field, path));
+      const liveList = isObject(orig) && Array.isArray(orig[field]) ? (orig[field] as Json[]) : cur;
+      if (Array.isArray(cur)) result[field] = orderBy(cur, v, mergeKeyFor(field, path), Array.isArray(liveList) ? liveList : cur);
     }
   }
   return result;

@@ -21,10 +21,16 @@ describe('applyJsonPatch', () => {
 
   it('fails on a failed test, a missing path, or an out-of-range index', () => {
     expect(() => applyJsonPatch(doc, [{ op: 'test', path: '/s', value: 'nope' }])).toThrow(PatchError);
-    expect(() => applyJsonPatch(doc, [{ op: 'remove', path: '/missing' }])).toThrow(PatchError);
-    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/missing', value: 1 }])).toThrow(PatchError);
+    expect(() => applyJsonPatch(doc, [{ op: 'remove', path: '/x/missing' }])).toThrow(PatchError);
+    expect(() => applyJsonPatch(doc, [{ op: 'remove', path: '/a/b/3' }])).toThrow(PatchError);
     expect(() => applyJsonPatch(doc, [{ op: 'add', path: '/a/b/9', value: 1 }])).toThrow(PatchError);
     expect(() => applyJsonPatch(doc, [{ op: 'add', path: '/x/y', value: 1 }])).toThrow(PatchError);
+    expect(() => applyJsonPatch(doc, [{ op: 'move', from: '/missing', path: '/t' }])).toThrow(PatchError);
+  });
+
+  it('replaces a missing member by adding it and removes a missing member silently (evanphx/json-patch v4, as the API server)', () => {
+    expect(applyJsonPatch(doc, [{ op: 'replace', path: '/missing', value: 1 }])).toEqual({ ...(doc as object), missing: 1 });
+    expect(applyJsonPatch(doc, [{ op: 'remove', path: '/missing' }])).toEqual(doc);
   });
 });
 
@@ -55,9 +61,18 @@ describe('strategicMerge', () => {
       spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2', ports: [{ containerPort: 80, protocol: 'TCP' }], env: [{ name: 'Y', value: '2' }] }] } } },
     }) as { spec: { template: { spec: { containers: Json[] } } } };
     expect(out.spec.template.spec.containers).toEqual([
-      { name: 'app', image: 'app:2', ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }], env: [{ name: 'X', value: '1' }, { name: 'Y', value: '2' }] },
+      { name: 'app', image: 'app:2', ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }], env: [{ name: 'Y', value: '2' }, { name: 'X', value: '1' }] },
       { name: 'side', image: 'side:1' },
     ]);
+  });
+
+  it('orders merged lists as the API server does: new patch items before the live-only ones they precede', () => {
+    const live: Json = { containers: [{ name: 'c', image: 'nginx' }] };
+    const out = strategicMerge(live, { containers: [{ name: 'side', image: 'busybox' }] }) as { containers: { name: string }[] };
+    expect(out.containers.map((c) => c.name)).toEqual(['side', 'c']);
+    const three: Json = { containers: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] };
+    const out2 = strategicMerge(three, { containers: [{ name: 'c', image: 'x' }, { name: 'new' }, { name: 'a', image: 'y' }] }) as { containers: { name: string }[] };
+    expect(out2.containers.map((c) => c.name)).toEqual(['b', 'c', 'new', 'a']);
   });
 
   it('honours $patch delete/replace, $setElementOrder and $deleteFromPrimitiveList; lists without a key are replaced', () => {
