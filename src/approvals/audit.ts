@@ -37,7 +37,8 @@ export class Auditor {
   }
 
   /** Writes the audit line and the Event. An Event that cannot be written is logged, never fatal. */
-  async record(kube: KubeClient, rec: ApprovalRequest, entry: AuditEntry): Promise<void> {
+  /** The log line always; the Event on the target when its cluster is served here (`kube` defined). */
+  async record(kube: KubeClient | undefined, rec: ApprovalRequest, entry: AuditEntry): Promise<void> {
     const target = `${rec.target.kind} ${rec.target.namespace}/${rec.target.name}`;
     this.log.info(
       {
@@ -56,6 +57,7 @@ export class Auditor {
       },
       `audit: ${entry.action} ${rec.kind} ${target}`,
     );
+    if (!kube) return;
     const at = this.now().toISOString();
     const event = {
       apiVersion: 'v1',

@@ -249,6 +249,9 @@ export class ApprovalsService implements OfferSink {
     const loaded = await this.load(click, 'proposal');
     if ('refuse' in loaded) return { ephemeral: refusal(loaded.refuse) };
     const first = loaded.record;
+    if (!this.clusters.has(first.cluster)) {
+      return { ephemeral: refusal(`This request is for cluster \`${first.cluster}\`, which this meshops does not serve (it serves ${[...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}). Nothing was done.`) };
+    }
     const notAllowed = await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
     if (notAllowed) return { ephemeral: refusal(notAllowed) };
     const mapped = this.policy.identityFor(click.userId);
@@ -273,7 +276,7 @@ export class ApprovalsService implements OfferSink {
     if (!result) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
     const { stored } = result;
     const r = result.result;
-    const kube = this.kubeFor(stored.record);
+    const kube = this.clusters.get(stored.record.cluster)?.kube;
     if ('refuse' in r) {
       if ('expired' in r) {
         await this.audit(kube, stored.record, 'expired', undefined, `Expired without approval: ${this.title(stored.record)}`);
@@ -306,7 +309,7 @@ export class ApprovalsService implements OfferSink {
     });
     if (!result) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
     const rec = result.stored.record;
-    const kube = this.kubeFor(rec);
+    const kube = this.clusters.get(rec.cluster)?.kube;
     if ('refuse' in result.result) {
       if ('expired' in result.result) {
         await this.audit(kube, rec, 'expired', undefined, `Expired without approval: ${this.title(rec)}`);
@@ -468,6 +471,13 @@ export class ApprovalsService implements OfferSink {
       const stored = await this.store.read(id);
       if (!stored || stored.record.state !== 'executing') break;
       const rec = stored.record;
+      if (!this.clusters.has(rec.cluster)) {
+        // Recorded under a cluster this replica does not serve (renamed or removed from its settings): no
+        // one here can check it, so say so once instead of failing every pass.
+        const served = [...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none';
+        await this.finish(id, false, `meshops cannot follow this up: it does not serve a cluster named \`${rec.cluster}\` (it serves ${served}). Whether the change finished is not known; check ${rec.target.kind} ${rec.target.namespace}/${rec.target.name} in that cluster.`, lease);
+        return;
+      }
       const def = this.kindOf(rec);
       const kube = this.kubeFor(rec);
       if (!rec.execution?.appliedAt) {
@@ -527,7 +537,7 @@ export class ApprovalsService implements OfferSink {
     await lease.release().catch(() => undefined);
     if (!result?.result) return undefined;
     const rec = result.stored.record;
-    await this.audit(this.kubeFor(rec), rec, ok ? 'succeeded' : 'failed', undefined, `${this.title(rec)}: ${summary}`);
+    await this.audit(this.clusters.get(rec.cluster)?.kube, rec, ok ? 'succeeded' : 'failed', undefined, `${this.title(rec)}: ${summary}`);
     await this.show(rec);
     if (this.messenger && rec.message) {
       await this.messenger.post(rec.message.channel, renderOutcome(rec, this.title(rec)), { threadTs: rec.message.threadTs ?? rec.message.ts }).catch((err: unknown) => this.log.warn({ err, id }, 'could not post the outcome in the thread'));
@@ -545,7 +555,7 @@ export class ApprovalsService implements OfferSink {
       if (now < Date.parse(s.record.expiresAt)) continue;
       const r = await this.store.mutate(s.record.id, (cur) => (cur.state === 'pending' && now >= Date.parse(cur.expiresAt) ? { write: moved(cur, 'expired', this.now()), result: true } : { keep: true, result: false }));
       if (r?.result) {
-        await this.audit(this.kubeFor(r.stored.record), r.stored.record, 'expired', undefined, `Expired without approval: ${this.title(r.stored.record)}`);
+        await this.audit(this.clusters.get(r.stored.record.cluster)?.kube, r.stored.record, 'expired', undefined, `Expired without approval: ${this.title(r.stored.record)}`);
         await this.show(r.stored.record);
       }
     }
@@ -634,7 +644,7 @@ export class ApprovalsService implements OfferSink {
     return new LeaseLock(this.options.stateKube, this.options.namespace, objectName(id), this.replicaId, { durationSeconds: this.options.leaseSeconds ?? 15, now: this.now });
   }
 
-  private async audit(kube: KubeClient, rec: ApprovalRequest, action: AuditAction, by: string | undefined, message: string): Promise<void> {
+  private async audit(kube: KubeClient | undefined, rec: ApprovalRequest, action: AuditAction, by: string | undefined, message: string): Promise<void> {
     this.options.onAudit?.(rec.kind, action);
     await this.auditor.record(kube, rec, { action, by, message });
   }

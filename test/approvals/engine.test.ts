@@ -399,6 +399,40 @@ describe('resume', () => {
     }
   });
 
+  it('a follow-up recorded under a cluster this replica does not serve is resolved once, in words', async () => {
+    const slow = await sandboxWithDemo(300);
+    try {
+      const kube = kubeFor(slow);
+      const a = service(slow, { doc: POLICY, replicaId: 'old', leaseSeconds: 600, clusters: [{ name: 'eu-prod', kube }], stateKube: kube });
+      const r = await a.propose({ kind: 'rollout-restart', target: target('reviews'), requester: alice, cluster: 'eu-prod' });
+      if (!r.ok) throw new Error(r.reason);
+      await a.clickHandlers[APPROVE_ACTION]?.(click(APPROVE_ACTION, r.record.id, 'U0BOB'));
+      await a.stop();
+      expect((await a.store.read(r.record.id))?.record.state).toBe('executing');
+      // The cluster was renamed in the settings: this replica serves it as "sandbox" now.
+      const { log, lines } = capturedLogger();
+      const audits: string[] = [];
+      const b = service(slow, { doc: POLICY, replicaId: 'renamed', log, onAudit: (kind, action) => audits.push(`${kind}:${action}`) });
+      for (let i = 0; i < 3; i++) {
+        await b.resume();
+        await b.idle();
+      }
+      const rec = (await b.store.read(r.record.id))?.record;
+      expect(rec?.state).toBe('failed');
+      expect(rec?.outcome?.summary).toMatch(/does not serve a cluster named `eu-prod` \(it serves `sandbox`\)\. Whether the change finished is not known/);
+      expect(audits).toEqual(['rollout-restart:failed']);
+      expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+      // A click on a request for a cluster this replica does not serve is refused in words, not an apology.
+      const again = await a.propose({ kind: 'rollout-restart', target: target('ratings'), requester: alice, cluster: 'eu-prod' });
+      if (!again.ok) throw new Error(again.reason);
+      const refused = await b.clickHandlers[APPROVE_ACTION]?.(click(APPROVE_ACTION, again.record.id, 'U0BOB'));
+      expect(textOf(refused?.ephemeral)).toContain('which this meshops does not serve');
+      expect((await b.store.read(again.record.id))?.record.state).toBe('pending');
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('stop() hands a follow-up over at once: the lease is released, not left to lapse', async () => {
     const slow = await sandboxWithDemo(300);
     try {
