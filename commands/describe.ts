@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { defineCommand, k8sObjectName, namespaceArg } from '../src/command.ts';
 import { type Attachment, type Block, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
 import { UserError } from '../src/errors.ts';
+import { KubeApiError, type KubeClient } from '../src/kube/client.ts';
+import type { InjectorFacts } from '../src/mesh/injection-diagnosis.ts';
 import type { AuthorizationView } from '../src/mesh/authorization.ts';
 import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
 import type { EffectivePeerAuthentication } from '../src/mesh/peer-authentication.ts';
@@ -201,6 +203,16 @@ export function renderDescribe(r: DescribeResult): Rendered {
   return r.kind === 'service' ? renderService(r.service) : renderPod(r.workload);
 }
 
+/** Istio's injector webhooks, or why they could not be read (describe says so instead of guessing). */
+async function readInjectors(kube: KubeClient): Promise<InjectorFacts> {
+  try {
+    return { webhooks: await kube.list('MutatingWebhookConfiguration') };
+  } catch (err) {
+    if (err instanceof KubeApiError) return { unreadable: `${err.status === 403 ? 'not allowed to list MutatingWebhookConfigurations' : `the API answered ${err.status} ${err.reason}`}: ${err.message}` };
+    throw err;
+  }
+}
+
 export default defineCommand({
   name: 'describe',
   summary: 'Everything Istio applies to a pod or service: routes, subsets, mTLS per port, authorization, sidecar',
@@ -223,7 +235,7 @@ export default defineCommand({
       }
     }
     workloadRefSchema.parse(t.ref);
-    return { kind: 'workload', workload: describeWorkload(snapshot, t.ref) };
+    return { kind: 'workload', workload: describeWorkload(snapshot, t.ref, await readInjectors(kube)) };
   },
   render: renderDescribe,
 });

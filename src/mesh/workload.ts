@@ -13,6 +13,7 @@ import { effectivePeerAuthentication } from './peer-authentication.ts';
 import type { EffectivePeerAuthentication } from './peer-authentication.ts';
 import { protocolForPort, unclassifiedPortName } from './port-protocol.ts';
 import type { PortProtocol } from './port-protocol.ts';
+import { type InjectorFacts, missingSidecarCause } from './injection-diagnosis.ts';
 import { findProxyContainer, injectionStatus, proxyContainerName, proxySettings, sidecarScope, sidecarVersion } from './sidecar-proxy.ts';
 import type { InjectionStatus, ProxySettings, SidecarScope, SidecarVersion } from './sidecar-proxy.ts';
 import {
@@ -149,7 +150,7 @@ function routingWarnings(
   return out;
 }
 
-export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescription {
+export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?: InjectorFacts): PodDescription {
   const ns = pod.metadata.namespace ?? '';
   const problems: SpecProblem[] = [];
   const warnings: Warning[] = [];
@@ -206,7 +207,10 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject): PodDescrip
     warnings.push({ code: 'no-sidecar', message: `pod has no Istio sidecar (${injection.reason}): it is outside the mesh; mTLS, routing and authorization policies are not enforced on it` });
   }
   if (proxy) warnings.push(...podRequirementWarnings(pod));
-  if (injection.mismatch) warnings.push({ code: 'injection-mismatch', message: injection.mismatch });
+  if (injection.mismatch) {
+    const message = injection.wouldInject && !proxy ? missingSidecarCause(snapshot, pod, injection.reason, injectors) : injection.mismatch;
+    warnings.push({ code: 'injection-mismatch', message });
+  }
   for (const p of sidecar.settings?.problems ?? []) warnings.push({ code: 'proxy-config', message: p });
   for (const p of problems) warnings.push({ code: 'invalid-spec', message: `${p.object}: ${p.problem}` });
 
@@ -367,9 +371,9 @@ export interface WorkloadDescription {
 }
 
 /** Resolve what a person typed and describe the workload; throws WorkloadNotFoundError with suggestions. */
-export function describeWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): WorkloadDescription {
+export function describeWorkload(snapshot: MeshSnapshot, ref: WorkloadRef, injectors?: InjectorFacts): WorkloadDescription {
   const resolved = resolveWorkload(snapshot, ref);
   const sorted = [...resolved.pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const first = sorted.find((p) => podPhase(p) === 'Running') ?? sorted[0]!;
-  return { via: resolved.via, pods: sorted.map(refOf), described: describePod(snapshot, first) };
+  return { via: resolved.via, pods: sorted.map(refOf), described: describePod(snapshot, first, injectors) };
 }

@@ -170,7 +170,7 @@ describe('describePod', () => {
   it('a pod created before injection was enabled: the mismatch is pointed out', () => {
     const s = bookinfo([pod('bookinfo', 'old-pod', { labels: { app: 'reviews', version: 'v1' }, sidecar: false })]);
     const old = describePod(s, s.get('Pod', 'bookinfo', 'old-pod')!);
-    expect(old.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/created before the label; restart it/);
+    expect(old.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/may have been created before injection was enabled; restart it/);
   });
 
   it('an ingress gateway pod is not flagged for having a proxy without injection', () => {
