@@ -22,15 +22,14 @@ import {
   unsupportedMediaType,
 } from './api-errors.ts';
 import type { Identity } from './auth.ts';
-import { applyConfiguration, applyJsonPatch, applyMergePatch, clone, type Json, PatchError, strategicMerge } from './patch.ts';
+import { applyJsonPatch, applyMergePatch, clone, type Json, PatchError, strategicMerge } from './patch.ts';
 import type { PodEndpoints } from './pod-endpoints.ts';
 import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-versions.ts';
 import { decodeKubeProtobuf } from './protobuf-bodies.ts';
+import { applyKindMismatch, serverSideApply } from './field-manager.ts';
 import { can } from './rbac.ts';
 import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind, PATCH_TYPES } from './patch-options.ts';
-import { decodeObjectBody, type DecodedBody } from './object-decoding.ts';
-import { dryRunOf, type OptionsKind, writeOptionsOf } from './request-options.ts';
 import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
 import { groupResource } from './resource-types.ts';
@@ -150,8 +149,10 @@ function toStorage(rt: ResourceType, obj: KubeObject): KubeObject {
   return rt.group === 'events.k8s.io' && rt.plural === 'events' ? eventsV1ToCore(obj) : obj;
 }
 
-function isDryRun(params: URLSearchParams, kind: OptionsKind, bodyDryRun?: string[]): boolean {
-  return dryRunOf(params, kind, bodyDryRun);
+function isDryRun(params: URLSearchParams, bodyDryRun?: string[]): boolean {
+  const values = [...params.getAll('dryRun'), ...(bodyDryRun ?? [])];
+  if (values.some((v) => v !== 'All' && v !== '')) throw badRequest(`Invalid dry run value: ${values.join(',')}`);
+  return values.includes('All');
 }
 
 function managerOf(params: URLSearchParams, req: IncomingMessage): string {
@@ -383,13 +384,6 @@ export class ApiHandler {
     res.on('close', finish);
   }
 
-  /** A create/update body: protobuf as kubectl's typed commands send it, else JSON/YAML decoded as the kind's Go type. */
-  private async objectBody(req: IncomingMessage, rt: ResourceType, p: ResourcePath, validation: FieldValidation): Promise<DecodedBody> {
-    const contentType = String(req.headers['content-type'] ?? 'application/json');
-    if (/protobuf/.test(contentType)) return { body: await this.bodyObject(req), warnings: [] };
-    return decodeObjectBody(await readBody(req), contentType, rt, p.version, this.store.registry, validation);
-  }
-
   private async bodyObject(req: IncomingMessage): Promise<unknown> {
     const contentType = String(req.headers['content-type'] ?? 'application/json');
     const body = await readBody(req);
@@ -431,23 +425,20 @@ export class ApiHandler {
 
   private async create(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     if (rt.namespaced && p.namespace === undefined) throw methodNotAllowed();
-    const options = writeOptionsOf(params, 'CreateOptions');
-    const { body, warnings } = await this.objectBody(req, rt, p, options.fieldValidation);
-    const obj = this.prepare(rt, p, parseObjectBody(body), true);
-    const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun: options.dryRun, manager: managerOf(params, req) });
-    sendJson(res, 201, served(created, servedVersion(rt, p.version)), warnings);
+    const obj = this.prepare(rt, p, parseObjectBody(await this.bodyObject(req)), true);
+    const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun: isDryRun(params), manager: managerOf(params, req) });
+    sendJson(res, 201, served(created, servedVersion(rt, p.version)));
   }
 
   private async update(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
-    if (p.subresource === 'scale') return this.writeScale(res, rt, p, await this.bodyObject(req), params, req);
-    const options = writeOptionsOf(params, 'UpdateOptions');
-    const { body, warnings } = await this.objectBody(req, rt, p, options.fieldValidation);
-    const obj = parseObjectBody(body);
+    const raw = await this.bodyObject(req);
+    if (p.subresource === 'scale') return this.writeScale(res, rt, p, raw, params, req);
+    const obj = parseObjectBody(raw);
     if (obj.metadata.name && obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
     obj.metadata.name = p.name as string;
     this.prepare(rt, p, obj, false);
-    const updated = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun: options.dryRun, manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
-    sendJson(res, 200, served(updated, servedVersion(rt, p.version)), warnings);
+    const updated = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun: isDryRun(params), manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
+    sendJson(res, 200, served(updated, servedVersion(rt, p.version)));
   }
 
   private async patch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
@@ -464,24 +455,27 @@ export class ApiHandler {
     } catch (e) {
       throw badRequest(`error decoding patch: ${(e as Error).message}`);
     }
-    const dryRun = isDryRun(params, 'PatchOptions');
+    const dryRun = isDryRun(params);
     const manager = managerOf(params, req);
     const apiVersion = servedVersion(rt, p.version);
     const current = this.store.peek(this.storage(rt), p.namespace, p.name as string);
 
     if (contentType === 'application/apply-patch+yaml') {
       const applied = parseObjectBody(patchBody);
+      if (applied.kind && applied.kind !== rt.kind) throw applyKindMismatch(rt.kind, applied.kind);
       if (applied.metadata.name && applied.metadata.name !== p.name) throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${p.name})`);
       applied.metadata.name = p.name as string;
+      const who = { manager, operation: 'Apply' as const, apiVersion, time: this.store.now().toISOString().replace(/\.\d+Z$/, 'Z'), ...(p.subresource ? { subresource: p.subresource } : {}) };
+      const track = { listTypeOf: this.store.listTypesOf(rt), hasStatus: rt.subresources.includes('status') };
+      const live = current ? served(current, apiVersion) : undefined;
+      const { object: merged, managedFields } = serverSideApply(live, applied, who, params.get('force') === 'true', track);
       if (!current) {
-        const obj = this.prepare(rt, p, applied, true);
-        const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun, manager, operation: 'Apply' });
+        const obj = this.prepare(rt, p, merged, true);
+        const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun, managedFields });
         return sendJson(res, 201, served(created, apiVersion));
       }
-      const merged = applyConfiguration(served(current, apiVersion) as unknown as Json, applied as unknown as Json) as unknown as KubeObject;
-      if (applied.metadata.resourceVersion === undefined) merged.metadata.resourceVersion = current.metadata.resourceVersion;
       this.prepare(rt, p, merged, false);
-      const out = this.store.update(this.storage(rt), toStorage(rt, merged), { dryRun, manager, operation: 'Apply', ...(p.subresource ? { subresource: p.subresource } : {}) });
+      const out = this.store.update(this.storage(rt), toStorage(rt, merged), { dryRun, managedFields, ...(p.subresource ? { subresource: p.subresource } : {}) });
       return sendJson(res, 200, served(out, apiVersion));
     }
 
@@ -534,7 +528,7 @@ export class ApiHandler {
     const current = this.existing(rt, p);
     const next = clone(current);
     (next.spec as { replicas?: number }).replicas = replicas;
-    const out = this.store.update(rt, next, { dryRun: isDryRun(params, req.method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions'), manager: managerOf(params, req) });
+    const out = this.store.update(rt, next, { dryRun: isDryRun(params), manager: managerOf(params, req) });
     sendJson(res, 200, toScale(out));
   }
 
@@ -543,11 +537,11 @@ export class ApiHandler {
     const policyParam = params.get('propagationPolicy');
     const policy = (policyParam ?? opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined)) as 'Foreground' | 'Background' | 'Orphan' | undefined;
     const gone = this.store.remove(this.storage(rt), p.namespace, p.name as string, {
-      dryRun: isDryRun(params, 'DeleteOptions', opts.dryRun),
+      dryRun: isDryRun(params, opts.dryRun),
       ...(policy ? { propagationPolicy: policy } : {}),
       ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
     });
-    if (rt.group === '' && rt.plural === 'pods' && !isDryRun(params, 'DeleteOptions', opts.dryRun)) {
+    if (rt.group === '' && rt.plural === 'pods' && !isDryRun(params, opts.dryRun)) {
       this.ctx.logs.forgetPod(p.namespace as string, p.name as string);
       this.ctx.podEndpoints.unregister(p.namespace as string, p.name as string);
     }
@@ -558,7 +552,7 @@ export class ApiHandler {
     const opts = parseDeleteOptions(await this.bodyObject(req));
     const q = parseQuery(listQuerySchema, params);
     const filter = this.filterOf(p, q);
-    const dryRun = isDryRun(params, 'DeleteOptions', opts.dryRun);
+    const dryRun = isDryRun(params, opts.dryRun);
     const apiVersion = servedVersion(rt, p.version);
     const items: KubeObject[] = [];
     const srt = this.storage(rt);

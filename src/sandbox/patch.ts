@@ -1,6 +1,6 @@
-// The four PATCH bodies the API server accepts: RFC 6902 JSON patch, RFC 7386 merge patch, Kubernetes
-// strategic merge patch (list merge keys of the built-in types kubectl patches most), and the merge
-// step of server-side apply. Pure functions on plain JSON values; the input objects are not mutated.
+// Three of the PATCH bodies the API server accepts: RFC 6902 JSON patch, RFC 7386 merge patch, and
+// Kubernetes strategic merge patch (list merge keys of the built-in types kubectl patches most).
+// Server-side apply is field-manager.ts. Pure functions on plain JSON values; inputs are not mutated.
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -183,7 +183,7 @@ export function applyMergePatch(target: Json | undefined, patch: Json): Json {
 
 // ---------------------------------------------------------------- strategic merge patch
 
-const PRIMITIVE_MERGE = Symbol('primitive-merge');
+export const PRIMITIVE_MERGE = Symbol('primitive-merge');
 type MergeKey = string | typeof PRIMITIVE_MERGE | undefined;
 
 const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
@@ -192,7 +192,7 @@ const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralConta
  * The patchMergeKey Kubernetes' Go types declare for a list field, by field name and where it sits.
  * Lists without one are replaced whole, as in Kubernetes.
  */
-function mergeKeyFor(field: string, path: readonly string[]): MergeKey {
+export function mergeKeyFor(field: string, path: readonly string[]): MergeKey {
   switch (field) {
     case 'containers':
     case 'initContainers':
@@ -336,13 +336,4 @@ export function strategicMerge(orig: Json | undefined, patch: Json, path: string
     }
   }
   return result;
-}
-
-/**
- * The merge step of server-side apply, simplified: the applied configuration is merged over the live
- * object with strategic-merge list semantics. Unlike Kubernetes, fields a manager stops applying are
- * not removed (the sandbox keeps no per-field ownership).
- */
-export function applyConfiguration(live: Json | undefined, applied: Json): Json {
-  return strategicMerge(live, applied) ?? {};
 }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, ManagedFieldsEntry } from '../kube/objects.ts';
 import { alreadyExists, ApiError, conflict, invalid, notFound } from './api-errors.ts';
+import { atomicLists, builtinListTypes, type ListTypeOf, managedFieldsAfterUpdate } from './field-manager.ts';
 import { clone, deepEqual } from './patch.ts';
 import type { ResourceType } from './resource-types.ts';
 import { groupResource, ResourceRegistry, resourceTypeFromCrd } from './resource-types.ts';
@@ -31,6 +32,8 @@ export interface WriteOptions {
   subresource?: string;
   /** Write status along with everything else (seeds and controllers; never from HTTP). */
   wholeObject?: boolean;
+  /** managedFields already worked out (server-side apply); otherwise an Update by `manager` is recorded. */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface DeleteOptions {
@@ -147,21 +150,25 @@ export class SandboxStore {
     }
   }
 
-  private stampManager(obj: KubeObject, opts: WriteOptions): void {
+  /** How lists of a resource merge and are owned (list-map keys), for field ownership. */
+  listTypesOf(rt: ResourceType): ListTypeOf {
+    return rt.custom ? (this.customListTypes?.(rt) ?? atomicLists) : builtinListTypes;
+  }
+
+  /** Set by the custom resource schemas (their x-kubernetes-list-type); custom lists are atomic otherwise. */
+  customListTypes?: (rt: ResourceType) => ListTypeOf | undefined;
+
+  /** Record the write in metadata.managedFields: the manager takes the fields it added or changed. */
+  private stampManager(rt: ResourceType, obj: KubeObject, opts: WriteOptions, old?: KubeObject): void {
+    if (opts.managedFields) {
+      obj.metadata.managedFields = opts.managedFields;
+      return;
+    }
     if (!opts.manager) return;
-    const entry: ManagedFieldsEntry & Record<string, unknown> = {
-      manager: opts.manager,
-      operation: opts.operation ?? 'Update',
-      apiVersion: obj.apiVersion,
-      time: this.now().toISOString().replace(/\.\d+Z$/, 'Z'),
-      fieldsType: 'FieldsV1',
-      fieldsV1: {},
-    };
-    if (opts.subresource) entry.subresource = opts.subresource;
-    const others = (obj.metadata.managedFields ?? []).filter(
-      (m) => !(m.manager === entry.manager && m.operation === entry.operation && (m as { subresource?: string }).subresource === entry.subresource),
-    );
-    obj.metadata.managedFields = [...others, entry];
+    const who = { manager: opts.manager, operation: 'Update' as const, apiVersion: obj.apiVersion, time: this.timestamp(), ...(opts.subresource ? { subresource: opts.subresource } : {}) };
+    const fields = managedFieldsAfterUpdate(old, obj, who, { listTypeOf: this.listTypesOf(rt), hasStatus: rt.subresources.includes('status') });
+    if (fields.length) obj.metadata.managedFields = fields;
+    else delete obj.metadata.managedFields;
   }
 
   private runAdmission(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined): void {
@@ -186,7 +193,7 @@ export class SandboxStore {
     delete obj.metadata.deletionTimestamp;
     this.runAdmission(rt, obj, undefined);
     this.checkCrd(rt, obj);
-    this.stampManager(obj, opts);
+    this.stampManager(rt, obj, opts);
     if (opts.dryRun) return obj;
     obj.metadata.resourceVersion = String(++this.rv);
     this.bucket(rt).set(objKey(obj.metadata.namespace, obj.metadata.name), obj);
@@ -225,13 +232,14 @@ export class SandboxStore {
     else if (old.metadata.generation !== undefined) obj.metadata.generation = old.metadata.generation;
     else delete obj.metadata.generation;
     this.checkCrd(rt, obj);
-    this.stampManager(obj, opts);
+    this.stampManager(rt, obj, opts, old);
     if (opts.dryRun) {
       obj.metadata.resourceVersion = old.metadata.resourceVersion;
       return obj;
     }
     // An update that changes nothing is a no-op in Kubernetes: same resourceVersion, no event.
-    const candidate = { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion, managedFields: old.metadata.managedFields } };
+    // (A change of field ownership alone is a change; an unchanged claim keeps its time.)
+    const candidate = { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } };
     if (deepEqual(candidate, old)) return clone(old);
     obj.metadata.resourceVersion = String(++this.rv);
     this.bucket(rt).set(objKey(obj.metadata.namespace, obj.metadata.name), obj);
