@@ -56,6 +56,21 @@ export function pathNotFound(): ApiError {
   return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 }
 
+/**
+ * A path no API handler claims (an unknown group, a custom resource group's unknown version or
+ * resource, a non-API path): the server's mux answers plain text `404 page not found`, not a Status.
+ */
+export class PlainNotFound extends ApiError {
+  constructor() {
+    super(404, 'NotFound', '404 page not found', {});
+    this.name = 'PlainNotFound';
+  }
+}
+
+export function plainNotFound(): ApiError {
+  return new PlainNotFound();
+}
+
 export function alreadyExists(rt: Res, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${groupResource(rt)} "${name}" already exists`, details(rt, name));
 }
@@ -95,7 +110,7 @@ export function invalid(group: string, kind: string, name: string, errors: Field
   return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${summary}`, {
     ...(name ? { name } : {}),
     ...(group ? { group } : {}),
-    kind,
+    ...(kind ? { kind } : {}),
     causes: errors.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
   });
 }

@@ -48,6 +48,17 @@ const adminRules: PolicyRule[] = [
   { apiGroups: ['authorization.k8s.io'], resources: ['localsubjectaccessreviews'], verbs: ['create'] },
 ];
 
+/** A default ClusterRoleBinding of the ClusterRole of the same name to groups. */
+function groupBinding(name: string, groups: string[]): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+    subjects: groups.map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: g })),
+  };
+}
+
 export function bootstrapObjects(): KubeObject[] {
   return [
     ns('default'),
@@ -97,6 +108,15 @@ export function bootstrapObjects(): KubeObject[] {
     clusterRole('system:basic-user', [
       { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
     ]),
+    // The discovery and public-info roles every cluster binds (non-resource URLs only).
+    clusterRole('system:discovery', [
+      { nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] },
+    ]),
+    clusterRole('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
+    clusterRole('system:service-account-issuer-discovery', [{ nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] }]),
+    groupBinding('system:discovery', ['system:authenticated']),
+    groupBinding('system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
+    groupBinding('system:service-account-issuer-discovery', ['system:serviceaccounts']),
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',

@@ -42,7 +42,8 @@ export function eventsV1ToCore(e: KubeObject): KubeObject {
     reason: e.reason,
     message: e.note,
     type: e.type,
-    source: e.deprecatedSource ?? (e.reportingController ? { component: e.reportingController } : undefined),
+    // Kubernetes' conversion copies deprecatedSource only; an events.k8s.io Event without it has source {}.
+    source: e.deprecatedSource ?? {},
     firstTimestamp: e.deprecatedFirstTimestamp,
     lastTimestamp: e.deprecatedLastTimestamp,
     count: e.deprecatedCount,

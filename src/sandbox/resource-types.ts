@@ -3,6 +3,7 @@
 // entries at run time (the Istio ones are registered at start from istio-crds.ts).
 import type { KubeObject } from '../kube/objects.ts';
 import type { CrdSpecRow, PrinterColumn } from './istio-crds.ts';
+import { BUILTIN_GROUP_VERSIONS } from './builtin-catalog.ts';
 
 export interface ResourceType {
   group: string;
@@ -90,6 +91,14 @@ export function compareKubeVersions(a: string, b: string): number {
   const rb = rank(b);
   for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
   return ra[3] < rb[3] ? -1 : ra[3] > rb[3] ? 1 : 0;
+}
+
+/** Built-in groups keep their scheme's version priority (autoscaling: v2, v1, v2beta1, v2beta2); others sort as Kubernetes sorts CRD versions. */
+function groupVersionOrder(group: string): (a: string, b: string) => number {
+  const fixed = BUILTIN_GROUP_VERSIONS[group];
+  if (!fixed) return compareKubeVersions;
+  const rank = (v: string) => (fixed.includes(v) ? fixed.indexOf(v) : fixed.length);
+  return (a, b) => rank(a) - rank(b) || compareKubeVersions(a, b);
 }
 
 export function resourceTypeFromCrdRow(r: CrdSpecRow): ResourceType {
@@ -244,7 +253,7 @@ export class ResourceRegistry {
       for (const v of t.versions) set.add(v);
       byGroup.set(t.group, set);
     }
-    return [...byGroup.entries()].map(([name, set]) => ({ name, versions: [...set].sort(compareKubeVersions) }));
+    return [...byGroup.entries()].map(([name, set]) => ({ name, versions: [...set].sort(groupVersionOrder(name)) }));
   }
 
   inGroupVersion(group: string, version: string): ResourceType[] {

@@ -10,13 +10,27 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../kube/objects.ts';
-import { ApiError, forbidden, internalError, notFound, pathNotFound, unauthorized } from './api-errors.ts';
+import { ApiError, forbidden, internalError, notFound, pathNotFound, plainNotFound, unauthorized } from './api-errors.ts';
+import { negotiateOutput, parseAccept, recordOutput } from './negotiation.ts';
 import { ApiHandler, authorized, parseResourcePath, sendError, sendJson } from './api-handler.ts';
 import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, TokenBook } from './auth.ts';
+import { withBuiltinCatalog } from './builtin-catalog.ts';
 import { bootstrapObjects } from './cluster-bootstrap.ts';
 import { Controllers } from './controllers.ts';
 import { applyDefaults } from './defaults.ts';
-import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.ts';
+import {
+  apiGroupDoc,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  isBuiltinGroup,
+  openApiV2Json,
+  openApiV2Protobuf,
+  openApiV3GroupVersion,
+  openApiV3Other,
+  openApiV3Root,
+  versionInfo,
+} from './discovery.ts';
 import { ISTIO_CRDS } from './istio-crds.ts';
 import { PodEndpoints } from './pod-endpoints.ts';
 import { PodLogBook } from './pod-logs.ts';
@@ -81,7 +95,7 @@ const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/livez']);
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const log = opts.logger ?? pino({ level: 'silent' });
   const now = opts.now ?? (() => new Date());
-  const registry = new ResourceRegistry(builtinResourceTypes());
+  const registry = new ResourceRegistry(withBuiltinCatalog(builtinResourceTypes()));
   for (const row of ISTIO_CRDS) registry.add(resourceTypeFromCrdRow(row));
   const store = new SandboxStore({ registry, now, ...(opts.watchHistory !== undefined ? { historyLimit: opts.watchHistory } : {}) });
   store.addAdmission(applyDefaults);
@@ -126,7 +140,31 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return impersonatedIdentity(imp, requester);
   };
 
-  const serveNonResource = (res: ServerResponse, url: URL): boolean => {
+  /** A discovery document, in the media type the Accept header negotiates (no conversions allowed). */
+  const sendDiscovery = (req: IncomingMessage, res: ServerResponse, doc: object | undefined, missing: () => ApiError): true => {
+    if (!doc) throw missing();
+    recordOutput(res, negotiateOutput(req.headers.accept, { resource: false }));
+    sendJson(res, 200, doc);
+    return true;
+  };
+
+  /** /openapi/v2 as kube-openapi serves it: JSON or gnostic protobuf by Accept, else an empty 406. */
+  const sendOpenApiV2 = (req: IncomingMessage, res: ServerResponse): true => {
+    for (const c of parseAccept(req.headers.accept || '*/*')) {
+      const json = c.type === '*' || (c.type === 'application' && (c.subType === 'json' || c.subType === '*'));
+      const pb = c.type === 'application' && c.subType === 'com.github.proto-openapi.spec.v2@v1.0+protobuf';
+      if (!json && !pb) continue;
+      const body = json ? Buffer.from(JSON.stringify(openApiV2Json(serverVersion.gitVersion))) : openApiV2Protobuf(serverVersion.gitVersion);
+      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf', 'content-length': body.length, vary: 'Accept' });
+      res.end(body);
+      return true;
+    }
+    res.writeHead(406, { vary: 'Accept', 'content-length': 0 });
+    res.end();
+    return true;
+  };
+
+  const serveNonResource = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const segs = path.split('/').filter(Boolean);
     if (path === '/version') return sendJson(res, 200, serverVersion), true;
@@ -135,35 +173,28 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       res.end('ok');
       return true;
     }
-    if (path === '/api') return sendJson(res, 200, apiVersions(serverAddress)), true;
-    if (path === '/apis') return sendJson(res, 200, apiGroupList(registry)), true;
-    if (segs[0] === 'api' && segs.length === 2) {
-      const doc = apiResourceList(registry, '', segs[1] as string);
-      if (!doc) throw pathNotFound();
-      return sendJson(res, 200, doc), true;
-    }
-    if (segs[0] === 'apis' && segs.length === 2) {
-      const doc = apiGroupDoc(registry, segs[1] as string);
-      if (!doc) throw pathNotFound();
-      return sendJson(res, 200, doc), true;
-    }
+    if (path === '/api') return sendDiscovery(req, res, apiVersions(serverAddress), pathNotFound);
+    if (path === '/apis') return sendDiscovery(req, res, apiGroupList(registry), pathNotFound);
+    // Under /api and a built-in group, unknown versions get a Status; elsewhere the mux's plain 404.
+    if (segs[0] === 'api' && segs.length === 2) return sendDiscovery(req, res, apiResourceList(registry, '', segs[1] as string), pathNotFound);
+    if (segs[0] === 'apis' && segs.length === 2) return sendDiscovery(req, res, apiGroupDoc(registry, segs[1] as string), plainNotFound);
     if (segs[0] === 'apis' && segs.length === 3) {
-      const doc = apiResourceList(registry, segs[1] as string, segs[2] as string);
-      if (!doc) throw pathNotFound();
-      return sendJson(res, 200, doc), true;
+      const missing = isBuiltinGroup(registry, segs[1] as string) ? pathNotFound : plainNotFound;
+      return sendDiscovery(req, res, apiResourceList(registry, segs[1] as string, segs[2] as string), missing);
     }
+    if (path === '/openapi/v2') return sendOpenApiV2(req, res);
     if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root(registry)), true;
     if (segs[0] === 'openapi' && segs[1] === 'v3') {
+      const rest = segs.slice(2).join('/');
       const doc =
         segs[2] === 'api' && segs.length === 4
           ? openApiV3GroupVersion(registry, '', segs[3] as string)
           : segs[2] === 'apis' && segs.length === 5
             ? openApiV3GroupVersion(registry, segs[3] as string, segs[4] as string)
-            : undefined;
-      if (!doc) throw pathNotFound();
+            : openApiV3Other(registry, rest);
+      if (!doc) throw plainNotFound();
       return sendJson(res, 200, doc), true;
     }
-    if (segs[0] === 'openapi') throw pathNotFound();
     return false;
   };
 
@@ -173,7 +204,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     requests.push(record);
     try {
       if (HEALTH_PATHS.has(url.pathname) || url.pathname === '/version') {
-        serveNonResource(res, url);
+        serveNonResource(req, res, url);
         return;
       }
       const who = identify(req);
@@ -183,8 +214,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         await handler.handle(req, res, url, p, who);
         return;
       }
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw pathNotFound();
-      if (!serveNonResource(res, url)) throw pathNotFound();
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw plainNotFound();
+      if (!serveNonResource(req, res, url)) throw plainNotFound();
     } catch (e) {
       if (e instanceof ApiError) {
         if (e.code >= 500) log.error({ err: e, path: url.pathname }, 'sandbox request failed');

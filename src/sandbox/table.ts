@@ -3,6 +3,7 @@
 // resources, NAME/AGE otherwise.
 import type { KubeObject } from '../kube/objects.ts';
 import type { PrinterColumn } from './istio-crds.ts';
+import { negotiatesTable } from './negotiation.ts';
 import type { ResourceType } from './resource-types.ts';
 
 interface ColumnDef {
@@ -115,7 +116,7 @@ function printerFor(rt: ResourceType): Printer {
       };
     case 'apps/deployments':
       return {
-        columns: [name, col('Ready'), col('Up-to-date', 0, 'integer'), col('Available', 0, 'integer'), ageCol, col('Containers', 1), col('Images', 1), col('Selector', 1)],
+        columns: [name, col('Ready'), col('Up-to-date'), col('Available'), ageCol, col('Containers', 1), col('Images', 1), col('Selector', 1)],
         row: (d, now) => {
           const spec = o(d.spec);
           const st = o(d.status);
@@ -219,7 +220,7 @@ export function toTable(rt: ResourceType, objects: KubeObject[], resourceVersion
   };
 }
 
-/** Does an Accept header ask for a Table (kubectl get)? */
+/** Does an Accept header negotiate a Table (kubectl get)? Its first acceptable clause decides. */
 export function wantsTable(accept: string | undefined): boolean {
-  return accept !== undefined && /as=Table/.test(accept) && /g=meta\.k8s\.io/.test(accept);
+  return negotiatesTable(accept);
 }
