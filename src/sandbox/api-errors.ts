@@ -80,11 +80,27 @@ export function conflict(rt: Res, name: string, why = 'the object has been modif
 }
 
 export interface FieldError {
-  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueDuplicate';
+  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueTooLong';
   field: string;
   /** For FieldValueInvalid: the offending value. */
   value?: unknown;
   detail?: string;
+}
+
+/**
+ * A bad value as Go's field.Error prints it: strings quoted (%q), numbers and booleans plain, nil as
+ * "null", string slices and maps in %#v form (`[]string{"Foo"}`, `map[string]string{"app":"d1"}`).
+ */
+export function goValueText(v: unknown): string {
+  if (v === null || v === undefined) return '"null"';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}`;
+  if (typeof v === 'object' && Object.values(v as object).every((x) => typeof x === 'string')) {
+    const entries = Object.entries(v as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `map[string]string{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`).join(', ')}}`;
+  }
+  return JSON.stringify(v);
 }
 
 function fieldErrorText(e: FieldError): string {
@@ -93,12 +109,14 @@ function fieldErrorText(e: FieldError): string {
       return `Required value${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueForbidden':
       return `Forbidden${e.detail ? `: ${e.detail}` : ''}`;
+    case 'FieldValueTooLong':
+      return `Too long${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueDuplicate':
-      return `Duplicate value: ${JSON.stringify(e.value)}`;
+      return `Duplicate value: ${goValueText(e.value)}`;
     case 'FieldValueNotSupported':
-      return `Unsupported value: ${JSON.stringify(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
+      return `Unsupported value: ${goValueText(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
     default:
-      return `Invalid value: ${JSON.stringify(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
+      return `Invalid value: ${goValueText(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
   }
 }
 

@@ -35,6 +35,9 @@ import { reviewAnswer } from './access-reviews.ts';
 import { applyKindMismatch, serverSideApply } from './field-manager.ts';
 import { can } from './rbac.ts';
 import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind, PATCH_TYPES } from './patch-options.ts';
+import { decodeObjectBody, type DecodedBody } from './object-decoding.ts';
+import { inWireOrder } from './wire-order.ts';
+import { dryRunOf, type OptionsKind, writeOptionsOf } from './request-options.ts';
 import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
 import { groupResource } from './resource-types.ts';
@@ -151,9 +154,10 @@ function servedVersion(rt: ResourceType, version: string): string {
   return rt.group ? `${rt.group}/${version}` : version;
 }
 
+/** The object as the client sees it: in the served version, fields in the Go types' order. */
 function served(obj: KubeObject, apiVersion: string): KubeObject {
-  if (apiVersion === 'events.k8s.io/v1' && obj.kind === 'Event' && obj.apiVersion === 'v1') return coreToEventsV1(obj);
-  return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+  if (apiVersion === 'events.k8s.io/v1' && obj.kind === 'Event' && obj.apiVersion === 'v1') return inWireOrder(coreToEventsV1(obj));
+  return inWireOrder(obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion });
 }
 
 /** The object in the shape its storage keeps (events.k8s.io Events are stored as core Events). */
@@ -161,10 +165,8 @@ function toStorage(rt: ResourceType, obj: KubeObject): KubeObject {
   return rt.group === 'events.k8s.io' && rt.plural === 'events' ? eventsV1ToCore(obj) : obj;
 }
 
-function isDryRun(params: URLSearchParams, bodyDryRun?: string[]): boolean {
-  const values = [...params.getAll('dryRun'), ...(bodyDryRun ?? [])];
-  if (values.some((v) => v !== 'All' && v !== '')) throw badRequest(`Invalid dry run value: ${values.join(',')}`);
-  return values.includes('All');
+function isDryRun(params: URLSearchParams, kind: OptionsKind, bodyDryRun?: string[]): boolean {
+  return dryRunOf(params, kind, bodyDryRun);
 }
 
 function managerOf(params: URLSearchParams, req: IncomingMessage): string {
@@ -405,6 +407,13 @@ export class ApiHandler {
     res.on('close', finish);
   }
 
+  /** A create/update body: protobuf as kubectl's typed commands send it, else JSON/YAML decoded as the kind's Go type. */
+  private async objectBody(req: IncomingMessage, rt: ResourceType, p: ResourcePath, validation: FieldValidation): Promise<DecodedBody> {
+    const contentType = String(req.headers['content-type'] ?? 'application/json');
+    if (/protobuf/.test(contentType)) return { body: await this.bodyObject(req), warnings: [] };
+    return decodeObjectBody(await readBody(req), contentType, rt, p.version, this.store.registry, validation);
+  }
+
   private async bodyObject(req: IncomingMessage): Promise<unknown> {
     const contentType = String(req.headers['content-type'] ?? 'application/json');
     const body = await readBody(req);
@@ -446,20 +455,23 @@ export class ApiHandler {
 
   private async create(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     if (rt.namespaced && p.namespace === undefined) throw methodNotAllowed();
-    const obj = this.prepare(rt, p, parseObjectBody(await this.bodyObject(req)), true);
-    const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun: isDryRun(params), manager: managerOf(params, req) });
-    sendJson(res, 201, served(created, servedVersion(rt, p.version)));
+    const options = writeOptionsOf(params, 'CreateOptions');
+    const { body, warnings } = await this.objectBody(req, rt, p, options.fieldValidation);
+    const obj = this.prepare(rt, p, parseObjectBody(body), true);
+    const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun: options.dryRun, manager: managerOf(params, req) });
+    sendJson(res, 201, served(created, servedVersion(rt, p.version)), warnings);
   }
 
   private async update(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
-    const raw = await this.bodyObject(req);
-    if (p.subresource === 'scale') return this.writeScale(res, rt, p, raw, params, req);
-    const obj = parseObjectBody(raw);
+    if (p.subresource === 'scale') return this.writeScale(res, rt, p, await this.bodyObject(req), params, req);
+    const options = writeOptionsOf(params, 'UpdateOptions');
+    const { body, warnings } = await this.objectBody(req, rt, p, options.fieldValidation);
+    const obj = parseObjectBody(body);
     if (obj.metadata.name && obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
     obj.metadata.name = p.name as string;
     this.prepare(rt, p, obj, false);
-    const updated = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun: isDryRun(params), manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
-    sendJson(res, 200, served(updated, servedVersion(rt, p.version)));
+    const updated = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun: options.dryRun, manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
+    sendJson(res, 200, served(updated, servedVersion(rt, p.version)), warnings);
   }
 
   private async patch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
@@ -476,7 +488,7 @@ export class ApiHandler {
     } catch (e) {
       throw badRequest(`error decoding patch: ${(e as Error).message}`);
     }
-    const dryRun = isDryRun(params);
+    const dryRun = isDryRun(params, 'PatchOptions');
     const manager = managerOf(params, req);
     const apiVersion = servedVersion(rt, p.version);
     const current = this.store.peek(this.storage(rt), p.namespace, p.name as string);
@@ -549,7 +561,7 @@ export class ApiHandler {
     const current = this.existing(rt, p);
     const next = clone(current);
     (next.spec as { replicas?: number }).replicas = replicas;
-    const out = this.store.update(rt, next, { dryRun: isDryRun(params), manager: managerOf(params, req) });
+    const out = this.store.update(rt, next, { dryRun: isDryRun(params, req.method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions'), manager: managerOf(params, req) });
     sendJson(res, 200, toScale(out));
   }
 
@@ -558,11 +570,11 @@ export class ApiHandler {
     const policyParam = params.get('propagationPolicy');
     const policy = (policyParam ?? opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined)) as 'Foreground' | 'Background' | 'Orphan' | undefined;
     const gone = this.store.remove(this.storage(rt), p.namespace, p.name as string, {
-      dryRun: isDryRun(params, opts.dryRun),
+      dryRun: isDryRun(params, 'DeleteOptions', opts.dryRun),
       ...(policy ? { propagationPolicy: policy } : {}),
       ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
     });
-    if (rt.group === '' && rt.plural === 'pods' && !isDryRun(params, opts.dryRun)) {
+    if (rt.group === '' && rt.plural === 'pods' && !isDryRun(params, 'DeleteOptions', opts.dryRun)) {
       this.ctx.logs.forgetPod(p.namespace as string, p.name as string);
       this.ctx.podEndpoints.unregister(p.namespace as string, p.name as string);
     }
@@ -573,7 +585,7 @@ export class ApiHandler {
     const opts = parseDeleteOptions(await this.bodyObject(req));
     const q = parseQuery(listQuerySchema, params);
     const filter = this.filterOf(p, q);
-    const dryRun = isDryRun(params, opts.dryRun);
+    const dryRun = isDryRun(params, 'DeleteOptions', opts.dryRun);
     const apiVersion = servedVersion(rt, p.version);
     const items: KubeObject[] = [];
     const srt = this.storage(rt);

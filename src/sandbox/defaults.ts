@@ -2,6 +2,7 @@
 // read back: namespace phase and name label, Service cluster IPs and port defaults, Deployment
 // strategy/replicas, Pod service account and initial phase.
 import type { KubeObject } from '../kube/objects.ts';
+import { admitNewPod } from './pod-admission.ts';
 import type { Admission, SandboxStore } from './store.ts';
 
 type Obj = Record<string, unknown>;
@@ -105,6 +106,10 @@ export const applyDefaults: Admission = (rt, o, old, store) => {
       spec.serviceAccountName ??= 'default';
       spec.serviceAccount ??= spec.serviceAccountName;
       defaultPodSpec(spec);
+      if (!old) {
+        const sa = store.peek(store.resourceType('serviceaccounts'), o.metadata.namespace, String(spec.serviceAccountName));
+        admitNewPod(spec, sa as Obj | undefined);
+      }
       const status = ensure(o, 'status');
       status.phase ??= 'Pending';
       status.qosClass ??= 'BestEffort';
@@ -112,11 +117,14 @@ export const applyDefaults: Admission = (rt, o, old, store) => {
     }
     case 'apps/deployments':
       defaultDeployment(o);
+      // The strategy starts every Deployment with an empty status (serialized as `status: {}`).
+      if (!old) o.status ??= {};
       break;
     case 'apps/replicasets': {
       const spec = ensure(o, 'spec');
       spec.replicas ??= 1;
       defaultPodSpec(ensure(ensure(spec, 'template'), 'spec'));
+      if (!old) o.status ??= { replicas: 0 };
       break;
     }
     case '/secrets':

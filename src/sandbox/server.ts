@@ -17,6 +17,7 @@ import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, Token
 import { withBuiltinCatalog } from './builtin-catalog.ts';
 import { bootstrapObjects } from './cluster-bootstrap.ts';
 import { Controllers } from './controllers.ts';
+import { RootCaPublisher } from './root-ca-publisher.ts';
 import { applyDefaults } from './defaults.ts';
 import {
   apiGroupDoc,
@@ -254,6 +255,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const host = opts.host ?? '127.0.0.1';
   const tls = selfSignedCert([...new Set([host, '127.0.0.1', 'localhost', '::1'])].filter((h) => h !== '0.0.0.0' && h !== '::'));
+  // The root-ca-cert-publisher: kube-root-ca.crt (this server's CA) in every namespace.
+  const rootCa = new RootCaPublisher(store, tls.cert);
+  if (opts.controllers !== false) rootCa.start();
   const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     void onRequest(req, res);
   });
@@ -308,6 +312,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (closed) return;
       closed = true;
       controllers.stop();
+      rootCa.stop();
       for (const w of [...watches]) w.end();
       watches.clear();
       await new Promise<void>((resolve) => {

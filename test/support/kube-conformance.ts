@@ -48,6 +48,8 @@ export function normalize(id: string, answer: unknown): unknown {
   // uids are random (in a watch event's raw body, possibly cut off mid-uid by the probe's 160 characters)
   out = out.replace(/(\\"uid\\": ?\\")[0-9a-f-]+/g, '$1<uid>');
   if (id === 'create-generatename') out = out.replace(/"name":"gen-[a-z0-9]{5}"/, '"name":"gen-<generated>"');
+  // the service-account token volume's name ends in 5 random characters (kube-api-access-xxxxx)
+  out = out.replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-<random>');
   return JSON.parse(out);
 }
 
