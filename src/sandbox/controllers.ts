@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeObject, OwnerReference } from '../kube/objects.ts';
 import { randomSuffix } from './api-handler.ts';
 import { clone, deepEqual } from './patch.ts';
+import { NamespaceController } from './namespace-controller.ts';
 import type { PodLogBook } from './pod-logs.ts';
 import type { ResourceType } from './resource-types.ts';
 import { selectorObjectMatches, type LabelSelectorObject } from './selectors.ts';
@@ -93,6 +94,14 @@ function scaled(value: number | string | undefined, total: number, roundUp: bool
 export interface ControllerOptions {
   stepMs: number;
   logs?: PodLogBook;
+  /**
+   * How far controllers lag behind the objects they watch (wall-clock ms): a Deployment's status
+   * (observedGeneration, conditions, replica counts) is written only once a change has waited this
+   * long, and the kubelet finishes a graceful pod delete after it. 0 reacts at the next tick.
+   */
+  lagMs?: number;
+  /** How long a Terminating namespace waits before the namespace controller empties and removes it. */
+  namespaceLagMs?: number;
 }
 
 export class Controllers {
@@ -100,10 +109,26 @@ export class Controllers {
   private readonly opts: ControllerOptions;
   private timer: NodeJS.Timeout | undefined;
   private ipCounter = 10;
+  private readonly namespaceController: NamespaceController;
+  /** While settling, time is taken to have passed: no lag. */
+  private settling = false;
+  /** Since when (wall clock) a Deployment's computed status has differed from its stored one, by uid. */
+  private readonly statusPendingSince = new Map<string, number>();
+  /** When the kubelet first saw each pod marked for graceful deletion, by uid. */
+  private readonly terminatingSince = new Map<string, number>();
 
   constructor(store: SandboxStore, opts: ControllerOptions) {
     this.store = store;
     this.opts = opts;
+    this.namespaceController = new NamespaceController(store, opts.namespaceLagMs ?? 1500);
+  }
+
+  /** True once `since` lies the controllers' lag in the past (always while settling). */
+  private lagged(map: Map<string, number>, key: string): boolean {
+    if (this.settling) return true;
+    const first = map.get(key) ?? Date.now();
+    map.set(key, first);
+    return Date.now() - first >= (this.opts.lagMs ?? 0);
   }
 
   private rt(name: string): ResourceType {
@@ -129,12 +154,18 @@ export class Controllers {
 
   /** Tick until a tick changes nothing (a stuck rollout stops changing too), at most maxTicks. */
   settle(maxTicks = 100): void {
-    for (let i = 0; i < maxTicks; i++) if (!this.tick()) return;
+    this.settling = true;
+    try {
+      for (let i = 0; i < maxTicks; i++) if (!this.tick()) return;
+    } finally {
+      this.settling = false;
+    }
   }
 
   /** One step of every controller; true when anything was written. */
   tick(): boolean {
     const before = this.store.resourceVersion;
+    this.namespaceController.tick(this.settling);
     this.namespaces();
     this.deployments();
     this.replicaSets();
@@ -180,6 +211,7 @@ export class Controllers {
   private namespaces(): void {
     const sa = this.rt('serviceaccounts');
     for (const ns of this.store.scan(this.rt('namespaces'))) {
+      if (ns.metadata.deletionTimestamp) continue;
       if (!this.store.peek(sa, ns.metadata.name, 'default')) {
         this.store.create(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns.metadata.name } });
       }
@@ -365,7 +397,13 @@ export class Controllers {
     for (const k of ['readyReplicas', 'availableReplicas', 'updatedReplicas', 'replicas'] as const) if (status[k] === 0) delete status[k];
     const revision = newRs.metadata.annotations?.[REVISION];
     const annotationsOk = !revision || d.metadata.annotations?.[REVISION] === revision;
-    if (deepEqual(status, d.status) && annotationsOk) return;
+    if (deepEqual(status, d.status) && annotationsOk) {
+      this.statusPendingSince.delete(d.metadata.uid as string);
+      return;
+    }
+    // The controller has not caught up yet: the stored status stays as it was until the lag has passed.
+    if (!this.lagged(this.statusPendingSince, d.metadata.uid as string)) return;
+    this.statusPendingSince.delete(d.metadata.uid as string);
     const next = clone(d);
     next.status = status;
     if (revision) next.metadata.annotations = { ...next.metadata.annotations, [REVISION]: revision };
@@ -438,7 +476,15 @@ export class Controllers {
   private kubelet(): void {
     const podrt = this.rt('pods');
     for (const pod of this.store.scan(podrt)) {
-      if (pod.metadata.deletionTimestamp) continue;
+      if (pod.metadata.deletionTimestamp) {
+        // A graceful delete: the kubelet stops the containers, then removes the pod for good.
+        if (this.lagged(this.terminatingSince, pod.metadata.uid as string)) {
+          this.terminatingSince.delete(pod.metadata.uid as string);
+          this.store.remove(podrt, pod.metadata.namespace, pod.metadata.name);
+          this.opts.logs?.forgetPod(pod.metadata.namespace as string, pod.metadata.name);
+        }
+        continue;
+      }
       const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string; image?: string }[]; initContainers?: { name: string; image?: string }[] };
       const status = (pod.status ?? {}) as PodStatus;
       const failReason = pod.metadata.annotations?.[FAIL_START_ANNOTATION];

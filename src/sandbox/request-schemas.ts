@@ -112,12 +112,17 @@ export const listQuerySchema = z.object({
   labelSelector: z.string().optional(),
   fieldSelector: z.string().optional(),
   resourceVersion: z.string().optional(),
+  resourceVersionMatch: z.string().optional(),
+  limit: intParam.optional(),
+  continue: z.string().optional(),
   timeoutSeconds: intParam.optional(),
   watch: boolParam.optional(),
   sendInitialEvents: boolParam.optional(),
   allowWatchBookmarks: boolParam.optional(),
   includeObject: z.enum(['None', 'Metadata', 'Object']).optional(),
 });
+
+export type ListQuery = z.infer<typeof listQuerySchema>;
 
 /** Parse the query parameters a schema knows; unknown ones are ignored as the API server does. */
 export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchParams): z.infer<T> {

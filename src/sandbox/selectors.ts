@@ -1,74 +1,14 @@
 // labelSelector and fieldSelector query parameters, parsed the way the API server reads them.
 import type { KubeObject } from '../kube/objects.ts';
 import { badRequest } from './api-errors.ts';
+import { fieldLabelValue } from './field-selectors.ts';
+import { type LabelRequirement, parseLabelSelectorText } from './label-selector.ts';
 
-export type LabelRequirement =
-  | { key: string; op: 'eq' | 'neq'; value: string }
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'notexists' };
+export type { LabelRequirement } from './label-selector.ts';
 
-/** Parse `a=b,c!=d,e in (f,g),h notin (i),j,!k`. Throws a 400 ApiError on bad syntax. */
+/** Parse `a=b,c!=d,e in (f,g),h notin (i),j,!k` as apimachinery does. Throws a 400 ApiError on bad syntax. */
 export function parseLabelSelector(text: string): LabelRequirement[] {
-  const reqs: LabelRequirement[] = [];
-  const s = text.trim();
-  let i = 0;
-  const skipWs = () => {
-    while (i < s.length && s[i] === ' ') i++;
-  };
-  const readKey = (): string => {
-    skipWs();
-    const start = i;
-    while (i < s.length && /[A-Za-z0-9._\-/]/.test(s[i] as string)) i++;
-    return s.slice(start, i);
-  };
-  const fail = (why: string): never => {
-    throw badRequest(`unable to parse requirement: ${why}`);
-  };
-  while (i < s.length) {
-    skipWs();
-    if (s[i] === '!') {
-      i++;
-      const key = readKey();
-      if (!key) fail(`found '${s.slice(i)}', expected: identifier`);
-      reqs.push({ key, op: 'notexists' });
-    } else {
-      const key = readKey();
-      if (!key) fail(`found '${s.slice(i)}', expected: identifier`);
-      skipWs();
-      const rest = s.slice(i);
-      if (rest.startsWith('==') || rest.startsWith('!=') || rest.startsWith('=')) {
-        const op = rest.startsWith('!=') ? 'neq' : 'eq';
-        i += rest.startsWith('=') && !rest.startsWith('==') ? 1 : 2;
-        skipWs();
-        const start = i;
-        while (i < s.length && s[i] !== ',') i++;
-        const value = s.slice(start, i).trim();
-        reqs.push({ key, op, value });
-      } else if (/^(in|notin)\s*\(/.test(rest)) {
-        const op = rest.startsWith('notin') ? 'notin' : 'in';
-        i = s.indexOf('(', i) + 1;
-        const close = s.indexOf(')', i);
-        if (close < 0) fail(`found '${s.slice(i)}', expected: ')'`);
-        const values = s
-          .slice(i, close)
-          .split(',')
-          .map((v) => v.trim())
-          .filter((v) => v !== '');
-        i = close + 1;
-        reqs.push({ key, op, values });
-      } else if (rest === '' || rest.startsWith(',')) {
-        reqs.push({ key, op: 'exists' });
-      } else {
-        fail(`found '${rest}', expected: in, notin, =, ==, !=, gt, lt`);
-      }
-    }
-    skipWs();
-    if (i < s.length) {
-      if (s[i] !== ',') fail(`found '${s.slice(i)}', expected: ','`);
-      i++;
-    }
-  }
-  return reqs;
+  return parseLabelSelectorText(text);
 }
 
 export function matchesLabelRequirements(reqs: readonly LabelRequirement[], labels: Record<string, string> | undefined): boolean {
@@ -95,6 +35,13 @@ export function matchesLabelRequirements(reqs: readonly LabelRequirement[], labe
       case 'notexists':
         if (present) return false;
         break;
+      case 'gt':
+      case 'lt': {
+        if (!present || !/^[-+]?\d+$/.test(v as string)) return false;
+        const n = Number(v);
+        if (r.op === 'gt' ? !(n > Number(r.value)) : !(n < Number(r.value))) return false;
+        break;
+      }
     }
   }
   return true;
@@ -120,6 +67,8 @@ export function parseFieldSelector(text: string): FieldRequirement[] {
 
 /** The value a field selector compares: any dotted path into the object (Kubernetes supports a per-kind subset). */
 export function fieldValue(obj: KubeObject, field: string): string {
+  const special = fieldLabelValue(obj, field);
+  if (special !== undefined) return special;
   let cur: unknown = obj;
   for (const part of field.split('.')) {
     if (cur === null || typeof cur !== 'object') return '';

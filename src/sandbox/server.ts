@@ -52,12 +52,21 @@ export interface SandboxOptions {
   controllers?: boolean;
   /** The controllers' pace: one rollout step per tick of this many ms; default 200. */
   rolloutStepMs?: number;
+  /**
+   * Controllers lag as in a cluster: a Deployment's status (observedGeneration, conditions, replica
+   * counts) catches up only after this many ms, and a gracefully deleted pod goes after it; default 150.
+   */
+  controllerLagMs?: number;
+  /** How long a deleted namespace stays Terminating before the namespace controller removes it; default 1500. */
+  namespaceTerminationMs?: number;
   now?: () => Date;
   logger?: Logger;
   /** How many past events a watch can resume from (older resourceVersions get 410 Gone); default 2000. */
   watchHistory?: number;
   /** The gitVersion `/version` reports (e.g. `v1.24.0+0` to stand in for the recorded real server); default v1.32. */
   kubernetesVersion?: string;
+  /** Install Istio's CRDs (schema-less rows from istio-crds.ts) at start; default true. false: a cluster without Istio. */
+  istioCrds?: boolean;
 }
 
 export interface RequestRecord {
@@ -91,18 +100,22 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+export const DEFAULT_CONTROLLER_LAG_MS = 150;
+export const DEFAULT_NAMESPACE_TERMINATION_MS = 1500;
+
 const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/livez']);
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const log = opts.logger ?? pino({ level: 'silent' });
   const now = opts.now ?? (() => new Date());
   const registry = new ResourceRegistry(withBuiltinCatalog(builtinResourceTypes()));
-  for (const row of ISTIO_CRDS) registry.add(resourceTypeFromCrdRow(row));
+  const istioRows = opts.istioCrds === false ? [] : ISTIO_CRDS;
+  for (const row of istioRows) registry.add(resourceTypeFromCrdRow(row));
   const store = new SandboxStore({ registry, now, ...(opts.watchHistory !== undefined ? { historyLimit: opts.watchHistory } : {}) });
   store.addAdmission(applyDefaults);
   store.addAdmission(injectSidecar);
   for (const o of bootstrapObjects()) store.put(o);
-  for (const row of ISTIO_CRDS) store.put(crdObjectFromRow(row));
+  for (const row of istioRows) store.put(crdObjectFromRow(row));
   for (const o of orderSeed(opts.seed ?? [])) store.put(o);
 
   const logs = new PodLogBook();
@@ -111,7 +124,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const watches = new Set<ServerResponse>();
   const requests: RequestRecord[] = [];
   const handler = new ApiHandler({ store, logs, podEndpoints, log, watches });
-  const controllers = new Controllers(store, { stepMs: opts.rolloutStepMs ?? 200, logs });
+  const controllers = new Controllers(store, {
+    stepMs: opts.rolloutStepMs ?? 200,
+    logs,
+    lagMs: opts.controllerLagMs ?? DEFAULT_CONTROLLER_LAG_MS,
+    namespaceLagMs: opts.namespaceTerminationMs ?? DEFAULT_NAMESPACE_TERMINATION_MS,
+  });
   if (opts.controllers !== false) {
     controllers.settle();
     controllers.start();

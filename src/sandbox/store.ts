@@ -134,7 +134,9 @@ export class SandboxStore {
   scan(rt: ResourceType, namespace?: string): KubeObject[] {
     const out: KubeObject[] = [];
     for (const o of this.bucket(rt).values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
-    return out.sort((a, b) => objKey(a.metadata.namespace, a.metadata.name).localeCompare(objKey(b.metadata.namespace, b.metadata.name)));
+    // Byte order of the keys, as etcd returns them (not locale order: 'B' sorts before 'a').
+    const key = (o: KubeObject) => objKey(o.metadata.namespace, o.metadata.name);
+    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
   private emit(type: WatchEventType, rt: ResourceType, object: KubeObject, old?: KubeObject): void {
@@ -266,7 +268,8 @@ export class SandboxStore {
     if (opts.dryRun) return gone;
     this.bucket(rt).delete(objKey(ns, name));
     gone.metadata.resourceVersion = String(++this.rv);
-    this.emit('DELETED', rt, gone);
+    // The object as it was before the delete rides along, so a list can be rebuilt as of an older version.
+    this.emit('DELETED', rt, gone, old);
     this.cascade(rt, old, opts.propagationPolicy ?? 'Background');
     return clone(gone);
   }

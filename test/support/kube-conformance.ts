@@ -47,6 +47,10 @@ export function normalize(id: string, answer: unknown): unknown {
   let out = text.replace(/\\"serverAddress\\": \\"[^"\\]+\\"/g, '\\"serverAddress\\": \\"<address>\\"');
   // uids are random (in a watch event's raw body, possibly cut off mid-uid by the probe's 160 characters)
   out = out.replace(/(\\"uid\\": ?\\")[0-9a-f-]+/g, '$1<uid>');
+  // ...and so are uids the server reports in Status details and messages, and its current resourceVersion
+  // in a "Too large resource version" answer (one server's counter, not another's).
+  out = out.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uid>');
+  out = out.replace(/(Too large resource version: \d+, current: )\d+/g, '$1<rv>');
   if (id === 'create-generatename') out = out.replace(/"name":"gen-[a-z0-9]{5}"/, '"name":"gen-<generated>"');
   // the service-account token volume's name ends in 5 random characters (kube-api-access-xxxxx)
   out = out.replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-<random>');
