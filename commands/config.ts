@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand, optionalNamespace } from '../src/command.ts';
 import { type Attachment, type Block, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
+import { requireIstioKinds } from '../src/mesh/istio-installed.ts';
 import { requireLiveNamespace } from '../src/kube/namespaces.ts';
 import type { KubeObject } from '../src/kube/objects.ts';
 import { hasSidecar } from '../src/mesh/pods.ts';
@@ -18,6 +19,8 @@ export interface NamespaceInjection {
 }
 
 export interface ConfigReport {
+  /** Kinds the cluster does not serve: not checked, never reported as "none". */
+  notServed?: string[];
   namespace?: string;
   rows: ConfigRow[];
   namespaces: NamespaceInjection[];
@@ -114,12 +117,13 @@ export default defineCommand({
   async run({ kube, args }) {
     const ns = args.namespace;
     const one = ns ? await requireLiveNamespace(kube, ns) : undefined;
+    const notServed = await requireIstioKinds(kube, KINDS);
     const [lists, namespaces, pods] = await Promise.all([
       Promise.all(KINDS.map((k) => kube.list(k, { namespace: ns }))),
       one ? [one] : kube.list('Namespace'),
       kube.list('Pod', { namespace: ns }),
     ]);
-    return configReport(ns, lists.flat(), namespaces, pods);
+    return { ...configReport(ns, lists.flat(), namespaces, pods), notServed };
   },
   render(r) {
     const where = r.namespace ? `namespace ${r.namespace}` : 'all namespaces';
@@ -127,7 +131,9 @@ export default defineCommand({
     const text = `Istio config in ${where}: ${counts.map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${r.podsWithoutSidecar.length} of ${r.podCount} pods without a sidecar`;
     const blocks: Block[] = [header(`Istio config · ${where}`)];
     const files: Attachment[] = [];
-    if (r.rows.length === 0) blocks.push(section('_No VirtualServices, DestinationRules, Gateways, Sidecars, PeerAuthentications or AuthorizationPolicies here._'));
+    const checked = KINDS.filter((k) => !r.notServed?.includes(k));
+    if (r.notServed?.length) blocks.push(section(`:grey_question: Not checked: this cluster does not serve ${r.notServed.map((k) => `${k}s`).join(', ')} (their CRDs are not installed).`));
+    if (r.rows.length === 0) blocks.push(section(`_No ${checked.map((k) => `${k}s`).join(', ')} here._`));
     else {
       const t = tableBlock(['KIND', 'NAME', 'WHAT IT DOES'], r.rows.map((x) => [x.kind, r.namespace ? x.name : `${x.namespace}/${x.name}`, x.summary]), 'istio-config.txt');
       blocks.push(t.block);

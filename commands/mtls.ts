@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineCommand, namespaceArg } from '../src/command.ts';
 import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
 import { UserError } from '../src/errors.ts';
+import { requireIstioKinds } from '../src/mesh/istio-installed.ts';
 import { requireLiveNamespace } from '../src/kube/namespaces.ts';
 import type { ProposeResult } from '../src/approvals/service.ts';
 import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
@@ -81,7 +82,9 @@ function renderNamespace(check: NamespaceReadiness, windowMs: number, policy: { 
     blocks.push(section(`*DestinationRules overriding auto-mTLS*\n${r.destinationRuleOverrides.map((o) => `• ${esc(o.rule.namespace)}/${esc(o.rule.name)} host \`${esc(o.host)}\` ${esc(o.at)}: tls.mode ${esc(o.tlsMode)} (visible to ${esc(o.visibleTo)}): ${esc(o.effect)}`).join('\n')}`));
   }
   if (r.podsWithoutSidecar.length) blocks.push(section(`*Pods without a sidecar:* ${r.podsWithoutSidecar.map((p) => `\`${esc(p.name)}\``).join(', ')}`));
-  if (check.scan.callers === undefined) {
+  if (check.scan.callers === undefined && check.scan.nothingToRead) {
+    blocks.push(section(`:grey_question: *Plaintext callers:* could not check: ${esc(check.scan.nothingToRead)}.`));
+  } else if (check.scan.callers === undefined) {
     blocks.push(section(`:grey_question: *Plaintext callers:* could not read any metrics (${esc(check.scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; ').slice(0, 500))}).`));
   } else if (check.callers.length === 0) {
     blocks.push(section('*Plaintext callers:* none seen.'));
@@ -134,6 +137,8 @@ export default defineCommand({
   touchesCluster: true,
   async run({ args, kube, services, requester, cluster }): Promise<MtlsResult> {
     await requireLiveNamespace(kube, args.namespace);
+    // No PeerAuthentication API: there is no Istio to migrate, and nothing to offer.
+    await requireIstioKinds(kube, ['PeerAuthentication']);
     if (args.strict || args.rollback) {
       const approvals = services.approvals;
       if (!approvals) throw new UserError('Remediations are switched off in this meshops (no approvals service).', 'Ask whoever runs meshops to enable approvals.');

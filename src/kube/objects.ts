@@ -14,6 +14,10 @@ export interface ManagedFieldsEntry {
   manager?: string;
   operation?: string;
   time?: string;
+  apiVersion?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
 }
 
 export interface ObjectMeta {

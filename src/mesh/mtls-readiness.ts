@@ -82,6 +82,8 @@ export function meshTlsReadiness(
   snapshot: MeshSnapshot,
   namespace: string,
   plaintextCallers: readonly PlaintextCaller[] | undefined,
+  /** Why no metrics were read, when `plaintextCallers` is undefined (said in the reason). */
+  uncheckedWhy?: string,
 ): MtlsReadiness {
   const problems: SpecProblem[] = [];
   const reasons: string[] = [];
@@ -163,7 +165,7 @@ export function meshTlsReadiness(
 
   let callers: PlaintextCaller[] | undefined;
   if (plaintextCallers === undefined) {
-    reasons.push('No metrics were read, so plaintext callers cannot be ruled out.');
+    reasons.push(`${uncheckedWhy ? `Plaintext callers could not be checked: ${uncheckedWhy}` : 'No metrics were read'}, so plaintext callers cannot be ruled out.`);
   } else {
     callers = plaintextCallers.filter((c) => c.destinationNamespace === namespace);
     for (const c of callers) {

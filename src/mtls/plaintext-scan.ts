@@ -41,6 +41,8 @@ export interface PlaintextScan {
   /** Pods whose metrics could not be read, with the reason. */
   unread: { pod: string; reason: string }[];
   scrapedPods: number;
+  /** With callers undefined and nothing unread: why there was nothing to read at all. */
+  nothingToRead?: string;
 }
 
 /** Pods whose sidecar serves the merged metrics endpoint: Running, with an istio-proxy. */
@@ -75,7 +77,8 @@ export async function scanPods(kube: KubeClient, snapshot: MeshSnapshot, namespa
   const pods = scrapeablePods(snapshot, namespace);
   const seconds = Math.round(windowMs / 100) / 10;
   const source = `the sidecars' own metrics (:${MERGED_METRICS_PORT}${MERGED_METRICS_PATH}); totals since each proxy started, "recent" = growth over ${seconds}s`;
-  if (pods.length === 0) return { callers: [], source, unread: [], scrapedPods: 0 };
+  // No sidecar to ask is not "no plaintext caller": the destination sidecars are the only witnesses.
+  if (pods.length === 0) return { source, unread: [], scrapedPods: 0, nothingToRead: `no running pod in ${namespace} has a sidecar, and only the destination's sidecar reports who called it` };
   const first = await scrapeAll(kube, pods);
   await delay(windowMs);
   const second = await scrapeAll(kube, pods);

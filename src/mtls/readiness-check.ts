@@ -24,7 +24,7 @@ export function rootNamespaceOf(snapshot: MeshSnapshot): string {
 
 export async function namespaceReadiness(kube: KubeClient, snapshot: MeshSnapshot, namespace: string, options: ScanOptions = {}): Promise<NamespaceReadiness> {
   const scan = await scanPlaintextCallers(kube, snapshot, namespace, options);
-  const readiness = meshTlsReadiness(snapshot, namespace, scan.callers);
+  const readiness = meshTlsReadiness(snapshot, namespace, scan.callers, scan.nothingToRead);
   if (scan.callers !== undefined && scan.unread.length > 0) {
     // A pod we could not read may be the one taking plaintext: that keeps the verdict at not ready.
     readiness.reasons.push(`The metrics of ${scan.unread.length} pod(s) could not be read (${scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; ').slice(0, 300)}), so plaintext callers to them cannot be ruled out.`);

@@ -280,7 +280,12 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
           problems: [],
         };
       }
-      return { done: false, ok: true, summary: `STRICT is on in ${ns}; watching: no new failures in ${duration(elapsed)} of ${duration(watchMs)}.`, problems: [] };
+      // Nothing read is not "no failures": say what could not be checked.
+      const watching =
+        report.podsRead === 0
+          ? `could not check for failures yet: no sidecar or gateway access log could be read${report.unread.length ? ` (${report.unread.slice(0, 3).join('; ')})` : ' (no proxy to read from)'}`
+          : `no new failures in ${duration(elapsed)} of ${duration(watchMs)} (${report.podsRead} proxy log(s) read)`;
+      return { done: false, ok: true, summary: `STRICT is on in ${ns}; watching: ${watching}.`, problems: [] };
     },
   };
 }

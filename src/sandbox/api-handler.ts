@@ -3,7 +3,7 @@
 // plus access reviews. Authentication happened before; authorization happens here, per verb.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../kube/objects.ts';
 import {
@@ -17,8 +17,6 @@ import {
   notFound,
   pathNotFound,
   patchNotApplied,
-  PlainNotFound,
-  plainNotFound,
   patchTypeNotAccepted,
   routeUnsupportedMediaType,
   unsupportedMediaType,
@@ -29,9 +27,6 @@ import type { PodEndpoints } from './pod-endpoints.ts';
 import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-versions.ts';
 import { decodeKubeProtobuf } from './protobuf-bodies.ts';
-import { negotiateOutput, outputOf, recordOutput } from './negotiation.ts';
-import { isBuiltinGroup } from './discovery.ts';
-import { reviewAnswer } from './access-reviews.ts';
 import { applyKindMismatch, serverSideApply } from './field-manager.ts';
 import { can } from './rbac.ts';
 import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind, PATCH_TYPES } from './patch-options.ts';
@@ -127,10 +122,8 @@ function decode(buf: Buffer, contentType: string): unknown {
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: readonly string[] = []): void {
-  // The negotiated output (negotiation.ts): YAML when asked for, JSON otherwise.
-  const yaml = outputOf(res)?.mediaType === 'application/yaml';
-  const text = yaml ? toYaml(body) : JSON.stringify(body);
-  const headers: Record<string, string | number | string[]> = { 'content-type': yaml ? 'application/yaml' : 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' };
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | number | string[]> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' };
   // Kubernetes' warning headers: `299 - "<text>"`, one per warning.
   if (warnings.length) headers.warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
@@ -140,11 +133,6 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, warni
 export function sendError(res: ServerResponse, err: ApiError): void {
   if (res.headersSent) {
     res.end();
-    return;
-  }
-  if (err instanceof PlainNotFound) {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
-    res.end('404 page not found\n');
     return;
   }
   sendJson(res, err.code, err.status);
@@ -221,9 +209,6 @@ export function authorized(store: SandboxStore, who: Identity, verb: string, gro
   return can(rbacObjects(store), who.user, who.groups, verb, group, resource, namespace, name);
 }
 
-/** Subresources served by a connect handler (proxied or upgraded), without output negotiation. */
-const CONNECT_SUBRESOURCES = new Set(['proxy', 'portforward', 'attach', 'exec']);
-
 export class ApiHandler {
   private readonly ctx: HandlerContext;
 
@@ -237,13 +222,10 @@ export class ApiHandler {
 
   /** Resolve the resource for a path, or throw the 404 the API server gives. */
   resolve(p: ResourcePath): ResourceType {
-    // Built-in groups answer unknown paths with a Status; other groups (CRDs, unknown) fall through
-    // to the server's mux, which answers plain text.
-    const missing = isBuiltinGroup(this.store.registry, p.group) ? pathNotFound : plainNotFound;
     const rt = this.store.registry.byPath(p.group, p.version, p.plural);
-    if (!rt) throw missing();
-    if (p.namespace !== undefined && !rt.namespaced) throw missing();
-    if (p.subresource !== undefined && !rt.subresources.includes(p.subresource)) throw missing();
+    if (!rt) throw pathNotFound();
+    if (p.namespace !== undefined && !rt.namespaced) throw pathNotFound();
+    if (p.subresource !== undefined && !rt.subresources.includes(p.subresource)) throw pathNotFound();
     return rt;
   }
 
@@ -260,16 +242,13 @@ export class ApiHandler {
       throw forbidden({ user: who.user, verb, group: rt.group, resource: rt.plural, ...(p.subresource ? { subresource: p.subresource } : {}), ...(p.namespace ? { namespace: p.namespace } : {}), ...(p.name ? { name: p.name } : {}) });
     }
 
-    // Every REST handler negotiates its output first (406 before 404); connect subresources do not.
-    if (!CONNECT_SUBRESOURCES.has(p.subresource ?? '')) recordOutput(res, negotiateOutput(req.headers.accept, { resource: true }));
-
     if (rt.group === 'authorization.k8s.io') {
       if (method !== 'POST') throw methodNotAllowed();
       return this.accessReview(req, res, rt, p, who);
     }
     if (p.subresource === 'log') return this.podLog(res, rt, p, params);
     if (p.subresource === 'proxy') return this.proxy(req, res, rt, p);
-    if (p.subresource === 'portforward' || p.subresource === 'attach' || p.subresource === 'exec') throw badRequest('Upgrade request required');
+    if (p.subresource === 'portforward') throw badRequest('Upgrade request required');
 
     switch (verb) {
       case 'get':
@@ -608,12 +587,6 @@ export class ApiHandler {
       container = names[0] as string;
     }
     if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
-    // A pod no node runs yet has no kubelet to ask: the API server answers 204 No Content.
-    if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName) {
-      res.writeHead(204, { 'cache-control': 'no-cache, private' });
-      res.end();
-      return;
-    }
     const statuses = ((pod.status as { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } }; restartCount?: number }[] } | undefined)?.containerStatuses ?? []);
     const st = statuses.find((s) => s.name === container);
     const waiting = st?.state?.waiting;
@@ -650,8 +623,27 @@ export class ApiHandler {
   }
 
   private async accessReview(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, who: Identity): Promise<void> {
-    const body = await this.bodyObject(req);
-    sendJson(res, 201, reviewAnswer(rt.plural, servedVersion(rt, p.version), body, who, rbacObjects(this.store), p.namespace));
+    const review = parseAccessReview(await this.bodyObject(req));
+    let subject: Identity = who;
+    if (rt.plural !== 'selfsubjectaccessreviews') {
+      subject = { user: review.spec.user ?? '', groups: review.spec.groups ?? [] };
+    }
+    const ra = review.spec.resourceAttributes;
+    let allowed: boolean;
+    if (ra) {
+      const namespace = rt.plural === 'localsubjectaccessreviews' ? p.namespace : ra.namespace || undefined;
+      const resource = ra.subresource ? `${ra.resource ?? ''}/${ra.subresource}` : (ra.resource ?? '');
+      allowed = authorized(this.store, subject, ra.verb ?? '', ra.group ?? '', resource, namespace, ra.name || undefined);
+    } else {
+      allowed = subject.groups.includes('system:masters');
+    }
+    sendJson(res, 201, {
+      kind: rt.kind,
+      apiVersion: servedVersion(rt, p.version),
+      metadata: { creationTimestamp: null },
+      spec: review.spec,
+      status: { allowed, ...(allowed ? {} : { reason: '' }) },
+    });
   }
 }
 

@@ -17,6 +17,7 @@ import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, Token
 import { withBuiltinCatalog } from './builtin-catalog.ts';
 import { bootstrapObjects } from './cluster-bootstrap.ts';
 import { Controllers } from './controllers.ts';
+import { schemaListTypes, schemaOf } from './cr-schema.ts';
 import { RootCaPublisher } from './root-ca-publisher.ts';
 import { applyDefaults } from './defaults.ts';
 import {
@@ -112,6 +113,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const istioRows = opts.istioCrds === false ? [] : ISTIO_CRDS;
   for (const row of istioRows) registry.add(resourceTypeFromCrdRow(row));
   const store = new SandboxStore({ registry, now, ...(opts.watchHistory !== undefined ? { historyLimit: opts.watchHistory } : {}) });
+  // Custom resources' lists merge and are owned as their CRD schema's x-kubernetes-list-type says.
+  store.customListTypes = (rt) => {
+    const schema = schemaOf(store, rt, rt.versions[0] ?? '');
+    return schema ? schemaListTypes(schema) : undefined;
+  };
   store.addAdmission(applyDefaults);
   store.addAdmission(injectSidecar);
   for (const o of bootstrapObjects()) store.put(o);

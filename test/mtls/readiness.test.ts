@@ -112,3 +112,22 @@ describe('plaintext callers from Prometheus', () => {
     expect(down.unread).toHaveLength(1);
   });
 });
+
+describe('plaintext callers with no sidecar to read from', () => {
+  it('is "could not check", never "none seen", and keeps the verdict at not ready', async () => {
+    const { MeshSnapshot } = await import('../../src/mesh/snapshot.ts');
+    const { scanPods } = await import('../../src/mtls/plaintext-scan.ts');
+    const { meshTlsReadiness } = await import('../../src/mesh/mtls-readiness.ts');
+    const snapshot = new MeshSnapshot([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'plain', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] }, status: { phase: 'Running' } },
+    ]);
+    // No kube call is needed (nor made) when no pod has a sidecar.
+    const scan = await scanPods(undefined as never, snapshot, 'plain', 100);
+    expect(scan.callers).toBeUndefined();
+    expect(scan.nothingToRead).toBe('no running pod in plain has a sidecar, and only the destination\'s sidecar reports who called it');
+    const r = meshTlsReadiness(snapshot, 'plain', scan.callers, scan.nothingToRead);
+    expect(r.ready).toBe(false);
+    expect(r.reasons.join('\n')).toContain('Plaintext callers could not be checked: no running pod in plain has a sidecar');
+  });
+});
