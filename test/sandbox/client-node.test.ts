@@ -12,13 +12,17 @@ let apps: k8s.AppsV1Api;
 let custom: k8s.CustomObjectsApi;
 let objects: k8s.KubernetesObjectApi;
 
-/** The Kubernetes Status body of a failed call. */
+/**
+ * The Kubernetes Status body of a failed call; a plain-text body (the mux's `404 page not found` for
+ * a path no API handler claims, such as a custom resource group's unknown version) as its message.
+ */
 async function failure(p: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: Record<string, unknown> }> {
   try {
     await p;
   } catch (e) {
     const err = e as k8s.ApiException<unknown>;
-    const body = typeof err.body === 'string' ? JSON.parse(err.body) : (err.body ?? {});
+    const plain = typeof err.body === 'string' && !err.body.trimStart().startsWith('{');
+    const body = plain ? { message: err.body } : typeof err.body === 'string' ? JSON.parse(err.body) : (err.body ?? {});
     return { ...(body as { reason: string; message: string; details?: Record<string, unknown> }), code: err.code };
   }
   throw new Error('expected the call to fail');
@@ -193,6 +197,7 @@ describe('sandbox REST through client-node', () => {
     expect(smp.code).toBe(415);
     const none = await failure(custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v2', namespace: 'bookinfo', plural: 'virtualservices', name: 'reviews' }));
     expect(none.code).toBe(404);
+    expect(none.message).toBe('404 page not found\n');
   });
 
   it('registers a kind when a CustomResourceDefinition is created, and drops it on delete', async () => {

@@ -66,7 +66,8 @@ export function istiodObjects(pods: readonly string[], opts: { replicas?: number
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { ...meta(name, 'istio-system'), labels: { ...labels, 'istio.io/rev': 'default', 'sidecar.istio.io/inject': 'false' }, ownerReferences: owner('ReplicaSet', rs) },
-        spec: { containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.24.2' }] },
+        // Running pods run on a node (the API server answers an unscheduled pod's log with 204).
+        spec: { nodeName: 'sandbox-node-1', containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.24.2' }] },
         status: {
           phase: 'Running',
           conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
