@@ -80,7 +80,7 @@ export function conflict(rt: Res, name: string, why = 'the object has been modif
 }
 
 export interface FieldError {
-  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueTooLong';
+  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueTooLong' | 'FieldValueTypeInvalid' | 'FieldValueTooMany';
   field: string;
   /** For FieldValueInvalid: the offending value. */
   value?: unknown;
@@ -111,6 +111,8 @@ function fieldErrorText(e: FieldError): string {
       return `Forbidden${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueTooLong':
       return `Too long${e.detail ? `: ${e.detail}` : ''}`;
+    case 'FieldValueTooMany':
+      return `Too many: ${goValueText(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueDuplicate':
       return `Duplicate value: ${goValueText(e.value)}`;
     case 'FieldValueNotSupported':

@@ -28,6 +28,7 @@ import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.
 import { coreToEventsV1, eventsV1ToCore } from './event-versions.ts';
 import { decodeKubeProtobuf } from './protobuf-bodies.ts';
 import { applyKindMismatch, serverSideApply } from './field-manager.ts';
+import { validateCustomResource } from './cr-schema.ts';
 import { can } from './rbac.ts';
 import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind, PATCH_TYPES } from './patch-options.ts';
 import { decodeObjectBody, type DecodedBody } from './object-decoding.ts';
@@ -407,7 +408,7 @@ export class ApiHandler {
   }
 
   /** Check path vs body namespace/kind, fill name from generateName, validate, require the namespace. */
-  private prepare(rt: ResourceType, p: ResourcePath, obj: KubeObject, forCreate: boolean): KubeObject {
+  private prepare(rt: ResourceType, p: ResourcePath, obj: KubeObject, forCreate: boolean, warnings: string[] = [], validation: FieldValidation = 'Warn'): KubeObject {
     if (obj.kind && obj.kind !== rt.kind) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${servedVersion(rt, p.version)})`);
     if (obj.apiVersion && obj.apiVersion !== servedVersion(rt, p.version)) {
       const [g] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [''];
@@ -429,6 +430,8 @@ export class ApiHandler {
     if (rt.namespaced && p.namespace !== undefined && !this.store.peek(this.store.resourceType('namespaces'), undefined, p.namespace)) {
       throw namespaceNotFound(p.namespace);
     }
+    // Custom resources: pruned and validated against their CRD's schema.
+    warnings.push(...validateCustomResource(this.store, rt, p.version, obj, validation));
     return obj;
   }
 
@@ -472,6 +475,7 @@ export class ApiHandler {
     const apiVersion = servedVersion(rt, p.version);
     const current = this.store.peek(this.storage(rt), p.namespace, p.name as string);
 
+    const warnings: string[] = [];
     if (contentType === 'application/apply-patch+yaml') {
       const applied = parseObjectBody(patchBody);
       if (applied.kind && applied.kind !== rt.kind) throw applyKindMismatch(rt.kind, applied.kind);
@@ -482,13 +486,13 @@ export class ApiHandler {
       const live = current ? served(current, apiVersion) : undefined;
       const { object: merged, managedFields } = serverSideApply(live, applied, who, params.get('force') === 'true', track);
       if (!current) {
-        const obj = this.prepare(rt, p, merged, true);
+        const obj = this.prepare(rt, p, merged, true, warnings, fieldValidationOf(params));
         const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun, managedFields });
-        return sendJson(res, 201, served(created, apiVersion));
+        return sendJson(res, 201, served(created, apiVersion), warnings);
       }
-      this.prepare(rt, p, merged, false);
+      this.prepare(rt, p, merged, false, warnings, fieldValidationOf(params));
       const out = this.store.update(this.storage(rt), toStorage(rt, merged), { dryRun, managedFields, ...(p.subresource ? { subresource: p.subresource } : {}) });
-      return sendJson(res, 200, served(out, apiVersion));
+      return sendJson(res, 200, served(out, apiVersion), warnings);
     }
 
     if (!current) throw notFound(rt, p.name as string);
@@ -501,9 +505,9 @@ export class ApiHandler {
     const patched = this.applyPatchBody(contentType, base, patchBody, fieldValidationOf(params));
     const obj = parseObjectBody(patched);
     if (obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
-    this.prepare(rt, p, obj, false);
+    this.prepare(rt, p, obj, false, warnings, fieldValidationOf(params));
     const out = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun, manager, ...(p.subresource ? { subresource: p.subresource } : {}) });
-    sendJson(res, 200, served(out, apiVersion));
+    sendJson(res, 200, served(out, apiVersion), warnings);
   }
 
   private applyPatchBody(contentType: string, base: Json, patchBody: unknown, validation: FieldValidation): Json {

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 
 export interface ProbeAnswer {
@@ -93,6 +94,28 @@ function adminToken(sb: Sandbox): string {
   return m[1] as string;
 }
 
+/**
+ * Install Istio's real CRDs (full OpenAPI schemas, CEL rules) through the API, as `kubectl apply`
+ * would on a real cluster: the sandbox's built-in rows carry no schema.
+ */
+async function installCrds(base: string, file: string): Promise<void> {
+  const docs = parseAllDocuments(await readFile(file, 'utf8'))
+    .map((d) => d.toJSON() as { kind?: string; metadata: { name: string; resourceVersion?: string } } | null)
+    .filter((d) => d?.kind === 'CustomResourceDefinition');
+  for (const crd of docs) {
+    if (!crd) continue;
+    const url = `${base}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`;
+    const cur = await fetch(`${url}/${crd.metadata.name}`, { headers: { accept: 'application/json' } });
+    if (cur.ok) crd.metadata.resourceVersion = ((await cur.json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    const r = await fetch(cur.ok ? `${url}/${crd.metadata.name}?fieldManager=kubectl` : `${url}?fieldManager=kubectl`, {
+      method: cur.ok ? 'PUT' : 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(crd),
+    });
+    if (!r.ok) throw new Error(`installing CRD ${crd.metadata.name}: ${r.status} ${(await r.text()).slice(0, 300)}`);
+  }
+}
+
 export async function runKubeConformance(dir: string): Promise<ConformanceResult> {
   const realFile = join(dir, 'real-answers.json');
   const real = (JSON.parse(await readFile(realFile, 'utf8')) as { real: Record<string, ProbeAnswer> }).real;
@@ -101,6 +124,7 @@ export async function runKubeConformance(dir: string): Promise<ConformanceResult
   const sb = await startSandbox({ kubernetesVersion: 'v1.24.0+0' });
   const proxy = await startProxy(sb, adminToken(sb));
   try {
+    await installCrds(proxy.url, join(dir, '..', 'istio', 'crds', 'crd-all.gen.yaml'));
     const out = join(work, 'sandbox.json');
     await execa('python3', [join(dir, 'probe.py'), `sandbox=${proxy.url}`, '--json', out], { timeout: 120_000 });
     const got = (JSON.parse(await readFile(out, 'utf8')) as { sandbox: Record<string, ProbeAnswer> }).sandbox;
