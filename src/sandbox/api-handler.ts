@@ -3,7 +3,7 @@
 // plus access reviews. Authentication happened before; authorization happens here, per verb.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../kube/objects.ts';
 import {
@@ -17,6 +17,8 @@ import {
   notFound,
   pathNotFound,
   patchNotApplied,
+  PlainNotFound,
+  plainNotFound,
   patchTypeNotAccepted,
   routeUnsupportedMediaType,
   unsupportedMediaType,
@@ -27,6 +29,9 @@ import type { PodEndpoints } from './pod-endpoints.ts';
 import { LOGS_ANNOTATION_PREFIX, type PodLogBook, renderLogs } from './pod-logs.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-versions.ts';
 import { decodeKubeProtobuf } from './protobuf-bodies.ts';
+import { negotiateOutput, outputOf, recordOutput } from './negotiation.ts';
+import { isBuiltinGroup } from './discovery.ts';
+import { reviewAnswer } from './access-reviews.ts';
 import { applyKindMismatch, serverSideApply } from './field-manager.ts';
 import { validateCustomResource } from './cr-schema.ts';
 import { can } from './rbac.ts';
@@ -34,9 +39,12 @@ import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind,
 import { decodeObjectBody, type DecodedBody } from './object-decoding.ts';
 import { inWireOrder } from './wire-order.ts';
 import { dryRunOf, type OptionsKind, writeOptionsOf } from './request-options.ts';
-import { listQuerySchema, logQuerySchema, parseAccessReview, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
+import { type ListQuery, listQuerySchema, logQuerySchema, parseDeleteOptions, parseObjectBody, parseQuery } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
 import { groupResource } from './resource-types.ts';
+import { checkNamespaceAcceptsCreate, type DeleteRequest, deleteObject } from './deletion.ts';
+import { checkFieldLabels } from './field-selectors.ts';
+import { listObjects, validateListOptions } from './list-options.ts';
 import { matchesFilter, type ObjectFilter, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { SandboxStore, StoreEvent } from './store.ts';
 import { toTable, wantsTable } from './table.ts';
@@ -123,8 +131,10 @@ function decode(buf: Buffer, contentType: string): unknown {
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: readonly string[] = []): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | number | string[]> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' };
+  // The negotiated output (negotiation.ts): YAML when asked for, JSON otherwise.
+  const yaml = outputOf(res)?.mediaType === 'application/yaml';
+  const text = yaml ? toYaml(body) : JSON.stringify(body);
+  const headers: Record<string, string | number | string[]> = { 'content-type': yaml ? 'application/yaml' : 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' };
   // Kubernetes' warning headers: `299 - "<text>"`, one per warning.
   if (warnings.length) headers.warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
@@ -134,6 +144,11 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, warni
 export function sendError(res: ServerResponse, err: ApiError): void {
   if (res.headersSent) {
     res.end();
+    return;
+  }
+  if (err instanceof PlainNotFound) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+    res.end('404 page not found\n');
     return;
   }
   sendJson(res, err.code, err.status);
@@ -210,11 +225,20 @@ export function authorized(store: SandboxStore, who: Identity, verb: string, gro
   return can(rbacObjects(store), who.user, who.groups, verb, group, resource, namespace, name);
 }
 
+/** Subresources served by a connect handler (proxied or upgraded), without output negotiation. */
+const CONNECT_SUBRESOURCES = new Set(['proxy', 'portforward', 'attach', 'exec']);
+
 export class ApiHandler {
   private readonly ctx: HandlerContext;
 
   constructor(ctx: HandlerContext) {
     this.ctx = ctx;
+    // A pod's logs and port endpoints go when the pod leaves storage (at once, or when the kubelet finishes a graceful delete).
+    ctx.store.subscribe((e) => {
+      if (e.type !== 'DELETED' || e.rt.group !== '' || e.rt.plural !== 'pods') return;
+      ctx.logs.forgetPod(e.object.metadata.namespace as string, e.object.metadata.name);
+      ctx.podEndpoints.unregister(e.object.metadata.namespace as string, e.object.metadata.name);
+    });
   }
 
   private get store(): SandboxStore {
@@ -223,10 +247,13 @@ export class ApiHandler {
 
   /** Resolve the resource for a path, or throw the 404 the API server gives. */
   resolve(p: ResourcePath): ResourceType {
+    // Built-in groups answer unknown paths with a Status; other groups (CRDs, unknown) fall through
+    // to the server's mux, which answers plain text.
+    const missing = isBuiltinGroup(this.store.registry, p.group) ? pathNotFound : plainNotFound;
     const rt = this.store.registry.byPath(p.group, p.version, p.plural);
-    if (!rt) throw pathNotFound();
-    if (p.namespace !== undefined && !rt.namespaced) throw pathNotFound();
-    if (p.subresource !== undefined && !rt.subresources.includes(p.subresource)) throw pathNotFound();
+    if (!rt) throw missing();
+    if (p.namespace !== undefined && !rt.namespaced) throw missing();
+    if (p.subresource !== undefined && !rt.subresources.includes(p.subresource)) throw missing();
     return rt;
   }
 
@@ -243,13 +270,16 @@ export class ApiHandler {
       throw forbidden({ user: who.user, verb, group: rt.group, resource: rt.plural, ...(p.subresource ? { subresource: p.subresource } : {}), ...(p.namespace ? { namespace: p.namespace } : {}), ...(p.name ? { name: p.name } : {}) });
     }
 
+    // Every REST handler negotiates its output first (406 before 404); connect subresources do not.
+    if (!CONNECT_SUBRESOURCES.has(p.subresource ?? '')) recordOutput(res, negotiateOutput(req.headers.accept, { resource: true }));
+
     if (rt.group === 'authorization.k8s.io') {
       if (method !== 'POST') throw methodNotAllowed();
       return this.accessReview(req, res, rt, p, who);
     }
     if (p.subresource === 'log') return this.podLog(res, rt, p, params);
     if (p.subresource === 'proxy') return this.proxy(req, res, rt, p);
-    if (p.subresource === 'portforward') throw badRequest('Upgrade request required');
+    if (p.subresource === 'portforward' || p.subresource === 'attach' || p.subresource === 'exec') throw badRequest('Upgrade request required');
 
     switch (verb) {
       case 'get':
@@ -298,32 +328,40 @@ export class ApiHandler {
     sendJson(res, 200, served(obj, apiVersion));
   }
 
-  private filterOf(p: ResourcePath, q: { labelSelector?: string; fieldSelector?: string }): ObjectFilter {
-    return {
-      ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
-      labels: q.labelSelector ? parseLabelSelector(q.labelSelector) : [],
-      fields: q.fieldSelector ? parseFieldSelector(q.fieldSelector) : [],
-    };
+  /**
+   * Selectors as the list handler reads them: both parsed (400 on bad syntax), then ListOptions
+   * validated (422), then field labels checked against what the kind supports (400).
+   */
+  private filterOf(rt: ResourceType, p: ResourcePath, q: ListQuery): ObjectFilter {
+    const labels = q.labelSelector ? parseLabelSelector(q.labelSelector) : [];
+    const fields = q.fieldSelector ? parseFieldSelector(q.fieldSelector) : [];
+    validateListOptions(q);
+    checkFieldLabels(rt, fields);
+    return { ...(p.namespace !== undefined ? { namespace: p.namespace } : {}), labels, fields };
   }
 
-  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): void {
+  private async list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     const q = parseQuery(listQuerySchema, params);
-    const filter = this.filterOf(p, q);
+    const filter = this.filterOf(rt, p, q);
     const apiVersion = servedVersion(rt, p.version);
-    const items = this.store
-      .scan(this.storage(rt), p.namespace)
-      .map((o) => served(o, apiVersion))
-      .filter((o) => matchesFilter(filter, o));
-    const rv = this.store.resourceVersion;
+    const page = await listObjects(this.store, this.storage(rt), p.namespace, {
+      ...q,
+      filtered: filter.labels.length > 0 || filter.fields.length > 0,
+      matches: (o) => matchesFilter(filter, served(o, apiVersion)),
+    });
+    const items = page.items.map((o) => served(o, apiVersion));
+    const more = { ...(page.continue ? { continue: page.continue } : {}), ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}) };
     if (wantsTable(req.headers.accept)) {
-      return sendJson(res, 200, toTable(rt, items, rv, this.store.now(), q.includeObject ?? 'Metadata', apiVersion));
+      const table = toTable(rt, items, page.resourceVersion, this.store.now(), q.includeObject ?? 'Metadata', apiVersion) as { metadata?: Record<string, unknown> };
+      table.metadata = { ...table.metadata, ...more };
+      return sendJson(res, 200, table);
     }
-    sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: rv }, items: items.map((o) => served(o, apiVersion)) });
+    sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: page.resourceVersion, ...more }, items });
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): void {
     const q = parseQuery(listQuerySchema, params);
-    const filter = this.filterOf(p, q);
+    const filter = this.filterOf(rt, p, { ...q, watch: true });
     const apiVersion = servedVersion(rt, p.version);
     const asTable = wantsTable(req.headers.accept);
     const now = () => this.store.now();
@@ -424,12 +462,14 @@ export class ApiHandler {
     } else {
       delete obj.metadata.namespace;
     }
-    if (forCreate && !obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
-    const errors = validateObject(rt, obj);
-    if (errors.length) throw invalid(rt.group, rt.kind, obj.metadata.name, errors);
+    // NamespaceLifecycle admission runs before validation: the namespace must exist, and take new objects.
     if (rt.namespaced && p.namespace !== undefined && !this.store.peek(this.store.resourceType('namespaces'), undefined, p.namespace)) {
       throw namespaceNotFound(p.namespace);
     }
+    if (forCreate) checkNamespaceAcceptsCreate(this.store, rt, p.namespace, obj.metadata.name);
+    if (forCreate && !obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    const errors = validateObject(rt, obj);
+    if (errors.length) throw invalid(rt.group, rt.kind, obj.metadata.name, errors);
     // Custom resources: pruned and validated against their CRD's schema.
     warnings.push(...validateCustomResource(this.store, rt, p.version, obj, validation));
     return obj;
@@ -439,7 +479,7 @@ export class ApiHandler {
     if (rt.namespaced && p.namespace === undefined) throw methodNotAllowed();
     const options = writeOptionsOf(params, 'CreateOptions');
     const { body, warnings } = await this.objectBody(req, rt, p, options.fieldValidation);
-    const obj = this.prepare(rt, p, parseObjectBody(body), true);
+    const obj = this.prepare(rt, p, parseObjectBody(body), true, warnings, options.fieldValidation);
     const created = this.store.create(this.storage(rt), toStorage(rt, obj), { dryRun: options.dryRun, manager: managerOf(params, req) });
     sendJson(res, 201, served(created, servedVersion(rt, p.version)), warnings);
   }
@@ -451,7 +491,7 @@ export class ApiHandler {
     const obj = parseObjectBody(body);
     if (obj.metadata.name && obj.metadata.name !== p.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${p.name})`);
     obj.metadata.name = p.name as string;
-    this.prepare(rt, p, obj, false);
+    this.prepare(rt, p, obj, false, warnings, options.fieldValidation);
     const updated = this.store.update(this.storage(rt), toStorage(rt, obj), { dryRun: options.dryRun, manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) });
     sendJson(res, 200, served(updated, servedVersion(rt, p.version)), warnings);
   }
@@ -550,31 +590,39 @@ export class ApiHandler {
 
   private async delete(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     const opts = parseDeleteOptions(await this.bodyObject(req));
-    const policyParam = params.get('propagationPolicy');
-    const policy = (policyParam ?? opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined)) as 'Foreground' | 'Background' | 'Orphan' | undefined;
-    const gone = this.store.remove(this.storage(rt), p.namespace, p.name as string, {
+    const out = deleteObject(this.store, this.storage(rt), p.namespace, p.name as string, this.deleteRequest(params, opts));
+    const body = (out.body as KubeObject).kind === 'Status' ? out.body : served(out.body as KubeObject, servedVersion(rt, p.version));
+    sendJson(res, out.code, body);
+  }
+
+  private deleteRequest(params: URLSearchParams, opts: ReturnType<typeof parseDeleteOptions>): DeleteRequest {
+    const policy = (params.get('propagationPolicy') ?? opts.propagationPolicy) as DeleteRequest['propagationPolicy'] | undefined;
+    const graceParam = params.get('gracePeriodSeconds');
+    const grace = graceParam !== null && /^-?\d+$/.test(graceParam) ? Number(graceParam) : opts.gracePeriodSeconds;
+    const orphanParam = params.get('orphanDependents');
+    const orphan = orphanParam !== null ? orphanParam === 'true' : opts.orphanDependents;
+    return {
       dryRun: isDryRun(params, 'DeleteOptions', opts.dryRun),
-      ...(policy ? { propagationPolicy: policy } : {}),
+      ...(policy ? { propagationPolicy: policy } : orphan === true ? { propagationPolicy: 'Orphan' as const } : {}),
+      ...(orphan !== undefined ? { orphanDependents: orphan } : {}),
+      ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
       ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
-    });
-    if (rt.group === '' && rt.plural === 'pods' && !isDryRun(params, 'DeleteOptions', opts.dryRun)) {
-      this.ctx.logs.forgetPod(p.namespace as string, p.name as string);
-      this.ctx.podEndpoints.unregister(p.namespace as string, p.name as string);
-    }
-    sendJson(res, 200, served(gone, servedVersion(rt, p.version)));
+    };
   }
 
   private async deleteCollection(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): Promise<void> {
     const opts = parseDeleteOptions(await this.bodyObject(req));
     const q = parseQuery(listQuerySchema, params);
-    const filter = this.filterOf(p, q);
-    const dryRun = isDryRun(params, 'DeleteOptions', opts.dryRun);
+    const filter = this.filterOf(rt, p, q);
+    const request = this.deleteRequest(params, opts);
     const apiVersion = servedVersion(rt, p.version);
     const items: KubeObject[] = [];
     const srt = this.storage(rt);
     for (const o of this.store.scan(srt, p.namespace).filter((x) => matchesFilter(filter, served(x, apiVersion)))) {
-      if (!this.store.peek(srt, o.metadata.namespace, o.metadata.name)) continue;
-      items.push(served(this.store.remove(srt, o.metadata.namespace, o.metadata.name, { dryRun }), apiVersion));
+      const live = this.store.peek(srt, o.metadata.namespace, o.metadata.name);
+      if (!live) continue;
+      const out = deleteObject(this.store, srt, o.metadata.namespace, o.metadata.name, request);
+      items.push(served((out.body as KubeObject).kind === 'Status' ? live : (out.body as KubeObject), apiVersion));
     }
     sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: this.store.resourceVersion }, items });
   }
@@ -591,6 +639,12 @@ export class ApiHandler {
       container = names[0] as string;
     }
     if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
+    // A pod no node runs yet has no kubelet to ask: the API server answers 204 No Content.
+    if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName) {
+      res.writeHead(204, { 'cache-control': 'no-cache, private' });
+      res.end();
+      return;
+    }
     const statuses = ((pod.status as { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } }; restartCount?: number }[] } | undefined)?.containerStatuses ?? []);
     const st = statuses.find((s) => s.name === container);
     const waiting = st?.state?.waiting;
@@ -627,27 +681,8 @@ export class ApiHandler {
   }
 
   private async accessReview(req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath, who: Identity): Promise<void> {
-    const review = parseAccessReview(await this.bodyObject(req));
-    let subject: Identity = who;
-    if (rt.plural !== 'selfsubjectaccessreviews') {
-      subject = { user: review.spec.user ?? '', groups: review.spec.groups ?? [] };
-    }
-    const ra = review.spec.resourceAttributes;
-    let allowed: boolean;
-    if (ra) {
-      const namespace = rt.plural === 'localsubjectaccessreviews' ? p.namespace : ra.namespace || undefined;
-      const resource = ra.subresource ? `${ra.resource ?? ''}/${ra.subresource}` : (ra.resource ?? '');
-      allowed = authorized(this.store, subject, ra.verb ?? '', ra.group ?? '', resource, namespace, ra.name || undefined);
-    } else {
-      allowed = subject.groups.includes('system:masters');
-    }
-    sendJson(res, 201, {
-      kind: rt.kind,
-      apiVersion: servedVersion(rt, p.version),
-      metadata: { creationTimestamp: null },
-      spec: review.spec,
-      status: { allowed, ...(allowed ? {} : { reason: '' }) },
-    });
+    const body = await this.bodyObject(req);
+    sendJson(res, 201, reviewAnswer(rt.plural, servedVersion(rt, p.version), body, who, rbacObjects(this.store), p.namespace));
   }
 }
 

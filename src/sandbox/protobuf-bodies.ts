@@ -36,6 +36,7 @@ const localObjectReference: Schema = { 1: ['name', str] };
 const KINDS: Record<string, Schema> = {
   SelfSubjectAccessReview: { 1: ['metadata', msg(objectMeta)], 2: ['spec', msg(selfReviewSpec)] },
   SubjectAccessReview: { 1: ['metadata', msg(objectMeta)], 2: ['spec', msg(reviewSpec)] },
+  SelfSubjectRulesReview: { 1: ['metadata', msg(objectMeta)], 2: ['spec', msg({ 1: ['namespace', str] })] },
   LocalSubjectAccessReview: { 1: ['metadata', msg(objectMeta)], 2: ['spec', msg(reviewSpec)] },
   RoleBinding: { 1: ['metadata', msg(objectMeta)], 2: ['subjects', list(msg(subject))], 3: ['roleRef', msg(roleRef)] },
   ClusterRoleBinding: { 1: ['metadata', msg(objectMeta)], 2: ['subjects', list(msg(subject))], 3: ['roleRef', msg(roleRef)] },
