@@ -102,6 +102,11 @@ export interface ControllerOptions {
   lagMs?: number;
   /** How long a Terminating namespace waits before the namespace controller empties and removes it. */
   namespaceLagMs?: number;
+  /**
+   * Whether there is a node (scheduler + kubelet); default true. false: pods are never scheduled
+   * (no spec.nodeName, Pending, never ready) and the kubelet part does nothing.
+   */
+  nodes?: boolean;
 }
 
 export class Controllers {
@@ -255,7 +260,7 @@ export class Controllers {
         const maxRevision = Math.max(0, ...owned.map((r) => Number(r.metadata.annotations?.[REVISION] ?? 0)));
         const orphans = owned.length === 0 ? this.store.scan(podrt, d.metadata.namespace).filter((p) => !controllerRef(p) && !p.metadata.deletionTimestamp && selectorObjectMatches(spec.selector, p.metadata.labels)) : [];
         const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
-        const initial = oldActive.length === 0 || spec.strategy?.type === 'Recreate' ? (spec.strategy?.type === 'Recreate' && oldActive.length ? 0 : desired) : Math.min(1, desired);
+        const initial = oldActive.length === 0 || spec.strategy?.type === 'Recreate' ? (spec.strategy?.type === 'Recreate' && oldActive.length ? 0 : desired) : this.opts.nodes === false ? this.newRsReplicas(spec, owned, 0) : Math.min(1, desired);
         const rs: KubeObject = {
           apiVersion: 'apps/v1',
           kind: 'ReplicaSet',
@@ -313,7 +318,8 @@ export class Controllers {
         } else if (spec.strategy?.type === 'Recreate') {
           for (const r of oldActive) this.setReplicas(r, 0, d);
           progressed = true;
-        } else {
+        } else if (this.opts.nodes !== false) {
+          // With a node: one-at-a-time replacement (one surge pod, an old pod removed once it is ready).
           const oldTotal = oldActive.reduce((n, r) => n + ((r.spec as { replicas?: number }).replicas ?? 0), 0);
           if (newReady >= newSpec && newSpec + oldTotal > desired) {
             const victim = oldActive.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)))[0] as KubeObject;
@@ -323,10 +329,84 @@ export class Controllers {
             this.setReplicas(news, newSpec + 1, d);
             progressed = true;
           }
+        } else {
+          // No node (the recorded real cluster): RollingUpdate as the real deployment controller: scale the new ReplicaSet up within
+          // maxSurge, else scale old ones down within maxUnavailable (unhealthy pods first).
+          const newTarget = newSpec > desired ? desired : this.newRsReplicas(spec, owned, newSpec);
+          if (newTarget !== newSpec) {
+            this.setReplicas(news, newTarget, d);
+            progressed = true;
+          } else if (this.scaleDownOld(d, spec, owned, news, newReady)) {
+            progressed = true;
+          }
         }
       }
       this.deploymentStatus(d, news, progressed, createdNew);
     }
+  }
+
+  private specReplicas(rs: KubeObject): number {
+    return (rs.spec as { replicas?: number }).replicas ?? 0;
+  }
+
+  /** maxSurge (rounded up) and maxUnavailable (rounded down), both 25% by default, never both 0. */
+  private fenceposts(spec: DeploymentSpec): { surge: number; unavailable: number } {
+    const desired = spec.replicas ?? 1;
+    const ru = spec.strategy?.rollingUpdate;
+    const surge = scaled(ru?.maxSurge ?? '25%', desired, true, 0);
+    const unavailable = scaled(ru?.maxUnavailable ?? '25%', desired, false, 0);
+    return { surge, unavailable: surge === 0 && unavailable === 0 ? 1 : unavailable };
+  }
+
+  /** The new ReplicaSet's replicas under RollingUpdate (NewRSNewReplicas). */
+  private newRsReplicas(spec: DeploymentSpec, owned: KubeObject[], newSpec: number): number {
+    const desired = spec.replicas ?? 1;
+    const current = owned.reduce((n, r) => n + this.specReplicas(r), 0);
+    const maxTotal = desired + this.fenceposts(spec).surge;
+    if (current >= maxTotal) return newSpec;
+    return newSpec + Math.max(0, Math.min(maxTotal - current, desired - newSpec));
+  }
+
+  /** reconcileOldReplicaSets: clean up unhealthy old pods, then scale old ReplicaSets down to minAvailable. */
+  private scaleDownOld(d: KubeObject, spec: DeploymentSpec, owned: KubeObject[], news: KubeObject, newReady: number): boolean {
+    const desired = spec.replicas ?? 1;
+    const podrt = this.rt('pods');
+    const olds = owned
+      .filter((r) => r.metadata.uid !== news.metadata.uid && this.specReplicas(r) > 0)
+      .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    if (olds.length === 0) return false;
+    const available = new Map(owned.map((r) => [r.metadata.uid, this.ownedBy(podrt, r).filter(isReady).length]));
+    const allPods = owned.reduce((n, r) => n + this.specReplicas(r), 0);
+    const minAvailable = desired - this.fenceposts(spec).unavailable;
+    const newUnavailable = this.specReplicas(news) - newReady;
+    const maxScaledDown = allPods - minAvailable - newUnavailable;
+    if (maxScaledDown <= 0) return false;
+    let changed = false;
+    let cleaned = 0;
+    for (const r of olds) {
+      if (cleaned >= maxScaledDown) break;
+      const replicas = this.specReplicas(r);
+      const unhealthy = replicas - (available.get(r.metadata.uid) ?? 0);
+      const down = Math.min(maxScaledDown - cleaned, unhealthy);
+      if (down <= 0) continue;
+      this.setReplicas(r, replicas - down, d);
+      cleaned += down;
+      changed = true;
+    }
+    if (changed) return true;
+    const availableAll = [...available.values()].reduce((n, v) => n + v, 0);
+    if (availableAll <= minAvailable) return false;
+    let left = availableAll - minAvailable;
+    for (const r of olds) {
+      if (left <= 0) break;
+      const replicas = this.specReplicas(r);
+      const down = Math.min(replicas, left);
+      if (down <= 0) continue;
+      this.setReplicas(r, replicas - down, d);
+      left -= down;
+      changed = true;
+    }
+    return changed;
   }
 
   private deploymentStatus(d0: KubeObject, newRs: KubeObject, progressed: boolean, createdNew: boolean): void {
@@ -456,7 +536,7 @@ export class Controllers {
         ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
         ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid as string, controller: true, blockOwnerDeletion: true } as OwnerReference],
       },
-      spec: { ...clone(template.spec ?? {}), nodeName: NODE_NAME },
+      spec: { ...clone(template.spec ?? {}), ...(this.opts.nodes !== false ? { nodeName: NODE_NAME } : {}) },
     };
     const created = this.store.create(this.rt('pods'), pod, { manager: 'kube-controller-manager' });
     this.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, 'replicaset-controller');
@@ -474,6 +554,8 @@ export class Controllers {
   }
 
   private kubelet(): void {
+    // No node: nothing schedules pods or runs them (unscheduled pods are deleted at once by the API server).
+    if (this.opts.nodes === false) return;
     const podrt = this.rt('pods');
     for (const pod of this.store.scan(podrt)) {
       if (pod.metadata.deletionTimestamp) {

@@ -68,6 +68,12 @@ export interface SandboxOptions {
   kubernetesVersion?: string;
   /** Install Istio's CRDs (schema-less rows from istio-crds.ts) at start; default true. false: a cluster without Istio. */
   istioCrds?: boolean;
+  /**
+   * Whether the cluster has a node (scheduler + kubelet); default true. false: a control plane with no
+   * node, as the recorded real server: no Node object, pods never scheduled (no spec.nodeName, Pending,
+   * never ready), so logs answer 204 and rollouts stall; the Deployment/ReplicaSet controllers still run.
+   */
+  nodes?: boolean;
 }
 
 export interface RequestRecord {
@@ -120,7 +126,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
   store.addAdmission(applyDefaults);
   store.addAdmission(injectSidecar);
-  for (const o of bootstrapObjects()) store.put(o);
+  for (const o of bootstrapObjects()) if (opts.nodes !== false || o.kind !== 'Node') store.put(o);
   for (const row of istioRows) store.put(crdObjectFromRow(row));
   for (const o of orderSeed(opts.seed ?? [])) store.put(o);
 
@@ -135,6 +141,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     logs,
     lagMs: opts.controllerLagMs ?? DEFAULT_CONTROLLER_LAG_MS,
     namespaceLagMs: opts.namespaceTerminationMs ?? DEFAULT_NAMESPACE_TERMINATION_MS,
+    nodes: opts.nodes !== false,
   });
   if (opts.controllers !== false) {
     controllers.settle();

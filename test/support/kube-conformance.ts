@@ -121,7 +121,7 @@ export async function runKubeConformance(dir: string): Promise<ConformanceResult
   const real = (JSON.parse(await readFile(realFile, 'utf8')) as { real: Record<string, ProbeAnswer> }).real;
   const work = await mkdtemp(join(tmpdir(), 'meshops-kubeconf-'));
   // A fresh cluster as the recording had it: system namespaces, Istio's CRDs, controllers running.
-  const sb = await startSandbox({ kubernetesVersion: 'v1.24.0+0' });
+  const sb = await startSandbox({ kubernetesVersion: 'v1.24.0+0', nodes: false, rolloutStepMs: 20 });
   const proxy = await startProxy(sb, adminToken(sb));
   try {
     await installCrds(proxy.url, join(dir, '..', 'istio', 'crds', 'crd-all.gen.yaml'));
