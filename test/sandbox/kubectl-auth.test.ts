@@ -1,26 +1,13 @@
 // `kubectl auth can-i` against the sandbox: --list (a SelfSubjectRulesReview) shows the rules RBAC
 // grants, and single checks (SelfSubjectAccessReview) answer yes/no. Skipped (with the reason) when
 // no kubectl is on PATH.
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
-
-function findKubectl(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'kubectl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
-}
+import { findKubectl } from '../support/kubectl.ts';
 
 const kubectlPath = findKubectl();
 const describeKubectl = kubectlPath

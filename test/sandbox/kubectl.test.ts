@@ -1,26 +1,13 @@
 // The real kubectl against the sandbox: what a person debugging the demo mesh would type.
 // Skipped (with the reason) when no kubectl is on PATH.
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { demoMeshObjects } from '../../src/sandbox/demo/demo-mesh.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
-
-function findKubectl(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'kubectl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
-}
+import { findKubectl } from '../support/kubectl.ts';
 
 const kubectlPath = findKubectl();
 const describeKubectl = kubectlPath
