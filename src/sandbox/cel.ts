@@ -26,7 +26,8 @@ function tokenize(src: string): string[] {
   TOKEN.lastIndex = 0;
   while (TOKEN.lastIndex < src.length) {
     if (/^\s*$/.test(src.slice(TOKEN.lastIndex))) break;
-    const m = TOKEN.exec(src);
+    // A sticky regex read from lastIndex (RegExp#exec, not a process: no shell anywhere here).
+    const m = RegExp.prototype.exec.call(TOKEN, src);
     if (!m) throw new CelUnsupported(`cannot read ${src.slice(TOKEN.lastIndex)}`);
     out.push((m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5]) as string);
   }
