@@ -5,7 +5,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { ApprovalRequest } from './request.ts';
 
-export type AuditAction = 'proposed' | 'approved' | 'denied' | 'expired' | 'superseded' | 'executed' | 'succeeded' | 'failed';
+export type AuditAction = 'proposed' | 'approved' | 'denied' | 'expired' | 'superseded' | 'executed' | 'succeeded' | 'failed' | 'unknown';
 
 const REASONS: Record<AuditAction, string> = {
   proposed: 'MeshopsProposed',
@@ -16,6 +16,7 @@ const REASONS: Record<AuditAction, string> = {
   executed: 'MeshopsExecuted',
   succeeded: 'MeshopsSucceeded',
   failed: 'MeshopsFailed',
+  unknown: 'MeshopsOutcomeUnknown',
 };
 
 export interface AuditEntry {
@@ -72,7 +73,7 @@ export class Auditor {
       },
       reason: REASONS[entry.action],
       message: entry.message.slice(0, 1024),
-      type: entry.action === 'failed' || entry.action === 'denied' ? 'Warning' : 'Normal',
+      type: entry.action === 'failed' || entry.action === 'denied' || entry.action === 'unknown' ? 'Warning' : 'Normal',
       source: { component: 'meshops' },
       reportingComponent: 'meshops',
       reportingInstance: this.replica,

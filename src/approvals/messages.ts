@@ -32,6 +32,8 @@ function stateLine(rec: ApprovalRequest, now: Date): string {
       return `:white_check_mark: Approved by ${approvers}. ${esc(rec.outcome?.summary ?? 'Done.')}${rec.outcome ? ` (finished ${when(rec.outcome.at, now)})` : ''}`;
     case 'failed':
       return `:x: ${approvers ? `Approved by ${approvers}. ` : ''}${esc(rec.outcome?.summary ?? 'Failed.')}${rec.outcome ? ` (${when(rec.outcome.at, now)})` : ''}`;
+    case 'unknown':
+      return `:grey_question: ${approvers ? `Approved by ${approvers}. ` : ''}${esc(rec.outcome?.summary ?? 'Not known whether the change took effect.')}${rec.outcome ? ` (${when(rec.outcome.at, now)})` : ''}`;
     case 'denied':
       return `:no_entry_sign: Denied by ${who(rec.denial?.userId ?? '?')} at ${when(rec.denial?.at ?? rec.createdAt, now)}. Nothing ran.`;
     case 'expired':
@@ -52,6 +54,7 @@ const HEADLINE: Record<string, string> = {
   denied: 'Denied',
   expired: 'Expired',
   superseded: 'Superseded',
+  unknown: 'Outcome unknown',
 };
 
 /** The proposal message: preview, who asked, state; Approve/Deny buttons only while pending. */
@@ -69,7 +72,7 @@ export function renderRequest(rec: ApprovalRequest, title: string, confirmText: 
     blocks.push(section(`*${esc(p.affectedLabel)} (${p.affected.length}):* ${shown || '_none_'}${more}`));
   }
   blocks.push(section(stateLine(rec, now)));
-  if (rec.followUp?.problems.length && (rec.state === 'executing' || rec.state === 'failed' || rec.state === 'done')) {
+  if (rec.followUp?.problems.length && (rec.state === 'executing' || rec.state === 'failed' || rec.state === 'done' || rec.state === 'unknown')) {
     blocks.push(section(`:warning: *Pods failing to start:*\n${rec.followUp.problems.slice(0, 10).map((x) => `• ${esc(x)}`).join('\n')}`));
   }
   blocks.push(context(`${p ? `${esc(p.dryRun)} · ` : ''}request \`${rec.id.slice(0, 8)}\``));
@@ -107,8 +110,7 @@ export function renderPreviewFailure(title: string, reason: string, requesterId:
 
 /** The thread post when a request reaches its end. */
 export function renderOutcome(rec: ApprovalRequest, title: string): Rendered {
-  const ok = rec.state === 'done';
-  const icon = ok ? ':white_check_mark:' : ':x:';
+  const icon = rec.state === 'done' ? ':white_check_mark:' : rec.state === 'unknown' ? ':grey_question:' : ':x:';
   const lines = [`${icon} *${esc(title)}*: ${esc(rec.outcome?.summary ?? rec.state)}`];
   if (rec.followUp?.problems.length) lines.push(rec.followUp.problems.slice(0, 10).map((x) => `• ${esc(x)}`).join('\n'));
   const approvers = rec.approvals.map((a) => who(a.userId)).join(', ');

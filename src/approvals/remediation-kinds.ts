@@ -14,6 +14,19 @@ export interface Progress {
   problems: string[];
 }
 
+export interface ExecutionContext {
+  /** The approval request's id: the kind marks its change with it where the object allows. */
+  requestId: string;
+}
+
+export interface Verification {
+  landed: boolean;
+  /** What was seen, in words, for the message and the audit trail. */
+  evidence: string;
+  /** generation:N / resourceVersion:N of the target now; undefined when it is gone. */
+  fingerprint: string | undefined;
+}
+
 export interface RemediationKind {
   kind: string;
   /** Target kinds this remediation accepts (e.g. Deployment). */
@@ -27,10 +40,15 @@ export interface RemediationKind {
   preview(kube: KubeClient, target: Target, params: Record<string, unknown>, now: Date): Promise<Preview>;
   /** generation:N or resourceVersion:N of the target now; undefined when it is gone. */
   fingerprint(kube: KubeClient, target: Target): Promise<string | undefined>;
-  /** Applies preview.plan; returns one sentence saying what changed. */
-  execute(kube: KubeClient, target: Target, plan: unknown): Promise<string>;
-  /** After a crash mid-execution: did the plan land? */
-  applied?(kube: KubeClient, target: Target, plan: unknown): Promise<boolean>;
+  /** Applies preview.plan, marked as this request's change; returns one sentence saying what changed. */
+  execute(kube: KubeClient, target: Target, plan: unknown, ctx: ExecutionContext): Promise<string>;
+  /**
+   * Reads the live object once and says whether this request's own change is there (by a value only
+   * this request writes: the restart annotation's timestamp, a marker annotation with the request id),
+   * plus the target's fingerprint now. Throws when the object cannot be read: the engine then says it
+   * cannot tell, rather than guessing.
+   */
+  verify(kube: KubeClient, target: Target, plan: unknown, ctx: ExecutionContext): Promise<Verification>;
   /** Where the change stands; `since` is when it was applied (watch windows, event filters). */
   followUp?(kube: KubeClient, target: Target, plan: unknown, since: Date): Promise<Progress>;
   followUpTimeoutMs?: number;

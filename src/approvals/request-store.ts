@@ -1,6 +1,8 @@
 // Approval requests kept as ConfigMaps in the bot's namespace (why ConfigMaps: docs/approvals.md).
 // Every state change is a PUT carrying the resourceVersion that was read: when two clicks or two
 // replicas race, the API server lets exactly one write through and answers 409 to the others.
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { KubeApiError, type KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
@@ -17,6 +19,18 @@ export interface StoredRequest {
 /** What a mutation decides after reading the current record. */
 export type Decision<T> = { write: ApprovalRequest; result: T } | { keep: true; result: T };
 
+/** Someone else wrote the request between our read and our write (a 409, or found on reconciling). */
+class WriteConflict extends Error {}
+
+/** An answer that says the write did not happen and will not: anything but a lost answer or a server fault. */
+function definite(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status < 500 && err.status !== 429 && err.status !== 408;
+}
+
+function newWriteId(): string {
+  return randomBytes(8).toString('hex');
+}
+
 export function objectName(id: string): string {
   return `meshops-req-${id}`;
 }
@@ -26,10 +40,14 @@ export class RequestStore {
   readonly namespace: string;
   private readonly log: Logger;
 
-  constructor(kube: KubeClient, namespace: string, log: Logger) {
+  /** First wait before reading a request back after a lost answer; doubles each try. */
+  private readonly backoffMs: number;
+
+  constructor(kube: KubeClient, namespace: string, log: Logger, options: { backoffMs?: number } = {}) {
     this.kube = kube;
     this.namespace = namespace;
     this.log = log;
+    this.backoffMs = options.backoffMs ?? 200;
   }
 
   private toObject(rec: ApprovalRequest, resourceVersion?: string): KubeObject {
@@ -70,8 +88,18 @@ export class RequestStore {
   }
 
   async create(rec: ApprovalRequest): Promise<StoredRequest> {
-    const created = await this.kube.create(this.toObject(rec));
-    return { record: rec, resourceVersion: created.metadata.resourceVersion ?? '' };
+    const mine = { ...rec, writeId: newWriteId() };
+    try {
+      const created = await this.kube.create(this.toObject(mine));
+      return { record: mine, resourceVersion: created.metadata.resourceVersion ?? '' };
+    } catch (err) {
+      if (definite(err) && !(err instanceof KubeApiError && err.status === 409)) throw err;
+      // The answer was lost, the server failed, or (after a retry inside the client) it already exists:
+      // it is ours only if it carries this write's id.
+      const found = await this.settle(mine.id, mine.writeId, err);
+      if (found) return found;
+      throw err;
+    }
   }
 
   async read(id: string): Promise<StoredRequest | undefined> {
@@ -79,10 +107,44 @@ export class RequestStore {
     return obj ? this.fromObject(obj) : undefined;
   }
 
-  /** PUT with the read resourceVersion; a KubeApiError 409 means someone else wrote first. */
+  /**
+   * PUT with the read resourceVersion. Throws WriteConflict when someone else wrote first. When the
+   * answer is lost (reset, timeout, 5xx) it reads the request back: our write landed if it carries this
+   * write's id; if the request is unchanged, the write is sent again with the same precondition.
+   */
   async write(current: StoredRequest, next: ApprovalRequest): Promise<StoredRequest> {
-    const saved = await this.kube.replace(this.toObject(next, current.resourceVersion));
-    return { record: next, resourceVersion: saved.metadata.resourceVersion ?? '' };
+    const mine: ApprovalRequest = { ...next, rev: current.record.rev + 1, writeId: newWriteId() };
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        const saved = await this.kube.replace(this.toObject(mine, current.resourceVersion));
+        return { record: mine, resourceVersion: saved.metadata.resourceVersion ?? '' };
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 409) throw new WriteConflict(`request ${mine.id} changed under us`);
+        if (definite(err)) throw err;
+        lastErr = err;
+        this.log.warn({ err, id: mine.id, attempt }, 'the answer to a request-state write was lost; reading it back');
+      }
+      const found = await this.settle(mine.id, mine.writeId, lastErr);
+      if (found) return found;
+      const now = await this.read(mine.id).catch(() => undefined);
+      if (now && now.resourceVersion !== current.resourceVersion) throw new WriteConflict(`request ${mine.id} changed under us`);
+    }
+    throw lastErr;
+  }
+
+  /** After a lost answer: read the request back (a few tries) and return it when this write's id is on it. */
+  private async settle(id: string, writeId: string | undefined, cause: unknown): Promise<StoredRequest | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await delay(this.backoffMs * 2 ** attempt);
+      try {
+        const now = await this.read(id);
+        return now?.record.writeId === writeId ? now : undefined;
+      } catch (err) {
+        this.log.warn({ err, id, cause: String(cause) }, 'could not read a request back after a lost answer; trying again');
+      }
+    }
+    throw cause;
   }
 
   /**
@@ -98,7 +160,7 @@ export class RequestStore {
       try {
         return { stored: await this.write(current, d.write), result: d.result };
       } catch (err) {
-        if (err instanceof KubeApiError && err.status === 409) continue;
+        if (err instanceof WriteConflict) continue;
         throw err;
       }
     }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-export const PROPOSAL_STATES = ['pending', 'approved', 'executing', 'done', 'failed', 'denied', 'expired', 'superseded'] as const;
+export const PROPOSAL_STATES = ['pending', 'approved', 'executing', 'done', 'failed', 'denied', 'expired', 'superseded', 'unknown'] as const;
 export const OFFER_STATES = ['offered', 'taken', 'expired'] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
 export type RequestState = ProposalState | (typeof OFFER_STATES)[number];
@@ -75,6 +75,10 @@ export const requestSchema = z.object({
   proposalId: requestIdSchema.optional(),
   supersedes: requestIdSchema.optional(),
   supersededBy: requestIdSchema.optional(),
+  /** Bumped by every write: orders the updates of the request's message (a stale one never lands last). */
+  rev: z.number().int().min(0).default(0),
+  /** A random id per write, so a writer whose answer was lost can tell whether its own write landed. */
+  writeId: z.string().optional(),
   history: z.array(z.object({ at: iso, state: z.string(), by: z.string().optional(), note: z.string().optional() })).default([]),
 });
 export type ApprovalRequest = z.infer<typeof requestSchema>;

@@ -161,10 +161,15 @@ export const rolloutRestart: RemediationKind = {
     return `Pod template annotated \`${RESTARTED_AT}: ${p.restartedAt}\` (generation ${after.metadata.generation ?? '?'}).`;
   },
 
-  async applied(kube, target, plan) {
+  async verify(kube, target, plan) {
     const p = planSchema.parse(plan);
     const obj = await kube.get('Deployment', target.namespace, target.name);
-    return obj ? parseDeployment(obj).spec.template.metadata?.annotations?.[RESTARTED_AT] === p.restartedAt : false;
+    if (!obj) return { landed: false, evidence: `Deployment ${target.namespace}/${target.name} does not exist.`, fingerprint: undefined };
+    const d = parseDeployment(obj);
+    const value = d.spec.template.metadata?.annotations?.[RESTARTED_AT];
+    const fingerprint = `generation:${d.metadata.generation ?? 0}`;
+    if (value === p.restartedAt) return { landed: true, evidence: `the pod template carries this request's \`${RESTARTED_AT}: ${p.restartedAt}\` (generation ${d.metadata.generation ?? '?'}).`, fingerprint };
+    return { landed: false, evidence: `the pod template's \`${RESTARTED_AT}\` is ${value ? `\`${value}\`` : 'not set'}, not this request's \`${p.restartedAt}\` (generation ${d.metadata.generation ?? '?'}).`, fingerprint };
   },
 
   async followUp(kube, target): Promise<Progress> {

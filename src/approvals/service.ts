@@ -14,12 +14,13 @@ import type { Logger } from '../log.ts';
 import type { ButtonClick, ClickHandler, ClickOutcome, MessageRef, Messenger } from '../messenger.ts';
 import type { OfferSink } from '../services.ts';
 import { type AuditAction, Auditor } from './audit.ts';
-import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION, refusal, renderOutcome, renderPreviewFailure, renderRequest, when } from './messages.ts';
+import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION, refusal, renderOutcome, renderPreviewFailure, renderRequest } from './messages.ts';
 import type { AccessPolicy } from './policy.ts';
-import { type Progress, RemediationRegistry, type RemediationKind } from './remediation-kinds.ts';
+import { type Progress, RemediationRegistry, type RemediationKind, type Verification } from './remediation-kinds.ts';
 import { type ApprovalRequest, type Target, moved, newRequestId, requestIdSchema } from './request.ts';
 import { RequestStore, type StoredRequest, objectName } from './request-store.ts';
 import { rolloutRestart } from './rollout-restart.ts';
+import { type ApprovalEvent, type Effect, type Transition, transition } from './transitions.ts';
 
 export interface ApprovalsOptions {
   policy: AccessPolicy;
@@ -41,7 +42,15 @@ export interface ApprovalsOptions {
   leaseSeconds?: number;
   /** How long a suggested fix's button stays valid. */
   offerTtlMs?: number;
-  /** Finished requests older than this are deleted by housekeeping (default 30 days). */
+  /**
+   * After a change whose answer was lost is found absent, how long to wait before looking again (a
+   * request in flight may still land). Default 3 s.
+   */
+  settleMs?: number;
+  /** First wait between tries when the cluster does not answer a verification read (doubles). Default 500 ms. */
+  verifyBackoffMs?: number;
+  /** First wait before reading a request back after a lost answer to its write. Default 200 ms. */
+  storeBackoffMs?: number;
   /** Called with every audit step (metrics: approvals by kind and outcome). */
   onAudit?: (kind: string, action: AuditAction) => void;
 }
@@ -56,6 +65,8 @@ export interface ProposeInput {
   cluster: string;
   /** Internal: a preset id (offers reserve one), the request this replaces, the message it lives in. */
   id?: string;
+  /** Internal: the first revision (a fresh preview continues the numbering of the message it replaces). */
+  rev?: number;
   supersedes?: string;
   message?: MessageRef;
 }
@@ -63,8 +74,16 @@ export interface ProposeInput {
 export type ProposeResult = { ok: true; record: ApprovalRequest; rendered: Rendered } | { ok: false; reason: string; rendered: Rendered };
 
 type Refusal = { refuse: string };
-/** What a click decided on the latest state of the request. */
-type Verdict = { refuse: string; expired?: boolean } | { approved: boolean };
+/** What a click decided on an offer. */
+type Verdict = { refuse: string } | { approved: boolean };
+/** A request moved (or refused to move) by one event, and what the clicker should see. */
+type Stepped = { rec: ApprovalRequest; t: Transition; outcome: ClickOutcome };
+
+/** "connection reset", "no answer within 15 s": an error's first line, for people. */
+function shortCause(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.slice(0, 300);
+}
 
 /** Minimum gap between progress updates of one message during a follow-up. */
 const SHOW_EVERY_MS = 3000;
@@ -89,6 +108,8 @@ export class ApprovalsService implements OfferSink {
   private readonly tasks = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly settleMs: number;
+  private readonly verifyBackoffMs: number;
 
   constructor(options: ApprovalsOptions) {
     this.options = options;
@@ -98,7 +119,9 @@ export class ApprovalsService implements OfferSink {
     this.log = options.log.child({ component: 'approvals' });
     this.now = options.now ?? (() => new Date());
     this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.store = new RequestStore(options.stateKube, options.namespace, this.log);
+    this.store = new RequestStore(options.stateKube, options.namespace, this.log, { backoffMs: options.storeBackoffMs });
+    this.settleMs = options.settleMs ?? 3000;
+    this.verifyBackoffMs = options.verifyBackoffMs ?? 500;
     this.auditor = new Auditor(this.log, this.replicaId, this.now);
     this.messenger = options.messenger;
     this.clickHandlers = {
@@ -149,6 +172,7 @@ export class ApprovalsService implements OfferSink {
       approvals: [],
       message: input.message,
       supersedes: input.supersedes,
+      rev: input.rev ?? 0,
       history: [{ at: now.toISOString(), state: 'pending', by: input.requester.userId }],
     };
     await this.store.create(rec);
@@ -183,6 +207,7 @@ export class ApprovalsService implements OfferSink {
         expiresAt: new Date(now.getTime() + (this.options.offerTtlMs ?? 24 * 3_600_000)).toISOString(),
         rule: { approvers: 1, allowSelfApproval: false },
         approvals: [],
+        rev: 0,
         history: [{ at: now.toISOString(), state: 'offered', by: requester.userId }],
       };
       try {
@@ -224,25 +249,42 @@ export class ApprovalsService implements OfferSink {
     return stored;
   }
 
-  private decided(rec: ApprovalRequest): string {
-    const now = this.now();
-    const approvers = rec.approvals.map((a) => `<@${a.userId}> at ${when(a.at, now)}`).join(', ');
-    switch (rec.state) {
-      case 'approved':
-      case 'executing':
-        return `Already approved by ${approvers}; it is running now and runs only once.`;
-      case 'done':
-      case 'failed':
-        return `Already approved by ${approvers} and carried out (${rec.state}: ${rec.outcome?.summary ?? ''}). It runs only once.`;
-      case 'denied':
-        return `Already denied by <@${rec.denial?.userId}> at ${when(rec.denial?.at ?? rec.createdAt, now)}; nothing ran.`;
-      case 'expired':
-        return `This request expired at ${when(rec.expiresAt, now)}; nothing ran. Run the command again for a fresh proposal.`;
-      case 'superseded':
-        return 'This preview was replaced by a fresh one because the target changed; use the buttons on the fresh preview.';
-      default:
-        return `This request is ${rec.state}.`;
+  /** Moves a request by one event, on its latest state; effects run only when the write went through. */
+  private async step(id: string, event: (cur: ApprovalRequest) => ApprovalEvent, click?: ButtonClick): Promise<Stepped | undefined> {
+    const r = await this.store.mutate<Transition>(id, (cur) => {
+      const t = transition(cur, event(cur), this.now());
+      return t.ok ? { write: t.next, result: t } : { keep: true, result: t };
+    });
+    if (!r) return undefined;
+    const rec = r.stored.record;
+    const t = r.result;
+    if (!t.ok) return { rec, t, outcome: { ephemeral: refusal(t.refusal) } };
+    return { rec, t, outcome: await this.perform(rec, t.effects, click) };
+  }
+
+  /** Audit, message, thread and fresh-preview effects of a written transition; the click's own answer. */
+  private async perform(rec: ApprovalRequest, effects: Effect[], click?: ButtonClick): Promise<ClickOutcome> {
+    let outcome: ClickOutcome = {};
+    const kube = this.clusters.get(rec.cluster)?.kube;
+    for (const e of effects) {
+      if (e.type === 'audit') await this.audit(kube, rec, e.action, e.by, `${this.title(rec)}: ${e.detail}`);
+      else if (e.type === 'show') outcome = click ? await this.deliver(rec.message ?? click.message, this.render(rec), rec.rev) : (await this.show(rec), {});
+      else if (e.type === 'postOutcome') {
+        if (this.messenger && rec.message) {
+          await this.messenger.post(rec.message.channel, renderOutcome(rec, this.title(rec)), { threadTs: rec.message.threadTs ?? rec.message.ts }).catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not post the outcome in the thread'));
+        } else if (click) outcome = { ...outcome, thread: [renderOutcome(rec, this.title(rec))] };
+      } else if (e.type === 'proposeFresh') outcome = await this.proposeFresh(rec, e.id, e.note, click);
     }
+    return outcome;
+  }
+
+  /** A fresh preview in the superseded request's place (its message, its thread), with why. */
+  private async proposeFresh(rec: ApprovalRequest, id: string, note: string, click?: ButtonClick): Promise<ClickOutcome> {
+    const message = rec.message ?? click?.message;
+    const requester: Requester = { userId: rec.requester.userId, userName: rec.requester.userName, channelId: rec.requester.channelId, source: 'slack' };
+    const fresh = await this.propose({ kind: rec.kind, target: rec.target, params: rec.params, why: rec.why, risk: rec.risk, requester, cluster: rec.cluster, supersedes: rec.id, message, id, rev: rec.rev + 1 });
+    const rendered = fresh.ok ? this.render(fresh.record, note) : { ...fresh.rendered, blocks: [...fresh.rendered.blocks, context(`:information_source: ${note}`)] };
+    return this.deliver(message, rendered, fresh.ok ? fresh.record.rev : rec.rev + 1);
   }
 
   private async approve(click: ButtonClick): Promise<ClickOutcome> {
@@ -253,72 +295,31 @@ export class ApprovalsService implements OfferSink {
       return { ephemeral: refusal(`This request is for cluster \`${first.cluster}\`, which this meshops does not serve (it serves ${[...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}). Nothing was done.`) };
     }
     const notAllowed = await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
-    if (notAllowed) return { ephemeral: refusal(notAllowed) };
-    const mapped = this.policy.identityFor(click.userId);
-    if (mapped && 'missing' in mapped) return { ephemeral: refusal(mapped.missing) };
+    const mapped = notAllowed ? undefined : this.policy.identityFor(click.userId);
+    const refusalText = notAllowed ?? (mapped && 'missing' in mapped ? mapped.missing : undefined);
+    const by = { userId: click.userId, userName: click.userName };
+    const stepped = await this.step(first.id, () => ({ type: 'approve', by, refusal: refusalText, message: click.message }), click);
+    if (!stepped) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
+    if (!stepped.t.ok || !stepped.t.effects.some((e) => e.type === 'execute')) return this.withNote(stepped);
+    const identity = mapped && 'identity' in mapped ? mapped.identity : undefined;
+    return this.execute(stepped.rec, click, identity);
+  }
 
-    const result = await this.store.mutate<Verdict>(first.id, (rec) => {
-      const now = this.now();
-      if (rec.state === 'pending' && now.getTime() >= Date.parse(rec.expiresAt)) {
-        return { write: moved({ ...rec, message: rec.message ?? click.message }, 'expired', now, undefined, 'expired before approval'), result: { refuse: this.decided({ ...rec, state: 'expired' }), expired: true } };
-      }
-      if (rec.state !== 'pending') return { keep: true, result: { refuse: this.decided(rec) } };
-      if (rec.requester.userId === click.userId && !rec.rule.allowSelfApproval) {
-        return { keep: true, result: { refuse: 'You asked for this change, so someone else must approve it: the policy does not allow self-approval.' } };
-      }
-      if (rec.approvals.some((a) => a.userId === click.userId)) {
-        return { keep: true, result: { refuse: `You already approved this; it needs ${rec.rule.approvers - rec.approvals.length} more approval(s) from other people.` } };
-      }
-      const next: ApprovalRequest = { ...rec, approvals: [...rec.approvals, { userId: click.userId, userName: click.userName, at: now.toISOString() }], message: rec.message ?? click.message };
-      if (next.approvals.length >= rec.rule.approvers) return { write: moved(next, 'approved', now, click.userId), result: { approved: true } };
-      return { write: next, result: { approved: false } };
-    });
-    if (!result) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
-    const { stored } = result;
-    const r = result.result;
-    const kube = this.clusters.get(stored.record.cluster)?.kube;
-    if ('refuse' in r) {
-      if ('expired' in r) {
-        await this.audit(kube, stored.record, 'expired', undefined, `Expired without approval: ${this.title(stored.record)}`);
-        await this.show(stored.record);
-      }
-      return { ephemeral: refusal(r.refuse) };
-    }
-    await this.audit(kube, stored.record, 'approved', click.userId, `${click.userName ?? click.userId} approved: ${this.title(stored.record)}`);
-    if (!r.approved) return this.reply(stored.record, click);
-    return this.runApproved(stored, click, mapped?.identity);
+  /** A transition that refused but still moved (expired on click) answers the clicker in words too. */
+  private withNote(stepped: Stepped): ClickOutcome {
+    if (stepped.t.ok && stepped.t.note) return { ...stepped.outcome, ephemeral: refusal(stepped.t.note) };
+    return stepped.outcome;
   }
 
   private async deny(click: ButtonClick): Promise<ClickOutcome> {
     const loaded = await this.load(click, 'proposal');
     if ('refuse' in loaded) return { ephemeral: refusal(loaded.refuse) };
     const first = loaded.record;
-    // The requester may always withdraw; anyone else needs a role for this change.
-    if (first.requester.userId !== click.userId) {
-      const notAllowed = await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
-      if (notAllowed) return { ephemeral: refusal(notAllowed) };
-    }
-    const result = await this.store.mutate<Verdict>(first.id, (rec) => {
-      const now = this.now();
-      if (rec.state === 'pending' && now.getTime() >= Date.parse(rec.expiresAt)) {
-        return { write: moved({ ...rec, message: rec.message ?? click.message }, 'expired', now), result: { refuse: this.decided({ ...rec, state: 'expired' }), expired: true } };
-      }
-      if (rec.state !== 'pending') return { keep: true, result: { refuse: this.decided(rec) } };
-      const next = { ...rec, denial: { userId: click.userId, userName: click.userName, at: now.toISOString() }, message: rec.message ?? click.message };
-      return { write: moved(next, 'denied', now, click.userId), result: { approved: false } };
-    });
-    if (!result) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
-    const rec = result.stored.record;
-    const kube = this.clusters.get(rec.cluster)?.kube;
-    if ('refuse' in result.result) {
-      if ('expired' in result.result) {
-        await this.audit(kube, rec, 'expired', undefined, `Expired without approval: ${this.title(rec)}`);
-        await this.show(rec);
-      }
-      return { ephemeral: refusal(result.result.refuse) };
-    }
-    await this.audit(kube, rec, 'denied', click.userId, `${click.userName ?? click.userId} denied: ${this.title(rec)}`);
-    return this.reply(rec, click);
+    const notAllowed = first.requester.userId === click.userId ? undefined : await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
+    const by = { userId: click.userId, userName: click.userName };
+    const stepped = await this.step(first.id, () => ({ type: 'deny', by, refusal: notAllowed, message: click.message }), click);
+    if (!stepped) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
+    return this.withNote(stepped);
   }
 
   private async takeOffer(click: ButtonClick): Promise<ClickOutcome> {
@@ -360,90 +361,113 @@ export class ApprovalsService implements OfferSink {
 
   // ---- executing ----
 
-  /** Only the click whose write moved the request to approved gets here. */
-  private async runApproved(stored: StoredRequest, click: ButtonClick, identity: Identity | undefined): Promise<ClickOutcome> {
-    const rec = stored.record;
+  /**
+   * Only the click whose write moved the request to approved gets here. The execution Lease is held
+   * (and renewed) from before "executing" is written until the follow-up ends, so no housekeeping pass,
+   * on any replica or this one, takes over work that is still running.
+   */
+  private async execute(rec: ApprovalRequest, click: ButtonClick, identity: Identity | undefined): Promise<ClickOutcome> {
     const def = this.kindOf(rec);
     const kube = this.kubeFor(rec);
     const lease = this.lease(rec.id);
-    if (!(await lease.tryAcquire())) {
-      this.log.warn({ id: rec.id }, 'approved request is already leased by another replica');
-      return this.reply(rec, click);
+    if (!(await lease.tryAcquire({ reentrant: false }).catch(() => false))) {
+      this.log.warn({ id: rec.id }, 'approved request is already leased; leaving it to its holder or to housekeeping');
+      return this.deliver(rec.message ?? click.message, this.render(rec), rec.rev);
     }
-    const now = this.fingerprintNow(def, kube, rec.target);
-    const fingerprint = await now;
-    if (fingerprint !== rec.preview?.fingerprint) {
-      await lease.release();
-      return this.supersede(rec, 'approved', fingerprint, click);
-    }
-    const started = await this.store.mutate(rec.id, (cur) =>
-      cur.state === 'approved'
-        ? { write: { ...moved(cur, 'executing', this.now(), click.userId), execution: { startedAt: this.now().toISOString(), as: identity } }, result: true }
-        : { keep: true, result: false },
-    );
-    if (!started?.result) {
-      await lease.release();
-      return this.reply(started?.stored.record ?? rec, click);
-    }
-    let summary: string;
+    const keepalive = this.keepalive(lease, rec.id);
+    let handedOver = false;
     try {
-      summary = await def.execute(identity ? kube.as(identity) : kube, rec.target, rec.preview?.plan);
-    } catch (err) {
-      const after = await this.fingerprintNow(def, kube, rec.target).catch(() => rec.preview?.fingerprint);
-      if (after !== rec.preview?.fingerprint) {
-        await lease.release();
-        return this.supersede(started.stored.record, 'executing', after, click);
+      let fingerprint: string | undefined;
+      try {
+        fingerprint = await def.fingerprint(kube, rec.target);
+      } catch (err) {
+        // Nothing was sent: the request is still "approved", so it can honestly be closed as not run.
+        const stepped = await this.step(rec.id, () => ({ type: 'abandon', reason: `meshops could not read the target before acting (${shortCause(err)}).` }), click);
+        return stepped?.outcome ?? {};
       }
-      const failed = await this.finish(rec.id, false, this.words(err, def, identity), lease);
-      return failed ? this.reply(failed, click, true) : {};
+      const started = await this.step(rec.id, () => ({ type: 'start', replica: this.replicaId, fingerprint, as: identity, freshId: newRequestId() }), click);
+      if (!started?.t.ok || !started.t.effects.some((e) => e.type === 'execute')) return started?.outcome ?? {};
+      // The last look before sending: the lease must still be ours, or someone else is (or will be) deciding.
+      if (!(await lease.renew().catch(() => false))) {
+        this.log.warn({ id: rec.id }, 'lost the execution lease before sending the change; not sending it');
+        return started.outcome;
+      }
+      const ctx = { requestId: rec.id };
+      const followUpMs = this.options.followUpTimeoutMs ?? def.followUpTimeoutMs ?? 10 * 60_000;
+      let event: ApprovalEvent;
+      try {
+        const summary = await def.execute(identity ? kube.as(identity) : kube, rec.target, started.rec.preview?.plan, ctx);
+        event = { type: 'applied', summary, followUpMs };
+      } catch (err) {
+        this.log.warn({ err, id: rec.id }, 'the change failed or its answer was lost; asking the cluster whether it landed');
+        event = await this.verifyEvent(def, kube, started.rec, this.words(err, def, identity));
+      }
+      const done = await this.step(rec.id, () => event, click);
+      if (done?.t.ok && done.t.effects.some((e) => e.type === 'follow')) {
+        handedOver = true;
+        keepalive.stop();
+        this.spawn(rec.id, lease);
+      }
+      return done?.outcome ?? {};
+    } finally {
+      keepalive.stop();
+      if (!handedOver) await lease.release().catch(() => undefined);
     }
-    const deadlineMs = this.options.followUpTimeoutMs ?? def.followUpTimeoutMs ?? 10 * 60_000;
-    const applied = await this.store.mutate(rec.id, (cur) => {
-      if (cur.state !== 'executing') return { keep: true, result: null };
-      const at = this.now();
-      return {
-        write: {
-          ...cur,
-          execution: { ...(cur.execution ?? { startedAt: at.toISOString() }), appliedAt: at.toISOString(), summary },
-          followUp: { since: at.toISOString(), deadline: new Date(at.getTime() + deadlineMs).toISOString(), problems: [] },
-        },
-        result: null,
-      };
-    });
-    const execRec = applied?.stored.record ?? rec;
-    await this.audit(kube, execRec, 'executed', click.userId, `meshops executed ${this.title(execRec)}${identity ? ` as ${identity.user}` : ''}, approved by ${execRec.approvals.map((a) => a.userName ?? a.userId).join(', ')}: ${summary.replace(/`/g, '')}`);
-    const outcome = await this.reply(execRec, click);
-    this.spawn(rec.id, lease);
-    return outcome;
   }
 
-  /** The target moved since the preview: close this request and put a fresh preview in its place. */
-  private async supersede(rec: ApprovalRequest, from: 'approved' | 'executing', fingerprint: string | undefined, click: ButtonClick): Promise<ClickOutcome> {
-    const message = rec.message ?? click.message;
-    const requester: Requester = { userId: rec.requester.userId, userName: rec.requester.userName, channelId: rec.requester.channelId, source: 'slack' };
-    const fresh = await this.propose({ kind: rec.kind, target: rec.target, params: rec.params, why: rec.why, risk: rec.risk, requester, cluster: rec.cluster, supersedes: rec.id, message });
-    const closed = await this.store.mutate(rec.id, (cur) =>
-      cur.state === from ? { write: { ...moved(cur, 'superseded', this.now(), undefined, `target changed: ${rec.preview?.fingerprint} → ${fingerprint ?? 'gone'}`), supersededBy: fresh.ok ? fresh.record.id : undefined }, result: true } : { keep: true, result: false },
-    );
-    const closedRec = closed?.stored.record ?? rec;
-    await this.audit(this.kubeFor(rec), closedRec, 'superseded', undefined, `Not executed: the target changed since the preview (${rec.preview?.fingerprint} → ${fingerprint ?? 'gone'}); previewed again.`);
-    const what = fingerprint ? `${rec.target.kind} changed since the preview (${rec.preview?.fingerprint} → ${fingerprint})` : `${rec.target.kind} no longer exists`;
-    const note = `Nothing ran: the ${what}, so meshops previewed it again. Approve the fresh preview if it still looks right.`;
-    const rendered = fresh.ok ? this.render(fresh.record, note) : { ...fresh.rendered, blocks: [...fresh.rendered.blocks, context(`:information_source: ${note}`)] };
-    return this.deliver(message, click, rendered);
+  /** Renews the lease every third of its duration while work runs outside the follow-up loop. */
+  private keepalive(lease: LeaseLock, id: string): { stop(): void } {
+    const every = ((this.options.leaseSeconds ?? 15) * 1000) / 3;
+    const timer = setInterval(() => {
+      lease.renew().then(
+        (ok) => ok || this.log.warn({ id }, 'the execution lease was taken over while this replica was still working'),
+        (err: unknown) => this.log.warn({ err, id }, 'could not renew the execution lease'),
+      );
+    }, every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
+  /**
+   * Whether this request's own change is in the live object: asked a few times when the cluster does
+   * not answer; an absence is looked at again after a short wait, since a request whose answer was lost
+   * may still be applied. No answer at all is "unknown", never "nothing ran".
+   */
+  private async verifyEvent(def: RemediationKind, kube: KubeClient, rec: ApprovalRequest, cause: string): Promise<ApprovalEvent> {
+    const ctx = { requestId: rec.id };
+    const followUpMs = this.options.followUpTimeoutMs ?? def.followUpTimeoutMs ?? 10 * 60_000;
+    const base = { type: 'verified' as const, cause, followUpMs, freshId: newRequestId() };
+    const check = async (): Promise<Verification | { error: string }> => {
+      let last = '';
+      for (let attempt = 0; attempt < 4; attempt++) {
+        if (attempt) await delay(this.verifyBackoffMs * 2 ** (attempt - 1));
+        try {
+          return await def.verify(kube, rec.target, rec.preview?.plan, ctx);
+        } catch (err) {
+          last = shortCause(err);
+          this.log.warn({ err, id: rec.id, attempt }, 'could not read the target to verify the change');
+        }
+      }
+      return { error: last };
+    };
+    let seen = await check();
+    if (!('error' in seen) && !seen.landed && this.settleMs > 0) {
+      await delay(this.settleMs);
+      seen = await check();
+    }
+    if ('error' in seen) return { ...base, result: 'unknown', evidence: `reading it failed: ${seen.error}` };
+    return { ...base, result: seen.landed ? 'landed' : 'absent', evidence: seen.evidence, fingerprint: seen.fingerprint };
   }
 
   private words(err: unknown, def: RemediationKind, identity: Identity | undefined): string {
     if (err instanceof KubeApiError) {
-      if (err.status === 403) {
-        return `The cluster refused ${identity ? `Kubernetes user ${identity.user}` : 'meshops'}: ${err.message}. It needs ${def.permissions.join('; ')}. Nothing was changed.`;
-      }
-      if (err.status === 404) return `The target is gone: ${err.message}. Nothing was changed.`;
-      return `The API server refused the change (${err.status} ${err.reason}): ${err.message}.`;
+      if (err.status === 403) return `the cluster refused ${identity ? `Kubernetes user ${identity.user}` : 'meshops'}: ${err.message}; it needs ${def.permissions.join('; ')}`;
+      if (err.status === 404) return `the target is gone: ${err.message}`;
+      return `the API server answered ${err.status} ${err.reason}: ${err.message}`;
     }
     const ref = referenceId();
-    this.log.error({ err, ref }, 'remediation failed');
-    return `meshops hit an error while executing; the details are in the bot's log under ref ${ref}.`;
+    this.log.error({ err, ref }, 'remediation request failed');
+    return `${shortCause(err)}; details in the bot's log under ref ${ref}`;
   }
 
   // ---- following up ----
@@ -452,7 +476,7 @@ export class ApprovalsService implements OfferSink {
     if (this.following.has(id)) return;
     this.following.add(id);
     const task = this.follow(id, lease)
-      .catch((err: unknown) => this.log.error({ err, id }, 'rollout follow-up failed; another pass of resume() picks it up'))
+      .catch((err: unknown) => this.log.error({ err, id }, 'follow-up failed; a later housekeeping pass picks it up once the lease lapses'))
       .finally(() => {
         this.following.delete(id);
         this.tasks.delete(task);
@@ -463,101 +487,86 @@ export class ApprovalsService implements OfferSink {
   private async follow(id: string, lease: LeaseLock): Promise<void> {
     const pollMs = this.options.pollMs ?? 2000;
     let lastShown = 0;
-    for (;;) {
-      if (this.stopping.signal.aborted) {
-        await lease.release().catch(() => undefined);
-        return;
-      }
-      const stored = await this.store.read(id);
-      if (!stored || stored.record.state !== 'executing') break;
-      const rec = stored.record;
-      if (!this.clusters.has(rec.cluster)) {
-        // Recorded under a cluster this replica does not serve (renamed or removed from its settings): no
-        // one here can check it, so say so once instead of failing every pass.
-        const served = [...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none';
-        await this.finish(id, false, `meshops cannot follow this up: it does not serve a cluster named \`${rec.cluster}\` (it serves ${served}). Whether the change finished is not known; check ${rec.target.kind} ${rec.target.namespace}/${rec.target.name} in that cluster.`, lease);
-        return;
-      }
-      const def = this.kindOf(rec);
-      const kube = this.kubeFor(rec);
-      if (!rec.execution?.appliedAt) {
-        // Resumed after a replica died between "executing" and the write that says the change landed.
-        const landed = def.applied ? await def.applied(kube, rec.target, rec.preview?.plan) : false;
-        if (!landed) {
-          await this.finish(id, false, 'meshops stopped before the change was applied, so nothing ran. Propose it again.', lease);
+    let failures = 0;
+    try {
+      for (;;) {
+        if (this.stopping.signal.aborted) return;
+        try {
+          if (!(await this.followOnce(id, () => Date.now() - lastShown >= SHOW_EVERY_MS, () => (lastShown = Date.now())))) return;
+          failures = 0;
+        } catch (err) {
+          // A read or write the cluster did not answer: look again next time, holding the lease meanwhile.
+          failures++;
+          this.log.warn({ err, id, failures }, 'a follow-up look failed; trying again');
+        }
+        const renewed = await lease.renew().catch(() => undefined);
+        if (renewed === false) {
+          this.log.info({ id }, 'another replica took over this follow-up');
           return;
         }
-        const at = this.now();
-        const deadlineMs = this.options.followUpTimeoutMs ?? def.followUpTimeoutMs ?? 10 * 60_000;
-        await this.store.mutate(id, (cur) =>
-          cur.state === 'executing' && !cur.execution?.appliedAt
-            ? { write: { ...cur, execution: { ...(cur.execution ?? { startedAt: at.toISOString() }), appliedAt: at.toISOString(), summary: 'Applied (confirmed after a restart of meshops).' }, followUp: { since: at.toISOString(), deadline: new Date(at.getTime() + deadlineMs).toISOString(), problems: [] } }, result: null }
-            : { keep: true, result: null },
-        );
-        continue;
-      }
-      const progress: Progress = def.followUp ? await def.followUp(kube, rec.target, rec.preview?.plan, new Date(rec.followUp?.since ?? rec.execution.appliedAt)) : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
-      const timedOut = rec.followUp ? this.now().getTime() > Date.parse(rec.followUp.deadline) : false;
-      if (progress.done || timedOut) {
-        const summary = progress.done ? progress.summary : `The rollout did not finish in time. Last seen: ${progress.summary}`;
-        await this.finish(id, progress.done && progress.ok, summary, lease, progress.problems);
-        return;
-      }
-      if (progress.summary !== rec.followUp?.summary || progress.problems.join('\n') !== (rec.followUp?.problems ?? []).join('\n')) {
-        const updated = await this.store.mutate(id, (cur) =>
-          cur.state === 'executing' && cur.followUp ? { write: { ...cur, followUp: { ...cur.followUp, summary: progress.summary, problems: progress.problems } }, result: null } : { keep: true, result: null },
-        );
-        // chat.update is rate-limited per channel: progress goes out at most every few seconds.
-        if (updated && Date.now() - lastShown >= SHOW_EVERY_MS) {
-          lastShown = Date.now();
-          await this.show(updated.stored.record);
+        try {
+          await delay(pollMs, undefined, { signal: this.stopping.signal });
+        } catch {
+          // stopping: released below
         }
       }
-      if (!(await lease.renew())) {
-        this.log.info({ id }, 'another replica took over this follow-up');
-        return;
-      }
-      try {
-        await delay(pollMs, undefined, { signal: this.stopping.signal });
-      } catch {
-        // stopping: the loop releases the lease at the top
-      }
+    } finally {
+      await lease.release().catch(() => undefined);
     }
-    await lease.release().catch(() => undefined);
   }
 
-  /** executing → done/failed, once: the winner audits, updates the message and posts in the thread. */
-  private async finish(id: string, ok: boolean, summary: string, lease: LeaseLock, problems: string[] = []): Promise<ApprovalRequest | undefined> {
-    const result = await this.store.mutate(id, (cur) => {
-      if (cur.state !== 'executing') return { keep: true, result: false };
-      const at = this.now();
-      const followUp = cur.followUp ? { ...cur.followUp, summary, problems } : undefined;
-      return { write: { ...moved(cur, ok ? 'done' : 'failed', at, undefined, summary), outcome: { ok, summary, at: at.toISOString() }, followUp }, result: true };
-    });
-    await lease.release().catch(() => undefined);
-    if (!result?.result) return undefined;
-    const rec = result.stored.record;
-    await this.audit(this.clusters.get(rec.cluster)?.kube, rec, ok ? 'succeeded' : 'failed', undefined, `${this.title(rec)}: ${summary}`);
-    await this.show(rec);
-    if (this.messenger && rec.message) {
-      await this.messenger.post(rec.message.channel, renderOutcome(rec, this.title(rec)), { threadTs: rec.message.threadTs ?? rec.message.ts }).catch((err: unknown) => this.log.warn({ err, id }, 'could not post the outcome in the thread'));
+  /** One look; false when there is nothing more to follow. */
+  private async followOnce(id: string, mayShow: () => boolean, shown: () => void): Promise<boolean> {
+    const stored = await this.store.read(id);
+    if (!stored || stored.record.state !== 'executing') return false;
+    const rec = stored.record;
+    if (!this.clusters.has(rec.cluster)) {
+      // Recorded under a cluster this replica does not serve (renamed or removed from its settings): no
+      // one here can check it, so say so once instead of failing every pass.
+      const served = [...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none';
+      const why = `meshops cannot check this: it does not serve a cluster named \`${rec.cluster}\` (it serves ${served}). Check ${rec.target.kind} ${rec.target.namespace}/${rec.target.name} in that cluster.`;
+      const event: ApprovalEvent = rec.execution?.appliedAt
+        ? { type: 'finish', result: 'unknown', summary: `Not known whether the change finished: ${why}`, problems: [] }
+        : { type: 'verified', result: 'unknown', evidence: why, cause: 'meshops stopped before it recorded the result', followUpMs: 0, freshId: newRequestId() };
+      await this.step(id, () => event);
+      return false;
     }
-    return rec;
+    const def = this.kindOf(rec);
+    const kube = this.kubeFor(rec);
+    if (!rec.execution?.appliedAt) {
+      // Resumed after a replica stopped between "executing" and the write that says how the change went.
+      const event = await this.verifyEvent(def, kube, rec, 'meshops stopped before it recorded the result');
+      const r = await this.step(id, () => event);
+      return r?.t.ok === true && r.t.effects.some((e) => e.type === 'follow');
+    }
+    const progress: Progress = def.followUp ? await def.followUp(kube, rec.target, rec.preview?.plan, new Date(rec.followUp?.since ?? rec.execution.appliedAt)) : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
+    const timedOut = rec.followUp ? this.now().getTime() > Date.parse(rec.followUp.deadline) : false;
+    if (progress.done || timedOut) {
+      const summary = progress.done ? progress.summary : `The rollout did not finish in time. Last seen: ${progress.summary}`;
+      await this.step(id, () => ({ type: 'finish', result: progress.done && progress.ok ? 'done' : 'failed', summary, problems: progress.problems }));
+      return false;
+    }
+    // chat.update is rate-limited per channel: progress is written every time, shown every few seconds.
+    const r = await this.store.mutate(id, (cur) => {
+      const t = transition(cur, { type: 'progress', summary: progress.summary, problems: progress.problems }, this.now());
+      return t.ok ? { write: t.next, result: true } : { keep: true, result: false };
+    });
+    if (r?.result && mayShow()) {
+      shown();
+      await this.show(r.stored.record);
+    }
+    return true;
   }
 
   /**
-   * Housekeeping any replica may run, any number of times: expire pending requests, fail requests a dead
-   * replica left approved but never started, and resume follow-ups whose lease lapsed.
+   * Housekeeping any replica may run, any number of times: expire pending requests, close requests a
+   * stopped replica left approved but never started, and resume follow-ups whose lease lapsed. A lease
+   * that is held, by anyone (this replica included), is work still running: it is left alone.
    */
   async resume(): Promise<void> {
     const now = this.now().getTime();
     for (const s of await this.store.list({ type: 'proposal', state: 'pending' })) {
-      if (now < Date.parse(s.record.expiresAt)) continue;
-      const r = await this.store.mutate(s.record.id, (cur) => (cur.state === 'pending' && now >= Date.parse(cur.expiresAt) ? { write: moved(cur, 'expired', this.now()), result: true } : { keep: true, result: false }));
-      if (r?.result) {
-        await this.audit(this.clusters.get(r.stored.record.cluster)?.kube, r.stored.record, 'expired', undefined, `Expired without approval: ${this.title(r.stored.record)}`);
-        await this.show(r.stored.record);
-      }
+      if (now >= Date.parse(s.record.expiresAt)) await this.step(s.record.id, () => ({ type: 'expire' }));
     }
     for (const s of await this.store.list({ type: 'offer', state: 'offered' })) {
       if (now >= Date.parse(s.record.expiresAt)) await this.store.mutate(s.record.id, (cur) => (cur.state === 'offered' ? { write: moved(cur, 'expired', this.now()), result: null } : { keep: true, result: null }));
@@ -566,18 +575,19 @@ export class ApprovalsService implements OfferSink {
       const approvedAt = Date.parse(s.record.history.at(-1)?.at ?? s.record.createdAt);
       if (now - approvedAt < 30_000) continue;
       const lease = this.lease(s.record.id);
-      if (!(await lease.tryAcquire())) continue;
-      const r = await this.store.mutate(s.record.id, (cur) => (cur.state === 'approved' ? { write: moved(cur, 'executing', this.now(), undefined, 'interrupted') , result: true } : { keep: true, result: false }));
-      if (r?.result) await this.finish(s.record.id, false, 'meshops stopped between the approval and the change, so nothing ran. Propose it again.', lease);
-      else await lease.release();
+      if (!(await lease.tryAcquire({ reentrant: false }))) continue;
+      try {
+        await this.step(s.record.id, () => ({ type: 'abandon', reason: 'meshops stopped between the approval and the change.' }));
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
     }
     for (const s of await this.store.list({ type: 'proposal', state: 'executing' })) {
       if (this.following.has(s.record.id)) continue;
       const lease = this.lease(s.record.id);
-      if (await lease.tryAcquire()) this.spawn(s.record.id, lease);
+      if (await lease.tryAcquire({ reentrant: false })) this.spawn(s.record.id, lease);
     }
   }
-
 
   /** Runs resume() every intervalMs until stop(). */
   start(intervalMs = 10_000): void {
@@ -652,21 +662,14 @@ export class ApprovalsService implements OfferSink {
   /** Updates the request's message in place, when we know where it is and can reach it. */
   private async show(rec: ApprovalRequest, note?: string): Promise<void> {
     if (!this.messenger || !rec.message) return;
-    await this.messenger.update(rec.message, this.render(rec, note)).catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
+    await this.messenger.update(rec.message, this.render(rec, note), { version: rec.rev }).catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
   }
 
-  /** After a click: update the message ourselves when we can (keeps order with follow-ups), else via the outcome. */
-  private async reply(rec: ApprovalRequest, click: ButtonClick, withThread = false): Promise<ClickOutcome> {
-    const rendered = this.render(rec);
-    const outcome = await this.deliver(rec.message ?? click.message, click, rendered);
-    if (withThread && !this.messenger) outcome.thread = [renderOutcome(rec, this.title(rec))];
-    return outcome;
-  }
-
-  private async deliver(message: MessageRef | undefined, _click: ButtonClick, rendered: Rendered): Promise<ClickOutcome> {
+  /** After a click: update the message ourselves when we can (ordered with follow-ups), else via the click's answer. */
+  private async deliver(message: MessageRef | undefined, rendered: Rendered, version: number): Promise<ClickOutcome> {
     if (this.messenger && message) {
       try {
-        await this.messenger.update(message, rendered);
+        await this.messenger.update(message, rendered, { version });
         return {};
       } catch (err) {
         this.log.warn({ err }, 'could not update the approval message; handing it to the front door');

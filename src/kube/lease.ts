@@ -63,8 +63,12 @@ export class LeaseLock {
     return renewed + (spec.leaseDurationSeconds ?? this.durationSeconds) * 1000 < this.now().getTime();
   }
 
-  /** Takes the lease when it is free, lapsed or already ours. False when someone else holds it. */
-  async tryAcquire(): Promise<boolean> {
+  /**
+   * Takes the lease when it is free, lapsed or (unless `reentrant: false`) already ours. False when
+   * someone else holds it. Housekeeping passes use `reentrant: false`: a hold of our own that has not
+   * lapsed is work still running in this process, and must not be taken over by it either.
+   */
+  async tryAcquire(options: { reentrant?: boolean } = {}): Promise<boolean> {
     const now = microTime(this.now());
     const obj = await this.kube.get('Lease', this.namespace, this.name);
     try {
@@ -74,7 +78,7 @@ export class LeaseLock {
       }
       const spec = leaseSpecSchema.parse(obj.spec ?? {});
       const ours = spec.holderIdentity === this.holder;
-      if (!ours && !this.lapsed(spec)) return false;
+      if (!this.lapsed(spec) && (!ours || options.reentrant === false)) return false;
       await this.kube.replace(
         this.body(
           {

@@ -26,6 +26,9 @@ export const MTLS_ROLLBACK = 'mtls-rollback';
 /** When STRICT was applied: the watch counts failures from here, on any replica. */
 export const STRICT_SINCE_ANNOTATION = 'meshops.dev/strict-since';
 const APPLIED_AT_PLACEHOLDER = '<applied-at>';
+/** Which approval request last set the mode: how the engine tells its own change from anyone else's. */
+export const REQUEST_ANNOTATION = 'meshops.dev/request';
+const REQUEST_PLACEHOLDER = '<request-id>';
 
 export function strictTarget(namespace: string): Target {
   return { kind: 'PeerAuthentication', namespace, name: 'default' };
@@ -88,6 +91,7 @@ const escPointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The change as data: create `default`, or patch the namespace-wide policy that decides today. */
 function planFor(existing: KubeObject | undefined, namespace: string, apiVersion: string, mode: 'STRICT' | 'PERMISSIVE', stamp: boolean): Plan {
+  const marks: Record<string, string> = { [REQUEST_ANNOTATION]: REQUEST_PLACEHOLDER, ...(stamp ? { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } : {}) };
   if (!existing) {
     return {
       op: 'create',
@@ -95,23 +99,33 @@ function planFor(existing: KubeObject | undefined, namespace: string, apiVersion
       object: {
         apiVersion,
         kind: 'PeerAuthentication',
-        metadata: { name: 'default', namespace, labels: { 'app.kubernetes.io/managed-by': 'meshops' }, ...(stamp ? { annotations: { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } } : {}) },
+        metadata: { name: 'default', namespace, labels: { 'app.kubernetes.io/managed-by': 'meshops' }, annotations: marks },
         spec: { mtls: { mode } },
       },
     };
   }
   const pa = paSchema.parse(existing);
   const ops: Array<{ op: string; path: string; value?: unknown }> = [{ op: 'test', path: '/metadata/resourceVersion', value: pa.metadata.resourceVersion }];
-  if (stamp) {
-    if (pa.metadata.annotations) ops.push({ op: 'add', path: `/metadata/annotations/${escPointer(STRICT_SINCE_ANNOTATION)}`, value: APPLIED_AT_PLACEHOLDER });
-    else ops.push({ op: 'add', path: '/metadata/annotations', value: { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } });
-  }
+  if (pa.metadata.annotations) for (const [k, v] of Object.entries(marks)) ops.push({ op: 'add', path: `/metadata/annotations/${escPointer(k)}`, value: v });
+  else ops.push({ op: 'add', path: '/metadata/annotations', value: marks });
   ops.push(pa.spec ? { op: 'add', path: '/spec/mtls', value: { mode } } : { op: 'add', path: '/spec', value: { mtls: { mode } } });
   return { op: 'patch', mode, name: pa.metadata.name, previousMode: modeOf(existing), ops };
 }
 
-function withAppliedAt(value: unknown, at: string): unknown {
-  return JSON.parse(JSON.stringify(value).replaceAll(APPLIED_AT_PLACEHOLDER, at));
+function withAppliedAt(value: unknown, at: string, requestId = 'dry-run'): unknown {
+  return JSON.parse(JSON.stringify(value).replaceAll(APPLIED_AT_PLACEHOLDER, at).replaceAll(REQUEST_PLACEHOLDER, requestId));
+}
+
+/** Reads the object the plan writes: is this request's marker there with the planned mode? */
+async function verifyPlan(kube: KubeClient, namespace: string, plan: Plan, requestId: string) {
+  const name = plan.op === 'create' ? plan.object.metadata.name : plan.name;
+  const obj = await kube.get('PeerAuthentication', namespace, name);
+  const fingerprint = fingerprintOf(await namespaceWidePolicy(kube, namespace));
+  if (!obj) return { landed: false, evidence: `PeerAuthentication ${namespace}/${name} does not exist.`, fingerprint };
+  const marker = paSchema.parse(obj).metadata.annotations?.[REQUEST_ANNOTATION];
+  const mode = modeOf(obj);
+  if (marker === requestId && mode === plan.mode) return { landed: true, evidence: `PeerAuthentication ${namespace}/${name} has mtls.mode ${mode} and this request's \`${REQUEST_ANNOTATION}\` marker.`, fingerprint };
+  return { landed: false, evidence: `PeerAuthentication ${namespace}/${name} has mtls.mode ${mode} and ${marker ? `the marker of another change (\`${marker.slice(0, 8)}\`)` : 'no meshops marker'}, not this request's.`, fingerprint };
 }
 
 async function dryRun(kube: KubeClient, namespace: string, plan: Plan, at: string): Promise<KubeObject> {
@@ -119,9 +133,9 @@ async function dryRun(kube: KubeClient, namespace: string, plan: Plan, at: strin
   return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at), 'json', { dryRun: true });
 }
 
-async function apply(kube: KubeClient, namespace: string, plan: Plan, at: string): Promise<KubeObject> {
-  if (plan.op === 'create') return kube.create(withAppliedAt(plan.object, at) as KubeObject);
-  return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at), 'json');
+async function apply(kube: KubeClient, namespace: string, plan: Plan, at: string, requestId: string): Promise<KubeObject> {
+  if (plan.op === 'create') return kube.create(withAppliedAt(plan.object, at, requestId) as KubeObject);
+  return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at, requestId), 'json');
 }
 
 function yamlOf(plan: Plan, apiVersion: string, namespace: string): string {
@@ -221,15 +235,14 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       return fingerprintOf(await namespaceWidePolicy(kube, target.namespace));
     },
 
-    async execute(kube, target, rawPlan) {
+    async execute(kube, target, rawPlan, ctx) {
       const plan = planSchema.parse(rawPlan);
-      const after = await apply(kube, target.namespace, plan, now().toISOString());
+      const after = await apply(kube, target.namespace, plan, now().toISOString(), ctx.requestId);
       return `PeerAuthentication ${target.namespace}/${after.metadata.name} ${plan.op === 'create' ? 'created' : 'updated'} with mtls.mode STRICT (resourceVersion ${after.metadata.resourceVersion ?? '?'}); watching for ${duration(watchMs)}.`;
     },
 
-    async applied(kube, target) {
-      const pa = await namespaceWidePolicy(kube, target.namespace);
-      return modeOf(pa) === 'STRICT' && pa?.metadata.annotations?.[STRICT_SINCE_ANNOTATION] !== undefined;
+    async verify(kube, target, rawPlan, ctx) {
+      return verifyPlan(kube, target.namespace, planSchema.parse(rawPlan), ctx.requestId);
     },
 
     async followUp(kube, target): Promise<Progress> {
@@ -329,13 +342,13 @@ function rollbackKind(options: MtlsKindOptions): RemediationKind {
     async fingerprint(kube, target) {
       return fingerprintOf(await namespaceWidePolicy(kube, target.namespace));
     },
-    async execute(kube, target, rawPlan) {
+    async execute(kube, target, rawPlan, ctx) {
       const plan = planSchema.parse(rawPlan);
-      const after = await apply(kube, target.namespace, plan, (options.now ?? (() => new Date()))().toISOString());
+      const after = await apply(kube, target.namespace, plan, (options.now ?? (() => new Date()))().toISOString(), ctx.requestId);
       return `PeerAuthentication ${target.namespace}/${after.metadata.name} set to PERMISSIVE: plaintext callers are accepted again. Fix them, then try \`/mesh mtls ${target.namespace}\` again.`;
     },
-    async applied(kube, target) {
-      return modeOf(await namespaceWidePolicy(kube, target.namespace)) === 'PERMISSIVE';
+    async verify(kube, target, rawPlan, ctx) {
+      return verifyPlan(kube, target.namespace, planSchema.parse(rawPlan), ctx.requestId);
     },
   };
 }

@@ -91,6 +91,9 @@ export function service(sb: Sandbox, overrides: Partial<ApprovalsOptions> & { do
     log: createLogger({ level: 'silent' }),
     pollMs: 30,
     leaseSeconds: 5,
+    settleMs: 50,
+    verifyBackoffMs: 20,
+    storeBackoffMs: 20,
     ...rest,
   });
 }
