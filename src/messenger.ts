@@ -9,9 +9,21 @@ export interface MessageRef {
   threadTs?: string;
 }
 
+export interface UpdateOptions {
+  /**
+   * The revision of the state `rendered` shows (e.g. an approval request's record revision): a number that
+   * only grows for one message. Updates of one message are applied in order, one at a time; an update whose
+   * version is not above the highest already applied, or below one already waiting or being sent, is dropped
+   * (its promise resolves, nothing is sent), and of several waiting only the newest is sent. Without a
+   * version, an update is still serialized with the others of that message, and always sent.
+   */
+  version?: number;
+}
+
 export interface Messenger {
   post(channel: string, rendered: Rendered, options?: { threadTs?: string }): Promise<MessageRef>;
-  update(ref: MessageRef, rendered: Rendered): Promise<void>;
+  /** Replaces the message in place. Rejects when the update was sent and failed; a dropped stale update resolves. */
+  update(ref: MessageRef, rendered: Rendered, options?: UpdateOptions): Promise<void>;
   ephemeral(channel: string, user: string, rendered: Rendered, options?: { threadTs?: string }): Promise<void>;
   upload(channel: string, threadTs: string | undefined, file: Attachment): Promise<void>;
 }
@@ -35,6 +47,8 @@ export interface ClickOutcome {
   ephemeral?: Rendered;
   /** Replaces the message that carried the button. */
   update?: Rendered;
+  /** The revision `update` shows (see UpdateOptions.version): the front door sends it through the same per-message queue. */
+  version?: number;
   /** Posted in the thread of that message. */
   thread?: Rendered[];
 }

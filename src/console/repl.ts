@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Requester } from '../command.ts';
 import type { Router } from '../router.ts';
 import { type ButtonElement, type Rendered, renderedToText } from '../blocks/block-kit.ts';
-import type { ClickHandler, Messenger, MessageRef } from '../messenger.ts';
+import type { ClickHandler, Messenger, MessageRef, UpdateOptions } from '../messenger.ts';
 
 export interface ConsoleOptions {
   router: Router;
@@ -23,6 +23,8 @@ export class ConsoleMessenger implements Messenger {
   private readonly out: NodeJS.WritableStream;
   /** Every button shown so far, numbered from 1, with the message it belongs to (approvals check that). */
   readonly buttons: Array<{ button: ButtonElement; message?: MessageRef }> = [];
+  /** The highest version printed per message: an older state arriving late is not printed over a newer one. */
+  private readonly versions = new Map<string, number>();
   constructor(out: NodeJS.WritableStream) {
     this.out = out;
   }
@@ -41,7 +43,16 @@ export class ConsoleMessenger implements Messenger {
     this.show(rendered, options?.threadTs ? '  ↳ ' : '', ref);
     return ref;
   }
-  async update(ref: MessageRef, rendered: Rendered): Promise<void> {
+  async update(ref: MessageRef, rendered: Rendered, options: UpdateOptions = {}): Promise<void> {
+    const key = `${ref.channel}/${ref.ts}`;
+    const { version } = options;
+    if (version !== undefined && Number.isFinite(version)) {
+      const shown = this.versions.get(key);
+      if (shown !== undefined && version <= shown) return; // the same rule as Slack's messenger: stale states are dropped
+      this.versions.delete(key);
+      this.versions.set(key, version);
+      if (this.versions.size > 10_000) this.versions.delete(this.versions.keys().next().value as string);
+    }
     this.show(rendered, '(updated) ', ref);
   }
   async ephemeral(_channel: string, _user: string, rendered: Rendered): Promise<void> {
@@ -105,6 +116,6 @@ async function clickButton(n: number, user: string, messenger: ConsoleMessenger,
   }
   const outcome = await handler({ actionId: button.action_id, value: button.value ?? '', userId: user, userName: user, channelId: 'console', message });
   if (outcome.ephemeral) messenger.show(outcome.ephemeral, '(only you) ');
-  if (outcome.update && message) await messenger.update(message, outcome.update);
+  if (outcome.update && message) await messenger.update(message, outcome.update, { version: outcome.version });
   for (const t of outcome.thread ?? []) await messenger.post('console', t, { threadTs: message?.threadTs ?? message?.ts });
 }

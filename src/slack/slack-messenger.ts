@@ -5,7 +5,8 @@ import { type types, webApi } from '@slack/bolt';
 import { z } from 'zod';
 import { type Attachment, type Rendered, context, fitToSlack } from '../blocks/block-kit.ts';
 import type { Logger } from '../log.ts';
-import type { MessageRef, Messenger } from '../messenger.ts';
+import type { MessageRef, Messenger, UpdateOptions } from '../messenger.ts';
+import { MessageUpdateQueue } from './update-queue.ts';
 
 export type WebClient = webApi.WebClient;
 
@@ -25,13 +26,22 @@ export function slackErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+export interface SlackMessengerOptions {
+  /** Bounds of the per-message update table (see MessageUpdateQueue). */
+  maxTrackedMessages?: number;
+  trackedMessageTtlMs?: number;
+}
+
 export class SlackMessenger implements Messenger {
   private readonly client: WebClient;
   private readonly log: Logger;
+  /** chat.update per message (channel/ts): one at a time, stale versions dropped. */
+  readonly updates: MessageUpdateQueue;
 
-  constructor(client: WebClient, log: Logger) {
+  constructor(client: WebClient, log: Logger, options: SlackMessengerOptions = {}) {
     this.client = client;
     this.log = log;
+    this.updates = new MessageUpdateQueue({ log, maxMessages: options.maxTrackedMessages, idleTtlMs: options.trackedMessageTtlMs });
   }
 
   async post(channel: string, rendered: Rendered, options: { threadTs?: string } = {}): Promise<MessageRef> {
@@ -52,10 +62,13 @@ export class SlackMessenger implements Messenger {
     return ref;
   }
 
-  async update(ref: MessageRef, rendered: Rendered): Promise<void> {
+  async update(ref: MessageRef, rendered: Rendered, options: UpdateOptions = {}): Promise<void> {
     const fitted = fitToSlack(rendered);
-    await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: fitted.text, blocks: slackBlocks(fitted) });
-    await this.uploadAll(ref, fitted.files);
+    const result = await this.updates.run(`${ref.channel}/${ref.ts}`, options.version, async () => {
+      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: fitted.text, blocks: slackBlocks(fitted) });
+    });
+    // Files go into the thread after the message is in place; a dropped update has nothing to add.
+    if (result === 'sent') await this.uploadAll(ref, fitted.files);
   }
 
   async ephemeral(channel: string, user: string, rendered: Rendered, options: { threadTs?: string } = {}): Promise<void> {
@@ -93,30 +106,105 @@ export function withoutFiles(rendered: Rendered, why = 'The full output could no
   return fitToSlack({ text: rendered.text, blocks: [...rendered.blocks, context(`_${why}_`)] });
 }
 
-const responseUrlAnswer = z.union([z.literal('ok'), z.string().transform((s) => s.trim())]);
+/** How a response_url post is retried. Slack takes five posts per response_url in 30 minutes. */
+export interface ResponseUrlRetry {
+  /** Tries in all, 1 to 4 (default 3): an answer must leave room for the others on the same URL. */
+  attempts?: number;
+  /** First wait after a failure; doubled each time, with jitter (default 500 ms). */
+  baseDelayMs?: number;
+  /** Longest wait between tries we choose ourselves (default 4 s). */
+  maxDelayMs?: number;
+  /** A 429's Retry-After is honoured up to this; a longer one ends the tries (default 30 s). */
+  maxRetryAfterMs?: number;
+  /** Each try's own deadline (default 10 s). */
+  timeoutMs?: number;
+}
+
+export interface ResponseUrlOptions extends ResponseUrlRetry {
+  fetch?: typeof fetch;
+  log?: Logger;
+}
+
+/** A response_url post that did not get through (after its retries, or refused outright). */
+export class ResponseUrlError extends Error {
+  readonly status: number | undefined;
+  readonly attempts: number;
+  constructor(message: string, status: number | undefined, attempts: number, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'ResponseUrlError';
+    this.status = status;
+    this.attempts = attempts;
+  }
+}
+
+const retryAfterHeader = z.string().trim().regex(/^\d{1,6}$/).transform(Number);
 
 /**
  * Posts to a slash command's or a click's response_url: the way to answer in a channel meshops has
- * not joined, and to answer privately. Valid for 30 minutes and five uses.
+ * not joined, and to answer privately. Valid for 30 minutes and five uses. Retried like Web API calls
+ * on network errors, 5xx and 429 (after its Retry-After); any other 4xx is final.
  */
 export async function postToResponseUrl(
   url: string,
   rendered: Rendered,
   mode: { responseType?: 'in_channel' | 'ephemeral'; replaceOriginal?: boolean },
-  fetchFn: typeof fetch = fetch,
+  options: ResponseUrlOptions | typeof fetch = {},
 ): Promise<void> {
+  const opts: ResponseUrlOptions = typeof options === 'function' ? { fetch: options } : options;
+  const fetchFn = opts.fetch ?? fetch;
+  const attempts = Math.min(4, Math.max(1, Math.floor(opts.attempts ?? 3)));
+  const baseDelayMs = Math.max(0, opts.baseDelayMs ?? 500);
+  const maxDelayMs = Math.max(baseDelayMs, opts.maxDelayMs ?? 4000);
+  const maxRetryAfterMs = Math.max(0, opts.maxRetryAfterMs ?? 30_000);
   const fitted = withoutFiles(fitToSlack(rendered), 'The full output could not be attached: invite meshops to this channel (`/invite @meshops`) to get long output as a file.');
-  const res = await fetchFn(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      text: fitted.text,
-      blocks: fitted.blocks,
-      ...(mode.responseType ? { response_type: mode.responseType } : {}),
-      ...(mode.replaceOriginal !== undefined ? { replace_original: mode.replaceOriginal } : {}),
-    }),
-    signal: AbortSignal.timeout(10_000),
+  const body = JSON.stringify({
+    text: fitted.text,
+    blocks: fitted.blocks,
+    ...(mode.responseType ? { response_type: mode.responseType } : {}),
+    ...(mode.replaceOriginal !== undefined ? { replace_original: mode.replaceOriginal } : {}),
   });
-  const body = responseUrlAnswer.parse(await res.text());
-  if (res.status !== 200) throw new Error(`response_url answered HTTP ${res.status}: ${body.slice(0, 200)}`);
+  const where = responseUrlLabel(url);
+  for (let attempt = 1; ; attempt++) {
+    let waitMs: number;
+    let failure: ResponseUrlError;
+    try {
+      const res = await fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      // Slack has the post once it answered 200; a body that fails to arrive is not a reason to post again.
+      const answer = await res.text().catch(() => '');
+      if (res.status === 200) return;
+      failure = new ResponseUrlError(`response_url answered HTTP ${res.status}: ${answer.trim().slice(0, 200)}`, res.status, attempt);
+      if (res.status !== 429 && res.status < 500) throw failure;
+      const retryAfter = res.status === 429 ? retryAfterHeader.safeParse(res.headers.get('retry-after') ?? '') : undefined;
+      waitMs = retryAfter?.success ? retryAfter.data * 1000 : backoff(attempt, baseDelayMs, maxDelayMs);
+      if (waitMs > maxRetryAfterMs) {
+        throw new ResponseUrlError(`response_url rate-limited for ${Math.round(waitMs / 1000)} s; not waiting that long`, 429, attempt);
+      }
+    } catch (err) {
+      if (err instanceof ResponseUrlError) throw err;
+      failure = new ResponseUrlError(`response_url could not be reached: ${(err as Error)?.message ?? String(err)}`, undefined, attempt, err);
+      waitMs = backoff(attempt, baseDelayMs, maxDelayMs);
+    }
+    if (attempt >= attempts) {
+      opts.log?.warn({ url: where, attempts: attempt, status: failure.status }, 'response_url post failed; giving up');
+      throw failure;
+    }
+    opts.log?.warn({ url: where, attempt, status: failure.status, retryInMs: Math.round(waitMs), reason: failure.message }, 'response_url post failed; retrying');
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+}
+
+/** Exponential, with jitter between half and all of the step, as the Web API client waits. */
+function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  const step = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return step / 2 + Math.random() * (step / 2);
+}
+
+/** A response_url is a bearer credential for its message: logs get its host and a short prefix of the path only. */
+function responseUrlLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname.slice(0, 24)}…`;
+  } catch {
+    return 'response_url';
+  }
 }
