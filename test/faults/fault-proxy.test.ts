@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { httpGetViaPortForward } from '../../src/istio/port-forward-http.ts';
+import { httpGetViaPortForward, PortForwardError } from '../../src/istio/port-forward-http.ts';
 import { KubeApiError, KubeClient, KubeUnreachableError } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
@@ -179,6 +179,24 @@ describe('per-request rules', () => {
     expect(errorCodes(err)).toContain('ECONNRESET');
     expect((await rule.fired).status).toBe(200);
     expect(await cmValue('cm-b')).toBe('cut-after-headers');
+  });
+
+  it('cutResponse part-way through the body', async () => {
+    const rule = proxy.rule({ method: 'GET', path: cmPath('cm-b'), action: { type: 'cutResponse', after: 10 } });
+    const err = await kube.get('ConfigMap', NS, 'cm-b').catch((e: unknown) => e);
+    rule.remove();
+    expect(errorCodes(err)).toContain('ECONNRESET');
+    expect(await rule.fired).toMatchObject({ status: 200, upstreamStatus: 200 });
+  });
+
+  it('status on an upgrade: the port-forward tunnel is refused', async () => {
+    const rule = proxy.rule({ path: /\/portforward$/, where: (r) => r.upgrade, action: { type: 'status', code: 503 } });
+    const err = await httpGetViaPortForward(kc, NS, 'web-1', 8080, '/', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    rule.remove();
+    expect(err).toBeInstanceOf(PortForwardError);
+    expect((err as PortForwardError).kind).toBe('tunnel');
+    expect((err as Error).message).toMatch(/503/);
+    expect(upstreamSaw('GET', `/api/v1/namespaces/${NS}/pods/web-1/portforward`)).toBe(1);
   });
 
   it('stallResponse: the PATCH lands, the client times out', async () => {

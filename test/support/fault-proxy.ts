@@ -378,7 +378,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       if (error && !entry.error) entry.error = error;
       entry.finished ??= new Date();
     };
-    res.once('close', () => done(res.writableFinished ? undefined : 'the client connection closed before the answer was complete'));
+    res.once('close', () => {
+      const cutOnPurpose = entry.fault === 'cutResponse' || entry.fault === 'dropRequest';
+      done(res.writableFinished || cutOnPurpose ? undefined : 'the client connection closed before the answer was complete');
+    });
     const sendHead = (status: number, message: string, headers: string[]): void => {
       res.writeHead(status, message, headers);
       res.flushHeaders();
