@@ -196,7 +196,11 @@ export class KubeClient {
         throw unreachable(this.server, err, timeoutMs);
       });
       status = res.statusCode;
-      const text = await res.body.text();
+      // The answer can also break off after its headers (a reset, a timeout mid-body): the same
+      // "unreachable" as no answer at all, since what the server did is not known from here.
+      const text = await res.body.text().catch((err: unknown) => {
+        throw unreachable(this.server, err, timeoutMs);
+      });
       if (status >= 400) throw toApiError(status, text, method, path);
       return { status, text };
     } finally {
