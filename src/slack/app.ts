@@ -25,7 +25,8 @@ import {
   slashCommandSchema,
   viewSubmissionSchema,
 } from './payloads.ts';
-import { SlackMessenger, type WebClient, postToResponseUrl, slackErrorCode } from './slack-messenger.ts';
+import { ResponseUrlBudget, ResponseUrlError, type ResponseUrlRetry, SlackMessenger, type WebClient, postToResponseUrl, slackErrorCode } from './slack-messenger.ts';
+import { guardHttpReceiver, guardSocketMode } from './front-door.ts';
 import { slackTextToPlain, stripBotMention } from './slack-text.ts';
 import { pasteModalView } from './analyze-paste.ts';
 
@@ -66,6 +67,8 @@ export interface SlackAppOptions {
   onRateLimited?: (method: string, retryAfterSeconds: number) => void;
   /** The Web API's retry policy (the tests keep it short). */
   retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number };
+  /** How response_url posts are retried (the tests keep the waits short). */
+  responseUrlRetry?: ResponseUrlRetry;
 }
 
 export interface SlackApp {
@@ -96,6 +99,8 @@ interface AnswerTarget {
 
 type Posted = { kind: 'message'; ref: MessageRef } | { kind: 'response_url' };
 
+const EVENTS_ENDPOINT = '/slack/events';
+
 const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
 const UPDATE_VIA_RESPONSE_URL = new Set([...NOT_A_MEMBER, 'cant_update_message', 'message_not_found', 'edit_window_closed']);
 
@@ -119,8 +124,25 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           logger,
           clientPingTimeout: options.socketPingTimeoutMs,
           installerOptions: { clientOptions: { ...clientOptions } },
+          // Acked all the same: an envelope Bolt failed on would fail again when Slack resends it.
+          processEventErrorHandler: async ({ error }) => {
+            log.error({ err: error }, 'Bolt could not process a Slack envelope');
+            return true;
+          },
         })
-      : new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
+      : new HTTPReceiver({
+          signingSecret: slack.signingSecret,
+          endpoints: EVENTS_ENDPOINT,
+          logger,
+          processBeforeResponse: false,
+          // Bolt would answer 500; the front door means this never happens, and if it does Slack gets its ack.
+          processEventErrorHandler: async ({ error, response }) => {
+            log.error({ err: error, acknowledged: response.headersSent }, 'Bolt could not process a Slack request');
+            return !response.headersSent;
+          },
+        });
+  if (receiver instanceof HTTPReceiver && slack.mode === 'http') guardHttpReceiver(receiver, { signingSecret: slack.signingSecret, endpoint: EVENTS_ENDPOINT, commandName, log });
+  else if (receiver instanceof SocketModeReceiver) guardSocketMode(receiver, { commandName, log });
 
   const app = new App({
     token: slack.botToken,
@@ -135,6 +157,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
   const client: WebClient = app.client;
   const messenger = new SlackMessenger(client, log);
+  /** Every response_url post goes through here: retried within Slack's five posts per URL, logged without the URL. */
+  const responseUrlBudget = new ResponseUrlBudget();
+  const toResponseUrl = (url: string, rendered: Rendered, mode: Parameters<typeof postToResponseUrl>[2]): Promise<void> =>
+    postToResponseUrl(url, rendered, mode, { ...options.responseUrlRetry, log, budget: responseUrlBudget });
   const directory = new SlackDirectory(client, log);
   let httpServer: Server | undefined;
   let stopping = false;
@@ -212,6 +238,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       }
     } catch (err) {
       outcome = 'error';
+      if (err instanceof ResponseUrlError && !posted) {
+        // The answer itself could not reach Slack: an apology down the same failing URL would not either.
+        log.warn({ err, user: requester.userId, channel: requester.channelId }, 'the answer could not be delivered through the response_url');
+        return;
+      }
       const ref = referenceId();
       log.error({ err, ref, user: requester.userId, channel: requester.channelId }, 'answering a command failed');
       const sorry = apology(ref);
@@ -342,6 +373,18 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   app.view({ type: 'view_closed' }, async ({ ack }) => {
     await ack();
   });
+  // Shortcuts and menus with options from the app are not declared in the manifest; should Slack send
+  // one anyway, it is acknowledged at once (no options to offer) rather than left to time out after 3 s.
+  // (The front door answers these before Bolt; the listeners stay for a receiver without it.)
+  app.shortcut({ type: 'shortcut' }, async ({ ack }) => {
+    await ack();
+  });
+  app.shortcut({ type: 'message_action' }, async ({ ack }) => {
+    await ack();
+  });
+  app.options({ type: 'block_suggestion' }, async ({ ack }) => {
+    await ack({ options: [] });
+  });
 
   // Anything a listener did not catch: logged whole, the person gets a short apology.
   const onError = async ({ error, body }: { error: Error; body?: unknown }): Promise<void> => {
@@ -349,7 +392,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     log.error({ err: error, ref }, 'Slack handler failed');
     const ctx = looseClickContext(body);
     try {
-      if (ctx.responseUrl) await postToResponseUrl(ctx.responseUrl, apology(ref), { responseType: 'ephemeral', replaceOriginal: false });
+      if (ctx.responseUrl) await toResponseUrl(ctx.responseUrl, apology(ref), { responseType: 'ephemeral', replaceOriginal: false });
     } catch (err) {
       log.warn({ err, ref }, 'could not deliver the apology');
     }
@@ -396,17 +439,18 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       let done = false;
       if (message) {
         try {
-          await messenger.update(message, outcome.update);
+          // The same per-message queue as background updates: a click's state never lands over a newer one.
+          await messenger.update(message, outcome.update, { version: outcome.version });
           done = true;
         } catch (err) {
           if (!UPDATE_VIA_RESPONSE_URL.has(slackErrorCode(err) ?? '') || !b.response_url) throw err;
         }
       }
-      if (!done && b.response_url) await postToResponseUrl(b.response_url, outcome.update, { replaceOriginal: true });
+      if (!done && b.response_url) await toResponseUrl(b.response_url, outcome.update, { replaceOriginal: true });
     }
     for (const post of outcome.thread ?? []) {
       if (message) await messenger.post(message.channel, post, { threadTs: message.threadTs ?? message.ts });
-      else if (b.response_url) await postToResponseUrl(b.response_url, post, { responseType: 'in_channel', replaceOriginal: false });
+      else if (b.response_url) await toResponseUrl(b.response_url, post, { responseType: 'in_channel', replaceOriginal: false });
     }
     // Beside the button's message: in its thread only when the message is itself in a thread.
     if (outcome.ephemeral) await ephemeralTo(channel, user, b.response_url, outcome.ephemeral, b.message?.thread_ts ?? b.container?.thread_ts);
@@ -427,7 +471,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         if (!NOT_A_MEMBER.has(slackErrorCode(err) ?? '') || !responseUrl) throw err;
       }
     }
-    if (responseUrl) await postToResponseUrl(responseUrl, rendered, { responseType: 'ephemeral', replaceOriginal: false });
+    if (responseUrl) await toResponseUrl(responseUrl, rendered, { responseType: 'ephemeral', replaceOriginal: false });
     else log.warn('nowhere to send an ephemeral message');
   }
 
@@ -443,16 +487,16 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           const code = slackErrorCode(err);
           if (!NOT_A_MEMBER.has(code ?? '')) throw err;
           log.info({ channel, code }, 'not in the channel; answering through the response_url');
-          await postToResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel' });
+          await toResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel' });
           return { kind: 'response_url' };
         }
       },
       async update(posted, rendered) {
         if (posted.kind === 'message') await messenger.update(posted.ref, withAsker(rendered));
-        else await postToResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel', replaceOriginal: true });
+        else await toResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel', replaceOriginal: true });
       },
       async private(rendered) {
-        await postToResponseUrl(responseUrl, rendered, { responseType: 'ephemeral' });
+        await toResponseUrl(responseUrl, rendered, { responseType: 'ephemeral' });
       },
     };
   }

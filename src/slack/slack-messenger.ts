@@ -123,6 +123,40 @@ export interface ResponseUrlRetry {
 export interface ResponseUrlOptions extends ResponseUrlRetry {
   fetch?: typeof fetch;
   log?: Logger;
+  /** Counts posts per URL across answers, so that retries never go over Slack's five. */
+  budget?: ResponseUrlBudget;
+}
+
+/**
+ * Posts made to each response_url (Slack takes five per URL within 30 minutes), so that the retries of
+ * several answers on one URL (working…, the result, an apology) stay within them. Bounded like the
+ * update table: entries go after 30 minutes, the oldest first beyond `maxUrls`.
+ */
+export class ResponseUrlBudget {
+  static readonly USES = 5;
+  private readonly used = new Map<string, { count: number; since: number }>();
+  private readonly maxUrls: number;
+  private readonly now: () => number;
+  constructor(options: { maxUrls?: number; now?: () => number } = {}) {
+    this.maxUrls = Math.max(1, options.maxUrls ?? 10_000);
+    this.now = options.now ?? Date.now;
+  }
+  remaining(url: string): number {
+    const entry = this.used.get(url);
+    if (!entry || this.now() - entry.since > 30 * 60_000) return ResponseUrlBudget.USES;
+    return Math.max(0, ResponseUrlBudget.USES - entry.count);
+  }
+  spend(url: string): void {
+    const now = this.now();
+    const entry = this.used.get(url);
+    const fresh = !entry || now - entry.since > 30 * 60_000;
+    this.used.delete(url);
+    this.used.set(url, fresh ? { count: 1, since: now } : { count: entry.count + 1, since: entry.since });
+    for (const [key, e] of this.used) {
+      if (this.used.size <= this.maxUrls && now - e.since <= 30 * 60_000) break;
+      this.used.delete(key);
+    }
+  }
 }
 
 /** A response_url post that did not get through (after its retries, or refused outright). */
@@ -152,7 +186,9 @@ export async function postToResponseUrl(
 ): Promise<void> {
   const opts: ResponseUrlOptions = typeof options === 'function' ? { fetch: options } : options;
   const fetchFn = opts.fetch ?? fetch;
-  const attempts = Math.min(4, Math.max(1, Math.floor(opts.attempts ?? 3)));
+  const budget = opts.budget;
+  const attempts = Math.min(4, Math.max(1, Math.floor(opts.attempts ?? 3)), budget ? budget.remaining(url) : 4);
+  if (attempts < 1) throw new ResponseUrlError(`this response_url has been used ${ResponseUrlBudget.USES} times, all Slack allows`, undefined, 0);
   const baseDelayMs = Math.max(0, opts.baseDelayMs ?? 500);
   const maxDelayMs = Math.max(baseDelayMs, opts.maxDelayMs ?? 4000);
   const maxRetryAfterMs = Math.max(0, opts.maxRetryAfterMs ?? 30_000);
@@ -167,6 +203,7 @@ export async function postToResponseUrl(
   for (let attempt = 1; ; attempt++) {
     let waitMs: number;
     let failure: ResponseUrlError;
+    budget?.spend(url);
     try {
       const res = await fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
       // Slack has the post once it answered 200; a body that fails to arrive is not a reason to post again.

@@ -15,7 +15,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ClickHandler } from '../../src/messenger.ts';
 import { Router } from '../../src/router.ts';
-import { type SlackApp, type ViewHandler, createSlackApp } from '../../src/slack/app.ts';
+import { type SlackApp, type SlackAppOptions, type ViewHandler, createSlackApp } from '../../src/slack/app.ts';
 import type { DedupStore } from '../../src/slack/dedup.ts';
 import type { SlackFake } from '../support/slack-fake.ts';
 
@@ -126,7 +126,18 @@ export interface Harness {
 export async function startApp(
   fake: SlackFake,
   mode: 'http' | 'socket',
-  extra: { clickHandlers?: Record<string, ClickHandler>; viewHandlers?: Record<string, ViewHandler>; dedup?: DedupStore; commands?: AnyCommand[]; kube?: KubeClient; onRateLimited?: (method: string, seconds: number) => void } = {},
+  extra: {
+    clickHandlers?: Record<string, ClickHandler>;
+    viewHandlers?: Record<string, ViewHandler>;
+    dedup?: DedupStore;
+    commands?: AnyCommand[];
+    kube?: KubeClient;
+    onRateLimited?: (method: string, seconds: number) => void;
+    /** The Web API client's retries (default: none, so that failures show at once). */
+    retryConfig?: SlackAppOptions['retryConfig'];
+    /** response_url retries (default: 3 tries, waits of a few tens of ms). */
+    responseUrlRetry?: SlackAppOptions['responseUrlRetry'];
+  } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
   const destination = new Writable({
@@ -155,10 +166,21 @@ export async function startApp(
     dedup: extra.dedup,
     listen: { host: '127.0.0.1', port: 0 },
     socketPingTimeoutMs: 1500,
-    retryConfig: { retries: 0 },
+    retryConfig: extra.retryConfig ?? { retries: 0 },
+    responseUrlRetry: extra.responseUrlRetry ?? { baseDelayMs: 20, maxDelayMs: 80 },
   });
   await slack.start();
   return { slack, logs, eventsUrl: mode === 'http' ? `http://127.0.0.1:${slack.port}/slack/events` : '' };
+}
+
+/** The parsed pino lines logged so far. */
+export function logLines(logs: readonly string[]): Array<Record<string, unknown> & { level: number; msg: string }> {
+  return logs.flatMap((chunk) =>
+    chunk
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; msg: string }),
+  );
 }
 
 /** All the text of a recorded message's blocks, for assertions. */

@@ -12,6 +12,8 @@ export interface RecordedCall {
   /** The token the call carried (Authorization header or `token` argument). */
   token?: string;
   at: number;
+  /** The HTTP status the fake answered (200, or a fault's / rate limit's). */
+  status: number;
 }
 
 export interface RecordedUpload {
@@ -25,6 +27,8 @@ export interface RecordedResponse {
   url: string;
   body: Record<string, unknown>;
   at: number;
+  /** The HTTP status the fake answered: `responses()` holds the 200s, `responseAttempts()` all. */
+  status: number;
 }
 
 export interface SocketAck {
@@ -40,6 +44,30 @@ export interface FakeMessage {
   text?: string;
   blocks?: unknown[];
   updates: number;
+  /** Every state the message had, in the order Slack applied them: the post, then each chat.update. */
+  history: Array<{ text?: string; blocks?: unknown[]; at: number }>;
+}
+
+/**
+ * A fault window: matching calls are answered with `status` instead of being served, for the next
+ * `calls` of them, or for `forMs` from now (both: whichever ends first; neither: until cleared).
+ */
+export interface FaultRule {
+  /** A Web API method ('chat.update'), '*' for every Web API method, or 'response_url' for posts to response URLs. */
+  method: string;
+  /** 429 (with Retry-After), a 5xx, or (response URLs) any other error status. */
+  status: number;
+  /** 429 only: the Retry-After header, in seconds (default 1). */
+  retryAfterSeconds?: number;
+  calls?: number;
+  forMs?: number;
+}
+
+export interface Fault {
+  /** Calls answered by this fault so far. */
+  readonly hits: number;
+  readonly active: boolean;
+  clear(): void;
 }
 
 export interface SlackFakeOptions {
@@ -71,6 +99,12 @@ export interface SlackFake {
   failNext(method: string, error: string): void;
   /** The next call of `method` answers HTTP 429 with Retry-After. */
   rateLimitNext(method: string, retryAfterSeconds: number): void;
+  /** Opens a fault window (429 with Retry-After, or 5xx) for a method, every method, or response URLs. */
+  fault(rule: FaultRule): Fault;
+  /** Closes every fault window. */
+  clearFaults(): void;
+  /** Every post to a response URL, the refused ones included. */
+  responseAttempts(url?: string): RecordedResponse[];
   /** Waits until `predicate` returns something truthy, and returns it. */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   /** Forgets recorded calls, uploads and responses (not configuration). */
@@ -107,6 +141,24 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   const failures = new Map<string, string[]>();
   const rateLimits = new Map<string, number[]>();
   const pendingUploads = new Map<string, { filename?: string; length?: number }>();
+  type ActiveFault = FaultRule & { remaining: number; until: number; hits: number; cleared: boolean };
+  const faults: ActiveFault[] = [];
+  const isActive = (f: ActiveFault, now: number) => !f.cleared && f.remaining > 0 && now < f.until;
+  /** The first open window for `method`, counted as hit; undefined when the call is to be served. */
+  const takeFault = (method: string): ActiveFault | undefined => {
+    const now = Date.now();
+    const f = faults.find((x) => isActive(x, now) && (x.method === method || (x.method === '*' && method !== 'response_url')));
+    if (!f) return undefined;
+    f.remaining--;
+    f.hits++;
+    return f;
+  };
+  const answerFault = (res: ServerResponse, f: ActiveFault) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (f.status === 429) headers['retry-after'] = String(f.retryAfterSeconds ?? 1);
+    res.writeHead(f.status, headers);
+    res.end(JSON.stringify({ ok: false, error: f.status === 429 ? 'ratelimited' : f.status >= 500 ? 'internal_error' : 'invalid_request' }));
+  };
   let tsCounter = 0;
   let idCounter = 0;
   const nextTs = () => `${1_700_000_000 + Math.floor(tsCounter / 1000)}.${String(100 + (tsCounter++ % 1000)).padStart(6, '0')}`;
@@ -151,7 +203,9 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const contentType = String(req.headers['content-type'] ?? '');
     if (url.pathname.startsWith('/response/')) {
       const body = contentType.includes('json') ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : { raw: raw.toString('utf8') };
-      responses.push({ url: `${baseUrl}${url.pathname}`, body, at: Date.now() });
+      const fault = takeFault('response_url');
+      responses.push({ url: `${baseUrl}${url.pathname}`, body, at: Date.now(), status: fault?.status ?? 200 });
+      if (fault) return answerFault(res, fault);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
       return;
@@ -186,9 +240,17 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
     delete args.token;
-    calls.push({ method, args, token, at: Date.now() });
+    const call: RecordedCall = { method, args, token, at: Date.now(), status: 200 };
+    calls.push(call);
+    const fault = takeFault(method);
+    if (fault) {
+      call.status = fault.status;
+      answerFault(res, fault);
+      return;
+    }
     const limited = rateLimits.get(method)?.shift();
     if (limited !== undefined) {
+      call.status = 429;
       res.writeHead(429, { 'retry-after': String(limited), 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
       return;
@@ -218,7 +280,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         if (invalid) return invalid;
         const ts = nextTs();
         const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
-        const message: FakeMessage = { channel, ts, threadTs, text: args.text as string | undefined, blocks: args.blocks as unknown[] | undefined, updates: 0 };
+        const message: FakeMessage = { channel, ts, threadTs, text: args.text as string | undefined, blocks: args.blocks as unknown[] | undefined, updates: 0, history: [] };
+        message.history.push({ text: message.text, blocks: message.blocks, at: Date.now() });
         messages.set(`${channel}/${ts}`, message);
         return { ok: true, channel, ts, message: { type: 'message', user: botUserId, bot_id: botId, text: message.text, blocks: message.blocks, ts, ...(threadTs ? { thread_ts: threadTs } : {}) } };
       }
@@ -230,6 +293,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         existing.text = args.text as string | undefined;
         existing.blocks = args.blocks as unknown[] | undefined;
         existing.updates++;
+        existing.history.push({ text: existing.text, blocks: existing.blocks, at: Date.now() });
         return { ok: true, channel, ts: existing.ts, text: existing.text, message: { text: existing.text, blocks: existing.blocks } };
       }
       case 'chat.postEphemeral': {
@@ -326,7 +390,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     baseUrl,
     calls: (method) => (method ? calls.filter((c) => c.method === method) : [...calls]),
     uploads,
-    responses: (url) => (url ? responses.filter((r) => r.url === url) : [...responses]),
+    responses: (url) => responses.filter((r) => r.status === 200 && (!url || r.url === url)),
+    responseAttempts: (url) => (url ? responses.filter((r) => r.url === url) : [...responses]),
     responseUrl: () => `${baseUrl}/response/${nextId('R')}`,
     messages: (channel) => [...messages.values()].filter((m) => !channel || m.channel === channel),
     notInChannel,
@@ -335,6 +400,26 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     },
     rateLimitNext(method, retryAfterSeconds) {
       rateLimits.set(method, [...(rateLimits.get(method) ?? []), retryAfterSeconds]);
+    },
+    fault(rule) {
+      if (!(rule.status >= 400 && rule.status <= 599)) throw new Error(`fault: status ${rule.status} is not an error status`);
+      const f: ActiveFault = { ...rule, remaining: rule.calls ?? Number.POSITIVE_INFINITY, until: rule.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + rule.forMs, hits: 0, cleared: false };
+      faults.push(f);
+      return {
+        get hits() {
+          return f.hits;
+        },
+        get active() {
+          return isActive(f, Date.now());
+        },
+        clear() {
+          f.cleared = true;
+        },
+      };
+    },
+    clearFaults() {
+      for (const f of faults) f.cleared = true;
+      faults.length = 0;
     },
     waitFor,
     clear() {
