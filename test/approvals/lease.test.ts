@@ -55,4 +55,15 @@ describe('LeaseLock', () => {
     const spec = sb.store.get('Lease', BOT_NS, 'free')?.spec as { holderIdentity?: string | null } | undefined;
     expect(spec?.holderIdentity ?? null).toBeNull();
   });
+
+  it('housekeeping (reentrant: false) does not take a hold that has not lapsed, not even its own', async () => {
+    const kube = kubeFor(sb);
+    let now = Date.now();
+    const a = new LeaseLock(kube, BOT_NS, 'own', 'a', { durationSeconds: 5, now: () => new Date(now) });
+    expect(await a.tryAcquire()).toBe(true);
+    expect(await a.tryAcquire({ reentrant: false })).toBe(false);
+    expect(await a.tryAcquire()).toBe(true);
+    now += 6000;
+    expect(await a.tryAcquire({ reentrant: false })).toBe(true);
+  });
 });
