@@ -15,6 +15,7 @@ import type { ApprovalRequest } from '../../src/approvals/request.ts';
 import { objectName } from '../../src/approvals/request-store.ts';
 import { type ApprovalsSetup, setupApprovals } from '../../src/approvals/setup.ts';
 import { isTerminal } from '../../src/approvals/transitions.ts';
+import { MTLS_ROLLBACK, REQUEST_ANNOTATION, mtlsRemediationKinds, strictTarget } from '../../src/mtls/strict-migration.ts';
 import type { SlackSettings } from '../../src/config.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
@@ -33,7 +34,7 @@ const BOB = 'UBOB0001';
 const POLICY = `
 roles:
   viewer: { commands: ["*"] }
-  sre: { commands: ["*"], remediations: ["rollout-restart"], namespaces: ["bookinfo"] }
+  sre: { commands: ["*"], remediations: ["rollout-restart", "mtls-rollback"], namespaces: ["bookinfo"] }
 bindings:
   - role: viewer
     users: ["*"]
@@ -83,6 +84,7 @@ beforeAll(async () => {
     log,
     tuning: { pollMs: 50, replicaId: 'faulty-1', leaseSeconds: 3, settleMs: 300, verifyBackoffMs: 100, storeBackoffMs: 100 },
   });
+  for (const kind of mtlsRemediationKinds()) approvals.service.registry.register(kind);
   const router = new Router({ commands: [restartCommand], clusters, log, services: { approvals: approvals.service, policyWarning: approvals.warning }, authorize: approvals.policy.authorize });
   const settings: SlackSettings = { mode: 'http', botToken: 'xoxb-1111-2222-testtoken', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl };
   slack = createSlackApp({ slack: settings, router, log, clickHandlers: approvals.service.clickHandlers, listen: { host: '127.0.0.1', port: 0 }, retryConfig: { retries: 6, factor: 1.5, minTimeout: 100, maxTimeout: 800 } });
@@ -221,6 +223,45 @@ describe('the restart PATCH', () => {
     expect(rec.state).toBe('failed');
     expect(rec.outcome?.summary).toContain('the API server answered 500');
     expect(rec.outcome?.summary).toContain('meshops checked the live object');
+  });
+});
+
+describe('a PeerAuthentication change', () => {
+  const paPath = '/apis/security.istio.io/v1/namespaces/bookinfo/peerauthentications/default';
+  async function strictPolicy(): Promise<void> {
+    await direct.create({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'bookinfo' }, spec: { mtls: { mode: 'STRICT' } } });
+  }
+  async function rollback(): Promise<ApprovalRequest> {
+    const r = await approvals.service.propose({ kind: MTLS_ROLLBACK, target: strictTarget('bookinfo'), requester: { userId: ALICE, source: 'slack' }, cluster: 'sandbox' });
+    if (!r.ok) throw new Error(r.reason);
+    await approvals.service.clickHandlers[APPROVE_ACTION]!({ actionId: APPROVE_ACTION, value: r.record.id, userId: BOB });
+    await approvals.service.idle();
+    return (await approvals.service.store.read(r.record.id))!.record;
+  }
+
+  it('a lost reply to the rollback: the mode and our marker on the live object say it landed', async () => {
+    await strictPolicy();
+    const rule = proxy.rule({ method: 'PATCH', path: paPath, where: (r) => !r.query.has('dryRun'), action: { type: 'cutResponse' } });
+    const rec = await rollback();
+    rule.remove();
+    expect(rule.hits).toBe(1);
+    expect(rec.state).toBe('done');
+    expect(rec.execution?.summary).toMatch(/confirmed the change: PeerAuthentication bookinfo\/default has mtls\.mode PERMISSIVE and this request's `meshops\.dev\/request` marker/);
+    const pa = await direct.get('PeerAuthentication', 'bookinfo', 'default');
+    expect(pa?.metadata.annotations?.[REQUEST_ANNOTATION]).toBe(rec.id);
+    await direct.delete('PeerAuthentication', 'bookinfo', 'default');
+  });
+
+  it('a rollback that never reached the server: failed, and the policy is still STRICT', async () => {
+    await strictPolicy();
+    const rule = proxy.rule({ method: 'PATCH', path: paPath, where: (r) => !r.query.has('dryRun'), action: { type: 'dropRequest' } });
+    const rec = await rollback();
+    rule.remove();
+    expect(rec.state).toBe('failed');
+    expect(rec.outcome?.summary).toMatch(/^Nothing ran: .*PeerAuthentication bookinfo\/default has mtls\.mode STRICT and no meshops marker/);
+    const pa = await direct.get('PeerAuthentication', 'bookinfo', 'default');
+    expect((pa?.spec as { mtls?: { mode?: string } }).mtls?.mode).toBe('STRICT');
+    await direct.delete('PeerAuthentication', 'bookinfo', 'default');
   });
 });
 
