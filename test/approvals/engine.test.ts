@@ -111,7 +111,7 @@ describe('approve → execute once → follow up', () => {
     expect(done?.outcome?.ok).toBe(true);
     expect(done?.outcome?.summary).toContain('Rollout complete: 3/3 updated');
     expect(done?.approvals.map((a) => a.userId)).toEqual(['U0BOB']);
-    expect(done?.history.map((h) => h.state)).toEqual(['pending', 'approved', 'executing', 'done']);
+    expect(done?.history.map((h) => (h.note === 'applied' ? 'applied' : h.state))).toEqual(['pending', 'approved', 'executing', 'applied', 'done']);
     expect(restarts.count()).toBe(1);
     expect(replicaSets(sb, 'bookinfo', 'reviews').length).toBe(rsBefore + 1);
     restarts.stop();
