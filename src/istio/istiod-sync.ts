@@ -4,7 +4,7 @@
 // so merge.ts can tell "not connected" from "connected to an istiod we could not read".
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../kube/objects.ts';
-import { httpGetViaPortForward, PortForwardError, type PortForwardHttpAnswer, type PortForwardHttpOptions } from './port-forward-http.ts';
+import { httpGetViaPortForward, PortForwardError, type PortForwardHttpAnswer, type PortForwardHttpOptions } from '../kube/port-forward.ts';
 import type { ProxyStatusRow } from './proxy-status.ts';
 import { parseSyncz, proxyStatusFromSyncz } from './syncz.ts';
 

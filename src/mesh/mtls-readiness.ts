@@ -7,7 +7,7 @@ import type { MeshSnapshot } from './snapshot.ts';
 import { exportScope, hostCovers, resolveHost, serviceFqdn } from './hosts.ts';
 import { destinationRuleSpecSchema, parseField, podSpecSchema } from './istio-specs.ts';
 import type { SpecProblem, TrafficPolicy } from './istio-specs.ts';
-import type { PlaintextCaller } from './istio-metrics.ts';
+import type { PlaintextCaller } from '../envoy/istio-metrics.ts';
 import { effectivePeerAuthentication } from './peer-authentication.ts';
 import type { MtlsDecider, MtlsMode, PortMtls } from './peer-authentication.ts';
 import { findProxyContainer, proxyContainerName } from './sidecar-proxy.ts';

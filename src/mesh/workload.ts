@@ -2,8 +2,8 @@
 // and `/mesh describe service`. Pure over a MeshSnapshot; rendering lives with the command.
 import type { KubeObject } from '../kube/objects.ts';
 import { matchesLabels } from '../kube/objects.ts';
-import type { ConfigDump } from '../istio/config-dump.ts';
-import { destinationRulePathForService, parseIstioConfigPath, virtualServicePathForService } from '../istio/config-dump.ts';
+import type { ConfigDump } from '../envoy/config-dump.ts';
+import { destinationRulePathForService, parseIstioConfigPath, virtualServicePathForService } from '../envoy/config-dump.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { authorizationFor } from './authorization.ts';
 import type { AuthorizationView } from './authorization.ts';

@@ -5,10 +5,10 @@
 // incrementally and their failures accumulate in the WatchState.
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { type Sample, counterIncrease, parsePrometheusText } from '../mesh/istio-metrics.ts';
+import { type Sample, counterIncrease, parsePrometheusText } from '../envoy/istio-metrics.ts';
 import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
 import { podPhase } from '../mesh/traffic-routing.ts';
-import { type AccessLogEntry, failureOf, parseAccessLogLine } from './access-log.ts';
+import { type AccessLogEntry, failureOf, parseAccessLogLine } from '../envoy/access-log.ts';
 import { mapBounded } from './bounded-map.ts';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from './plaintext-scan.ts';
 

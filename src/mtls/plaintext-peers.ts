@@ -5,7 +5,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { MeshSnapshot } from '../mesh/snapshot.ts';
 import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
-import { parseAccessLogLine } from './access-log.ts';
+import { parseAccessLogLine } from '../envoy/access-log.ts';
 import { mapBounded } from './bounded-map.ts';
 import { workloadNameOf } from '../mesh/mtls-readiness.ts';
 

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { type PlaintextCaller, type Sample, counterIncrease, parsePrometheusText, plaintextCallers } from '../mesh/istio-metrics.ts';
+import { type PlaintextCaller, type Sample, counterIncrease, parsePrometheusText, plaintextCallers } from '../envoy/istio-metrics.ts';
 import type { MeshSnapshot } from '../mesh/snapshot.ts';
 import { findProxyContainer } from '../mesh/sidecar-proxy.ts';
 import { podPhase } from '../mesh/traffic-routing.ts';

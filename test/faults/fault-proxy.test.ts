@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { httpGetViaPortForward, PortForwardError } from '../../src/istio/port-forward-http.ts';
+import { httpGetViaPortForward, PortForwardError } from '../../src/kube/port-forward.ts';
 import { KubeApiError, KubeClient, KubeUnreachableError } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';

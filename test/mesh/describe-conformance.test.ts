@@ -4,14 +4,14 @@
 // read into facts (service, DestinationRule and its subsets and traffic policy, VirtualService
 // routes and matches, ingress exposure) and every fact must appear among the facts of our
 // ServiceDescription for the same objects. The config_dump is still read, through
-// src/istio/config-dump.ts, to check that the proxy's view names the same objects as ours.
+// src/envoy/config-dump.ts, to check that the proxy's view names the same objects as ours.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../../src/errors.ts';
-import { parseConfigDump, parseIstioConfigPath, virtualServicePathForService } from '../../src/istio/config-dump.ts';
+import { parseConfigDump, parseIstioConfigPath, virtualServicePathForService } from '../../src/envoy/config-dump.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { findProtocolForPort } from '../../src/mesh/port-protocol.ts';
 import { revisionFromPodAnnotations } from '../../src/mesh/sidecar-proxy.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { counterIncrease, MetricsParseError, parsePrometheusText, plaintextCallers } from '../../src/mesh/istio-metrics.ts';
+import { counterIncrease, MetricsParseError, parsePrometheusText, plaintextCallers } from '../../src/envoy/istio-metrics.ts';
 
 // What a destination sidecar's merged :15020/stats/prometheus shows for reviews-v1: one caller
 // with mTLS, one plaintext caller without a sidecar (unknown workload), one with a sidecar that

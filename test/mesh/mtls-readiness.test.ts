@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { plaintextCallers } from '../../src/mesh/istio-metrics.ts';
+import { plaintextCallers } from '../../src/envoy/istio-metrics.ts';
 import { meshTlsReadiness } from '../../src/mesh/mtls-readiness.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
 import { istio, namespaceObj, pod, service } from './mesh-fixtures.ts';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { TEXT_FORMAT_KEYS, failureOf, parseAccessLog, parseAccessLogLine } from '../../src/mtls/access-log.ts';
+import { TEXT_FORMAT_KEYS, failureOf, parseAccessLog, parseAccessLogLine } from '../../src/envoy/access-log.ts';
 import { accessLogLine } from '../../src/sandbox/traffic-model.ts';
 import { conformanceDir, describeWithShared } from '../support/shared.ts';
 

@@ -4,7 +4,7 @@
 // our own bookkeeping.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../src/kube/objects.ts';
-import { parseAccessLog } from '../../src/mtls/access-log.ts';
+import { parseAccessLog } from '../../src/envoy/access-log.ts';
 import { kubeFor, waitFor } from '../approvals/support.ts';
 import { ALICE, BOB, CAROL, GENERAL, type MtlsBot, approveButton, buttonIn, click, ephemeralsFor, slash, startMtlsBot, text, thread } from './bot.ts';
 

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
-import { httpGetViaPortForward, PortForwardError } from '../../src/istio/port-forward-http.ts';
+import { httpGetViaPortForward, PortForwardError } from '../../src/kube/port-forward.ts';
 import { TYPE_URL, statusOfType } from '../../src/istio/proxy-status.ts';
 import { parseSyncz, proxyStatusFromSyncz } from '../../src/istio/syncz.ts';
 import { DEMO_NACK_MESSAGES, IstiodSim } from '../../src/sandbox/istiod-sim.ts';
