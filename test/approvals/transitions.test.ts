@@ -1,5 +1,6 @@
 // The approval state machine as a table: every state × every event, with no cluster. Each cell says
 // where the request goes (or that the event is refused) and what the service must do about it.
+import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ApprovalRequest } from '../../src/approvals/request.ts';
 import { type ApprovalEvent, EVENT_TYPES, type EventType, isTerminal, transition } from '../../src/approvals/transitions.ts';

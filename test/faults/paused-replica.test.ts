@@ -120,7 +120,7 @@ function approveInChild(c: ChildProcess, p: { id: string; message: { channel: st
 }
 
 function reasons(id: string): string[] {
-  return sb.store.list('Event', 'bookinfo').filter((e) => e.metadata.annotations?.['meshops.dev/request'] === id).map((e) => e.reason ?? '');
+  return sb.store.list('Event', 'bookinfo').filter((e) => e.metadata.annotations?.['meshops.dev/request'] === id).map((e) => String(e.reason ?? ''));
 }
 
 /** The survivor finishes; the paused one wakes; then nothing more happens for a while. */
