@@ -4,7 +4,7 @@
 // Istio's injector: MutatingWebhookConfigurations whose webhooks are named *.sidecar-injector.istio.io,
 // calling istiod's Service (clientConfig.service) on /inject.
 import type { KubeObject } from '../kube/objects.ts';
-import { selectorMatches } from './analyzers/injection-image-auto.ts';
+import { selectorMatches } from './analyzers/injection/image-auto.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 
 /** What describe could read of the injector webhooks: the objects, or why it could not read them. */

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { meshConfigFrom } from '../mesh-config.ts';
 import { MeshSnapshot } from '../snapshot.ts';
-import { defaultIngressResources } from './default-resources.ts';
+import { defaultIngressResources } from './util/default-resources.ts';
 import { analyze, findAnalyzer } from './index.ts';
 import { parseYamlObjects } from './load.ts';
 import { messageResource } from './types.ts';

@@ -8,8 +8,8 @@ import type { KubeObject } from '../../kube/objects.ts';
 import { groupOf } from '../../kube/objects.ts';
 import { MeshSnapshot } from '../snapshot.ts';
 import type { MeshConfig } from '../snapshot.ts';
-import { defaultIngressResources } from './default-resources.ts';
-import { setSource } from './source.ts';
+import { defaultIngressResources } from './util/default-resources.ts';
+import { setSource } from './util/source.ts';
 import { analyze } from './index.ts';
 import type { AnalysisMessage } from './types.ts';
 

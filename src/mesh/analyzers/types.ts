@@ -5,7 +5,7 @@ import { formatResource } from '../../kube/objects.ts';
 import type { MeshSnapshot } from '../snapshot.ts';
 import { MESSAGE_TYPES } from './messages.ts';
 import type { MessageName } from './messages.ts';
-import { sourceOf } from './source.ts';
+import { sourceOf } from './util/source.ts';
 
 export type Level = 'Error' | 'Warning' | 'Info';
 

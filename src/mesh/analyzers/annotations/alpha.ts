@@ -1,0 +1,32 @@
+// annotations.AlphaAnalyzer: user-set annotations whose feature is Alpha (no stability guarantee).
+// Istio leaves it out of the default set as noisy; it runs here only when asked for by name.
+import { annotations, spec } from '../util/fields.ts';
+import { CNI_DEFAULT_ANNOTATIONS, isIstioAnnotation, lookupAnnotation } from './registry.ts';
+import { ANNOTATED_KINDS } from './k8s.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+import { initContainers } from '../util/workloads.ts';
+
+export const alphaAnnotationsAnalyzer: Analyzer = {
+  name: 'annotations.AlphaAnalyzer',
+  description: 'Checks for alpha Istio annotations in Kubernetes resources',
+  optIn: true,
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    for (const kind of ANNOTATED_KINDS) {
+      for (const obj of snapshot.list(kind)) {
+        const cni = kind === 'Pod' && initContainers(spec(obj)).some((c) => c['name'] === 'istio-validation');
+        for (const name of Object.keys(annotations(obj))) {
+          if (!isIstioAnnotation(name)) continue;
+          const def = lookupAnnotation(name);
+          if (!def || def.status !== 'Alpha' || def.setByIstio) continue;
+          // With Istio CNI the injector writes these itself; the user did not choose them.
+          if (cni && CNI_DEFAULT_ANNOTATIONS.has(name)) continue;
+          out.push(message('AlphaAnnotation', obj, [name], ['metadata', 'annotations', name]));
+        }
+      }
+    }
+    return out;
+  },
+};
+

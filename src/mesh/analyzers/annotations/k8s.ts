@@ -1,0 +1,45 @@
+// annotations.K8sAnalyzer: Istio annotations that Istio does not know (typos), that sit on the wrong
+// kind (e.g. on a Deployment instead of its pod template), that are deprecated, or whose value the
+// injector would reject.
+import type { KubeObject } from '../../../kube/objects.ts';
+import { annotations, labels } from '../util/fields.ts';
+import { ANNOTATION_VALIDATION, isIstioAnnotation, lookupAnnotation } from './registry.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+import { SIDECAR_INJECT } from '../util/workloads.ts';
+
+export const ANNOTATED_KINDS = ['Namespace', 'Service', 'Pod', 'Deployment'];
+const DEPRECATION_EXTRA: Record<string, string> = { [SIDECAR_INJECT]: ' in favor of the "sidecar.istio.io/inject" label' };
+
+export const k8sAnnotationsAnalyzer: Analyzer = {
+  name: 'annotations.K8sAnalyzer',
+  description: 'Checks for misplaced and invalid Istio annotations in Kubernetes resources',
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    for (const kind of ANNOTATED_KINDS) for (const obj of snapshot.list(kind)) check(obj, kind, out);
+    return out;
+  },
+};
+
+function check(obj: KubeObject, kind: string, out: AnalysisMessage[]): void {
+  for (const [name, value] of Object.entries(annotations(obj))) {
+    if (!isIstioAnnotation(name)) continue;
+    const path = ['metadata', 'annotations', name];
+    const def = lookupAnnotation(name);
+    if (!def) {
+      out.push(message('UnknownAnnotation', obj, [name], path));
+      continue;
+    }
+    // Someone keeping the deprecated annotation beside its replacement label knows; no need to nag.
+    if (def.deprecated && !(name === SIDECAR_INJECT && SIDECAR_INJECT in labels(obj))) {
+      out.push(message('DeprecatedAnnotation', obj, [name, DEPRECATION_EXTRA[name] ?? ''], path));
+    }
+    if (def.resources.includes('Any')) continue;
+    if (!def.resources.includes(kind)) {
+      out.push(message('MisplacedAnnotation', obj, [name, def.resources.join(', ')], path));
+      continue;
+    }
+    const problem = ANNOTATION_VALIDATION[name]?.(String(value));
+    if (problem) out.push(message('InvalidAnnotation', obj, [name, problem], path));
+  }
+}

@@ -1,0 +1,61 @@
+// deployment.MultiServiceAnalyzer: Services selecting the same mesh workload must not use one port
+// number with different protocols, nor one targetPort with different ports.
+import type { KubeObject } from '../../../kube/objects.ts';
+import { matchesLabels } from '../../../kube/objects.ts';
+import { fullName, nsOf, num, podTemplate, recs, spec, str, strMap } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+import { deploymentInMesh } from '../util/workloads.ts';
+
+export const multiServiceAnalyzer: Analyzer = {
+  name: 'deployment.MultiServiceAnalyzer',
+  description: 'Checks association between services and pods',
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    for (const d of snapshot.list('Deployment')) {
+      if (!deploymentInMesh(snapshot, d)) continue;
+      const podLabels = strMap(podTemplate(d).metadata['labels']);
+      // A Service without selector selects everything here, as k8s SelectorFromSet(empty) does.
+      const services = snapshot.list('Service', nsOf(d)).filter((s) => matchesLabels(strMap(spec(s)['selector']), podLabels));
+      if (services.length === 0) continue;
+      checkProtocols(d, services, out);
+      checkTargetPorts(d, services, out);
+    }
+    return out;
+  },
+};
+
+function checkProtocols(d: KubeObject, services: KubeObject[], out: AnalysisMessage[]): void {
+  const byPort = new Map<number, Map<string, string[]>>();
+  for (const svc of services) {
+    for (const p of recs(spec(svc)['ports'])) {
+      const port = num(p['port']) ?? 0;
+      const protocol = str(p['protocol']) || 'TCP';
+      let protocols = byPort.get(port);
+      if (!protocols) byPort.set(port, (protocols = new Map()));
+      const names = protocols.get(protocol);
+      if (names) names.push(fullName(svc));
+      else protocols.set(protocol, [fullName(svc)]);
+    }
+  }
+  for (const [port, protocols] of byPort) {
+    if (protocols.size > 1) out.push(message('DeploymentAssociatedToMultipleServices', d, [d.metadata.name, port, [...protocols.values()].flat()]));
+  }
+}
+
+function checkTargetPorts(d: KubeObject, services: KubeObject[], out: AnalysisMessage[]): void {
+  const byTarget = new Map<string, Map<number, string>>();
+  for (const svc of services) {
+    for (const p of recs(spec(svc)['ports'])) {
+      const port = num(p['port']) ?? 0;
+      let target = str(p['targetPort']);
+      if (target === '' || target === '0') target = String(port);
+      let ports = byTarget.get(target);
+      if (!ports) byTarget.set(target, (ports = new Map()));
+      ports.set(port, fullName(svc));
+    }
+  }
+  for (const [target, ports] of byTarget) {
+    if (ports.size > 1) out.push(message('DeploymentConflictingPorts', d, [d.metadata.name, [...ports.values()], target, [...ports.keys()]]));
+  }
+}

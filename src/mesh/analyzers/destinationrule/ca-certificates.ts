@@ -1,0 +1,45 @@
+// destinationrule.CaCertificateAnalyzer: TLS SIMPLE/MUTUAL without caCertificates does not verify the
+// server. A credentialName on a DestinationRule with a workloadSelector carries the CA, so it is fine.
+import { fullName, isRec, nsOf, rec, recs, spec, str } from '../util/fields.ts';
+import type { Rec } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+
+export const caCertificateAnalyzer: Analyzer = {
+  name: 'destinationrule.CaCertificateAnalyzer',
+  description: 'Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL',
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    for (const dr of snapshot.list('DestinationRule')) {
+      const s = spec(dr);
+      const policy = rec(s['trafficPolicy']);
+      const hasSelector = isRec(s['workloadSelector']);
+      const host = str(s['host']);
+      const tls = rec(policy['tls']);
+      if (unverified(tls, hasSelector)) {
+        out.push(message('NoServerCertificateVerificationDestinationLevel', dr, [fullName(dr), nsOf(dr), str(tls['mode']), host], ['spec', 'trafficPolicy', 'tls', 'mode']));
+      }
+      recs(policy['portLevelSettings']).forEach((p, i) => {
+        const ptls = rec(p['tls']);
+        if (unverified(ptls, hasSelector)) {
+          out.push(message('NoServerCertificateVerificationPortLevel', dr, [fullName(dr), nsOf(dr), str(ptls['mode']), host, portString(p['port'])], ['spec', 'trafficPolicy', 'portLevelSettings', i, 'tls', 'mode']));
+        }
+      });
+    }
+    return out;
+  },
+};
+
+function unverified(tls: Rec, hasSelector: boolean): boolean {
+  const mode = str(tls['mode']);
+  if (mode !== 'SIMPLE' && mode !== 'MUTUAL') return false;
+  if (str(tls['caCertificates']) !== '') return false;
+  if (hasSelector && str(tls['credentialName']) !== '') return false;
+  return true;
+}
+
+function portString(port: unknown): string {
+  const n = rec(port)['number'];
+  return n === undefined ? '' : `number:${String(n)}`;
+}
+

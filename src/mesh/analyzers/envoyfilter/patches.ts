@@ -1,0 +1,68 @@
+// envoyfilter.EnvoyPatchAnalyzer: relative patch operations without a priority may apply in the wrong
+// order (worse across proxy versions), and some operation/applyTo pairs are ignored by Envoy config.
+import type { KubeObject } from '../../../kube/objects.ts';
+import { fullName, isRec, num, rec, recs, spec, str } from '../util/fields.ts';
+import type { Rec } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+
+const ROUTE_TARGETS = new Set(['ROUTE_CONFIGURATION', 'HTTP_ROUTE']);
+const FILTER_TARGETS = new Set(['NETWORK_FILTER', 'HTTP_FILTER']);
+
+export const envoyPatchAnalyzer: Analyzer = {
+  name: 'envoyfilter.EnvoyPatchAnalyzer',
+  description: 'Checks an envoyFilters',
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    // Filter names patched with a proxyVersion match, by EnvoyFilters seen so far (Istio walks them in name order).
+    const versionedNames = new Set<string>();
+    const filters = [...snapshot.list('EnvoyFilter')].sort((a, b) => (fullName(a) < fullName(b) ? -1 : fullName(a) > fullName(b) ? 1 : 0));
+    for (const ef of filters) analyzeFilter(ef, versionedNames, out);
+    return out;
+  },
+};
+
+function analyzeFilter(ef: KubeObject, versionedNames: Set<string>, out: AnalysisMessage[]): void {
+  const priority = num(spec(ef)['priority']) ?? 0;
+  const patches = recs(spec(ef)['configPatches']);
+  for (let i = 0; i < patches.length; i++) {
+    const cp = patches[i] as Rec;
+    if (!isRec(cp['patch'])) break;
+    const patch = rec(cp['patch']);
+    const match = rec(cp['match']);
+    const applyTo = str(cp['applyTo']);
+    const operation = str(patch['operation']);
+    const name = instanceName(patch, match);
+    const path = ['spec', 'configPatches', i];
+    const relative = () => {
+      if (priority !== 0) return;
+      const withVersion = versionedNames.has(name);
+      out.push(message(withVersion ? 'EnvoyFilterUsesRelativeOperationWithProxyVersion' : 'EnvoyFilterUsesRelativeOperation', ef, [], path));
+    };
+    if (operation === 'ADD') {
+      if (ROUTE_TARGETS.has(applyTo)) out.push(message('EnvoyFilterUsesAddOperationIncorrectly', ef, [], path));
+    } else if (operation === 'REMOVE') {
+      if (ROUTE_TARGETS.has(applyTo)) out.push(message('EnvoyFilterUsesRemoveOperationIncorrectly', ef, [], path));
+      else relative();
+    } else if (operation === 'REPLACE') {
+      if (!FILTER_TARGETS.has(applyTo)) out.push(message('EnvoyFilterUsesReplaceOperationIncorrectly', ef, [], path));
+      else relative();
+    } else if (operation === 'INSERT_BEFORE' || operation === 'INSERT_AFTER') {
+      relative();
+    } else if (operation === 'MERGE') {
+      // Merging into a filter depends on which filters earlier patches put there; merging into a
+      // cluster, listener or filter chain does not (conformance: envoy-filter-filterchain).
+      if (FILTER_TARGETS.has(applyTo) || applyTo === 'LISTENER_FILTER') relative();
+    }
+    if (str(rec(match['proxy'])['proxyVersion']) !== '') versionedNames.add(name);
+  }
+}
+
+/** The filter a patch is about: its value's `name`, else the listener filter chain filter it matches. */
+function instanceName(patch: Rec, match: Rec): string {
+  const value = patch['value'];
+  if (!isRec(value)) return '';
+  if (value['name'] !== undefined) return JSON.stringify(value['name']);
+  const chain = rec(rec(match['listener'])['filterChain']);
+  return isRec(match['listener']) && isRec(rec(match['listener'])['filterChain']) ? str(rec(chain['filter'])['name']) : '';
+}

@@ -1,0 +1,36 @@
+// k8sgateway.SelectorAnalyzer: policies that pick a Gateway API gateway's pods by label selector have
+// no effect; they must use targetRef.
+import { isRec, labels, nsOf, rec, spec, str, strMap } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+
+const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+const POLICY_KINDS = ['AuthorizationPolicy', 'RequestAuthentication', 'Telemetry', 'WasmPlugin'];
+
+export const k8sGatewaySelectorAnalyzer: Analyzer = {
+  name: 'k8sgateway.SelectorAnalyzer',
+  description: 'Check that selectors are effective for Kubernetes gateway',
+  analyze(snapshot) {
+    const gatewayPods = new Map<string, Record<string, string>[]>();
+    for (const pod of snapshot.list('Pod')) {
+      if (!(GATEWAY_NAME_LABEL in labels(pod))) continue;
+      const list = gatewayPods.get(nsOf(pod));
+      if (list) list.push(labels(pod));
+      else gatewayPods.set(nsOf(pod), [labels(pod)]);
+    }
+    const out: AnalysisMessage[] = [];
+    for (const kind of POLICY_KINDS) {
+      for (const policy of snapshot.list(kind)) {
+        const s = spec(policy);
+        if (isRec(s['targetRef']) || !isRec(s['selector'])) continue;
+        const selector = strMap(rec(s['selector'])['matchLabels']);
+        for (const podLabels of gatewayPods.get(nsOf(policy)) ?? []) {
+          if (Object.entries(selector).every(([k, v]) => podLabels[k] === v)) {
+            out.push(message('IneffectiveSelector', policy, [str(podLabels[GATEWAY_NAME_LABEL])], ['spec', 'selector']));
+          }
+        }
+      }
+    }
+    return out;
+  },
+};

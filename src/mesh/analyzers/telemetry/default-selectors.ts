@@ -1,0 +1,28 @@
+// telemetry.DefaultSelectorAnalyzer: at most one Telemetry per namespace may omit both selector and
+// targetRef; with several, which one applies is undefined.
+import type { KubeObject } from '../../../kube/objects.ts';
+import { isRec, nsOf, spec } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+
+export const telemetryDefaultSelectorAnalyzer: Analyzer = {
+  name: 'telemetry.DefaultSelectorAnalyzer',
+  description: "Validates that there aren't multiple telemetry resources that have no selector",
+  analyze(snapshot) {
+    const byNs = new Map<string, KubeObject[]>();
+    for (const t of snapshot.list('Telemetry')) {
+      const s = spec(t);
+      if (isRec(s['selector']) || isRec(s['targetRef']) || (Array.isArray(s['targetRefs']) && s['targetRefs'].length > 0)) continue;
+      const list = byNs.get(nsOf(t));
+      if (list) list.push(t);
+      else byNs.set(nsOf(t), [t]);
+    }
+    const out: AnalysisMessage[] = [];
+    for (const [ns, list] of byNs) {
+      if (list.length < 2) continue;
+      const names = list.map((t) => t.metadata.name);
+      for (const t of list) out.push(message('MultipleTelemetriesWithoutWorkloadSelectors', t, [names, ns]));
+    }
+    return out;
+  },
+};

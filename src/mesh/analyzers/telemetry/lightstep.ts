@@ -1,0 +1,24 @@
+// telemetry.LightstepAnalyzer: tracing through a Lightstep extension provider is deprecated in favour
+// of OpenTelemetry.
+import { isRec, recs, spec, str } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+
+export const telemetryLightstepAnalyzer: Analyzer = {
+  name: 'telemetry.LightstepAnalyzer',
+  description: 'Validates that lightstep provider is still used',
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    const lightstep = new Set(recs(snapshot.meshConfig['extensionProviders']).filter((p) => isRec(p['lightstep'])).map((p) => str(p['name'])));
+    if (lightstep.size === 0) return out;
+    for (const t of snapshot.list('Telemetry')) {
+      for (const tracing of recs(spec(t)['tracing'])) {
+        for (const p of recs(tracing['providers'])) {
+          const name = str(p['name']);
+          if (lightstep.has(name)) out.push(message('Deprecated', t, [`The Lightstep provider ${name} is deprecated, please migrate to OpenTelemetry provider.`]));
+        }
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,21 @@
+// telemetry.ProviderAnalyzer: an access-logging entry without providers is ignored when mesh config
+// sets no default access-logging provider.
+import { isRec, nsOf, rec, recs, spec, strs } from '../util/fields.ts';
+import type { AnalysisMessage, Analyzer } from '../types.ts';
+import { message } from '../types.ts';
+
+export const telemetryProviderAnalyzer: Analyzer = {
+  name: 'telemetry.ProviderAnalyzer',
+  description: 'Validates that providers in telemetry resource is valid',
+  analyze(snapshot) {
+    const out: AnalysisMessage[] = [];
+    if (strs(rec(snapshot.meshConfig['defaultProviders'])['accessLogging']).length > 0) return out;
+    for (const t of snapshot.list('Telemetry')) {
+      for (const l of recs(spec(t)['accessLogging'])) {
+        if (l['disabled'] === true || (isRec(l['disabled']) && l['disabled']['value'] === true)) continue;
+        if (recs(l['providers']).length === 0) out.push(message('InvalidTelemetryProvider', t, [t.metadata.name, nsOf(t)]));
+      }
+    }
+    return out;
+  },
+};
