@@ -2,9 +2,9 @@
 // through pods/portforward (istiod answers its debug endpoints only to localhost or to a token it
 // accepts; the API server's pod proxy gets 401). Each replica's answer or failure is kept apart,
 // so merge.ts can tell "not connected" from "connected to an istiod we could not read".
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { httpGetViaPortForward, PortForwardError, type PortForwardHttpAnswer, type PortForwardHttpOptions } from '../kube/port-forward.ts';
+import { PortForwardError, type PortForwardHttpAnswer, type PortForwardHttpOptions } from '../kube/port-forward.ts';
 import type { ProxyStatusRow } from './proxy-status.ts';
 import { parseSyncz, proxyStatusFromSyncz } from './syncz.ts';
 
@@ -23,15 +23,15 @@ export interface ReadSynczOptions {
   proxyNamespace?: string;
   timeoutMs?: number;
   maxBodyBytes?: number;
-  /** The GET itself; defaults to port-forward. Benchmarks and tests may count or replace it. */
+  /** The GET itself; defaults to the client's port-forward. Benchmarks and tests may count or replace it. */
   get?: (namespace: string, pod: string, port: number, path: string, opts: PortForwardHttpOptions) => Promise<PortForwardHttpAnswer>;
 }
 
 /** Reads one istiod's /debug/syncz; never throws: a failure is an answer with its reason in words. */
-export async function readIstiodSyncz(kc: KubeConfig, istiodPod: string, opts: ReadSynczOptions = {}): Promise<IstiodAnswer> {
+export async function readIstiodSyncz(kube: KubeClient, istiodPod: string, opts: ReadSynczOptions = {}): Promise<IstiodAnswer> {
   const ns = opts.istiodNamespace ?? 'istio-system';
   const path = opts.proxyNamespace ? `/debug/syncz?namespace=${encodeURIComponent(opts.proxyNamespace)}` : '/debug/syncz';
-  const get = opts.get ?? ((n, p, port, pth, o) => httpGetViaPortForward(kc, n, p, port, pth, o));
+  const get = opts.get ?? ((n, p, port, pth, o) => kube.portForwardGet(n, p, port, pth, o));
   const getOpts: PortForwardHttpOptions = { timeoutMs: opts.timeoutMs ?? 10_000 };
   if (opts.maxBodyBytes !== undefined) getOpts.maxBodyBytes = opts.maxBodyBytes;
   let answer: PortForwardHttpAnswer;
@@ -64,8 +64,8 @@ export async function readIstiodSyncz(kc: KubeConfig, istiodPod: string, opts: R
 }
 
 /** Reads every replica at once (one port-forward each); answers in the order of `istiodPods`. */
-export function readAllIstiods(kc: KubeConfig, istiodPods: readonly string[], opts: ReadSynczOptions = {}): Promise<IstiodAnswer[]> {
-  return Promise.all(istiodPods.map((p) => readIstiodSyncz(kc, p, opts)));
+export function readAllIstiods(kube: KubeClient, istiodPods: readonly string[], opts: ReadSynczOptions = {}): Promise<IstiodAnswer[]> {
+  return Promise.all(istiodPods.map((p) => readIstiodSyncz(kube, p, opts)));
 }
 
 /** Names of istiod pods worth asking: label app=istiod, Running, Ready, not being deleted; sorted. */

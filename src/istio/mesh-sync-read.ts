@@ -62,7 +62,7 @@ export async function readMeshSync(kube: KubeClient, opts: MeshSyncReadOptions =
   const synczOpts: ReadSynczOptions = { istiodNamespace, timeoutMs: opts.timeoutMs ?? 10_000 };
   if (opts.namespace) synczOpts.proxyNamespace = opts.namespace;
   if (opts.get) synczOpts.get = opts.get;
-  const answers = await readAllIstiods(kube.kubeConfig, readyIstiods, synczOpts);
+  const answers = await readAllIstiods(kube, readyIstiods, synczOpts);
   const merged = mergeSyncStatus(answers, proxyPods(snapshot.list('Pod')), opts.namespace ? { namespace: opts.namespace } : {});
   return { snapshot, istiodNamespace, istiodPods, readyIstiods, answers, merged };
 }

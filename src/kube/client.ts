@@ -6,6 +6,7 @@ import { type Dispatcher, request as undiciRequest } from 'undici';
 import { z } from 'zod';
 import type { KubeObject } from './objects.ts';
 import { type KindInfo, kindInfo } from './kinds.ts';
+import { httpGetViaPortForward, type PortForwardHttpAnswer, type PortForwardHttpOptions } from './port-forward.ts';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
@@ -310,6 +311,30 @@ export class KubeClient {
   async podProxyGet(namespace: string, pod: string, port: number, path: string): Promise<string> {
     const podPath = await this.objectPath('Pod', namespace, pod);
     return (await this.request('GET', `${podPath}:${port}/proxy${path.startsWith('/') ? path : `/${path}`}`, { accept: '*/*' })).text;
+  }
+
+  /**
+   * One HTTP GET to a pod's port through pods/portforward, so that the pod sees a localhost caller
+   * (istiod's debug endpoints, Envoy's admin port). As every request of this client: its KubeConfig,
+   * its identity (Impersonate-User / Impersonate-Group on the upgrade, so RBAC's create on
+   * pods/portforward is asked of the impersonated user), its timeout for the whole exchange unless
+   * `options.timeoutMs` says otherwise, and one `onRequest` record (status 101 when the tunnel
+   * opened, the refusal's status, or 0). Failures are PortForwardError; an HTTP error from the pod
+   * is an answer, not an error.
+   */
+  async portForwardGet(namespace: string, pod: string, port: number, path: string, options: PortForwardHttpOptions = {}): Promise<PortForwardHttpAnswer> {
+    const upgradeHeaders: Record<string, string | string[]> = { 'User-Agent': this.options.userAgent ?? 'meshops' };
+    if (this.options.impersonate) {
+      upgradeHeaders['Impersonate-User'] = this.options.impersonate.user;
+      if (this.options.impersonate.groups?.length) upgradeHeaders['Impersonate-Group'] = [...this.options.impersonate.groups];
+    }
+    const opts: PortForwardHttpOptions = { ...options, timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 15_000 };
+    let status = 0;
+    try {
+      return await httpGetViaPortForward(this.kubeConfig, namespace, pod, port, path, opts, { upgradeHeaders, onUpgrade: (s) => (status = s) });
+    } finally {
+      this.options.onRequest?.({ method: 'GET', path: `/api/v1/namespaces/${namespace}/pods/${pod}/portforward`, status });
+    }
   }
 
   /** Is the API server answering at all? (readiness) */

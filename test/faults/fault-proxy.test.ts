@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { httpGetViaPortForward, PortForwardError } from '../../src/kube/port-forward.ts';
 import { KubeApiError, KubeClient, KubeUnreachableError } from '../../src/kube/client.ts';
+import { PortForwardError } from '../../src/kube/port-forward.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -127,7 +127,7 @@ describe('pass-through', () => {
   });
 
   it('passes a port-forward upgrade (WebSocket) through', async () => {
-    const r = await httpGetViaPortForward(kc, NS, 'web-1', 8080, '/', { timeoutMs: 5000 });
+    const r = await kube.portForwardGet(NS, 'web-1', 8080, '/', { timeoutMs: 5000 });
     expect([r.status, r.body]).toEqual([200, 'hello from web-1']);
     expect(proxy.log.find((e) => e.upgrade && e.path === `/api/v1/namespaces/${NS}/pods/web-1/portforward`)).toMatchObject({ upstreamStatus: 101, status: 101 });
   });
@@ -192,7 +192,7 @@ describe('per-request rules', () => {
 
   it('status on an upgrade: the port-forward tunnel is refused', async () => {
     const rule = proxy.rule({ path: /\/portforward$/, where: (r) => r.upgrade, action: { type: 'status', code: 503 } });
-    const err = await httpGetViaPortForward(kc, NS, 'web-1', 8080, '/', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const err = await kube.portForwardGet(NS, 'web-1', 8080, '/', { timeoutMs: 5000 }).catch((e: unknown) => e);
     rule.remove();
     expect(err).toBeInstanceOf(PortForwardError);
     expect((err as PortForwardError).kind).toBe('tunnel');

@@ -2,6 +2,7 @@
 // to the pods they were injected into, and a restarted workload comes back SYNCED.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
 import { readAllIstiods } from '../../src/istio/istiod-sync.ts';
 import { mergeSyncStatus, worstStatus } from '../../src/istio/merge.ts';
 import { IstiodFleet } from '../../src/sandbox/istiod-sim.ts';
@@ -11,6 +12,7 @@ import type { KubeObject } from '../../src/kube/objects.ts';
 
 let sandbox: Sandbox;
 let kc: KubeConfig;
+let kube: KubeClient;
 let fleet: IstiodFleet;
 
 const sidecarPods = (): { namespace: string; name: string }[] =>
@@ -21,7 +23,7 @@ const sidecarPods = (): { namespace: string; name: string }[] =>
 
 async function merged() {
   const istiods = fleet.istiods().map((s) => s.podName);
-  return mergeSyncStatus(await readAllIstiods(kc, istiods, { timeoutMs: 5000 }), sidecarPods());
+  return mergeSyncStatus(await readAllIstiods(kube, istiods, { timeoutMs: 5000 }), sidecarPods());
 }
 
 beforeAll(async () => {
@@ -33,6 +35,7 @@ beforeAll(async () => {
   fleet.start();
   kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfig());
+  kube = new KubeClient(kc);
 });
 
 afterAll(async () => {

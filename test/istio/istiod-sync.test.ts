@@ -1,6 +1,7 @@
 // Reading every istiod replica through the sandbox's pods/portforward, and what each failure says.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
 import { readAllIstiods, readIstiodSyncz, readyIstiodPods } from '../../src/istio/istiod-sync.ts';
 import { mergeSyncStatus } from '../../src/istio/merge.ts';
 import { IstiodSim } from '../../src/sandbox/istiod-sim.ts';
@@ -9,6 +10,7 @@ import { demoScenario, idOf, ISTIODS, istiodPod, serveIstiods, WORKLOADS } from 
 
 let sandbox: Sandbox;
 let kc: KubeConfig;
+let kube: KubeClient;
 
 beforeAll(async () => {
   const odd = ['istiod-down', 'istiod-nodebug', 'istiod-locked', 'istiod-garbled'];
@@ -25,6 +27,7 @@ beforeAll(async () => {
   });
   kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfig());
+  kube = new KubeClient(kc);
 });
 
 afterAll(async () => {
@@ -34,7 +37,7 @@ afterAll(async () => {
 describe('readIstiodSyncz / readAllIstiods', () => {
   it('reads both replicas, one port-forward each, and the merge splits the proxies between them', async () => {
     sandbox.requests.length = 0;
-    const answers = await readAllIstiods(kc, ISTIODS, { timeoutMs: 5000 });
+    const answers = await readAllIstiods(kube, ISTIODS, { timeoutMs: 5000 });
     expect(answers.map((a) => [a.istiod, a.ok])).toEqual([[ISTIODS[0], true], [ISTIODS[1], true]]);
     expect(sandbox.requests.filter((r) => r.path.endsWith('/portforward'))).toHaveLength(2);
     const merged = mergeSyncStatus(answers, WORKLOADS);
@@ -43,7 +46,7 @@ describe('readIstiodSyncz / readAllIstiods', () => {
   });
 
   it('passes the namespace filter to istiod', async () => {
-    const a = await readIstiodSyncz(kc, ISTIODS[0], { proxyNamespace: 'other', timeoutMs: 5000 });
+    const a = await readIstiodSyncz(kube, ISTIODS[0], { proxyNamespace: 'other', timeoutMs: 5000 });
     expect(a).toEqual({ istiod: ISTIODS[0], ok: true, rows: [] });
   });
 
@@ -54,13 +57,13 @@ describe('readIstiodSyncz / readAllIstiods', () => {
     ['istiod-garbled', 'bad-answer', /syncz answer at 0\.(proxy|cluster_id)/],
     ['istiod-never-existed', 'unreachable', /404/],
   ])('%s → %s, in words', async (pod, kind, message) => {
-    const a = await readIstiodSyncz(kc, pod, { timeoutMs: 5000 });
+    const a = await readIstiodSyncz(kube, pod, { timeoutMs: 5000 });
     expect(a).toMatchObject({ istiod: pod, ok: false, kind });
     expect(a.ok ? '' : a.message).toMatch(message);
   });
 
   it('one replica unreachable: its proxies are UNKNOWN and the answer names it', async () => {
-    const answers = await readAllIstiods(kc, [ISTIODS[0], 'istiod-down'], { timeoutMs: 5000 });
+    const answers = await readAllIstiods(kube, [ISTIODS[0], 'istiod-down'], { timeoutMs: 5000 });
     const merged = mergeSyncStatus(answers, WORKLOADS);
     const unknown = merged.proxies.filter((p) => p.connection === 'UNKNOWN');
     expect(unknown.length).toBeGreaterThan(0);

@@ -1,10 +1,11 @@
 // pods/portforward and pods/proxy through the sandbox API server to the simulated istiod, with the
-// client the bot uses (client-node PortForward, via httpGetViaPortForward).
+// client the bot uses (KubeClient.portForwardGet, over client-node's PortForward).
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
-import { httpGetViaPortForward, PortForwardError } from '../../src/kube/port-forward.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { PortForwardError } from '../../src/kube/port-forward.ts';
 import { TYPE_URL, statusOfType } from '../../src/istio/proxy-status.ts';
 import { parseSyncz, proxyStatusFromSyncz } from '../../src/istio/syncz.ts';
 import { DEMO_NACK_MESSAGES, IstiodSim } from '../../src/sandbox/istiod-sim.ts';
@@ -13,6 +14,7 @@ import { demoScenario, idOf, ISTIODS, istiodPod, serveIstiods, WORKLOADS } from 
 
 let sandbox: Sandbox;
 let kc: KubeConfig;
+let kube: KubeClient;
 let token: string;
 
 beforeAll(async () => {
@@ -31,15 +33,16 @@ beforeAll(async () => {
   kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfig());
   token = kc.getCurrentUser()?.token ?? '';
+  kube = new KubeClient(kc);
 });
 
 afterAll(async () => {
   await sandbox?.close();
 });
 
-describe('GET through pods/portforward (client-node PortForward)', () => {
+describe('GET through pods/portforward (KubeClient.portForwardGet)', () => {
   it('reads /debug/syncz as localhost, and the answer yields the scenario per istiod', async () => {
-    const [a, b] = await Promise.all(ISTIODS.map((pod) => httpGetViaPortForward(kc, 'istio-system', pod, 15014, '/debug/syncz', { timeoutMs: 5000 })));
+    const [a, b] = await Promise.all(ISTIODS.map((pod) => kube.portForwardGet('istio-system', pod, 15014, '/debug/syncz', { timeoutMs: 5000 })));
     expect([a!.status, b!.status]).toEqual([200, 200]);
     expect(a!.headers['content-type']).toBe('application/json');
     const rows = [
@@ -60,32 +63,32 @@ describe('GET through pods/portforward (client-node PortForward)', () => {
   });
 
   it('says so when nothing listens on the port (the kubelet words it as connection refused)', async () => {
-    const err = await httpGetViaPortForward(kc, 'istio-system', ISTIODS[0], 9999, '/', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const err = await kube.portForwardGet('istio-system', ISTIODS[0], 9999, '/', { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortForwardError);
     expect((err as PortForwardError).kind).toBe('refused');
     expect((err as PortForwardError).message).toMatch(/dial tcp 127\.0\.0\.1:9999: connect: connection refused/);
   });
 
   it('reports the tunnel failure for a pod that does not exist', async () => {
-    const err = await httpGetViaPortForward(kc, 'istio-system', 'istiod-gone', 15014, '/debug/syncz', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const err = await kube.portForwardGet('istio-system', 'istiod-gone', 15014, '/debug/syncz', { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect((err as PortForwardError).kind).toBe('tunnel');
     expect((err as Error).message).toMatch(/404/);
   });
 
   it('answers 404 on /debug/* when istiod runs with ENABLE_DEBUG_ON_HTTP=false', async () => {
-    const r = await httpGetViaPortForward(kc, 'istio-system', 'istiod-nodebug', 15014, '/debug/syncz', { timeoutMs: 5000 });
+    const r = await kube.portForwardGet('istio-system', 'istiod-nodebug', 15014, '/debug/syncz', { timeoutMs: 5000 });
     expect([r.status, r.body]).toEqual([404, '404 page not found\n']);
   });
 
   it('gives up after timeoutMs when the pod never answers', async () => {
     const t0 = Date.now();
-    const err = await httpGetViaPortForward(kc, 'istio-system', 'istiod-silent', 15014, '/debug/syncz', { timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await kube.portForwardGet('istio-system', 'istiod-silent', 15014, '/debug/syncz', { timeoutMs: 300 }).catch((e: unknown) => e);
     expect((err as PortForwardError).kind).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
   it('refuses a body larger than maxBodyBytes', async () => {
-    const err = await httpGetViaPortForward(kc, 'istio-system', 'istiod-silent', 8080, '/', { timeoutMs: 5000, maxBodyBytes: 1000 }).catch((e: unknown) => e);
+    const err = await kube.portForwardGet('istio-system', 'istiod-silent', 8080, '/', { timeoutMs: 5000, maxBodyBytes: 1000 }).catch((e: unknown) => e);
     expect((err as PortForwardError).kind).toBe('too-large');
   });
 });
