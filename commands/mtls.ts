@@ -8,7 +8,7 @@ import { defineCommand, namespaceArg } from '../src/command.ts';
 import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
 import { UserError } from '../src/errors.ts';
 import { requireIstioKinds } from '../src/mesh/istio-installed.ts';
-import { requireLiveNamespace } from '../src/kube/namespaces.ts';
+import { requireLiveNamespace } from '../src/mesh/namespaces.ts';
 import type { ProposeResult } from '../src/approvals/service.ts';
 import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
 import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from '../src/mtls/readiness-check.ts';

@@ -1,7 +1,7 @@
 import { defineCommand, optionalNamespace } from '../src/command.ts';
 import { type Attachment, type Block, type Offer, type Rendered, context, esc, section, tableBlock, truncate } from '../src/blocks/block-kit.ts';
 import type { KubeClient } from '../src/kube/client.ts';
-import { unknownNamespace } from '../src/kube/namespaces.ts';
+import { unknownNamespace } from '../src/mesh/namespaces.ts';
 import { readMeshSync, STALE_KINDS } from '../src/istio/mesh-sync-read.ts';
 import { humanDuration } from '../src/istio/proxy-status.ts';
 import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } from '../src/istio/stale-diagnosis.ts';

@@ -6,21 +6,12 @@ import type { Logger } from './log.ts';
 import type { KubeClient } from './kube/client.ts';
 import type { Rendered } from './blocks/block-kit.ts';
 import type { CommandServices } from './services.ts';
+import type { ClusterTarget, Requester } from './shared-types.ts';
+
+/** Kept for importers written before the leaf module existed; new code imports src/shared-types.ts. */
+export type { ClusterTarget, Requester } from './shared-types.ts';
 
 export type Permission = 'read' | 'remediate';
-
-/** Who is asking, in whatever front door they used. */
-export interface Requester {
-  userId: string;
-  userName?: string;
-  channelId?: string;
-  source: 'slack' | 'console' | 'cli';
-}
-
-export interface ClusterTarget {
-  name: string;
-  kube: KubeClient;
-}
 
 export interface CommandContext<A> {
   args: A;

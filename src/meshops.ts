@@ -54,7 +54,7 @@ export async function assemble(settings: Settings, connection: Connection, log: 
   const approvals = settings.readOnly ? undefined : service;
   // The guarded STRICT migration adds its remediation kinds (strict, override, rollback) to the registry.
   const mtls = approvals ? registerMtlsMigration(approvals, { log, prometheusUrl: settings.prometheusUrl }) : undefined;
-  const services: CommandServices = { settings, policyWarning: warning, ...(approvals ? { approvals } : {}), ...options.extra };
+  const services: CommandServices = { settings: { istioctl: settings.istioctl, prometheusUrl: settings.prometheusUrl }, policyWarning: warning, ...(approvals ? { approvals } : {}), ...options.extra };
   const router = new Router({
     commands: allCommands,
     clusters: connection.clusters,

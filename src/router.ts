@@ -3,7 +3,8 @@
 // words for people. It knows nothing about Slack: Bolt, the console and the CLI all call it.
 import { z } from 'zod';
 import { closest, parseWords, tokenize } from './args.ts';
-import type { AnyCommand, ClusterTarget, CommandContext, Requester } from './command.ts';
+import type { AnyCommand, CommandContext } from './command.ts';
+import type { ClusterTarget, Requester } from './shared-types.ts';
 import { UserError, referenceId } from './errors.ts';
 import { KubeApiError, KubeUnreachableError } from './kube/client.ts';
 import type { Logger } from './log.ts';

@@ -1,18 +1,22 @@
-// What commands may use beyond the cluster client. The composition root (main.ts) fills it in;
-// tests fill in what they need. Optional members are features that may be switched off.
-import type { Settings } from './config.ts';
-import type { Offer, Rendered } from './blocks/block-kit.ts';
-import type { Requester } from './command.ts';
+// What commands may use beyond the cluster client. The composition root (meshops.ts) fills it in;
+// tests fill in what they need. Optional members are features that may be switched off. Commands see
+// narrow views: the settings they read, and the approvals port (never the service class or the tokens).
+import type { ApprovalsPort } from './approvals/port.ts';
 
-/** The part of the approvals service the router needs: turning offered fixes into buttons. */
-export interface OfferSink {
-  attachOffers(rendered: Rendered, offers: Offer[], requester: Requester, cluster: string): Promise<Rendered>;
+export type { ApprovalsPort, OfferSink } from './approvals/port.ts';
+
+/** The settings commands read: no Slack tokens, no signing secret, no kubeconfig. */
+export interface CommandSettings {
+  /** Path of an istioctl binary, when `analyze --istioctl` may use one. */
+  istioctl?: string;
+  /** Prometheus, when configured: rates over a window instead of sidecar scrapes. */
+  prometheusUrl?: string;
 }
 
 export interface CommandServices {
-  settings?: Settings;
+  settings?: CommandSettings;
   /** Set when no policy file is configured: help and start-up warn about it. */
   policyWarning?: string;
-  /** Approvals (src/approvals/): the full service; the router only uses attachOffers. */
-  approvals?: import('./approvals/service.ts').ApprovalsService;
+  /** Approvals (src/approvals/): propose, recent, title, and offers into buttons. */
+  approvals?: ApprovalsPort;
 }

@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Rendered } from '../blocks/block-kit.ts';
 import { context } from '../blocks/block-kit.ts';
-import type { ClusterTarget, Requester } from '../command.ts';
+import type { ClusterTarget, Requester } from '../shared-types.ts';
+import type { ProposeInput, ProposeResult } from './port.ts';
+
+export type { ProposeInput, ProposeResult } from './port.ts';
 import { type KubeClient } from '../kube/client.ts';
 import { LeaseLock } from '../kube/lease.ts';
 import type { Logger } from '../log.ts';
@@ -50,23 +53,6 @@ export interface ApprovalsOptions {
   onAudit?: (kind: string, action: AuditAction) => void;
 }
 
-export interface ProposeInput {
-  kind: string;
-  target: Target;
-  params?: Record<string, unknown>;
-  why?: string;
-  risk?: string;
-  requester: Requester;
-  cluster: string;
-  /** Internal: a preset id (offers reserve one), the request this replaces, the message it lives in. */
-  id?: string;
-  /** Internal: the first revision (a fresh preview continues the numbering of the message it replaces). */
-  rev?: number;
-  supersedes?: string;
-  message?: MessageRef;
-}
-
-export type ProposeResult = { ok: true; record: ApprovalRequest; rendered: Rendered } | { ok: false; reason: string; rendered: Rendered };
 
 /** A request moved (or refused to move) by one event, and what the clicker should see. */
 export type Stepped = { rec: ApprovalRequest; t: Transition; outcome: ClickOutcome };

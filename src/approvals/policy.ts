@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import type { AnyCommand, ClusterTarget, Requester } from '../command.ts';
+import type { AnyCommand } from '../command.ts';
+import type { ClusterTarget, Requester } from '../shared-types.ts';
 import type { Identity } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { globMatches } from './glob.ts';

@@ -7,10 +7,10 @@
 // resourceVersion precondition, so concurrent clicks and several replicas agree on one outcome.
 import type { Offer, Rendered } from '../blocks/block-kit.ts';
 import { actions, button, context } from '../blocks/block-kit.ts';
-import type { Requester } from '../command.ts';
+import type { Requester } from '../shared-types.ts';
 import { referenceId } from '../errors.ts';
 import type { ButtonClick, ClickHandler, ClickOutcome } from '../messenger.ts';
-import type { OfferSink } from '../services.ts';
+import type { ApprovalsPort } from './port.ts';
 import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION, refusal } from './messages.ts';
 import { type ApprovalRequest, moved, newRequestId, requestIdSchema } from './request.ts';
 import { type StoredRequest } from './request-store.ts';
@@ -22,7 +22,7 @@ type Refusal = { refuse: string };
 /** What a click decided on an offer. */
 type Verdict = { refuse: string } | { approved: boolean };
 
-export class ApprovalsService extends ApprovalsExecution implements OfferSink {
+export class ApprovalsService extends ApprovalsExecution implements ApprovalsPort {
   readonly clickHandlers: Record<string, ClickHandler>;
 
   constructor(options: ApprovalsOptions) {

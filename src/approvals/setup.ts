@@ -1,6 +1,6 @@
 // Start-up wiring for approvals: load the policy (a malformed file stops start-up with a message that
 // names the line), build the service, and say what the composition root must hand to the front doors.
-import type { ClusterTarget } from '../command.ts';
+import type { ClusterTarget } from '../shared-types.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Messenger } from '../messenger.ts';

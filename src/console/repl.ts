@@ -1,7 +1,7 @@
 // The local console: the same router as Slack, answers printed as text. `npm start` without Slack
 // tokens lands here, against the demo mesh or the current kubeconfig context.
 import { createInterface } from 'node:readline/promises';
-import type { Requester } from '../command.ts';
+import type { Requester } from '../shared-types.ts';
 import type { Router } from '../router.ts';
 import { type ButtonElement, type Rendered, renderedToText } from '../blocks/block-kit.ts';
 import type { ClickHandler, Messenger, MessageRef, UpdateOptions } from '../messenger.ts';

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Settings } from '../config.ts';
-import type { ClusterTarget } from '../command.ts';
+import type { ClusterTarget } from '../shared-types.ts';
 import { KubeClient, type KubeClientOptions } from './client.ts';
 import { loadDemoModule } from './demo-loader.ts';
 

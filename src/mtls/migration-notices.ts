@@ -3,7 +3,7 @@
 // namespaces to migrate, ranked by readiness. The engine gives a follow-up no message, so the
 // request is found by its target among the executing proposals.
 import { type Offer, type Rendered, context, esc, section } from '../blocks/block-kit.ts';
-import type { Requester } from '../command.ts';
+import type { Requester } from '../shared-types.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Messenger } from '../messenger.ts';

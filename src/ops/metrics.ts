@@ -2,7 +2,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestRecord } from '../kube/client.ts';
 import type { Outcome } from '../router.ts';
-import type { DedupStore } from '../slack/dedup.ts';
+import type { DedupStore } from '../dedup-store.ts';
 
 export class Metrics {
   readonly registry = new Registry();

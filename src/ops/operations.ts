@@ -1,7 +1,7 @@
 // Running meshops as a service: the health server with its readiness checks, and the orderly shutdown a
 // Kubernetes rollout expects (not ready first, stop taking work, finish in flight, hand over background
 // work, then close). The pieces arrive as small interfaces so a test can drive the same sequence.
-import type { ClusterTarget } from '../command.ts';
+import type { ClusterTarget } from '../shared-types.ts';
 import type { Logger } from '../log.ts';
 import { type HealthServer, type ReadinessCheck, startHealthServer } from './health-server.ts';
 import type { Metrics } from './metrics.ts';

@@ -1,9 +1,7 @@
-// Slack delivers at least once: HTTP retries after a missed ack, Socket Mode redelivers across
-// reconnects. Every delivery claims a key first; only the first claim of a key gets to act.
-export interface DedupStore {
-  /** True for the first claim of `key` within `ttlMs`; false for every later claim. */
-  claim(key: string, ttlMs: number): Promise<boolean>;
-}
+// Slack delivers at least once; every delivery claims a key first (the contract: src/dedup-store.ts).
+import type { DedupStore } from '../dedup-store.ts';
+
+export type { DedupStore } from '../dedup-store.ts';
 
 /** One process's memory. Enough for one replica; several replicas need a shared store. */
 export class MemoryDedupStore implements DedupStore {

@@ -1,8 +1,8 @@
 // A namespace someone typed that the cluster does not have: one message, naming the ones it has.
 import { esc } from '../blocks/block-kit.ts';
 import { UserError } from '../errors.ts';
-import type { KubeClient } from './client.ts';
-import type { KubeObject } from './objects.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/objects.ts';
 
 export function unknownNamespace(namespace: string, known: readonly string[]): UserError {
   const names = [...known].sort();
