@@ -5,12 +5,12 @@
 // incrementally and their failures accumulate in the WatchState.
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { type Sample, counterIncrease, parsePrometheusText } from '../envoy/istio-metrics.ts';
+import { type Sample, counterIncrease } from '../envoy/istio-metrics.ts';
+import { scrapeMergedMetrics } from '../envoy/metrics-scrape.ts';
 import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
 import { podPhase } from '../mesh/traffic-routing.ts';
 import { type AccessLogEntry, failureOf, parseAccessLogLine } from '../envoy/access-log.ts';
 import { mapBounded } from './bounded-map.ts';
-import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from './plaintext-scan.ts';
 
 export interface FailureGroup {
   /** `sidecar bookinfo/reviews-v1-abc`, `gateway istio-system/istio-ingressgateway-xyz`, `metrics bookinfo/reviews-v1-abc`. */
@@ -98,7 +98,7 @@ export async function watchOnce(kube: KubeClient, namespace: string, since: Date
   const readMetrics = async (pod: KubeObject) => {
     const ns = pod.metadata.namespace ?? '';
     try {
-      const samples = parsePrometheusText(await kube.podProxyGet(ns, pod.metadata.name, MERGED_METRICS_PORT, MERGED_METRICS_PATH)).filter(
+      const samples = (await scrapeMergedMetrics(kube, ns, pod.metadata.name)).filter(
         (s) => s.name === 'istio_requests_total' && (s.labels.response_code === '403' || s.labels.response_code === '503'),
       );
       const baseline = state.baseline.get(pod.metadata.name);

@@ -7,14 +7,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { type PlaintextCaller, type Sample, counterIncrease, parsePrometheusText, plaintextCallers } from '../envoy/istio-metrics.ts';
+import { type PlaintextCaller, type Sample, counterIncrease, plaintextCallers } from '../envoy/istio-metrics.ts';
+import { MERGED_METRICS_PATH, MERGED_METRICS_PORT, scrapeMergedMetrics } from '../envoy/metrics-scrape.ts';
 import type { MeshSnapshot } from '../mesh/snapshot.ts';
 import { findProxyContainer } from '../mesh/sidecar-proxy.ts';
 import { podPhase } from '../mesh/traffic-routing.ts';
 import { mapBounded } from './bounded-map.ts';
 
-export const MERGED_METRICS_PORT = 15020;
-export const MERGED_METRICS_PATH = '/stats/prometheus';
 /** Scrapes in flight at once: the API server proxies each one. */
 export const SCRAPE_CONCURRENCY = 8;
 
@@ -62,8 +61,7 @@ async function scrapeAll(kube: KubeClient, pods: readonly KubeObject[]): Promise
     SCRAPE_CONCURRENCY,
     async (p) => {
       try {
-        const text = await kube.podProxyGet(p.metadata.namespace ?? '', p.metadata.name, MERGED_METRICS_PORT, MERGED_METRICS_PATH);
-        samples.set(p.metadata.name, parsePrometheusText(text));
+        samples.set(p.metadata.name, await scrapeMergedMetrics(kube, p.metadata.namespace ?? '', p.metadata.name));
       } catch (err) {
         unread.push({ pod: p.metadata.name, reason: err instanceof Error ? err.message.slice(0, 200) : String(err) });
       }
