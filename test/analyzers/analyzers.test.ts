@@ -272,7 +272,7 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
 describe('runAnalyzers()', () => {
   it('turns an analyzer that throws into an IST0001 message and keeps the others', async () => {
     const { runAnalyzers } = await import('../../src/mesh/analyzers/index.ts');
-    const broken = { name: 'test.BrokenAnalyzer', description: 'always throws', analyze: () => { throw new Error('boom'); } };
+    const broken = { name: 'test.BrokenAnalyzer', description: 'always throws', inputs: [], analyze: () => { throw new Error('boom'); } };
     const ms = runAnalyzers(new MeshSnapshot([...shop(), vs('shop', 'x', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'gone' } }] }] })], { meshConfig: meshConfigFrom() }), [
       broken,
       allAnalyzers.find((a) => a.name === 'virtualservice.DestinationHostAnalyzer')!,

@@ -59,20 +59,30 @@ export function runCase(c: ConformanceCase, analyzersDir: string): CaseResult {
   const base = { name: c.name, analyzer: c.analyzer, expectedCount: expected.length };
   try {
     if (!findAnalyzer(c.analyzer)) throw new Error(`analyzer ${c.analyzer} not implemented`);
-    const read = (f: string) => readFileSync(join(analyzersDir, f), 'utf8');
-    const meshConfig = meshConfigFrom(c.meshConfigFile ? read(c.meshConfigFile) : undefined, c.meshConfigFile);
-    const meshNetworks = c.meshNetworksFile ? (parseYaml(read(c.meshNetworksFile)) as Record<string, unknown>) : undefined;
-    const files = [...(c.inputFiles ?? []), ...(c.cluster1InputFiles ?? [])];
-    const objects = files.flatMap((f) => parseYamlObjects(read(f), f));
-    const remote = (c.cluster2InputFiles ?? []).flatMap((f) => parseYamlObjects(read(f), f));
-    objects.push(...defaultIngressResources(meshConfig, ISTIO_NAMESPACE));
-    const snapshot = new MeshSnapshot(objects, { meshConfig, istioNamespace: ISTIO_NAMESPACE, ...(meshNetworks ? { meshNetworks } : {}), ...(remote.length ? { remoteClusters: { cluster2: remote } } : {}) });
+    const snapshot = caseSnapshot(c, analyzersDir);
     const got = analyze(snapshot, { analyzers: [c.analyzer] }).map((m) => `${m.code} ${messageResource(m)}`);
     const { missing, unexpected, matched } = diffMultiset(expected, got);
     return { ...base, passed: missing.length === 0 && unexpected.length === 0, missing, unexpected, matchedCount: matched };
   } catch (err) {
     return { ...base, passed: false, missing: expected, unexpected: [], matchedCount: 0, error: (err as Error).message };
   }
+}
+
+/** The snapshot a case analyzes: its files, mesh config and networks, remote cluster, and the default ingress. */
+export function caseSnapshot(c: ConformanceCase, analyzersDir: string): MeshSnapshot {
+  const read = (f: string) => readFileSync(join(analyzersDir, f), 'utf8');
+  const meshConfig = meshConfigFrom(c.meshConfigFile ? read(c.meshConfigFile) : undefined, c.meshConfigFile);
+  const meshNetworks = c.meshNetworksFile ? (parseYaml(read(c.meshNetworksFile)) as Record<string, unknown>) : undefined;
+  const files = [...(c.inputFiles ?? []), ...(c.cluster1InputFiles ?? [])];
+  const objects = files.flatMap((f) => parseYamlObjects(read(f), f));
+  const remote = (c.cluster2InputFiles ?? []).flatMap((f) => parseYamlObjects(read(f), f));
+  objects.push(...defaultIngressResources(meshConfig, ISTIO_NAMESPACE));
+  return new MeshSnapshot(objects, {
+    meshConfig,
+    istioNamespace: ISTIO_NAMESPACE,
+    ...(meshNetworks ? { meshNetworks } : {}),
+    ...(remote.length ? { remoteClusters: { cluster2: remote } } : {}),
+  });
 }
 
 export function diffMultiset(expected: readonly string[], got: readonly string[]): { missing: string[]; unexpected: string[]; matched: number } {

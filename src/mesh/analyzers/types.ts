@@ -2,7 +2,7 @@
 // Istio's catalogue so that code, name, level and wording always come from one place.
 import type { KubeObject } from '../../kube/objects.ts';
 import { formatResource } from '../../kube/objects.ts';
-import type { MeshSnapshot } from '../snapshot.ts';
+import type { KindRef, SnapshotReader } from '../snapshot.ts';
 import { MESSAGE_TYPES } from './messages.ts';
 import type { MessageName } from './messages.ts';
 import { sourceOf } from './util/source.ts';
@@ -24,13 +24,32 @@ export interface AnalysisMessage {
   origin?: string;
 }
 
+/** A kind an analyzer reads. */
+export interface AnalyzerInput extends KindRef {
+  /**
+   * Set when the analyzer still runs without this kind, and says what it then leaves out ("the injector's
+   * enableNamespacesByDefault"). Without it the kind is required: the analyzer is skipped when it is missing.
+   */
+  readonly optional?: string;
+}
+
 export interface Analyzer {
-  /** Istio's analyzer name, e.g. `virtualservice.GatewayAnalyzer`. */
+  /** Istio's analyzer name, e.g. `virtualservice.GatewayAnalyzer`; meshops' own start with `meshops.`. */
   readonly name: string;
   readonly description: string;
   /** Runs only when asked for by name (Istio leaves it out of its default set too). */
   readonly optIn?: boolean;
-  analyze(snapshot: MeshSnapshot): AnalysisMessage[];
+  /**
+   * Every kind it reads, with its group (Istio's Metadata.Inputs). The live snapshot lists the union of the
+   * chosen analyzers' inputs; a test fails when an analyzer reads a kind not declared here.
+   */
+  readonly inputs: readonly AnalyzerInput[];
+  analyze(snapshot: SnapshotReader): AnalysisMessage[];
+}
+
+/** An input the analyzer can do without, and what it then does not check. */
+export function optional(ref: KindRef, without: string): AnalyzerInput {
+  return { group: ref.group, kind: ref.kind, optional: without };
 }
 
 /** `<Kind> <namespace>/<name>` or `<Kind> <name>`: the resource as Istio prints it. */

@@ -10,12 +10,13 @@ import { initContainers } from '../util/workloads.ts';
 export const alphaAnnotationsAnalyzer: Analyzer = {
   name: 'annotations.AlphaAnalyzer',
   description: 'Checks for alpha Istio annotations in Kubernetes resources',
+  inputs: ANNOTATED_KINDS,
   optIn: true,
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const kind of ANNOTATED_KINDS) {
-      for (const obj of snapshot.list(kind)) {
-        const cni = kind === 'Pod' && initContainers(spec(obj)).some((c) => c['name'] === 'istio-validation');
+    for (const ref of ANNOTATED_KINDS) {
+      for (const obj of snapshot.listOf(ref)) {
+        const cni = ref.kind === 'Pod' && initContainers(spec(obj)).some((c) => c['name'] === 'istio-validation');
         for (const name of Object.keys(annotations(obj))) {
           if (!isIstioAnnotation(name)) continue;
           const def = lookupAnnotation(name);

@@ -2,21 +2,24 @@
 // kind (e.g. on a Deployment instead of its pod template), that are deprecated, or whose value the
 // injector would reject.
 import type { KubeObject } from '../../../kube/objects.ts';
+import type { KindRef } from '../../snapshot.ts';
+import { gvk } from '../util/kinds.ts';
 import { annotations, labels } from '../util/fields.ts';
 import { ANNOTATION_VALIDATION, isIstioAnnotation, lookupAnnotation } from './registry.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { SIDECAR_INJECT } from '../util/workloads.ts';
 
-export const ANNOTATED_KINDS = ['Namespace', 'Service', 'Pod', 'Deployment'];
+export const ANNOTATED_KINDS: readonly KindRef[] = [gvk.Namespace, gvk.Service, gvk.Pod, gvk.Deployment];
 const DEPRECATION_EXTRA: Record<string, string> = { [SIDECAR_INJECT]: ' in favor of the "sidecar.istio.io/inject" label' };
 
 export const k8sAnnotationsAnalyzer: Analyzer = {
   name: 'annotations.K8sAnalyzer',
   description: 'Checks for misplaced and invalid Istio annotations in Kubernetes resources',
+  inputs: ANNOTATED_KINDS,
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const kind of ANNOTATED_KINDS) for (const obj of snapshot.list(kind)) check(obj, kind, out);
+    for (const ref of ANNOTATED_KINDS) for (const obj of snapshot.listOf(ref)) check(obj, ref.kind, out);
     return out;
   },
 };

@@ -6,6 +6,7 @@ import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { containers, isIstioControlPlane, PROXY_CONTAINER } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 const PROXY_UID = 1337;
 const SKIPPED_CONTAINERS = new Set([PROXY_CONTAINER, 'istio-operator']);
@@ -13,10 +14,11 @@ const SKIPPED_CONTAINERS = new Set([PROXY_CONTAINER, 'istio-operator']);
 export const applicationUidAnalyzer: Analyzer = {
   name: 'applicationUID.Analyzer',
   description: 'Checks invalid application UID',
+  inputs: [gvk.Pod, gvk.Deployment],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const pod of snapshot.list('Pod')) check(pod, spec(pod), out);
-    for (const d of snapshot.list('Deployment')) check(d, podTemplate(d).spec, out);
+    for (const pod of snapshot.listOf(gvk.Pod)) check(pod, spec(pod), out);
+    for (const d of snapshot.listOf(gvk.Deployment)) check(d, podTemplate(d).spec, out);
     return out;
   },
 };

@@ -2,24 +2,26 @@
 // and the namespaces its rules name should exist.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { matchesLabels } from '../../../kube/objects.ts';
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { isRec, labels, memo, nsOf, rec, recs, spec, strMap, strs } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { podInAmbient, podInMesh, selectorString } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const authorizationPoliciesAnalyzer: Analyzer = {
   name: 'auth.AuthorizationPoliciesAnalyzer',
   description: 'Checks the validity of authorization policies',
+  inputs: [gvk.AuthorizationPolicy, gvk.Namespace, gvk.Pod, gvk.MeshConfig],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const meshPods = meshPodLabelsByNamespace(snapshot);
     const rootNs = snapshot.rootNamespace;
-    const namespaces = snapshot.list('Namespace').map((n) => n.metadata.name);
+    const namespaces = snapshot.listOf(gvk.Namespace).map((n) => n.metadata.name);
     const lowerNames = new Set(namespaces.map((n) => n.toLowerCase()));
     // Exact names are a set lookup; only patterns (`*`, `prefix*`, `*suffix`) scan the namespaces.
     const exists = (pattern: string) => (pattern.includes('*') ? namespaces.some((n) => namespaceMatch(n, pattern)) : lowerNames.has(pattern.toLowerCase()));
-    for (const ap of snapshot.list('AuthorizationPolicy')) {
+    for (const ap of snapshot.listOf(gvk.AuthorizationPolicy)) {
       noMatchingWorkloads(ap, meshPods, rootNs, out);
       recs(spec(ap)['rules']).forEach((rule, i) =>
         recs(rule['from']).forEach((from, j) => {
@@ -57,10 +59,10 @@ function noMatchingWorkloads(ap: KubeObject, meshPods: Map<string, Record<string
   if (!pods.some((l) => matchesLabels(selector, l))) out.push(message('NoMatchingWorkloadsFound', ap, [selectorString(selector)]));
 }
 
-function meshPodLabelsByNamespace(snapshot: MeshSnapshot): Map<string, Record<string, string>[]> {
+function meshPodLabelsByNamespace(snapshot: SnapshotReader): Map<string, Record<string, string>[]> {
   return memo(snapshot, 'auth.meshPods', () => {
     const byNs = new Map<string, Record<string, string>[]>();
-    for (const pod of snapshot.list('Pod')) {
+    for (const pod of snapshot.listOf(gvk.Pod)) {
       if (!podInMesh(snapshot, pod) && !podInAmbient(pod)) continue;
       const list = byNs.get(nsOf(pod));
       if (list) list.push(labels(pod));

@@ -1,37 +1,46 @@
 // conditions.ConditionAnalyzer: surfaces negative status conditions that controllers (istiod, the
 // Gateway API controller) wrote on objects, e.g. a Gateway not Accepted or a waypoint not bound.
-import { groupOf } from '../../../kube/objects.ts';
 import type { KubeObject } from '../../../kube/objects.ts';
+import type { KindRef } from '../../snapshot.ts';
 import { rec, recs, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
-import { GATEWAY_API } from '../util/kinds.ts';
+import { gvk } from '../util/kinds.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
-import { message } from '../types.ts';
+import { message, optional } from '../types.ts';
+
+interface Checked {
+  ref: KindRef;
+  conditions: Record<string, string>;
+  /** Conditions per parent (Gateway API routes), not on the object. */
+  parents?: boolean;
+  /** Gateway API kinds are optional: without them the others are still checked. */
+  optional?: string;
+}
 
 const ROUTE_CONDITIONS = { Accepted: 'False', Programmed: 'False', ResolvedRefs: 'False' };
-const NEGATIVE: Record<string, { group?: string; conditions: Record<string, string>; parents?: boolean }> = {
-  Service: { group: '', conditions: { 'istio.io/WaypointBound': 'False' } },
-  ServiceEntry: { conditions: { 'istio.io/WaypointBound': 'False' } },
-  AuthorizationPolicy: { conditions: { ZtunnelAccepted: 'False', WaypointAccepted: 'False' } },
-  Gateway: { group: GATEWAY_API, conditions: ROUTE_CONDITIONS },
-  HTTPRoute: { group: GATEWAY_API, conditions: ROUTE_CONDITIONS, parents: true },
-  GRPCRoute: { group: GATEWAY_API, conditions: ROUTE_CONDITIONS, parents: true },
-};
+const CHECKED: readonly Checked[] = [
+  { ref: gvk.Service, conditions: { 'istio.io/WaypointBound': 'False' } },
+  { ref: gvk.ServiceEntry, conditions: { 'istio.io/WaypointBound': 'False' } },
+  { ref: gvk.AuthorizationPolicy, conditions: { ZtunnelAccepted: 'False', WaypointAccepted: 'False' } },
+  { ref: gvk.KubernetesGateway, conditions: ROUTE_CONDITIONS, optional: 'conditions on Gateway API Gateways' },
+  { ref: gvk.HTTPRoute, conditions: ROUTE_CONDITIONS, parents: true, optional: 'conditions on HTTPRoutes' },
+  { ref: gvk.GRPCRoute, conditions: ROUTE_CONDITIONS, parents: true, optional: 'conditions on GRPCRoutes' },
+];
 
 export const conditionAnalyzer: Analyzer = {
   name: 'conditions.ConditionAnalyzer',
   description: 'Checks for negative status conditions on resources',
+  inputs: CHECKED.map((c) => (c.optional ? optional(c.ref, c.optional) : c.ref)),
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const [kind, rule] of Object.entries(NEGATIVE)) {
-      for (const obj of snapshot.list(kind)) {
-        if (rule.group !== undefined && groupOf(obj.apiVersion) !== rule.group) continue;
+    for (const rule of CHECKED) {
+      for (const obj of snapshot.listOf(rule.ref)) {
         for (const c of conditionsOf(obj, rule.parents ?? false)) {
           const type = str(c['type']);
           const reason = str(c['reason']);
           const negative = rule.conditions[type] !== undefined && rule.conditions[type] === str(c['status']);
           // A waypoint that accepted only part of a policy reports status True with reason PartiallyInvalid.
-          const partial = kind === 'AuthorizationPolicy' && type === 'WaypointAccepted' && reason === 'PartiallyInvalid';
+          const partial = rule.ref.kind === 'AuthorizationPolicy' && type === 'WaypointAccepted' && reason === 'PartiallyInvalid';
           if (negative) out.push(message('NegativeConditionStatus', obj, [type, reason, str(c['message'])]));
           if (partial) out.push(message('NegativeConditionStatus', obj, [type, reason, str(c['message'])]));
         }

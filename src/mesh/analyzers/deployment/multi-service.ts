@@ -6,17 +6,19 @@ import { fullName, nsOf, num, podTemplate, recs, spec, str, strMap } from '../ut
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { deploymentInMesh } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const multiServiceAnalyzer: Analyzer = {
   name: 'deployment.MultiServiceAnalyzer',
   description: 'Checks association between services and pods',
+  inputs: [gvk.Deployment, gvk.Service, gvk.Namespace],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const d of snapshot.list('Deployment')) {
+    for (const d of snapshot.listOf(gvk.Deployment)) {
       if (!deploymentInMesh(snapshot, d)) continue;
       const podLabels = strMap(podTemplate(d).metadata['labels']);
       // A Service without selector selects everything here, as k8s SelectorFromSet(empty) does.
-      const services = snapshot.list('Service', nsOf(d)).filter((s) => matchesLabels(strMap(spec(s)['selector']), podLabels));
+      const services = snapshot.listOf(gvk.Service, nsOf(d)).filter((s) => matchesLabels(strMap(spec(s)['selector']), podLabels));
       if (services.length === 0) continue;
       checkProtocols(d, services, out);
       checkTargetPorts(d, services, out);

@@ -1,9 +1,9 @@
 // deprecation.DeprecationAnalyzer: fields and CRDs Istio deprecated or removed (hand-maintained, like
 // Istio's own list).
-import { groupOf } from '../../../kube/objects.ts';
 import { isRec, num, rec, recs, spec, str } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
-import { message } from '../types.ts';
+import { message, optional } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const REMOVED_CRDS = [
   { group: 'rbac.istio.io', kind: 'ClusterRbacConfig' },
@@ -15,9 +15,10 @@ const REMOVED_CRDS = [
 export const deprecationAnalyzer: Analyzer = {
   name: 'deprecation.DeprecationAnalyzer',
   description: 'Checks for deprecated Istio types and fields',
+  inputs: [gvk.VirtualService, gvk.Sidecar, optional(gvk.CustomResourceDefinition, 'CRDs of removed Istio kinds (rbac.istio.io)')],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       recs(spec(vs)['http']).forEach((route, i) => {
         const delay = rec(rec(route['fault'])['delay']);
         if ((num(delay['percent']) ?? 0) > 0) {
@@ -25,13 +26,12 @@ export const deprecationAnalyzer: Analyzer = {
         }
       });
     }
-    for (const sc of snapshot.list('Sidecar')) {
+    for (const sc of snapshot.listOf(gvk.Sidecar)) {
       if (isRec(rec(spec(sc)['outboundTrafficPolicy'])['egressProxy'])) {
         out.push(message('Deprecated', sc, ['OutboundTrafficPolicy.EgressProxy ignored'], ['spec', 'outboundTrafficPolicy', 'egressProxy']));
       }
     }
-    for (const crd of snapshot.list('CustomResourceDefinition')) {
-      if (groupOf(crd.apiVersion) !== 'apiextensions.k8s.io') continue;
+    for (const crd of snapshot.listOf(gvk.CustomResourceDefinition)) {
       const s = spec(crd);
       const group = str(s['group']);
       const kind = str(rec(s['names'])['kind']);

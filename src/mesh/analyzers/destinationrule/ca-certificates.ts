@@ -4,13 +4,15 @@ import { fullName, isRec, nsOf, rec, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const caCertificateAnalyzer: Analyzer = {
   name: 'destinationrule.CaCertificateAnalyzer',
   description: 'Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL',
+  inputs: [gvk.DestinationRule],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const dr of snapshot.list('DestinationRule')) {
+    for (const dr of snapshot.listOf(gvk.DestinationRule)) {
       const s = spec(dr);
       const policy = rec(s['trafficPolicy']);
       const hasSelector = isRec(s['workloadSelector']);

@@ -1,11 +1,12 @@
 // destinationrule.SubsetSelectPodAnalyzer: a DestinationRule's host must exist, and each subset should
 // select at least one pod (pod labels augmented with the node's topology labels, as istiod does).
 import type { KubeObject } from '../../../kube/objects.ts';
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { labels, memo, nsOf, rec, recs, spec, str, strMap, strs } from '../util/fields.ts';
 import { destinationHost } from '../util/hosts.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
-import { message } from '../types.ts';
+import { message, optional } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const TOPOLOGY = ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone'];
 const HOSTNAME = 'kubernetes.io/hostname';
@@ -13,9 +14,17 @@ const HOSTNAME = 'kubernetes.io/hostname';
 export const subsetSelectPodAnalyzer: Analyzer = {
   name: 'destinationrule.SubsetSelectPodAnalyzer',
   description: 'Checks if pods are selected by subsets in destination rules.',
+  inputs: [
+    gvk.DestinationRule,
+    gvk.ServiceEntry,
+    gvk.Service,
+    gvk.Pod,
+    gvk.MeshConfig,
+    optional(gvk.Node, 'node topology labels: a subset that selects by region or zone is judged on pod labels alone'),
+  ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const dr of snapshot.list('DestinationRule')) {
+    for (const dr of snapshot.listOf(gvk.DestinationRule)) {
       const s = spec(dr);
       const host = str(s['host']);
       const se = destinationHost(snapshot, nsOf(dr), strs(s['exportTo']), host);
@@ -33,11 +42,11 @@ export const subsetSelectPodAnalyzer: Analyzer = {
 };
 
 /** Pod labels plus topology labels from the pod's node, indexed by label pair. */
-function augmentedPodIndex(snapshot: MeshSnapshot): { byPair: Map<string, Record<string, string>[]>; all: Record<string, string>[] } {
+function augmentedPodIndex(snapshot: SnapshotReader): { byPair: Map<string, Record<string, string>[]>; all: Record<string, string>[] } {
   return memo(snapshot, 'destinationrule.augmentedPods', () => {
     const byPair = new Map<string, Record<string, string>[]>();
     const all: Record<string, string>[] = [];
-    for (const pod of snapshot.list('Pod')) {
+    for (const pod of snapshot.listOf(gvk.Pod)) {
       const l = augment(snapshot, pod);
       all.push(l);
       for (const [k, v] of Object.entries(l)) {
@@ -51,11 +60,11 @@ function augmentedPodIndex(snapshot: MeshSnapshot): { byPair: Map<string, Record
   });
 }
 
-function augment(snapshot: MeshSnapshot, pod: KubeObject): Record<string, string> {
+function augment(snapshot: SnapshotReader, pod: KubeObject): Record<string, string> {
   const out = { ...labels(pod) };
   const nodeName = str(rec(pod.spec)['nodeName']);
   if (nodeName === '') return out;
-  const node = snapshot.get('Node', undefined, nodeName);
+  const node = snapshot.getOf(gvk.Node, undefined, nodeName);
   if (!node) return out;
   const nodeLabels = labels(node);
   // Istio does not match on empty node locality labels, so only non-empty ones are added.
@@ -64,7 +73,7 @@ function augment(snapshot: MeshSnapshot, pod: KubeObject): Record<string, string
   return out;
 }
 
-function anyPodMatches(snapshot: MeshSnapshot, selector: Record<string, string>): boolean {
+function anyPodMatches(snapshot: SnapshotReader, selector: Record<string, string>): boolean {
   const index = augmentedPodIndex(snapshot);
   const entries = Object.entries(selector);
   if (entries.length === 0) return index.all.length > 0;

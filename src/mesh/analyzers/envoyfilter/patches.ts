@@ -5,6 +5,7 @@ import { fullName, isRec, num, rec, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const ROUTE_TARGETS = new Set(['ROUTE_CONFIGURATION', 'HTTP_ROUTE']);
 const FILTER_TARGETS = new Set(['NETWORK_FILTER', 'HTTP_FILTER']);
@@ -12,11 +13,12 @@ const FILTER_TARGETS = new Set(['NETWORK_FILTER', 'HTTP_FILTER']);
 export const envoyPatchAnalyzer: Analyzer = {
   name: 'envoyfilter.EnvoyPatchAnalyzer',
   description: 'Checks an envoyFilters',
+  inputs: [gvk.EnvoyFilter],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     // Filter names patched with a proxyVersion match, by EnvoyFilters seen so far (Istio walks them in name order).
     const versionedNames = new Set<string>();
-    const filters = [...snapshot.list('EnvoyFilter')].sort((a, b) => (fullName(a) < fullName(b) ? -1 : fullName(a) > fullName(b) ? 1 : 0));
+    const filters = [...snapshot.listOf(gvk.EnvoyFilter)].sort((a, b) => (fullName(a) < fullName(b) ? -1 : fullName(a) > fullName(b) ? 1 : 0));
     for (const ef of filters) analyzeFilter(ef, versionedNames, out);
     return out;
   },

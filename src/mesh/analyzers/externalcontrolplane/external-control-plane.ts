@@ -4,18 +4,20 @@
 import type { KubeObject } from '../../../kube/objects.ts';
 import { isRec, rec, recs, str } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
-import { message } from '../types.ts';
+import { message, optional } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const externalControlPlaneAnalyzer: Analyzer = {
   name: 'externalcontrolplane.ExternalControlPlaneAnalyzer',
   description: 'Checks that the remote IstioOperator resources reference an external control plane',
+  inputs: [gvk.MutatingWebhookConfiguration, optional(gvk.ValidatingWebhookConfiguration, 'the validating webhooks')],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const cfg of snapshot.list('ValidatingWebhookConfiguration')) {
+    for (const cfg of snapshot.listOf(gvk.ValidatingWebhookConfiguration)) {
       const name = cfg.metadata.name;
       if (name === 'istiod-default-validator' || name.startsWith('istio-validator')) checkHooks(cfg, out);
     }
-    for (const cfg of snapshot.list('MutatingWebhookConfiguration')) {
+    for (const cfg of snapshot.listOf(gvk.MutatingWebhookConfiguration)) {
       if (cfg.metadata.name.startsWith('istio-sidecar-injector')) checkHooks(cfg, out);
     }
     return out;

@@ -6,10 +6,12 @@ import type { Rec } from '../util/fields.ts';
 import { istioGateways } from '../util/kinds.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const gatewayCertificateAnalyzer: Analyzer = {
   name: 'gateway.CertificateAnalyzer',
   description: 'Checks a gateway certificate',
+  inputs: [gvk.Gateway],
   analyze(snapshot) {
     // Only gateways with TLS servers can conflict; index them by selector label pair.
     const tlsGateways = istioGateways(snapshot).list.filter((gw) => tlsSettings(gw).length > 0);

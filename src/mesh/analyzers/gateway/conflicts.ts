@@ -8,6 +8,7 @@ import { istioGateways } from '../util/kinds.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { selectorString } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 interface PortGroup {
   /** Gateways on this selector and port, with the hosts of their (last) server there. */
@@ -20,6 +21,7 @@ interface PortGroup {
 export const conflictingGatewayAnalyzer: Analyzer = {
   name: 'gateway.ConflictingGatewayAnalyzer',
   description: "Checks a gateway's selector, port number and hosts",
+  inputs: [gvk.Gateway],
   analyze(snapshot) {
     const groups = new Map<string, PortGroup>();
     const selectors = new Set<string>();

@@ -5,10 +5,12 @@ import type { Analyzer, AnalysisMessage } from '../types.ts';
 import { message } from '../types.ts';
 import { labels, nsOf, num, rec, recs, spec, str, strMap } from '../util/fields.ts';
 import { podsSelected, selectorString, servicesSelecting } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const ingressGatewayPortAnalyzer: Analyzer = {
   name: 'gateway.IngressGatewayPortAnalyzer',
   description: "Checks a gateway's ports against the gateway's Kubernetes service ports",
+  inputs: [gvk.Gateway, gvk.Pod, gvk.Service],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const gw of istioGateways(snapshot).list) {
@@ -44,7 +46,7 @@ export const ingressGatewayPortAnalyzer: Analyzer = {
 
 /** Like servicesSelecting, but an empty Service selector selects everything (k8s SelectorFromSet semantics). */
 function servicesSelectingAny(snapshot: Parameters<typeof servicesSelecting>[0], ns: string, podLabels: Record<string, string>) {
-  return snapshot.list('Service', ns).filter((svc) => {
+  return snapshot.listOf(gvk.Service, ns).filter((svc) => {
     const sel = strMap(rec(svc.spec)['selector']);
     return Object.entries(sel).every(([k, v]) => podLabels[k] === v);
   });

@@ -7,10 +7,12 @@ import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { podsSelected, selectorString } from '../util/workloads.ts';
 import { shortOrFullName } from '../virtualservice/gateways.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const gatewaySecretAnalyzer: Analyzer = {
   name: 'gateway.SecretAnalyzer',
   description: "Checks a gateway's referenced secrets for correctness",
+  inputs: [gvk.Gateway, gvk.Pod, gvk.Secret],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const gw of istioGateways(snapshot).list) {
@@ -25,7 +27,7 @@ export const gatewaySecretAnalyzer: Analyzer = {
         const cn = str(rec(server['tls'])['credentialName']);
         if (cn === '') return;
         const ref = shortOrFullName(gwNs, cn);
-        if (!snapshot.get('Secret', ref.namespace || undefined, ref.name)) {
+        if (!snapshot.getOf(gvk.Secret, ref.namespace || undefined, ref.name)) {
           out.push(message('ReferencedResourceNotFound', gw, ['credentialName', cn], ['spec', 'servers', i, 'tls', 'credentialName']));
         }
       });

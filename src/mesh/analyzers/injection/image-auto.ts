@@ -1,22 +1,24 @@
 // injection.ImageAutoAnalyzer: `image: auto` on an istio-proxy container only works if the injector
 // replaces it; a pod still showing it was not injected, and a Deployment no Istio webhook matches won't be.
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { isRec, labels, podTemplate, recs, spec, str, strMap, strs } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { containers, PROXY_CONTAINER } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const imageAutoAnalyzer: Analyzer = {
   name: 'injection.ImageAutoAnalyzer',
   description: 'Makes sure that Pods and Deployments with `image: auto` are going to be injected',
+  inputs: [gvk.MutatingWebhookConfiguration, gvk.Pod, gvk.Deployment, gvk.Namespace],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    const webhooks = snapshot.list('MutatingWebhookConfiguration').flatMap((w) => recs(w['webhooks']).filter((h) => str(h['name']).endsWith('istio.io')));
-    for (const pod of snapshot.list('Pod')) {
+    const webhooks = snapshot.listOf(gvk.MutatingWebhookConfiguration).flatMap((w) => recs(w['webhooks']).filter((h) => str(h['name']).endsWith('istio.io')));
+    for (const pod of snapshot.listOf(gvk.Pod)) {
       if (hasAutoImage(spec(pod))) out.push(message('ImageAutoWithoutInjectionError', pod, ['Pod', pod.metadata.name]));
     }
-    for (const d of snapshot.list('Deployment')) {
+    for (const d of snapshot.listOf(gvk.Deployment)) {
       const template = podTemplate(d);
       if (!hasAutoImage(template.spec)) continue;
       const nsLabels = namespaceLabels(snapshot, d.metadata.namespace || 'default');
@@ -33,8 +35,8 @@ function hasAutoImage(podSpec: Rec): boolean {
   return containers(podSpec).some((c) => c['name'] === PROXY_CONTAINER && c['image'] === 'auto');
 }
 
-function namespaceLabels(snapshot: MeshSnapshot, name: string): Record<string, string> {
-  const ns = snapshot.get('Namespace', undefined, name);
+function namespaceLabels(snapshot: SnapshotReader, name: string): Record<string, string> {
+  const ns = snapshot.getOf(gvk.Namespace, undefined, name);
   return ns ? labels(ns) : {};
 }
 

@@ -1,19 +1,25 @@
 // injection.Analyzer: namespaces should say whether they want sidecars (one injection label, not two),
 // and pods in injected namespaces should have the proxy.
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { annotations, fullName, labels, nsOf, spec } from '../util/fields.ts';
 import { enableNamespacesByDefault, injectorConfigMapName, injectorConfigMaps } from './injector-config.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
-import { message } from '../types.ts';
+import { message, optional } from '../types.ts';
 import { containers, DATAPLANE_MODE, INJECTION_LABEL, isSystemNamespace, PROXY_CONTAINER, REVISION_LABEL, SIDECAR_INJECT } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const injectionAnalyzer: Analyzer = {
   name: 'injection.Analyzer',
   description: 'Checks conditions related to Istio sidecar injection',
+  inputs: [
+    gvk.Namespace,
+    gvk.Pod,
+    optional(gvk.ConfigMap, "the injector's enableNamespacesByDefault: a namespace it injects by default is reported as not injected"),
+  ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const injected = new Set<string>();
-    for (const ns of snapshot.list('Namespace')) {
+    for (const ns of snapshot.listOf(gvk.Namespace)) {
       const name = ns.metadata.name;
       if (name === snapshot.istioNamespace || isSystemNamespace(name)) continue;
       const l = labels(ns);
@@ -35,7 +41,7 @@ export const injectionAnalyzer: Analyzer = {
       if (ambient) continue; // ambient namespaces get no sidecars
       injected.add(name);
     }
-    for (const pod of snapshot.list('Pod')) {
+    for (const pod of snapshot.listOf(gvk.Pod)) {
       if (!injected.has(nsOf(pod))) continue;
       const inject = labels(pod)[SIDECAR_INJECT] ?? annotations(pod)[SIDECAR_INJECT] ?? '';
       if (inject.toLowerCase() === 'false') continue;
@@ -48,7 +54,7 @@ export const injectionAnalyzer: Analyzer = {
 };
 
 /** sidecarInjectorWebhook.enableNamespacesByDefault of the namespace's injector (default one as fallback). */
-function byDefault(snapshot: MeshSnapshot, revision: string | undefined): boolean {
+function byDefault(snapshot: SnapshotReader, revision: string | undefined): boolean {
   const cms = injectorConfigMaps(snapshot);
   const cm = cms.get(injectorConfigMapName(revision)) ?? cms.get(injectorConfigMapName(undefined));
   return cm ? enableNamespacesByDefault(cm) : false;

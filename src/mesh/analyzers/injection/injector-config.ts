@@ -1,9 +1,10 @@
 // The sidecar injector's settings as istiod reads them from the `istio-sidecar-injector[-<revision>]`
 // ConfigMap's `values` key (JSON Helm values).
 import type { KubeObject } from '../../../kube/objects.ts';
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { isRec, memo, rec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const INJECTOR_CONFIGMAP = 'istio-sidecar-injector';
 
@@ -12,10 +13,10 @@ export function injectorConfigMapName(revision: string | undefined): string {
 }
 
 /** Injector ConfigMaps by name (any namespace; the name carries the revision). */
-export function injectorConfigMaps(snapshot: MeshSnapshot): Map<string, KubeObject> {
+export function injectorConfigMaps(snapshot: SnapshotReader): Map<string, KubeObject> {
   return memo(snapshot, 'injector.configMaps', () => {
     const out = new Map<string, KubeObject>();
-    for (const cm of snapshot.list('ConfigMap')) if (cm.metadata.name.startsWith(INJECTOR_CONFIGMAP)) out.set(cm.metadata.name, cm);
+    for (const cm of snapshot.listOf(gvk.ConfigMap)) if (cm.metadata.name.startsWith(INJECTOR_CONFIGMAP)) out.set(cm.metadata.name, cm);
     return out;
   });
 }

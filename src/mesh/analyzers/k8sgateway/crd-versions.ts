@@ -3,6 +3,7 @@
 import { annotations } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const BUNDLE_VERSION = 'gateway.networking.k8s.io/bundle-version';
 const MINIMUM: Record<string, [number, number, number]> = {
@@ -14,9 +15,10 @@ const MINIMUM: Record<string, [number, number, number]> = {
 export const gatewayApiCrdVersionAnalyzer: Analyzer = {
   name: 'k8sgateway.CRDVersionAnalyzer',
   description: 'Checks Gateway API CRDs are at the minimum version required by this Istio version',
+  inputs: [gvk.CustomResourceDefinition],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const crd of snapshot.list('CustomResourceDefinition')) {
+    for (const crd of snapshot.listOf(gvk.CustomResourceDefinition)) {
       const minimum = MINIMUM[crd.metadata.name];
       const raw = annotations(crd)[BUNDLE_VERSION];
       if (!minimum || raw === undefined) continue;

@@ -3,24 +3,26 @@
 import { isRec, labels, nsOf, rec, spec, str, strMap } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
-const POLICY_KINDS = ['AuthorizationPolicy', 'RequestAuthentication', 'Telemetry', 'WasmPlugin'];
+const POLICY_KINDS = [gvk.AuthorizationPolicy, gvk.RequestAuthentication, gvk.Telemetry, gvk.WasmPlugin];
 
 export const k8sGatewaySelectorAnalyzer: Analyzer = {
   name: 'k8sgateway.SelectorAnalyzer',
   description: 'Check that selectors are effective for Kubernetes gateway',
+  inputs: [gvk.Pod, ...POLICY_KINDS],
   analyze(snapshot) {
     const gatewayPods = new Map<string, Record<string, string>[]>();
-    for (const pod of snapshot.list('Pod')) {
+    for (const pod of snapshot.listOf(gvk.Pod)) {
       if (!(GATEWAY_NAME_LABEL in labels(pod))) continue;
       const list = gatewayPods.get(nsOf(pod));
       if (list) list.push(labels(pod));
       else gatewayPods.set(nsOf(pod), [labels(pod)]);
     }
     const out: AnalysisMessage[] = [];
-    for (const kind of POLICY_KINDS) {
-      for (const policy of snapshot.list(kind)) {
+    for (const ref of POLICY_KINDS) {
+      for (const policy of snapshot.listOf(ref)) {
         const s = spec(policy);
         if (isRec(s['targetRef']) || !isRec(s['selector'])) continue;
         const selector = strMap(rec(s['selector'])['matchLabels']);

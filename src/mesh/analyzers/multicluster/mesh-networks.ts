@@ -4,17 +4,19 @@ import type { KubeObject } from '../../../kube/objects.ts';
 import { labels, rec, recs } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const BUILT_IN_REGISTRIES = ['Mock', 'Kubernetes', 'External'];
 
 export const meshNetworksAnalyzer: Analyzer = {
   name: 'meshnetworks.MeshNetworksAnalyzer',
   description: 'Check the validity of MeshNetworks in the cluster',
+  inputs: [gvk.MeshNetworks, gvk.Secret],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     if (!snapshot.meshNetworks) return out;
     const registries = new Set(BUILT_IN_REGISTRIES);
-    for (const secret of snapshot.list('Secret')) {
+    for (const secret of snapshot.listOf(gvk.Secret)) {
       if (labels(secret)['istio/multiCluster'] !== 'true') continue;
       for (const cluster of Object.keys(rec(secret['data']))) registries.add(cluster);
     }

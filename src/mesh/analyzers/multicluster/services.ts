@@ -5,12 +5,14 @@ import { fullName, nsOf, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 const LOCAL_CLUSTER = 'local';
 
 export const multiClusterServiceAnalyzer: Analyzer = {
   name: 'services.MultiClusterServiceAnalyzer',
   description: 'Check the validity of services in the multi-cluster environment',
+  inputs: [gvk.Service],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const remotes = Object.entries(snapshot.remoteClusters);
@@ -21,7 +23,7 @@ export const multiClusterServiceAnalyzer: Analyzer = {
       if (!m) byName.set(fullName(svc), (m = new Map()));
       m.set(cluster, svc);
     };
-    for (const svc of snapshot.list('Service')) add(LOCAL_CLUSTER, svc);
+    for (const svc of snapshot.listOf(gvk.Service)) add(LOCAL_CLUSTER, svc);
     for (const [cluster, objects] of remotes) for (const o of objects) if (o.kind === 'Service') add(cluster, o);
     for (const clusters of byName.values()) {
       if (clusters.size < 2) continue;

@@ -6,21 +6,23 @@ import { isRec, num, rec, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const virtualServiceValidationAnalyzer: Analyzer = {
   name: 'schema.ValidationAnalyzer.VirtualService',
   description: 'Checks VirtualServices for structural errors and for rules and matches that can never be used',
+  inputs: [gvk.VirtualService],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     // VirtualServices other VirtualServices delegate to have no hosts by design.
     const delegates = new Set<string>();
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       for (const h of recs(spec(vs)['http'])) {
         const d = rec(h['delegate']);
         if (str(d['name'])) delegates.add(`${str(d['namespace']) || (vs.metadata.namespace ?? '')}/${str(d['name'])}`);
       }
     }
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const s = spec(vs);
       for (const problem of structuralProblems(s, delegates.has(`${vs.metadata.namespace ?? ''}/${vs.metadata.name}`))) {
         out.push(message('SchemaValidationError', vs, [problem.text], problem.path));

@@ -5,6 +5,7 @@ import { portProtocol } from '../util/port-protocol.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { isIstioControlPlane } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 const GATEWAY_MANAGED = 'gateway.istio.io/managed';
 const MANAGED_VALUES = new Set(['istio.io-gateway-controller', 'istio.io-mesh-controller', 'istio.io-eastwest-controller']);
@@ -12,9 +13,10 @@ const MANAGED_VALUES = new Set(['istio.io-gateway-controller', 'istio.io-mesh-co
 export const portNameAnalyzer: Analyzer = {
   name: 'service.PortNameAnalyzer',
   description: 'Checks the port names associated with each service',
+  inputs: [gvk.Service],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    for (const svc of snapshot.list('Service')) {
+    for (const svc of snapshot.listOf(gvk.Service)) {
       if (isIstioControlPlane(svc)) continue;
       if (MANAGED_VALUES.has(labels(svc)[GATEWAY_MANAGED] ?? '')) continue;
       const s = spec(svc);

@@ -5,6 +5,7 @@ import { fullName, nsOf, num, recs, spec, str, strs } from '../util/fields.ts';
 import { EXPORT_TO_ALL, EXPORT_TO_LOCAL, isExportToAll } from '../util/hosts.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 interface Entry {
   protocol: string;
@@ -14,9 +15,10 @@ interface Entry {
 export const conflictingServiceEntryProtocolAnalyzer: Analyzer = {
   name: 'serviceentry.ConflictingServiceEntryProtocolAnalyzer',
   description: 'Checks if multiple ServiceEntries define the same host and port with different protocols',
+  inputs: [gvk.ServiceEntry],
   analyze(snapshot) {
     const index = new Map<string, { scope: string; host: string; port: number; entries: Entry[] }>();
-    for (const se of snapshot.list('ServiceEntry')) {
+    for (const se of snapshot.listOf(gvk.ServiceEntry)) {
       const s = spec(se);
       const exportTo = strs(s['exportTo']);
       const scopes = isExportToAll(exportTo) ? [EXPORT_TO_ALL] : [...new Set(exportTo.map((e) => (e === EXPORT_TO_LOCAL ? nsOf(se) : e)))];

@@ -6,17 +6,19 @@ import { isRec, nsOf, rec, spec, strMap } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { namespaceInAmbient, podsSelected, selectorString } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const sidecarSelectorAnalyzer: Analyzer = {
   name: 'sidecar.SelectorAnalyzer',
   description: 'Validates that sidecars that define a workload selector match at least one pod, and that there aren\'t multiple sidecar resources that select overlapping pods',
+  inputs: [gvk.Sidecar, gvk.Namespace, gvk.Pod],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const podToSidecars = new Map<KubeObject, KubeObject[]>();
     const selectorless = new Map<string, KubeObject[]>();
-    for (const sc of snapshot.list('Sidecar')) {
+    for (const sc of snapshot.listOf(gvk.Sidecar)) {
       const ns = nsOf(sc);
-      if (namespaceInAmbient(snapshot.get('Namespace', undefined, ns))) {
+      if (namespaceInAmbient(snapshot.getOf(gvk.Namespace, undefined, ns))) {
         out.push(message('IneffectivePolicy', sc, ['Sidecar resources are not supported for workloads in ambient mode']));
         continue;
       }

@@ -4,13 +4,15 @@ import type { KubeObject } from '../../../kube/objects.ts';
 import { isRec, nsOf, spec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const telemetryDefaultSelectorAnalyzer: Analyzer = {
   name: 'telemetry.DefaultSelectorAnalyzer',
   description: "Validates that there aren't multiple telemetry resources that have no selector",
+  inputs: [gvk.Telemetry],
   analyze(snapshot) {
     const byNs = new Map<string, KubeObject[]>();
-    for (const t of snapshot.list('Telemetry')) {
+    for (const t of snapshot.listOf(gvk.Telemetry)) {
       const s = spec(t);
       if (isRec(s['selector']) || isRec(s['targetRef']) || (Array.isArray(s['targetRefs']) && s['targetRefs'].length > 0)) continue;
       const list = byNs.get(nsOf(t));

@@ -5,14 +5,16 @@ import { isRec, nsOf, rec, spec, strMap } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { podsSelected, selectorString } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const telemetrySelectorAnalyzer: Analyzer = {
   name: 'telemetry.SelectorAnalyzer',
   description: "Validates that telemetries that define a selector match at least one pod, and that there aren't multiple telemetry resources that select overlapping pods",
+  inputs: [gvk.Telemetry, gvk.Pod],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const podToTelemetries = new Map<KubeObject, KubeObject[]>();
-    for (const t of snapshot.list('Telemetry')) {
+    for (const t of snapshot.listOf(gvk.Telemetry)) {
       const sel = spec(t)['selector'];
       if (!isRec(sel)) continue;
       const selector = strMap(rec(sel)['matchLabels']);

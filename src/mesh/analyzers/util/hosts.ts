@@ -1,14 +1,15 @@
 // Host names the way Istio resolves them for analysis: short names become FQDNs in the referring
 // object's namespace, visibility follows exportTo, and Kubernetes Services count as service entries.
 import type { KubeObject } from '../../../kube/objects.ts';
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { annotations, memo, nsOf, num, rec, recs, spec, str, strMap, strs } from './fields.ts';
+import { gvk } from './kinds.ts';
 
 export const EXPORT_TO_ALL = '*';
 export const EXPORT_TO_LOCAL = '.';
 export const MESH_GATEWAY = 'mesh';
 
-export function clusterDomain(snapshot: MeshSnapshot): string {
+export function clusterDomain(snapshot: SnapshotReader): string {
   return str(snapshot.meshConfig['clusterDomain']) || 'cluster.local';
 }
 
@@ -86,7 +87,7 @@ export interface HostIndex {
 }
 
 /** Istio's InitServiceEntryHostMap: every ServiceEntry host and Service FQDN, keyed by scope/fqdn. */
-export function serviceEntryHosts(snapshot: MeshSnapshot): HostIndex {
+export function serviceEntryHosts(snapshot: SnapshotReader): HostIndex {
   return memo(snapshot, 'hosts.serviceEntryHosts', () => {
     const domain = clusterDomain(snapshot);
     const index: HostIndex = { exact: new Map(), wildcards: [] };
@@ -96,7 +97,7 @@ export function serviceEntryHosts(snapshot: MeshSnapshot): HostIndex {
       const fqdn = key.slice(scope.length + 1);
       if (fqdn.startsWith('*')) index.wildcards.push({ scope, host: fqdn, entry });
     };
-    for (const se of snapshot.list('ServiceEntry')) {
+    for (const se of snapshot.listOf(gvk.ServiceEntry)) {
       const s = spec(se);
       const ns = nsOf(se);
       const entry: ServiceEntryLike = {
@@ -113,7 +114,7 @@ export function serviceEntryHosts(snapshot: MeshSnapshot): HostIndex {
         for (const e of exportTo) put(e === EXPORT_TO_LOCAL ? ns : e, ns, h, entry);
       }
     }
-    for (const svc of snapshot.list('Service')) {
+    for (const svc of snapshot.listOf(gvk.Service)) {
       const ns = nsOf(svc);
       const entry: ServiceEntryLike = {
         object: svc,
@@ -129,7 +130,7 @@ export function serviceEntryHosts(snapshot: MeshSnapshot): HostIndex {
 }
 
 /** Istio's GetDestinationHost: the service entry (or Service) a host resolves to from a namespace. */
-export function destinationHost(snapshot: MeshSnapshot, sourceNs: string, exportTo: readonly string[], host: string): ServiceEntryLike | undefined {
+export function destinationHost(snapshot: SnapshotReader, sourceNs: string, exportTo: readonly string[], host: string): ServiceEntryLike | undefined {
   const index = serviceEntryHosts(snapshot);
   const domain = clusterDomain(snapshot);
   const all = index.exact.get(scopedFqdn(EXPORT_TO_ALL, sourceNs, host, domain));

@@ -3,8 +3,9 @@
 // is in the mesh.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { matchesLabels } from '../../../kube/objects.ts';
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { labels, memo, nsOf, rec, recs, str, strMap } from './fields.ts';
+import { gvk } from './kinds.ts';
 
 /** Namespaces Istio never injects and its analyzers leave alone (inject.IgnoredNamespaces). */
 export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
@@ -26,10 +27,10 @@ interface LabelIndex {
   all: readonly KubeObject[];
 }
 
-function podLabelIndex(snapshot: MeshSnapshot): LabelIndex {
+function podLabelIndex(snapshot: SnapshotReader): LabelIndex {
   return memo(snapshot, 'workloads.podLabelIndex', () => {
     const byPair = new Map<string, KubeObject[]>();
-    for (const pod of snapshot.list('Pod')) {
+    for (const pod of snapshot.listOf(gvk.Pod)) {
       for (const [k, v] of Object.entries(labels(pod))) {
         const key = `${k}\u0000${v}`;
         const list = byPair.get(key);
@@ -37,14 +38,14 @@ function podLabelIndex(snapshot: MeshSnapshot): LabelIndex {
         else byPair.set(key, [pod]);
       }
     }
-    return { byPair, all: snapshot.list('Pod') };
+    return { byPair, all: snapshot.listOf(gvk.Pod) };
   });
 }
 
 /** Pods (any namespace, or one namespace) whose labels the matchLabels selector selects. Empty selects all. */
-export function podsSelected(snapshot: MeshSnapshot, selector: Record<string, string>, namespace?: string): KubeObject[] {
+export function podsSelected(snapshot: SnapshotReader, selector: Record<string, string>, namespace?: string): KubeObject[] {
   const entries = Object.entries(selector);
-  if (entries.length === 0) return [...(namespace === undefined ? snapshot.list('Pod') : snapshot.list('Pod', namespace))];
+  if (entries.length === 0) return [...(namespace === undefined ? snapshot.listOf(gvk.Pod) : snapshot.listOf(gvk.Pod, namespace))];
   const index = podLabelIndex(snapshot);
   let smallest: KubeObject[] | undefined;
   for (const [k, v] of entries) {
@@ -56,8 +57,8 @@ export function podsSelected(snapshot: MeshSnapshot, selector: Record<string, st
 }
 
 /** Services in the pod's namespace whose selector selects the given labels (a Service without selector selects nothing). */
-export function servicesSelecting(snapshot: MeshSnapshot, namespace: string, podLabels: Record<string, string>): KubeObject[] {
-  return snapshot.list('Service', namespace).filter((svc) => {
+export function servicesSelecting(snapshot: SnapshotReader, namespace: string, podLabels: Record<string, string>): KubeObject[] {
+  return snapshot.listOf(gvk.Service, namespace).filter((svc) => {
     const sel = strMap(rec(svc.spec)['selector']);
     return Object.keys(sel).length > 0 && matchesLabels(sel, podLabels);
   });
@@ -81,21 +82,21 @@ function hasIstioProxy(cs: readonly Record<string, unknown>[]): boolean {
 }
 
 /** Istio's inMesh: proxy container present, or injection asked for by pod label/annotation, or by namespace label. */
-export function inMesh(snapshot: MeshSnapshot, annos: Record<string, string>, podLabels: Record<string, string>, namespace: string, cs: readonly Record<string, unknown>[]): boolean {
+export function inMesh(snapshot: SnapshotReader, annos: Record<string, string>, podLabels: Record<string, string>, namespace: string, cs: readonly Record<string, unknown>[]): boolean {
   if (hasIstioProxy(cs)) return true;
   if (SIDECAR_INJECT in podLabels) return podLabels[SIDECAR_INJECT] === 'true';
   if (SIDECAR_INJECT in annos) return annos[SIDECAR_INJECT] === 'true';
-  const ns = snapshot.get('Namespace', undefined, namespace);
+  const ns = snapshot.getOf(gvk.Namespace, undefined, namespace);
   if (ns) return labels(ns)[INJECTION_LABEL] === 'enabled';
   return false;
 }
 
-export function podInMesh(snapshot: MeshSnapshot, pod: KubeObject): boolean {
+export function podInMesh(snapshot: SnapshotReader, pod: KubeObject): boolean {
   const s = rec(pod.spec);
   return inMesh(snapshot, pod.metadata.annotations ?? {}, labels(pod), nsOf(pod), [...containers(s), ...initContainers(s)]);
 }
 
-export function deploymentInMesh(snapshot: MeshSnapshot, deployment: KubeObject): boolean {
+export function deploymentInMesh(snapshot: SnapshotReader, deployment: KubeObject): boolean {
   const template = rec(rec(deployment.spec)['template']);
   const meta = rec(template['metadata']);
   return inMesh(snapshot, strMap(meta['annotations']), strMap(meta['labels']), nsOf(deployment), containers(template['spec']));

@@ -5,14 +5,16 @@ import { fullName, nsOf, spec, strs } from '../util/fields.ts';
 import { clusterDomain, EXPORT_TO_LOCAL, isExportToAll, EXPORT_TO_ALL, MESH_GATEWAY, scopedFqdn } from '../util/hosts.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const conflictingMeshGatewayHostsAnalyzer: Analyzer = {
   name: 'virtualservice.ConflictingMeshGatewayHostsAnalyzer',
   description: 'Checks if multiple virtual services associated with the mesh gateway have conflicting hosts',
+  inputs: [gvk.VirtualService, gvk.MeshConfig],
   analyze(snapshot) {
     const domain = clusterDomain(snapshot);
     const byHost = new Map<string, KubeObject[]>();
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const gateways = strs(spec(vs)['gateways']);
       // No gateways means the mesh gateway.
       if (gateways.length > 0 && !gateways.includes(MESH_GATEWAY)) continue;

@@ -2,7 +2,7 @@
 // or ServiceEntry visible from the VirtualService, on a port it has; and subset-less routes on gateways
 // are flagged when another VirtualService routes the same host by subset (ingress ignores those rules).
 import type { KubeObject } from '../../../kube/objects.ts';
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { fullName, num, rec, recs, spec, str, strs, nsOf } from '../util/fields.ts';
 import { destinationHost, toFqdn } from '../util/hosts.ts';
 import type { ServiceEntryLike } from '../util/hosts.ts';
@@ -10,14 +10,16 @@ import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { mirrorDestinations, routeDestinations } from './destinations.ts';
 import type { RouteDestination } from './destinations.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const destinationHostAnalyzer: Analyzer = {
   name: 'virtualservice.DestinationHostAnalyzer',
   description: 'Checks the destination hosts associated with each virtual service',
+  inputs: [gvk.VirtualService, gvk.ServiceEntry, gvk.Service, gvk.MeshConfig],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const subsetRoutedHosts = subsetDestinationsByHost(snapshot);
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const exportTo = strs(spec(vs)['exportTo']);
       for (const d of routeDestinations(vs)) checkDestination(snapshot, vs, exportTo, d, 'host', out);
       for (const d of mirrorDestinations(vs)) checkDestination(snapshot, vs, exportTo, d, 'mirror host', out);
@@ -27,7 +29,7 @@ export const destinationHostAnalyzer: Analyzer = {
   },
 };
 
-function checkDestination(snapshot: MeshSnapshot, vs: KubeObject, exportTo: string[], d: RouteDestination, refType: string, out: AnalysisMessage[]): void {
+function checkDestination(snapshot: SnapshotReader, vs: KubeObject, exportTo: string[], d: RouteDestination, refType: string, out: AnalysisMessage[]): void {
   const host = str(d.destination['host']);
   const entry = destinationHost(snapshot, nsOf(vs), exportTo, host);
   const path = [...d.path, 'host'];
@@ -50,9 +52,9 @@ function checkPorts(vs: KubeObject, d: RouteDestination, entry: ServiceEntryLike
 }
 
 /** host → full names of VirtualServices that route that host (one of their own hosts) to a subset, once per such destination. */
-function subsetDestinationsByHost(snapshot: MeshSnapshot): Map<string, string[]> {
+function subsetDestinationsByHost(snapshot: SnapshotReader): Map<string, string[]> {
   const byHost = new Map<string, string[]>();
-  for (const vs of snapshot.list('VirtualService')) {
+  for (const vs of snapshot.listOf(gvk.VirtualService)) {
     const hosts = strs(spec(vs)['hosts']);
     for (const http of recs(spec(vs)['http'])) {
       for (const route of recs(http['route'])) {

@@ -1,19 +1,21 @@
 // virtualservice.DestinationRuleAnalyzer: a route to a subset needs a DestinationRule for that host
 // that defines the subset.
-import type { MeshSnapshot } from '../../snapshot.ts';
+import type { SnapshotReader } from '../../snapshot.ts';
 import { memo, nsOf, recs, spec, str } from '../util/fields.ts';
 import { resourceNameFromHost } from '../util/hosts.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { mirrorDestinations, routeDestinations } from './destinations.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const virtualServiceDestinationRuleAnalyzer: Analyzer = {
   name: 'virtualservice.DestinationRuleAnalyzer',
   description: 'Checks the destination rules associated with each virtual service',
+  inputs: [gvk.VirtualService, gvk.DestinationRule],
   analyze(snapshot) {
     const known = hostSubsets(snapshot);
     const out: AnalysisMessage[] = [];
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const ns = nsOf(vs);
       const missing = (host: string, subset: string) => subset !== '' && !known.has(`${resourceNameFromHost(ns, host)}\u0000${subset}`);
       for (const d of routeDestinations(vs)) {
@@ -32,10 +34,10 @@ export const virtualServiceDestinationRuleAnalyzer: Analyzer = {
 };
 
 /** `ns/name\0subset` for every subset of every DestinationRule. */
-function hostSubsets(snapshot: MeshSnapshot): Set<string> {
+function hostSubsets(snapshot: SnapshotReader): Set<string> {
   return memo(snapshot, 'virtualservice.hostSubsets', () => {
     const set = new Set<string>();
-    for (const dr of snapshot.list('DestinationRule')) {
+    for (const dr of snapshot.listOf(gvk.DestinationRule)) {
       const ns = nsOf(dr);
       const host = str(spec(dr)['host']);
       for (const subset of recs(spec(dr)['subsets'])) set.add(`${resourceNameFromHost(ns, host)}\u0000${str(subset['name'])}`);

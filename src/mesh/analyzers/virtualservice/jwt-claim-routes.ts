@@ -8,22 +8,24 @@ import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { shortOrFullName } from './gateways.ts';
 import { podsSelected } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 const JWT_CLAIM_HEADER = '@request.auth.claims';
 
 export const jwtClaimRouteAnalyzer: Analyzer = {
   name: 'virtualservice.JWTClaimRouteAnalyzer',
   description: 'Checks the VirtualService using JWT claim based routing has corresponding RequestAuthentication',
+  inputs: [gvk.RequestAuthentication, gvk.VirtualService, gvk.Gateway, gvk.Pod],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const raSelectors = new Map<string, Record<string, string>[]>();
-    for (const ra of snapshot.list('RequestAuthentication')) {
+    for (const ra of snapshot.listOf(gvk.RequestAuthentication)) {
       const sel = strMap(rec(spec(ra)['selector'])['matchLabels']);
       const list = raSelectors.get(nsOf(ra));
       if (list) list.push(sel);
       else raSelectors.set(nsOf(ra), [sel]);
     }
-    for (const vs of snapshot.list('VirtualService')) {
+    for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const key = claimKey(spec(vs)['http']);
       if (key === '') continue;
       for (const gwName of strs(spec(vs)['gateways'])) {

@@ -7,14 +7,16 @@ import { selectorMatches } from '../injection/image-auto.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { INJECTION_LABEL, REVISION_LABEL, SIDECAR_INJECT } from '../util/workloads.ts';
+import { gvk } from '../util/kinds.ts';
 
 export const webhookAnalyzer: Analyzer = {
   name: 'webhook.Analyzer',
   description: 'Checks the validity of Istio webhooks',
+  inputs: [gvk.MutatingWebhookConfiguration, gvk.Service],
   analyze(snapshot) {
     const hooks: { key: string; config: KubeObject; hook: Rec }[] = [];
     const revisions = new Set<string>();
-    for (const cfg of snapshot.list('MutatingWebhookConfiguration')) {
+    for (const cfg of snapshot.listOf(gvk.MutatingWebhookConfiguration)) {
       const webhooks = recs(cfg['webhooks']);
       const revs = revisionsOf(cfg, webhooks);
       if (revs.length === 0 && !webhooks.some((w) => str(w['name']).endsWith('istio.io'))) continue;
@@ -42,7 +44,7 @@ export const webhookAnalyzer: Analyzer = {
       if (!isRec(rec(h.hook['clientConfig'])['service'])) continue; // a URL, not a Service
       const ns = str(svc['namespace']);
       const name = str(svc['name']);
-      if (!snapshot.get('Service', ns || undefined, name)) {
+      if (!snapshot.getOf(gvk.Service, ns || undefined, name)) {
         out.push(message('InvalidWebhook', h.config, [`Injector refers to a control plane service that does not exist: ${ns ? `${ns}/${name}` : name}.`]));
       }
     }
