@@ -2,8 +2,14 @@
 // over the live object. Maps merge key by key; lists merge as their list type says: by key fields
 // (list-map), as a set of scalars, or replaced whole (atomic). Merged list order is the live order
 // with the configuration's order for shared items, and new items after the live item they follow.
-import type { ListType, ListTypeOf } from './field-manager.ts';
 import { clone, deepEqual, isObject, type Json } from './patch.ts';
+
+/** How a list is merged and owned: by key fields, as a set of scalars, or whole. */
+export type ListType = { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
+
+/** The list type at a field path (field names from the root, list items skipped). */
+export type ListTypeOf = (fieldPath: readonly string[]) => ListType;
+
 
 function identityOf(item: Json, lt: ListType): string | undefined {
   if (lt.type === 'set') return JSON.stringify(item);

@@ -6,7 +6,7 @@
 //
 // `withBuiltinCatalog` completes the registry's built-in types (resource-types.ts) with this table:
 // kinds the sandbox already models keep their other properties; missing kinds are added.
-import type { ResourceType } from './resource-types.ts';
+import type { ResourceType } from './resource-type.ts';
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const CREATE = ['create'];

@@ -9,16 +9,12 @@
 //   applies and nobody else owns are removed from the object.
 import type { KubeObject, ManagedFieldsEntry } from '../kube/objects.ts';
 import { ApiError } from './api-errors.ts';
-import { mergeApplied } from './apply-merge.ts';
+import { type ListType, type ListTypeOf, mergeApplied } from './apply-merge.ts';
 import { clone, deepEqual, isObject, type Json, mergeKeyFor, PRIMITIVE_MERGE } from './patch.ts';
 
 type JsonObject = { [k: string]: Json };
 
-/** How a list is merged and owned: by key fields, as a set of scalars, or whole. */
-export type ListType = { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
-
-/** The list type at a field path (field names from the root, list items skipped). */
-export type ListTypeOf = (fieldPath: readonly string[]) => ListType;
+export type { ListType, ListTypeOf } from './apply-merge.ts';
 
 /** Built-in kinds: the list-map keys of their Go types (the strategic-merge keys), sets for finalizers. */
 export const builtinListTypes: ListTypeOf = (names) => {

@@ -5,7 +5,14 @@
 import type { KubeObject } from '../kube/objects.ts';
 import { badRequest } from './api-errors.ts';
 import type { ResourceType } from './resource-types.ts';
-import type { FieldRequirement } from './selectors.ts';
+
+/** One `field=value` or `field!=value` of a field selector. */
+export interface FieldRequirement {
+  field: string;
+  op: 'eq' | 'neq';
+  value: string;
+}
+
 
 const META = ['metadata.name', 'metadata.namespace'];
 

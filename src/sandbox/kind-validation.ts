@@ -6,7 +6,7 @@
 import type { KubeObject } from '../kube/objects.ts';
 import type { FieldError } from './api-errors.ts';
 import type { ResourceType } from './resource-types.ts';
-import { dns1123LabelProblems, labelErrors, qualifiedNameProblems } from './validation.ts';
+import { dns1123LabelProblems, labelErrors, qualifiedNameProblems } from './name-rules.ts';
 
 type Obj = Record<string, unknown>;
 

@@ -3,31 +3,10 @@
 // entries at run time (the Istio ones are registered at start from istio-crds.ts).
 import type { KubeObject } from '../kube/objects.ts';
 import type { CrdSpecRow, PrinterColumn } from './istio-crds.ts';
+import type { ResourceType } from './resource-type.ts';
 import { BUILTIN_GROUP_VERSIONS } from './builtin-catalog.ts';
 
-export interface ResourceType {
-  group: string;
-  /** Served versions, most preferred first. */
-  versions: string[];
-  kind: string;
-  listKind: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  categories: string[];
-  namespaced: boolean;
-  verbs: string[];
-  /** Subresource names: status, scale, log, proxy, portforward. */
-  subresources: string[];
-  /** Custom resources only accept JSON merge patch, not strategic merge (as in Kubernetes). */
-  custom: boolean;
-  /**
-   * Whether the registry strategy keeps metadata.generation (1 on create, +1 when the spec changes):
-   * workloads, policies, CRDs and every custom resource; not ConfigMap, Secret, Pod, Service, Event...
-   */
-  generation: boolean;
-  printerColumns?: PrinterColumn[];
-}
+export type { ResourceType } from './resource-type.ts';
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 

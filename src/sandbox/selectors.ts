@@ -1,7 +1,7 @@
 // labelSelector and fieldSelector query parameters, parsed the way the API server reads them.
 import type { KubeObject } from '../kube/objects.ts';
 import { badRequest } from './api-errors.ts';
-import { fieldLabelValue } from './field-selectors.ts';
+import { type FieldRequirement, fieldLabelValue } from './field-selectors.ts';
 import { type LabelRequirement, parseLabelSelectorText } from './label-selector.ts';
 
 export type { LabelRequirement } from './label-selector.ts';
@@ -47,11 +47,7 @@ export function matchesLabelRequirements(reqs: readonly LabelRequirement[], labe
   return true;
 }
 
-export interface FieldRequirement {
-  field: string;
-  op: 'eq' | 'neq';
-  value: string;
-}
+export type { FieldRequirement } from './field-selectors.ts';
 
 export function parseFieldSelector(text: string): FieldRequirement[] {
   const out: FieldRequirement[] = [];
