@@ -5,8 +5,7 @@ import { z } from 'zod';
 import { closest, parseWords, tokenize } from './args.ts';
 import type { AnyCommand, CommandContext } from './command.ts';
 import type { ClusterTarget, Requester } from './shared-types.ts';
-import { UserError, referenceId } from './errors.ts';
-import { KubeApiError, KubeUnreachableError } from './kube/client.ts';
+import { UserError, explain } from './errors.ts';
 import type { Logger } from './log.ts';
 import { type Rendered, context, esc, fitToSlack, section } from './blocks/block-kit.ts';
 import type { CommandServices } from './services.ts';
@@ -76,8 +75,12 @@ export class Router {
     return [...this.clusters.keys()];
   }
 
-  /** Parse and validate without running: the front door learns whether to show "working…". */
-  async prepare(text: string, requester: Requester): Promise<Prepared | Reply> {
+  /**
+   * Parse and validate without running: the front door learns whether to show "working…". `log` is the
+   * delivery's child logger (its delivery id on every line of this request, down to the command).
+   */
+  async prepare(text: string, requester: Requester, options: { log?: Logger } = {}): Promise<Prepared | Reply> {
+    const log = options.log ?? this.options.log;
     try {
       let words = tokenize(text.trim());
       const clusterFlag = extractCluster(words);
@@ -104,23 +107,23 @@ export class Router {
         args,
         cluster,
         touchesCluster: typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster,
-        execute: () => this.execute(command, args, cluster, requester),
+        execute: () => this.execute(command, args, cluster, requester, log),
       };
     } catch (err) {
-      return this.failure(err);
+      return this.failure(err, log, 'reading a command');
     }
   }
 
   /** Parse, validate, authorize, run and render. Never throws. */
-  async handle(text: string, requester: Requester): Promise<Reply> {
-    const prepared = await this.prepare(text, requester);
+  async handle(text: string, requester: Requester, options: { log?: Logger } = {}): Promise<Reply> {
+    const prepared = await this.prepare(text, requester, options);
     if ('rendered' in prepared) return prepared;
     return prepared.execute();
   }
 
-  private async execute(command: AnyCommand, args: unknown, cluster: ClusterTarget, requester: Requester): Promise<Reply> {
+  private async execute(command: AnyCommand, args: unknown, cluster: ClusterTarget, requester: Requester, parent: Logger): Promise<Reply> {
     const started = performance.now();
-    const log = this.options.log.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
+    const log = parent.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
     let reply: Reply;
     try {
       const ctx: CommandContext<unknown> = {
@@ -142,7 +145,7 @@ export class Router {
       const footer = context(`cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`);
       reply = { outcome: 'ok', command: command.name, cluster: cluster.name, rendered: fitToSlack({ ...rendered, blocks: [...rendered.blocks, footer] }, `${command.name}-output.txt`) };
     } catch (err) {
-      reply = { ...this.failure(err, log), command: command.name, cluster: cluster.name };
+      reply = { ...this.failure(err, log, `answering ${command.name}`), command: command.name, cluster: cluster.name };
     }
     this.options.onCommand?.(command.name, reply.outcome, (performance.now() - started) / 1000);
     return reply;
@@ -157,25 +160,9 @@ export class Router {
     return cluster;
   }
 
-  private failure(err: unknown, log: Logger = this.options.log): Reply {
-    if (err instanceof UserError) {
-      const body = `:warning: ${err.message}` + (err.hint ? `\n${err.hint}` : '');
-      return this.reply('user_error', section(body));
-    }
-    if (err instanceof KubeApiError) {
-      const ref = referenceId();
-      log.warn({ err, ref, status: err.status, reason: err.reason }, 'cluster API refused a request');
-      const words = err.status === 403 ? 'The cluster refused meshops' : err.status === 404 ? 'The cluster could not find it' : 'The cluster API answered with an error';
-      return this.reply('error', section(`:x: ${words}: ${esc(err.message)}\n_ref ${ref}_`));
-    }
-    if (err instanceof KubeUnreachableError) {
-      const ref = referenceId();
-      log.warn({ err, ref, server: err.server }, 'cluster API unreachable');
-      return this.reply('error', section(`:x: ${esc(err.message)}.\n_ref ${ref}_`));
-    }
-    const ref = referenceId();
-    log.error({ err, ref }, 'command failed');
-    return this.reply('error', section(`:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.`));
+  private failure(err: unknown, log: Logger = this.options.log, what = 'answering a command'): Reply {
+    const e = explain(err, log, what);
+    return this.reply(e.outcome, section(e.text));
   }
 
   private reply(outcome: Outcome, block: ReturnType<typeof section>, command?: string, cluster?: string): Reply {

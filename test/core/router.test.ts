@@ -147,8 +147,9 @@ describe('router', () => {
     const text = JSON.stringify(r.rendered.blocks);
     expect(text).toContain(`Cannot reach the Kubernetes API at https://127.0.0.1:${port}: connection refused`);
     expect(text).not.toContain('something went wrong');
-    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'cluster API unreachable');
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'answering config: the cluster API is unreachable');
     expect(JSON.stringify(logged?.err)).toContain('ECONNREFUSED');
+    expect(logged?.code).toBe('kube_unreachable');
   });
 
   it('lets the policy refuse before running', async () => {
