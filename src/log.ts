@@ -1,5 +1,6 @@
 // pino JSON logs. Secrets never reach them: tokens, signing secrets and Authorization headers are
 // redacted by path, and token-shaped strings are masked wherever else they appear.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -54,11 +55,30 @@ export function serializeError(err: Error, depth = 0): SerializedError {
   return out;
 }
 
+/**
+ * The delivery being handled (Slack's trigger id, event id or envelope id). Set once where a delivery
+ * comes in; every line logged while handling it (router, commands, approvals, audit) carries it, also
+ * from loggers made before the delivery arrived, since pino asks for it on each line.
+ */
+const delivery = new AsyncLocalStorage<{ delivery: string }>();
+
+export function withDelivery<T>(id: string, fn: () => T): T {
+  return delivery.run({ delivery: id }, fn);
+}
+
+export function currentDelivery(): string | undefined {
+  return delivery.getStore()?.delivery;
+}
+
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? 'info',
     base: { app: 'meshops' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    mixin: () => {
+      const d = delivery.getStore();
+      return d ? { delivery: d.delivery } : {};
+    },
     serializers: { err: (e: unknown) => (e instanceof Error || isErrorLike(e) ? serializeError(e as Error) : e) },
     hooks: {
       logMethod(args, method) {

@@ -42,3 +42,26 @@ describe('logging', () => {
     expect(line.err.cause.cause).toMatchObject({ type: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:6443' });
   });
 });
+
+describe('delivery id', () => {
+  it('every line logged while a delivery is handled carries its id, from any logger, across awaits; none outside', async () => {
+    const { Writable } = await import('node:stream');
+    const { createLogger, withDelivery } = await import('../../src/log.ts');
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger({ destination: new Writable({ write: (c, _e, cb) => (String(c).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))), cb()) }) });
+    const approvals = log.child({ component: 'approvals' });
+    log.info('before');
+    await withDelivery('1234.5678.abcd', async () => {
+      log.info('received');
+      await new Promise((r) => setTimeout(r, 5));
+      approvals.info('audit: approved');
+    });
+    log.info('after');
+    expect(lines.map((l) => [l.msg, l.delivery])).toEqual([
+      ['before', undefined],
+      ['received', '1234.5678.abcd'],
+      ['audit: approved', '1234.5678.abcd'],
+      ['after', undefined],
+    ]);
+  });
+});
