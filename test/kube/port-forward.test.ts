@@ -2,15 +2,21 @@
 // request gets. On the wire (a plain loopback server that records the upgrade request): the
 // credentials, Impersonate-User and one Impersonate-Group header per group, the User-Agent, the
 // client's timeout (closing a tunnel still opening) and an onRequest record. Against the sandbox:
-// RBAC decides for the impersonated identity, as a real API server does for pods/portforward.
+// RBAC decides for the impersonated identity, as a real API server does for pods/portforward, on the
+// WebSocket path the bot uses and on kubectl's SPDY paths (tunnelled in a WebSocket, or a plain POST).
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { KubeClient, type RequestRecord } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { PortForwardError } from '../../src/kube/port-forward.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
+import { findKubectl } from '../support/kubectl.ts';
 
 function clientFor(url: string, opts: ConstructorParameters<typeof KubeClient>[1] = {}): KubeClient {
   const kc = new KubeConfig();
@@ -132,7 +138,14 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
   });
   const seed: KubeObject[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: NS }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+    // Running: kubectl checks the phase before it dials.
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace: NS },
+      spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      status: { phase: 'Running' },
+    },
     // As deploy/ grants it: both verbs, since a WebSocket upgrade is a GET and Kubernetes 1.35+ also asks for create.
     rbac('Role', 'port-forward', { rules: [{ apiGroups: [''], resources: ['pods/portforward'], verbs: ['get', 'create'] }] }),
     rbac('RoleBinding', 'port-forward', {
@@ -163,7 +176,9 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
 
   afterAll(async () => {
     await sb?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
+  let dir: string | undefined;
 
   const get = (kube: KubeClient) => kube.portForwardGet(NS, 'web-1', 8080, '/');
 
@@ -193,5 +208,26 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
     const err = await get(new KubeClient(kc).as({ user: 'alice' })).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'tunnel', status: 403 });
     expect((err as Error).message).toMatch(/User "mallory" cannot impersonate resource "users"/);
+  });
+
+  const kubectl = findKubectl();
+  // Skipped on purpose without kubectl: these cases are about the real binary's SPDY paths.
+  (kubectl ? it : it.skip).each([
+    ['SPDY tunnelled in a WebSocket (GET), then the plain SPDY fallback (POST)', {}, ['GET', 'POST']],
+    ['plain SPDY/3.1 (POST)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, ['POST']],
+  ])(`kubectl port-forward --as bob is refused too: %s${kubectl ? '' : ' (skipped: kubectl not on PATH)'}`, async (_name, env, methods) => {
+    dir ??= await mkdtemp(join(tmpdir(), 'meshops-pf-rbac-'));
+    const kubeconfig = join(dir, 'config');
+    await sb.writeKubeconfig(kubeconfig);
+    const before = sb.requests.length;
+    const r = await execa(kubectl!, ['--kubeconfig', kubeconfig, 'port-forward', '--as', 'bob', '-n', NS, 'pod/web-1', ':8080'], {
+      env: { ...env, HOME: dir },
+      reject: false,
+      timeout: 20_000,
+    });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/pods "web-1" is forbidden: User "bob" cannot (get|create) resource "pods\/portforward"/);
+    const tried = sb.requests.slice(before).filter((q) => q.path === portForwardPath);
+    expect(tried.map((q) => [q.method, q.user])).toEqual(methods.map((m) => [m, 'bob']));
   });
 });
