@@ -6,9 +6,9 @@
 // exactly once → follow up → audit. Every step is a state change on the persisted request made with a
 // resourceVersion precondition, so concurrent clicks and several replicas agree on one outcome.
 import type { Offer, Rendered } from '../blocks/block-kit.ts';
-import { actions, button, context } from '../blocks/block-kit.ts';
+import { actions, button, context, section } from '../blocks/block-kit.ts';
 import type { Requester } from '../shared-types.ts';
-import { referenceId } from '../errors.ts';
+import { explain } from '../errors.ts';
 import type { ButtonClick, ClickHandler, ClickOutcome } from '../messenger.ts';
 import type { ApprovalsPort } from './port.ts';
 import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION, refusal } from './messages.ts';
@@ -83,9 +83,8 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
     try {
       return await fn();
     } catch (err) {
-      const ref = referenceId();
-      this.log.error({ err, ref, actionId: click.actionId, user: click.userId }, 'approval click failed');
-      return { ephemeral: refusal(`Sorry, meshops could not handle that click. The details are in the bot's log under ref \`${ref}\`.`) };
+      const e = explain(err, this.log.child({ actionId: click.actionId, user: click.userId }), 'handling an approval click');
+      return { ephemeral: { text: e.text.replace(/^:[a-z_]+: /, '').replace(/[*_`]/g, ''), blocks: [section(`${e.text}\nThe request’s message in the channel shows where it stands.`)] } };
     }
   }
 
