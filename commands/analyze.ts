@@ -6,8 +6,8 @@ import { defineCommand, namespaceArg } from '../src/command.ts';
 import { UserError } from '../src/errors.ts';
 import type { KubeClient } from '../src/kube/client.ts';
 import { type IstioctlResult, istioctlAnalyze } from '../src/istio/istioctl.ts';
-import { analyze } from '../src/mesh/analyzers/index.ts';
-import { type AnalyzeReport, mergeMessages, renderAnalyzeReport } from '../src/mesh/analyze-report.ts';
+import { analysisInputs, runAnalysis } from '../src/mesh/analyzers/index.ts';
+import { type AnalyzeReport, mergeMessages, notCheckedOf, renderAnalyzeReport } from '../src/mesh/analyze-report.ts';
 import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
 import type { KubeObject } from '../src/kube/objects.ts';
 import type { Rendered } from '../src/blocks/block-kit.ts';
@@ -44,11 +44,12 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
     throw new UserError(`There is no namespace \`${ns}\` in this cluster.`, 'Type `/mesh analyze` for every namespace, or check the name with `/mesh config`.');
   }
   const [snapshot, istioctl] = await Promise.all([
-    loadLiveSnapshot(kube, { overlay: options.overlay }),
+    loadLiveSnapshot(kube, { overlay: options.overlay, inputs: analysisInputs() }),
     options.useIstioctl ? runIstioctlOnCluster(kube, options.istioctlBinary, { namespace: ns, all: !ns }) : Promise.resolve(undefined),
   ]);
   const inScope = (namespace: string | undefined, resource: string) => !ns || namespace === ns || resource === `Namespace ${ns}`;
-  const ours = analyze(snapshot).filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));
+  const analysis = runAnalysis(snapshot);
+  const ours = analysis.messages.filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));
   const theirs = istioctl?.status === 'ok' ? istioctl.messages : [];
   const messages = mergeMessages(ours, theirs).filter((m) => inScope(m.namespace, m.resource));
   const objectsAnalyzed = ns ? snapshot.objects.filter((o) => o.metadata.namespace === ns || (o.kind === 'Namespace' && o.metadata.name === ns)).length : snapshot.objects.length;
@@ -57,6 +58,7 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
     scope,
     objectsAnalyzed,
     messages,
+    notChecked: notCheckedOf(analysis),
     istioctl: istioctl && { status: istioctl.status, reason: 'reason' in istioctl ? istioctl.reason : undefined, count: istioctl.status === 'ok' ? istioctl.messages.length : undefined },
   };
 }

@@ -1,10 +1,10 @@
 // `meshops analyze`: istioctl analyze's offline form, in-process. Files alone, or (--live) as if
 // applied on top of the live cluster. Exits 79 when errors are found, like istioctl.
 import { readFile } from 'node:fs/promises';
-import { analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
+import { analysisInputs, analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
 import { YamlLoadError, analyzeFiles, readYamlFiles } from './mesh/analyzers/load.ts';
 import { MeshConfigError, meshConfigFrom } from './mesh/mesh-config.ts';
-import { type ReportedMessage, docUrl, mergeMessages, messageToPlainLine } from './mesh/analyze-report.ts';
+import { type ReportedMessage, docUrl, mergeMessages, messageToPlainLine, notCheckedOf, notCheckedText } from './mesh/analyze-report.ts';
 import { ISTIOCTL_FOUND_ISSUES, istioctlAnalyze } from './istio/istioctl.ts';
 
 const USAGE = `Usage: meshops analyze -f FILE [-f FILE ...] [options]
@@ -80,11 +80,19 @@ export async function runAnalyzeCli(argv: string[], out: NodeJS.WritableStream =
   try {
     const files = await readYamlFiles(args.files);
     const meshConfig = args.meshConfig ? meshConfigFrom(await readFile(args.meshConfig, 'utf8'), args.meshConfig) : meshConfigFrom();
-    let base: Awaited<ReturnType<typeof liveBase>> = [];
-    if (args.live) base = await liveBase();
+    // Live, only what the chosen analyzers read is listed; what could not be is said under "not checked".
+    const live = args.live ? await liveBase(args.analyzers) : undefined;
     // As istioctl: objects without a namespace land in -n (else default); offline, the default ingress
     // gateway Service/Pod are assumed present, as Istio's analyzer harness does.
-    const { snapshot, messages: ours } = analyzeFiles(files, { base, meshConfig, analyzers: args.analyzers, defaultNamespace: args.namespace ?? 'default', defaultIngress: !args.live });
+    const { snapshot, messages: ours, coverage } = analyzeFiles(files, {
+      base: live?.objects ?? [],
+      ...(live?.coverage ? { coverage: live.coverage } : {}),
+      meshConfig,
+      analyzers: args.analyzers,
+      defaultNamespace: args.namespace ?? 'default',
+      defaultIngress: !args.live,
+    });
+    for (const line of notCheckedText(notCheckedOf(coverage))) err.write(`meshops analyze: ${line}\n`);
     let messages: ReportedMessage[] = mergeMessages(ours);
     if (args.istioctl) {
       const r = await istioctlAnalyze({ binary: process.env.MESHOPS_ISTIOCTL, files: args.files });
@@ -114,15 +122,16 @@ export async function runAnalyzeCli(argv: string[], out: NodeJS.WritableStream =
   }
 }
 
-async function liveBase() {
+async function liveBase(analyzers: readonly string[]) {
   const { loadSettings } = await import('./config.ts');
   const { connect } = await import('./kube/connect.ts');
   const { loadLiveSnapshot } = await import('./mesh/live-snapshot.ts');
   const connection = await connect(loadSettings());
   try {
     const cluster = connection.clusters[0];
-    if (!cluster) return [];
-    return [...(await loadLiveSnapshot(cluster.kube)).objects];
+    if (!cluster) return undefined;
+    const snapshot = await loadLiveSnapshot(cluster.kube, { inputs: analysisInputs(analyzers) });
+    return { objects: [...snapshot.objects], coverage: snapshot.coverage };
   } finally {
     await connection.close();
   }

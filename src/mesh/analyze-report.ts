@@ -1,6 +1,7 @@
 // One analysis answer, whatever asked for it (/mesh analyze, the paste modal, the CLI): our
 // analyzers' messages, merged with istioctl's when it ran, errors first, and the words to render them.
-import type { AnalysisMessage, Level } from './analyzers/index.ts';
+import type { AnalysisCoverage, AnalysisMessage, Level } from './analyzers/index.ts';
+import { partialLine, skippedLine } from './analyzers/coverage.ts';
 import { messageResource } from './analyzers/types.ts';
 import type { IstioctlMessage, IstioctlResult } from '../istio/istioctl.ts';
 import { type Attachment, type Block, context, esc, header, section } from '../blocks/block-kit.ts';
@@ -23,7 +24,37 @@ export interface AnalyzeReport {
   scope: string;
   objectsAnalyzed: number;
   messages: ReportedMessage[];
+  /** Analyzers not run (their inputs were not loaded) and ones run without an optional input, in words. */
+  notChecked?: NotChecked;
   istioctl?: { status: IstioctlResult['status']; reason?: string; count?: number };
+}
+
+export interface NotChecked {
+  /** `gateway.SecretAnalyzer needs Secrets, which meshops does not read` */
+  skipped: string[];
+  /** `injection.Analyzer ran without ConfigMaps, ...; it leaves out ...` */
+  partial: string[];
+}
+
+export function notCheckedOf(coverage: AnalysisCoverage): NotChecked {
+  const byName = <T extends { analyzer: string }>(a: T, b: T) => (a.analyzer < b.analyzer ? -1 : a.analyzer > b.analyzer ? 1 : 0);
+  return { skipped: [...coverage.skipped].sort(byName).map(skippedLine), partial: [...coverage.partial].sort(byName).map(partialLine) };
+}
+
+/** The not-checked lines as plain text (CLI, the attached file), empty when every analyzer ran in full. */
+export function notCheckedText(n: NotChecked | undefined): string[] {
+  if (!n) return [];
+  return [...n.skipped.map((l) => `not checked: ${l}`), ...n.partial.map((l) => `partly checked: ${l}`)];
+}
+
+function notCheckedBlock(n: NotChecked | undefined): Block[] {
+  if (!n || (n.skipped.length === 0 && n.partial.length === 0)) return [];
+  const parts: string[] = [];
+  const bullets = (lines: readonly string[]) => lines.map((l) => `• ${esc(l)}`).join('\n');
+  const count = `${n.skipped.length} analyzer${n.skipped.length === 1 ? '' : 's'} not run`;
+  if (n.skipped.length) parts.push(`*Not checked* (${count}):\n${bullets(n.skipped)}`);
+  if (n.partial.length) parts.push(`*Partly checked:*\n${bullets(n.partial)}`);
+  return [section(parts.join('\n'))];
 }
 
 export const DOCS_BASE = 'https://istio.io/latest/docs/reference/config/analysis';
@@ -98,7 +129,8 @@ export function renderAnalyzeReport(r: AnalyzeReport): { text: string; blocks: B
           : undefined;
   if (r.messages.length === 0) {
     const text = `No issues found in ${r.scope}: ${r.objectsAnalyzed} objects analyzed.`;
-    return { text, blocks: [section(`:white_check_mark: ${esc(text)}`), ...(istioctlNote ? [context(esc(istioctlNote))] : [])], files: [] };
+    const blocks = [section(`:white_check_mark: ${esc(text)}`), ...notCheckedBlock(r.notChecked), ...(istioctlNote ? [context(esc(istioctlNote))] : [])];
+    return { text, blocks, files: [] };
   }
   const summary = counts
     .filter(([, n]) => n > 0)
@@ -126,8 +158,10 @@ export function renderAnalyzeReport(r: AnalyzeReport): { text: string; blocks: B
   if (r.messages.length > shown.length) {
     const rest = r.messages.length - shown.length;
     blocks.push(context(`_…and ${rest} more: all ${r.messages.length} messages are in the thread as \`istio-analysis.txt\`._`));
-    files.push({ filename: 'istio-analysis.txt', title: 'istio-analysis.txt', content: r.messages.map(messageToPlainLine).join('\n') + '\n' });
+    const lines = [...r.messages.map(messageToPlainLine), ...notCheckedText(r.notChecked)];
+    files.push({ filename: 'istio-analysis.txt', title: 'istio-analysis.txt', content: lines.join('\n') + '\n' });
   }
+  blocks.push(...notCheckedBlock(r.notChecked));
   if (istioctlNote) blocks.push(context(esc(istioctlNote)));
   return { text, blocks, files };
 }

@@ -70,6 +70,8 @@ describe('/mesh analyze through Bolt', () => {
   it('says so in one line, with the object count, when a namespace is clean', async () => {
     const answer = await ask('analyze bookinfo');
     expect(answer).toMatch(/No issues found in namespace bookinfo: \d+ objects analyzed/);
+    // ...and what it could not check: meshops reads no Secrets.
+    expect(answer).toContain('gateway.SecretAnalyzer needs Secrets, which meshops does not read');
   });
 
   it('merges istioctl\'s messages when it is on PATH, marking where each came from', async () => {

@@ -31,3 +31,27 @@ describe('rendering an analysis', () => {
     expect(JSON.stringify(r.blocks)).toContain('istioctl: not used (no istioctl on PATH)');
   });
 });
+
+describe('rendering what was not checked', () => {
+  const notChecked = {
+    skipped: ['gateway.SecretAnalyzer needs Secrets, which meshops does not read'],
+    partial: ['injection.Analyzer ran without ConfigMaps, which meshops is not allowed to list (RBAC): <something> is left out'],
+  };
+
+  it('lists the analyzers not run and why under the findings, and under "no issues found" too', () => {
+    for (const messages of [[], [msg(1, 'Error')]]) {
+      const r = renderAnalyzeReport({ scope: 'namespace shop', objectsAnalyzed: 3, messages, notChecked });
+      const text = JSON.stringify(r.blocks);
+      expect(text).toContain('*Not checked* (1 analyzer not run):\\n• gateway.SecretAnalyzer needs Secrets, which meshops does not read');
+      expect(text).toContain('*Partly checked:*\\n• injection.Analyzer ran without ConfigMaps');
+      expect(text).toContain('&lt;something&gt;');
+    }
+  });
+
+  it('puts them in the attached file when the messages overflow into one', () => {
+    const messages = Array.from({ length: MAX_MESSAGES_INLINE + 1 }, (_, i) => msg(i, 'Warning'));
+    const r = renderAnalyzeReport({ scope: 'namespace shop', objectsAnalyzed: 40, messages, notChecked });
+    expect(r.files[0]?.content).toContain('not checked: gateway.SecretAnalyzer needs Secrets, which meshops does not read\n');
+    expect(r.files[0]?.content).toContain('partly checked: injection.Analyzer ran without ConfigMaps');
+  });
+});

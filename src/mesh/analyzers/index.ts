@@ -1,5 +1,6 @@
 // The analysis engine's front door: every analyzer, by Istio's name, and one call that runs them
-// over a snapshot and returns messages in the order people read them (errors first).
+// over a snapshot and returns messages in the order people read them (errors first), with the analyzers
+// it could not run (or ran without some optional input) because the snapshot lacks what they read.
 import type { MeshSnapshot } from '../snapshot.ts';
 import { caCertificateAnalyzer } from './destinationrule/ca-certificates.ts';
 import { subsetSelectPodAnalyzer } from './destinationrule/subset-pods.ts';
@@ -44,8 +45,10 @@ import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { formatGo, messageResource } from './types.ts';
 import { MESSAGE_TYPES } from './messages.ts';
 import { isSystemNamespace } from './util/workloads.ts';
+import { type AnalysisCoverage, inputsOf, planAnalysis } from './coverage.ts';
 
 export type { AnalysisMessage, Analyzer, Level } from './types.ts';
+export type { AnalysisCoverage } from './coverage.ts';
 
 export const allAnalyzers: readonly Analyzer[] = [
   caCertificateAnalyzer,
@@ -127,16 +130,34 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The analyzers asked for by name, or the default set (all but opt-in ones). Throws UnknownAnalyzerError. */
+export function chooseAnalyzers(names?: readonly string[]): Analyzer[] {
+  if (!names?.length) return allAnalyzers.filter((a) => !a.optIn);
+  return names.map((n) => {
+    const a = byName.get(n);
+    if (!a) throw new UnknownAnalyzerError(n);
+    return a;
+  });
+}
+
+/** The kinds (with groups) the chosen analyzers read: what a live snapshot must list for them, and no more. */
+export function analysisInputs(names?: readonly string[]) {
+  return inputsOf(chooseAnalyzers(names));
+}
+
+export interface AnalysisResult extends AnalysisCoverage {
+  messages: AnalysisMessage[];
+}
+
+/** Runs the chosen analyzers that the snapshot has the inputs for; says which it skipped and why. */
+export function runAnalysis(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): AnalysisResult {
+  const plan = planAnalysis(snapshot, chooseAnalyzers(options.analyzers));
+  return { messages: runAnalyzers(snapshot, plan.run), skipped: plan.skipped, partial: plan.partial };
+}
+
 /** Runs the chosen analyzers; messages sorted: errors, warnings, info, then by resource. */
 export function analyze(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): AnalysisMessage[] {
-  const chosen = options.analyzers?.length
-    ? options.analyzers.map((n) => {
-        const a = byName.get(n);
-        if (!a) throw new UnknownAnalyzerError(n);
-        return a;
-      })
-    : allAnalyzers.filter((a) => !a.optIn);
-  return runAnalyzers(snapshot, chosen);
+  return runAnalysis(snapshot, options).messages;
 }
 
 /**

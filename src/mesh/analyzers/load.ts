@@ -7,10 +7,10 @@ import { z } from 'zod';
 import type { KubeObject } from '../../kube/objects.ts';
 import { groupOf } from '../../kube/objects.ts';
 import { MeshSnapshot } from '../snapshot.ts';
-import type { MeshConfig } from '../snapshot.ts';
+import type { MeshConfig, SnapshotCoverage } from '../snapshot.ts';
 import { defaultIngressResources } from './util/default-resources.ts';
 import { setSource } from './util/source.ts';
-import { analyze } from './index.ts';
+import { type AnalysisCoverage, runAnalysis } from './index.ts';
 import type { AnalysisMessage } from './types.ts';
 
 export interface YamlFile {
@@ -172,6 +172,8 @@ export interface AnalyzeFilesOptions {
    * OFF and unless the objects already have them). Leave off when `base` is the live cluster.
    */
   defaultIngress?: boolean;
+  /** What the base could and could not load (a live base): analyzers short of their inputs are skipped. */
+  coverage?: SnapshotCoverage;
 }
 
 export function snapshotFromFiles(files: readonly YamlFile[], options: AnalyzeFilesOptions = {}): MeshSnapshot {
@@ -183,11 +185,16 @@ export function snapshotFromFiles(files: readonly YamlFile[], options: AnalyzeFi
   return new MeshSnapshot(objects, {
     ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
     ...(options.istioNamespace ? { istioNamespace: options.istioNamespace } : {}),
+    ...(options.coverage ? { coverage: options.coverage } : {}),
   });
 }
 
 /** `istioctl analyze a.yaml b.yaml` in-process. Throws YamlLoadError on unreadable YAML. */
-export function analyzeFiles(files: readonly YamlFile[], options: AnalyzeFilesOptions = {}): { snapshot: MeshSnapshot; messages: AnalysisMessage[] } {
+export function analyzeFiles(
+  files: readonly YamlFile[],
+  options: AnalyzeFilesOptions = {},
+): { snapshot: MeshSnapshot; messages: AnalysisMessage[]; coverage: AnalysisCoverage } {
   const snapshot = snapshotFromFiles(files, options);
-  return { snapshot, messages: analyze(snapshot, options.analyzers ? { analyzers: options.analyzers } : {}) };
+  const { messages, skipped, partial } = runAnalysis(snapshot, options.analyzers ? { analyzers: options.analyzers } : {});
+  return { snapshot, messages, coverage: { skipped, partial } };
 }

@@ -18,13 +18,14 @@ interface Checked {
 }
 
 const ROUTE_CONDITIONS = { Accepted: 'False', Programmed: 'False', ResolvedRefs: 'False' };
+const WITHOUT_GATEWAY_API = 'negative conditions on Gateway API Gateways and routes are not seen';
 const CHECKED: readonly Checked[] = [
   { ref: gvk.Service, conditions: { 'istio.io/WaypointBound': 'False' } },
   { ref: gvk.ServiceEntry, conditions: { 'istio.io/WaypointBound': 'False' } },
   { ref: gvk.AuthorizationPolicy, conditions: { ZtunnelAccepted: 'False', WaypointAccepted: 'False' } },
-  { ref: gvk.KubernetesGateway, conditions: ROUTE_CONDITIONS, optional: 'conditions on Gateway API Gateways' },
-  { ref: gvk.HTTPRoute, conditions: ROUTE_CONDITIONS, parents: true, optional: 'conditions on HTTPRoutes' },
-  { ref: gvk.GRPCRoute, conditions: ROUTE_CONDITIONS, parents: true, optional: 'conditions on GRPCRoutes' },
+  { ref: gvk.KubernetesGateway, conditions: ROUTE_CONDITIONS, optional: WITHOUT_GATEWAY_API },
+  { ref: gvk.HTTPRoute, conditions: ROUTE_CONDITIONS, parents: true, optional: WITHOUT_GATEWAY_API },
+  { ref: gvk.GRPCRoute, conditions: ROUTE_CONDITIONS, parents: true, optional: WITHOUT_GATEWAY_API },
 ];
 
 export const conditionAnalyzer: Analyzer = {

@@ -15,7 +15,7 @@ const REMOVED_CRDS = [
 export const deprecationAnalyzer: Analyzer = {
   name: 'deprecation.DeprecationAnalyzer',
   description: 'Checks for deprecated Istio types and fields',
-  inputs: [gvk.VirtualService, gvk.Sidecar, optional(gvk.CustomResourceDefinition, 'CRDs of removed Istio kinds (rbac.istio.io)')],
+  inputs: [gvk.VirtualService, gvk.Sidecar, optional(gvk.CustomResourceDefinition, 'CRDs of removed Istio kinds (rbac.istio.io) are not looked for')],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const vs of snapshot.listOf(gvk.VirtualService)) {

@@ -20,7 +20,7 @@ export const subsetSelectPodAnalyzer: Analyzer = {
     gvk.Service,
     gvk.Pod,
     gvk.MeshConfig,
-    optional(gvk.Node, 'node topology labels: a subset that selects by region or zone is judged on pod labels alone'),
+    optional(gvk.Node, 'a subset that selects by node topology (region, zone) is judged on pod labels alone'),
   ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];

@@ -14,7 +14,7 @@ export const injectionAnalyzer: Analyzer = {
   inputs: [
     gvk.Namespace,
     gvk.Pod,
-    optional(gvk.ConfigMap, "the injector's enableNamespacesByDefault: a namespace it injects by default is reported as not injected"),
+    optional(gvk.ConfigMap, 'a namespace the injector injects by default (enableNamespacesByDefault) is reported as not injected'),
   ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];

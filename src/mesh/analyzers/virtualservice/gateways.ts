@@ -16,7 +16,7 @@ export const virtualServiceGatewayAnalyzer: Analyzer = {
   inputs: [
     gvk.VirtualService,
     gvk.Gateway,
-    optional(gvk.KubernetesGateway, 'Gateway API Gateways: a VirtualService bound to one is reported as naming a missing gateway'),
+    optional(gvk.KubernetesGateway, 'a VirtualService bound to a Gateway API Gateway is reported as naming a missing gateway'),
   ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
