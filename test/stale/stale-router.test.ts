@@ -216,7 +216,10 @@ describe('/mesh stale', () => {
     expect(portForwards.map((q) => q.path.split('/')[6]).sort()).toEqual([...ISTIODS]);
     expect(logs.map((q) => q.path.split('/')[6]).sort()).toEqual([...ISTIODS]);
     expect(logs.every((q) => /sinceSeconds=3600/.test(q.query) && /limitBytes=\d+/.test(q.query))).toBe(true);
-    const lists = counted.filter((c) => !c.endsWith('/log'));
+    // The client counts its port-forwards too (onRequest), one per istiod.
+    const tunnels = ISTIODS.map((i) => `GET /api/v1/namespaces/istio-system/pods/${i}/portforward`);
+    expect(counted.filter((c) => c.endsWith('/portforward')).sort()).toEqual(tunnels.sort());
+    const lists = counted.filter((c) => !c.endsWith('/log') && !c.endsWith('/portforward'));
     // 11 kinds + /apis discovery + the istio ConfigMap, whatever the number of pods.
     expect(lists.length).toBeLessThanOrEqual(13);
   });
