@@ -2,7 +2,7 @@
 // analyzers' messages, merged with istioctl's when it ran, errors first, and the words to render them.
 import type { AnalysisCoverage, AnalysisMessage, Level } from './analyzers/index.ts';
 import { partialLine, skippedLine } from './analyzers/coverage.ts';
-import { messageResource } from './analyzers/types.ts';
+import { isMeshopsCode, messageResource } from './analyzers/types.ts';
 import type { IstioctlMessage, IstioctlResult } from '../istio/istioctl.ts';
 import { type Attachment, type Block, context, esc, header, section } from '../blocks/block-kit.ts';
 
@@ -59,7 +59,9 @@ function notCheckedBlock(n: NotChecked | undefined): Block[] {
 
 export const DOCS_BASE = 'https://istio.io/latest/docs/reference/config/analysis';
 
-export function docUrl(code: string): string {
+/** Istio's page for an IST code; meshops' own codes (MSH...) are explained in docs/analyzers.md instead. */
+export function docUrl(code: string): string | undefined {
+  if (isMeshopsCode(code)) return undefined;
   return `${DOCS_BASE}/${code.toLowerCase()}/`;
 }
 
@@ -109,7 +111,9 @@ export const MAX_MESSAGES_INLINE = 15;
 export function messageLine(m: ReportedMessage): string {
   const src = m.source === 'istioctl' ? ' _(istioctl)_' : m.source === 'both' ? ' _(meshops + istioctl)_' : '';
   const where = m.origin ? ` _${esc(m.origin)}${m.line ? `:${m.line}` : ''}_` : '';
-  return `${ICON[m.level]} <${docUrl(m.code)}|${m.code}> ${esc(m.text)}${src}${where}`;
+  const url = docUrl(m.code);
+  const code = url ? `<${url}|${m.code}>` : `*${m.code}*`;
+  return `${ICON[m.level]} ${code} ${esc(m.text)}${src}${where}`;
 }
 
 export function messageToPlainLine(m: ReportedMessage): string {

@@ -1,6 +1,7 @@
 // Every analyzer reads only the kinds it declares (Istio's Metadata.Inputs), so that the live snapshot,
 // which lists the union of the chosen analyzers' inputs and nothing more, never leaves one short. Each
-// analyzer runs over every conformance case's snapshot (and all of them merged), wrapped in a recorder.
+// analyzer runs over every conformance case's snapshot (and all of them merged), and over the fixtures of
+// meshops' own analyzers, wrapped in a recorder.
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../src/kube/objects.ts';
@@ -10,6 +11,7 @@ import type { Analyzer } from '../../src/mesh/analyzers/types.ts';
 import { gvk } from '../../src/mesh/analyzers/util/kinds.ts';
 import { kindRefKey, MeshSnapshot } from '../../src/mesh/snapshot.ts';
 import { conformanceDir, describeWithShared } from '../support/shared.ts';
+import { meshopsFixtures } from './meshops-fixtures.ts';
 import { recordReads } from './recording-snapshot.ts';
 
 const analyzersDir = join(conformanceDir, 'istio', 'analyzers');
@@ -37,7 +39,7 @@ describeWithShared('analyzer inputs over the conformance cases', () => {
     snapshots.flatMap((s) => s.snapshot.objects),
     { meshConfig: snapshots[0]!.snapshot.meshConfig, meshNetworks: { networks: { n1: { endpoints: [{ fromRegistry: 'c1' }] } } } },
   );
-  const all = [...snapshots, { name: 'all cases merged', snapshot: merged }];
+  const all = [...snapshots, { name: 'all cases merged', snapshot: merged }, { name: 'meshops fixtures', snapshot: new MeshSnapshot(meshopsFixtures()) }];
   const readAnywhere = new Map<string, Set<string>>();
 
   it.each(allAnalyzers.map((a) => [a.name, a] as const))('%s reads only the kinds it declares', (_name, a) => {

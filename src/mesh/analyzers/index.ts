@@ -40,6 +40,10 @@ import { multiClusterServiceAnalyzer } from './multicluster/services.ts';
 import { virtualServiceValidationAnalyzer } from './schema/virtualservice.ts';
 import { k8sAnnotationsAnalyzer } from './annotations/k8s.ts';
 import { alphaAnnotationsAnalyzer } from './annotations/alpha.ts';
+import { sidecarOomAnalyzer } from './meshops/sidecar-oom.ts';
+import { startupRaceAnalyzer } from './meshops/startup-race.ts';
+import { probeAuthorizationAnalyzer } from './meshops/probes-blocked.ts';
+import { selectorAnalyzer } from './meshops/selectors.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { formatGo, messageResource } from './types.ts';
@@ -89,6 +93,11 @@ export const allAnalyzers: readonly Analyzer[] = [
   virtualServiceValidationAnalyzer,
   k8sAnnotationsAnalyzer,
   alphaAnnotationsAnalyzer,
+  // meshops' own diagnostics (MSH codes, meshops-messages.yaml): no Istio analyzer looks for these.
+  sidecarOomAnalyzer,
+  startupRaceAnalyzer,
+  probeAuthorizationAnalyzer,
+  selectorAnalyzer,
   // new analyzers above this line
 ];
 

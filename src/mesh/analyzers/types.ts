@@ -1,16 +1,18 @@
-// The shapes every analyzer shares: what it is, what it reports, and how a report is built from
-// Istio's catalogue so that code, name, level and wording always come from one place.
+// The shapes every analyzer shares: what it is, what it reports, and how a report is built from the
+// catalogue (Istio's messages, IST codes, and meshops' own, MSH codes) so that code, name, level and wording
+// always come from one place.
 import type { KubeObject } from '../../kube/objects.ts';
 import { formatResource } from '../../kube/objects.ts';
 import type { KindRef, SnapshotReader } from '../snapshot.ts';
+import { MESHOPS_MESSAGE_TYPES } from './meshops-messages.ts';
 import { MESSAGE_TYPES } from './messages.ts';
-import type { MessageName } from './messages.ts';
+import type { MessageType } from './messages.ts';
 import { sourceOf } from './util/source.ts';
 
 export type Level = 'Error' | 'Warning' | 'Info';
 
 export interface AnalysisMessage {
-  /** Istio's code, e.g. IST0101. */
+  /** Istio's code, e.g. IST0101, or meshops' own, e.g. MSH0001. */
   code: string;
   /** Istio's message name, e.g. ReferencedResourceNotFound. */
   name: string;
@@ -52,6 +54,15 @@ export function optional(ref: KindRef, without: string): AnalyzerInput {
   return { group: ref.group, kind: ref.kind, optional: without };
 }
 
+/** Every message an analyzer can report: Istio's catalogue and meshops' own (meshops-messages.yaml). */
+export const CATALOGUE = { ...MESSAGE_TYPES, ...MESHOPS_MESSAGE_TYPES } as const satisfies Record<string, MessageType>;
+export type MessageName = keyof typeof CATALOGUE;
+
+/** Codes that are meshops' own (MSH...), not Istio's: they have no page on istio.io. */
+export function isMeshopsCode(code: string): boolean {
+  return code.startsWith('MSH');
+}
+
 /** `<Kind> <namespace>/<name>` or `<Kind> <name>`: the resource as Istio prints it. */
 export function messageResource(m: Pick<AnalysisMessage, 'resource'>): string {
   return formatResource(m.resource.kind, m.resource.namespace, m.resource.name);
@@ -62,7 +73,7 @@ export function messageResource(m: Pick<AnalysisMessage, 'resource'>): string {
  * (e.g. ['spec', 'gateways', 0]) so the line can be found when the object came from YAML.
  */
 export function message(type: MessageName, obj: KubeObject, args: readonly unknown[], path?: readonly (string | number)[]): AnalysisMessage {
-  const t = MESSAGE_TYPES[type];
+  const t: MessageType = CATALOGUE[type];
   const msg: AnalysisMessage = {
     code: t.code,
     name: t.name,
