@@ -1,4 +1,4 @@
-// Generates src/mesh/analyzers/meshops-messages.ts from src/mesh/analyzers/meshops-messages.yaml (meshops' own
+// Generates src/mesh/analyzers/meshops-messages.ts from scripts/meshops-messages.yaml (meshops' own
 // diagnostics, code prefix MSH), after checking the YAML. Re-run after editing the YAML:
 //   node_modules/.bin/node scripts/generate-meshops-messages.ts
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -6,9 +6,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMeshopsCatalogue, renderMeshopsModule } from '../src/mesh/analyzers/catalogue.ts';
 
-const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'mesh', 'analyzers');
-const source = resolve(dir, 'meshops-messages.yaml');
-const target = resolve(dir, 'meshops-messages.ts');
+const here = dirname(fileURLToPath(import.meta.url));
+const source = resolve(here, 'meshops-messages.yaml');
+const target = resolve(here, '..', 'src', 'mesh', 'analyzers', 'meshops-messages.ts');
 
 const catalogue = parseMeshopsCatalogue(readFileSync(source, 'utf8'), source);
 writeFileSync(target, renderMeshopsModule(catalogue));

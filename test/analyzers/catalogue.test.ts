@@ -1,4 +1,4 @@
-// meshops' own message catalogue: one YAML (src/mesh/analyzers/meshops-messages.yaml), checked with zod and
+// meshops' own message catalogue: one YAML (scripts/meshops-messages.yaml), checked with zod and
 // generated into meshops-messages.ts; the same catalogue as Istio's, under the MSH prefix.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { CATALOGUE, formatGo } from '../../src/mesh/analyzers/types.ts';
 import { projectRoot } from '../support/shared.ts';
 
 const dir = join(projectRoot, 'src', 'mesh', 'analyzers');
-const yamlText = readFileSync(join(dir, 'meshops-messages.yaml'), 'utf8');
+const yamlText = readFileSync(join(projectRoot, 'scripts', 'meshops-messages.yaml'), 'utf8');
 
 describe("meshops' message catalogue", () => {
   it('keeps the generated module in step with the YAML (node scripts/generate-meshops-messages.ts)', () => {

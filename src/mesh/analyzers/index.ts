@@ -93,7 +93,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   virtualServiceValidationAnalyzer,
   k8sAnnotationsAnalyzer,
   alphaAnnotationsAnalyzer,
-  // meshops' own diagnostics (MSH codes, meshops-messages.yaml): no Istio analyzer looks for these.
+  // meshops' own diagnostics (MSH codes, scripts/meshops-messages.yaml): no Istio analyzer looks for these.
   sidecarOomAnalyzer,
   startupRaceAnalyzer,
   probeAuthorizationAnalyzer,

@@ -54,7 +54,7 @@ export function optional(ref: KindRef, without: string): AnalyzerInput {
   return { group: ref.group, kind: ref.kind, optional: without };
 }
 
-/** Every message an analyzer can report: Istio's catalogue and meshops' own (meshops-messages.yaml). */
+/** Every message an analyzer can report: Istio's catalogue and meshops' own (scripts/meshops-messages.yaml). */
 export const CATALOGUE = { ...MESSAGE_TYPES, ...MESHOPS_MESSAGE_TYPES } as const satisfies Record<string, MessageType>;
 export type MessageName = keyof typeof CATALOGUE;
 
