@@ -24,11 +24,14 @@ export async function startDemoSandbox(options: SandboxOptions & { faults?: Flee
   const sandbox = await startSandbox({ seed: [botNamespace, ...demoMeshObjects(), ...mtlsDemoObjects()], ...sandboxOptions });
   sandbox.settle();
   // istiod's log lines (pushes, ACKs, NACKs) land in the istiod pods' `discovery` container logs.
-  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, { logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines) });
+  // Clock hook (test/golden): a `now` given to the demo reaches its istiods and traffic model too, not only the
+  // API server, so one fixed clock makes push ages and timestamps reproducible. Unset, all use the real clock.
+  const clock = sandboxOptions.now ? { now: sandboxOptions.now } : {};
+  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, { logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines), istiodOptions: clock });
   const stopFleet = fleet.start();
   if (faults !== false) fleet.inject(faults ?? DEMO_FAULTS);
   // Sidecar metrics on :15020 and Istio-format access logs, following the mesh's mTLS state.
-  const traffic = startMtlsTraffic(sandbox);
+  const traffic = startMtlsTraffic(sandbox, clock);
   const close = sandbox.close.bind(sandbox);
   return Object.assign(sandbox, {
     fleet,
