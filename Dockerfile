@@ -37,7 +37,6 @@ COPY package.json manifest.yml ./
 # .dockerignore keeps src/sandbox and src/demo (the sandbox API server and the demo mesh) out of the
 # context, so they are not in the image; asked for the demo, the bot says so in one line and exits.
 COPY src ./src
-COPY commands ./commands
 # nonroot image: uid 65532; the Deployment pins 10001 and mounts an emptyDir at /tmp.
 USER 65532:65532
 EXPOSE 8080

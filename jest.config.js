@@ -14,7 +14,7 @@ export default {
       },
     ],
   },
-  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/commands'],
+  roots: ['<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 30000,
   maxWorkers: 2,

@@ -5,7 +5,7 @@
 // handle('stale'), parse to rendered answer, median of 5 runs after one warm-up. Requests are what
 // the sandbox served during one run, by kind, at two mesh sizes, to show they do not grow with pods.
 import { performance } from 'node:perf_hooks';
-import stale from '../commands/stale.ts';
+import stale from '../src/features/stale/stale.ts';
 import { createLogger } from '../src/log.ts';
 import { Router } from '../src/router.ts';
 import { buildMeshSync } from '../src/sandbox/istiod-sim.ts';

@@ -1,7 +1,9 @@
-// Composition: settings + a cluster connection → the policy, the approvals service, the router and the
-// services behind it. main.ts, the CLI and integration tests all assemble meshops here, so they run the
-// same thing.
-import { allCommands } from '../commands/index.ts';
+// Composition: settings + a cluster connection + a list of features → the policy, the approvals service,
+// the router and the services behind it, and what the features add (remediation kinds, button handlers,
+// forms, background work) for the front doors to wire. main.ts, the CLI and integration tests all
+// assemble meshops here, so they run the same thing.
+import type { BackgroundWork, Feature, FeatureContext } from './feature.ts';
+import { allFeatures, commandsOf } from './features/index.ts';
 import type { Settings } from './config.ts';
 import type { Connection } from './kube/connect.ts';
 import type { Logger } from './log.ts';
@@ -10,8 +12,7 @@ import type { CommandServices } from './services.ts';
 import { setupApprovals } from './approvals/setup.ts';
 import type { AccessPolicy } from './approvals/policy.ts';
 import type { ApprovalsService, ApprovalsOptions } from './approvals/service.ts';
-import type { Messenger } from './messenger.ts';
-import { registerMtlsMigration } from './mtls/wiring.ts';
+import type { ClickHandler, FormSpec, Messenger } from './messenger.ts';
 
 export interface Meshops {
   router: Router;
@@ -23,12 +24,20 @@ export interface Meshops {
   attachMessenger(messenger: Messenger): void;
   /** Where Slack user-group membership comes from (usergroups.users.list), once a Slack client exists. */
   setGroupMembers(fetch: (groupId: string) => Promise<string[]>): void;
+  /** Button handlers by action_id prefix: the approvals engine's and the features'. */
+  clickHandlers: Record<string, ClickHandler>;
+  /** Forms the features declare (Slack modals), by callback id. */
+  forms: readonly FormSpec[];
+  /** The features' background work, for the front door to start and stop with the bot. */
+  background: readonly BackgroundWork[];
 }
 
 /** Router hooks the composition root adds: metrics (onCommand). The policy's hooks are added here. */
 export type RouterHooks = Pick<RouterOptions, 'onCommand' | 'authorize' | 'channelCluster'>;
 
 export interface AssembleOptions {
+  /** The features to run (default: all of src/features/index.ts). */
+  features?: readonly Feature[];
   extra?: Partial<CommandServices>;
   hooks?: RouterHooks;
   /** Approvals timing (tests shorten it). */
@@ -52,11 +61,30 @@ export async function assemble(settings: Settings, connection: Connection, log: 
     onAudit: options.onAudit,
   });
   const approvals = settings.readOnly ? undefined : service;
-  // The guarded STRICT migration adds its remediation kinds (strict, override, rollback) to the registry.
-  const mtls = approvals ? registerMtlsMigration(approvals, { log, prometheusUrl: settings.prometheusUrl }) : undefined;
-  const services: CommandServices = { settings: { istioctl: settings.istioctl, prometheusUrl: settings.prometheusUrl }, policyWarning: warning, ...(approvals ? { approvals } : {}), ...options.extra };
+  const commandSettings = { istioctl: settings.istioctl, prometheusUrl: settings.prometheusUrl };
+  let messenger: Messenger | undefined;
+  const features = options.features ?? allFeatures;
+  const ctx: FeatureContext = { log, settings: commandSettings, clusters: connection.clusters, approvals, messenger: () => messenger };
+  const clickHandlers: Record<string, ClickHandler> = { ...approvals?.clickHandlers };
+  const forms: FormSpec[] = [];
+  const background: BackgroundWork[] = [];
+  for (const feature of features) {
+    const parts = feature.setup?.(ctx) ?? {};
+    // A read-only install offers no remediation: its kinds are not registered, so nothing can propose them.
+    if (approvals) for (const kind of parts.remediations ?? []) approvals.registry.register(kind);
+    for (const [prefix, handler] of Object.entries(parts.clickHandlers ?? {})) {
+      if (clickHandlers[prefix]) throw new Error(`feature ${feature.name}: button prefix ${prefix} is already taken`);
+      clickHandlers[prefix] = handler;
+    }
+    for (const form of parts.forms ?? []) {
+      if (forms.some((f) => f.callbackId === form.callbackId)) throw new Error(`feature ${feature.name}: form ${form.callbackId} is declared twice`);
+      forms.push(form);
+    }
+    background.push(...(parts.background ?? []));
+  }
+  const services: CommandServices = { settings: commandSettings, policyWarning: warning, ...(approvals ? { approvals } : {}), ...options.extra };
   const router = new Router({
-    commands: allCommands,
+    commands: commandsOf(features),
     clusters: connection.clusters,
     defaultCluster: connection.defaultCluster,
     log,
@@ -70,9 +98,12 @@ export async function assemble(settings: Settings, connection: Connection, log: 
     services,
     policy,
     approvals,
-    attachMessenger: (messenger) => {
-      approvals?.attachMessenger(messenger);
-      mtls?.attachMessenger(messenger);
+    clickHandlers,
+    forms,
+    background,
+    attachMessenger: (m) => {
+      messenger = m;
+      approvals?.attachMessenger(m);
     },
     setGroupMembers: (fetch) => {
       groupMembers = fetch;

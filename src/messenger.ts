@@ -54,3 +54,39 @@ export interface ClickOutcome {
 }
 
 export type ClickHandler = (click: ButtonClick) => Promise<ClickOutcome>;
+
+/** A form (Slack: a modal) submitted by a person. */
+export interface FormSubmission {
+  callbackId: string;
+  viewId: string;
+  userId: string;
+  userName?: string;
+  privateMetadata?: string;
+  /** block_id → action_id → the typed or selected value. */
+  values: Record<string, Record<string, string | undefined>>;
+}
+
+/** Field errors keep the form open (Slack shows them under the inputs); nothing closes it. */
+export interface FormOutcome {
+  errors?: Record<string, string>;
+}
+
+export type FormHandler = (submission: FormSubmission) => Promise<FormOutcome | void>;
+
+/** Where and for whom a reply asked a form to be opened. */
+export interface FormRequest {
+  channel: string;
+  cluster: string;
+  userId: string;
+  /** What the command put in `rendered.modal.params`. */
+  params: Record<string, string>;
+}
+
+/** A form a feature offers: the view a reply's `rendered.modal` opens, and what its submission does. */
+export interface FormSpec {
+  /** The view's callback_id; submissions are routed by it. */
+  callbackId: string;
+  /** Slack's `views.open` view object. */
+  view(request: FormRequest): Record<string, unknown>;
+  submit: FormHandler;
+}

@@ -18,7 +18,6 @@ import type { AccessPolicy } from './policy.ts';
 import { RemediationRegistry, type RemediationKind } from './remediation-kinds.ts';
 import { type ApprovalRequest, type Target, newRequestId } from './request.ts';
 import { RequestStore, objectName } from './request-store.ts';
-import { rolloutRestart } from './rollout-restart.ts';
 import { type ApprovalEvent, type Effect, type Transition, transition } from './transitions.ts';
 export interface ApprovalsOptions {
   policy: AccessPolicy;
@@ -63,8 +62,9 @@ export function shortCause(err: unknown): string {
   return text.split('\n')[0]!.slice(0, 300);
 }
 
+/** An empty registry: the features register their kinds (src/features/*, through meshops.ts). */
 export function defaultRegistry(): RemediationRegistry {
-  return new RemediationRegistry([rolloutRestart]);
+  return new RemediationRegistry();
 }
 
 /**

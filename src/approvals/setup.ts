@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Messenger } from '../messenger.ts';
 import { AccessPolicy, loadPolicyFile } from './policy.ts';
 import { ApprovalsService, type ApprovalsOptions } from './service.ts';
+import { type RemediationKind, RemediationRegistry } from './remediation-kinds.ts';
 
 export interface ApprovalsSetup {
   policy: AccessPolicy;
@@ -27,6 +28,8 @@ export interface ApprovalsSetupInput {
   tuning?: Pick<ApprovalsOptions, 'pollMs' | 'followUpTimeoutMs' | 'leaseSeconds' | 'offerTtlMs' | 'replicaId' | 'now' | 'settleMs' | 'verifyBackoffMs' | 'storeBackoffMs'>;
   /** Each audited decision (metrics: approvals by outcome). */
   onAudit?: ApprovalsOptions['onAudit'];
+  /** Remediation kinds to register now (features add theirs through the composition root). */
+  kinds?: readonly RemediationKind[];
 }
 
 /** Throws PolicyError (message like `policy.yaml:12: roles.sre.namespaces[0]: expected ...`). */
@@ -42,6 +45,7 @@ export async function setupApprovals(input: ApprovalsSetupInput): Promise<Approv
     log: input.log,
     messenger: input.messenger,
     onAudit: input.onAudit,
+    registry: new RemediationRegistry(input.kinds ?? []),
     ...input.tuning,
   });
   return { policy, service, warning };

@@ -69,7 +69,7 @@ export interface Rendered {
   files?: Attachment[];
   offers?: Offer[];
   /** Asks the front door to open a modal (Slack: views.open with the command's trigger_id). */
-  modal?: { callbackId: string; namespace?: string };
+  modal?: { callbackId: string; params?: Record<string, string> };
 }
 
 export function truncate(text: string, max: number, marker = '…'): string {

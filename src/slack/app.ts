@@ -10,7 +10,7 @@ import type { Requester } from '../command.ts';
 import type { SlackSettings } from '../config.ts';
 import { referenceId } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ButtonClick, ClickHandler, ClickOutcome, MessageRef, Messenger } from '../messenger.ts';
+import type { ButtonClick, ClickHandler, ClickOutcome, FormHandler, FormOutcome, FormSpec, FormSubmission, MessageRef, Messenger } from '../messenger.ts';
 import type { Router } from '../router.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { DEDUP_TTL_MS, type DedupStore, MemoryDedupStore } from './dedup.ts';
@@ -28,25 +28,11 @@ import {
 import { ResponseUrlBudget, ResponseUrlError, type ResponseUrlRetry, SlackMessenger, type WebClient, postToResponseUrl, slackErrorCode } from './slack-messenger.ts';
 import { guardHttpReceiver, guardSocketMode } from './front-door.ts';
 import { slackTextToPlain, stripBotMention } from './slack-text.ts';
-import { pasteModalView } from './analyze-paste.ts';
 
-/** A modal submitted by a person. */
-export interface ViewSubmission {
-  callbackId: string;
-  viewId: string;
-  userId: string;
-  userName?: string;
-  privateMetadata?: string;
-  /** block_id → action_id → the typed or selected value. */
-  values: Record<string, Record<string, string | undefined>>;
-}
-
-/** Field errors keep the modal open (Slack shows them under the inputs); nothing closes it. */
-export interface ViewOutcome {
-  errors?: Record<string, string>;
-}
-
-export type ViewHandler = (submission: ViewSubmission) => Promise<ViewOutcome | void>;
+/** Slack's names for the front-door-neutral form types (src/messenger.ts). */
+export type ViewSubmission = FormSubmission;
+export type ViewOutcome = FormOutcome;
+export type ViewHandler = FormHandler;
 
 export interface SlackAppOptions {
   slack: SlackSettings;
@@ -56,6 +42,8 @@ export interface SlackAppOptions {
   clickHandlers?: Record<string, ClickHandler>;
   /** Keyed by callback_id prefix. */
   viewHandlers?: Record<string, ViewHandler>;
+  /** Forms the features declare: a reply's `rendered.modal` opens one by callback id; its submissions go to it. */
+  forms?: readonly FormSpec[];
   dedup?: DedupStore;
   /** The slash command this app answers. */
   commandName?: string;
@@ -231,7 +219,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         const reply = await prepared.execute();
         outcome = reply.outcome;
         if (reply.rendered.modal) {
-          await openModalFor(reply.rendered.modal, reply.cluster ?? prepared.cluster.name, requester, target);
+          await openModalFor(reply.rendered.modal, reply.cluster ?? prepared.cluster.name, requester, target, text);
           return;
         }
         await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(reply.rendered));
@@ -256,13 +244,20 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     }
   };
 
-  /** A command asked for a form: open it where Slack allows (a slash command's trigger_id), else say how. */
-  const openModalFor = async (modal: NonNullable<Rendered['modal']>, cluster: string, requester: Requester, target: AnswerTarget): Promise<void> => {
-    if (!target.openModal || !requester.channelId) {
-      await target.private({ text: 'Use the slash command for the paste form', blocks: [section(':information_source: The paste form opens from the slash command: type `/mesh analyze --paste` in a channel.')] });
+  /** A command asked for a form: open the feature's view where Slack allows (a slash command's trigger_id), else say how. */
+  const openModalFor = async (modal: NonNullable<Rendered['modal']>, cluster: string, requester: Requester, target: AnswerTarget, text: string): Promise<void> => {
+    const form = options.forms?.find((f) => f.callbackId === modal.callbackId);
+    if (!form) {
+      log.warn({ callbackId: modal.callbackId }, 'a reply asked for a form no feature declares');
+      await target.private({ text: 'That form is not available', blocks: [section(':grey_question: That form is not available in this meshops.')] });
       return;
     }
-    await target.openModal(pasteModalView({ channel: requester.channelId, cluster, namespace: modal.namespace }));
+    if (!target.openModal || !requester.channelId) {
+      const again = `${commandName} ${text}`.trim();
+      await target.private({ text: 'Use the slash command for this form', blocks: [section(`:information_source: This form opens from the slash command: type \`${esc(again)}\` in a channel.`)] });
+      return;
+    }
+    await target.openModal(form.view({ channel: requester.channelId, cluster, userId: requester.userId, params: modal.params ?? {} }));
   };
 
   // /mesh <verb> [args]
@@ -347,7 +342,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       return;
     }
     const v = parsed.data;
-    const handler = byPrefix(options.viewHandlers, v.view.callback_id);
+    const handler = byPrefix({ ...Object.fromEntries((options.forms ?? []).map((f) => [f.callbackId, f.submit])), ...options.viewHandlers }, v.view.callback_id);
     if (!handler) {
       await ack();
       return;

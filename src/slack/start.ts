@@ -11,8 +11,6 @@ import { type SlackApp, createSlackApp } from './app.ts';
 import { type DedupStore, MemoryDedupStore } from './dedup.ts';
 import { KubeDedupStore } from './kube-dedup.ts';
 import { registerAppHome } from './app-home.ts';
-import { pasteViewHandler } from './analyze-paste.ts';
-import { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
 
 export interface StartSlackOptions {
   settings: Settings;
@@ -35,21 +33,16 @@ export type RunningSlack = SlackApp & { operations: Operations };
 export async function startSlack(options: StartSlackOptions): Promise<RunningSlack> {
   const { slack, connection, log } = options;
   const metrics = options.metrics ?? new Metrics();
-  let slackApp: SlackApp | undefined;
   const approvals = options.meshops.approvals;
-  const viewHandlers = {
-    [PASTE_CALLBACK_ID]: pasteViewHandler({ clusters: connection.clusters, messenger: () => slackApp?.messenger, log, istioctlBinary: options.settings.istioctl }),
-  };
   const front = createSlackApp({
     slack,
     router: options.meshops.router,
     log,
-    clickHandlers: { ...approvals?.clickHandlers, ...options.clickHandlers },
-    viewHandlers,
+    clickHandlers: { ...options.meshops.clickHandlers, ...options.clickHandlers },
+    forms: options.meshops.forms,
     dedup: metrics.countRedeliveries(options.dedup ?? defaultDedup(options.settings, connection)),
     onRateLimited: metrics.onRateLimited,
   });
-  slackApp = front;
   registerAppHome(front.app, {
     clusters: connection.clusters,
     defaultCluster: connection.defaultCluster,
@@ -73,7 +66,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     // out of service (and block drains); the App Home tab and each answer report the others.
     clusters: connection.clusters.filter((c) => c.name === connection.defaultCluster),
     log,
-    background: [...(approvals ? [{ name: 'approvals', stop: () => approvals.stop() }] : []), ...(options.background ?? [])],
+    background: [...(approvals ? [{ name: 'approvals', stop: () => approvals.stop() }] : []), ...options.meshops.background, ...(options.background ?? [])],
     close: () => connection.close(),
     deadlineMs: options.shutdownDeadlineMs ?? 20_000,
   });
@@ -84,6 +77,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     throw err;
   }
   approvals?.start();
+  for (const work of options.meshops.background) work.start?.();
   log.info({ mode: slack.mode, cluster: connection.defaultCluster, clusters: connection.clusters.map((c) => c.name), source: connection.source }, `meshops is answering /mesh in Slack (${connection.description})`);
   const shutdown = (signal: string) => {
     void operations.shutdown(signal).finally(() => process.exit(0));

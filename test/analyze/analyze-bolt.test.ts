@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import analyzeCommand from '../../commands/analyze.ts';
+import analyzeCommand from '../../src/features/analyze/analyze.ts';
 import { startDemoSandbox, type DemoSandbox } from '../../src/demo/demo-mesh.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import type { SlackApp } from '../../src/slack/app.ts';

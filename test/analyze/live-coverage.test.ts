@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { analyzeLive } from '../../commands/analyze.ts';
+import { analyzeLive } from '../../src/features/analyze/analyze.ts';
 import { startDemoSandbox, type DemoSandbox } from '../../src/demo/demo-mesh.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';

@@ -5,9 +5,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import auditCommand from '../../commands/audit.ts';
-import helpCommand from '../../commands/help.ts';
-import restartCommand from '../../commands/restart.ts';
+import auditCommand from '../../src/features/core/audit.ts';
+import helpCommand from '../../src/features/core/help.ts';
+import restartCommand from '../../src/features/restart/restart.ts';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import { PolicyError } from '../../src/approvals/policy.ts';
 import { type ApprovalsSetup, setupApprovals } from '../../src/approvals/setup.ts';
@@ -20,6 +20,7 @@ import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
 import { ALICE, GENERAL, blockActions, slashCommand } from '../support/slack-payloads.ts';
 import { BOT_NS, kubeFor, replicaSets, restartCounter, sandboxWithDemo, waitFor } from './support.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
 
 const SECRET = 'f00dfeedcafe0123456789abcdef0123';
 const knobs: SignKnobs = { secret: SECRET };
@@ -77,6 +78,7 @@ async function startBot(replicaId: string, shiftedClock = false): Promise<Bot> {
     stateKube: kube,
     namespace: BOT_NS,
     log,
+    kinds: [rolloutRestart],
     // Group membership from Slack's usergroups.users.list, as production wires it.
     members: async (group) => ((await slack?.app.client.usergroups.users.list({ usergroup: group }))?.users as string[] | undefined) ?? [],
     tuning: { pollMs: 30, replicaId, ...(shiftedClock ? { now: () => new Date(Date.now() + clockOffsetMs) } : {}) },

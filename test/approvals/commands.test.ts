@@ -1,8 +1,8 @@
 // /mesh restart and /mesh audit: argument forms, rendering, and the router with the policy's authorize.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import auditCommand, { type AuditReport } from '../../commands/audit.ts';
-import helpCommand from '../../commands/help.ts';
-import restartCommand, { parseRestartTarget } from '../../commands/restart.ts';
+import auditCommand, { type AuditReport } from '../../src/features/core/audit.ts';
+import helpCommand from '../../src/features/core/help.ts';
+import restartCommand, { parseRestartTarget } from '../../src/features/restart/restart.ts';
 import { AccessPolicy, DEFAULT_POLICY, DEFAULT_POLICY_WARNING, parsePolicy } from '../../src/approvals/policy.ts';
 import type { Requester } from '../../src/command.ts';
 import { UserError } from '../../src/errors.ts';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import { APPROVE_ACTION, DENY_ACTION, OFFER_ACTION } from '../../src/approvals/messages.ts';
 import { AccessPolicy, parsePolicy } from '../../src/approvals/policy.ts';
-import { RESTARTED_AT } from '../../src/approvals/rollout-restart.ts';
+import { RESTARTED_AT } from '../../src/features/restart/rollout-restart.ts';
 import type { Requester } from '../../src/command.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { BOT_NS, RecordingMessenger, capturedLogger, click, kubeFor, replicaSets, restartCounter, sandboxWithDemo, service, textOf, waitFor } from './support.ts';

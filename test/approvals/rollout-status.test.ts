@@ -2,7 +2,7 @@
 // first, then the Progressing condition, then replica counts. A condition left over from before the
 // restart must not decide the new rollout.
 import { describe, expect, it } from '@jest/globals';
-import { rolloutRestart } from '../../src/approvals/rollout-restart.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 

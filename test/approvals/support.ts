@@ -10,7 +10,9 @@ import type { Rendered } from '../../src/blocks/block-kit.ts';
 import type { ButtonClick, MessageRef, Messenger } from '../../src/messenger.ts';
 import { ApprovalsService, type ApprovalsOptions } from '../../src/approvals/service.ts';
 import { AccessPolicy, DEFAULT_POLICY, type PolicyDoc } from '../../src/approvals/policy.ts';
-import { RESTARTED_AT } from '../../src/approvals/rollout-restart.ts';
+import { RESTARTED_AT } from '../../src/features/restart/rollout-restart.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
+import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
 
 export const BOT_NS = 'meshops';
 
@@ -94,6 +96,7 @@ export function service(sb: Sandbox, overrides: Partial<ApprovalsOptions> & { do
     settleMs: 50,
     verifyBackoffMs: 20,
     storeBackoffMs: 20,
+    registry: new RemediationRegistry([rolloutRestart]),
     ...rest,
   });
 }

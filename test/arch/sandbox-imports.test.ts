@@ -1,6 +1,6 @@
 // The sandbox checks the bot; it must not be built from the bot. Nothing under src/sandbox/ (nor the
 // demo glue in src/demo/) may import the bot's mesh model, its Istio clients, its approvals or its
-// commands, or the tests would grade the bot's answers with the bot's own logic. Plain object types
+// features, or the tests would grade the bot's answers with the bot's own logic. Plain object types
 // from src/kube/objects.ts are shared on purpose. And the other way round: the bot's entry points load
 // the sandbox only through a dynamic import, so an installation without it (the container image) runs.
 import { describe, expect, it } from '@jest/globals';
@@ -9,7 +9,7 @@ import { importsOf, importsOfSource, isUnder, projectPath, staticRuntimeGraph, t
 import { projectRoot } from '../support/shared.ts';
 
 const SANDBOX_DIRS = ['src/sandbox', 'src/demo'];
-const FORBIDDEN = ['src/mesh/', 'src/istio/', 'src/approvals/', 'commands/'];
+const FORBIDDEN = ['src/mesh/', 'src/istio/', 'src/approvals/', 'src/features/'];
 
 /** "src/sandbox/x.ts:12 imports '../mesh/y.ts' (src/mesh/y.ts)" for each import into a forbidden directory. */
 function violations(file: string, imports: readonly ModuleImport[]): string[] {
@@ -26,7 +26,7 @@ describe('src/sandbox is independent of the bot', () => {
     expect(files.map(projectPath)).toEqual(expect.arrayContaining(['src/sandbox/server.ts', 'src/sandbox/traffic-model.ts', 'src/sandbox/demo/mtls-demo.ts', 'src/demo/demo-mesh.ts']));
   });
 
-  it('no file under src/sandbox/ or src/demo/ imports src/mesh/, src/istio/, src/approvals/ or commands/', () => {
+  it('no file under src/sandbox/ or src/demo/ imports src/mesh/, src/istio/, src/approvals/ or src/features/', () => {
     const found = files.flatMap((f) => violations(f, importsOf(f)));
     // The message names each file, line and import.
     expect(found).toEqual([]);
@@ -38,7 +38,7 @@ describe('src/sandbox is independent of the bot', () => {
       "import { a } from '../../mesh/hosts.ts';",
       "import type { B } from '../../istio/client.ts';",
       "export { c } from '../../approvals/engine.ts';",
-      "export * from '../../../commands/help.ts';",
+      "export * from '../../features/core/help.ts';",
       "const d = await import('../../mesh/snapshot.ts');",
       "type E = import('../../mesh/istio-specs.ts').X;",
       "import '../../mesh/side-effect.ts';",
@@ -55,7 +55,7 @@ describe('src/sandbox is independent of the bot', () => {
       "src/sandbox/demo/example.ts:1 imports '../../mesh/hosts.ts' (src/mesh/hosts.ts)",
       "src/sandbox/demo/example.ts:2 imports '../../istio/client.ts' (src/istio/client.ts, type-only)",
       "src/sandbox/demo/example.ts:3 imports '../../approvals/engine.ts' (src/approvals/engine.ts)",
-      "src/sandbox/demo/example.ts:4 imports '../../../commands/help.ts' (commands/help.ts)",
+      "src/sandbox/demo/example.ts:4 imports '../../features/core/help.ts' (src/features/core/help.ts)",
       "src/sandbox/demo/example.ts:5 imports '../../mesh/snapshot.ts' (src/mesh/snapshot.ts, dynamic)",
       "src/sandbox/demo/example.ts:6 imports '../../mesh/istio-specs.ts' (src/mesh/istio-specs.ts, type-only)",
       "src/sandbox/demo/example.ts:7 imports '../../mesh/side-effect.ts' (src/mesh/side-effect.ts)",

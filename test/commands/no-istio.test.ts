@@ -2,7 +2,7 @@
 // STRICT button for a mesh that does not exist.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { allCommands } from '../../commands/index.ts';
+import { allCommands } from '../../src/features/index.ts';
 import { renderedToText } from '../../src/blocks/block-kit.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';

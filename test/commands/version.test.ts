@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import versionCommand, { skewProblem, versionReport } from '../../commands/version.ts';
+import versionCommand, { skewProblem, versionReport } from '../../src/features/core/version.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import type { Requester } from '../../src/command.ts';
 

@@ -10,7 +10,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { section, LIMITS, blockChars, esc } from '../../src/blocks/block-kit.ts';
 import { UserError } from '../../src/errors.ts';
-import { allCommands } from '../../commands/index.ts';
+import { allCommands } from '../../src/features/index.ts';
 
 const kc = new KubeConfig();
 kc.loadFromOptions({

@@ -43,7 +43,7 @@ describe('the image built from Dockerfile and .dockerignore', () => {
   it('ships the bot: its entry point, its commands, the package files', () => {
     expect(finalCmd(dockerfile)).toContain('src/main.ts');
     expect(shipped).toEqual(expect.arrayContaining(['src/main.ts', 'src/kube/connect.ts', 'src/kube/demo-loader.ts', 'package.json', 'package-lock.json', 'manifest.yml']));
-    expect(shipped.some((f) => f.startsWith('commands/'))).toBe(true);
+    expect(shipped.some((f) => f.startsWith('src/features/'))).toBe(true);
   });
 
   it('ships nothing of src/sandbox or src/demo (nor the demo fixtures), and no tests', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import { renderDescribe } from '../../commands/describe.ts';
+import { renderDescribe } from '../../src/features/describe/describe.ts';
 import { renderedToText } from '../../src/blocks/block-kit.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';

@@ -2,7 +2,7 @@
 // VirtualService with a header match and weights, DestinationRule subsets with traffic policies, a
 // port-level PeerAuthentication and an ALLOW AuthorizationPolicy; everything must be in one answer.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseDescribeTarget } from '../../commands/describe.ts';
+import { parseDescribeTarget } from '../../src/features/describe/describe.ts';
 import { UserError } from '../../src/errors.ts';
 import { ALICE, type MtlsBot, slash, startMtlsBot, text } from '../mtls/bot.ts';
 

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import restartCommand from '../../commands/restart.ts';
+import restartCommand from '../../src/features/restart/restart.ts';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import type { ApprovalRequest } from '../../src/approvals/request.ts';
 import { objectName } from '../../src/approvals/request-store.ts';
 import { type ApprovalsSetup, setupApprovals } from '../../src/approvals/setup.ts';
 import { isTerminal } from '../../src/approvals/transitions.ts';
-import { MTLS_ROLLBACK, REQUEST_ANNOTATION, mtlsRemediationKinds, strictTarget } from '../../src/mtls/strict-migration.ts';
+import { MTLS_ROLLBACK, REQUEST_ANNOTATION, mtlsRemediationKinds, strictTarget } from '../../src/features/mtls/strict-migration.ts';
 import type { SlackSettings } from '../../src/config.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
@@ -27,6 +27,7 @@ import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
 import { ALICE, GENERAL, blockActions, slashCommand } from '../support/slack-payloads.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
 
 const SECRET = 'f00dfeedcafe0123456789abcdef0123';
 const knobs: SignKnobs = { secret: SECRET };
@@ -82,6 +83,7 @@ beforeAll(async () => {
     stateKube: kube,
     namespace: BOT_NS,
     log,
+    kinds: [rolloutRestart],
     tuning: { pollMs: 50, replicaId: 'faulty-1', leaseSeconds: 3, settleMs: 300, verifyBackoffMs: 100, storeBackoffMs: 100 },
   });
   for (const kind of mtlsRemediationKinds()) approvals.service.registry.register(kind);

@@ -17,6 +17,8 @@ import { BOT_NS, deployment, kubeFor, restartCounter, sandboxWithDemo, waitFor }
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { projectRoot } from '../support/shared.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
+import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
 
 const ALICE = 'UALICE01';
 const BOB = 'UBOB0001';
@@ -55,6 +57,7 @@ beforeAll(async () => {
     log,
     messenger: new SlackMessenger(client, log),
     replicaId: 'survivor',
+    registry: new RemediationRegistry([rolloutRestart]),
     leaseSeconds: LEASE_SECONDS,
     pollMs: 100,
     settleMs: 200,

@@ -11,6 +11,8 @@ import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { SlackMessenger } from '../../src/slack/slack-messenger.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
+import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -31,6 +33,7 @@ const service = new ApprovalsService({
   log,
   messenger: new SlackMessenger(client, log),
   replicaId: env('CHILD_REPLICA'),
+  registry: new RemediationRegistry([rolloutRestart]),
   leaseSeconds: Number(env('CHILD_LEASE_SECONDS')),
   pollMs: 200,
   settleMs: 200,

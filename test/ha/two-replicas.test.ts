@@ -10,9 +10,9 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import auditCommand from '../../commands/audit.ts';
-import helpCommand from '../../commands/help.ts';
-import restartCommand from '../../commands/restart.ts';
+import auditCommand from '../../src/features/core/audit.ts';
+import helpCommand from '../../src/features/core/help.ts';
+import restartCommand from '../../src/features/restart/restart.ts';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import { type ApprovalsSetup, setupApprovals } from '../../src/approvals/setup.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -29,6 +29,7 @@ import { projectRoot } from '../support/shared.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { ALICE, GENERAL, blockActions, mentionEvent, slashCommand } from '../support/slack-payloads.ts';
 import { APP_TOKEN, BOT_TOKEN } from '../slack/harness.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
 
 const SA = 'system:serviceaccount:meshops:meshops';
 const BOB = 'UBOB0001';
@@ -92,7 +93,7 @@ async function startReplica(name: string): Promise<Replica> {
   kc.loadFromString(sb.kubeconfig({ user: SA }).replace(`127.0.0.1:${sb.port}`, `127.0.0.1:${r.port}`));
   const kube = new KubeClient(kc, { timeoutMs: 3000 });
   const clusters = [{ name: 'home', kube }];
-  const approvals = await setupApprovals({ policyFile: undefined, clusters, stateKube: kube, namespace: 'meshops', log, tuning: { pollMs: 100, leaseSeconds: 2, replicaId: name } });
+  const approvals = await setupApprovals({ policyFile: undefined, clusters, stateKube: kube, namespace: 'meshops', log, kinds: [rolloutRestart], tuning: { pollMs: 100, leaseSeconds: 2, replicaId: name } });
   const router = new Router({ commands: [helpCommand, restartCommand, auditCommand], clusters, log, services: { approvals: approvals.service }, authorize: approvals.policy.authorize });
   const front = createSlackApp({
     slack: { mode: 'socket', botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: fake.apiUrl },

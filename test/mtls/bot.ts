@@ -2,16 +2,16 @@
 // the mTLS scenario, its traffic model ticking, the approvals engine with the mtls kinds, the real
 // Bolt app in HTTP mode against the recording Slack fake, and helpers to type commands and click.
 import { Writable } from 'node:stream';
-import describeCommand from '../../commands/describe.ts';
-import helpCommand from '../../commands/help.ts';
-import mtlsCommand from '../../commands/mtls.ts';
+import describeCommand from '../../src/features/describe/describe.ts';
+import helpCommand from '../../src/features/core/help.ts';
+import mtlsCommand from '../../src/features/mtls/mtls.ts';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import { AccessPolicy, parsePolicy } from '../../src/approvals/policy.ts';
 import { ApprovalsService } from '../../src/approvals/service.ts';
 import type { SlackSettings } from '../../src/config.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';
-import { registerMtlsMigration } from '../../src/mtls/wiring.ts';
+import { registerMtlsMigration } from '../../src/features/mtls/wiring.ts';
 import { Router } from '../../src/router.ts';
 import { demoMeshObjects } from '../../src/sandbox/demo/demo-mesh.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../../src/sandbox/demo/mtls-demo.ts';
@@ -22,6 +22,8 @@ import { kubeFor } from '../approvals/support.ts';
 import { type FakeMessage, type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
 import { ALICE, GENERAL, blockActions, slashCommand } from '../support/slack-payloads.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
+import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
 
 export const SECRET = 'f00dfeedcafe0123456789abcdef0123';
 export const knobs: SignKnobs = { secret: SECRET };
@@ -78,7 +80,7 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
   const kube = kubeFor(sb);
   const clusters = [{ name: 'sandbox', kube }];
   const policy = new AccessPolicy(parsePolicy(POLICY));
-  const approvals = new ApprovalsService({ policy, clusters, stateKube: kube, namespace: 'meshops', log, pollMs: 100, leaseSeconds: 5 });
+  const approvals = new ApprovalsService({ policy, clusters, stateKube: kube, namespace: 'meshops', log, pollMs: 100, leaseSeconds: 5, registry: new RemediationRegistry([rolloutRestart]) });
   // The same call the composition root makes: the kinds join the engine's registry.
   const mtls = registerMtlsMigration(approvals, { log, watchMs: options.watchMs ?? 1500, windowMs: 300 });
   const router = new Router({ commands: [helpCommand, mtlsCommand, describeCommand], clusters, log, services: { approvals }, authorize: policy.authorize });

@@ -2,7 +2,7 @@
 // are counted once however often the watch looks, nothing from before STRICT counts, and the
 // sidecar of a caller with TLS turned off by a DestinationRule reports its 503s.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { newWatchState, watchOnce } from '../../src/mtls/migration-watch.ts';
+import { newWatchState, watchOnce } from '../../src/features/mtls/migration-watch.ts';
 import { mtlsDemoObjects, MTLS_DEMO_FLOWS } from '../../src/sandbox/demo/mtls-demo.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { TrafficModel, accessLogLine } from '../../src/sandbox/traffic-model.ts';

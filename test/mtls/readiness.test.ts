@@ -4,8 +4,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseWindow } from '../../commands/mtls.ts';
-import { plaintextQuery, scanPrometheus } from '../../src/mtls/plaintext-scan.ts';
+import { parseWindow } from '../../src/features/mtls/mtls.ts';
+import { plaintextQuery, scanPrometheus } from '../../src/features/mtls/plaintext-scan.ts';
 import { buttonIn, CAROL, type MtlsBot, slash, slashPrivate, startMtlsBot, text } from './bot.ts';
 
 let bot: MtlsBot;
@@ -116,7 +116,7 @@ describe('plaintext callers from Prometheus', () => {
 describe('plaintext callers with no sidecar to read from', () => {
   it('is "could not check", never "none seen", and keeps the verdict at not ready', async () => {
     const { MeshSnapshot } = await import('../../src/mesh/snapshot.ts');
-    const { scanPods } = await import('../../src/mtls/plaintext-scan.ts');
+    const { scanPods } = await import('../../src/features/mtls/plaintext-scan.ts');
     const { meshTlsReadiness } = await import('../../src/mesh/mtls-readiness.ts');
     const snapshot = new MeshSnapshot([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } },

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
-import { MTLS_ROLLBACK, MTLS_STRICT, STRICT_SINCE_ANNOTATION, strictTarget } from '../../src/mtls/strict-migration.ts';
+import { MTLS_ROLLBACK, MTLS_STRICT, STRICT_SINCE_ANNOTATION, strictTarget } from '../../src/features/mtls/strict-migration.ts';
 import { click, waitFor } from '../approvals/support.ts';
 import { ALICE, BOB, type MtlsBot, startMtlsBot } from './bot.ts';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
-import { MTLS_STRICT, mtlsRemediationKinds, STRICT_SINCE_ANNOTATION, strictTarget } from '../../src/mtls/strict-migration.ts';
+import { MTLS_STRICT, mtlsRemediationKinds, STRICT_SINCE_ANNOTATION, strictTarget } from '../../src/features/mtls/strict-migration.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 
 let sb: Sandbox;

@@ -1,7 +1,7 @@
 // The App Home tab through Bolt and the Slack fake: app_home_opened → views.publish with the clusters, the
 // bot's health and the recent actions from the approvals state in the sandbox API server.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import helpCommand from '../../commands/help.ts';
+import helpCommand from '../../src/features/core/help.ts';
 import type { ApprovalRequest } from '../../src/approvals/request.ts';
 import type { ApprovalsService } from '../../src/approvals/service.ts';
 import { createLogger } from '../../src/log.ts';

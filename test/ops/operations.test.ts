@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import versionCommand from '../../commands/version.ts';
+import versionCommand from '../../src/features/core/version.ts';
 import { section } from '../../src/blocks/block-kit.ts';
 import { defineCommand } from '../../src/command.ts';
 import { KubeClient } from '../../src/kube/client.ts';

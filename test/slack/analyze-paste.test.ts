@@ -3,12 +3,12 @@
 // applied on top of the sandbox cluster and the answer lands in the channel.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import analyzeCommand, { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
-import helpCommand from '../../commands/help.ts';
+import analyzeCommand, { PASTE_CALLBACK_ID } from '../../src/features/analyze/analyze.ts';
+import helpCommand from '../../src/features/core/help.ts';
 import { startDemoSandbox, type DemoSandbox } from '../../src/demo/demo-mesh.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
-import { pasteViewHandler } from '../../src/slack/analyze-paste.ts';
+import { pasteForm } from '../../src/features/analyze/paste-modal.ts';
 import type { SlackApp } from '../../src/slack/app.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, sendEvent, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
@@ -28,8 +28,9 @@ beforeAll(async () => {
   const kube = new KubeClient(kc);
   fake = await startSlackFake();
   let app: SlackApp | undefined;
-  const handler = pasteViewHandler({ clusters: [{ name: 'test-cluster', kube }], messenger: () => app?.messenger, log: createLogger({ level: 'silent' }) });
-  const h = await startApp(fake, 'http', { kube, commands: [helpCommand, analyzeCommand], viewHandlers: { [PASTE_CALLBACK_ID]: handler } });
+  // The form as the analyze feature declares it, wired the way the composition root wires every feature's forms.
+  const form = pasteForm({ clusters: [{ name: 'test-cluster', kube }], messenger: () => app?.messenger, log: createLogger({ level: 'silent' }), settings: {} });
+  const h = await startApp(fake, 'http', { kube, commands: [helpCommand, analyzeCommand], forms: [form] });
   app = h.slack;
   slack = h.slack;
   eventsUrl = h.eventsUrl;

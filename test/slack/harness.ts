@@ -5,9 +5,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 // The verbs are imported one by one, not through commands/index.ts, so that these tests pin the
 // front door and not the growing list of verbs.
-import configCommand from '../../commands/config.ts';
-import helpCommand from '../../commands/help.ts';
-import versionCommand from '../../commands/version.ts';
+import configCommand from '../../src/features/core/config.ts';
+import helpCommand from '../../src/features/core/help.ts';
+import versionCommand from '../../src/features/core/version.ts';
 import { type Block, section } from '../../src/blocks/block-kit.ts';
 import { type AnyCommand, defineCommand } from '../../src/command.ts';
 import type { SlackSettings } from '../../src/config.ts';
@@ -18,6 +18,7 @@ import { Router } from '../../src/router.ts';
 import { type SlackApp, type SlackAppOptions, type ViewHandler, createSlackApp } from '../../src/slack/app.ts';
 import type { DedupStore } from '../../src/slack/dedup.ts';
 import type { SlackFake } from '../support/slack-fake.ts';
+import type { FormSpec } from '../../src/messenger.ts';
 
 export const BOT_TOKEN = 'xoxb-1111-2222-testtoken';
 export const APP_TOKEN = 'xapp-1-A0000001-3333-testapptoken';
@@ -129,6 +130,7 @@ export async function startApp(
   extra: {
     clickHandlers?: Record<string, ClickHandler>;
     viewHandlers?: Record<string, ViewHandler>;
+    forms?: readonly FormSpec[];
     dedup?: DedupStore;
     commands?: AnyCommand[];
     kube?: KubeClient;
@@ -162,6 +164,7 @@ export async function startApp(
     log,
     clickHandlers: extra.clickHandlers,
     viewHandlers: extra.viewHandlers,
+    forms: extra.forms,
     onRateLimited: extra.onRateLimited,
     dedup: extra.dedup,
     listen: { host: '127.0.0.1', port: 0 },
@@ -171,6 +174,20 @@ export async function startApp(
   });
   await slack.start();
   return { slack, logs, eventsUrl: mode === 'http' ? `http://127.0.0.1:${slack.port}/slack/events` : '' };
+}
+
+/**
+ * Collects unhandled rejections from the real process (Jest gives tests a copy of `process` whose
+ * events never fire; `getBuiltinModule` reaches the real one). Jest fails a test on them as well.
+ */
+export function captureUnhandledRejections(): { readonly seen: unknown[]; stop(): void } {
+  const real = (process as unknown as { getBuiltinModule(id: string): NodeJS.Process }).getBuiltinModule('node:process');
+  const seen: unknown[] = [];
+  const listener = (reason: unknown) => {
+    seen.push(reason);
+  };
+  real.prependListener('unhandledRejection', listener);
+  return { seen, stop: () => real.off('unhandledRejection', listener) };
 }
 
 /** The parsed pino lines logged so far. */

@@ -1,7 +1,7 @@
 // The diagnosis as pure data and its rendering, without a cluster: istiod log lines grouped and
 // counted, istiod health, restart suggestions, and long answers moving into a file.
 import { describe, expect, it } from '@jest/globals';
-import { renderStale } from '../../commands/stale.ts';
+import { renderStale } from '../../src/features/stale/stale.ts';
 import type { IstiodAnswer } from '../../src/istio/istiod-sync.ts';
 import { mergeSyncStatus } from '../../src/istio/merge.ts';
 import { istiodPodsOf, type MeshSyncRead, proxyPods } from '../../src/istio/mesh-sync-read.ts';

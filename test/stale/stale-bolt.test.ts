@@ -3,10 +3,10 @@
 // Three clusters: `demo` (startDemoSandbox: controllers on, demo faults), `lab` (hand-built mesh,
 // scenarios swapped per test), `bare` (no istiod at all).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import helpCommand from '../../commands/help.ts';
-import restartCommand from '../../commands/restart.ts';
-import staleCommand from '../../commands/stale.ts';
-import statusCommand from '../../commands/status.ts';
+import helpCommand from '../../src/features/core/help.ts';
+import restartCommand from '../../src/features/restart/restart.ts';
+import staleCommand from '../../src/features/stale/stale.ts';
+import statusCommand from '../../src/features/core/status.ts';
 import { APPROVE_ACTION, OFFER_ACTION } from '../../src/approvals/messages.ts';
 import { type ApprovalsSetup, setupApprovals } from '../../src/approvals/setup.ts';
 import type { SlackSettings } from '../../src/config.ts';
@@ -19,6 +19,7 @@ import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
 import { ALICE, GENERAL, blockActions, slashCommand } from '../support/slack-payloads.ts';
 import { ISTIODS, kubeOf, meshSeed, namespace, proxyPodsOf, serveScenario } from './support.ts';
+import { rolloutRestart } from '../../src/features/restart/rollout-restart.ts';
 
 const SECRET = 'f00dfeedcafe0123456789abcdef0123';
 const knobs: SignKnobs = { secret: SECRET };
@@ -51,7 +52,7 @@ beforeAll(async () => {
     { name: 'bare', kube: kubeOf(bare) },
   ];
   // No policy file: the default lets anyone propose and approve, but never their own proposal.
-  approvals = await setupApprovals({ policyFile: undefined, clusters, stateKube: clusters[0]!.kube, namespace: 'meshops', log, tuning: { pollMs: 30 } });
+  approvals = await setupApprovals({ policyFile: undefined, clusters, stateKube: clusters[0]!.kube, namespace: 'meshops', log, kinds: [rolloutRestart], tuning: { pollMs: 30 } });
   const router = new Router({ commands: [helpCommand, staleCommand, statusCommand, restartCommand], clusters, defaultCluster: 'demo', log, services: { approvals: approvals.service } });
   const settings: SlackSettings = { mode: 'http', botToken: 'xoxb-1111-2222-testtoken', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl };
   slack = createSlackApp({ slack: settings, router, log, clickHandlers: approvals.service.clickHandlers, listen: { host: '127.0.0.1', port: 0 }, retryConfig: { retries: 0 } });

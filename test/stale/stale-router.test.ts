@@ -1,8 +1,8 @@
 // /mesh stale and /mesh status through the router, against the sandbox API server with simulated
 // istiods on its pod network (syncz read through pods/portforward, logs through pods/log).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import stale from '../../commands/stale.ts';
-import status from '../../commands/status.ts';
+import stale from '../../src/features/stale/stale.ts';
+import status from '../../src/features/core/status.ts';
 import { renderedToText } from '../../src/blocks/block-kit.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';

@@ -3,13 +3,13 @@
 // access logs for routes into the namespace, and the sidecars' istio_requests_total 403/503 counts
 // (growth since the first look). Only what happened after `since` counts; logs are read
 // incrementally and their failures accumulate in the WatchState.
-import type { KubeClient } from '../kube/client.ts';
-import type { KubeObject } from '../kube/objects.ts';
-import { type Sample, counterIncrease } from '../envoy/istio-metrics.ts';
-import { scrapeMergedMetrics } from '../envoy/metrics-scrape.ts';
-import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
-import { podPhase } from '../mesh/traffic-routing.ts';
-import { type AccessLogEntry, failureOf, parseAccessLogLine } from '../envoy/access-log.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { type Sample, counterIncrease } from '../../envoy/istio-metrics.ts';
+import { scrapeMergedMetrics } from '../../envoy/metrics-scrape.ts';
+import { findProxyContainer, proxyContainerName } from '../../mesh/sidecar-proxy.ts';
+import { podPhase } from '../../mesh/traffic-routing.ts';
+import { type AccessLogEntry, failureOf, parseAccessLogLine } from '../../envoy/access-log.ts';
 import { mapBounded } from './bounded-map.ts';
 
 export interface FailureGroup {

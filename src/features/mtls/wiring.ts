@@ -1,9 +1,9 @@
 // Puts the mTLS migration into a running approvals service: the three remediation kinds go into its
 // registry (which accepts new kinds at any time), and the watch's thread notices get the front door's
 // messenger once it exists. The composition root calls this right after building the service.
-import type { ApprovalsService } from '../approvals/service.ts';
-import type { Logger } from '../log.ts';
-import type { Messenger } from '../messenger.ts';
+import type { ApprovalsService } from '../../approvals/service.ts';
+import type { Logger } from '../../log.ts';
+import type { Messenger } from '../../messenger.ts';
 import { migrationNotices } from './migration-notices.ts';
 import { type MtlsKindOptions, mtlsRemediationKinds } from './strict-migration.ts';
 

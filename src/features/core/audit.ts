@@ -1,10 +1,10 @@
 // `/mesh audit [namespace]`: the recent proposed changes, who asked, who approved, and what came of it.
 // Reads the persisted approval requests; the same steps are also pino audit lines and Kubernetes Events.
-import { defineCommand, optionalNamespace } from '../src/command.ts';
-import { type Block, context, esc, header, section } from '../src/blocks/block-kit.ts';
-import { UserError } from '../src/errors.ts';
-import type { ApprovalRequest } from '../src/approvals/request.ts';
-import { when } from '../src/approvals/messages.ts';
+import { defineCommand, optionalNamespace } from '../../command.ts';
+import { type Block, context, esc, header, section } from '../../blocks/block-kit.ts';
+import { UserError } from '../../errors.ts';
+import type { ApprovalRequest } from '../../approvals/request.ts';
+import { when } from '../../approvals/messages.ts';
 
 export interface AuditRow {
   id: string;

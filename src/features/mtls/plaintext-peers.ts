@@ -1,13 +1,13 @@
 // Metrics name a caller without a sidecar only as "unknown". The destination sidecar's access log
 // (when access logging is on) has its address: an inbound entry without a requested server name came
 // in plaintext. Addresses are matched to pods by podIP, so people see which pod is calling.
-import type { KubeClient } from '../kube/client.ts';
-import type { KubeObject } from '../kube/objects.ts';
-import type { MeshSnapshot } from '../mesh/snapshot.ts';
-import { findProxyContainer, proxyContainerName } from '../mesh/sidecar-proxy.ts';
-import { parseAccessLogLine } from '../envoy/access-log.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import { findProxyContainer, proxyContainerName } from '../../mesh/sidecar-proxy.ts';
+import { parseAccessLogLine } from '../../envoy/access-log.ts';
 import { mapBounded } from './bounded-map.ts';
-import { workloadNameOf } from '../mesh/mtls-readiness.ts';
+import { workloadNameOf } from '../../mesh/mtls-readiness.ts';
 
 export interface PlaintextPeer {
   address: string;

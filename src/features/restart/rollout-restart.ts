@@ -2,10 +2,10 @@
 // kubectl sets, sent as a JSON patch whose first operation tests the generation the preview saw, so
 // a Deployment that changed in between is refused by the API server instead of restarted blind.
 import { z } from 'zod';
-import { KubeApiError, type KubeClient } from '../kube/client.ts';
-import type { KubeObject } from '../kube/objects.ts';
-import type { Target } from './request.ts';
-import type { Preview, Progress, RemediationKind } from './remediation-kinds.ts';
+import { KubeApiError, type KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import type { Target } from '../../approvals/request.ts';
+import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 

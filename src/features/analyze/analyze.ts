@@ -2,15 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defineCommand, namespaceArg } from '../src/command.ts';
-import { UserError } from '../src/errors.ts';
-import type { KubeClient } from '../src/kube/client.ts';
-import { type IstioctlResult, istioctlAnalyze } from '../src/istio/istioctl.ts';
-import { analysisInputs, runAnalysis } from '../src/mesh/analyzers/index.ts';
-import { type AnalyzeReport, mergeMessages, notCheckedOf, renderAnalyzeReport } from '../src/mesh/analyze-report.ts';
-import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
-import type { KubeObject } from '../src/kube/objects.ts';
-import type { Rendered } from '../src/blocks/block-kit.ts';
+import { defineCommand, namespaceArg } from '../../command.ts';
+import { UserError } from '../../errors.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { type IstioctlResult, istioctlAnalyze } from '../../istio/istioctl.ts';
+import { analysisInputs, runAnalysis } from '../../mesh/analyzers/index.ts';
+import { type AnalyzeReport, mergeMessages, notCheckedOf, renderAnalyzeReport } from '../../mesh/analyze-report.ts';
+import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import type { Rendered } from '../../blocks/block-kit.ts';
 
 /** The paste modal's identifiers, shared with the Slack front door that opens it. */
 export const PASTE_CALLBACK_ID = 'meshops:analyze-paste';
@@ -84,7 +84,7 @@ export default defineCommand({
       return {
         text: 'Paste YAML to analyze it as if applied',
         blocks: [],
-        modal: { callbackId: PASTE_CALLBACK_ID, namespace: result.namespace },
+        modal: { callbackId: PASTE_CALLBACK_ID, params: result.namespace ? { namespace: result.namespace } : {} },
       };
     }
     return renderAnalyzeReport(result.report);

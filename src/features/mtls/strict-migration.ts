@@ -11,11 +11,11 @@
 // next namespace.
 import { z } from 'zod';
 import { stringify as toYaml } from 'yaml';
-import { KubeApiError, type KubeClient } from '../kube/client.ts';
-import type { KubeObject } from '../kube/objects.ts';
-import type { Preview, Progress, RemediationKind } from '../approvals/remediation-kinds.ts';
-import type { Target } from '../approvals/request.ts';
-import { loadLiveSnapshot } from '../mesh/live-snapshot.ts';
+import { KubeApiError, type KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
+import type { Target } from '../../approvals/request.ts';
+import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import { type ScanOptions } from './plaintext-scan.ts';
 import { meshedNamespaces, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
 import { type WatchReport, type WatchState, failureLines, newWatchState, watchOnce } from './migration-watch.ts';

@@ -1,9 +1,9 @@
 // `/mesh restart deployment/<name> -n <namespace>`: proposes a rolling restart. Nothing changes until
 // someone the policy allows approves it; the approvals service owns preview, buttons and execution.
 import { z } from 'zod';
-import { defineCommand, k8sObjectName, namespaceArg } from '../src/command.ts';
-import { UserError } from '../src/errors.ts';
-import type { ProposeResult } from '../src/approvals/service.ts';
+import { defineCommand, k8sObjectName, namespaceArg } from '../../command.ts';
+import { UserError } from '../../errors.ts';
+import type { ProposeResult } from '../../approvals/service.ts';
 
 const USAGE = '/mesh restart deployment/<name> -n <namespace>';
 

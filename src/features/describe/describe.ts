@@ -2,16 +2,16 @@
 // that applies to a workload in one answer, AuthorizationPolicies included (istioctl leaves them out,
 // istio#23709). The model lives in src/mesh/workload.ts; this file reads the cluster and words it.
 import { z } from 'zod';
-import { defineCommand, k8sObjectName, namespaceArg } from '../src/command.ts';
-import { type Attachment, type Block, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
-import { UserError } from '../src/errors.ts';
-import { KubeApiError, type KubeClient } from '../src/kube/client.ts';
-import type { InjectorFacts } from '../src/mesh/injection-diagnosis.ts';
-import type { AuthorizationView } from '../src/mesh/authorization.ts';
-import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
-import type { EffectivePeerAuthentication } from '../src/mesh/peer-authentication.ts';
-import type { DestinationRuleSummary, PolicySummary, VirtualServiceSummary } from '../src/mesh/traffic-routing.ts';
-import { parseWorkloadRef, type WorkloadRef, workloadRefSchema } from '../src/mesh/workload-ref.ts';
+import { defineCommand, k8sObjectName, namespaceArg } from '../../command.ts';
+import { type Attachment, type Block, type Rendered, context, esc, header, section, tableBlock } from '../../blocks/block-kit.ts';
+import { UserError } from '../../errors.ts';
+import { KubeApiError, type KubeClient } from '../../kube/client.ts';
+import type { InjectorFacts } from '../../mesh/injection-diagnosis.ts';
+import type { AuthorizationView } from '../../mesh/authorization.ts';
+import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
+import type { EffectivePeerAuthentication } from '../../mesh/peer-authentication.ts';
+import type { DestinationRuleSummary, PolicySummary, VirtualServiceSummary } from '../../mesh/traffic-routing.ts';
+import { parseWorkloadRef, type WorkloadRef, workloadRefSchema } from '../../mesh/workload-ref.ts';
 import {
   type PodDescription,
   type ServiceDescription,
@@ -21,7 +21,7 @@ import {
   describeService,
   describeWorkload,
   ServiceNotFoundError,
-} from '../src/mesh/workload.ts';
+} from '../../mesh/workload.ts';
 
 const USAGE = '/mesh describe pod <pod>.<namespace> | <deployment> -n <namespace> | app=<label> -n <namespace> | service <svc>.<namespace>';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { defineCommand, optionalNamespace } from '../src/command.ts';
-import { type Attachment, type Block, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
-import { requireIstioKinds } from '../src/mesh/istio-installed.ts';
-import { requireLiveNamespace } from '../src/mesh/namespaces.ts';
-import type { KubeObject } from '../src/kube/objects.ts';
-import { hasSidecar } from '../src/mesh/pods.ts';
+import { defineCommand, optionalNamespace } from '../../command.ts';
+import { type Attachment, type Block, context, esc, header, section, tableBlock } from '../../blocks/block-kit.ts';
+import { requireIstioKinds } from '../../mesh/istio-installed.ts';
+import { requireLiveNamespace } from '../../mesh/namespaces.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { hasSidecar } from '../../mesh/pods.ts';
 
 export interface ConfigRow {
   kind: string;

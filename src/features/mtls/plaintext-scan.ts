@@ -5,13 +5,13 @@
 // growth says who is calling right now.
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import type { KubeClient } from '../kube/client.ts';
-import type { KubeObject } from '../kube/objects.ts';
-import { type PlaintextCaller, type Sample, counterIncrease, plaintextCallers } from '../envoy/istio-metrics.ts';
-import { MERGED_METRICS_PATH, MERGED_METRICS_PORT, scrapeMergedMetrics } from '../envoy/metrics-scrape.ts';
-import type { MeshSnapshot } from '../mesh/snapshot.ts';
-import { findProxyContainer } from '../mesh/sidecar-proxy.ts';
-import { podPhase } from '../mesh/traffic-routing.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { type PlaintextCaller, type Sample, counterIncrease, plaintextCallers } from '../../envoy/istio-metrics.ts';
+import { MERGED_METRICS_PATH, MERGED_METRICS_PORT, scrapeMergedMetrics } from '../../envoy/metrics-scrape.ts';
+import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import { findProxyContainer } from '../../mesh/sidecar-proxy.ts';
+import { podPhase } from '../../mesh/traffic-routing.ts';
 import { mapBounded } from './bounded-map.ts';
 
 /** Scrapes in flight at once: the API server proxies each one. */

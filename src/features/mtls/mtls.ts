@@ -4,16 +4,16 @@
 // `--strict` proposes it directly, `--override` for a namespace that is not ready, `--rollback` goes
 // back to PERMISSIVE.
 import { z } from 'zod';
-import { defineCommand, namespaceArg } from '../src/command.ts';
-import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../src/blocks/block-kit.ts';
-import { UserError } from '../src/errors.ts';
-import { requireIstioKinds } from '../src/mesh/istio-installed.ts';
-import { requireLiveNamespace } from '../src/mesh/namespaces.ts';
-import type { ProposeResult } from '../src/approvals/service.ts';
-import { loadLiveSnapshot } from '../src/mesh/live-snapshot.ts';
-import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from '../src/mtls/readiness-check.ts';
-import { rollbackOffer } from '../src/mtls/migration-notices.ts';
-import { MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, namespaceWidePolicy, strictTarget } from '../src/mtls/strict-migration.ts';
+import { defineCommand, namespaceArg } from '../../command.ts';
+import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../../blocks/block-kit.ts';
+import { UserError } from '../../errors.ts';
+import { requireIstioKinds } from '../../mesh/istio-installed.ts';
+import { requireLiveNamespace } from '../../mesh/namespaces.ts';
+import type { ProposeResult } from '../../approvals/service.ts';
+import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
+import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
+import { rollbackOffer } from './migration-notices.ts';
+import { MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, namespaceWidePolicy, strictTarget } from './strict-migration.ts';
 
 const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--window 10s]';
 

@@ -1,11 +1,11 @@
-import { defineCommand, optionalNamespace } from '../src/command.ts';
-import { type Attachment, type Block, type Offer, type Rendered, context, esc, section, tableBlock, truncate } from '../src/blocks/block-kit.ts';
-import type { KubeClient } from '../src/kube/client.ts';
-import { unknownNamespace } from '../src/mesh/namespaces.ts';
-import { readMeshSync, STALE_KINDS } from '../src/istio/mesh-sync-read.ts';
-import { humanDuration } from '../src/istio/proxy-status.ts';
-import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } from '../src/istio/stale-diagnosis.ts';
-import type { MeshSnapshot } from '../src/mesh/snapshot.ts';
+import { defineCommand, optionalNamespace } from '../../command.ts';
+import { type Attachment, type Block, type Offer, type Rendered, context, esc, section, tableBlock, truncate } from '../../blocks/block-kit.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { unknownNamespace } from '../../mesh/namespaces.ts';
+import { readMeshSync, STALE_KINDS } from '../../istio/mesh-sync-read.ts';
+import { humanDuration } from '../../istio/proxy-status.ts';
+import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } from '../../istio/stale-diagnosis.ts';
+import type { MeshSnapshot } from '../../mesh/snapshot.ts';
 
 const ISTIOD_NS = 'istio-system';
 const IN_FLIGHT_MS = 10_000;

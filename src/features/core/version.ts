@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/command.ts';
-import { context, esc, fields, header, section, tableBlock, type Block } from '../src/blocks/block-kit.ts';
-import type { KubeObject } from '../src/kube/objects.ts';
-import { hasSidecar, imageTag, isPodReady, lastTermination, minorVersion, podSpec, restartCount, sidecarContainer } from '../src/mesh/pods.ts';
+import { defineCommand } from '../../command.ts';
+import { context, esc, fields, header, section, tableBlock, type Block } from '../../blocks/block-kit.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { hasSidecar, imageTag, isPodReady, lastTermination, minorVersion, podSpec, restartCount, sidecarContainer } from '../../mesh/pods.ts';
 
 export interface IstiodReplica {
   pod: string;

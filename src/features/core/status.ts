@@ -1,9 +1,9 @@
-import { defineCommand, optionalNamespace } from '../src/command.ts';
-import { type Attachment, type Block, context, esc, section, tableBlock, truncate } from '../src/blocks/block-kit.ts';
-import type { IstiodFailure, MergedProxy } from '../src/istio/merge.ts';
-import { readMeshSync, STATUS_KINDS } from '../src/istio/mesh-sync-read.ts';
-import { formatStatus, shortTypeName, statusOfType, subscribedTypeOrder, TYPE_URL, type ProxyStatusRow } from '../src/istio/proxy-status.ts';
-import { requireNamespace } from './stale.ts';
+import { defineCommand, optionalNamespace } from '../../command.ts';
+import { type Attachment, type Block, context, esc, section, tableBlock, truncate } from '../../blocks/block-kit.ts';
+import type { IstiodFailure, MergedProxy } from '../../istio/merge.ts';
+import { readMeshSync, STATUS_KINDS } from '../../istio/mesh-sync-read.ts';
+import { formatStatus, shortTypeName, statusOfType, subscribedTypeOrder, TYPE_URL, type ProxyStatusRow } from '../../istio/proxy-status.ts';
+import { requireNamespace } from '../stale/stale.ts';
 
 export interface StatusReport {
   namespace?: string;

@@ -2,16 +2,16 @@
 // pasted YAML; bad YAML is refused in the modal itself, with the line; good YAML is analyzed as if
 // applied on top of the live cluster and the answer is posted where the command was typed.
 import { z } from 'zod';
-import { analyzeLive } from '../../commands/analyze.ts';
-import { PASTE_CALLBACK_ID } from '../../commands/analyze.ts';
-import type { ClusterTarget } from '../command.ts';
-import { referenceId } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import type { Messenger } from '../messenger.ts';
-import { YamlLoadError, parseYamlObjects } from '../mesh/analyzers/load.ts';
-import { renderAnalyzeReport } from '../mesh/analyze-report.ts';
-import { context, section } from '../blocks/block-kit.ts';
-import type { ViewHandler } from './app.ts';
+import { PASTE_CALLBACK_ID, analyzeLive } from './analyze.ts';
+import type { ClusterTarget } from '../../command.ts';
+import { referenceId } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { Messenger } from '../../messenger.ts';
+import { YamlLoadError, parseYamlObjects } from '../../mesh/analyzers/load.ts';
+import { renderAnalyzeReport } from '../../mesh/analyze-report.ts';
+import { context, section } from '../../blocks/block-kit.ts';
+import type { FeatureContext } from '../../feature.ts';
+import type { FormHandler, FormSpec } from '../../messenger.ts';
 
 export const PASTE_BLOCK_ID = 'yaml';
 export const PASTE_ACTION_ID = 'yaml';
@@ -53,7 +53,7 @@ export interface PasteHandlerOptions {
 }
 
 /** Validates at once (errors keep the modal open); the analysis itself runs after the ack. */
-export function pasteViewHandler(options: PasteHandlerOptions): ViewHandler {
+export function pasteViewHandler(options: PasteHandlerOptions): FormHandler {
   return async (submission) => {
     const meta = metadataSchema.safeParse(safeJson(submission.privateMetadata));
     if (!meta.success) return { errors: { [PASTE_BLOCK_ID]: 'This form is no longer valid. Type `/mesh analyze --paste` again.' } };
@@ -97,4 +97,13 @@ function safeJson(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The paste form as the analyze feature declares it: opened by `/mesh analyze --paste`. */
+export function pasteForm(ctx: FeatureContext): FormSpec {
+  return {
+    callbackId: PASTE_CALLBACK_ID,
+    view: (req) => pasteModalView({ channel: req.channel, cluster: req.cluster, namespace: req.params.namespace }),
+    submit: pasteViewHandler({ clusters: ctx.clusters, messenger: ctx.messenger, log: ctx.log, istioctlBinary: ctx.settings.istioctl }),
+  };
 }

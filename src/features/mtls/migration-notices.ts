@@ -2,20 +2,20 @@
 // the failures and a "Roll back to PERMISSIVE" button, or the healthy verdict with the next
 // namespaces to migrate, ranked by readiness. The engine gives a follow-up no message, so the
 // request is found by its target among the executing proposals.
-import { type Offer, type Rendered, context, esc, section } from '../blocks/block-kit.ts';
-import type { Requester } from '../shared-types.ts';
-import type { KubeClient } from '../kube/client.ts';
-import type { Logger } from '../log.ts';
-import type { Messenger } from '../messenger.ts';
-import type { ApprovalsService } from '../approvals/service.ts';
-import type { ApprovalRequest, Target } from '../approvals/request.ts';
+import { type Offer, type Rendered, context, esc, section } from '../../blocks/block-kit.ts';
+import type { Requester } from '../../shared-types.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { Logger } from '../../log.ts';
+import type { Messenger } from '../../messenger.ts';
+import type { ApprovalsPort } from '../../approvals/port.ts';
+import type { ApprovalRequest, Target } from '../../approvals/request.ts';
 import type { ScanOptions } from './plaintext-scan.ts';
 import { rankNamespaces } from './readiness-check.ts';
 import { type MigrationHooks, MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, strictTarget } from './strict-migration.ts';
 import { type WatchReport, failureLines } from './migration-watch.ts';
 
 export interface NoticeDeps {
-  approvals: () => ApprovalsService | undefined;
+  approvals: () => ApprovalsPort | undefined;
   messenger: () => Messenger | undefined;
   log: Logger;
   scan?: ScanOptions;
@@ -33,9 +33,8 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
   const find = async (target: Target): Promise<ApprovalRequest | undefined> => {
     const approvals = deps.approvals();
     if (!approvals) return undefined;
-    const running = await approvals.store.list({ type: 'proposal', state: 'executing', targetNamespace: target.namespace });
+    const running = (await approvals.recent({ namespace: target.namespace, limit: 200 })).filter((r) => r.state === 'executing');
     return running
-      .map((s) => s.record)
       .filter((r) => r.kind === MTLS_STRICT || r.kind === MTLS_STRICT_OVERRIDE)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
   };

@@ -1,11 +1,11 @@
 // Readiness for STRICT against the live cluster: the snapshot, the plaintext callers read from
 // metrics, and meshTlsReadiness's verdict, plus what the metrics reading itself could not see.
 // Used by `/mesh mtls` and by the mtls-strict preview, so both judge a namespace the same way.
-import type { KubeClient } from '../kube/client.ts';
-import { loadLiveSnapshot } from '../mesh/live-snapshot.ts';
-import { type MtlsReadiness, meshTlsReadiness } from '../mesh/mtls-readiness.ts';
-import type { MeshSnapshot } from '../mesh/snapshot.ts';
-import { findProxyContainer } from '../mesh/sidecar-proxy.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
+import { type MtlsReadiness, meshTlsReadiness } from '../../mesh/mtls-readiness.ts';
+import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import { findProxyContainer } from '../../mesh/sidecar-proxy.ts';
 import { type PlaintextPeer, plaintextPeers } from './plaintext-peers.ts';
 import { type CallerSeen, type PlaintextScan, type ScanOptions, scanPlaintextCallers } from './plaintext-scan.ts';
 

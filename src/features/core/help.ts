@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { defineCommand, type AnyCommand } from '../src/command.ts';
-import { closest } from '../src/args.ts';
-import { context, esc, header, section, type Block } from '../src/blocks/block-kit.ts';
-import { UserError } from '../src/errors.ts';
+import { defineCommand, type AnyCommand } from '../../command.ts';
+import { closest } from '../../args.ts';
+import { context, esc, header, section, type Block } from '../../blocks/block-kit.ts';
+import { UserError } from '../../errors.ts';
 
 export interface HelpResult {
   commands: Array<Pick<AnyCommand, 'name' | 'summary' | 'usage' | 'aliases' | 'examples' | 'permission'>>;
