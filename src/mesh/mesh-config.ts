@@ -4,6 +4,7 @@
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { MeshConfig } from './snapshot.ts';
+import { MAX_YAML_ALIASES, TOO_MANY_ALIASES, isAliasLimitError } from './yaml-limits.ts';
 
 export const ISTIO_DEFAULT_MESH_CONFIG: Readonly<MeshConfig> = Object.freeze({
   rootNamespace: 'istio-system',
@@ -59,8 +60,9 @@ export function mergeMeshConfig(defaults: Readonly<MeshConfig>, overrideYaml: st
   if (!overrideYaml || overrideYaml.trim() === '') return base;
   let raw: unknown;
   try {
-    raw = parse(overrideYaml);
+    raw = parse(overrideYaml, { maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
+    if (isAliasLimitError(err)) throw new MeshConfigError(`${file}: ${TOO_MANY_ALIASES}`);
     const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
     throw new MeshConfigError(`${file}${line ? `:${line}` : ''}: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { KubeObject } from '../../kube/objects.ts';
 import { groupOf } from '../../kube/objects.ts';
 import { MeshSnapshot } from '../snapshot.ts';
+import { MAX_YAML_ALIASES, TOO_MANY_ALIASES, isAliasLimitError } from '../yaml-limits.ts';
 import type { MeshConfig, SnapshotCoverage } from '../snapshot.ts';
 import { defaultIngressResources } from './util/default-resources.ts';
 import { setSource } from './util/source.ts';
@@ -65,11 +66,18 @@ export function parseYamlObjects(text: string, file = 'input.yaml'): KubeObject[
     }
     if (doc.contents === null) continue; // an empty document between `---` separators
     const docLine = lineAt(doc.contents.range?.[0]);
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    } catch (err) {
+      // An alias bomb, or anything else the conversion refuses: a problem in the file, like a syntax error.
+      problems.push({ file, line: docLine, message: isAliasLimitError(err) ? TOO_MANY_ALIASES : `the YAML could not be read: ${String((err as Error)?.message ?? err).split('\n')[0]}` });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const isList = isRecord(value) && typeof value['kind'] === 'string' && value['kind'].endsWith('List') && Array.isArray(value['items']);
     const candidates: { value: unknown; prefix: (string | number)[] }[] = isList
-      ? (value['items'] as unknown[]).map((item, i) => ({ value: item, prefix: ['items', i] }))
+      ? ((value as Record<string, unknown>)['items'] as unknown[]).map((item, i) => ({ value: item, prefix: ['items', i] }))
       : [{ value, prefix: [] }];
     for (const { value: candidate, prefix } of candidates) {
       const line = prefix.length ? lineOfPath(doc, prefix, lineAt) ?? docLine : docLine;
