@@ -53,9 +53,11 @@ let url: string;
 const logs: Array<Record<string, unknown>> = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown) => unhandled.push(err);
+// Jest hands tests a copy of `process` whose events never fire; the real one is reached this way.
+const realProcess = (process as unknown as { getBuiltinModule(id: string): NodeJS.Process }).getBuiltinModule('node:process');
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
+  realProcess.prependListener('unhandledRejection', onUnhandled);
   sb = await sandboxWithDemo();
   direct = kubeFor(sb);
   const kc = new KubeConfig();
@@ -96,7 +98,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
+  realProcess.off('unhandledRejection', onUnhandled);
   await slack?.stop();
   await approvals?.service.stop();
   await proxy?.close();
