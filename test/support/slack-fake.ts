@@ -120,6 +120,8 @@ export interface SocketModeFake {
   waitForConnections(count: number, timeoutMs?: number): Promise<void>;
   /** Sends an envelope on the newest open connection (or the one at `connection`, oldest first); returns its envelope_id. */
   send(type: EnvelopeType, payload: unknown, options?: { envelopeId?: string; retryAttempt?: number; retryReason?: string; connection?: number }): string;
+  /** Sends a message exactly as given (malformed envelopes, other envelope types) on the newest open connection. */
+  sendRaw(text: string): void;
   readonly acks: SocketAck[];
   waitForAck(envelopeId: string, timeoutMs?: number): Promise<SocketAck>;
   /** 'refresh': Slack's polite `disconnect` message; 'drop': the TCP connection just dies. */
@@ -372,6 +374,11 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       if (type === 'events_api') Object.assign(envelope, { retry_attempt: opts.retryAttempt ?? 0, retry_reason: opts.retryReason ?? '' });
       ws.send(JSON.stringify(envelope));
       return envelopeId;
+    },
+    sendRaw(text) {
+      const ws = sockets[sockets.length - 1];
+      if (!ws) throw new Error('no Socket Mode connection is open');
+      ws.send(text);
     },
     acks,
     waitForAck(envelopeId, timeoutMs = 5000) {
