@@ -75,6 +75,27 @@ describe('/mesh analyze --paste', () => {
     expect(fake.calls('chat.postMessage')).toHaveLength(0);
   });
 
+  it('refuses a YAML alias bomb inside the modal at once, saying what to do instead', async () => {
+    const levels = 'abcdefghi'.split('');
+    const bomb = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: laughs',
+      'data:',
+      `  a: &a [${Array(9).fill('"lol"').join(',')}]`,
+      ...levels.slice(1).map((n, i) => `  ${n}: &${n} [${Array(9).fill(`*${levels[i]}`).join(',')}]`),
+    ].join('\n');
+    const res = await sendInteraction(eventsUrl, submission(metadata, bomb), knobs);
+    expect(res.status).toBe(200);
+    expect(res.ms).toBeLessThan(2000);
+    const body = JSON.parse(res.body) as { response_action: string; errors: { yaml: string } };
+    expect(body.response_action).toBe('errors');
+    expect(body.errors.yaml).toMatch(/^pasted\.yaml:1: the YAML uses too many aliases .*write the repeated parts out/);
+    await slack.idle();
+    expect(fake.calls('chat.postMessage')).toHaveLength(0);
+  });
+
   it('analyzes good YAML as if applied on the live cluster and posts the findings in the channel', async () => {
     const vs = [
       'apiVersion: networking.istio.io/v1',
