@@ -383,6 +383,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
 
   // Anything a listener did not catch: logged whole, the person gets a short apology.
   const onError = async ({ error, body }: { error: Error; body?: unknown }): Promise<void> => {
+    // Bolt wraps what a listener threw; a response_url that would not take the answer is Slack's fault,
+    // already logged try by try, and an apology down the same URL would not get through either.
+    const original = (error as { original?: unknown }).original ?? error;
+    if (original instanceof ResponseUrlError) {
+      log.warn({ err: original }, 'an answer could not be delivered through the response_url');
+      return;
+    }
     const ref = referenceId();
     log.error({ err: error, ref }, 'Slack handler failed');
     const ctx = looseClickContext(body);

@@ -168,6 +168,25 @@ describe('response_url under faults', () => {
     fake.notInChannel.delete('CNOTIN001');
   });
 
+  it('logs a click answer that cannot be delivered as a warning, and sends no apology down the same dead URL', async () => {
+    const responseUrl = fake.responseUrl();
+    fake.fault({ method: 'response_url', status: 503, calls: 100 });
+    const mark = h.logs.length;
+    // No channel: the refusal of this tampered click can only go through the response_url.
+    const payload = { ...blockActions({ actionId: 'approve:r-9', value: 'r-9', responseUrl, messageTs: '1700000000.000900' }), channel: undefined, container: undefined };
+    (payload.actions as Array<Record<string, unknown>>)[0] = { type: 'button', action_id: 'approve:r-9', value: 'r-9', action_ts: 'yesterday' };
+    const res = await sendInteraction(h.eventsUrl, payload, knobs);
+    expect(res.status).toBe(200);
+    await fake.waitFor(() => fake.responseAttempts(responseUrl).length >= 3);
+    await h.slack.idle(5000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.responseAttempts(responseUrl)).toHaveLength(3);
+    expect(fake.responseAttempts(responseUrl).every((a) => String(a.body.text).includes('That button is not valid'))).toBe(true);
+    const lines = logLines(h.logs.slice(mark));
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines.some((l) => l.msg === 'an answer could not be delivered through the response_url' && l.level === 40)).toBe(true);
+  });
+
   it('does not retry a 4xx other than 429', async () => {
     const url = fake.responseUrl();
     fake.fault({ method: 'response_url', status: 404, calls: 5 });
