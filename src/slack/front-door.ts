@@ -300,6 +300,11 @@ export function guardSocketMode(receiver: SocketModeReceiver, options: CheckOpti
   const client = receiver.client;
   const log = options.log;
   const originals = client.listeners('ws_message') as Array<(data: unknown, isBinary: boolean) => unknown>;
+  if (originals.length === 0) {
+    // The client no longer reads messages this way (a Socket Mode upgrade): better unguarded than deaf.
+    log.warn('Socket Mode front door not installed: the client has no ws_message listener to guard');
+    return;
+  }
   client.removeAllListeners('ws_message');
   client.on('ws_message', (data: unknown, isBinary: boolean) => {
     let forwarded = data;

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log.ts';
 import { MessageUpdateQueue } from '../../src/slack/update-queue.ts';
 import { SlackMessenger, type WebClient } from '../../src/slack/slack-messenger.ts';
+import { ConsoleMessenger } from '../../src/console/repl.ts';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -216,5 +217,30 @@ describe('SlackMessenger.update', () => {
     await tick();
     calls[0]?.fail(new Error('message_not_found'));
     await expect(p).rejects.toThrow('message_not_found');
+  });
+});
+
+describe('ConsoleMessenger.update', () => {
+  it('prints versioned states only forward, and every unversioned one', async () => {
+    let out = '';
+    const m = new ConsoleMessenger(
+      new Writable({
+        write(chunk, _enc, done) {
+          out += String(chunk);
+          done();
+        },
+      }),
+    );
+    const ref = await m.post('console', { text: 'Proposed', blocks: [] });
+    await m.update(ref, { text: 'Done', blocks: [] }, { version: 3 });
+    await m.update(ref, { text: 'Running', blocks: [] }, { version: 2 });
+    await m.update(ref, { text: 'Done again', blocks: [] }, { version: 3 });
+    await m.update(ref, { text: 'Note', blocks: [] });
+    await m.update(ref, { text: 'Later', blocks: [] }, { version: 4 });
+    expect(out).toContain('(updated) Done');
+    expect(out).not.toContain('Running');
+    expect(out).not.toContain('Done again');
+    expect(out).toContain('(updated) Note');
+    expect(out).toContain('(updated) Later');
   });
 });
