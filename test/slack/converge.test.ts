@@ -173,8 +173,8 @@ describe('response_url under faults', () => {
     fake.fault({ method: 'response_url', status: 503, calls: 100 });
     const mark = h.logs.length;
     // No channel: the refusal of this tampered click can only go through the response_url.
-    const payload = { ...blockActions({ actionId: 'approve:r-9', value: 'r-9', responseUrl, messageTs: '1700000000.000900' }), channel: undefined, container: undefined };
-    (payload.actions as Array<Record<string, unknown>>)[0] = { type: 'button', action_id: 'approve:r-9', value: 'r-9', action_ts: 'yesterday' };
+    const payload: Record<string, unknown> = { ...blockActions({ actionId: 'approve:r-9', value: 'r-9', responseUrl, messageTs: '1700000000.000900' }), channel: undefined, container: undefined };
+    payload.actions = [{ type: 'button', action_id: 'approve:r-9', value: 'r-9', action_ts: 'yesterday' }];
     const res = await sendInteraction(h.eventsUrl, payload, knobs);
     expect(res.status).toBe(200);
     await fake.waitFor(() => fake.responseAttempts(responseUrl).length >= 3);
