@@ -239,6 +239,6 @@ export class ApprovalsCore {
         this.log.warn({ err }, 'could not update the approval message; handing it to the front door');
       }
     }
-    return { update: rendered };
+    return { update: rendered, version };
   }
 }

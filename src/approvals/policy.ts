@@ -3,6 +3,7 @@
 // diagnostics, propose and approve, but a remediation always needs someone other than the requester.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { MAX_YAML_ALIASES, TOO_MANY_ALIASES, isAliasLimitError } from '../mesh/yaml-limits.ts';
 import { z } from 'zod';
 import type { AnyCommand } from '../command.ts';
 import type { ClusterTarget, Requester } from '../shared-types.ts';
@@ -120,7 +121,14 @@ export function parsePolicy(text: string, filename = 'policy.yaml'): PolicyDoc {
     const line = syntax.linePos?.[0].line;
     throw new PolicyError(`${filename}:${line ?? '?'}: ${syntax.message.split('\n')[0]}`, line);
   }
-  const parsed = policySchema.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    if (isAliasLimitError(err)) throw new PolicyError(`${filename}: ${TOO_MANY_ALIASES}`);
+    throw err;
+  }
+  const parsed = policySchema.safeParse(data ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0] as z.core.$ZodIssue;
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

@@ -220,3 +220,10 @@ describe('AccessPolicy', () => {
     expect(p.answersIn('D0ANY')).toBe(true);
   });
 });
+
+describe('policy YAML with an alias bomb', () => {
+  it('is refused with a line that says what to do, not expanded', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`), 'roles: {}'].join('\n');
+    expect(() => parsePolicy(bomb, 'policy.yaml')).toThrow(/^policy\.yaml: the YAML uses too many aliases .*write the repeated parts out in full/);
+  });
+});
