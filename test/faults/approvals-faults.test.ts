@@ -187,6 +187,12 @@ describe('the restart PATCH', () => {
     expect(rule.hits).toBe(1);
     await expectDoneOnce(p, rec, restarts);
     expect(rec.execution?.summary).toMatch(/answer was lost .*confirmed the change/);
+    // One delivery id ties each request's lines together: the slash command's for the proposal, the click's after.
+    const auditLine = (action: string) => logs.find((l) => (l.audit as { id?: string; action?: string } | undefined)?.id === p.id && (l.audit as { action: string }).action === action);
+    expect(auditLine('proposed')?.delivery).toMatch(/^command:/);
+    expect(auditLine('approved')?.delivery).toMatch(/^click:/);
+    expect(auditLine('executed')?.delivery).toBe(auditLine('approved')?.delivery);
+    expect(logs.some((l) => l.delivery === auditLine('proposed')?.delivery && l.msg === 'answered')).toBe(true);
   });
 
   it('a withheld reply (until the client gives up): the same replica does not take over its own work; done once', async () => {

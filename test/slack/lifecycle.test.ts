@@ -37,7 +37,7 @@ describe('Slack app lifecycle', () => {
       await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl }), { secret: SIGNING_SECRET });
       const apology = await fake.waitFor(() => fake.responses(responseUrl)[0]);
       expect(apology.body).toMatchObject({ response_type: 'ephemeral' });
-      expect(String(apology.body.text)).toMatch(/^Sorry, something went wrong on our side \(ref [0-9a-f]{8}\)/);
+      expect(String(apology.body.text)).toMatch(/^Sorry, something went wrong on our side\. The details are in the bot.s log under ref [0-9a-f]{8}/);
       expect(limited).toEqual([['chat.postMessage', 0]]);
     } finally {
       await h.slack.stop();
