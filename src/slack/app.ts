@@ -5,16 +5,22 @@
 import { App, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Rendered, esc, section } from '../blocks/block-kit.ts';
+import { type Rendered, section } from '../blocks/block-kit.ts';
 import type { Requester } from '../command.ts';
-import type { SlackSettings } from '../config.ts';
 import { explain, referenceId } from '../errors.ts';
-import { type Logger, withDelivery } from '../log.ts';
-import type { ButtonClick, ClickHandler, ClickOutcome, FormHandler, FormOutcome, FormSpec, FormSubmission, MessageRef, Messenger } from '../messenger.ts';
-import type { Router } from '../router.ts';
+import { withDelivery } from '../log.ts';
+import type { ButtonClick, ClickOutcome, FormHandler, FormOutcome, FormSubmission, MessageRef } from '../messenger.ts';
 import { boltLogger } from './bolt-logger.ts';
-import { type AnswerTarget, type Posted, type ReplyDeps, apology, applyClickOutcome, refuseClick, slashTarget, threadTarget, working } from './replies.ts';
-import { DEDUP_TTL_MS, type DedupStore, MemoryDedupStore } from './dedup.ts';
+import {
+  type AnswerTarget,
+  type ReplyDeps,
+  apology,
+  applyClickOutcome,
+  refuseClick,
+  slashTarget,
+  threadTarget,
+} from './replies.ts';
+import { DEDUP_TTL_MS, MemoryDedupStore } from './dedup.ts';
 import { SlackDirectory } from './identity.ts';
 import {
   type BlockActions,
@@ -25,7 +31,14 @@ import {
   mentionEventSchema,
   slashCommandSchema,
 } from './payloads.ts';
-import { ResponseUrlBudget, ResponseUrlError, type ResponseUrlRetry, SlackMessenger, type WebClient, postToResponseUrl, } from './slack-messenger.ts';
+import {
+  ResponseUrlBudget,
+  ResponseUrlError,
+  SlackMessenger,
+  type WebClient,
+  postToResponseUrl,
+} from './slack-messenger.ts';
+import { answerer } from './answering.ts';
 import { buildReceiver } from './receivers.ts';
 import { byPrefix, registerForms } from './forms.ts';
 import { slackTextToPlain, stripBotMention } from './slack-text.ts';
@@ -35,46 +48,9 @@ export type ViewSubmission = FormSubmission;
 export type ViewOutcome = FormOutcome;
 export type ViewHandler = FormHandler;
 
-export interface SlackAppOptions {
-  slack: SlackSettings;
-  router: Router;
-  log: Logger;
-  /** Keyed by action_id prefix; the longest matching prefix wins. */
-  clickHandlers?: Record<string, ClickHandler>;
-  /** Keyed by callback_id prefix. */
-  viewHandlers?: Record<string, ViewHandler>;
-  /** Forms the features declare: a reply's `rendered.modal` opens one by callback id; its submissions go to it. */
-  forms?: readonly FormSpec[];
-  dedup?: DedupStore;
-  /** The slash command this app answers. */
-  commandName?: string;
-  /** HTTP mode: where to listen (defaults: settings' port, all interfaces). */
-  listen?: { port?: number; host?: string };
-  /** Socket Mode: the client pings every third of this and reconnects after it (Bolt's default 5000). */
-  socketPingTimeoutMs?: number;
-  /** Slack answered 429 to a Web API call (metrics). The WebClient waits and retries by itself. */
-  onRateLimited?: (method: string, retryAfterSeconds: number) => void;
-  /** The Web API's retry policy (the tests keep it short). */
-  retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number };
-  /** How response_url posts are retried (the tests keep the waits short). */
-  responseUrlRetry?: ResponseUrlRetry;
-}
+import type { SlackApp, SlackAppOptions } from './app-options.ts';
 
-export interface SlackApp {
-  app: App;
-  messenger: Messenger;
-  start(): Promise<void>;
-  /** Stops taking deliveries, then waits for answers in flight up to `deadlineMs`. */
-  stop(deadlineMs?: number): Promise<void>;
-  /** The HTTP receiver's port once started (HTTP mode). */
-  readonly port: number | undefined;
-  /** Answers still being worked on. */
-  readonly inFlight: number;
-  /** Socket Mode: the WebSocket is open and Slack said hello. HTTP: the receiver is listening. For /readyz. */
-  readonly connected: boolean;
-  /** Resolves when no answer is in flight (or after `timeoutMs`). */
-  idle(timeoutMs?: number): Promise<void>;
-}
+export type { SlackApp, SlackAppOptions } from './app-options.ts';
 
 const EVENTS_ENDPOINT = '/slack/events';
 
@@ -113,7 +89,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const messenger = new SlackMessenger(client, log);
   /** Every response_url post goes through here: retried within Slack's five posts per URL, logged without the URL. */
   const responseUrlBudget = new ResponseUrlBudget();
-  const toResponseUrl = (url: string, rendered: Rendered, mode: Parameters<typeof postToResponseUrl>[2]): Promise<void> =>
+  const toResponseUrl = (
+    url: string,
+    rendered: Rendered,
+    mode: Parameters<typeof postToResponseUrl>[2],
+  ): Promise<void> =>
     postToResponseUrl(url, rendered, mode, { ...options.responseUrlRetry, log, budget: responseUrlBudget });
   const replies: ReplyDeps = { messenger, toResponseUrl, log };
   const directory = new SlackDirectory(client, log);
@@ -165,139 +145,90 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     return { userId, userName: user.name ?? fallbackName, channelId, source: 'slack' };
   };
 
-  /** Router in, answers out. Never throws: a failure becomes an apology where the asker will see it. */
-  const answer = async (text: string, requester: Requester, target: AnswerTarget, label: string): Promise<void> => {
-    const started = performance.now();
-    let posted: Posted | undefined;
-    let outcome = 'error';
-    try {
-      const prepared = await router.prepare(text, requester);
-      if ('rendered' in prepared) {
-        outcome = prepared.outcome;
-        await (prepared.outcome === 'ok' ? target.post(prepared.rendered) : target.private(prepared.rendered));
-        return;
-      }
-      if (prepared.touchesCluster) {
-        posted = await target.post(working(label));
-        const reply = await prepared.execute();
-        outcome = reply.outcome;
-        await target.update(posted, reply.rendered);
-      } else {
-        const reply = await prepared.execute();
-        outcome = reply.outcome;
-        if (reply.rendered.modal) {
-          await openModalFor(reply.rendered.modal, reply.cluster ?? prepared.cluster.name, requester, target, text);
-          return;
-        }
-        await (reply.outcome === 'user_error' || reply.outcome === 'refused' ? target.private(reply.rendered) : target.post(reply.rendered));
-      }
-    } catch (err) {
-      outcome = 'error';
-      if (err instanceof ResponseUrlError && !posted) {
-        // The answer itself could not reach Slack: an apology down the same failing URL would not either.
-        log.warn({ err, user: requester.userId, channel: requester.channelId }, 'the answer could not be delivered through the response_url');
-        return;
-      }
-      const e = explain(err, log.child({ user: requester.userId, channel: requester.channelId }), 'answering a command');
-      const sorry: Rendered = { text: e.text.replace(/^:[a-z_]+: /, '').replace(/[*_`]/g, ''), blocks: [section(e.text)] };
-      try {
-        await (posted ? target.update(posted, sorry) : target.private(sorry));
-      } catch (err2) {
-        log.error({ err: err2, ref: e.ref }, 'could not even apologise');
-      }
-    } finally {
-      log.info({ command: label, user: requester.userId, channel: requester.channelId, outcome, ms: Math.round(performance.now() - started) }, 'answered');
-    }
-  };
-
-  /** A command asked for a form: open the feature's view where Slack allows (a slash command's trigger_id), else say how. */
-  const openModalFor = async (modal: NonNullable<Rendered['modal']>, cluster: string, requester: Requester, target: AnswerTarget, text: string): Promise<void> => {
-    const form = options.forms?.find((f) => f.callbackId === modal.callbackId);
-    if (!form) {
-      log.warn({ callbackId: modal.callbackId }, 'a reply asked for a form no feature declares');
-      await target.private({ text: 'That form is not available', blocks: [section(':grey_question: That form is not available in this meshops.')] });
-      return;
-    }
-    if (!target.openModal || !requester.channelId) {
-      const again = `${commandName} ${text}`.trim();
-      await target.private({ text: 'Use the slash command for this form', blocks: [section(`:information_source: This form opens from the slash command: type \`${esc(again)}\` in a channel.`)] });
-      return;
-    }
-    await target.openModal(form.view({ channel: requester.channelId, cluster, userId: requester.userId, params: modal.params ?? {} }));
-  };
+  const answer = answerer({ router, log, commandName, forms: options.forms });
 
   // /mesh <verb> [args]
   app.command(commandName, async ({ ack, body }) => {
     await ack();
-    await track(() => withDelivery(deliveryId('command', body), async () => {
-      const parsed = slashCommandSchema.safeParse(body);
-      if (!parsed.success) {
-        log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'slash command payload refused');
-        return;
-      }
-      const cmd = parsed.data;
-      if (!(await claim(`command:${cmd.trigger_id}`))) return logDuplicate('command', cmd.trigger_id);
-      const requester = await requesterFor(cmd.user_id, cmd.channel_id, cmd.user_name);
-      const text = slackTextToPlain(cmd.text);
-      const label = `${commandName} ${text}`.trim();
-      const target: AnswerTarget = {
-        ...slashTarget(replies, cmd.channel_id, cmd.user_id, cmd.response_url, label),
-        openModal: async (view) => {
-          await client.views.open({ trigger_id: cmd.trigger_id, view: view as never });
-        },
-      };
-      await answer(text, requester, target, label);
-    }));
+    await track(() =>
+      withDelivery(deliveryId('command', body), async () => {
+        const parsed = slashCommandSchema.safeParse(body);
+        if (!parsed.success) {
+          log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'slash command payload refused');
+          return;
+        }
+        const cmd = parsed.data;
+        if (!(await claim(`command:${cmd.trigger_id}`))) return logDuplicate('command', cmd.trigger_id);
+        const requester = await requesterFor(cmd.user_id, cmd.channel_id, cmd.user_name);
+        const text = slackTextToPlain(cmd.text);
+        const label = `${commandName} ${text}`.trim();
+        const target: AnswerTarget = {
+          ...slashTarget(replies, cmd.channel_id, cmd.user_id, cmd.response_url, label),
+          openModal: async (view) => {
+            await client.views.open({ trigger_id: cmd.trigger_id, view: view as never });
+          },
+        };
+        await answer(text, requester, target, label);
+      }),
+    );
   });
 
   // @meshops <verb> [args], answered in the mention's thread. Bolt has acknowledged the event already.
   app.event('app_mention', async ({ body, event, context }) => {
-    await track(() => withDelivery(deliveryId('event', body), async () => {
-      const parsed = mentionEventSchema.safeParse(event);
-      const envelope = eventEnvelopeSchema.safeParse(body);
-      if (!parsed.success || !envelope.success) {
-        log.warn({ issues: (parsed.error ?? envelope.error)?.issues.slice(0, 3) }, 'app_mention payload refused');
-        return;
-      }
-      const e = parsed.data;
-      if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
-      const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
-      const requester = await requesterFor(e.user, e.channel);
-      await answer(text, requester, threadTarget(replies, e.channel, e.thread_ts ?? e.ts), `@meshops ${text}`);
-    }));
+    await track(() =>
+      withDelivery(deliveryId('event', body), async () => {
+        const parsed = mentionEventSchema.safeParse(event);
+        const envelope = eventEnvelopeSchema.safeParse(body);
+        if (!parsed.success || !envelope.success) {
+          log.warn({ issues: (parsed.error ?? envelope.error)?.issues.slice(0, 3) }, 'app_mention payload refused');
+          return;
+        }
+        const e = parsed.data;
+        if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
+        const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
+        const requester = await requesterFor(e.user, e.channel);
+        await answer(text, requester, threadTarget(replies, e.channel, e.thread_ts ?? e.ts), `@meshops ${text}`);
+      }),
+    );
   });
 
   // Direct messages: the whole message is the command.
   app.event('message', async ({ body, event, context }) => {
     const parsed = directMessageSchema.safeParse(event);
     if (!parsed.success) return; // other channels, edits, bot posts: not for us
-    await track(() => withDelivery(deliveryId('event', body), async () => {
-      const envelope = eventEnvelopeSchema.safeParse(body);
-      if (!envelope.success) return;
-      const e = parsed.data;
-      if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
-      const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
-      const requester = await requesterFor(e.user, e.channel);
-      await answer(text, requester, threadTarget(replies, e.channel, e.thread_ts), text);
-    }));
+    await track(() =>
+      withDelivery(deliveryId('event', body), async () => {
+        const envelope = eventEnvelopeSchema.safeParse(body);
+        if (!envelope.success) return;
+        const e = parsed.data;
+        if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
+        const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
+        const requester = await requesterFor(e.user, e.channel);
+        await answer(text, requester, threadTarget(replies, e.channel, e.thread_ts), text);
+      }),
+    );
   });
 
   // Buttons: dispatched by action_id prefix.
   app.action({ type: 'block_actions' }, async ({ ack, body }) => {
     await ack();
-    await track(() => withDelivery(deliveryId('click', body), async () => {
-      const raw = body as unknown as Record<string, unknown>;
-      const rawAction = (Array.isArray(raw.actions) ? raw.actions[0] : undefined) as Record<string, unknown> | undefined;
-      const key = `click:${String(raw.trigger_id ?? '')}:${String(rawAction?.action_ts ?? '')}:${String(rawAction?.action_id ?? '')}`;
-      if (!(await claim(key))) return logDuplicate('click', key);
-      const parsed = blockActionsSchema.safeParse(body);
-      if (!parsed.success) {
-        log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'button payload refused');
-        await refuseClick(replies, raw, ':no_entry: That button is not valid. Nothing was done.');
-        return;
-      }
-      await handleClick(parsed.data);
-    }));
+    await track(() =>
+      withDelivery(deliveryId('click', body), async () => {
+        const raw = body as unknown as Record<string, unknown>;
+        const rawAction = (Array.isArray(raw.actions) ? raw.actions[0] : undefined) as
+          | Record<string, unknown>
+          | undefined;
+        const key = `click:${String(raw.trigger_id ?? '')}:${String(rawAction?.action_ts ?? '')}:${String(rawAction?.action_id ?? '')}`;
+        if (!(await claim(key))) return logDuplicate('click', key);
+        const parsed = blockActionsSchema.safeParse(body);
+        if (!parsed.success) {
+          log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'button payload refused');
+          await refuseClick(replies, raw, ':no_entry: That button is not valid. Nothing was done.');
+          return;
+        }
+        await handleClick(parsed.data);
+      }),
+    );
   });
 
   registerForms(app, { forms: options.forms, viewHandlers: options.viewHandlers, log });
@@ -316,7 +247,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     log.error({ err: error, ref, code: 'internal' }, 'Slack handler failed');
     const ctx = looseClickContext(body);
     try {
-      if (ctx.responseUrl) await toResponseUrl(ctx.responseUrl, apology(ref), { responseType: 'ephemeral', replaceOriginal: false });
+      if (ctx.responseUrl)
+        await toResponseUrl(ctx.responseUrl, apology(ref), { responseType: 'ephemeral', replaceOriginal: false });
     } catch (err) {
       log.warn({ err, ref }, 'could not deliver the apology');
     }
@@ -329,10 +261,17 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     const handler = byPrefix(options.clickHandlers, action.action_id);
     const channelId = b.channel?.id;
     const messageTs = b.container?.is_ephemeral ? undefined : (b.message?.ts ?? b.container?.message_ts);
-    const message: MessageRef | undefined = channelId && messageTs ? { channel: channelId, ts: messageTs, threadTs: b.message?.thread_ts ?? b.container?.thread_ts ?? messageTs } : undefined;
+    const message: MessageRef | undefined =
+      channelId && messageTs
+        ? { channel: channelId, ts: messageTs, threadTs: b.message?.thread_ts ?? b.container?.thread_ts ?? messageTs }
+        : undefined;
     if (!handler) {
       log.warn({ actionId: action.action_id }, 'no handler for this button');
-      await refuseClick(replies, b, ':grey_question: meshops no longer knows this button. Run the command again for fresh buttons.');
+      await refuseClick(
+        replies,
+        b,
+        ':grey_question: meshops no longer knows this button. Run the command again for fresh buttons.',
+      );
       return;
     }
     const click: ButtonClick = {
@@ -350,7 +289,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       outcome = await handler(click);
     } catch (err) {
       const e = explain(err, log.child({ actionId: action.action_id }), 'handling a click');
-      outcome = { ephemeral: { text: e.text.replace(/^:[a-z_]+: /, '').replace(/[*_`]/g, ''), blocks: [section(e.text)] } };
+      outcome = {
+        ephemeral: { text: e.text.replace(/^:[a-z_]+: /, '').replace(/[*_`]/g, ''), blocks: [section(e.text)] },
+      };
     }
     await applyClickOutcome(replies, b, message, outcome);
   }
@@ -374,7 +315,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
     async idle(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
-      while (inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...inFlight]), delay(deadline - Date.now())]);
+      while (inFlight.size > 0 && Date.now() < deadline)
+        await Promise.race([Promise.allSettled([...inFlight]), delay(deadline - Date.now())]);
     },
     async start() {
       stopping = false;
@@ -383,7 +325,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       if (slack.mode === 'http') {
         const port = options.listen?.port ?? slack.port;
         httpServer = (await app.start(options.listen?.host ? { port, host: options.listen.host } : port)) as Server;
-        log.info({ mode: 'http', port: (httpServer.address() as AddressInfo | null)?.port, endpoint: '/slack/events' }, 'Slack receiver listening');
+        log.info(
+          { mode: 'http', port: (httpServer.address() as AddressInfo | null)?.port, endpoint: '/slack/events' },
+          'Slack receiver listening',
+        );
       } else {
         await app.start();
         log.info({ mode: 'socket' }, 'connected to Slack over Socket Mode');
@@ -399,7 +344,6 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
   };
 }
-
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());

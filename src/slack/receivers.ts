@@ -3,7 +3,7 @@
 // (front-door.ts) sit in front of Bolt on both.
 import { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from '../log.ts';
-import type { SlackAppOptions } from './app.ts';
+import type { SlackAppOptions } from './app-options.ts';
 import type { boltLogger } from './bolt-logger.ts';
 import { guardHttpReceiver, guardSocketMode } from './front-door.ts';
 
@@ -45,7 +45,8 @@ export function buildReceiver(options: SlackAppOptions, deps: ReceiverDeps): Soc
             return !response.headersSent;
           },
         });
-  if (receiver instanceof HTTPReceiver && slack.mode === 'http') guardHttpReceiver(receiver, { signingSecret: slack.signingSecret, endpoint: EVENTS_ENDPOINT, commandName, log });
+  if (receiver instanceof HTTPReceiver && slack.mode === 'http')
+    guardHttpReceiver(receiver, { signingSecret: slack.signingSecret, endpoint: EVENTS_ENDPOINT, commandName, log });
   else if (receiver instanceof SocketModeReceiver) guardSocketMode(receiver, { commandName, log });
 
   return receiver;
