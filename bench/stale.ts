@@ -10,7 +10,15 @@ import { createLogger } from '../src/log.ts';
 import { Router } from '../src/router.ts';
 import { buildMeshSync } from '../src/sandbox/istiod-sim.ts';
 import { startSandbox } from '../src/sandbox/server.ts';
-import { ISTIODS as TWO, istiodObjects, kubeOf, namespace, proxyPodsOf, service, workloadObjects } from '../test/stale/support.ts';
+import {
+  ISTIODS as TWO,
+  istiodObjects,
+  kubeOf,
+  namespace,
+  proxyPodsOf,
+  service,
+  workloadObjects,
+} from '../test/stale/support.ts';
 
 const PROXIES = Number(process.argv[2] ?? 2000);
 const NAMESPACES = Number(process.argv[3] ?? 40);
@@ -27,9 +35,22 @@ async function measure(proxies: number, namespaces: number) {
     for (let a = 0; a < apps; a++) {
       const replicas = Math.floor(perNs / apps) + (a < perNs % apps ? 1 : 0);
       const labels = { app: `svc-${a}`, version: 'v1' };
-      seed.push(...workloadObjects({ namespace: ns, deployment: `svc-${a}-v1`, labels, replicas }), service(ns, `svc-${a}`, { app: `svc-${a}` }));
-      seed.push({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: `svc-${a}`, namespace: ns }, spec: { hosts: [`svc-${a}`], http: [{ route: [{ destination: { host: `svc-${a}`, subset: 'v1' } }] }] } });
-      seed.push({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: `svc-${a}`, namespace: ns }, spec: { host: `svc-${a}`, subsets: [{ name: 'v1', labels: { version: 'v1' } }] } });
+      seed.push(
+        ...workloadObjects({ namespace: ns, deployment: `svc-${a}-v1`, labels, replicas }),
+        service(ns, `svc-${a}`, { app: `svc-${a}` }),
+      );
+      seed.push({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: `svc-${a}`, namespace: ns },
+        spec: { hosts: [`svc-${a}`], http: [{ route: [{ destination: { host: `svc-${a}`, subset: 'v1' } }] }] },
+      });
+      seed.push({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: `svc-${a}`, namespace: ns },
+        spec: { host: `svc-${a}`, subsets: [{ name: 'v1', labels: { version: 'v1' } }] },
+      });
     }
   }
   const sb = await startSandbox({ controllers: false, seed });
@@ -48,7 +69,11 @@ async function measure(proxies: number, namespaces: number) {
       s.registerOn(sb.podEndpoints);
       sb.setPodLogs('istio-system', s.podName, 'discovery', s.logLines({ kubeletTime: true }));
     }
-    const router = new Router({ commands: [stale], clusters: [{ name: 'bench', kube: kubeOf(sb) }], log: createLogger({ level: 'silent' }) });
+    const router = new Router({
+      commands: [stale],
+      clusters: [{ name: 'bench', kube: kubeOf(sb) }],
+      log: createLogger({ level: 'silent' }),
+    });
     const user = { userId: 'UBENCH', source: 'cli' as const };
     const first = await router.handle('stale', user);
     if (first.outcome !== 'ok') throw new Error(`stale answered ${first.outcome}: ${first.rendered.text}`);
@@ -64,12 +89,26 @@ async function measure(proxies: number, namespaces: number) {
       total = sb.requests.length;
       requests = {};
       for (const q of sb.requests) {
-        const kind = q.path.endsWith('/portforward') ? 'pods/portforward' : q.path.endsWith('/log') ? 'pods/log' : q.path.split('/').at(-1) ?? q.path;
+        const kind = q.path.endsWith('/portforward')
+          ? 'pods/portforward'
+          : q.path.endsWith('/log')
+            ? 'pods/log'
+            : (q.path.split('/').at(-1) ?? q.path);
         requests[kind] = (requests[kind] ?? 0) + 1;
       }
     }
     times.sort((a, b) => a - b);
-    return { proxies: ids.length, namespaces, median: times[Math.floor(RUNS / 2)]!, min: times[0]!, max: times.at(-1)!, total, requests, text: first.rendered.text, files: first.rendered.files?.length ?? 0 };
+    return {
+      proxies: ids.length,
+      namespaces,
+      median: times[Math.floor(RUNS / 2)]!,
+      min: times[0]!,
+      max: times.at(-1)!,
+      total,
+      requests,
+      text: first.rendered.text,
+      files: first.rendered.files?.length ?? 0,
+    };
   } finally {
     await sb.close();
   }
@@ -78,9 +117,20 @@ async function measure(proxies: number, namespaces: number) {
 const small = await measure(Math.max(60, Math.floor(PROXIES / 20)), Math.max(3, Math.floor(NAMESPACES / 10)));
 const big = await measure(PROXIES, NAMESPACES);
 for (const m of [small, big]) {
-  console.log(`${m.proxies} proxies, ${m.namespaces} namespaces, ${ISTIODS.length} istiods: /mesh stale median ${m.median.toFixed(0)} ms (min ${m.min.toFixed(0)}, max ${m.max.toFixed(0)}, ${RUNS} runs), ${m.total} API requests`);
-  console.log(`  requests by kind: ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `${m.proxies} proxies, ${m.namespaces} namespaces, ${ISTIODS.length} istiods: /mesh stale median ${m.median.toFixed(0)} ms (min ${m.min.toFixed(0)}, max ${m.max.toFixed(0)}, ${RUNS} runs), ${m.total} API requests`,
+  );
+  console.log(
+    `  requests by kind: ${Object.entries(m.requests)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   console.log(`  answer: ${m.text}${m.files ? ` (+${m.files} file)` : ''}`);
 }
-console.log(`requests grow with pods: ${big.total !== small.total ? `YES (${small.total} → ${big.total})` : `no (${small.total} at ${small.proxies} proxies, ${big.total} at ${big.proxies})`}`);
-console.log(`target under 500 ms at ${big.proxies} proxies: ${big.median < 500 ? 'met' : 'MISSED'} (${big.median.toFixed(0)} ms)`);
+console.log(
+  `requests grow with pods: ${big.total !== small.total ? `YES (${small.total} → ${big.total})` : `no (${small.total} at ${small.proxies} proxies, ${big.total} at ${big.proxies})`}`,
+);
+console.log(
+  `target under 500 ms at ${big.proxies} proxies: ${big.median < 500 ? 'met' : 'MISSED'} (${big.median.toFixed(0)} ms)`,
+);

@@ -4,7 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { analysisInputs, analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
 import { YamlLoadError, analyzeFiles, readYamlFiles } from './mesh/analyzers/load.ts';
 import { MeshConfigError, meshConfigFrom } from './mesh/mesh-config.ts';
-import { type ReportedMessage, docUrl, mergeMessages, messageToPlainLine, notCheckedOf, notCheckedText } from './mesh/analyze-report.ts';
+import {
+  type ReportedMessage,
+  docUrl,
+  mergeMessages,
+  messageToPlainLine,
+  notCheckedOf,
+  notCheckedText,
+} from './mesh/analyze-report.ts';
 import { ISTIOCTL_FOUND_ISSUES, istioctlAnalyze } from './istio/istioctl.ts';
 
 const USAGE = `Usage: meshops analyze -f FILE [-f FILE ...] [options]
@@ -58,7 +65,11 @@ function parseArgs(argv: string[]): CliArgs {
 
 class UsageError extends Error {}
 
-export async function runAnalyzeCli(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runAnalyzeCli(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   let args: CliArgs;
   try {
     args = parseArgs(argv);
@@ -79,12 +90,18 @@ export async function runAnalyzeCli(argv: string[], out: NodeJS.WritableStream =
   }
   try {
     const files = await readYamlFiles(args.files);
-    const meshConfig = args.meshConfig ? meshConfigFrom(await readFile(args.meshConfig, 'utf8'), args.meshConfig) : meshConfigFrom();
+    const meshConfig = args.meshConfig
+      ? meshConfigFrom(await readFile(args.meshConfig, 'utf8'), args.meshConfig)
+      : meshConfigFrom();
     // Live, only what the chosen analyzers read is listed; what could not be is said under "not checked".
     const live = args.live ? await liveBase(args.analyzers) : undefined;
     // As istioctl: objects without a namespace land in -n (else default); offline, the default ingress
     // gateway Service/Pod are assumed present, as Istio's analyzer harness does.
-    const { snapshot, messages: ours, coverage } = analyzeFiles(files, {
+    const {
+      snapshot,
+      messages: ours,
+      coverage,
+    } = analyzeFiles(files, {
       base: live?.objects ?? [],
       ...(live?.coverage ? { coverage: live.coverage } : {}),
       meshConfig,
@@ -99,12 +116,23 @@ export async function runAnalyzeCli(argv: string[], out: NodeJS.WritableStream =
       if (r.status === 'ok') messages = mergeMessages(ours, r.messages);
       else err.write(`meshops analyze: istioctl ${r.status}: ${r.reason}\n`);
     }
-    if (args.namespace) messages = messages.filter((m) => m.namespace === args.namespace || m.resource === `Namespace ${args.namespace}`);
+    if (args.namespace)
+      messages = messages.filter((m) => m.namespace === args.namespace || m.resource === `Namespace ${args.namespace}`);
     if (args.output === 'json') {
-      const json = messages.map((m) => ({ code: m.code, documentationUrl: docUrl(m.code), level: m.level, message: m.text, origin: m.resource, source: m.source, ...(m.origin ? { file: m.origin, line: m.line } : {}) }));
+      const json = messages.map((m) => ({
+        code: m.code,
+        documentationUrl: docUrl(m.code),
+        level: m.level,
+        message: m.text,
+        origin: m.resource,
+        source: m.source,
+        ...(m.origin ? { file: m.origin, line: m.line } : {}),
+      }));
       out.write(JSON.stringify(json, null, 2) + '\n');
     } else if (messages.length === 0) {
-      out.write(`✔ No validation issues found when analyzing ${args.files.join(', ')} (${snapshot.objects.length} objects).\n`);
+      out.write(
+        `✔ No validation issues found when analyzing ${args.files.join(', ')} (${snapshot.objects.length} objects).\n`,
+      );
     } else {
       out.write(messages.map(messageToPlainLine).join('\n') + '\n');
     }

@@ -8,7 +8,11 @@ export const MAX_WORD = 253;
 
 /** Splits on white space; "double" or 'single' quotes keep spaces inside a word. */
 export function tokenize(text: string): string[] {
-  if (text.length > MAX_TEXT) throw new UserError(`That command is ${text.length} characters long; meshops reads at most ${MAX_TEXT}.`, 'Shorten it, e.g. `/mesh config bookinfo`.');
+  if (text.length > MAX_TEXT)
+    throw new UserError(
+      `That command is ${text.length} characters long; meshops reads at most ${MAX_TEXT}.`,
+      'Shorten it, e.g. `/mesh config bookinfo`.',
+    );
   const words: string[] = [];
   let current = '';
   let quote: string | undefined;
@@ -34,7 +38,11 @@ export function tokenize(text: string): string[] {
   if (quote) throw new UserError(`A quote (${quote}) is not closed.`, 'Close the quote, or leave quotes out.');
   if (inWord) words.push(current);
   for (const w of words) {
-    if (w.length > MAX_WORD) throw new UserError(`An argument is ${w.length} characters long (\`${w.slice(0, 24)}…\`); names in Kubernetes are at most ${MAX_WORD}.`, 'Check what you pasted.');
+    if (w.length > MAX_WORD)
+      throw new UserError(
+        `An argument is ${w.length} characters long (\`${w.slice(0, 24)}…\`); names in Kubernetes are at most ${MAX_WORD}.`,
+        'Check what you pasted.',
+      );
   }
   return words;
 }

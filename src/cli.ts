@@ -23,7 +23,10 @@ export async function runCli(argv: string[]): Promise<number> {
         return 2;
       }
       const settings = loadSettings();
-      const log = createLogger({ level: process.env.LOG_LEVEL ? settings.logLevel : 'error', destination: process.stderr });
+      const log = createLogger({
+        level: process.env.LOG_LEVEL ? settings.logLevel : 'error',
+        destination: process.stderr,
+      });
       const connection = await connect(settings);
       try {
         const { router } = await assemble(settings, connection, log);
@@ -41,7 +44,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     }
     case 'sandbox': {
-      const { runSandboxCli } = await loadDemoModule('meshops sandbox (the demo mesh)', () => import('./sandbox/cli.ts'));
+      const { runSandboxCli } = await loadDemoModule(
+        'meshops sandbox (the demo mesh)',
+        () => import('./sandbox/cli.ts'),
+      );
       await runSandboxCli(rest);
       return 0;
     }
@@ -67,7 +73,9 @@ if (import.meta.main) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`meshops: ${err instanceof SettingsError || err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(
+        `meshops: ${err instanceof SettingsError || err instanceof Error ? err.message : String(err)}\n`,
+      );
       process.exitCode = 1;
     },
   );

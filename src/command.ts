@@ -68,13 +68,19 @@ export function defineCommand<A, R>(def: CommandDef<A, R>): CommandDef<A, R> {
 export const k8sLabelName = z
   .string()
   .max(63, 'at most 63 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "lower-case letters, digits and '-', starting and ending with a letter or digit");
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    "lower-case letters, digits and '-', starting and ending with a letter or digit",
+  );
 
 /** DNS-1123 subdomain: names of Deployments, Services, Istio objects. */
 export const k8sObjectName = z
   .string()
   .max(253, 'at most 253 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "lower-case letters, digits, '-' and '.'");
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    "lower-case letters, digits, '-' and '.'",
+  );
 
 export const namespaceArg = k8sLabelName;
 

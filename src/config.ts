@@ -18,22 +18,62 @@ const port = (min: number) =>
     .pipe(z.number().min(min, `a TCP port number (${min}-65535)`).max(65535, `a TCP port number (${min}-65535)`));
 
 const envSchema = z.object({
-  SLACK_BOT_TOKEN: optionalText.pipe(z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'a bot token that starts with xoxb-').optional()),
-  SLACK_APP_TOKEN: optionalText.pipe(z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'an app-level token that starts with xapp- (with the connections:write scope)').optional()),
-  SLACK_SIGNING_SECRET: optionalText.pipe(z.string().regex(/^[A-Za-z0-9]{16,}$/, "the app's signing secret (letters and digits, from Basic Information)").optional()),
-  SLACK_MODE: optionalText.pipe(z.enum(['socket', 'http'], { error: 'socket (default, needs SLACK_APP_TOKEN) or http (needs SLACK_SIGNING_SECRET)' }).optional()),
-  SLACK_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL ending in /api/, e.g. https://slack.com/api/' }).optional()),
+  SLACK_BOT_TOKEN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^xoxb-[A-Za-z0-9-]+$/, 'a bot token that starts with xoxb-')
+      .optional(),
+  ),
+  SLACK_APP_TOKEN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^xapp-[A-Za-z0-9-]+$/, 'an app-level token that starts with xapp- (with the connections:write scope)')
+      .optional(),
+  ),
+  SLACK_SIGNING_SECRET: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]{16,}$/, "the app's signing secret (letters and digits, from Basic Information)")
+      .optional(),
+  ),
+  SLACK_MODE: optionalText.pipe(
+    z
+      .enum(['socket', 'http'], {
+        error: 'socket (default, needs SLACK_APP_TOKEN) or http (needs SLACK_SIGNING_SECRET)',
+      })
+      .optional(),
+  ),
+  SLACK_API_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: 'an http(s) URL ending in /api/, e.g. https://slack.com/api/' }).optional(),
+  ),
   PORT: optionalText.pipe(port(1).optional()),
   HEALTH_PORT: optionalText.pipe(port(0).optional()),
-  MESHOPS_KUBE: optionalText.pipe(z.enum(['auto', 'in-cluster', 'kubeconfig', 'demo'], { error: 'auto (default), in-cluster, kubeconfig or demo' }).optional()),
+  MESHOPS_KUBE: optionalText.pipe(
+    z
+      .enum(['auto', 'in-cluster', 'kubeconfig', 'demo'], { error: 'auto (default), in-cluster, kubeconfig or demo' })
+      .optional(),
+  ),
   MESHOPS_KUBE_CONTEXT: optionalText,
-  MESHOPS_KUBE_CONTEXTS: optionalText.pipe(z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'a comma-separated list of kubeconfig context names').optional()),
+  MESHOPS_KUBE_CONTEXTS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[^,\s]+(,[^,\s]+)*$/, 'a comma-separated list of kubeconfig context names')
+      .optional(),
+  ),
   KUBECONFIG: optionalText,
   MESHOPS_CLUSTER_NAME: optionalText.pipe(z.string().max(64, 'a display name of at most 64 characters').optional()),
-  MESHOPS_NAMESPACE: optionalText.pipe(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes namespace name (lower-case letters, digits and '-')").max(63).optional()),
+  MESHOPS_NAMESPACE: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes namespace name (lower-case letters, digits and '-')")
+      .max(63)
+      .optional(),
+  ),
   MESHOPS_POLICY_FILE: optionalText,
   MESHOPS_ISTIOCTL: optionalText,
-  MESHOPS_PROMETHEUS_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus server' }).optional()),
+  MESHOPS_PROMETHEUS_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus server' }).optional(),
+  ),
   MESHOPS_READ_ONLY: optionalText.pipe(z.enum(['true', 'false'], { error: 'true or false' }).optional()),
   LOG_LEVEL: optionalText.pipe(z.enum(logLevels, { error: `one of ${logLevels.join(', ')}` }).optional()),
 });
@@ -46,7 +86,12 @@ export interface Settings {
   /** undefined: no Slack tokens, so meshops runs its local console. */
   slack?: SlackSettings;
   /** contexts: several clusters served by one bot (`--cluster <context>` picks one). */
-  kube: { source: 'auto' | 'in-cluster' | 'kubeconfig' | 'demo'; context?: string; contexts?: string[]; kubeconfigPath?: string };
+  kube: {
+    source: 'auto' | 'in-cluster' | 'kubeconfig' | 'demo';
+    context?: string;
+    contexts?: string[];
+    kubeconfigPath?: string;
+  };
   clusterName?: string;
   namespace: string;
   policyFile?: string;
@@ -78,19 +123,45 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const anySlack = e.SLACK_BOT_TOKEN || e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET;
   let slack: SlackSettings | undefined;
   if (anySlack) {
-    if (!e.SLACK_BOT_TOKEN) throw new SettingsError('SLACK_BOT_TOKEN', 'a bot token that starts with xoxb- (OAuth & Permissions) when any Slack setting is given');
+    if (!e.SLACK_BOT_TOKEN)
+      throw new SettingsError(
+        'SLACK_BOT_TOKEN',
+        'a bot token that starts with xoxb- (OAuth & Permissions) when any Slack setting is given',
+      );
     const mode = e.SLACK_MODE ?? (e.SLACK_APP_TOKEN || !e.SLACK_SIGNING_SECRET ? 'socket' : 'http');
     if (mode === 'socket') {
-      if (!e.SLACK_APP_TOKEN) throw new SettingsError('SLACK_APP_TOKEN', 'an app-level token that starts with xapp- for Socket Mode (or set SLACK_MODE=http with SLACK_SIGNING_SECRET)');
-      slack = { mode, botToken: e.SLACK_BOT_TOKEN, appToken: e.SLACK_APP_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL };
+      if (!e.SLACK_APP_TOKEN)
+        throw new SettingsError(
+          'SLACK_APP_TOKEN',
+          'an app-level token that starts with xapp- for Socket Mode (or set SLACK_MODE=http with SLACK_SIGNING_SECRET)',
+        );
+      slack = {
+        mode,
+        botToken: e.SLACK_BOT_TOKEN,
+        appToken: e.SLACK_APP_TOKEN,
+        signingSecret: e.SLACK_SIGNING_SECRET,
+        apiUrl: e.SLACK_API_URL,
+      };
     } else {
-      if (!e.SLACK_SIGNING_SECRET) throw new SettingsError('SLACK_SIGNING_SECRET', "the app's signing secret for HTTP mode");
-      slack = { mode, botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, port: e.PORT ?? 3000, apiUrl: e.SLACK_API_URL };
+      if (!e.SLACK_SIGNING_SECRET)
+        throw new SettingsError('SLACK_SIGNING_SECRET', "the app's signing secret for HTTP mode");
+      slack = {
+        mode,
+        botToken: e.SLACK_BOT_TOKEN,
+        signingSecret: e.SLACK_SIGNING_SECRET,
+        port: e.PORT ?? 3000,
+        apiUrl: e.SLACK_API_URL,
+      };
     }
   }
   return {
     slack,
-    kube: { source: e.MESHOPS_KUBE ?? 'auto', context: e.MESHOPS_KUBE_CONTEXT, contexts: e.MESHOPS_KUBE_CONTEXTS?.split(','), kubeconfigPath: e.KUBECONFIG },
+    kube: {
+      source: e.MESHOPS_KUBE ?? 'auto',
+      context: e.MESHOPS_KUBE_CONTEXT,
+      contexts: e.MESHOPS_KUBE_CONTEXTS?.split(','),
+      kubeconfigPath: e.KUBECONFIG,
+    },
     clusterName: e.MESHOPS_CLUSTER_NAME,
     namespace: e.MESHOPS_NAMESPACE ?? 'meshops',
     policyFile: e.MESHOPS_POLICY_FILE,

@@ -45,7 +45,8 @@ const mrkdwn = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : 
 
 /** A Slack Web API platform error's code (`not_in_channel`, …), read without importing a front door. */
 function slackCode(err: unknown): string | undefined {
-  if (!err || typeof err !== 'object' || (err as { code?: unknown }).code !== 'slack_webapi_platform_error') return undefined;
+  if (!err || typeof err !== 'object' || (err as { code?: unknown }).code !== 'slack_webapi_platform_error')
+    return undefined;
   const e = (err as { data?: { error?: unknown } }).data?.error;
   return typeof e === 'string' ? e : 'unknown_error';
 }
@@ -64,13 +65,22 @@ function kubeCode(err: KubeApiError): ErrorCode {
  */
 export function explain(err: unknown, log: Logger, what: string): Explained {
   if (err instanceof UserError) {
-    return { code: err.code, outcome: 'user_error', text: `:warning: ${err.message}${err.hint ? `\n${err.hint}` : ''}` };
+    return {
+      code: err.code,
+      outcome: 'user_error',
+      text: `:warning: ${err.message}${err.hint ? `\n${err.hint}` : ''}`,
+    };
   }
   const ref = referenceId();
   if (err instanceof KubeApiError) {
     const code = kubeCode(err);
     log.warn({ err, ref, code, status: err.status, reason: err.reason }, `${what}: the cluster API refused a request`);
-    const words = code === 'kube_forbidden' ? 'The cluster refused meshops' : code === 'kube_not_found' ? 'The cluster could not find it' : 'The cluster API answered with an error';
+    const words =
+      code === 'kube_forbidden'
+        ? 'The cluster refused meshops'
+        : code === 'kube_not_found'
+          ? 'The cluster could not find it'
+          : 'The cluster API answered with an error';
     return { code, outcome: 'error', ref, text: `:x: ${words}: ${mrkdwn(err.message)}\n_ref ${ref}_` };
   }
   if (err instanceof KubeUnreachableError) {
@@ -80,8 +90,18 @@ export function explain(err: unknown, log: Logger, what: string): Explained {
   const slack = slackCode(err);
   if (slack) {
     log.warn({ err, ref, code: 'slack_error', slack }, `${what}: Slack refused a call`);
-    return { code: 'slack_error', outcome: 'error', ref, text: `:x: Slack refused meshops' answer (\`${mrkdwn(slack)}\`). The details are in the bot's log under ref \`${ref}\`.` };
+    return {
+      code: 'slack_error',
+      outcome: 'error',
+      ref,
+      text: `:x: Slack refused meshops' answer (\`${mrkdwn(slack)}\`). The details are in the bot's log under ref \`${ref}\`.`,
+    };
   }
   log.error({ err, ref, code: 'internal' }, `${what} failed`);
-  return { code: 'internal', outcome: 'error', ref, text: `:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.` };
+  return {
+    code: 'internal',
+    outcome: 'error',
+    ref,
+    text: `:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.`,
+  };
 }

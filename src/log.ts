@@ -33,7 +33,12 @@ export function maskTokens(text: string): string {
 }
 
 function isErrorLike(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && typeof (e as Error).message === 'string' && typeof (e as Error).name === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as Error).message === 'string' &&
+    typeof (e as Error).name === 'string'
+  );
 }
 
 interface SerializedError {
@@ -51,7 +56,11 @@ export function serializeError(err: Error, depth = 0): SerializedError {
   if (typeof code === 'string' || typeof code === 'number') out.code = String(code);
   if (err.stack) out.stack = maskTokens(err.stack);
   const cause = err.cause;
-  if (cause !== undefined && depth < 5) out.cause = cause instanceof Error || isErrorLike(cause) ? serializeError(cause as Error, depth + 1) : maskTokens(String(cause));
+  if (cause !== undefined && depth < 5)
+    out.cause =
+      cause instanceof Error || isErrorLike(cause)
+        ? serializeError(cause as Error, depth + 1)
+        : maskTokens(String(cause));
   return out;
 }
 

@@ -23,7 +23,10 @@ export async function main(): Promise<void> {
   }
   // In the console, logs would drown the answers: errors only unless asked (warnings appear in the banner).
   const consoleMode = !settings.slack;
-  const log = createLogger({ level: consoleMode && !process.env.LOG_LEVEL ? 'error' : settings.logLevel, destination: consoleMode ? process.stderr : undefined });
+  const log = createLogger({
+    level: consoleMode && !process.env.LOG_LEVEL ? 'error' : settings.logLevel,
+    destination: consoleMode ? process.stderr : undefined,
+  });
   // Nothing crashes the bot: a stray rejection in background work is logged whole and the bot carries on
   // (Node's default would exit and drop every answer in flight).
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (the bot carries on)'));
@@ -33,7 +36,10 @@ export async function main(): Promise<void> {
   const connection = await connect(settings, { onRequest: metrics.onKubeRequest });
   let meshops;
   try {
-    meshops = await assemble(settings, connection, log, { hooks: { onCommand: metrics.onCommand }, onAudit: (kind, action) => metrics.approvals.inc({ kind, outcome: action }) });
+    meshops = await assemble(settings, connection, log, {
+      hooks: { onCommand: metrics.onCommand },
+      onAudit: (kind, action) => metrics.approvals.inc({ kind, outcome: action }),
+    });
   } catch (err) {
     // A malformed policy file stops start-up with the line named (PolicyError's message).
     await connection.close();

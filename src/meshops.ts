@@ -46,7 +46,12 @@ export interface AssembleOptions {
 }
 
 /** Throws PolicyError (one line naming the file and line) when the policy file is malformed. */
-export async function assemble(settings: Settings, connection: Connection, log: Logger, options: AssembleOptions = {}): Promise<Meshops> {
+export async function assemble(
+  settings: Settings,
+  connection: Connection,
+  log: Logger,
+  options: AssembleOptions = {},
+): Promise<Meshops> {
   let groupMembers: ((groupId: string) => Promise<string[]>) | undefined;
   const stateCluster = connection.clusters.find((c) => c.name === connection.defaultCluster) ?? connection.clusters[0];
   if (!stateCluster) throw new Error('no cluster to keep approval state in');
@@ -64,7 +69,13 @@ export async function assemble(settings: Settings, connection: Connection, log: 
   const commandSettings = { istioctl: settings.istioctl, prometheusUrl: settings.prometheusUrl };
   let messenger: Messenger | undefined;
   const features = options.features ?? allFeatures;
-  const ctx: FeatureContext = { log, settings: commandSettings, clusters: connection.clusters, approvals, messenger: () => messenger };
+  const ctx: FeatureContext = {
+    log,
+    settings: commandSettings,
+    clusters: connection.clusters,
+    approvals,
+    messenger: () => messenger,
+  };
   const clickHandlers: Record<string, ClickHandler> = { ...approvals?.clickHandlers };
   const forms: FormSpec[] = [];
   const background: BackgroundWork[] = [];
@@ -77,12 +88,18 @@ export async function assemble(settings: Settings, connection: Connection, log: 
       clickHandlers[prefix] = handler;
     }
     for (const form of parts.forms ?? []) {
-      if (forms.some((f) => f.callbackId === form.callbackId)) throw new Error(`feature ${feature.name}: form ${form.callbackId} is declared twice`);
+      if (forms.some((f) => f.callbackId === form.callbackId))
+        throw new Error(`feature ${feature.name}: form ${form.callbackId} is declared twice`);
       forms.push(form);
     }
     background.push(...(parts.background ?? []));
   }
-  const services: CommandServices = { settings: commandSettings, policyWarning: warning, ...(approvals ? { approvals } : {}), ...options.extra };
+  const services: CommandServices = {
+    settings: commandSettings,
+    policyWarning: warning,
+    ...(approvals ? { approvals } : {}),
+    ...options.extra,
+  };
   const router = new Router({
     commands: commandsOf(features),
     clusters: connection.clusters,

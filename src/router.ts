@@ -35,7 +35,12 @@ export interface RouterOptions {
   now?: () => Date;
   services?: CommandServices;
   /** Permission check (the policy). Returns a refusal in words, or undefined to allow. */
-  authorize?: (requester: Requester, command: AnyCommand, args: unknown, cluster: ClusterTarget) => Promise<string | undefined> | string | undefined;
+  authorize?: (
+    requester: Requester,
+    command: AnyCommand,
+    args: unknown,
+    cluster: ClusterTarget,
+  ) => Promise<string | undefined> | string | undefined;
   /** The cluster a channel uses when no --cluster is given. */
   channelCluster?: (channelId: string | undefined) => string | undefined;
   /** Called with each finished command (metrics). */
@@ -48,7 +53,8 @@ export function commandTable(commands: readonly AnyCommand[]): Map<string, AnyCo
   for (const cmd of commands) {
     for (const name of [cmd.name, ...(cmd.aliases ?? [])]) {
       const existing = table.get(name);
-      if (existing) throw new Error(`command name collision: "${name}" is declared by both ${existing.name} and ${cmd.name}`);
+      if (existing)
+        throw new Error(`command name collision: "${name}" is declared by both ${existing.name} and ${cmd.name}`);
       table.set(name, cmd);
     }
   }
@@ -92,7 +98,8 @@ export class Router {
         const names = [...this.table.keys()];
         const near = closest(verb, names);
         throw new UserError(
-          `\`${esc(verb)}\` is not a meshops command.` + (near.length ? ` Did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''),
+          `\`${esc(verb)}\` is not a meshops command.` +
+            (near.length ? ` Did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''),
           'Type `/mesh help` for the list of commands.',
         );
       }
@@ -106,7 +113,8 @@ export class Router {
         command,
         args,
         cluster,
-        touchesCluster: typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster,
+        touchesCluster:
+          typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster,
         execute: () => this.execute(command, args, cluster, requester, log),
       };
     } catch (err) {
@@ -121,7 +129,13 @@ export class Router {
     return prepared.execute();
   }
 
-  private async execute(command: AnyCommand, args: unknown, cluster: ClusterTarget, requester: Requester, parent: Logger): Promise<Reply> {
+  private async execute(
+    command: AnyCommand,
+    args: unknown,
+    cluster: ClusterTarget,
+    requester: Requester,
+    parent: Logger,
+  ): Promise<Reply> {
     const started = performance.now();
     const log = parent.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
     let reply: Reply;
@@ -140,10 +154,18 @@ export class Router {
       let rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
       const offers = rendered.offers ?? [];
       const approvals = this.options.services?.approvals;
-      if (offers.length && approvals) rendered = await approvals.attachOffers(rendered, offers, requester, cluster.name);
+      if (offers.length && approvals)
+        rendered = await approvals.attachOffers(rendered, offers, requester, cluster.name);
       const seconds = (performance.now() - started) / 1000;
-      const footer = context(`cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`);
-      reply = { outcome: 'ok', command: command.name, cluster: cluster.name, rendered: fitToSlack({ ...rendered, blocks: [...rendered.blocks, footer] }, `${command.name}-output.txt`) };
+      const footer = context(
+        `cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`,
+      );
+      reply = {
+        outcome: 'ok',
+        command: command.name,
+        cluster: cluster.name,
+        rendered: fitToSlack({ ...rendered, blocks: [...rendered.blocks, footer] }, `${command.name}-output.txt`),
+      };
     } catch (err) {
       reply = { ...this.failure(err, log, `answering ${command.name}`), command: command.name, cluster: cluster.name };
     }
@@ -152,10 +174,14 @@ export class Router {
   }
 
   private pickCluster(name: string | undefined, requester: Requester): ClusterTarget {
-    const wanted = name ?? this.options.channelCluster?.(requester.channelId) ?? this.options.defaultCluster ?? this.clusterNames[0];
+    const wanted =
+      name ?? this.options.channelCluster?.(requester.channelId) ?? this.options.defaultCluster ?? this.clusterNames[0];
     const cluster = wanted ? this.clusters.get(wanted) : undefined;
     if (!cluster) {
-      throw new UserError(`There is no cluster named \`${esc(wanted ?? '')}\`.`, `Known clusters: ${this.clusterNames.map((n) => `\`${n}\``).join(', ')}. Use \`--cluster <name>\`.`);
+      throw new UserError(
+        `There is no cluster named \`${esc(wanted ?? '')}\`.`,
+        `Known clusters: ${this.clusterNames.map((n) => `\`${n}\``).join(', ')}. Use \`--cluster <name>\`.`,
+      );
     }
     return cluster;
   }
@@ -178,7 +204,8 @@ function extractCluster(words: string[]): { words: string[]; name?: string } {
     const w = words[i] as string;
     if (w === '--cluster') {
       name = words[++i];
-      if (!name) throw new UserError('`--cluster` needs a cluster name.', 'Example: `/mesh --cluster prod-eu stale bookinfo`.');
+      if (!name)
+        throw new UserError('`--cluster` needs a cluster name.', 'Example: `/mesh --cluster prod-eu stale bookinfo`.');
     } else if (w.startsWith('--cluster=')) name = w.slice('--cluster='.length);
     else out.push(w);
   }

@@ -41,14 +41,19 @@ describe('loadSettings', () => {
   });
 
   it('reads Socket Mode by default and HTTP mode with its port', () => {
-    expect(loadSettings({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'http://127.0.0.1:9/api/' }).slack).toEqual({
+    expect(
+      loadSettings({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'http://127.0.0.1:9/api/' }).slack,
+    ).toEqual({
       mode: 'socket',
       botToken: BOT,
       appToken: APP,
       signingSecret: undefined,
       apiUrl: 'http://127.0.0.1:9/api/',
     });
-    expect(loadSettings({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, PORT: '8443' }).slack).toMatchObject({ mode: 'http', port: 8443 });
+    expect(loadSettings({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, PORT: '8443' }).slack).toMatchObject({
+      mode: 'http',
+      port: 8443,
+    });
     expect(loadSettings({}).slack).toBeUndefined();
   });
 });

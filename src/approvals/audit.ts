@@ -5,7 +5,16 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { ApprovalRequest } from './request.ts';
 
-export type AuditAction = 'proposed' | 'approved' | 'denied' | 'expired' | 'superseded' | 'executed' | 'succeeded' | 'failed' | 'unknown';
+export type AuditAction =
+  | 'proposed'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'superseded'
+  | 'executed'
+  | 'succeeded'
+  | 'failed'
+  | 'unknown';
 
 const REASONS: Record<AuditAction, string> = {
   proposed: 'MeshopsProposed',
@@ -63,7 +72,12 @@ export class Auditor {
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${rec.target.name}.${randomBytes(8).toString('hex')}`, namespace: rec.target.namespace, labels: { 'app.kubernetes.io/managed-by': 'meshops' }, annotations: { 'meshops.dev/request': rec.id } },
+      metadata: {
+        name: `${rec.target.name}.${randomBytes(8).toString('hex')}`,
+        namespace: rec.target.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'meshops' },
+        annotations: { 'meshops.dev/request': rec.id },
+      },
       involvedObject: {
         apiVersion: rec.preview?.targetApiVersion ?? 'apps/v1',
         kind: rec.target.kind,

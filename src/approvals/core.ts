@@ -52,7 +52,6 @@ export interface ApprovalsOptions {
   onAudit?: (kind: string, action: AuditAction) => void;
 }
 
-
 /** A request moved (or refused to move) by one event, and what the clicker should see. */
 export type Stepped = { rec: ApprovalRequest; t: Transition; outcome: ClickOutcome };
 
@@ -89,7 +88,6 @@ export class ApprovalsCore {
   protected readonly settleMs: number;
   protected readonly verifyBackoffMs: number;
 
-
   constructor(options: ApprovalsOptions) {
     this.options = options;
     this.policy = options.policy;
@@ -98,7 +96,9 @@ export class ApprovalsCore {
     this.log = options.log.child({ component: 'approvals' });
     this.now = options.now ?? (() => new Date());
     this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.store = new RequestStore(options.stateKube, options.namespace, this.log, { backoffMs: options.storeBackoffMs });
+    this.store = new RequestStore(options.stateKube, options.namespace, this.log, {
+      backoffMs: options.storeBackoffMs,
+    });
     this.settleMs = options.settleMs ?? 3000;
     this.verifyBackoffMs = options.verifyBackoffMs ?? 500;
     this.auditor = new Auditor(this.log, this.replicaId, this.now);
@@ -115,9 +115,15 @@ export class ApprovalsCore {
   async propose(input: ProposeInput): Promise<ProposeResult> {
     const def = this.registry.get(input.kind);
     const title = def?.title(input.target) ?? `${input.kind} ${input.target.namespace}/${input.target.name}`;
-    const fail = (reason: string): ProposeResult => ({ ok: false, reason, rendered: renderPreviewFailure(title, reason, input.requester.userId, input.cluster) });
-    if (!def) return fail(`meshops knows no remediation called \`${input.kind}\`. Known: ${this.registry.kinds().join(', ')}.`);
-    if (!def.targetKinds.includes(input.target.kind)) return fail(`\`${input.kind}\` works on ${def.targetKinds.join(', ')}, not on ${input.target.kind}.`);
+    const fail = (reason: string): ProposeResult => ({
+      ok: false,
+      reason,
+      rendered: renderPreviewFailure(title, reason, input.requester.userId, input.cluster),
+    });
+    if (!def)
+      return fail(`meshops knows no remediation called \`${input.kind}\`. Known: ${this.registry.kinds().join(', ')}.`);
+    if (!def.targetKinds.includes(input.target.kind))
+      return fail(`\`${input.kind}\` works on ${def.targetKinds.join(', ')}, not on ${input.target.kind}.`);
     const cluster = this.clusters.get(input.cluster);
     if (!cluster) return fail(`meshops has no cluster named \`${input.cluster}\`.`);
     const denied = await this.policy.mayAct(input.requester.userId, def.kind, input.target.namespace, input.cluster);
@@ -138,7 +144,11 @@ export class ApprovalsCore {
       why: input.why ?? '',
       risk: input.risk,
       state: 'pending',
-      requester: { userId: input.requester.userId, userName: input.requester.userName, channelId: input.requester.channelId },
+      requester: {
+        userId: input.requester.userId,
+        userName: input.requester.userName,
+        channelId: input.requester.channelId,
+      },
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + rule.ttlMs).toISOString(),
       rule: { approvers: rule.approvers, allowSelfApproval: rule.allowSelfApproval },
@@ -150,12 +160,22 @@ export class ApprovalsCore {
       history: [{ at: now.toISOString(), state: 'pending', by: input.requester.userId }],
     };
     await this.store.create(rec);
-    await this.audit(cluster.kube, rec, 'proposed', input.requester.userId, `${input.requester.userName ?? input.requester.userId} proposed: ${title}${input.supersedes ? ' (fresh preview after the target changed)' : ''}`);
+    await this.audit(
+      cluster.kube,
+      rec,
+      'proposed',
+      input.requester.userId,
+      `${input.requester.userName ?? input.requester.userId} proposed: ${title}${input.supersedes ? ' (fresh preview after the target changed)' : ''}`,
+    );
     return { ok: true, record: rec, rendered: this.render(rec) };
   }
 
   /** Moves a request by one event, on its latest state; effects run only when the write went through. */
-  protected async step(id: string, event: (cur: ApprovalRequest) => ApprovalEvent, click?: ButtonClick): Promise<Stepped | undefined> {
+  protected async step(
+    id: string,
+    event: (cur: ApprovalRequest) => ApprovalEvent,
+    click?: ButtonClick,
+  ): Promise<Stepped | undefined> {
     const r = await this.store.mutate<Transition>(id, (cur) => {
       const t = transition(cur, event(cur), this.now());
       return t.ok ? { write: t.next, result: t } : { keep: true, result: t };
@@ -173,10 +193,17 @@ export class ApprovalsCore {
     const kube = this.clusters.get(rec.cluster)?.kube;
     for (const e of effects) {
       if (e.type === 'audit') await this.audit(kube, rec, e.action, e.by, `${this.title(rec)}: ${e.detail}`);
-      else if (e.type === 'show') outcome = click ? await this.deliver(rec.message ?? click.message, this.render(rec), rec.rev) : (await this.show(rec), {});
+      else if (e.type === 'show')
+        outcome = click
+          ? await this.deliver(rec.message ?? click.message, this.render(rec), rec.rev)
+          : (await this.show(rec), {});
       else if (e.type === 'postOutcome') {
         if (this.messenger && rec.message) {
-          await this.messenger.post(rec.message.channel, renderOutcome(rec, this.title(rec)), { threadTs: rec.message.threadTs ?? rec.message.ts }).catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not post the outcome in the thread'));
+          await this.messenger
+            .post(rec.message.channel, renderOutcome(rec, this.title(rec)), {
+              threadTs: rec.message.threadTs ?? rec.message.ts,
+            })
+            .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not post the outcome in the thread'));
         } else if (click) outcome = { ...outcome, thread: [renderOutcome(rec, this.title(rec))] };
       } else if (e.type === 'proposeFresh') outcome = await this.proposeFresh(rec, e.id, e.note, click);
     }
@@ -184,11 +211,35 @@ export class ApprovalsCore {
   }
 
   /** A fresh preview in the superseded request's place (its message, its thread), with why. */
-  protected async proposeFresh(rec: ApprovalRequest, id: string, note: string, click?: ButtonClick): Promise<ClickOutcome> {
+  protected async proposeFresh(
+    rec: ApprovalRequest,
+    id: string,
+    note: string,
+    click?: ButtonClick,
+  ): Promise<ClickOutcome> {
     const message = rec.message ?? click?.message;
-    const requester: Requester = { userId: rec.requester.userId, userName: rec.requester.userName, channelId: rec.requester.channelId, source: 'slack' };
-    const fresh = await this.propose({ kind: rec.kind, target: rec.target, params: rec.params, why: rec.why, risk: rec.risk, requester, cluster: rec.cluster, supersedes: rec.id, message, id, rev: rec.rev + 1 });
-    const rendered = fresh.ok ? this.render(fresh.record, note) : { ...fresh.rendered, blocks: [...fresh.rendered.blocks, context(`:information_source: ${note}`)] };
+    const requester: Requester = {
+      userId: rec.requester.userId,
+      userName: rec.requester.userName,
+      channelId: rec.requester.channelId,
+      source: 'slack',
+    };
+    const fresh = await this.propose({
+      kind: rec.kind,
+      target: rec.target,
+      params: rec.params,
+      why: rec.why,
+      risk: rec.risk,
+      requester,
+      cluster: rec.cluster,
+      supersedes: rec.id,
+      message,
+      id,
+      rev: rec.rev + 1,
+    });
+    const rendered = fresh.ok
+      ? this.render(fresh.record, note)
+      : { ...fresh.rendered, blocks: [...fresh.rendered.blocks, context(`:information_source: ${note}`)] };
     return this.deliver(message, rendered, fresh.ok ? fresh.record.rev : rec.rev + 1);
   }
 
@@ -215,10 +266,19 @@ export class ApprovalsCore {
   }
 
   protected lease(id: string): LeaseLock {
-    return new LeaseLock(this.options.stateKube, this.options.namespace, objectName(id), this.replicaId, { durationSeconds: this.options.leaseSeconds ?? 15, now: this.now });
+    return new LeaseLock(this.options.stateKube, this.options.namespace, objectName(id), this.replicaId, {
+      durationSeconds: this.options.leaseSeconds ?? 15,
+      now: this.now,
+    });
   }
 
-  protected async audit(kube: KubeClient | undefined, rec: ApprovalRequest, action: AuditAction, by: string | undefined, message: string): Promise<void> {
+  protected async audit(
+    kube: KubeClient | undefined,
+    rec: ApprovalRequest,
+    action: AuditAction,
+    by: string | undefined,
+    message: string,
+  ): Promise<void> {
     this.options.onAudit?.(rec.kind, action);
     await this.auditor.record(kube, rec, { action, by, message });
   }
@@ -226,7 +286,9 @@ export class ApprovalsCore {
   /** Updates the request's message in place, when we know where it is and can reach it. */
   protected async show(rec: ApprovalRequest, note?: string): Promise<void> {
     if (!this.messenger || !rec.message) return;
-    await this.messenger.update(rec.message, this.render(rec, note), { version: rec.rev }).catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
+    await this.messenger
+      .update(rec.message, this.render(rec, note), { version: rec.rev })
+      .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
   }
 
   /** After a click: update the message ourselves when we can (ordered with follow-ups), else via the click's answer. */

@@ -12,7 +12,6 @@ import { ApprovalsCore, shortCause } from './core.ts';
 /** Minimum gap between progress updates of one message during a follow-up. */
 const SHOW_EVERY_MS = 3000;
 
-
 /** Executing once, verifying lost answers on the live object, following up, and housekeeping. */
 export abstract class ApprovalsExecution extends ApprovalsCore {
   /**
@@ -20,7 +19,11 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
    * (and renewed) from before "executing" is written until the follow-up ends, so no housekeeping pass,
    * on any replica or this one, takes over work that is still running.
    */
-  protected async execute(rec: ApprovalRequest, click: ButtonClick, identity: Identity | undefined): Promise<ClickOutcome> {
+  protected async execute(
+    rec: ApprovalRequest,
+    click: ButtonClick,
+    identity: Identity | undefined,
+  ): Promise<ClickOutcome> {
     const def = this.kindOf(rec);
     const kube = this.kubeFor(rec);
     const lease = this.lease(rec.id);
@@ -36,10 +39,18 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
         fingerprint = await def.fingerprint(kube, rec.target);
       } catch (err) {
         // Nothing was sent: the request is still "approved", so it can honestly be closed as not run.
-        const stepped = await this.step(rec.id, () => ({ type: 'abandon', reason: `meshops could not read the target before acting (${shortCause(err)}).` }), click);
+        const stepped = await this.step(
+          rec.id,
+          () => ({ type: 'abandon', reason: `meshops could not read the target before acting (${shortCause(err)}).` }),
+          click,
+        );
         return stepped?.outcome ?? {};
       }
-      const started = await this.step(rec.id, () => ({ type: 'start', replica: this.replicaId, fingerprint, as: identity, freshId: newRequestId() }), click);
+      const started = await this.step(
+        rec.id,
+        () => ({ type: 'start', replica: this.replicaId, fingerprint, as: identity, freshId: newRequestId() }),
+        click,
+      );
       if (!started?.t.ok || !started.t.effects.some((e) => e.type === 'execute')) return started?.outcome ?? {};
       // The last look before sending: the lease must still be ours, or someone else is (or will be) deciding.
       if (!(await lease.renew().catch(() => false))) {
@@ -50,10 +61,18 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       const followUpMs = this.options.followUpTimeoutMs ?? def.followUpTimeoutMs ?? 10 * 60_000;
       let event: ApprovalEvent;
       try {
-        const summary = await def.execute(identity ? kube.as(identity) : kube, rec.target, started.rec.preview?.plan, ctx);
+        const summary = await def.execute(
+          identity ? kube.as(identity) : kube,
+          rec.target,
+          started.rec.preview?.plan,
+          ctx,
+        );
         event = { type: 'applied', summary, followUpMs };
       } catch (err) {
-        this.log.warn({ err, id: rec.id }, 'the change failed or its answer was lost; asking the cluster whether it landed');
+        this.log.warn(
+          { err, id: rec.id },
+          'the change failed or its answer was lost; asking the cluster whether it landed',
+        );
         event = await this.verifyEvent(def, kube, started.rec, this.words(err, def, identity));
       }
       const done = await this.step(rec.id, () => event, click);
@@ -87,7 +106,12 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
    * not answer; an absence is looked at again after a short wait, since a request whose answer was lost
    * may still be applied. No answer at all is "unknown", never "nothing ran".
    */
-  protected async verifyEvent(def: RemediationKind, kube: KubeClient, rec: ApprovalRequest, cause: string): Promise<ApprovalEvent> {
+  protected async verifyEvent(
+    def: RemediationKind,
+    kube: KubeClient,
+    rec: ApprovalRequest,
+    cause: string,
+  ): Promise<ApprovalEvent> {
     const ctx = { requestId: rec.id };
     const followUpMs = this.options.followUpTimeoutMs ?? def.followUpTimeoutMs ?? 10 * 60_000;
     const base = { type: 'verified' as const, cause, followUpMs, freshId: newRequestId() };
@@ -110,12 +134,18 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       seen = await check();
     }
     if ('error' in seen) return { ...base, result: 'unknown', evidence: `reading it failed: ${seen.error}` };
-    return { ...base, result: seen.landed ? 'landed' : 'absent', evidence: seen.evidence, fingerprint: seen.fingerprint };
+    return {
+      ...base,
+      result: seen.landed ? 'landed' : 'absent',
+      evidence: seen.evidence,
+      fingerprint: seen.fingerprint,
+    };
   }
 
   protected words(err: unknown, def: RemediationKind, identity: Identity | undefined): string {
     if (err instanceof KubeApiError) {
-      if (err.status === 403) return `the cluster refused ${identity ? `Kubernetes user ${identity.user}` : 'meshops'}: ${err.message}; it needs ${def.permissions.join('; ')}`;
+      if (err.status === 403)
+        return `the cluster refused ${identity ? `Kubernetes user ${identity.user}` : 'meshops'}: ${err.message}; it needs ${def.permissions.join('; ')}`;
       if (err.status === 404) return `the target is gone: ${err.message}`;
       return `the API server answered ${err.status} ${err.reason}: ${err.message}`;
     }
@@ -130,7 +160,9 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
     if (this.following.has(id)) return;
     this.following.add(id);
     const task = this.follow(id, lease)
-      .catch((err: unknown) => this.log.error({ err, id }, 'follow-up failed; a later housekeeping pass picks it up once the lease lapses'))
+      .catch((err: unknown) =>
+        this.log.error({ err, id }, 'follow-up failed; a later housekeeping pass picks it up once the lease lapses'),
+      )
       .finally(() => {
         this.following.delete(id);
         this.tasks.delete(task);
@@ -146,7 +178,14 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       for (;;) {
         if (this.stopping.signal.aborted) return;
         try {
-          if (!(await this.followOnce(id, () => Date.now() - lastShown >= SHOW_EVERY_MS, () => (lastShown = Date.now())))) return;
+          if (
+            !(await this.followOnce(
+              id,
+              () => Date.now() - lastShown >= SHOW_EVERY_MS,
+              () => (lastShown = Date.now()),
+            ))
+          )
+            return;
           failures = 0;
         } catch (err) {
           // A read or write the cluster did not answer: look again next time, holding the lease meanwhile.
@@ -181,7 +220,14 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       const why = `meshops cannot check this: it does not serve a cluster named \`${rec.cluster}\` (it serves ${served}). Check ${rec.target.kind} ${rec.target.namespace}/${rec.target.name} in that cluster.`;
       const event: ApprovalEvent = rec.execution?.appliedAt
         ? { type: 'finish', result: 'unknown', summary: `Not known whether the change finished: ${why}`, problems: [] }
-        : { type: 'verified', result: 'unknown', evidence: why, cause: 'meshops stopped before it recorded the result', followUpMs: 0, freshId: newRequestId() };
+        : {
+            type: 'verified',
+            result: 'unknown',
+            evidence: why,
+            cause: 'meshops stopped before it recorded the result',
+            followUpMs: 0,
+            freshId: newRequestId(),
+          };
       await this.step(id, () => event);
       return false;
     }
@@ -193,16 +239,34 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       const r = await this.step(id, () => event);
       return r?.t.ok === true && r.t.effects.some((e) => e.type === 'follow');
     }
-    const progress: Progress = def.followUp ? await def.followUp(kube, rec.target, rec.preview?.plan, new Date(rec.followUp?.since ?? rec.execution.appliedAt)) : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
+    const progress: Progress = def.followUp
+      ? await def.followUp(
+          kube,
+          rec.target,
+          rec.preview?.plan,
+          new Date(rec.followUp?.since ?? rec.execution.appliedAt),
+        )
+      : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
     const timedOut = rec.followUp ? this.now().getTime() > Date.parse(rec.followUp.deadline) : false;
     if (progress.done || timedOut) {
-      const summary = progress.done ? progress.summary : `The rollout did not finish in time. Last seen: ${progress.summary}`;
-      await this.step(id, () => ({ type: 'finish', result: progress.done && progress.ok ? 'done' : 'failed', summary, problems: progress.problems }));
+      const summary = progress.done
+        ? progress.summary
+        : `The rollout did not finish in time. Last seen: ${progress.summary}`;
+      await this.step(id, () => ({
+        type: 'finish',
+        result: progress.done && progress.ok ? 'done' : 'failed',
+        summary,
+        problems: progress.problems,
+      }));
       return false;
     }
     // chat.update is rate-limited per channel: progress is written every time, shown every few seconds.
     const r = await this.store.mutate(id, (cur) => {
-      const t = transition(cur, { type: 'progress', summary: progress.summary, problems: progress.problems }, this.now());
+      const t = transition(
+        cur,
+        { type: 'progress', summary: progress.summary, problems: progress.problems },
+        this.now(),
+      );
       return t.ok ? { write: t.next, result: true } : { keep: true, result: false };
     });
     if (r?.result && mayShow()) {
@@ -223,7 +287,12 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       if (now >= Date.parse(s.record.expiresAt)) await this.step(s.record.id, () => ({ type: 'expire' }));
     }
     for (const s of await this.store.list({ type: 'offer', state: 'offered' })) {
-      if (now >= Date.parse(s.record.expiresAt)) await this.store.mutate(s.record.id, (cur) => (cur.state === 'offered' ? { write: moved(cur, 'expired', this.now()), result: null } : { keep: true, result: null }));
+      if (now >= Date.parse(s.record.expiresAt))
+        await this.store.mutate(s.record.id, (cur) =>
+          cur.state === 'offered'
+            ? { write: moved(cur, 'expired', this.now()), result: null }
+            : { keep: true, result: null },
+        );
     }
     for (const s of await this.store.list({ type: 'proposal', state: 'approved' })) {
       const approvedAt = Date.parse(s.record.history.at(-1)?.at ?? s.record.createdAt);
@@ -231,7 +300,10 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
       const lease = this.lease(s.record.id);
       if (!(await lease.tryAcquire({ reentrant: false }))) continue;
       try {
-        await this.step(s.record.id, () => ({ type: 'abandon', reason: 'meshops stopped between the approval and the change.' }));
+        await this.step(s.record.id, () => ({
+          type: 'abandon',
+          reason: 'meshops stopped between the approval and the change.',
+        }));
       } finally {
         await lease.release().catch(() => undefined);
       }
@@ -247,7 +319,9 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
   start(intervalMs = 10_000): void {
     if (this.sweepTimer) return;
     const tick = () => {
-      this.resume().catch((err: unknown) => this.log.warn({ err }, 'approvals housekeeping failed; trying again later'));
+      this.resume().catch((err: unknown) =>
+        this.log.warn({ err }, 'approvals housekeeping failed; trying again later'),
+      );
     };
     this.sweepTimer = setInterval(tick, intervalMs);
     this.sweepTimer.unref();
@@ -266,5 +340,4 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
   async idle(): Promise<void> {
     while (this.tasks.size) await Promise.allSettled([...this.tasks]);
   }
-
 }

@@ -1,5 +1,17 @@
 // The words and buttons of an approval request in each of its states. Pure: a record in, Block Kit out.
-import { type Block, type Rendered, actions, button, context, esc, fields, header, plain, section, truncate } from '../blocks/block-kit.ts';
+import {
+  type Block,
+  type Rendered,
+  actions,
+  button,
+  context,
+  esc,
+  fields,
+  header,
+  plain,
+  section,
+  truncate,
+} from '../blocks/block-kit.ts';
 import type { ApprovalRequest } from './request.ts';
 
 export const APPROVE_ACTION = 'meshops:approve';
@@ -58,22 +70,45 @@ const HEADLINE: Record<string, string> = {
 };
 
 /** The proposal message: preview, who asked, state; Approve/Deny buttons only while pending. */
-export function renderRequest(rec: ApprovalRequest, title: string, confirmText: string, now: Date, note?: string): Rendered {
+export function renderRequest(
+  rec: ApprovalRequest,
+  title: string,
+  confirmText: string,
+  now: Date,
+  note?: string,
+): Rendered {
   const blocks: Block[] = [header(`${HEADLINE[rec.state] ?? rec.state}: ${title}`)];
   if (note) blocks.push(section(`:information_source: ${esc(note)}`));
   const why = rec.why ? `*Why:* ${esc(rec.why)}\n` : '';
   const risk = rec.risk ? `*Risk:* ${esc(rec.risk)}\n` : '';
-  blocks.push(section(`${why}${risk}Asked by ${who(rec.requester.userId)} at ${when(rec.createdAt, now)} · cluster *${esc(rec.cluster)}*`));
+  blocks.push(
+    section(
+      `${why}${risk}Asked by ${who(rec.requester.userId)} at ${when(rec.createdAt, now)} · cluster *${esc(rec.cluster)}*`,
+    ),
+  );
   const p = rec.preview;
   if (p) {
     blocks.push(fields(p.facts.map(([k, v]) => [k, v])));
-    const shown = p.affected.slice(0, 20).map((n) => `\`${esc(n)}\``).join(', ');
+    const shown = p.affected
+      .slice(0, 20)
+      .map((n) => `\`${esc(n)}\``)
+      .join(', ');
     const more = p.affected.length > 20 ? ` and ${p.affected.length - 20} more` : '';
     blocks.push(section(`*${esc(p.affectedLabel)} (${p.affected.length}):* ${shown || '_none_'}${more}`));
   }
   blocks.push(section(stateLine(rec, now)));
-  if (rec.followUp?.problems.length && (rec.state === 'executing' || rec.state === 'failed' || rec.state === 'done' || rec.state === 'unknown')) {
-    blocks.push(section(`:warning: *Pods failing to start:*\n${rec.followUp.problems.slice(0, 10).map((x) => `• ${esc(x)}`).join('\n')}`));
+  if (
+    rec.followUp?.problems.length &&
+    (rec.state === 'executing' || rec.state === 'failed' || rec.state === 'done' || rec.state === 'unknown')
+  ) {
+    blocks.push(
+      section(
+        `:warning: *Pods failing to start:*\n${rec.followUp.problems
+          .slice(0, 10)
+          .map((x) => `• ${esc(x)}`)
+          .join('\n')}`,
+      ),
+    );
   }
   blocks.push(context(`${p ? `${esc(p.dryRun)} · ` : ''}request \`${rec.id.slice(0, 8)}\``));
   if (rec.state === 'pending') {
@@ -104,7 +139,11 @@ export function renderRequest(rec: ApprovalRequest, title: string, confirmText: 
 export function renderPreviewFailure(title: string, reason: string, requesterId: string, cluster: string): Rendered {
   return {
     text: `Cannot propose: ${title}`,
-    blocks: [header(`Cannot propose: ${title}`), section(`:x: ${reason}`), context(`Asked by ${who(requesterId)} · cluster *${esc(cluster)}* · nothing was changed`)],
+    blocks: [
+      header(`Cannot propose: ${title}`),
+      section(`:x: ${reason}`),
+      context(`Asked by ${who(requesterId)} · cluster *${esc(cluster)}* · nothing was changed`),
+    ],
   };
 }
 
@@ -112,11 +151,22 @@ export function renderPreviewFailure(title: string, reason: string, requesterId:
 export function renderOutcome(rec: ApprovalRequest, title: string): Rendered {
   const icon = rec.state === 'done' ? ':white_check_mark:' : rec.state === 'unknown' ? ':grey_question:' : ':x:';
   const lines = [`${icon} *${esc(title)}*: ${esc(rec.outcome?.summary ?? rec.state)}`];
-  if (rec.followUp?.problems.length) lines.push(rec.followUp.problems.slice(0, 10).map((x) => `• ${esc(x)}`).join('\n'));
+  if (rec.followUp?.problems.length)
+    lines.push(
+      rec.followUp.problems
+        .slice(0, 10)
+        .map((x) => `• ${esc(x)}`)
+        .join('\n'),
+    );
   const approvers = rec.approvals.map((a) => who(a.userId)).join(', ');
   return {
     text: `${title}: ${rec.outcome?.summary ?? rec.state}`,
-    blocks: [section(lines.join('\n')), context(`Asked by ${who(rec.requester.userId)}${approvers ? ` · approved by ${approvers}` : ''} · request \`${rec.id.slice(0, 8)}\``)],
+    blocks: [
+      section(lines.join('\n')),
+      context(
+        `Asked by ${who(rec.requester.userId)}${approvers ? ` · approved by ${approvers}` : ''} · request \`${rec.id.slice(0, 8)}\``,
+      ),
+    ],
   };
 }
 

@@ -29,13 +29,18 @@ const namespaceGlob = glob(/^[a-z0-9*?]([-a-z0-9*?]{0,62})$/, 'team-*');
 const commandGlob = glob(/^[a-z*?][-a-z0-9*?]{0,39}$/, 'stale');
 const remediationGlob = glob(/^[a-z*?][-a-z0-9*?]{0,62}$/, 'rollout-restart');
 const clusterGlob = glob(/^[A-Za-z0-9*?][-A-Za-z0-9_.*?]{0,63}$/, 'prod-*');
-const slackUser = z.string().regex(/^([UW][A-Z0-9]{2,}|\*)$/, 'expected a Slack user id such as "U012ABCDEF" (or "*" for everyone)');
+const slackUser = z
+  .string()
+  .regex(/^([UW][A-Z0-9]{2,}|\*)$/, 'expected a Slack user id such as "U012ABCDEF" (or "*" for everyone)');
 const slackGroup = z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group id such as "S012ABCDEF"');
 const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel id such as "C012ABCDEF"');
 const duration = z
   .string()
   .regex(DURATION, 'expected a duration such as "15m", "90s" or "2h"')
-  .refine((s) => !DURATION.test(s) || (parseDuration(s) >= 30_000 && parseDuration(s) <= 7 * 86_400_000), 'expected a duration between 30s and 7d');
+  .refine(
+    (s) => !DURATION.test(s) || (parseDuration(s) >= 30_000 && parseDuration(s) <= 7 * 86_400_000),
+    'expected a duration between 30s and 7d',
+  );
 
 const roleSchema = z.strictObject({
   /** /mesh verbs this role may run. */
@@ -47,7 +52,12 @@ const roleSchema = z.strictObject({
 });
 
 const ruleSchema = z.strictObject({
-  approvers: z.number().int('expected a whole number of approvers').min(1, 'expected at least 1 approver').max(5, 'expected at most 5 approvers').default(1),
+  approvers: z
+    .number()
+    .int('expected a whole number of approvers')
+    .min(1, 'expected at least 1 approver')
+    .max(5, 'expected at most 5 approvers')
+    .default(1),
   allowSelfApproval: z.boolean().default(false),
   ttl: duration.default('15m'),
 });
@@ -64,7 +74,9 @@ export const policySchema = z
     directMessages: z.boolean().default(true),
     /** Channel → default cluster (several clusters from one bot). */
     clusters: z.record(slackChannel, z.string().min(1).max(64)).default({}),
-    roles: z.record(z.string().regex(/^[a-z][-a-z0-9_]{0,39}$/, 'expected a role name such as "sre"'), roleSchema).default({}),
+    roles: z
+      .record(z.string().regex(/^[a-z][-a-z0-9_]{0,39}$/, 'expected a role name such as "sre"'), roleSchema)
+      .default({}),
     bindings: z
       .array(
         z.strictObject({
@@ -84,7 +96,12 @@ export const policySchema = z
   })
   .superRefine((doc, ctx) => {
     doc.bindings.forEach((b, i) => {
-      if (!doc.roles[b.role]) ctx.addIssue({ code: 'custom', path: ['bindings', i, 'role'], message: `expected one of the roles defined under roles: (${Object.keys(doc.roles).join(', ') || 'none defined'})` });
+      if (!doc.roles[b.role])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bindings', i, 'role'],
+          message: `expected one of the roles defined under roles: (${Object.keys(doc.roles).join(', ') || 'none defined'})`,
+        });
     });
   });
 
@@ -138,7 +155,8 @@ export function parsePolicy(text: string, filename = 'policy.yaml'): PolicyDoc {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
   if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message;
   return issue.message;
@@ -178,7 +196,9 @@ export async function loadPolicyFile(path: string | undefined): Promise<{ doc: P
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new PolicyError(`${path}: cannot read the policy file (${(err as NodeJS.ErrnoException).code ?? String(err)}); set MESHOPS_POLICY_FILE to a readable YAML file or unset it`);
+    throw new PolicyError(
+      `${path}: cannot read the policy file (${(err as NodeJS.ErrnoException).code ?? String(err)}); set MESHOPS_POLICY_FILE to a readable YAML file or unset it`,
+    );
   }
   return { doc: parsePolicy(text, path) };
 }
@@ -259,22 +279,37 @@ export class AccessPolicy {
   }
 
   /** May this user run this verb (in this namespace and cluster)? A refusal in words, or undefined. */
-  async mayRun(userId: string, verb: string, namespace: string | undefined, cluster: string): Promise<string | undefined> {
+  async mayRun(
+    userId: string,
+    verb: string,
+    namespace: string | undefined,
+    cluster: string,
+  ): Promise<string | undefined> {
     if (verb === 'help') return undefined;
-    const fits = (r: Role) => globMatches(r.commands, verb) && globMatches(r.clusters, cluster) && (namespace === undefined || globMatches(r.namespaces, namespace));
+    const fits = (r: Role) =>
+      globMatches(r.commands, verb) &&
+      globMatches(r.clusters, cluster) &&
+      (namespace === undefined || globMatches(r.namespaces, namespace));
     const mine = await this.rolesOf(userId);
     if (mine.some((n) => this.doc.roles[n] && fits(this.doc.roles[n]))) return undefined;
-    return refusal(`run \`${verb}\`${namespace ? ` in namespace \`${namespace}\`` : ''} on cluster \`${cluster}\``, this.rolesWhere(fits));
+    return refusal(
+      `run \`${verb}\`${namespace ? ` in namespace \`${namespace}\`` : ''} on cluster \`${cluster}\``,
+      this.rolesWhere(fits),
+    );
   }
 
   /** May this user propose, approve or deny this remediation kind on this namespace? */
   async mayAct(userId: string, kind: string, namespace: string, cluster: string): Promise<string | undefined> {
-    const fits = (r: Role) => globMatches(r.remediations, kind) && globMatches(r.namespaces, namespace) && globMatches(r.clusters, cluster);
+    const fits = (r: Role) =>
+      globMatches(r.remediations, kind) && globMatches(r.namespaces, namespace) && globMatches(r.clusters, cluster);
     const mine = await this.rolesOf(userId);
     if (mine.some((n) => this.doc.roles[n] && fits(this.doc.roles[n]))) return undefined;
     const forKind = (r: Role) => globMatches(r.remediations, kind) && globMatches(r.clusters, cluster);
     if (mine.some((n) => this.doc.roles[n] && forKind(this.doc.roles[n]))) {
-      return `Your meshops roles (${mine.join(', ')}) allow \`${kind}\` but not in namespace \`${namespace}\`.` + rolesHint(this.rolesWhere(fits));
+      return (
+        `Your meshops roles (${mine.join(', ')}) allow \`${kind}\` but not in namespace \`${namespace}\`.` +
+        rolesHint(this.rolesWhere(fits))
+      );
     }
     return refusal(`act on \`${kind}\` in namespace \`${namespace}\``, this.rolesWhere(fits));
   }
@@ -292,12 +327,20 @@ export class AccessPolicy {
     const imp = this.doc.impersonation;
     if (!imp.enabled) return undefined;
     const mapped = imp.users[userId] ?? imp.users['*'];
-    if (!mapped) return { missing: `meshops acts as the approver in this cluster, and <@${userId}> has no Kubernetes identity in the policy (impersonation.users).` };
+    if (!mapped)
+      return {
+        missing: `meshops acts as the approver in this cluster, and <@${userId}> has no Kubernetes identity in the policy (impersonation.users).`,
+      };
     return { identity: { user: mapped.user, groups: mapped.groups } };
   }
 
   /** The router's authorize option. */
-  authorize = async (requester: Requester, command: AnyCommand, args: unknown, cluster: ClusterTarget): Promise<string | undefined> => {
+  authorize = async (
+    requester: Requester,
+    command: AnyCommand,
+    args: unknown,
+    cluster: ClusterTarget,
+  ): Promise<string | undefined> => {
     if (requester.source === 'slack' && !this.answersIn(requester.channelId)) {
       const where = this.doc.channels?.length ? ` Ask in ${this.doc.channels.map((c) => `<#${c}>`).join(', ')}.` : '';
       return `meshops does not take commands in this channel.${where}`;
@@ -308,7 +351,9 @@ export class AccessPolicy {
 }
 
 function rolesHint(roles: string[]): string {
-  return roles.length ? ` Roles that allow it: ${roles.map((r) => `\`${r}\``).join(', ')}; ask a policy admin to bind you.` : ' No role in the policy allows it.';
+  return roles.length
+    ? ` Roles that allow it: ${roles.map((r) => `\`${r}\``).join(', ')}; ask a policy admin to bind you.`
+    : ' No role in the policy allows it.';
 }
 
 function refusal(what: string, roles: string[]): string {

@@ -21,7 +21,9 @@ export interface ProposeInput {
   message?: MessageRef;
 }
 
-export type ProposeResult = { ok: true; record: ApprovalRequest; rendered: Rendered } | { ok: false; reason: string; rendered: Rendered };
+export type ProposeResult =
+  | { ok: true; record: ApprovalRequest; rendered: Rendered }
+  | { ok: false; reason: string; rendered: Rendered };
 
 /** The part of the approvals engine the router needs: turning offered fixes into buttons. */
 export interface OfferSink {

@@ -65,7 +65,10 @@ export class RequestStore {
           'meshops.dev/kind': rec.kind,
           'meshops.dev/target-namespace': rec.target.namespace,
         },
-        annotations: { 'meshops.dev/target': `${rec.target.kind} ${rec.target.namespace}/${rec.target.name}`, 'meshops.dev/cluster': rec.cluster },
+        annotations: {
+          'meshops.dev/target': `${rec.target.kind} ${rec.target.namespace}/${rec.target.name}`,
+          'meshops.dev/cluster': rec.cluster,
+        },
       },
       data: { [DATA_KEY]: JSON.stringify(rec) },
     };
@@ -120,7 +123,8 @@ export class RequestStore {
         const saved = await this.kube.replace(this.toObject(mine, current.resourceVersion));
         return { record: mine, resourceVersion: saved.metadata.resourceVersion ?? '' };
       } catch (err) {
-        if (err instanceof KubeApiError && err.status === 409) throw new WriteConflict(`request ${mine.id} changed under us`);
+        if (err instanceof KubeApiError && err.status === 409)
+          throw new WriteConflict(`request ${mine.id} changed under us`);
         if (definite(err)) throw err;
         lastErr = err;
         this.log.warn({ err, id: mine.id, attempt }, 'the answer to a request-state write was lost; reading it back');
@@ -128,7 +132,8 @@ export class RequestStore {
       const found = await this.settle(mine.id, mine.writeId, lastErr);
       if (found) return found;
       const now = await this.read(mine.id).catch(() => undefined);
-      if (now && now.resourceVersion !== current.resourceVersion) throw new WriteConflict(`request ${mine.id} changed under us`);
+      if (now && now.resourceVersion !== current.resourceVersion)
+        throw new WriteConflict(`request ${mine.id} changed under us`);
     }
     throw lastErr;
   }
@@ -141,7 +146,10 @@ export class RequestStore {
         const now = await this.read(id);
         return now?.record.writeId === writeId ? now : undefined;
       } catch (err) {
-        this.log.warn({ err, id, cause: String(cause) }, 'could not read a request back after a lost answer; trying again');
+        this.log.warn(
+          { err, id, cause: String(cause) },
+          'could not read a request back after a lost answer; trying again',
+        );
       }
     }
     throw cause;
@@ -151,7 +159,10 @@ export class RequestStore {
    * Read, decide, write with a precondition; on 409 read again and decide again, so the decision is
    * always taken on the latest state. Returns undefined when the request does not exist.
    */
-  async mutate<T>(id: string, decide: (rec: ApprovalRequest) => Promise<Decision<T>> | Decision<T>): Promise<{ stored: StoredRequest; result: T } | undefined> {
+  async mutate<T>(
+    id: string,
+    decide: (rec: ApprovalRequest) => Promise<Decision<T>> | Decision<T>,
+  ): Promise<{ stored: StoredRequest; result: T } | undefined> {
     for (let attempt = 0; attempt < 25; attempt++) {
       const current = await this.read(id);
       if (!current) return undefined;
@@ -167,8 +178,9 @@ export class RequestStore {
     throw new Error(`approval request ${id}: too many concurrent updates`);
   }
 
-
-  async list(filter: { state?: string; targetNamespace?: string; type?: 'offer' | 'proposal' } = {}): Promise<StoredRequest[]> {
+  async list(
+    filter: { state?: string; targetNamespace?: string; type?: 'offer' | 'proposal' } = {},
+  ): Promise<StoredRequest[]> {
     const selector = [
       filter.type ? `${REQUEST_LABEL}=${filter.type}` : REQUEST_LABEL,
       filter.state ? `meshops.dev/state=${filter.state}` : undefined,

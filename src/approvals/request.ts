@@ -3,7 +3,17 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-export const PROPOSAL_STATES = ['pending', 'approved', 'executing', 'done', 'failed', 'denied', 'expired', 'superseded', 'unknown'] as const;
+export const PROPOSAL_STATES = [
+  'pending',
+  'approved',
+  'executing',
+  'done',
+  'failed',
+  'denied',
+  'expired',
+  'superseded',
+  'unknown',
+] as const;
 export const OFFER_STATES = ['offered', 'taken', 'expired'] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
 export type RequestState = ProposalState | (typeof OFFER_STATES)[number];
@@ -69,7 +79,9 @@ export const requestSchema = z.object({
       summary: z.string().optional(),
     })
     .optional(),
-  followUp: z.object({ since: iso, deadline: iso, summary: z.string().optional(), problems: z.array(z.string()).default([]) }).optional(),
+  followUp: z
+    .object({ since: iso, deadline: iso, summary: z.string().optional(), problems: z.array(z.string()).default([]) })
+    .optional(),
   outcome: z.object({ ok: z.boolean(), summary: z.string(), at: iso }).optional(),
   /** An offer points at the proposal its click started; a fresh preview points at the one it replaced. */
   proposalId: requestIdSchema.optional(),
@@ -79,11 +91,19 @@ export const requestSchema = z.object({
   rev: z.number().int().min(0).default(0),
   /** A random id per write, so a writer whose answer was lost can tell whether its own write landed. */
   writeId: z.string().optional(),
-  history: z.array(z.object({ at: iso, state: z.string(), by: z.string().optional(), note: z.string().optional() })).default([]),
+  history: z
+    .array(z.object({ at: iso, state: z.string(), by: z.string().optional(), note: z.string().optional() }))
+    .default([]),
 });
 export type ApprovalRequest = z.infer<typeof requestSchema>;
 
 /** The record with a new state and a history line. */
-export function moved(rec: ApprovalRequest, state: RequestState, at: Date, by?: string, note?: string): ApprovalRequest {
+export function moved(
+  rec: ApprovalRequest,
+  state: RequestState,
+  at: Date,
+  by?: string,
+  note?: string,
+): ApprovalRequest {
   return { ...rec, state, history: [...rec.history, { at: at.toISOString(), state, by, note }] };
 }

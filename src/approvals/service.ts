@@ -73,7 +73,14 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
       }
     }
     if (buttons.length === 0) return rendered;
-    return { ...rendered, blocks: [...rendered.blocks, actions(buttons), context('A click proposes the fix with a dry-run preview; it still needs approval before anything changes.')] };
+    return {
+      ...rendered,
+      blocks: [
+        ...rendered.blocks,
+        actions(buttons),
+        context('A click proposes the fix with a dry-run preview; it still needs approval before anything changes.'),
+      ],
+    };
   }
 
   // ---- clicks ----
@@ -83,8 +90,17 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
     try {
       return await fn();
     } catch (err) {
-      const e = explain(err, this.log.child({ actionId: click.actionId, user: click.userId }), 'handling an approval click');
-      return { ephemeral: { text: e.text.replace(/^:[a-z_]+: /, '').replace(/[*_`]/g, ''), blocks: [section(`${e.text}\nThe request’s message in the channel shows where it stands.`)] } };
+      const e = explain(
+        err,
+        this.log.child({ actionId: click.actionId, user: click.userId }),
+        'handling an approval click',
+      );
+      return {
+        ephemeral: {
+          text: e.text.replace(/^:[a-z_]+: /, '').replace(/[*_`]/g, ''),
+          blocks: [section(`${e.text}\nThe request’s message in the channel shows where it stands.`)],
+        },
+      };
     }
   }
 
@@ -93,10 +109,18 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
     const id = requestIdSchema.safeParse(click.value);
     if (!id.success) return { refuse: "This button's payload was not made by meshops, so nothing was done." };
     const stored = await this.store.read(id.data);
-    if (!stored) return { refuse: 'meshops has no request with this id: it may be forged, from another installation, or cleaned up. Nothing was done.' };
+    if (!stored)
+      return {
+        refuse:
+          'meshops has no request with this id: it may be forged, from another installation, or cleaned up. Nothing was done.',
+      };
     const rec = stored.record;
     if (rec.type !== type) return { refuse: "This button's payload does not match the button, so nothing was done." };
-    if (rec.message && click.message && (rec.message.channel !== click.message.channel || rec.message.ts !== click.message.ts)) {
+    if (
+      rec.message &&
+      click.message &&
+      (rec.message.channel !== click.message.channel || rec.message.ts !== click.message.ts)
+    ) {
       return { refuse: 'This button does not belong to the message it was clicked in, so nothing was done.' };
     }
     return stored;
@@ -107,13 +131,21 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
     if ('refuse' in loaded) return { ephemeral: refusal(loaded.refuse) };
     const first = loaded.record;
     if (!this.clusters.has(first.cluster)) {
-      return { ephemeral: refusal(`This request is for cluster \`${first.cluster}\`, which this meshops does not serve (it serves ${[...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}). Nothing was done.`) };
+      return {
+        ephemeral: refusal(
+          `This request is for cluster \`${first.cluster}\`, which this meshops does not serve (it serves ${[...this.clusters.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}). Nothing was done.`,
+        ),
+      };
     }
     const notAllowed = await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
     const mapped = notAllowed ? undefined : this.policy.identityFor(click.userId);
     const refusalText = notAllowed ?? (mapped && 'missing' in mapped ? mapped.missing : undefined);
     const by = { userId: click.userId, userName: click.userName };
-    const stepped = await this.step(first.id, () => ({ type: 'approve', by, refusal: refusalText, message: click.message }), click);
+    const stepped = await this.step(
+      first.id,
+      () => ({ type: 'approve', by, refusal: refusalText, message: click.message }),
+      click,
+    );
     if (!stepped) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
     if (!stepped.t.ok || !stepped.t.effects.some((e) => e.type === 'execute')) return this.withNote(stepped);
     const identity = mapped && 'identity' in mapped ? mapped.identity : undefined;
@@ -130,9 +162,16 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
     const loaded = await this.load(click, 'proposal');
     if ('refuse' in loaded) return { ephemeral: refusal(loaded.refuse) };
     const first = loaded.record;
-    const notAllowed = first.requester.userId === click.userId ? undefined : await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
+    const notAllowed =
+      first.requester.userId === click.userId
+        ? undefined
+        : await this.policy.mayAct(click.userId, first.kind, first.target.namespace, first.cluster);
     const by = { userId: click.userId, userName: click.userName };
-    const stepped = await this.step(first.id, () => ({ type: 'deny', by, refusal: notAllowed, message: click.message }), click);
+    const stepped = await this.step(
+      first.id,
+      () => ({ type: 'deny', by, refusal: notAllowed, message: click.message }),
+      click,
+    );
     if (!stepped) return { ephemeral: refusal('meshops has no request with this id any more. Nothing was done.') };
     return this.withNote(stepped);
   }
@@ -147,28 +186,62 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
     const taken = await this.store.mutate<Verdict>(offer.id, (rec) => {
       const now = this.now();
       if (rec.state === 'offered' && now.getTime() >= Date.parse(rec.expiresAt)) {
-        return { write: moved(rec, 'expired', now), result: { refuse: 'This suggestion has expired. Run the diagnosis again for fresh buttons.' } };
+        return {
+          write: moved(rec, 'expired', now),
+          result: { refuse: 'This suggestion has expired. Run the diagnosis again for fresh buttons.' },
+        };
       }
-      if (rec.state === 'expired') return { keep: true, result: { refuse: 'This suggestion has expired. Run the diagnosis again for fresh buttons.' } };
+      if (rec.state === 'expired')
+        return {
+          keep: true,
+          result: { refuse: 'This suggestion has expired. Run the diagnosis again for fresh buttons.' },
+        };
       if (rec.state !== 'offered') {
         const by = rec.history.at(-1)?.by;
-        return { keep: true, result: { refuse: `${by ? `<@${by}>` : 'Someone'} already proposed this fix; see the proposal in the thread.` } };
+        return {
+          keep: true,
+          result: {
+            refuse: `${by ? `<@${by}>` : 'Someone'} already proposed this fix; see the proposal in the thread.`,
+          },
+        };
       }
       return { write: { ...moved(rec, 'taken', now, click.userId), proposalId }, result: { approved: false } };
     });
     if (!taken) return { ephemeral: refusal('meshops has no suggestion with this id any more. Nothing was done.') };
     if ('refuse' in taken.result) return { ephemeral: refusal(taken.result.refuse) };
 
-    const requester: Requester = { userId: click.userId, userName: click.userName, channelId: click.channelId, source: 'slack' };
-    const proposed = await this.propose({ kind: offer.kind, target: offer.target, params: offer.params, why: offer.why, risk: offer.risk, requester, cluster: offer.cluster, id: proposalId });
+    const requester: Requester = {
+      userId: click.userId,
+      userName: click.userName,
+      channelId: click.channelId,
+      source: 'slack',
+    };
+    const proposed = await this.propose({
+      kind: offer.kind,
+      target: offer.target,
+      params: offer.params,
+      why: offer.why,
+      risk: offer.risk,
+      requester,
+      cluster: offer.cluster,
+      id: proposalId,
+    });
     if (!proposed.ok) {
       // Nothing was proposed, so the suggestion stays clickable once the cause is fixed.
-      await this.store.mutate(offer.id, (rec) => (rec.state === 'taken' && rec.proposalId === proposalId ? { write: moved({ ...rec, proposalId: undefined }, 'offered', this.now()), result: null } : { keep: true, result: null }));
+      await this.store.mutate(offer.id, (rec) =>
+        rec.state === 'taken' && rec.proposalId === proposalId
+          ? { write: moved({ ...rec, proposalId: undefined }, 'offered', this.now()), result: null }
+          : { keep: true, result: null },
+      );
       return { thread: [proposed.rendered] };
     }
     if (this.messenger && click.message) {
-      const ref = await this.messenger.post(click.message.channel, proposed.rendered, { threadTs: click.message.threadTs ?? click.message.ts });
-      await this.store.mutate(proposalId, (rec) => (rec.message ? { keep: true, result: null } : { write: { ...rec, message: ref }, result: null }));
+      const ref = await this.messenger.post(click.message.channel, proposed.rendered, {
+        threadTs: click.message.threadTs ?? click.message.ts,
+      });
+      await this.store.mutate(proposalId, (rec) =>
+        rec.message ? { keep: true, result: null } : { write: { ...rec, message: ref }, result: null },
+      );
       return {};
     }
     return { thread: [proposed.rendered] };
@@ -186,5 +259,4 @@ export class ApprovalsService extends ApprovalsExecution implements ApprovalsPor
   }
 
   // ---- helpers ----
-
 }

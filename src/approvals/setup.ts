@@ -25,7 +25,18 @@ export interface ApprovalsSetupInput {
   /** Slack user group → members (usergroups.users.list); the Slack side supplies it. */
   members?: (groupId: string) => Promise<string[]>;
   messenger?: Messenger;
-  tuning?: Pick<ApprovalsOptions, 'pollMs' | 'followUpTimeoutMs' | 'leaseSeconds' | 'offerTtlMs' | 'replicaId' | 'now' | 'settleMs' | 'verifyBackoffMs' | 'storeBackoffMs'>;
+  tuning?: Pick<
+    ApprovalsOptions,
+    | 'pollMs'
+    | 'followUpTimeoutMs'
+    | 'leaseSeconds'
+    | 'offerTtlMs'
+    | 'replicaId'
+    | 'now'
+    | 'settleMs'
+    | 'verifyBackoffMs'
+    | 'storeBackoffMs'
+  >;
   /** Each audited decision (metrics: approvals by outcome). */
   onAudit?: ApprovalsOptions['onAudit'];
   /** Remediation kinds to register now (features add theirs through the composition root). */

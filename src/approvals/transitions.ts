@@ -27,7 +27,13 @@ export type ApprovalEvent =
   /** Housekeeping: a pending request past its expiry. */
   | { type: 'expire' }
   /** The replica holding the execution Lease is about to send the change; `fingerprint` is the target now. */
-  | { type: 'start'; replica: string; fingerprint: string | undefined; as?: { user: string; groups?: string[] }; freshId: string }
+  | {
+      type: 'start';
+      replica: string;
+      fingerprint: string | undefined;
+      as?: { user: string; groups?: string[] };
+      freshId: string;
+    }
   /** Housekeeping: approved long ago and never started. Nothing was sent: executing is written before the change. */
   | { type: 'abandon'; reason: string }
   /** The mutating request answered: the change is in. */
@@ -53,7 +59,17 @@ export type ApprovalEvent =
   | { type: 'finish'; result: 'done' | 'failed' | 'unknown'; summary: string; problems: string[] };
 
 export type EventType = ApprovalEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['approve', 'deny', 'expire', 'start', 'abandon', 'applied', 'verified', 'progress', 'finish'];
+export const EVENT_TYPES: readonly EventType[] = [
+  'approve',
+  'deny',
+  'expire',
+  'start',
+  'abandon',
+  'applied',
+  'verified',
+  'progress',
+  'finish',
+];
 
 export type Effect =
   | { type: 'audit'; action: AuditAction; by?: string; detail: string }
@@ -68,7 +84,9 @@ export type Effect =
   /** Preview the change again under this id, replacing this request's message. */
   | { type: 'proposeFresh'; id: string; note: string };
 
-export type Transition = { ok: true; next: ApprovalRequest; effects: Effect[]; note?: string } | { ok: false; refusal: string };
+export type Transition =
+  | { ok: true; next: ApprovalRequest; effects: Effect[]; note?: string }
+  | { ok: false; refusal: string };
 
 const TERMINAL: ReadonlySet<string> = new Set(['done', 'failed', 'unknown', 'denied', 'expired', 'superseded']);
 
@@ -117,7 +135,12 @@ function expiredNow(rec: ApprovalRequest, now: Date): boolean {
 
 function expire(rec: ApprovalRequest, now: Date, message?: ApprovalRequest['message']): Transition {
   const next = move({ ...rec, message: rec.message ?? message }, 'expired', now, undefined, 'expired before approval');
-  return { ok: true, next, effects: [{ type: 'audit', action: 'expired', detail: 'Expired without approval' }, { type: 'show' }], note: alreadyDecided(next) };
+  return {
+    ok: true,
+    next,
+    effects: [{ type: 'audit', action: 'expired', detail: 'Expired without approval' }, { type: 'show' }],
+    note: alreadyDecided(next),
+  };
 }
 
 function withFollowUp(rec: ApprovalRequest, now: Date, summary: string, followUpMs: number): ApprovalRequest {
@@ -130,42 +153,104 @@ function withFollowUp(rec: ApprovalRequest, now: Date, summary: string, followUp
   };
 }
 
-function end(rec: ApprovalRequest, state: 'done' | 'failed' | 'unknown', summary: string, now: Date, problems?: string[]): ApprovalRequest {
+function end(
+  rec: ApprovalRequest,
+  state: 'done' | 'failed' | 'unknown',
+  summary: string,
+  now: Date,
+  problems?: string[],
+): ApprovalRequest {
   const followUp = rec.followUp ? { ...rec.followUp, summary, problems: problems ?? rec.followUp.problems } : undefined;
-  return { ...move(rec, state, now, undefined, summary), outcome: { ok: state === 'done', summary, at: now.toISOString() }, followUp };
+  return {
+    ...move(rec, state, now, undefined, summary),
+    outcome: { ok: state === 'done', summary, at: now.toISOString() },
+    followUp,
+  };
 }
 
-const FINAL_EFFECTS = (action: AuditAction, detail: string): Effect[] => [{ type: 'audit', action, detail }, { type: 'show' }, { type: 'postOutcome' }];
+const FINAL_EFFECTS = (action: AuditAction, detail: string): Effect[] => [
+  { type: 'audit', action, detail },
+  { type: 'show' },
+  { type: 'postOutcome' },
+];
 
 /** The one place that decides what an event does to a request. */
 export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date): Transition {
-  if (rec.type !== 'proposal') return refuse('This is a suggestion, not a proposal: click it to get a previewed proposal.');
+  if (rec.type !== 'proposal')
+    return refuse('This is a suggestion, not a proposal: click it to get a previewed proposal.');
   switch (event.type) {
     case 'approve': {
       if (expiredNow(rec, now)) return expire(rec, now, event.message);
       if (rec.state !== 'pending') return refuse(alreadyDecided(rec));
       if (event.refusal) return refuse(event.refusal);
       if (rec.requester.userId === event.by.userId && !rec.rule.allowSelfApproval) {
-        return refuse('You asked for this change, so someone else must approve it: the policy does not allow self-approval.');
+        return refuse(
+          'You asked for this change, so someone else must approve it: the policy does not allow self-approval.',
+        );
       }
       if (rec.approvals.some((a) => a.userId === event.by.userId)) {
-        return refuse(`You already approved this; it needs ${rec.rule.approvers - rec.approvals.length} more approval(s) from other people.`);
+        return refuse(
+          `You already approved this; it needs ${rec.rule.approvers - rec.approvals.length} more approval(s) from other people.`,
+        );
       }
-      const approvals = [...rec.approvals, { userId: event.by.userId, userName: event.by.userName, at: now.toISOString() }];
+      const approvals = [
+        ...rec.approvals,
+        { userId: event.by.userId, userName: event.by.userName, at: now.toISOString() },
+      ];
       const withApproval: ApprovalRequest = { ...rec, approvals, message: rec.message ?? event.message };
-      const audit: Effect = { type: 'audit', action: 'approved', by: event.by.userId, detail: `${event.by.userName ?? event.by.userId} approved` };
+      const audit: Effect = {
+        type: 'audit',
+        action: 'approved',
+        by: event.by.userId,
+        detail: `${event.by.userName ?? event.by.userId} approved`,
+      };
       if (approvals.length < rec.rule.approvers) {
-        return { ok: true, next: { ...withApproval, history: [...rec.history, { at: now.toISOString(), state: 'pending', by: event.by.userId, note: 'approval recorded' }] }, effects: [audit, { type: 'show' }] };
+        return {
+          ok: true,
+          next: {
+            ...withApproval,
+            history: [
+              ...rec.history,
+              { at: now.toISOString(), state: 'pending', by: event.by.userId, note: 'approval recorded' },
+            ],
+          },
+          effects: [audit, { type: 'show' }],
+        };
       }
-      return { ok: true, next: move(withApproval, 'approved', now, event.by.userId), effects: [audit, { type: 'show' }, { type: 'execute' }] };
+      return {
+        ok: true,
+        next: move(withApproval, 'approved', now, event.by.userId),
+        effects: [audit, { type: 'show' }, { type: 'execute' }],
+      };
     }
     case 'deny': {
       if (expiredNow(rec, now)) return expire(rec, now, event.message);
       if (rec.state !== 'pending') return refuse(alreadyDecided(rec));
       const withdrawing = rec.requester.userId === event.by.userId;
       if (!withdrawing && event.refusal) return refuse(event.refusal);
-      const next = move({ ...rec, denial: { userId: event.by.userId, userName: event.by.userName, at: now.toISOString() }, message: rec.message ?? event.message }, 'denied', now, event.by.userId);
-      return { ok: true, next, effects: [{ type: 'audit', action: 'denied', by: event.by.userId, detail: `${event.by.userName ?? event.by.userId} ${withdrawing ? 'withdrew' : 'denied'}` }, { type: 'show' }] };
+      const next = move(
+        {
+          ...rec,
+          denial: { userId: event.by.userId, userName: event.by.userName, at: now.toISOString() },
+          message: rec.message ?? event.message,
+        },
+        'denied',
+        now,
+        event.by.userId,
+      );
+      return {
+        ok: true,
+        next,
+        effects: [
+          {
+            type: 'audit',
+            action: 'denied',
+            by: event.by.userId,
+            detail: `${event.by.userName ?? event.by.userId} ${withdrawing ? 'withdrew' : 'denied'}`,
+          },
+          { type: 'show' },
+        ],
+      };
     }
     case 'expire': {
       if (rec.state !== 'pending') return refuse(alreadyDecided(rec));
@@ -173,16 +258,36 @@ export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date
       return expire(rec, now);
     }
     case 'start': {
-      if (rec.state !== 'approved') return refuse(rec.state === 'pending' ? 'This request is not approved yet.' : alreadyDecided(rec));
+      if (rec.state !== 'approved')
+        return refuse(rec.state === 'pending' ? 'This request is not approved yet.' : alreadyDecided(rec));
       if (event.fingerprint !== rec.preview?.fingerprint) {
         const what = event.fingerprint
           ? `${rec.target.kind} changed since the preview (${rec.preview?.fingerprint} → ${event.fingerprint})`
           : `${rec.target.kind} no longer exists`;
         const note = `Nothing ran: the ${what}, so meshops previewed it again. Approve the fresh preview if it still looks right.`;
-        const next = { ...move(rec, 'superseded', now, undefined, `target changed: ${rec.preview?.fingerprint} → ${event.fingerprint ?? 'gone'}`), supersededBy: event.freshId };
-        return { ok: true, next, effects: [{ type: 'audit', action: 'superseded', detail: `Not executed: the ${what}; previewed again` }, { type: 'proposeFresh', id: event.freshId, note }] };
+        const next = {
+          ...move(
+            rec,
+            'superseded',
+            now,
+            undefined,
+            `target changed: ${rec.preview?.fingerprint} → ${event.fingerprint ?? 'gone'}`,
+          ),
+          supersededBy: event.freshId,
+        };
+        return {
+          ok: true,
+          next,
+          effects: [
+            { type: 'audit', action: 'superseded', detail: `Not executed: the ${what}; previewed again` },
+            { type: 'proposeFresh', id: event.freshId, note },
+          ],
+        };
       }
-      const next = { ...move(rec, 'executing', now, event.replica), execution: { startedAt: now.toISOString(), as: event.as } };
+      const next = {
+        ...move(rec, 'executing', now, event.replica),
+        execution: { startedAt: now.toISOString(), as: event.as },
+      };
       return { ok: true, next, effects: [{ type: 'show' }, { type: 'execute' }] };
     }
     case 'abandon': {
@@ -193,7 +298,11 @@ export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date
     case 'applied': {
       if (rec.state !== 'executing') return refuse(alreadyDecided(rec));
       if (rec.execution?.appliedAt) return refuse('The change is already recorded as applied.');
-      return { ok: true, next: withFollowUp(rec, now, event.summary, event.followUpMs), effects: [{ type: 'audit', action: 'executed', detail: event.summary }, { type: 'show' }, { type: 'follow' }] };
+      return {
+        ok: true,
+        next: withFollowUp(rec, now, event.summary, event.followUpMs),
+        effects: [{ type: 'audit', action: 'executed', detail: event.summary }, { type: 'show' }, { type: 'follow' }],
+      };
     }
     case 'verified': {
       if (rec.state !== 'executing') return refuse(alreadyDecided(rec));
@@ -201,7 +310,11 @@ export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date
       const cause = event.cause ? ` (${event.cause})` : '';
       if (event.result === 'landed') {
         const summary = `Applied: the API server's answer was lost${cause}, so meshops read the live object and confirmed the change: ${event.evidence}`;
-        return { ok: true, next: withFollowUp(rec, now, summary, event.followUpMs), effects: [{ type: 'audit', action: 'executed', detail: summary }, { type: 'show' }, { type: 'follow' }] };
+        return {
+          ok: true,
+          next: withFollowUp(rec, now, summary, event.followUpMs),
+          effects: [{ type: 'audit', action: 'executed', detail: summary }, { type: 'show' }, { type: 'follow' }],
+        };
       }
       if (event.result === 'unknown') {
         const summary = `Not known whether the change took effect: the request failed${cause} and meshops could not check the live object (${event.evidence}). Check ${rec.target.kind} ${rec.target.namespace}/${rec.target.name} before trying again; this request will not run again.`;
@@ -215,20 +328,47 @@ export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date
         ? `${rec.target.kind} changed since the preview (${rec.preview?.fingerprint} → ${event.fingerprint})`
         : `${rec.target.kind} no longer exists`;
       const note = `Nothing ran: the ${what}, and meshops checked that its own change is not there (${event.evidence}). It previewed it again: approve the fresh preview if it still looks right.`;
-      const next = { ...move(rec, 'superseded', now, undefined, `not applied; target changed: ${rec.preview?.fingerprint} → ${event.fingerprint ?? 'gone'}`), supersededBy: event.freshId, outcome: { ok: false, summary: note, at: now.toISOString() } };
-      return { ok: true, next, effects: [{ type: 'audit', action: 'superseded', detail: `Not executed${cause}: the ${what}; previewed again` }, { type: 'proposeFresh', id: event.freshId, note }] };
+      const next = {
+        ...move(
+          rec,
+          'superseded',
+          now,
+          undefined,
+          `not applied; target changed: ${rec.preview?.fingerprint} → ${event.fingerprint ?? 'gone'}`,
+        ),
+        supersededBy: event.freshId,
+        outcome: { ok: false, summary: note, at: now.toISOString() },
+      };
+      return {
+        ok: true,
+        next,
+        effects: [
+          { type: 'audit', action: 'superseded', detail: `Not executed${cause}: the ${what}; previewed again` },
+          { type: 'proposeFresh', id: event.freshId, note },
+        ],
+      };
     }
     case 'progress': {
       if (rec.state !== 'executing') return refuse(alreadyDecided(rec));
-      if (!rec.execution?.appliedAt || !rec.followUp) return refuse('The change is not applied yet, so there is nothing to follow.');
-      if (event.summary === rec.followUp.summary && event.problems.join('\n') === rec.followUp.problems.join('\n')) return refuse('Nothing new to show.');
-      return { ok: true, next: { ...rec, followUp: { ...rec.followUp, summary: event.summary, problems: event.problems } }, effects: [{ type: 'show' }] };
+      if (!rec.execution?.appliedAt || !rec.followUp)
+        return refuse('The change is not applied yet, so there is nothing to follow.');
+      if (event.summary === rec.followUp.summary && event.problems.join('\n') === rec.followUp.problems.join('\n'))
+        return refuse('Nothing new to show.');
+      return {
+        ok: true,
+        next: { ...rec, followUp: { ...rec.followUp, summary: event.summary, problems: event.problems } },
+        effects: [{ type: 'show' }],
+      };
     }
     case 'finish': {
       if (rec.state !== 'executing') return refuse(alreadyDecided(rec));
       if (!rec.execution?.appliedAt) return refuse('The change is not applied yet, so it cannot have finished.');
       const action: AuditAction = event.result === 'done' ? 'succeeded' : event.result;
-      return { ok: true, next: end(rec, event.result, event.summary, now, event.problems), effects: FINAL_EFFECTS(action, event.summary) };
+      return {
+        ok: true,
+        next: end(rec, event.result, event.summary, now, event.problems),
+        effects: FINAL_EFFECTS(action, event.summary),
+      };
     }
   }
 }

@@ -59,7 +59,13 @@ export interface Attachment {
  */
 export interface Offer {
   label: string;
-  remediation: { kind: string; target: { kind: string; namespace: string; name: string }; why: string; risk?: string; params?: Record<string, unknown> };
+  remediation: {
+    kind: string;
+    target: { kind: string; namespace: string; name: string };
+    why: string;
+    risk?: string;
+    params?: Record<string, unknown>;
+  };
 }
 
 /** What a command's render() returns: Slack-ready blocks, fallback text, and optional long output. */
@@ -108,7 +114,12 @@ export function divider(): Block {
   return { type: 'divider' };
 }
 
-export function button(label: string, actionId: string, value: string, options: { style?: 'primary' | 'danger'; confirm?: ConfirmDialog } = {}): ButtonElement {
+export function button(
+  label: string,
+  actionId: string,
+  value: string,
+  options: { style?: 'primary' | 'danger'; confirm?: ConfirmDialog } = {},
+): ButtonElement {
   return {
     type: 'button',
     text: plain(truncate(label, LIMITS.buttonText)),
@@ -120,7 +131,11 @@ export function button(label: string, actionId: string, value: string, options: 
 }
 
 export function actions(buttons: ButtonElement[], blockId?: string): Block {
-  return { type: 'actions', elements: buttons.slice(0, LIMITS.actionsElements), ...(blockId ? { block_id: blockId } : {}) };
+  return {
+    type: 'actions',
+    elements: buttons.slice(0, LIMITS.actionsElements),
+    ...(blockId ? { block_id: blockId } : {}),
+  };
 }
 
 /** Plain-text columns, padded; Slack shows them in a code block. */
@@ -138,7 +153,11 @@ export function formatTable(headers: string[], rows: string[][]): string {
  * A table as a code-block section. When it does not fit one section, the section shows the rows that
  * fit and says how many more there are; the caller gets the full table back to attach as a file.
  */
-export function tableBlock(headers: string[], rows: string[][], filename: string): { block: Block; overflow?: Attachment } {
+export function tableBlock(
+  headers: string[],
+  rows: string[][],
+  filename: string,
+): { block: Block; overflow?: Attachment } {
   const full = formatTable(headers, rows);
   const budget = LIMITS.sectionText - 80;
   if (full.length + 8 <= budget) return { block: section('```\n' + full + '\n```') };
@@ -152,7 +171,12 @@ export function tableBlock(headers: string[], rows: string[][], filename: string
   }
   const more = lines.length - count;
   return {
-    block: section('```\n' + shown + '\n```\n' + `_…and ${more} more row${more === 1 ? '' : 's'}: the full table is in the thread as \`${filename}\`._`),
+    block: section(
+      '```\n' +
+        shown +
+        '\n```\n' +
+        `_…and ${more} more row${more === 1 ? '' : 's'}: the full table is in the thread as \`${filename}\`._`,
+    ),
     overflow: { filename, title: filename, content: full + '\n' },
   };
 }
@@ -170,7 +194,8 @@ export function blockChars(blocks: Block[]): number {
 export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt'): Rendered {
   const text = truncate(rendered.text || 'meshops', 3000);
   const blocks = rendered.blocks;
-  if (blocks.length <= LIMITS.blocksPerMessage && blockChars(blocks) <= LIMITS.totalBlockChars) return { ...rendered, text };
+  if (blocks.length <= LIMITS.blocksPerMessage && blockChars(blocks) <= LIMITS.totalBlockChars)
+    return { ...rendered, text };
   const actionsBlocks = blocks.filter((b) => b.type === 'actions').slice(0, 2);
   const note = context(`_Output was too long for one message: the rest is in the thread as \`${filename}\`._`);
   const reserve = blockChars([...actionsBlocks, note]) + 2;
@@ -178,7 +203,9 @@ export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt'):
   const moved: Block[] = [];
   for (const b of blocks) {
     if (b.type === 'actions') continue;
-    const fits = kept.length + actionsBlocks.length + 1 < LIMITS.blocksPerMessage && blockChars([...kept, b]) + reserve <= LIMITS.totalBlockChars;
+    const fits =
+      kept.length + actionsBlocks.length + 1 < LIMITS.blocksPerMessage &&
+      blockChars([...kept, b]) + reserve <= LIMITS.totalBlockChars;
     if (fits && moved.length === 0) kept.push(b);
     else moved.push(b);
   }
@@ -192,7 +219,9 @@ export function blockToText(block: Block): string {
     case 'header':
       return `== ${block.text.text} ==`;
     case 'section': {
-      const parts = [block.text?.text ?? '', ...(block.fields ?? []).map((f) => f.text.replace(/\n/, ': '))].filter(Boolean);
+      const parts = [block.text?.text ?? '', ...(block.fields ?? []).map((f) => f.text.replace(/\n/, ': '))].filter(
+        Boolean,
+      );
       return parts.map(unMrkdwn).join('\n');
     }
     case 'context':

@@ -30,7 +30,8 @@ export class ConsoleMessenger implements Messenger {
   }
   show(rendered: Rendered, prefix = '', message?: MessageRef): void {
     const start = this.buttons.length;
-    for (const b of rendered.blocks) if (b.type === 'actions') for (const button of b.elements) this.buttons.push({ button, message });
+    for (const b of rendered.blocks)
+      if (b.type === 'actions') for (const button of b.elements) this.buttons.push({ button, message });
     let text = renderedToText(rendered);
     this.buttons.slice(start).forEach(({ button }, i) => {
       text = text.replace(`[ ${button.text.text} ]`, `[${start + i + 1}] ${button.text.text}`);
@@ -100,7 +101,13 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   rl.close();
 }
 
-async function clickButton(n: number, user: string, messenger: ConsoleMessenger, handlers: Record<string, ClickHandler>, output: NodeJS.WritableStream): Promise<void> {
+async function clickButton(
+  n: number,
+  user: string,
+  messenger: ConsoleMessenger,
+  handlers: Record<string, ClickHandler>,
+  output: NodeJS.WritableStream,
+): Promise<void> {
   const shown = messenger.buttons[n - 1];
   if (!shown) {
     output.write(`There is no button [${n}]. Buttons are numbered in the answers above.\n`);
@@ -114,8 +121,16 @@ async function clickButton(n: number, user: string, messenger: ConsoleMessenger,
     output.write('That button does nothing in the console.\n');
     return;
   }
-  const outcome = await handler({ actionId: button.action_id, value: button.value ?? '', userId: user, userName: user, channelId: 'console', message });
+  const outcome = await handler({
+    actionId: button.action_id,
+    value: button.value ?? '',
+    userId: user,
+    userName: user,
+    channelId: 'console',
+    message,
+  });
   if (outcome.ephemeral) messenger.show(outcome.ephemeral, '(only you) ');
   if (outcome.update && message) await messenger.update(message, outcome.update, { version: outcome.version });
-  for (const t of outcome.thread ?? []) await messenger.post('console', t, { threadTs: message?.threadTs ?? message?.ts });
+  for (const t of outcome.thread ?? [])
+    await messenger.post('console', t, { threadTs: message?.threadTs ?? message?.ts });
 }

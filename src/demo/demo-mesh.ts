@@ -16,18 +16,26 @@ export const DEMO_FAULTS: FleetFaults = {
   disconnected: ['bookinfo/details-v1-'],
 };
 
-export async function startDemoSandbox(options: SandboxOptions & { faults?: FleetFaults | false } = {}): Promise<DemoSandbox> {
+export async function startDemoSandbox(
+  options: SandboxOptions & { faults?: FleetFaults | false } = {},
+): Promise<DemoSandbox> {
   const { faults, ...sandboxOptions } = options;
   // The bot's own namespace (MESHOPS_NAMESPACE's default) holds approval requests and leases.
   const botNamespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } };
   // Beside bookinfo: `shop` (ready for STRICT mTLS) and `legacy` (a plaintext caller without a sidecar).
-  const sandbox = await startSandbox({ seed: [botNamespace, ...demoMeshObjects(), ...mtlsDemoObjects()], ...sandboxOptions });
+  const sandbox = await startSandbox({
+    seed: [botNamespace, ...demoMeshObjects(), ...mtlsDemoObjects()],
+    ...sandboxOptions,
+  });
   sandbox.settle();
   // istiod's log lines (pushes, ACKs, NACKs) land in the istiod pods' `discovery` container logs.
   // Clock hook (test/golden): a `now` given to the demo reaches its istiods and traffic model too, not only the
   // API server, so one fixed clock makes push ages and timestamps reproducible. Unset, all use the real clock.
   const clock = sandboxOptions.now ? { now: sandboxOptions.now } : {};
-  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, { logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines), istiodOptions: clock });
+  const fleet = new IstiodFleet(sandbox.store, sandbox.podEndpoints, {
+    logSink: (pod, lines) => sandbox.setPodLogs('istio-system', pod, 'discovery', lines),
+    istiodOptions: clock,
+  });
   const stopFleet = fleet.start();
   if (faults !== false) fleet.inject(faults ?? DEMO_FAULTS);
   // Sidecar metrics on :15020 and Istio-format access logs, following the mesh's mTLS state.

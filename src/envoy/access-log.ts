@@ -62,7 +62,10 @@ function value(v: unknown): string | undefined {
   return s === '-' || s === '' ? undefined : s;
 }
 
-function entryFrom(fields: Partial<Record<AccessLogKey, unknown>>, format: 'text' | 'json'): AccessLogEntry | undefined {
+function entryFrom(
+  fields: Partial<Record<AccessLogKey, unknown>>,
+  format: 'text' | 'json',
+): AccessLogEntry | undefined {
   const code = Number(value(fields.response_code) ?? '0');
   if (!Number.isInteger(code)) return undefined;
   const start = value(fields.start_time);
@@ -157,11 +160,16 @@ const CONNECTION_FLAGS = new Set(['UF', 'UC', 'URX', 'UH', 'NR', 'UMSDR', 'UPE']
 
 /** Why this entry is a failure after a STRICT change, or undefined when it is not one. */
 export function failureOf(e: AccessLogEntry): { kind: FailureKind; what: string } | undefined {
-  const detail = [e.responseFlags.join(','), e.responseCodeDetails, e.upstreamTransportFailureReason].filter(Boolean).join(' ');
+  const detail = [e.responseFlags.join(','), e.responseCodeDetails, e.upstreamTransportFailureReason]
+    .filter(Boolean)
+    .join(' ');
   if (e.responseCode === 403) return { kind: 'forbidden', what: `403 ${detail}`.trim() };
   if (e.responseCode === 503) return { kind: 'unavailable', what: `503 ${detail}`.trim() };
   // NR with a route name is a 404 for an unknown host, not a connection problem.
-  const connection = e.responseFlags.some((f) => CONNECTION_FLAGS.has(f) && (f !== 'NR' || e.responseCodeDetails === 'filter_chain_not_found'));
-  if (connection || e.upstreamTransportFailureReason) return { kind: 'connection', what: `${e.responseCode || 'connection'} ${detail}`.trim() };
+  const connection = e.responseFlags.some(
+    (f) => CONNECTION_FLAGS.has(f) && (f !== 'NR' || e.responseCodeDetails === 'filter_chain_not_found'),
+  );
+  if (connection || e.upstreamTransportFailureReason)
+    return { kind: 'connection', what: `${e.responseCode || 'connection'} ${detail}`.trim() };
   return undefined;
 }

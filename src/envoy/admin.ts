@@ -38,29 +38,60 @@ export class EnvoyAdminError extends Error {
 }
 
 /** GET an admin path; the body of a 200, else EnvoyAdminError. A tunnel failure stays a PortForwardError. */
-export async function adminGet(kube: KubeClient, proxy: EnvoyProxyRef, path: string, options: AdminRequestOptions = {}): Promise<string> {
+export async function adminGet(
+  kube: KubeClient,
+  proxy: EnvoyProxyRef,
+  path: string,
+  options: AdminRequestOptions = {},
+): Promise<string> {
   const { port = ENVOY_ADMIN_PORT, ...rest } = options;
   const answer = await kube.portForwardGet(proxy.namespace, proxy.pod, port, path, rest);
-  if (answer.status !== 200) throw new EnvoyAdminError('http', proxy, path, `answered ${answer.status}: ${answer.body.slice(0, 200).trim()}`, answer.status);
+  if (answer.status !== 200)
+    throw new EnvoyAdminError(
+      'http',
+      proxy,
+      path,
+      `answered ${answer.status}: ${answer.body.slice(0, 200).trim()}`,
+      answer.status,
+    );
   return answer.body;
 }
 
-async function adminJson<T>(kube: KubeClient, proxy: EnvoyProxyRef, path: string, options: AdminRequestOptions, parse: (json: unknown) => T): Promise<T> {
+async function adminJson<T>(
+  kube: KubeClient,
+  proxy: EnvoyProxyRef,
+  path: string,
+  options: AdminRequestOptions,
+  parse: (json: unknown) => T,
+): Promise<T> {
   const body = await adminGet(kube, proxy, path, options);
   try {
     return parse(JSON.parse(body));
   } catch (err) {
-    throw new EnvoyAdminError('bad-answer', proxy, path, `not the answer Envoy gives (${err instanceof Error ? err.message.slice(0, 200) : String(err)})`);
+    throw new EnvoyAdminError(
+      'bad-answer',
+      proxy,
+      path,
+      `not the answer Envoy gives (${err instanceof Error ? err.message.slice(0, 200) : String(err)})`,
+    );
   }
 }
 
 /** /config_dump: the routes, clusters and listener names that tell which Istio objects shaped the proxy. */
-export function getConfigDump(kube: KubeClient, proxy: EnvoyProxyRef, options: AdminRequestOptions = {}): Promise<ConfigDump> {
+export function getConfigDump(
+  kube: KubeClient,
+  proxy: EnvoyProxyRef,
+  options: AdminRequestOptions = {},
+): Promise<ConfigDump> {
   return adminJson(kube, proxy, '/config_dump', options, parseConfigDump);
 }
 
 /** /clusters?format=json: upstream clusters, their endpoints and health. */
-export function getClusters(kube: KubeClient, proxy: EnvoyProxyRef, options: AdminRequestOptions = {}): Promise<ClusterStatus[]> {
+export function getClusters(
+  kube: KubeClient,
+  proxy: EnvoyProxyRef,
+  options: AdminRequestOptions = {},
+): Promise<ClusterStatus[]> {
   return adminJson(kube, proxy, '/clusters?format=json', options, parseClusters);
 }
 
@@ -81,6 +112,10 @@ export function getStats(kube: KubeClient, proxy: EnvoyProxyRef, options: StatsO
 }
 
 /** /certs: the workload certificate chain and the roots the proxy has loaded. */
-export function getCerts(kube: KubeClient, proxy: EnvoyProxyRef, options: AdminRequestOptions = {}): Promise<LoadedCertificate[]> {
+export function getCerts(
+  kube: KubeClient,
+  proxy: EnvoyProxyRef,
+  options: AdminRequestOptions = {},
+): Promise<LoadedCertificate[]> {
   return adminJson(kube, proxy, '/certs', options, parseCerts);
 }

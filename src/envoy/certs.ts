@@ -6,14 +6,20 @@ import { z } from 'zod';
 const detailsSchema = z.looseObject({
   path: z.string().optional(),
   serial_number: z.string().default(''),
-  subject_alt_names: z.array(z.looseObject({ dns: z.string().optional(), uri: z.string().optional(), ip_address: z.string().optional() })).default([]),
+  subject_alt_names: z
+    .array(z.looseObject({ dns: z.string().optional(), uri: z.string().optional(), ip_address: z.string().optional() }))
+    .default([]),
   days_until_expiration: z.union([z.string(), z.number()]).optional(),
   valid_from: z.string().optional(),
   expiration_time: z.string().optional(),
 });
 
 const certsSchema = z.looseObject({
-  certificates: z.array(z.looseObject({ ca_cert: z.array(detailsSchema).default([]), cert_chain: z.array(detailsSchema).default([]) })).default([]),
+  certificates: z
+    .array(
+      z.looseObject({ ca_cert: z.array(detailsSchema).default([]), cert_chain: z.array(detailsSchema).default([]) }),
+    )
+    .default([]),
 });
 
 export interface CertificateDetails {
@@ -45,7 +51,9 @@ function details(d: z.infer<typeof detailsSchema>): CertificateDetails {
   return {
     ...(d.path ? { path: d.path } : {}),
     serialNumber: d.serial_number,
-    subjectAltNames: d.subject_alt_names.flatMap((s) => [s.uri, s.dns, s.ip_address].filter((x): x is string => typeof x === 'string' && x !== '')),
+    subjectAltNames: d.subject_alt_names.flatMap((s) =>
+      [s.uri, s.dns, s.ip_address].filter((x): x is string => typeof x === 'string' && x !== ''),
+    ),
     ...(days !== undefined && Number.isFinite(days) ? { daysUntilExpiration: days } : {}),
     ...(validFrom ? { validFrom } : {}),
     ...(expirationTime ? { expirationTime } : {}),
@@ -55,7 +63,9 @@ function details(d: z.infer<typeof detailsSchema>): CertificateDetails {
 /** Parse /certs (text or parsed JSON). */
 export function parseCerts(input: string | unknown): LoadedCertificate[] {
   const json = typeof input === 'string' ? (JSON.parse(input) as unknown) : input;
-  return certsSchema.parse(json).certificates.map((c) => ({ caCert: c.ca_cert.map(details), certChain: c.cert_chain.map(details) }));
+  return certsSchema
+    .parse(json)
+    .certificates.map((c) => ({ caCert: c.ca_cert.map(details), certChain: c.cert_chain.map(details) }));
 }
 
 /** The SPIFFE identity of the first workload certificate (`spiffe://cluster.local/ns/bookinfo/sa/reviews`), if any. */

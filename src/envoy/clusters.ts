@@ -27,12 +27,20 @@ const hostStatusSchema = z.looseObject({
     .optional(),
   weight: z.number().optional(),
   priority: z.number().optional(),
-  locality: z.looseObject({ region: z.string().optional(), zone: z.string().optional(), sub_zone: z.string().optional() }).optional(),
+  locality: z
+    .looseObject({ region: z.string().optional(), zone: z.string().optional(), sub_zone: z.string().optional() })
+    .optional(),
 });
 
 const clustersSchema = z.looseObject({
   cluster_statuses: z
-    .array(z.looseObject({ name: z.string(), added_via_api: z.boolean().optional(), host_statuses: z.array(hostStatusSchema).default([]) }))
+    .array(
+      z.looseObject({
+        name: z.string(),
+        added_via_api: z.boolean().optional(),
+        host_statuses: z.array(hostStatusSchema).default([]),
+      }),
+    )
     .default([]),
 });
 
@@ -87,7 +95,8 @@ export function parseClusters(input: string | unknown): ClusterStatus[] {
         edsHealth,
         failedOutlierCheck,
         failedActiveHealthCheck,
-        healthy: (edsHealth === 'HEALTHY' || edsHealth === 'UNKNOWN') && !failedOutlierCheck && !failedActiveHealthCheck,
+        healthy:
+          (edsHealth === 'HEALTHY' || edsHealth === 'UNKNOWN') && !failedOutlierCheck && !failedActiveHealthCheck,
         ...(h.weight !== undefined ? { weight: h.weight } : {}),
         priority: h.priority ?? 0,
         ...(h.locality?.zone ? { zone: h.locality.zone } : {}),

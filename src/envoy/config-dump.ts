@@ -6,7 +6,11 @@ import { z } from 'zod';
 
 const istioMetadata = z
   .looseObject({
-    filter_metadata: z.looseObject({ istio: z.looseObject({ config: z.string().optional(), subset: z.string().optional() }).optional() }).optional(),
+    filter_metadata: z
+      .looseObject({
+        istio: z.looseObject({ config: z.string().optional(), subset: z.string().optional() }).optional(),
+      })
+      .optional(),
   })
   .optional();
 
@@ -15,7 +19,9 @@ const routeSchema = z.looseObject({
   route: z
     .looseObject({
       cluster: z.string().optional(),
-      weighted_clusters: z.looseObject({ clusters: z.array(z.looseObject({ name: z.string() })).default([]) }).optional(),
+      weighted_clusters: z
+        .looseObject({ clusters: z.array(z.looseObject({ name: z.string() })).default([]) })
+        .optional(),
     })
     .optional(),
   metadata: istioMetadata,
@@ -23,7 +29,15 @@ const routeSchema = z.looseObject({
 
 const routeConfigSchema = z.looseObject({
   name: z.string().default(''),
-  virtual_hosts: z.array(z.looseObject({ name: z.string().optional(), domains: z.array(z.string()).default([]), routes: z.array(routeSchema).default([]) })).default([]),
+  virtual_hosts: z
+    .array(
+      z.looseObject({
+        name: z.string().optional(),
+        domains: z.array(z.string()).default([]),
+        routes: z.array(routeSchema).default([]),
+      }),
+    )
+    .default([]),
 });
 
 const routesDumpSchema = z.looseObject({
@@ -66,7 +80,9 @@ export function parseConfigDump(input: string | unknown): ConfigDump {
     } else if (type === 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump') {
       out.clusters.push(...clustersDumpSchema.parse(cfg).dynamic_active_clusters.map((d) => d.cluster));
     } else if (type === 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump') {
-      out.listenerNames.push(...listenersDumpSchema.parse(cfg).dynamic_listeners.flatMap((l) => (l.name ? [l.name] : [])));
+      out.listenerNames.push(
+        ...listenersDumpSchema.parse(cfg).dynamic_listeners.flatMap((l) => (l.name ? [l.name] : [])),
+      );
     }
   }
   return out;
@@ -106,7 +122,12 @@ function clusterOf(route: EnvoyRoute): string {
  * `<svc>.<ns>.svc.cluster.local`, or (gateways, whose domains are `*`) its cluster is
  * `outbound|<port>|<subset>|<svc>.<ns>.svc.cluster.local`.
  */
-export function routeTargetsService(route: EnvoyRoute, domains: readonly string[], svc: ServiceKey, port: number): boolean {
+export function routeTargetsService(
+  route: EnvoyRoute,
+  domains: readonly string[],
+  svc: ServiceKey,
+  port: number,
+): boolean {
   for (const d of domains) {
     const m = d.replace(/:\d+$/, '').match(fqdnRe);
     if (m && m[1] === svc.name && m[2] === svc.namespace) return true;

@@ -63,7 +63,8 @@ export function parsePrometheusText(text: string): Sample[] {
         if (!ln) throw new MetricsParseError('expected a label name', lineNo);
         pos += ln[0].length;
         while (line[pos] === ' ') pos++;
-        if (line[pos] !== '=' || line[pos + 1] !== '"') throw new MetricsParseError(`expected ="..." after ${ln[0]}`, lineNo);
+        if (line[pos] !== '=' || line[pos + 1] !== '"')
+          throw new MetricsParseError(`expected ="..." after ${ln[0]}`, lineNo);
         pos += 2;
         let value = '';
         for (;;) {
@@ -156,7 +157,9 @@ export function plaintextCallers(input: string | readonly Sample[]): PlaintextCa
       c.tcpConnections += s.value;
     }
   }
-  return [...byKey.values()].sort((a, b) => b.requests + b.tcpConnections - (a.requests + a.tcpConnections) || a.source.localeCompare(b.source));
+  return [...byKey.values()].sort(
+    (a, b) => b.requests + b.tcpConnections - (a.requests + a.tcpConnections) || a.source.localeCompare(b.source),
+  );
 }
 
 function seriesKey(s: Sample): string {

@@ -6,7 +6,9 @@ import { z } from 'zod';
 
 // The histogram entry has no name; every other entry has one.
 const statsSchema = z.looseObject({
-  stats: z.array(z.looseObject({ name: z.string().optional(), value: z.union([z.number(), z.string()]).optional() })).default([]),
+  stats: z
+    .array(z.looseObject({ name: z.string().optional(), value: z.union([z.number(), z.string()]).optional() }))
+    .default([]),
 });
 
 export interface EnvoyStat {

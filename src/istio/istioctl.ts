@@ -24,7 +24,12 @@ export type IstioctlResult =
 
 /** A configured path, else the first `istioctl` on PATH; undefined when there is none. */
 export async function findIstioctl(configured?: string, pathEnv = process.env.PATH ?? ''): Promise<string | undefined> {
-  const candidates = configured ? [configured] : pathEnv.split(delimiter).filter(Boolean).map((dir) => join(dir, 'istioctl'));
+  const candidates = configured
+    ? [configured]
+    : pathEnv
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, 'istioctl'));
   for (const c of candidates) {
     try {
       await access(c, constants.X_OK);
@@ -49,18 +54,38 @@ export interface IstioctlAnalyzeOptions {
 /** Runs `istioctl analyze -o json`; never throws: absence, time-outs and failures come back as data. */
 export async function istioctlAnalyze(options: IstioctlAnalyzeOptions): Promise<IstioctlResult> {
   const binary = await findIstioctl(options.binary);
-  if (!binary) return { status: 'absent', reason: options.binary ? `istioctl not found at ${options.binary}` : 'no istioctl on PATH (set MESHOPS_ISTIOCTL to use one)' };
+  if (!binary)
+    return {
+      status: 'absent',
+      reason: options.binary
+        ? `istioctl not found at ${options.binary}`
+        : 'no istioctl on PATH (set MESHOPS_ISTIOCTL to use one)',
+    };
   const args = ['analyze', '-o', 'json'];
   if (options.allNamespaces) args.push('--all-namespaces');
   else if (options.namespace) args.push('--namespace', options.namespace);
   if (options.kubeconfig) args.push('--kubeconfig', options.kubeconfig);
   if (options.context) args.push('--context', options.context);
   args.push(...(options.files ?? []));
-  const result = await execa(binary, args, { timeout: options.timeoutMs ?? 30_000, reject: false, stdin: 'ignore', maxBuffer: 16 * 1024 * 1024 });
-  if (result.timedOut) return { status: 'failed', binary, reason: `istioctl analyze did not finish within ${Math.round((options.timeoutMs ?? 30_000) / 1000)}s` };
+  const result = await execa(binary, args, {
+    timeout: options.timeoutMs ?? 30_000,
+    reject: false,
+    stdin: 'ignore',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (result.timedOut)
+    return {
+      status: 'failed',
+      binary,
+      reason: `istioctl analyze did not finish within ${Math.round((options.timeoutMs ?? 30_000) / 1000)}s`,
+    };
   if (result.exitCode !== 0 && result.exitCode !== ISTIOCTL_FOUND_ISSUES) {
     const err = (result.stderr || result.stdout || '').toString().trim().split('\n').slice(-3).join(' ');
-    return { status: 'failed', binary, reason: `istioctl analyze exited with ${result.exitCode ?? result.signal}: ${err.slice(0, 300)}` };
+    return {
+      status: 'failed',
+      binary,
+      reason: `istioctl analyze exited with ${result.exitCode ?? result.signal}: ${err.slice(0, 300)}`,
+    };
   }
   const out = result.stdout.toString().trim();
   if (!out || out === 'null') return { status: 'ok', binary, messages: [] };

@@ -26,12 +26,17 @@ export function istiodHealth(read: MeshSyncRead, owners: OwnerIndex, now: Date):
   if (deployments.size === 0) {
     for (const d of read.snapshot.list('Deployment', read.istiodNamespace)) {
       if (d.metadata.labels?.app !== 'istiod') continue;
-      deployments.set(`${read.istiodNamespace}/${d.metadata.name}`, { kind: 'Deployment', namespace: read.istiodNamespace, name: d.metadata.name });
+      deployments.set(`${read.istiodNamespace}/${d.metadata.name}`, {
+        kind: 'Deployment',
+        namespace: read.istiodNamespace,
+        name: d.metadata.name,
+      });
     }
   }
   let desired: number | undefined;
   for (const ref of deployments.values()) {
-    const r = (read.snapshot.get('Deployment', ref.namespace, ref.name)?.spec as { replicas?: number } | undefined)?.replicas;
+    const r = (read.snapshot.get('Deployment', ref.namespace, ref.name)?.spec as { replicas?: number } | undefined)
+      ?.replicas;
     desired = (desired ?? 0) + (typeof r === 'number' ? r : 1);
   }
   const ready = pods.filter((p) => p.ready).length;
@@ -45,7 +50,8 @@ export function istiodHealth(read: MeshSyncRead, owners: OwnerIndex, now: Date):
   }
   // A replica that is ready but does not answer its debug port is not well either.
   for (const f of read.merged.failures) {
-    if (f.kind === 'unreachable' || f.kind === 'timeout') reasons.push(`${f.istiod} did not answer on port 15014 (${f.kind})`);
+    if (f.kind === 'unreachable' || f.kind === 'timeout')
+      reasons.push(`${f.istiod} did not answer on port 15014 (${f.kind})`);
   }
   const health: IstiodHealth = {
     namespace: read.istiodNamespace,

@@ -10,7 +10,11 @@ export const ISTIOD_LOG_LIMIT_BYTES = 512 * 1024;
 export const ISTIOD_LOG_TAIL_LINES = 5000;
 
 /** The last hour of each istiod's log, bounded in lines and bytes; a failed read is an answer, not a throw. */
-export async function readIstiodLogs(kube: KubeClient, istiodNamespace: string, pods: readonly KubeObject[]): Promise<IstiodLogRead[]> {
+export async function readIstiodLogs(
+  kube: KubeClient,
+  istiodNamespace: string,
+  pods: readonly KubeObject[],
+): Promise<IstiodLogRead[]> {
   return Promise.all(
     pods.map(async (p): Promise<IstiodLogRead> => {
       const container = istiodContainer(p);
@@ -33,7 +37,10 @@ export async function readIstiodLogs(kube: KubeClient, istiodNamespace: string, 
 const EVIDENCE = /\b(error|nack|nacked|rejected)\b/i;
 
 /** Matching lines of every istiod log, grouped by their shape and counted, newest group first. */
-export function groupLogLines(logs: readonly IstiodLogRead[]): { groups: LogGroup[]; failures: Array<{ istiod: string; error: string }> } {
+export function groupLogLines(logs: readonly IstiodLogRead[]): {
+  groups: LogGroup[];
+  failures: Array<{ istiod: string; error: string }>;
+} {
   const groups = new Map<string, LogGroup>();
   const failures: Array<{ istiod: string; error: string }> = [];
   for (const l of logs) {

@@ -55,7 +55,11 @@ export interface MergeOptions {
   namespace?: string;
 }
 
-export function mergeSyncStatus(answers: readonly IstiodAnswer[], sidecarPods: readonly SidecarPodRef[], opts: MergeOptions = {}): MergedSyncStatus {
+export function mergeSyncStatus(
+  answers: readonly IstiodAnswer[],
+  sidecarPods: readonly SidecarPodRef[],
+  opts: MergeOptions = {},
+): MergedSyncStatus {
   const inScope = (ns: string) => !opts.namespace || ns === opts.namespace;
   const failures: IstiodFailure[] = [];
   const istiods: IstiodSummary[] = [];
@@ -93,7 +97,14 @@ export function mergeSyncStatus(answers: readonly IstiodAnswer[], sidecarPods: r
     if (hit) {
       proxies.push(connected(hit.row, hit.others, true));
     } else if (failures.length > 0) {
-      proxies.push({ proxyId, pod: p.name, namespace: p.namespace, connection: 'UNKNOWN', unreadIstiods: failures, hasPod: true });
+      proxies.push({
+        proxyId,
+        pod: p.name,
+        namespace: p.namespace,
+        connection: 'UNKNOWN',
+        unreadIstiods: failures,
+        hasPod: true,
+      });
     } else {
       proxies.push({ proxyId, pod: p.name, namespace: p.namespace, connection: 'DISCONNECTED', hasPod: true });
     }
@@ -104,7 +115,14 @@ export function mergeSyncStatus(answers: readonly IstiodAnswer[], sidecarPods: r
 }
 
 function connected(row: ProxyStatusRow, others: string[], hasPod: boolean): MergedProxy {
-  const m: MergedProxy = { proxyId: row.proxyId, pod: row.pod, namespace: row.namespace, connection: 'CONNECTED', row, hasPod };
+  const m: MergedProxy = {
+    proxyId: row.proxyId,
+    pod: row.pod,
+    namespace: row.namespace,
+    connection: 'CONNECTED',
+    row,
+    hasPod,
+  };
   if (others.length > 0) m.alsoListedBy = [...others].sort();
   return m;
 }
@@ -133,5 +151,7 @@ export function worstStatus(row: ProxyStatusRow): ConfigStatus {
 
 /** The proxies that need a look: STALE or ERROR on some type, DISCONNECTED, or UNKNOWN. */
 export function unhealthyProxies(merged: MergedSyncStatus): MergedProxy[] {
-  return merged.proxies.filter((p) => p.connection !== 'CONNECTED' || (p.row && SEVERITY[worstStatus(p.row)] >= SEVERITY.STALE));
+  return merged.proxies.filter(
+    (p) => p.connection !== 'CONNECTED' || (p.row && SEVERITY[worstStatus(p.row)] >= SEVERITY.STALE),
+  );
 }

@@ -11,8 +11,17 @@ import { type MergedSyncStatus, mergeSyncStatus, type SidecarPodRef } from './me
 
 /** Kinds the diagnosis needs: owners for the restart button, config for suspects and obvious causes. */
 export const STALE_KINDS = [
-  'Namespace', 'Pod', 'Service', 'Deployment', 'ReplicaSet',
-  'VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'EnvoyFilter',
+  'Namespace',
+  'Pod',
+  'Service',
+  'Deployment',
+  'ReplicaSet',
+  'VirtualService',
+  'DestinationRule',
+  'Gateway',
+  'ServiceEntry',
+  'Sidecar',
+  'EnvoyFilter',
 ] as const;
 /** The plain status view needs pods (sidecars, istiods) and namespaces only. */
 export const STATUS_KINDS = ['Namespace', 'Pod'] as const;
@@ -40,7 +49,12 @@ export interface MeshSyncRead {
 /** Pods whose proxy should hold an ADS connection: a sidecar (or gateway proxy), Running, not being deleted. */
 export function proxyPods(pods: readonly KubeObject[]): SidecarPodRef[] {
   return pods
-    .filter((p) => !p.metadata.deletionTimestamp && (p.status as { phase?: string } | undefined)?.phase === 'Running' && hasSidecar(p))
+    .filter(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        (p.status as { phase?: string } | undefined)?.phase === 'Running' &&
+        hasSidecar(p),
+    )
     .map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }));
 }
 
@@ -63,6 +77,10 @@ export async function readMeshSync(kube: KubeClient, opts: MeshSyncReadOptions =
   if (opts.namespace) synczOpts.proxyNamespace = opts.namespace;
   if (opts.get) synczOpts.get = opts.get;
   const answers = await readAllIstiods(kube, readyIstiods, synczOpts);
-  const merged = mergeSyncStatus(answers, proxyPods(snapshot.list('Pod')), opts.namespace ? { namespace: opts.namespace } : {});
+  const merged = mergeSyncStatus(
+    answers,
+    proxyPods(snapshot.list('Pod')),
+    opts.namespace ? { namespace: opts.namespace } : {},
+  );
   return { snapshot, istiodNamespace, istiodPods, readyIstiods, answers, merged };
 }

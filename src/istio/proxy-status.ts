@@ -22,18 +22,29 @@ export const TYPE_URL = {
 /** Short names as Istio's GetShortType (pkg/model/xds.go) gives them; unknown URLs stay whole. */
 export function shortTypeName(typeUrl: string): string {
   switch (typeUrl) {
-    case TYPE_URL.CDS: return 'CDS';
-    case TYPE_URL.LDS: return 'LDS';
-    case TYPE_URL.RDS: return 'RDS';
-    case TYPE_URL.EDS: return 'EDS';
-    case TYPE_URL.SDS: return 'SDS';
-    case TYPE_URL.NDS: return 'NDS';
-    case TYPE_URL.PCDS: return 'PCDS';
-    case TYPE_URL.ECDS: return 'ECDS';
+    case TYPE_URL.CDS:
+      return 'CDS';
+    case TYPE_URL.LDS:
+      return 'LDS';
+    case TYPE_URL.RDS:
+      return 'RDS';
+    case TYPE_URL.EDS:
+      return 'EDS';
+    case TYPE_URL.SDS:
+      return 'SDS';
+    case TYPE_URL.NDS:
+      return 'NDS';
+    case TYPE_URL.PCDS:
+      return 'PCDS';
+    case TYPE_URL.ECDS:
+      return 'ECDS';
     case TYPE_URL.WDS_ADDRESS:
-    case TYPE_URL.WDS_WORKLOAD: return 'WDS';
-    case TYPE_URL.WADS: return 'WADS';
-    default: return typeUrl;
+    case TYPE_URL.WDS_WORKLOAD:
+      return 'WDS';
+    case TYPE_URL.WADS:
+      return 'WADS';
+    default:
+      return typeUrl;
   }
 }
 
@@ -63,7 +74,11 @@ export interface ProxyStatusRow {
 }
 
 /** istiod's rule (statusgen.go debugSyncStatus), for one watched type. */
-export function configStatusOf(w: { sent?: string; acked?: string; lastError?: string }): Exclude<ConfigStatus, 'UNKNOWN'> {
+export function configStatusOf(w: {
+  sent?: string;
+  acked?: string;
+  lastError?: string;
+}): Exclude<ConfigStatus, 'UNKNOWN'> {
   if (w.lastError) return 'ERROR';
   if (!w.sent) return 'NOT_SENT';
   if (w.acked === w.sent) return 'SYNCED';
@@ -168,7 +183,13 @@ export function renderStatusTable(input: readonly ProxyStatusRow[], opts: Status
     const cols = verboseTypeColumns(rows);
     lines.push(['NAME', 'CLUSTER', ...cols.map(shortTypeName), 'ISTIOD', 'VERSION']);
     for (const r of rows) {
-      lines.push([r.proxyId, r.cluster, ...cols.map((t) => formatStatus(statusOfType(r, t), opts.now)), r.istiod, r.istioVersion]);
+      lines.push([
+        r.proxyId,
+        r.cluster,
+        ...cols.map((t) => formatStatus(statusOfType(r, t), opts.now)),
+        r.istiod,
+        r.istioVersion,
+      ]);
     }
   } else {
     const order = subscribedTypeOrder(rows);
@@ -190,7 +211,12 @@ export function tabwrite(lines: readonly (readonly string[])[], padding: number)
     });
   }
   return lines
-    .map((cells) => cells.map((c, i) => (i < cells.length - 1 ? c + ' '.repeat(widths[i]! + padding - [...c].length) : c)).join('') + '\n')
+    .map(
+      (cells) =>
+        cells
+          .map((c, i) => (i < cells.length - 1 ? c + ' '.repeat(widths[i]! + padding - [...c].length) : c))
+          .join('') + '\n',
+    )
     .join('');
 }
 

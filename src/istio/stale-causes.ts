@@ -49,7 +49,12 @@ export function interpret(troubled: readonly AffectedProxy[]): Interpretation[] 
     });
   }
   for (const [type, n] of [...staleByType].sort(([a], [b]) => cmp(a, b))) {
-    out.push({ type, status: 'STALE', proxies: n, text: STALE_MEANING[type] ?? `${type} pushed but not acknowledged by Envoy.` });
+    out.push({
+      type,
+      status: 'STALE',
+      proxies: n,
+      text: STALE_MEANING[type] ?? `${type} pushed but not acknowledged by Envoy.`,
+    });
   }
   return out;
 }
@@ -71,7 +76,11 @@ function changeOf(obj: KubeObject): ConfigChange | undefined {
   let at: string | undefined;
   let manager: string | undefined;
   // Status writes (e.g. istiod's own analysis status) are not config changes.
-  for (const m of (obj.metadata.managedFields ?? []) as Array<{ time?: string; manager?: string; subresource?: string }>) {
+  for (const m of (obj.metadata.managedFields ?? []) as Array<{
+    time?: string;
+    manager?: string;
+    subresource?: string;
+  }>) {
     if (m.subresource || !m.time || Number.isNaN(Date.parse(m.time))) continue;
     if (!at || Date.parse(m.time) > Date.parse(at)) {
       at = new Date(Date.parse(m.time)).toISOString();
@@ -80,28 +89,51 @@ function changeOf(obj: KubeObject): ConfigChange | undefined {
   }
   if (at) return { ...base, changedAt: at, source: 'managedFields', ...(manager ? { manager } : {}) };
   const created = obj.metadata.creationTimestamp;
-  if (created && !Number.isNaN(Date.parse(created))) return { ...base, changedAt: new Date(Date.parse(created)).toISOString(), source: 'creationTimestamp' };
+  if (created && !Number.isNaN(Date.parse(created)))
+    return { ...base, changedAt: new Date(Date.parse(created)).toISOString(), source: 'creationTimestamp' };
   return undefined;
 }
 
 // Istio's own analyzers where one exists: a VirtualService host or subset that does not exist, and a
 // DestinationRule subset that selects no pod.
-const CAUSE_ANALYZERS = ['virtualservice.DestinationHostAnalyzer', 'virtualservice.DestinationRuleAnalyzer', 'destinationrule.SubsetSelectPodAnalyzer'];
+const CAUSE_ANALYZERS = [
+  'virtualservice.DestinationHostAnalyzer',
+  'virtualservice.DestinationRuleAnalyzer',
+  'destinationrule.SubsetSelectPodAnalyzer',
+];
 
 export function obviousCauses(snapshot: MeshSnapshot, namespaces: ReadonlySet<string>): ObviousCause[] {
   const out: ObviousCause[] = [];
   for (const m of analyze(snapshot, { analyzers: CAUSE_ANALYZERS })) {
     if (!m.resource.namespace || !namespaces.has(m.resource.namespace) || m.level === 'Info') continue;
-    out.push({ code: m.code, kind: m.resource.kind, namespace: m.resource.namespace, name: m.resource.name, text: m.text });
+    out.push({
+      code: m.code,
+      kind: m.resource.kind,
+      namespace: m.resource.namespace,
+      name: m.resource.name,
+      text: m.text,
+    });
   }
   // Istio has no analyzer for this one: an empty Service is how EDS goes quiet.
   for (const ns of [...namespaces].sort()) {
     for (const svc of snapshot.list('Service', ns)) {
       const selector = (svc.spec as { selector?: Record<string, string> } | undefined)?.selector;
       if (!selector || Object.keys(selector).length === 0) continue;
-      if (snapshot.list('Pod', ns).some((p) => !p.metadata.deletionTimestamp && matchesLabels(selector, p.metadata.labels))) continue;
-      const sel = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-      out.push({ kind: 'Service', namespace: ns, name: svc.metadata.name, text: `The selector ${sel} matches no pod, so the Service has no endpoints.` });
+      if (
+        snapshot
+          .list('Pod', ns)
+          .some((p) => !p.metadata.deletionTimestamp && matchesLabels(selector, p.metadata.labels))
+      )
+        continue;
+      const sel = Object.entries(selector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      out.push({
+        kind: 'Service',
+        namespace: ns,
+        name: svc.metadata.name,
+        text: `The selector ${sel} matches no pod, so the Service has no endpoints.`,
+      });
     }
   }
   return out;

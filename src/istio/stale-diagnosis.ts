@@ -81,7 +81,10 @@ export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): St
     }
     affected.push(a);
   }
-  affected.sort((a, b) => cmp(a.namespace, b.namespace) || FINDING_ORDER[a.finding] - FINDING_ORDER[b.finding] || cmp(a.proxyId, b.proxyId));
+  affected.sort(
+    (a, b) =>
+      cmp(a.namespace, b.namespace) || FINDING_ORDER[a.finding] - FINDING_ORDER[b.finding] || cmp(a.proxyId, b.proxyId),
+  );
 
   const byNamespace = countByNamespace(merged);
   const totals = byNamespace.reduce(
@@ -99,7 +102,9 @@ export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): St
   const troubled = affected.filter((a) => a.finding === 'STALE' || a.finding === 'ERROR');
   const health = istiodHealth(read, owners, now);
   const debugDisabled =
-    merged.failures.length > 0 && merged.failures.length === merged.istiods.length && merged.failures.every((f) => f.kind === 'debug-disabled');
+    merged.failures.length > 0 &&
+    merged.failures.length === merged.istiods.length &&
+    merged.failures.every((f) => f.kind === 'debug-disabled');
 
   const report: StaleReport = {
     now: now.toISOString(),
@@ -125,17 +130,32 @@ export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): St
 const FINDING_ORDER: Record<Finding, number> = { ERROR: 0, STALE: 1, DISCONNECTED: 2, UNKNOWN: 3 };
 
 function affectedOf(p: MergedProxy): AffectedProxy | undefined {
-  const base = { proxyId: p.proxyId, pod: p.pod, namespace: p.namespace, types: [] as string[], errors: [] as Array<{ type: string; message: string }> };
+  const base = {
+    proxyId: p.proxyId,
+    pod: p.pod,
+    namespace: p.namespace,
+    types: [] as string[],
+    errors: [] as Array<{ type: string; message: string }>,
+  };
   if (p.connection === 'DISCONNECTED') return { ...base, finding: 'DISCONNECTED' };
   if (p.connection === 'UNKNOWN') return { ...base, finding: 'UNKNOWN' };
   const row = p.row;
   if (!row) return undefined;
   const bad = row.xds.filter((x) => x.status === 'STALE' || x.status === 'ERROR');
   if (bad.length === 0) return undefined;
-  const a: AffectedProxy = { ...base, istiod: row.istiod, finding: bad.some((x) => x.status === 'ERROR') ? 'ERROR' : 'STALE' };
+  const a: AffectedProxy = {
+    ...base,
+    istiod: row.istiod,
+    finding: bad.some((x) => x.status === 'ERROR') ? 'ERROR' : 'STALE',
+  };
   a.types = bad.map((x) => shortTypeName(x.typeUrl));
-  a.errors = bad.filter((x) => x.lastError).map((x) => ({ type: shortTypeName(x.typeUrl), message: x.lastError as string }));
-  const times = bad.map((x) => x.lastUpdated).filter((t): t is string => !!t && !Number.isNaN(Date.parse(t))).sort();
+  a.errors = bad
+    .filter((x) => x.lastError)
+    .map((x) => ({ type: shortTypeName(x.typeUrl), message: x.lastError as string }));
+  const times = bad
+    .map((x) => x.lastUpdated)
+    .filter((t): t is string => !!t && !Number.isNaN(Date.parse(t)))
+    .sort();
   if (times[0]) a.since = times[0];
   return a;
 }
@@ -144,7 +164,20 @@ function countByNamespace(merged: MergedSyncStatus): NamespaceCounts[] {
   const map = new Map<string, NamespaceCounts>();
   for (const p of merged.proxies) {
     let c = map.get(p.namespace);
-    if (!c) map.set(p.namespace, (c = { namespace: p.namespace, proxies: 0, synced: 0, stale: 0, error: 0, notSent: 0, disconnected: 0, unknown: 0 }));
+    if (!c)
+      map.set(
+        p.namespace,
+        (c = {
+          namespace: p.namespace,
+          proxies: 0,
+          synced: 0,
+          stale: 0,
+          error: 0,
+          notSent: 0,
+          disconnected: 0,
+          unknown: 0,
+        }),
+      );
     c.proxies++;
     if (p.connection === 'DISCONNECTED') c.disconnected++;
     else if (p.connection === 'UNKNOWN') c.unknown++;
@@ -161,7 +194,8 @@ function countByNamespace(merged: MergedSyncStatus): NamespaceCounts[] {
 
 function syncedTypes(merged: MergedSyncStatus): string[] {
   const seen = new Set<string>();
-  for (const p of merged.proxies) for (const x of p.row?.xds ?? []) if (x.status === 'SYNCED') seen.add(shortTypeName(x.typeUrl));
+  for (const p of merged.proxies)
+    for (const x of p.row?.xds ?? []) if (x.status === 'SYNCED') seen.add(shortTypeName(x.typeUrl));
   const order = ['CDS', 'LDS', 'EDS', 'RDS'];
   return [...seen].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || cmp(a, b));
 }
@@ -170,7 +204,12 @@ function restartSuggestions(affected: readonly AffectedProxy[], health: IstiodHe
   const out: RestartSuggestion[] = [];
   if (health.unhealthy) {
     for (const d of health.deployments) {
-      out.push({ target: d, forIstiod: true, pods: health.pods.map((p) => p.name), why: `istiod looks unhealthy: ${health.reasons.join('; ')}` });
+      out.push({
+        target: d,
+        forIstiod: true,
+        pods: health.pods.map((p) => p.name),
+        why: `istiod looks unhealthy: ${health.reasons.join('; ')}`,
+      });
     }
   }
   // STALE and disconnected proxies come back in step with a fresh connection; a NACK does not (same config).
@@ -182,10 +221,20 @@ function restartSuggestions(affected: readonly AffectedProxy[], health: IstiodHe
     if (!s) {
       const what = a.finding === 'STALE' ? `${a.types.join(', ')} STALE` : 'disconnected from istiod';
       const since = a.since ? ` for ${humanDuration(now.getTime() - Date.parse(a.since))}` : '';
-      s = { target: a.owner, forIstiod: false, pods: [], why: `Proxy ${a.proxyId} is ${what}${since}; new pods connect afresh and get the current config.` };
+      s = {
+        target: a.owner,
+        forIstiod: false,
+        pods: [],
+        why: `Proxy ${a.proxyId} is ${what}${since}; new pods connect afresh and get the current config.`,
+      };
       byOwner.set(key, s);
     }
     s.pods.push(a.pod);
   }
-  return [...out, ...[...byOwner.values()].sort((a, b) => cmp(`${a.target.namespace}/${a.target.name}`, `${b.target.namespace}/${b.target.name}`))];
+  return [
+    ...out,
+    ...[...byOwner.values()].sort((a, b) =>
+      cmp(`${a.target.namespace}/${a.target.name}`, `${b.target.namespace}/${b.target.name}`),
+    ),
+  ];
 }

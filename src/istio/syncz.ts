@@ -44,7 +44,9 @@ export function parseSyncz(json: unknown): SynczAnswer {
   const r = synczAnswerSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new Error(`unexpected /debug/syncz answer at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    throw new Error(
+      `unexpected /debug/syncz answer at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return r.data;
 }

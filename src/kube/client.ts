@@ -81,7 +81,8 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
   UND_ERR_SOCKET: 'the connection was closed',
   UND_ERR_CLOSED: 'the connection was closed',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: the server certificate is self-signed and not trusted (check certificate-authority-data)',
+  DEPTH_ZERO_SELF_SIGNED_CERT:
+    'TLS: the server certificate is self-signed and not trusted (check certificate-authority-data)',
   SELF_SIGNED_CERT_IN_CHAIN: 'TLS: the server certificate chain is not trusted (check certificate-authority-data)',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: the server certificate cannot be verified (check certificate-authority-data)',
   CERT_HAS_EXPIRED: 'TLS: the server certificate has expired',
@@ -103,7 +104,11 @@ export function unreachable(server: string, err: unknown, timeoutMs: number): Er
   }
   const known = codes.find((c) => NETWORK_WORDS[c]);
   const tls = codes.find((c) => c.startsWith('ERR_SSL') || c.startsWith('ERR_TLS') || c.includes('CERT'));
-  const what = known ? (NETWORK_WORDS[known] as string) : tls ? `TLS failed (${tls})` : (err as Error)?.message || String(err);
+  const what = known
+    ? (NETWORK_WORDS[known] as string)
+    : tls
+      ? `TLS failed (${tls})`
+      : (err as Error)?.message || String(err);
   return new KubeUnreachableError(server, what, err);
 }
 
@@ -129,7 +134,9 @@ const listSchema = z.looseObject({
   items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string() }) })).nullable(),
 });
 const apiGroupListSchema = z.object({
-  groups: z.array(z.object({ name: z.string(), versions: z.array(z.object({ groupVersion: z.string(), version: z.string() })) })),
+  groups: z.array(
+    z.object({ name: z.string(), versions: z.array(z.object({ groupVersion: z.string(), version: z.string() })) }),
+  ),
 });
 
 export interface RequestRecord {
@@ -170,7 +177,11 @@ export class KubeClient {
     return twin;
   }
 
-  async request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; accept?: string } = {}): Promise<{ status: number; text: string }> {
+  async request(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; accept?: string } = {},
+  ): Promise<{ status: number; text: string }> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
@@ -209,7 +220,11 @@ export class KubeClient {
     }
   }
 
-  private async json(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, init: Parameters<KubeClient['request']>[2] = {}): Promise<unknown> {
+  private async json(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    init: Parameters<KubeClient['request']>[2] = {},
+  ): Promise<unknown> {
     const { text } = await this.request(method, path, init);
     return text ? JSON.parse(text) : undefined;
   }
@@ -254,7 +269,11 @@ export class KubeClient {
     const info = kindInfo(kind);
     const path = await this.collectionPath(info, options.namespace);
     if (!path) return [];
-    const body = listSchema.parse(await this.json('GET', path, { query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector } }));
+    const body = listSchema.parse(
+      await this.json('GET', path, {
+        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      }),
+    );
     const apiVersion = (await this.servedApiVersion(kind)) as string;
     return (body.items ?? []).map((item) => ({ apiVersion, kind, ...item }) as KubeObject);
   }
@@ -273,7 +292,9 @@ export class KubeClient {
     const path = await this.collectionPath(info, obj.metadata.namespace);
     if (!path) throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${info.plural}.${info.group}`);
     const apiVersion = (await this.servedApiVersion(obj.kind)) as string;
-    return objectSchema.parse(await this.json('POST', path, { body: { ...obj, apiVersion }, query: writeQuery(options) })) as KubeObject;
+    return objectSchema.parse(
+      await this.json('POST', path, { body: { ...obj, apiVersion }, query: writeQuery(options) }),
+    ) as KubeObject;
   }
 
   /** PUT: fails with 409 when metadata.resourceVersion is stale, which is how state moves safely. */
@@ -282,11 +303,20 @@ export class KubeClient {
     return objectSchema.parse(await this.json('PUT', path, { body: obj, query: writeQuery(options) })) as KubeObject;
   }
 
-  async patch(kind: string, namespace: string | undefined, name: string, patch: unknown, type: PatchType, options: WriteOptions = {}): Promise<KubeObject> {
+  async patch(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchType,
+    options: WriteOptions = {},
+  ): Promise<KubeObject> {
     const path = await this.objectPath(kind, namespace, name);
     const query = writeQuery(options);
     if (type === 'apply') query.force = options.force ? 'true' : undefined;
-    return objectSchema.parse(await this.json('PATCH', path, { body: patch, contentType: PATCH_CONTENT_TYPE[type], query })) as KubeObject;
+    return objectSchema.parse(
+      await this.json('PATCH', path, { body: patch, contentType: PATCH_CONTENT_TYPE[type], query }),
+    ) as KubeObject;
   }
 
   async delete(kind: string, namespace: string | undefined, name: string, options: WriteOptions = {}): Promise<void> {
@@ -310,7 +340,11 @@ export class KubeClient {
   /** GET through the API server's pod proxy (pods/proxy), for endpoints that accept remote callers. */
   async podProxyGet(namespace: string, pod: string, port: number, path: string): Promise<string> {
     const podPath = await this.objectPath('Pod', namespace, pod);
-    return (await this.request('GET', `${podPath}:${port}/proxy${path.startsWith('/') ? path : `/${path}`}`, { accept: '*/*' })).text;
+    return (
+      await this.request('GET', `${podPath}:${port}/proxy${path.startsWith('/') ? path : `/${path}`}`, {
+        accept: '*/*',
+      })
+    ).text;
   }
 
   /**
@@ -322,18 +356,35 @@ export class KubeClient {
    * opened, the refusal's status, or 0). Failures are PortForwardError; an HTTP error from the pod
    * is an answer, not an error.
    */
-  async portForwardGet(namespace: string, pod: string, port: number, path: string, options: PortForwardHttpOptions = {}): Promise<PortForwardHttpAnswer> {
+  async portForwardGet(
+    namespace: string,
+    pod: string,
+    port: number,
+    path: string,
+    options: PortForwardHttpOptions = {},
+  ): Promise<PortForwardHttpAnswer> {
     const upgradeHeaders: Record<string, string | string[]> = { 'User-Agent': this.options.userAgent ?? 'meshops' };
     if (this.options.impersonate) {
       upgradeHeaders['Impersonate-User'] = this.options.impersonate.user;
-      if (this.options.impersonate.groups?.length) upgradeHeaders['Impersonate-Group'] = [...this.options.impersonate.groups];
+      if (this.options.impersonate.groups?.length)
+        upgradeHeaders['Impersonate-Group'] = [...this.options.impersonate.groups];
     }
-    const opts: PortForwardHttpOptions = { ...options, timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 15_000 };
+    const opts: PortForwardHttpOptions = {
+      ...options,
+      timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 15_000,
+    };
     let status = 0;
     try {
-      return await httpGetViaPortForward(this.kubeConfig, namespace, pod, port, path, opts, { upgradeHeaders, onUpgrade: (s) => (status = s) });
+      return await httpGetViaPortForward(this.kubeConfig, namespace, pod, port, path, opts, {
+        upgradeHeaders,
+        onUpgrade: (s) => (status = s),
+      });
     } finally {
-      this.options.onRequest?.({ method: 'GET', path: `/api/v1/namespaces/${namespace}/pods/${pod}/portforward`, status });
+      this.options.onRequest?.({
+        method: 'GET',
+        path: `/api/v1/namespaces/${namespace}/pods/${pod}/portforward`,
+        status,
+      });
     }
   }
 
@@ -355,7 +406,12 @@ function writeQuery(options: WriteOptions): Record<string, string | undefined> {
 function toApiError(status: number, text: string, method: string, path: string): KubeApiError {
   try {
     const parsed = statusSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return new KubeApiError(status, parsed.data.reason ?? String(status), parsed.data.message ?? `${method} ${path} answered ${status}`);
+    if (parsed.success)
+      return new KubeApiError(
+        status,
+        parsed.data.reason ?? String(status),
+        parsed.data.message ?? `${method} ${path} answered ${status}`,
+      );
   } catch {
     // not JSON: fall through to a plain message
   }

@@ -55,7 +55,9 @@ export function pickSource(settings: Settings, env: Record<string, string | unde
   }
   if (listed.length > 0 || existsSync(join(homedir(), '.kube', 'config'))) return 'kubeconfig';
   if (settings.kube.context || settings.kube.contexts?.length) {
-    throw new ConnectError(`MESHOPS_KUBE_CONTEXT${settings.kube.contexts?.length ? 'S' : ''} is set but there is no kubeconfig (KUBECONFIG is unset and ~/.kube/config does not exist)`);
+    throw new ConnectError(
+      `MESHOPS_KUBE_CONTEXT${settings.kube.contexts?.length ? 'S' : ''} is set but there is no kubeconfig (KUBECONFIG is unset and ~/.kube/config does not exist)`,
+    );
   }
   if (settings.slack) {
     throw new ConnectError(
@@ -70,7 +72,9 @@ export async function connect(settings: Settings, clientOptions: KubeClientOptio
   if (source === 'demo') {
     // Imported lazily: a production install never loads the sandbox, and the container image has none.
     const { startDemoSandbox } = await loadDemoModule(
-      settings.kube.source === 'demo' ? 'the built-in demo mesh (MESHOPS_KUBE=demo)' : 'the built-in demo mesh (the fallback when there is no cluster or kubeconfig)',
+      settings.kube.source === 'demo'
+        ? 'the built-in demo mesh (MESHOPS_KUBE=demo)'
+        : 'the built-in demo mesh (the fallback when there is no cluster or kubeconfig)',
       () => import('../demo/demo-mesh.ts'),
     );
     const sandbox = await startDemoSandbox();
@@ -90,7 +94,8 @@ export async function connect(settings: Settings, clientOptions: KubeClientOptio
   else if (settings.kube.kubeconfigPath) {
     // KUBECONFIG may list several files, merged in order (first one's current context wins), as kubectl does.
     const [first, ...rest] = settings.kube.kubeconfigPath.split(':').filter((p) => p && existsSync(p));
-    if (!first) throw new ConnectError(`none of the kubeconfig files in KUBECONFIG exist: ${settings.kube.kubeconfigPath}`);
+    if (!first)
+      throw new ConnectError(`none of the kubeconfig files in KUBECONFIG exist: ${settings.kube.kubeconfigPath}`);
     kc.loadFromFile(first);
     for (const path of rest) {
       const more = new KubeConfig();
@@ -99,26 +104,44 @@ export async function connect(settings: Settings, clientOptions: KubeClientOptio
     }
   } else {
     const home = join(homedir(), '.kube', 'config');
-    if (!existsSync(home)) throw new ConnectError(`MESHOPS_KUBE=kubeconfig but there is no kubeconfig: KUBECONFIG is unset and ${home} does not exist`);
+    if (!existsSync(home))
+      throw new ConnectError(
+        `MESHOPS_KUBE=kubeconfig but there is no kubeconfig: KUBECONFIG is unset and ${home} does not exist`,
+      );
     kc.loadFromFile(home);
   }
-  const contexts = settings.kube.contexts?.length ? settings.kube.contexts : [settings.kube.context ?? kc.getCurrentContext()];
+  const contexts = settings.kube.contexts?.length
+    ? settings.kube.contexts
+    : [settings.kube.context ?? kc.getCurrentContext()];
   const clusters: ClusterTarget[] = contexts.map((ctxName, i) => {
     const copy = new KubeConfig();
     copy.loadFromString(kc.exportConfig());
     if (source === 'kubeconfig') {
-      if (!copy.getContextObject(ctxName)) throw new ConnectError(`kubeconfig has no context "${ctxName}" (contexts: ${copy.getContexts().map((c) => c.name).join(', ')})`);
+      if (!copy.getContextObject(ctxName))
+        throw new ConnectError(
+          `kubeconfig has no context "${ctxName}" (contexts: ${copy
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ')})`,
+        );
       copy.setCurrentContext(ctxName);
     }
-    const name = contexts.length === 1 ? (settings.clusterName ?? (source === 'in-cluster' ? 'in-cluster' : ctxName)) : ctxName;
-    return { name: i === 0 && settings.clusterName && contexts.length === 1 ? settings.clusterName : name, kube: new KubeClient(copy, clientOptions) };
+    const name =
+      contexts.length === 1 ? (settings.clusterName ?? (source === 'in-cluster' ? 'in-cluster' : ctxName)) : ctxName;
+    return {
+      name: i === 0 && settings.clusterName && contexts.length === 1 ? settings.clusterName : name,
+      kube: new KubeClient(copy, clientOptions),
+    };
   });
   const first = clusters[0] as ClusterTarget;
   return {
     source,
     clusters,
     defaultCluster: first.name,
-    description: source === 'in-cluster' ? 'the cluster it runs in (service account)' : `kubeconfig context${clusters.length > 1 ? 's' : ''} ${contexts.join(', ')}`,
+    description:
+      source === 'in-cluster'
+        ? 'the cluster it runs in (service account)'
+        : `kubeconfig context${clusters.length > 1 ? 's' : ''} ${contexts.join(', ')}`,
     close: async () => {},
   };
 }

@@ -10,7 +10,13 @@ export interface KindInfo {
   namespaced: boolean;
 }
 
-const core = (kind: string, plural: string, namespaced = true): KindInfo => ({ kind, group: '', versions: ['v1'], plural, namespaced });
+const core = (kind: string, plural: string, namespaced = true): KindInfo => ({
+  kind,
+  group: '',
+  versions: ['v1'],
+  plural,
+  namespaced,
+});
 const istio = (group: string, kind: string, plural: string, versions: string[]): KindInfo => ({
   kind,
   group: `${group}.istio.io`,
@@ -34,8 +40,20 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'StatefulSet', group: 'apps', versions: ['v1'], plural: 'statefulsets', namespaced: true },
   { kind: 'DaemonSet', group: 'apps', versions: ['v1'], plural: 'daemonsets', namespaced: true },
   { kind: 'Lease', group: 'coordination.k8s.io', versions: ['v1'], plural: 'leases', namespaced: true },
-  { kind: 'MutatingWebhookConfiguration', group: 'admissionregistration.k8s.io', versions: ['v1'], plural: 'mutatingwebhookconfigurations', namespaced: false },
-  { kind: 'CustomResourceDefinition', group: 'apiextensions.k8s.io', versions: ['v1'], plural: 'customresourcedefinitions', namespaced: false },
+  {
+    kind: 'MutatingWebhookConfiguration',
+    group: 'admissionregistration.k8s.io',
+    versions: ['v1'],
+    plural: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  {
+    kind: 'CustomResourceDefinition',
+    group: 'apiextensions.k8s.io',
+    versions: ['v1'],
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
   istio('networking', 'VirtualService', 'virtualservices', ['v1', 'v1beta1', 'v1alpha3']),
   istio('networking', 'DestinationRule', 'destinationrules', ['v1', 'v1beta1', 'v1alpha3']),
   istio('networking', 'Gateway', 'gateways', ['v1', 'v1beta1', 'v1alpha3']),

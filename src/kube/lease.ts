@@ -43,7 +43,12 @@ export class LeaseLock {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.name, namespace: this.namespace, ...(resourceVersion ? { resourceVersion } : {}), labels: { 'app.kubernetes.io/managed-by': 'meshops' } },
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        ...(resourceVersion ? { resourceVersion } : {}),
+        labels: { 'app.kubernetes.io/managed-by': 'meshops' },
+      },
       spec,
     };
   }
@@ -73,7 +78,15 @@ export class LeaseLock {
     const obj = await this.kube.get('Lease', this.namespace, this.name);
     try {
       if (!obj) {
-        await this.kube.create(this.body({ holderIdentity: this.holder, leaseDurationSeconds: this.durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }));
+        await this.kube.create(
+          this.body({
+            holderIdentity: this.holder,
+            leaseDurationSeconds: this.durationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          }),
+        );
         return true;
       }
       const spec = leaseSpecSchema.parse(obj.spec ?? {});
@@ -122,7 +135,9 @@ export class LeaseLock {
     const spec = leaseSpecSchema.parse(obj.spec ?? {});
     if (spec.holderIdentity !== this.holder) return;
     try {
-      await this.kube.replace(this.body({ ...spec, holderIdentity: null, renewTime: null }, obj.metadata.resourceVersion));
+      await this.kube.replace(
+        this.body({ ...spec, holderIdentity: null, renewTime: null }, obj.metadata.resourceVersion),
+      );
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
     }

@@ -64,7 +64,10 @@ export function versionOf(apiVersion: string): string {
 }
 
 /** Does a label selector's matchLabels (a plain map) select these labels? An empty selector selects all. */
-export function matchesLabels(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchesLabels(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return true;
   const have = labels ?? {};
   for (const [k, v] of Object.entries(selector)) if (have[k] !== v) return false;

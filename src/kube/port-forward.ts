@@ -46,7 +46,13 @@ export class PortForwardError extends Error {
 }
 
 /** The subprotocols client-node offers for pods/portforward over WebSocket. */
-const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+const CHANNEL_PROTOCOLS = [
+  'v5.channel.k8s.io',
+  'v4.channel.k8s.io',
+  'v3.channel.k8s.io',
+  'v2.channel.k8s.io',
+  'channel.k8s.io',
+];
 
 /** An upgrade the API server answered with something other than 101, in its own words when it sent a Status. */
 class UpgradeRefused extends Error {
@@ -60,7 +66,9 @@ class UpgradeRefused extends Error {
 function statusWords(body: Buffer): string | undefined {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { kind?: unknown; message?: unknown };
-    return parsed.kind === 'Status' && typeof parsed.message === 'string' && parsed.message ? parsed.message : undefined;
+    return parsed.kind === 'Status' && typeof parsed.message === 'string' && parsed.message
+      ? parsed.message
+      : undefined;
   } catch {
     return undefined;
   }
@@ -181,7 +189,10 @@ export async function httpGetViaPortForward(
           ? new PortForwardError('refused', `port-forward to ${namespace}/${pod}:${port}: ${said}`)
           : new PortForwardError('closed', `GET ${where}: ${detail}`);
       };
-      timer = setTimeout(() => fail(new PortForwardError('timeout', `GET ${where} via port-forward timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => fail(new PortForwardError('timeout', `GET ${where} via port-forward timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
 
       // output and input are the same end: what the pod sends comes out of httpSide, what node:http writes goes in.
       const handler = tunnelHandler(kc, tunnel, (socket) => (ws = socket));
@@ -194,7 +205,13 @@ export async function httpGetViaPortForward(
         })
         .catch((err: unknown) => {
           const status = err instanceof UpgradeRefused ? err.status : undefined;
-          fail(new PortForwardError('tunnel', `cannot open port-forward to ${namespace}/${pod}:${port}: ${errorMessage(err)}`, status));
+          fail(
+            new PortForwardError(
+              'tunnel',
+              `cannot open port-forward to ${namespace}/${pod}:${port}: ${errorMessage(err)}`,
+              status,
+            ),
+          );
         });
 
       req = http.request(
@@ -216,7 +233,13 @@ export async function httpGetViaPortForward(
             }
             chunks.push(c);
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            }),
+          );
           res.on('error', (err) => fail(closedEarly(err.message)));
           res.on('close', () => {
             if (!res.complete) fail(closedEarly('connection closed before the answer was complete'));

@@ -37,8 +37,12 @@ export interface NotChecked {
 }
 
 export function notCheckedOf(coverage: AnalysisCoverage): NotChecked {
-  const byName = <T extends { analyzer: string }>(a: T, b: T) => (a.analyzer < b.analyzer ? -1 : a.analyzer > b.analyzer ? 1 : 0);
-  return { skipped: [...coverage.skipped].sort(byName).map(skippedLine), partial: [...coverage.partial].sort(byName).map(partialLine) };
+  const byName = <T extends { analyzer: string }>(a: T, b: T) =>
+    a.analyzer < b.analyzer ? -1 : a.analyzer > b.analyzer ? 1 : 0;
+  return {
+    skipped: [...coverage.skipped].sort(byName).map(skippedLine),
+    partial: [...coverage.partial].sort(byName).map(partialLine),
+  };
 }
 
 /** The not-checked lines as plain text (CLI, the attached file), empty when every analyzer ran in full. */
@@ -85,12 +89,25 @@ export function normalizeOrigin(origin: string): string {
 }
 
 /** Ours and istioctl's, without duplicates (same code on the same resource), each marked with its source. */
-export function mergeMessages(ours: readonly AnalysisMessage[], theirs: readonly IstioctlMessage[] = []): ReportedMessage[] {
+export function mergeMessages(
+  ours: readonly AnalysisMessage[],
+  theirs: readonly IstioctlMessage[] = [],
+): ReportedMessage[] {
   const out = new Map<string, ReportedMessage>();
   for (const m of ours) {
     const resource = messageResource(m);
     const key = `${m.code}\u0000${resource}\u0000${m.text}`;
-    out.set(key, { code: m.code, name: m.name, level: m.level, resource, namespace: m.resource.namespace, text: m.text, source: 'meshops', line: m.line, origin: m.origin });
+    out.set(key, {
+      code: m.code,
+      name: m.name,
+      level: m.level,
+      resource,
+      namespace: m.resource.namespace,
+      text: m.text,
+      source: 'meshops',
+      line: m.line,
+      origin: m.origin,
+    });
   }
   for (const t of theirs) {
     const resource = normalizeOrigin(t.origin);
@@ -100,12 +117,28 @@ export function mergeMessages(ours: readonly AnalysisMessage[], theirs: readonly
       continue;
     }
     const ns = resource.match(/^\S+ ([^/]+)\//)?.[1];
-    out.set(`${t.code}\u0000${resource}\u0000${t.message}`, { code: t.code, level: normalizeLevel(t.level), resource, namespace: ns, text: t.message, source: 'istioctl' });
+    out.set(`${t.code}\u0000${resource}\u0000${t.message}`, {
+      code: t.code,
+      level: normalizeLevel(t.level),
+      resource,
+      namespace: ns,
+      text: t.message,
+      source: 'istioctl',
+    });
   }
-  return [...out.values()].sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || a.resource.localeCompare(b.resource) || a.code.localeCompare(b.code));
+  return [...out.values()].sort(
+    (a, b) =>
+      LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) ||
+      a.resource.localeCompare(b.resource) ||
+      a.code.localeCompare(b.code),
+  );
 }
 
-const ICON: Record<Level, string> = { Error: ':red_circle:', Warning: ':large_yellow_circle:', Info: ':large_blue_circle:' };
+const ICON: Record<Level, string> = {
+  Error: ':red_circle:',
+  Warning: ':large_yellow_circle:',
+  Info: ':large_blue_circle:',
+};
 export const MAX_MESSAGES_INLINE = 15;
 
 export function messageLine(m: ReportedMessage): string {
@@ -133,7 +166,11 @@ export function renderAnalyzeReport(r: AnalyzeReport): { text: string; blocks: B
           : undefined;
   if (r.messages.length === 0) {
     const text = `No issues found in ${r.scope}: ${r.objectsAnalyzed} objects analyzed.`;
-    const blocks = [section(`:white_check_mark: ${esc(text)}`), ...notCheckedBlock(r.notChecked), ...(istioctlNote ? [context(esc(istioctlNote))] : [])];
+    const blocks = [
+      section(`:white_check_mark: ${esc(text)}`),
+      ...notCheckedBlock(r.notChecked),
+      ...(istioctlNote ? [context(esc(istioctlNote))] : []),
+    ];
     return { text, blocks, files: [] };
   }
   const summary = counts
@@ -141,7 +178,10 @@ export function renderAnalyzeReport(r: AnalyzeReport): { text: string; blocks: B
     .map(([l, n]) => `${n} ${l.toLowerCase()}${n === 1 || l === 'Info' ? '' : 's'}`)
     .join(', ');
   const text = `Istio analysis of ${r.scope}: ${summary} (${r.objectsAnalyzed} objects analyzed)`;
-  const blocks: Block[] = [header(`Istio analysis · ${r.scope}`), section(`*${summary}* across ${r.objectsAnalyzed} objects.`)];
+  const blocks: Block[] = [
+    header(`Istio analysis · ${r.scope}`),
+    section(`*${summary}* across ${r.objectsAnalyzed} objects.`),
+  ];
   const shown = r.messages.slice(0, MAX_MESSAGES_INLINE);
   let lastGroup = '';
   let group: string[] = [];
@@ -157,11 +197,14 @@ export function renderAnalyzeReport(r: AnalyzeReport): { text: string; blocks: B
   }
   flush();
   // The group title is the resource; the level is already in each line's icon.
-  for (const b of blocks) if (b.type === 'section' && b.text) b.text.text = b.text.text.replace(/^\*(Error|Warning|Info)\u0000/, '*');
+  for (const b of blocks)
+    if (b.type === 'section' && b.text) b.text.text = b.text.text.replace(/^\*(Error|Warning|Info)\u0000/, '*');
   const files: Attachment[] = [];
   if (r.messages.length > shown.length) {
     const rest = r.messages.length - shown.length;
-    blocks.push(context(`_…and ${rest} more: all ${r.messages.length} messages are in the thread as \`istio-analysis.txt\`._`));
+    blocks.push(
+      context(`_…and ${rest} more: all ${r.messages.length} messages are in the thread as \`istio-analysis.txt\`._`),
+    );
     const lines = [...r.messages.map(messageToPlainLine), ...notCheckedText(r.notChecked)];
     files.push({ filename: 'istio-analysis.txt', title: 'istio-analysis.txt', content: lines.join('\n') + '\n' });
   }

@@ -56,7 +56,8 @@ function ruleFacts(spec: AuthorizationPolicySpec): { count: number; nothing: boo
 function meaningOf(action: AuthzAction, facts: ReturnType<typeof ruleFacts>, provider?: string): string {
   switch (action) {
     case 'ALLOW':
-      if (facts.nothing) return 'allows nothing (no rules): every request is denied unless another ALLOW policy matches it';
+      if (facts.nothing)
+        return 'allows nothing (no rules): every request is denied unless another ALLOW policy matches it';
       if (facts.everything) return 'allows every request (has an empty rule)';
       return `allows requests matching its ${facts.count} rule(s)`;
     case 'DENY':
@@ -67,7 +68,9 @@ function meaningOf(action: AuthzAction, facts: ReturnType<typeof ruleFacts>, pro
       if (facts.nothing) return `has no rules, so nothing is sent to provider ${provider ?? '(none)'}`;
       return `sends requests matching its ${facts.count} rule(s) to provider ${provider ?? '(none)'}, which may deny them`;
     case 'AUDIT':
-      return facts.nothing ? 'has no rules, so it audits nothing' : `marks requests matching its ${facts.count} rule(s) for audit logging; allows or denies nothing`;
+      return facts.nothing
+        ? 'has no rules, so it audits nothing'
+        : `marks requests matching its ${facts.count} rule(s) for audit logging; allows or denies nothing`;
   }
 }
 
@@ -112,7 +115,9 @@ export function authorizationFor(
       const selector = spec.selector?.matchLabels;
       const hasSelector = Object.keys(selector ?? {}).length > 0;
       if (hasSelector && !matchesLabels(selector, labels)) continue;
-      byAction[spec.action].push(summarize(obj, spec, hasSelector ? 'workload' : ns === rootNamespace ? 'mesh' : 'namespace'));
+      byAction[spec.action].push(
+        summarize(obj, spec, hasSelector ? 'workload' : ns === rootNamespace ? 'mesh' : 'namespace'),
+      );
     }
   }
   for (const list of Object.values(byAction)) list.sort((a, b) => refText(a.policy).localeCompare(refText(b.policy)));
@@ -120,11 +125,16 @@ export function authorizationFor(
   return { byAction, targetRefPolicies, summary, unmatchedRequest };
 }
 
-function summarize(obj: KubeObject, spec: AuthorizationPolicySpec, scope: AuthzPolicySummary['scope']): AuthzPolicySummary {
+function summarize(
+  obj: KubeObject,
+  spec: AuthorizationPolicySpec,
+  scope: AuthzPolicySummary['scope'],
+): AuthzPolicySummary {
   const facts = ruleFacts(spec);
   const dryRun = obj.metadata.annotations?.['istio.io/dry-run'] === 'true';
   const provider = spec.provider?.name;
-  const meaning = meaningOf(spec.action, facts, provider) + (dryRun ? ' — but it is in dry-run, so it is only logged' : '');
+  const meaning =
+    meaningOf(spec.action, facts, provider) + (dryRun ? ' — but it is in dry-run, so it is only logged' : '');
   return {
     policy: refOf(obj),
     action: spec.action,
@@ -147,25 +157,39 @@ function combine(byAction: AuthorizationView['byAction']): Pick<AuthorizationVie
   const summary: string[] = [];
   const all = [...byAction.CUSTOM, ...byAction.DENY, ...byAction.ALLOW, ...byAction.AUDIT];
   if (all.length === 0) {
-    return { summary: ['No AuthorizationPolicy applies: every request is allowed (authentication aside).'], unmatchedRequest: 'allowed' };
+    return {
+      summary: ['No AuthorizationPolicy applies: every request is allowed (authentication aside).'],
+      unmatchedRequest: 'allowed',
+    };
   }
   summary.push('Istio evaluates CUSTOM first, then DENY, then ALLOW; AUDIT only logs.');
   const custom = enforced('CUSTOM');
-  if (custom.length) summary.push(`CUSTOM ${names(custom)}: matching requests go to the external authorizer first; if it says no, they are denied.`);
+  if (custom.length)
+    summary.push(
+      `CUSTOM ${names(custom)}: matching requests go to the external authorizer first; if it says no, they are denied.`,
+    );
   const deny = enforced('DENY');
   const denyAll = deny.filter((p) => p.matchesEverything);
-  if (denyAll.length) summary.push(`DENY ${names(denyAll)} matches every request: everything is denied, whatever ALLOW says.`);
+  if (denyAll.length)
+    summary.push(`DENY ${names(denyAll)} matches every request: everything is denied, whatever ALLOW says.`);
   const denySome = deny.filter((p) => !p.matchesEverything && !p.matchesNothing);
-  if (denySome.length) summary.push(`DENY ${names(denySome)}: requests matching their rules are denied, even if an ALLOW policy matches them.`);
+  if (denySome.length)
+    summary.push(
+      `DENY ${names(denySome)}: requests matching their rules are denied, even if an ALLOW policy matches them.`,
+    );
   const allow = enforced('ALLOW');
   let unmatchedRequest: AuthorizationView['unmatchedRequest'] = 'allowed';
   if (allow.length) {
     unmatchedRequest = 'denied';
     if (allow.some((p) => p.matchesEverything)) {
-      summary.push(`ALLOW ${names(allow.filter((p) => p.matchesEverything))} has an empty rule: every request not denied above is allowed.`);
+      summary.push(
+        `ALLOW ${names(allow.filter((p) => p.matchesEverything))} has an empty rule: every request not denied above is allowed.`,
+      );
       unmatchedRequest = 'allowed';
     } else if (allow.every((p) => p.matchesNothing)) {
-      summary.push(`ALLOW ${names(allow)} has no rules: it allows nothing, so every request is denied (allow-nothing).`);
+      summary.push(
+        `ALLOW ${names(allow)} has no rules: it allows nothing, so every request is denied (allow-nothing).`,
+      );
     } else {
       summary.push(`An ALLOW policy exists (${names(allow)}), so anything it does not match is denied.`);
     }

@@ -49,7 +49,9 @@ export interface SubsetIndex {
 }
 
 function compactJson(v: unknown): string {
-  return JSON.stringify(v).replace(/"([^"]+)":/g, '$1: ').replace(/"/g, '');
+  return JSON.stringify(v)
+    .replace(/"([^"]+)":/g, '$1: ')
+    .replace(/"/g, '');
 }
 
 function summarizePolicy(tp: TrafficPolicy | PortTrafficPolicy): PolicySummary {
@@ -106,7 +108,12 @@ export function destinationRulesForService(
       const selects = (labels: Record<string, string>) => matchesLabels(s.labels ?? {}, labels);
       if (podLabels.some(selects)) {
         matchingSubsets.push(s.name);
-        if (s.trafficPolicy) subsetPolicies.push({ subset: s.name, policy: summarizePolicy(s.trafficPolicy), portLevel: portLevelOf(s.trafficPolicy) });
+        if (s.trafficPolicy)
+          subsetPolicies.push({
+            subset: s.name,
+            policy: summarizePolicy(s.trafficPolicy),
+            portLevel: portLevelOf(s.trafficPolicy),
+          });
       } else nonMatchingSubsets.push(s.name);
       if (!servicePodLabels.some(selects)) subsetsSelectingNoPods.push(s.name);
     }
@@ -123,7 +130,9 @@ export function destinationRulesForService(
       subsetPolicies,
     });
   }
-  return out.sort((a, b) => (a.hostMatch === b.hostMatch ? refText(a.ref).localeCompare(refText(b.ref)) : a.hostMatch === 'exact' ? -1 : 1));
+  return out.sort((a, b) =>
+    a.hostMatch === b.hostMatch ? refText(a.ref).localeCompare(refText(b.ref)) : a.hostMatch === 'exact' ? -1 : 1,
+  );
 }
 
 export function subsetIndexOf(rules: readonly DestinationRuleSummary[]): SubsetIndex {
@@ -135,5 +144,10 @@ export function subsetIndexOf(rules: readonly DestinationRuleSummary[]): SubsetI
     r.nonMatchingSubsets.forEach((s) => nonMatching.add(s));
     r.subsetsSelectingNoPods.forEach((s) => empty.add(s));
   }
-  return { matching, nonMatching, empty, hasRule: rules.some((r) => r.matchingSubsets.length + r.nonMatchingSubsets.length > 0) };
+  return {
+    matching,
+    nonMatching,
+    empty,
+    hasRule: rules.some((r) => r.matchingSubsets.length + r.nonMatchingSubsets.length > 0),
+  };
 }

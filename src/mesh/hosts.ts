@@ -46,7 +46,8 @@ export interface ExportScope {
 
 /** exportTo: absent or `*` is mesh-wide (Istio's default), `.` is the object's own namespace, `~` nobody. */
 export function exportScope(exportTo: readonly string[] | undefined, ownNamespace: string): ExportScope {
-  if (!exportTo || exportTo.length === 0 || exportTo.includes('*')) return { all: true, namespaces: [], text: 'all namespaces' };
+  if (!exportTo || exportTo.length === 0 || exportTo.includes('*'))
+    return { all: true, namespaces: [], text: 'all namespaces' };
   if (exportTo.includes('~')) return { all: false, namespaces: [], text: 'no namespace (exportTo ~)' };
   const namespaces = [...new Set(exportTo.map((n) => (n === '.' ? ownNamespace : n)))].sort();
   const text = namespaces.length === 1 ? `only namespace ${namespaces[0]}` : `namespaces ${namespaces.join(', ')}`;

@@ -25,7 +25,10 @@ export interface IngressExposure {
  * gateway pods (in any namespace, Istio's default), whose server hosts overlap the VirtualService's
  * hosts, fronted by a Service with an address.
  */
-export function ingressExposure(snapshot: MeshSnapshot, virtualServices: readonly VirtualServiceSummary[]): IngressExposure[] {
+export function ingressExposure(
+  snapshot: MeshSnapshot,
+  virtualServices: readonly VirtualServiceSummary[],
+): IngressExposure[] {
   const out: IngressExposure[] = [];
   const seen = new Set<string>();
   for (const vs of virtualServices) {
@@ -46,26 +49,36 @@ export function ingressExposure(snapshot: MeshSnapshot, virtualServices: readonl
       );
       if (!hostsBind) continue;
       const selector = spec.selector;
-      const gwPods = snapshot.list('Pod').filter((p) => matchesLabels(selector, p.metadata.labels) && podPhase(p) === 'Running');
+      const gwPods = snapshot
+        .list('Pod')
+        .filter((p) => matchesLabels(selector, p.metadata.labels) && podPhase(p) === 'Running');
       const gwNamespaces = [...new Set(gwPods.map((p) => p.metadata.namespace ?? ''))];
       for (const ns of gwNamespaces) {
         for (const svc of snapshot.list('Service', ns)) {
           const svcSpec = parseField(svc, serviceSpecSchema);
           if (!svcSpec?.selector || Object.keys(svcSpec.selector).length === 0) continue;
-          const selected = gwPods.filter((p) => p.metadata.namespace === ns && matchesLabels(svcSpec.selector, p.metadata.labels));
+          const selected = gwPods.filter(
+            (p) => p.metadata.namespace === ns && matchesLabels(svcSpec.selector, p.metadata.labels),
+          );
           if (selected.length === 0) continue;
           const address = addressOf(svc, selected[0]!);
           for (const port of svcSpec.ports ?? []) {
             if ((port.protocol ?? 'TCP') !== 'TCP') continue;
             const { protocol } = convertProtocol(port);
-            const scheme = protocol === 'HTTP' || protocol === 'HTTP2' ? 'http' : protocol === 'HTTPS' ? 'https' : undefined;
+            const scheme =
+              protocol === 'HTTP' || protocol === 'HTTP2' ? 'http' : protocol === 'HTTPS' ? 'https' : undefined;
             if (!scheme) continue;
             const defaultPort = scheme === 'http' ? 80 : 443;
             const url = `${scheme}://${address}${port.port === defaultPort ? '' : `:${port.port}`}`;
             const key = `${gw}|${ns}/${svc.metadata.name}|${url}|${refText(vs.ref)}`;
             if (seen.has(key)) continue;
             seen.add(key);
-            out.push({ gateway: { kind: 'Gateway', namespace: gwNs, name: gwName }, service: refOf(svc), url, virtualService: vs.ref });
+            out.push({
+              gateway: { kind: 'Gateway', namespace: gwNs, name: gwName },
+              service: refOf(svc),
+              url,
+              virtualService: vs.ref,
+            });
           }
         }
       }

@@ -114,7 +114,11 @@ export const httpRouteSchema = z.looseObject({
   rewrite: z.looseObject({ uri: z.string().optional(), authority: z.string().optional() }).optional(),
   timeout: z.string().optional(),
   retries: z
-    .looseObject({ attempts: z.number().optional(), perTryTimeout: z.string().optional(), retryOn: z.string().optional() })
+    .looseObject({
+      attempts: z.number().optional(),
+      perTryTimeout: z.string().optional(),
+      retryOn: z.string().optional(),
+    })
     .optional(),
   fault: z
     .looseObject({
@@ -186,7 +190,9 @@ export const destinationRuleSpecSchema = z.looseObject({
   host: z.string(),
   trafficPolicy: trafficPolicySchema.optional(),
   subsets: z
-    .array(z.looseObject({ name: z.string(), labels: labels.optional(), trafficPolicy: trafficPolicySchema.optional() }))
+    .array(
+      z.looseObject({ name: z.string(), labels: labels.optional(), trafficPolicy: trafficPolicySchema.optional() }),
+    )
     .optional(),
   exportTo: z.array(z.string()).optional(),
   workloadSelector: workloadSelector.optional(),
@@ -242,7 +248,15 @@ export const authorizationPolicySpecSchema = z.looseObject({
       z.looseObject({
         from: z.array(z.looseObject({ source: z.record(z.string(), z.unknown()).optional() })).optional(),
         to: z.array(z.looseObject({ operation: z.record(z.string(), z.unknown()).optional() })).optional(),
-        when: z.array(z.looseObject({ key: z.string(), values: z.array(z.string()).optional(), notValues: z.array(z.string()).optional() })).optional(),
+        when: z
+          .array(
+            z.looseObject({
+              key: z.string(),
+              values: z.array(z.string()).optional(),
+              notValues: z.array(z.string()).optional(),
+            }),
+          )
+          .optional(),
       }),
     )
     .optional(),
@@ -277,10 +291,16 @@ export function parseField<T>(
     const result = schema.safeParse(obj[field] ?? {});
     parsed = result.success
       ? { ok: true, data: result.data }
-      : { ok: false, problem: `${field} does not fit: ${result.error.issues.map((i) => `${i.path.join('.') || field}: ${i.message}`).join('; ')}` };
+      : {
+          ok: false,
+          problem: `${field} does not fit: ${result.error.issues.map((i) => `${i.path.join('.') || field}: ${i.message}`).join('; ')}`,
+        };
     byField.set(field, parsed);
   }
   if (parsed.ok) return parsed.data as T;
-  problems?.push({ object: `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, problem: parsed.problem });
+  problems?.push({
+    object: `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`,
+    problem: parsed.problem,
+  });
   return undefined;
 }

@@ -10,7 +10,14 @@ import type { KubeObject } from '../kube/objects.ts';
 import { type KindRef, type MeshConfig, MeshSnapshot, type MissingKind, kindRefKey } from './snapshot.ts';
 import { ISTIO_DEFAULT_MESH_CONFIG, meshConfigFrom } from './mesh-config.ts';
 
-export const SNAPSHOT_KINDS = ['Namespace', 'Pod', 'Service', 'Deployment', 'ReplicaSet', ...ISTIO_CONFIG_KINDS] as const;
+export const SNAPSHOT_KINDS = [
+  'Namespace',
+  'Pod',
+  'Service',
+  'Deployment',
+  'ReplicaSet',
+  ...ISTIO_CONFIG_KINDS,
+] as const;
 
 export interface LiveSnapshotOptions {
   istioNamespace?: string;
@@ -31,7 +38,10 @@ const MESH_SETTINGS_GROUP = 'mesh.istio.io';
 const meshConfigMapSchema = z.looseObject({ data: z.record(z.string(), z.string()).optional() });
 
 /** The mesh config istiod uses: ConfigMap `istio` (key `mesh`) in the Istio namespace, over Istio's defaults. */
-export async function readMeshConfig(kube: KubeClient, istioNamespace = 'istio-system'): Promise<{ meshConfig: MeshConfig; source: string }> {
+export async function readMeshConfig(
+  kube: KubeClient,
+  istioNamespace = 'istio-system',
+): Promise<{ meshConfig: MeshConfig; source: string }> {
   return meshConfigOf(await kube.get('ConfigMap', istioNamespace, 'istio'), istioNamespace);
 }
 
@@ -46,15 +56,26 @@ export async function loadLiveSnapshot(kube: KubeClient, options: LiveSnapshotOp
   const istioNamespace = options.istioNamespace ?? 'istio-system';
   if (options.inputs) return loadForInputs(kube, options.inputs, istioNamespace, options.overlay);
   const kinds = options.kinds ?? SNAPSHOT_KINDS;
-  const [lists, mesh] = await Promise.all([Promise.all(kinds.map((k) => kube.list(k))), readMeshConfig(kube, istioNamespace)]);
+  const [lists, mesh] = await Promise.all([
+    Promise.all(kinds.map((k) => kube.list(k))),
+    readMeshConfig(kube, istioNamespace),
+  ]);
   return new MeshSnapshot(layer(lists.flat(), options.overlay), { meshConfig: mesh.meshConfig, istioNamespace });
 }
 
 type Listed = { ref: KindRef; objects: KubeObject[] } | { ref: KindRef; missing: MissingKind };
 
-async function loadForInputs(kube: KubeClient, inputs: readonly KindRef[], istioNamespace: string, overlay?: readonly KubeObject[]): Promise<MeshSnapshot> {
+async function loadForInputs(
+  kube: KubeClient,
+  inputs: readonly KindRef[],
+  istioNamespace: string,
+  overlay?: readonly KubeObject[],
+): Promise<MeshSnapshot> {
   const objectKinds = inputs.filter((r) => r.group !== MESH_SETTINGS_GROUP);
-  const [listed, mesh] = await Promise.all([Promise.all(objectKinds.map((r) => listInput(kube, r))), readMeshSettings(kube, istioNamespace)]);
+  const [listed, mesh] = await Promise.all([
+    Promise.all(objectKinds.map((r) => listInput(kube, r))),
+    readMeshSettings(kube, istioNamespace),
+  ]);
   const loaded: KindRef[] = [];
   const missing: MissingKind[] = [];
   for (const l of listed) {
@@ -76,23 +97,31 @@ async function loadForInputs(kube: KubeClient, inputs: readonly KindRef[], istio
 async function listInput(kube: KubeClient, ref: KindRef): Promise<Listed> {
   const key = kindRefKey(ref);
   if (NEVER_READ.some((r) => kindRefKey(r) === key)) return { ref, missing: { ref, reason: 'not-read' } };
-  if (!KINDS.some((k) => k.kind === ref.kind && k.group === ref.group)) return { ref, missing: { ref, reason: 'unsupported' } };
+  if (!KINDS.some((k) => k.kind === ref.kind && k.group === ref.group))
+    return { ref, missing: { ref, reason: 'unsupported' } };
   if (!(await kube.servedApiVersion(ref.kind))) return { ref, missing: { ref, reason: 'not-served' } };
   try {
     return { ref, objects: await kube.list(ref.kind) };
   } catch (err) {
-    if (err instanceof KubeApiError && err.status === 403) return { ref, missing: { ref, reason: 'forbidden', detail: err.message } };
+    if (err instanceof KubeApiError && err.status === 403)
+      return { ref, missing: { ref, reason: 'forbidden', detail: err.message } };
     throw err;
   }
 }
 
 /** Mesh config and, when the istio ConfigMap has them, mesh networks (its `meshNetworks` key): one GET. */
-async function readMeshSettings(kube: KubeClient, istioNamespace: string): Promise<{ meshConfig: MeshConfig; meshNetworks?: Record<string, unknown> }> {
+async function readMeshSettings(
+  kube: KubeClient,
+  istioNamespace: string,
+): Promise<{ meshConfig: MeshConfig; meshNetworks?: Record<string, unknown> }> {
   const cm = await kube.get('ConfigMap', istioNamespace, 'istio');
   const { meshConfig } = meshConfigOf(cm, istioNamespace);
   const text = cm ? meshConfigMapSchema.parse(cm).data?.meshNetworks : undefined;
   const parsed: unknown = text ? parseYaml(text) : undefined;
-  const meshNetworks = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  const meshNetworks =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   return meshNetworks ? { meshConfig, meshNetworks } : { meshConfig };
 }
 

@@ -55,7 +55,11 @@ export class MeshConfigError extends Error {
 }
 
 /** Parses mesh config YAML (the `mesh` key of the istio ConfigMap) and merges it over `defaults`. */
-export function mergeMeshConfig(defaults: Readonly<MeshConfig>, overrideYaml: string | undefined, file = 'mesh config'): MeshConfig {
+export function mergeMeshConfig(
+  defaults: Readonly<MeshConfig>,
+  overrideYaml: string | undefined,
+  file = 'mesh config',
+): MeshConfig {
   const base = structuredClone(defaults) as MeshConfig;
   if (!overrideYaml || overrideYaml.trim() === '') return base;
   let raw: unknown;

@@ -63,7 +63,11 @@ function tlsOverridesIn(tp: TrafficPolicy | undefined, at: string): { mode: stri
   const out: { mode: string; at: string }[] = [];
   if (tp.tls) out.push({ mode: tp.tls.mode ?? 'DISABLE', at });
   for (const p of tp.portLevelSettings ?? []) {
-    if (p.tls) out.push({ mode: p.tls.mode ?? 'DISABLE', at: `${at === 'top level' ? '' : `${at} `}port ${p.port?.number ?? '?'}` });
+    if (p.tls)
+      out.push({
+        mode: p.tls.mode ?? 'DISABLE',
+        at: `${at === 'top level' ? '' : `${at} `}port ${p.port?.number ?? '?'}`,
+      });
   }
   return out;
 }
@@ -71,7 +75,8 @@ function tlsOverridesIn(tp: TrafficPolicy | undefined, at: string): { mode: stri
 const overrideEffect: Record<string, string> = {
   DISABLE: 'callers using this rule send plaintext; under STRICT their requests fail',
   SIMPLE: 'callers using this rule originate their own TLS instead of Istio mTLS; under STRICT their requests fail',
-  MUTUAL: 'callers using this rule present their own client certificates instead of Istio mTLS; under STRICT their requests fail',
+  MUTUAL:
+    'callers using this rule present their own client certificates instead of Istio mTLS; under STRICT their requests fail',
 };
 
 /**
@@ -104,7 +109,8 @@ export function meshTlsReadiness(
     const ports = new Set<number>();
     for (const pod of pods) {
       const spec = parseField(pod, podSpecSchema);
-      for (const c of spec?.containers ?? []) if (c.name !== proxyContainerName) for (const p of c.ports ?? []) ports.add(p.containerPort);
+      for (const c of spec?.containers ?? [])
+        if (c.name !== proxyContainerName) for (const p of c.ports ?? []) ports.add(p.containerPort);
     }
     const pa = effectivePeerAuthentication(snapshot, namespace, first.metadata.labels, [...ports], problems);
     const withoutSidecar = pods.filter((p) => !findProxyContainer(p));
@@ -160,24 +166,38 @@ export function meshTlsReadiness(
     }
   }
   for (const o of destinationRuleOverrides) {
-    reasons.push(`DestinationRule ${o.rule.namespace}/${o.rule.name} sets tls.mode ${o.tlsMode} for ${o.host} (${o.at}): ${o.effect}.`);
+    reasons.push(
+      `DestinationRule ${o.rule.namespace}/${o.rule.name} sets tls.mode ${o.tlsMode} for ${o.host} (${o.at}): ${o.effect}.`,
+    );
   }
 
   let callers: PlaintextCaller[] | undefined;
   if (plaintextCallers === undefined) {
-    reasons.push(`${uncheckedWhy ? `Plaintext callers could not be checked: ${uncheckedWhy}` : 'No metrics were read'}, so plaintext callers cannot be ruled out.`);
+    reasons.push(
+      `${uncheckedWhy ? `Plaintext callers could not be checked: ${uncheckedWhy}` : 'No metrics were read'}, so plaintext callers cannot be ruled out.`,
+    );
   } else {
     callers = plaintextCallers.filter((c) => c.destinationNamespace === namespace);
     for (const c of callers) {
-      const codes = Object.entries(c.byResponseCode).map(([code, n]) => `${code}: ${n}`).join(', ');
-      const volume = [c.requests ? `${c.requests} request(s)${codes ? ` (${codes})` : ''}` : '', c.tcpConnections ? `${c.tcpConnections} TCP connection(s)` : ''].filter(Boolean).join(', ');
+      const codes = Object.entries(c.byResponseCode)
+        .map(([code, n]) => `${code}: ${n}`)
+        .join(', ');
+      const volume = [
+        c.requests ? `${c.requests} request(s)${codes ? ` (${codes})` : ''}` : '',
+        c.tcpConnections ? `${c.tcpConnections} TCP connection(s)` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       reasons.push(
         `${c.source} called ${c.destinationWorkload} in plaintext (${volume})${c.hasSidecar ? ', although it has a sidecar: check its DestinationRule or port exclusions' : ': it has no sidecar'}.`,
       );
     }
   }
   if (workloads.length === 0) notes.push(`Namespace ${namespace} has no pods.`);
-  if (workloads.length > 0 && workloads.every((w) => w.mode === 'STRICT' && w.ports.every((p) => p.mode === 'STRICT'))) {
+  if (
+    workloads.length > 0 &&
+    workloads.every((w) => w.mode === 'STRICT' && w.ports.every((p) => p.mode === 'STRICT'))
+  ) {
     notes.push('Every workload already runs STRICT.');
   }
   for (const p of problems) notes.push(`${p.object}: ${p.problem}`);

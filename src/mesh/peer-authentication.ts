@@ -105,7 +105,10 @@ export function effectivePeerAuthentication(
       } else if (ns === rootNamespace) {
         // istiod ignores selector policies in the root namespace for sidecars (they are not mesh-wide).
         if (matchesLabels(spec.selector?.matchLabels, labels)) {
-          ignored.push({ policy: refOf(obj), why: 'has a selector in the root namespace; Istio ignores such policies' });
+          ignored.push({
+            policy: refOf(obj),
+            why: 'has a selector in the root namespace; Istio ignores such policies',
+          });
         }
       } else if (matchesLabels(spec.selector?.matchLabels, labels)) {
         levels.workload.push({ obj, spec });
@@ -118,14 +121,20 @@ export function effectivePeerAuthentication(
     const sorted = [...levels[level]].sort((a, b) => olderFirst(a.obj, b.obj));
     winners[level] = sorted[0];
     for (const loser of sorted.slice(1)) {
-      ignored.push({ policy: refOf(loser.obj), why: `another ${levelWords[level]} policy, ${sorted[0]!.obj.metadata.name}, is older and wins` });
+      ignored.push({
+        policy: refOf(loser.obj),
+        why: `another ${levelWords[level]} policy, ${sorted[0]!.obj.metadata.name}, is older and wins`,
+      });
     }
   }
   // portLevelMtls outside a workload-level policy does nothing (Istio's validation rejects it, too).
   for (const level of ['mesh', 'namespace'] as const) {
     const w = winners[level];
     if (w && Object.keys(w.spec.portLevelMtls ?? {}).length > 0) {
-      ignored.push({ policy: refOf(w.obj), why: 'portLevelMtls is only honoured on a policy with a workload selector' });
+      ignored.push({
+        policy: refOf(w.obj),
+        why: 'portLevelMtls is only honoured on a policy with a workload selector',
+      });
     }
   }
 
@@ -154,7 +163,14 @@ export function effectivePeerAuthentication(
       port,
       mode
         ? { port, mode, decidedBy: decider('port', workload!.obj) }
-        : { port, mode: workloadMode, decidedBy: { ...decidedBy, text: `${decidedBy.text}; port ${port} is UNSET in ${workload!.obj.metadata.name} and inherits` } },
+        : {
+            port,
+            mode: workloadMode,
+            decidedBy: {
+              ...decidedBy,
+              text: `${decidedBy.text}; port ${port} is UNSET in ${workload!.obj.metadata.name} and inherits`,
+            },
+          },
     );
   }
   return {

@@ -9,7 +9,10 @@ export function podPhase(pod: KubeObject): string | undefined {
 }
 
 /** The container port a Service port targets on a pod: a number as is, a name looked up in the pod. */
-export function targetPortOn(pod: KubeObject, port: { port: number; targetPort?: number | string }): number | undefined {
+export function targetPortOn(
+  pod: KubeObject,
+  port: { port: number; targetPort?: number | string },
+): number | undefined {
   const target = port.targetPort ?? port.port;
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);

@@ -3,13 +3,26 @@ import type { KubeObject } from '../kube/objects.ts';
 import { z } from 'zod';
 
 const containerSchema = z.looseObject({ name: z.string(), image: z.string().optional() });
-const podSpecSchema = z.looseObject({ containers: z.array(containerSchema).default([]), initContainers: z.array(containerSchema).optional() });
+const podSpecSchema = z.looseObject({
+  containers: z.array(containerSchema).default([]),
+  initContainers: z.array(containerSchema).optional(),
+});
 const containerStatusSchema = z.looseObject({
   name: z.string(),
   ready: z.boolean().optional(),
   restartCount: z.number().optional(),
   state: z.looseObject({ waiting: z.looseObject({ reason: z.string().optional() }).optional() }).optional(),
-  lastState: z.looseObject({ terminated: z.looseObject({ reason: z.string().optional(), exitCode: z.number().optional(), finishedAt: z.string().optional() }).optional() }).optional(),
+  lastState: z
+    .looseObject({
+      terminated: z
+        .looseObject({
+          reason: z.string().optional(),
+          exitCode: z.number().optional(),
+          finishedAt: z.string().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 const podStatusSchema = z.looseObject({
   phase: z.string().optional(),
@@ -31,7 +44,9 @@ export function podStatus(pod: KubeObject) {
 /** The istio-proxy container, as a regular container or as a native sidecar (init container, restartPolicy Always). */
 export function sidecarContainer(pod: KubeObject): z.infer<typeof containerSchema> | undefined {
   const spec = podSpec(pod);
-  return spec.containers.find((c) => c.name === 'istio-proxy') ?? spec.initContainers?.find((c) => c.name === 'istio-proxy');
+  return (
+    spec.containers.find((c) => c.name === 'istio-proxy') ?? spec.initContainers?.find((c) => c.name === 'istio-proxy')
+  );
 }
 
 export function hasSidecar(pod: KubeObject): boolean {
@@ -50,7 +65,10 @@ export function imageTag(image: string | undefined): string | undefined {
 
 export function isPodReady(pod: KubeObject): boolean {
   const status = podStatus(pod);
-  const conditions = z.array(z.looseObject({ type: z.string(), status: z.string() })).optional().parse((pod.status as { conditions?: unknown } | undefined)?.conditions);
+  const conditions = z
+    .array(z.looseObject({ type: z.string(), status: z.string() }))
+    .optional()
+    .parse((pod.status as { conditions?: unknown } | undefined)?.conditions);
   const ready = conditions?.find((c) => c.type === 'Ready');
   if (ready) return ready.status === 'True';
   return status.phase === 'Running' && (status.containerStatuses ?? []).every((c) => c.ready !== false);
@@ -64,7 +82,11 @@ export function restartCount(pod: KubeObject): number {
 export function lastTermination(pod: KubeObject): { container: string; reason: string; at?: string } | undefined {
   const found = (podStatus(pod).containerStatuses ?? [])
     .filter((c) => c.lastState?.terminated?.reason)
-    .map((c) => ({ container: c.name, reason: c.lastState?.terminated?.reason as string, at: c.lastState?.terminated?.finishedAt }))
+    .map((c) => ({
+      container: c.name,
+      reason: c.lastState?.terminated?.reason as string,
+      at: c.lastState?.terminated?.finishedAt,
+    }))
     .sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''));
   return found[0];
 }

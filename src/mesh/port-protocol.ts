@@ -71,7 +71,8 @@ export function convertProtocol(port: PortLike): { protocol: IstioProtocol; sour
   const prefix = (dash >= 0 ? name.slice(0, dash) : name).toLowerCase();
   const known = byName[prefix];
   if (known) return { protocol: known, source };
-  if (port.port !== undefined && wellKnownTcpPorts.has(port.port)) return { protocol: 'TCP', source: 'well-known-port' };
+  if (port.port !== undefined && wellKnownTcpPorts.has(port.port))
+    return { protocol: 'TCP', source: 'well-known-port' };
   return { protocol: 'UnsupportedProtocol', source: 'sniffing' };
 }
 

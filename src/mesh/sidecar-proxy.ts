@@ -115,11 +115,15 @@ export function injectionStatus(pod: KubeObject, namespaceObj: KubeObject | unde
     reason = 'namespace label istio-injection=disabled';
   } else if (nsInjection === 'enabled') {
     wouldInject = !podOptOut;
-    reason = podOptOut ? 'namespace istio-injection=enabled, but the pod opts out (sidecar.istio.io/inject=false)' : 'namespace label istio-injection=enabled';
+    reason = podOptOut
+      ? 'namespace istio-injection=enabled, but the pod opts out (sidecar.istio.io/inject=false)'
+      : 'namespace label istio-injection=enabled';
   } else if (nsRev) {
     wouldInject = !podOptOut;
     revision = nsRev;
-    reason = podOptOut ? `namespace istio.io/rev=${nsRev}, but the pod opts out` : `namespace label istio.io/rev=${nsRev}`;
+    reason = podOptOut
+      ? `namespace istio.io/rev=${nsRev}, but the pod opts out`
+      : `namespace label istio.io/rev=${nsRev}`;
   } else if (podLabels['istio.io/rev'] && !podOptOut) {
     wouldInject = true;
     revision = podLabels['istio.io/rev'];
@@ -128,7 +132,9 @@ export function injectionStatus(pod: KubeObject, namespaceObj: KubeObject | unde
     wouldInject = true;
     reason = 'pod label sidecar.istio.io/inject=true';
   } else {
-    reason = podOptOut ? 'pod opts out (sidecar.istio.io/inject=false)' : 'no injection label on the namespace or the pod';
+    reason = podOptOut
+      ? 'pod opts out (sidecar.istio.io/inject=false)'
+      : 'no injection label on the namespace or the pod';
   }
   // Gateways run istio-proxy as their main container (Helm/operator installs) or are injected with the
   // gateway template; either way "sidecar without injection" is expected there.
@@ -138,8 +144,11 @@ export function injectionStatus(pod: KubeObject, namespaceObj: KubeObject | unde
     podLabels['gateway.networking.k8s.io/gateway-name'] !== undefined;
   let mismatch: string | undefined;
   if (gateway) return { hasSidecar, wouldInject, revision, reason: `${reason} (an Istio gateway)`, gateway };
-  if (wouldInject && !hasSidecar) mismatch = 'injection is enabled but the pod has no sidecar: it was probably created before the label; restart it';
-  if (!wouldInject && hasSidecar) mismatch = 'the pod has a sidecar although injection is not enabled for it now (manual injection, or labels changed since)';
+  if (wouldInject && !hasSidecar)
+    mismatch = 'injection is enabled but the pod has no sidecar: it was probably created before the label; restart it';
+  if (!wouldInject && hasSidecar)
+    mismatch =
+      'the pod has a sidecar although injection is not enabled for it now (manual injection, or labels changed since)';
   return { hasSidecar, wouldInject, revision, reason, gateway, mismatch };
 }
 
@@ -216,7 +225,9 @@ export function sidecarScope(snapshot: MeshSnapshot, pod: KubeObject, problems: 
       .map((obj) => ({ obj, spec: parseField(obj, sidecarSpecSchema, problems) }))
       .filter((x): x is { obj: KubeObject; spec: NonNullable<typeof x.spec> } => x.spec !== undefined);
   const local = parsed(snapshot.list('Sidecar', ns));
-  const selected = local.find((s) => s.spec.workloadSelector?.labels && matchesLabels(s.spec.workloadSelector.labels, pod.metadata.labels));
+  const selected = local.find(
+    (s) => s.spec.workloadSelector?.labels && matchesLabels(s.spec.workloadSelector.labels, pod.metadata.labels),
+  );
   const nsDefault = local.find((s) => !s.spec.workloadSelector?.labels);
   const rootDefault = parsed(snapshot.list('Sidecar', rootNamespace)).find((s) => !s.spec.workloadSelector?.labels);
   const pick = selected
@@ -227,11 +238,19 @@ export function sidecarScope(snapshot: MeshSnapshot, pod: KubeObject, problems: 
         ? { level: 'root' as const, s: rootDefault }
         : undefined;
   if (!pick) {
-    return { level: 'none', egressHosts: [], text: 'no Sidecar resource: the proxy gets configuration for every service it can see' };
+    return {
+      level: 'none',
+      egressHosts: [],
+      text: 'no Sidecar resource: the proxy gets configuration for every service it can see',
+    };
   }
   const egressHosts = (pick.s.spec.egress ?? []).flatMap((e) => e.hosts);
   const ref = refOf(pick.s.obj);
-  const how = { workload: 'selects this workload', namespace: 'is the namespace default', root: 'is the mesh-wide default in the root namespace' }[pick.level];
+  const how = {
+    workload: 'selects this workload',
+    namespace: 'is the namespace default',
+    root: 'is the mesh-wide default in the root namespace',
+  }[pick.level];
   return {
     level: pick.level,
     sidecar: ref,

@@ -9,9 +9,21 @@
 export { refOf, refText } from './object-ref.ts';
 export type { ObjectRef } from './object-ref.ts';
 export { labelText, virtualServicesForService } from './virtual-services.ts';
-export type { RouteDestinationSummary, RouteMatch, RouteSummary, UriMatch, VirtualServiceSummary } from './virtual-services.ts';
+export type {
+  RouteDestinationSummary,
+  RouteMatch,
+  RouteSummary,
+  UriMatch,
+  VirtualServiceSummary,
+} from './virtual-services.ts';
 export { destinationRulesForService, subsetIndexOf } from './destination-rules.ts';
-export type { DestinationRuleSummary, PolicySummary, PortPolicySummary, ShortPolicy, SubsetIndex } from './destination-rules.ts';
+export type {
+  DestinationRuleSummary,
+  PolicySummary,
+  PortPolicySummary,
+  ShortPolicy,
+  SubsetIndex,
+} from './destination-rules.ts';
 export { ingressExposure } from './ingress-exposure.ts';
 export type { IngressExposure } from './ingress-exposure.ts';
 export { podPhase, targetPortOn } from './pod-lookups.ts';

@@ -127,7 +127,8 @@ export function labelText(labels: Record<string, string>): string {
 function httpExtras(route: HttpRoute): string[] {
   const out: string[] = [];
   const f = route.fault;
-  if (f?.delay) out.push(`fault: delay ${f.delay.fixedDelay ?? '?'} for ${f.delay.percentage?.value ?? 100}% of requests`);
+  if (f?.delay)
+    out.push(`fault: delay ${f.delay.fixedDelay ?? '?'} for ${f.delay.percentage?.value ?? 100}% of requests`);
   if (f?.abort) {
     const what = f.abort.httpStatus !== undefined ? `HTTP ${f.abort.httpStatus}` : `gRPC ${f.abort.grpcStatus ?? '?'}`;
     out.push(`fault: abort with ${what} for ${f.abort.percentage?.value ?? 100}% of requests`);
@@ -141,8 +142,14 @@ function httpExtras(route: HttpRoute): string[] {
   if (route.timeout) out.push(`timeout: ${route.timeout}`);
   if (route.rewrite?.uri !== undefined) out.push(`rewrite URI to ${route.rewrite.uri}`);
   if (route.rewrite?.authority !== undefined) out.push(`rewrite authority to ${route.rewrite.authority}`);
-  if (route.redirect) out.push(`redirect (${Object.entries(route.redirect).map(([k, v]) => `${k}=${String(v)}`).join(', ')})`);
-  if (route.mirror) out.push(`mirror to ${route.mirror.host}${route.mirror.subset ? ` subset ${route.mirror.subset}` : ''}`);
+  if (route.redirect)
+    out.push(
+      `redirect (${Object.entries(route.redirect)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(', ')})`,
+    );
+  if (route.mirror)
+    out.push(`mirror to ${route.mirror.host}${route.mirror.subset ? ` subset ${route.mirror.subset}` : ''}`);
   return out;
 }
 
@@ -173,7 +180,9 @@ function summarizeRoute(
     kind === 'http'
       ? ((route as HttpRoute).match ?? []).map(summarizeHttpMatch)
       : ((route as TcpRoute).match ?? []).map(summarizeL4Match);
-  const reachesPod = destinations.some((d) => d.toThisService && d.weight > 0 && (d.subset === undefined || d.subsetSelectsPod === true));
+  const reachesPod = destinations.some(
+    (d) => d.toThisService && d.weight > 0 && (d.subset === undefined || d.subsetSelectsPod === true),
+  );
   const extras = kind === 'http' ? httpExtras(route as HttpRoute) : [];
   const when = matches.length === 0 ? 'everything' : matches.map((m) => m.text).join(', or ');
   const to = destinations
@@ -217,16 +226,20 @@ export function virtualServicesForService(
     for (const r of routes) {
       for (const d of r.destinations) {
         if (!d.toThisService || d.subset === undefined) continue;
-        if (!subsets.hasRule) warnings.push(`route to subset ${d.subset} but no DestinationRule defines subsets for ${d.host}`);
+        if (!subsets.hasRule)
+          warnings.push(`route to subset ${d.subset} but no DestinationRule defines subsets for ${d.host}`);
         else if (!subsets.matching.has(d.subset) && !subsets.nonMatching.has(d.subset)) {
           warnings.push(`route to unknown subset ${d.subset} of ${d.host}`);
         } else if (subsets.empty.has(d.subset) && d.weight > 0) {
           const route = r.name ?? `${r.kind.toUpperCase()} route #${r.index + 1}`;
-          warnings.push(`${route} sends ${d.weight}% to subset ${d.subset}, which selects no pods: those requests fail (503, no healthy upstream)`);
+          warnings.push(
+            `${route} sends ${d.weight}% to subset ${d.subset}, which selects no pods: those requests fail (503, no healthy upstream)`,
+          );
         }
       }
     }
-    if (routesToService && !routes.some((r) => r.reachesPod)) warnings.push('no route of this VirtualService sends traffic to these pods');
+    if (routesToService && !routes.some((r) => r.reachesPod))
+      warnings.push('no route of this VirtualService sends traffic to these pods');
     // A VirtualService bound only to gateways (no `mesh`) routes at those gateways; sidecar callers never see it.
     if (hostsCoverService && !routesToService && routes.length > 0 && gateways.includes('mesh')) {
       warnings.push(

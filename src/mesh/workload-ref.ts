@@ -8,9 +8,20 @@ import { matchesLabels } from '../kube/objects.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { deploymentSpecSchema, parseField } from './istio-specs.ts';
 
-const k8sName = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes name');
-const labelKey = z.string().min(1).max(317).regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a label key');
-const labelValue = z.string().max(63).regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'must be a label value');
+const k8sName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes name');
+const labelKey = z
+  .string()
+  .min(1)
+  .max(317)
+  .regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a label key');
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'must be a label value');
 
 export const workloadRefSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pod'), name: k8sName, namespace: k8sName.optional() }),
@@ -63,8 +74,16 @@ export function parseWorkloadRef(text: string, defaultNamespace?: string): Workl
     target = rest[0]!.slice(rest[0]!.indexOf('/') + 1);
   }
   if (!target) {
-    const what = kind === 'pod' ? 'Expecting pod name.' : kind === 'deployment' ? 'Expecting Deployment name.' : 'Which workload? Give a pod, a Deployment or a label.';
-    throw new UserError(what, 'e.g. `pod reviews-v1-7d8f.bookinfo`, `reviews-v1 -n bookinfo` or `app=reviews -n bookinfo`');
+    const what =
+      kind === 'pod'
+        ? 'Expecting pod name.'
+        : kind === 'deployment'
+          ? 'Expecting Deployment name.'
+          : 'Which workload? Give a pod, a Deployment or a label.';
+    throw new UserError(
+      what,
+      'e.g. `pod reviews-v1-7d8f.bookinfo`, `reviews-v1 -n bookinfo` or `app=reviews -n bookinfo`',
+    );
   }
   const candidate: Record<string, unknown> = { kind, namespace: namespace ?? defaultNamespace };
   const eq = target.indexOf('=');
@@ -78,7 +97,9 @@ export function parseWorkloadRef(text: string, defaultNamespace?: string): Workl
   }
   const parsed = workloadRefSchema.safeParse(candidate);
   if (!parsed.success) {
-    throw new UserError(`That does not look like a workload: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    throw new UserError(
+      `That does not look like a workload: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -87,7 +108,9 @@ export function resolveWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): Resol
   const ns = ref.namespace ?? 'default';
   if (ref.kind === 'label') {
     const selector = { [ref.key]: ref.value };
-    const pods = (ref.namespace ? snapshot.list('Pod', ns) : snapshot.list('Pod')).filter((p) => matchesLabels(selector, p.metadata.labels));
+    const pods = (ref.namespace ? snapshot.list('Pod', ns) : snapshot.list('Pod')).filter((p) =>
+      matchesLabels(selector, p.metadata.labels),
+    );
     if (pods.length === 0) {
       const values = new Set<string>();
       for (const p of ref.namespace ? snapshot.list('Pod', ns) : snapshot.list('Pod')) {
@@ -98,10 +121,17 @@ export function resolveWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): Resol
       // Few values exist per key: the close ones first, then the others, so the right one is in view.
       const near = closest(`${ref.key}=${ref.value}`, [...values]);
       const others = [...values].filter((v) => !near.includes(v)).sort();
-      throw new WorkloadNotFoundError(`No pod has the label ${ref.key}=${ref.value}${where}.`, [...near, ...others].slice(0, 5));
+      throw new WorkloadNotFoundError(
+        `No pod has the label ${ref.key}=${ref.value}${where}.`,
+        [...near, ...others].slice(0, 5),
+      );
     }
     const namespaces = [...new Set(pods.map((p) => p.metadata.namespace ?? ''))];
-    return { namespace: namespaces.length === 1 ? namespaces[0]! : ns, pods, via: `label ${ref.key}=${ref.value} (${pods.length} pod${pods.length === 1 ? '' : 's'})` };
+    return {
+      namespace: namespaces.length === 1 ? namespaces[0]! : ns,
+      pods,
+      via: `label ${ref.key}=${ref.value} (${pods.length} pod${pods.length === 1 ? '' : 's'})`,
+    };
   }
   if (ref.kind === 'pod' || ref.kind === 'any') {
     const pod = snapshot.get('Pod', ns, ref.name);
@@ -114,22 +144,37 @@ export function resolveWorkload(snapshot: MeshSnapshot, ref: WorkloadRef): Resol
     const selector = spec?.selector?.matchLabels ?? spec?.template?.metadata?.labels;
     const pods = selector && Object.keys(selector).length ? snapshot.podsMatching(ns, selector) : [];
     if (pods.length === 0) throw new WorkloadNotFoundError(`Deployment ${ns}/${ref.name} has no pods right now.`, []);
-    return { namespace: ns, pods, via: `Deployment ${ns}/${ref.name} (${pods.length} pod${pods.length === 1 ? '' : 's'})` };
+    return {
+      namespace: ns,
+      pods,
+      via: `Deployment ${ns}/${ref.name} (${pods.length} pod${pods.length === 1 ? '' : 's'})`,
+    };
   }
   // Without the Deployment object (not in the snapshot), its pods still carry `<name>-<rs hash>-<id>` names.
   const byPrefix = snapshot.list('Pod', ns).filter((p) => ownedByDeploymentNamed(p, ref.name));
-  if (byPrefix.length > 0) return { namespace: ns, pods: byPrefix, via: `pods of ${ref.name} in ${ns} (${byPrefix.length})` };
-  throw notFound(snapshot, ref.kind === 'deployment' ? 'deployment' : ref.kind === 'pod' ? 'pod or Deployment' : 'workload', ref.name, ns);
+  if (byPrefix.length > 0)
+    return { namespace: ns, pods: byPrefix, via: `pods of ${ref.name} in ${ns} (${byPrefix.length})` };
+  throw notFound(
+    snapshot,
+    ref.kind === 'deployment' ? 'deployment' : ref.kind === 'pod' ? 'pod or Deployment' : 'workload',
+    ref.name,
+    ns,
+  );
 }
 
 function ownedByDeploymentNamed(pod: KubeObject, name: string): boolean {
   const owner = pod.metadata.ownerReferences?.find((o) => o.kind === 'ReplicaSet');
   if (owner) return owner.name.replace(/-[a-z0-9]{5,10}$/, '') === name;
-  return new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[a-z0-9]{5,10}-[a-z0-9]{5}$`).test(pod.metadata.name);
+  return new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[a-z0-9]{5,10}-[a-z0-9]{5}$`).test(
+    pod.metadata.name,
+  );
 }
 
 function notFound(snapshot: MeshSnapshot, what: string, name: string, ns: string): WorkloadNotFoundError {
-  const inNs = [...snapshot.list('Pod', ns).map((p) => p.metadata.name), ...snapshot.list('Deployment', ns).map((d) => d.metadata.name)];
+  const inNs = [
+    ...snapshot.list('Pod', ns).map((p) => p.metadata.name),
+    ...snapshot.list('Deployment', ns).map((d) => d.metadata.name),
+  ];
   let suggestions = closest(name, inNs).map((n) => `${n}.${ns}`);
   if (suggestions.length === 0) {
     // Perhaps the namespace is wrong: the same name elsewhere.

@@ -3,7 +3,11 @@
 import type { KubeObject } from '../kube/objects.ts';
 import { matchesLabels } from '../kube/objects.ts';
 import type { ConfigDump } from '../envoy/config-dump.ts';
-import { destinationRulePathForService, parseIstioConfigPath, virtualServicePathForService } from '../envoy/config-dump.ts';
+import {
+  destinationRulePathForService,
+  parseIstioConfigPath,
+  virtualServicePathForService,
+} from '../envoy/config-dump.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { authorizationFor } from './authorization.ts';
 import type { AuthorizationView } from './authorization.ts';
@@ -14,7 +18,14 @@ import type { EffectivePeerAuthentication } from './peer-authentication.ts';
 import { protocolForPort, unclassifiedPortName } from './port-protocol.ts';
 import type { PortProtocol } from './port-protocol.ts';
 import { type InjectorFacts, missingSidecarCause } from './injection-diagnosis.ts';
-import { findProxyContainer, injectionStatus, proxyContainerName, proxySettings, sidecarScope, sidecarVersion } from './sidecar-proxy.ts';
+import {
+  findProxyContainer,
+  injectionStatus,
+  proxyContainerName,
+  proxySettings,
+  sidecarScope,
+  sidecarVersion,
+} from './sidecar-proxy.ts';
 import type { InjectionStatus, ProxySettings, SidecarScope, SidecarVersion } from './sidecar-proxy.ts';
 import {
   destinationRulesForService,
@@ -96,15 +107,28 @@ function podFacts(pod: KubeObject) {
   const status = parseField(pod, podStatusSchema, undefined, 'status');
   const containerPorts = (spec?.containers ?? [])
     .filter((c) => c.name !== proxyContainerName)
-    .flatMap((c) => (c.ports ?? []).map((p) => ({ container: c.name, port: p.containerPort, protocol: p.protocol ?? 'TCP', name: p.name })));
-  const notReady = [...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])].filter((s) => s.ready === false).map((s) => s.name);
+    .flatMap((c) =>
+      (c.ports ?? []).map((p) => ({
+        container: c.name,
+        port: p.containerPort,
+        protocol: p.protocol ?? 'TCP',
+        name: p.name,
+      })),
+    );
+  const notReady = [...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])]
+    .filter((s) => s.ready === false)
+    .map((s) => s.name);
   return { containerPorts, notReady, phase: status?.phase };
 }
 
 function servicesSelecting(snapshot: MeshSnapshot, pod: KubeObject): KubeObject[] {
   return snapshot.list('Service', pod.metadata.namespace ?? '').filter((svc) => {
     const spec = parseField(svc, serviceSpecSchema);
-    return spec?.selector !== undefined && Object.keys(spec.selector).length > 0 && matchesLabels(spec.selector, pod.metadata.labels);
+    return (
+      spec?.selector !== undefined &&
+      Object.keys(spec.selector).length > 0 &&
+      matchesLabels(spec.selector, pod.metadata.labels)
+    );
   });
 }
 
@@ -132,7 +156,10 @@ function routingWarnings(
   const out: Warning[] = [];
   for (const dr of drs) {
     for (const s of dr.subsetsSelectingNoPods) {
-      out.push({ code: 'subset-selects-no-pods', message: `DestinationRule ${dr.ref.namespace}/${dr.ref.name}: subset ${s} selects no pod of service ${svcName}` });
+      out.push({
+        code: 'subset-selects-no-pods',
+        message: `DestinationRule ${dr.ref.namespace}/${dr.ref.name}: subset ${s} selects no pod of service ${svcName}`,
+      });
     }
     if (dr.matchingSubsets.length === 0 && dr.nonMatchingSubsets.length > 0) {
       out.push({
@@ -143,7 +170,11 @@ function routingWarnings(
   }
   for (const vs of vss) {
     for (const w of vs.warnings) {
-      const code: WarningCode = w.startsWith('no route') ? 'no-route-reaches-pod' : w.includes('selects no pods') ? 'route-to-empty-subset' : 'route-subset';
+      const code: WarningCode = w.startsWith('no route')
+        ? 'no-route-reaches-pod'
+        : w.includes('selects no pods')
+          ? 'route-to-empty-subset'
+          : 'route-subset';
       out.push({ code, message: `VirtualService ${vs.ref.namespace}/${vs.ref.name}: ${w}` });
     }
   }
@@ -160,14 +191,20 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?:
 
   const services = servicesSelecting(snapshot, pod);
   if (services.length === 0) {
-    warnings.push({ code: 'no-service', message: 'no Service selects this pod: Istio routes and reports mesh traffic by Service' });
+    warnings.push({
+      code: 'no-service',
+      message: 'no Service selects this pod: Istio routes and reports mesh traffic by Service',
+    });
   }
   const backing: ServiceBacking[] = services.map((svc) => ({ service: refOf(svc), ports: portViews(svc, pod) }));
   for (const b of backing) {
     for (const p of b.ports) {
       const what = unclassifiedPortName({ name: p.name, port: p.port, appProtocol: p.appProtocol });
       if (what) {
-        warnings.push({ code: 'unclassified-port', message: `Service ${b.service.name} port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing. Name it <protocol>[-suffix] (http, http2, grpc, tcp, tls, ...) or set appProtocol` });
+        warnings.push({
+          code: 'unclassified-port',
+          message: `Service ${b.service.name} port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing. Name it <protocol>[-suffix] (http, http2, grpc, tcp, tls, ...) or set appProtocol`,
+        });
       }
     }
   }
@@ -189,7 +226,13 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?:
   const targetPorts = new Set<number>(containerPorts.map((p) => p.port));
   for (const b of backing) for (const p of b.ports) if (typeof p.targetPort === 'number') targetPorts.add(p.targetPort);
   const peerAuthentication = effectivePeerAuthentication(snapshot, ns, pod.metadata.labels, [...targetPorts], problems);
-  const authorization = authorizationFor(snapshot, ns, pod.metadata.labels, services.map((s) => s.metadata.name), problems);
+  const authorization = authorizationFor(
+    snapshot,
+    ns,
+    pod.metadata.labels,
+    services.map((s) => s.metadata.name),
+    problems,
+  );
   if (!findProxyContainer(pod)) {
     authorization.summary.unshift('This pod has no sidecar, so nothing below is enforced on its traffic.');
   }
@@ -204,11 +247,17 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?:
     nativeSidecar: proxy?.native ?? false,
   };
   if (!proxy) {
-    warnings.push({ code: 'no-sidecar', message: `pod has no Istio sidecar (${injection.reason}): it is outside the mesh; mTLS, routing and authorization policies are not enforced on it` });
+    warnings.push({
+      code: 'no-sidecar',
+      message: `pod has no Istio sidecar (${injection.reason}): it is outside the mesh; mTLS, routing and authorization policies are not enforced on it`,
+    });
   }
   if (proxy) warnings.push(...podRequirementWarnings(pod));
   if (injection.mismatch) {
-    const message = injection.wouldInject && !proxy ? missingSidecarCause(snapshot, pod, injection.reason, injectors) : injection.mismatch;
+    const message =
+      injection.wouldInject && !proxy
+        ? missingSidecarCause(snapshot, pod, injection.reason, injectors)
+        : injection.mismatch;
     warnings.push({ code: 'injection-mismatch', message });
   }
   for (const p of sidecar.settings?.problems ?? []) warnings.push({ code: 'proxy-config', message: p });
@@ -239,10 +288,16 @@ function podRequirementWarnings(pod: KubeObject): Warning[] {
     spec?.securityContext?.runAsUser,
     ...(spec?.containers ?? []).filter((c) => c.name !== proxyContainerName).map((c) => c.securityContext?.runAsUser),
   ];
-  if (uids.includes(1337)) out.push({ code: 'reserved-uid', message: 'user ID 1337 is reserved for the sidecar proxy; the app must run as another UID' });
+  if (uids.includes(1337))
+    out.push({
+      code: 'reserved-uid',
+      message: 'user ID 1337 is reserved for the sidecar proxy; the app must run as another UID',
+    });
   const labels = pod.metadata.labels ?? {};
   const hasName = ['service.istio.io/canonical-name', 'app.kubernetes.io/name', 'app'].some((k) => k in labels);
-  const hasVersion = ['service.istio.io/canonical-revision', 'app.kubernetes.io/version', 'version'].some((k) => k in labels);
+  const hasVersion = ['service.istio.io/canonical-revision', 'app.kubernetes.io/version', 'version'].some(
+    (k) => k in labels,
+  );
   if (!hasName || !hasVersion) {
     out.push({
       code: 'telemetry-labels',
@@ -295,7 +350,12 @@ export class ServiceNotFoundError extends Error {
   }
 }
 
-export function describeService(snapshot: MeshSnapshot, name: string, namespace: string, options: DescribeServiceOptions = {}): ServiceDescription {
+export function describeService(
+  snapshot: MeshSnapshot,
+  name: string,
+  namespace: string,
+  options: DescribeServiceOptions = {},
+): ServiceDescription {
   const svc = snapshot.get('Service', namespace, name);
   if (!svc) throw new ServiceNotFoundError(name, namespace);
   const problems: SpecProblem[] = [];
@@ -305,18 +365,35 @@ export function describeService(snapshot: MeshSnapshot, name: string, namespace:
   const selected = Object.keys(selector).length ? snapshot.podsMatching(namespace, selector) : [];
   const pods = selected.map((p) => {
     const status = parseField(p, podStatusSchema, undefined, 'status');
-    const proxyStatus = [...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])].find((s) => s.name === proxyContainerName);
-    return { pod: refOf(p), phase: podPhase(p), hasSidecar: findProxyContainer(p) !== undefined, proxyReady: proxyStatus?.ready, obj: p };
+    const proxyStatus = [...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])].find(
+      (s) => s.name === proxyContainerName,
+    );
+    return {
+      pod: refOf(p),
+      phase: podPhase(p),
+      hasSidecar: findProxyContainer(p) !== undefined,
+      proxyReady: proxyStatus?.ready,
+      obj: p,
+    };
   });
   const meshed = pods.filter((p) => p.phase === 'Running' && p.hasSidecar && p.proxyReady !== false);
   if (selected.length === 0) warnings.push({ code: 'no-pods', message: `Service ${name} has no pods` });
-  else if (meshed.length === 0) warnings.push({ code: 'no-meshed-pods', message: `Service ${name} has no Istio pods (${selected.length} pods in service); inject a sidecar and restart them` });
-  for (const p of pods) if (!p.hasSidecar) warnings.push({ code: 'no-sidecar', message: `pod ${p.pod.name} has no Istio sidecar` });
+  else if (meshed.length === 0)
+    warnings.push({
+      code: 'no-meshed-pods',
+      message: `Service ${name} has no Istio pods (${selected.length} pods in service); inject a sidecar and restart them`,
+    });
+  for (const p of pods)
+    if (!p.hasSidecar) warnings.push({ code: 'no-sidecar', message: `pod ${p.pod.name} has no Istio sidecar` });
 
   const ports = portViews(svc, undefined);
   for (const p of spec?.ports ?? []) {
     const what = unclassifiedPortName(p);
-    if (what) warnings.push({ code: 'unclassified-port', message: `port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing` });
+    if (what)
+      warnings.push({
+        code: 'unclassified-port',
+        message: `port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing`,
+      });
   }
   const describedLabels = labelsOf((meshed.length ? meshed : pods).map((p) => p.obj));
   const drs = destinationRulesForService(snapshot, name, namespace, describedLabels, labelsOf(selected), problems);
@@ -330,11 +407,28 @@ export function describeService(snapshot: MeshSnapshot, name: string, namespace:
       const view: ProxyPortView = { port: p.port };
       const key = { name, namespace };
       const vsPath = parseIstioConfigPath(virtualServicePathForService(options.configDump, key, p.port) ?? '');
-      if (vsPath) view.virtualService = { namespace: vsPath.namespace, name: vsPath.name, exists: !!snapshot.get('VirtualService', vsPath.namespace, vsPath.name) };
+      if (vsPath)
+        view.virtualService = {
+          namespace: vsPath.namespace,
+          name: vsPath.name,
+          exists: !!snapshot.get('VirtualService', vsPath.namespace, vsPath.name),
+        };
       const drPath = parseIstioConfigPath(destinationRulePathForService(options.configDump, key, p.port) ?? '');
-      if (drPath) view.destinationRule = { namespace: drPath.namespace, name: drPath.name, exists: !!snapshot.get('DestinationRule', drPath.namespace, drPath.name) };
-      for (const [kind, ref] of [['virtual service', view.virtualService], ['destination rule', view.destinationRule]] as const) {
-        if (ref && !ref.exists) warnings.push({ code: 'stale-proxy-config', message: `proxy is stale: it references the non-existent ${kind} ${ref.namespace}/${ref.name}` });
+      if (drPath)
+        view.destinationRule = {
+          namespace: drPath.namespace,
+          name: drPath.name,
+          exists: !!snapshot.get('DestinationRule', drPath.namespace, drPath.name),
+        };
+      for (const [kind, ref] of [
+        ['virtual service', view.virtualService],
+        ['destination rule', view.destinationRule],
+      ] as const) {
+        if (ref && !ref.exists)
+          warnings.push({
+            code: 'stale-proxy-config',
+            message: `proxy is stale: it references the non-existent ${kind} ${ref.namespace}/${ref.name}`,
+          });
       }
       proxyView.ports.push(view);
     }
@@ -371,7 +465,11 @@ export interface WorkloadDescription {
 }
 
 /** Resolve what a person typed and describe the workload; throws WorkloadNotFoundError with suggestions. */
-export function describeWorkload(snapshot: MeshSnapshot, ref: WorkloadRef, injectors?: InjectorFacts): WorkloadDescription {
+export function describeWorkload(
+  snapshot: MeshSnapshot,
+  ref: WorkloadRef,
+  injectors?: InjectorFacts,
+): WorkloadDescription {
   const resolved = resolveWorkload(snapshot, ref);
   const sorted = [...resolved.pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const first = sorted.find((p) => podPhase(p) === 'Running') ?? sorted[0]!;

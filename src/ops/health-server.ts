@@ -15,7 +15,13 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(options: { port: number; host?: string; metrics: Metrics; checks: ReadinessCheck[]; timeoutMs?: number }): Promise<HealthServer> {
+export async function startHealthServer(options: {
+  port: number;
+  host?: string;
+  metrics: Metrics;
+  checks: ReadinessCheck[];
+  timeoutMs?: number;
+}): Promise<HealthServer> {
   let draining = false;
   const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -31,7 +37,10 @@ export async function startHealthServer(options: { port: number; host?: string; 
       const results = await Promise.all(
         options.checks.map(async (c) => {
           try {
-            const ok = await Promise.race([Promise.resolve(c.check()), new Promise<boolean>((r) => setTimeout(() => r(false), options.timeoutMs ?? 2000).unref())]);
+            const ok = await Promise.race([
+              Promise.resolve(c.check()),
+              new Promise<boolean>((r) => setTimeout(() => r(false), options.timeoutMs ?? 2000).unref()),
+            ]);
             return [c.name, ok] as const;
           } catch {
             return [c.name, false] as const;
@@ -40,11 +49,15 @@ export async function startHealthServer(options: { port: number; host?: string; 
       );
       const failing = results.filter(([, ok]) => !ok).map(([n]) => n);
       if (draining) failing.unshift('shutting down');
-      res.writeHead(failing.length ? 503 : 200, { 'content-type': 'text/plain' }).end(failing.length ? `not ready: ${failing.join(', ')}\n` : 'ready\n');
+      res
+        .writeHead(failing.length ? 503 : 200, { 'content-type': 'text/plain' })
+        .end(failing.length ? `not ready: ${failing.join(', ')}\n` : 'ready\n');
       return;
     }
     if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(await options.metrics.registry.metrics());
+      res
+        .writeHead(200, { 'content-type': options.metrics.registry.contentType })
+        .end(await options.metrics.registry.metrics());
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');

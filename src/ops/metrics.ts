@@ -17,7 +17,12 @@ export class Metrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'meshops_' });
-    this.commands = new Counter({ name: 'meshops_commands_total', help: 'Commands answered, by verb and outcome (ok, user_error, refused, error)', labelNames: ['verb', 'outcome'], registers });
+    this.commands = new Counter({
+      name: 'meshops_commands_total',
+      help: 'Commands answered, by verb and outcome (ok, user_error, refused, error)',
+      labelNames: ['verb', 'outcome'],
+      registers,
+    });
     this.commandSeconds = new Histogram({
       name: 'meshops_command_duration_seconds',
       help: 'Time from accepted command to rendered answer',
@@ -25,11 +30,36 @@ export class Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
-    this.approvals = new Counter({ name: 'meshops_approvals_total', help: 'Approval decisions and executions, by remediation kind and outcome', labelNames: ['kind', 'outcome'], registers });
-    this.kubeRequests = new Counter({ name: 'meshops_kube_requests_total', help: 'Kubernetes API requests, by method and HTTP code', labelNames: ['method', 'code'], registers });
-    this.kubeErrors = new Counter({ name: 'meshops_kube_request_errors_total', help: 'Kubernetes API requests that failed (HTTP >= 400 or no answer)', labelNames: ['method', 'code'], registers });
-    this.slackRetries = new Counter({ name: 'meshops_slack_retries_total', help: 'Slack redeliveries recognised and dropped (retried commands, events, clicks)', labelNames: ['kind'], registers });
-    this.slackRateLimits = new Counter({ name: 'meshops_slack_rate_limited_total', help: 'Slack Web API calls answered with a rate limit', labelNames: ['method'], registers });
+    this.approvals = new Counter({
+      name: 'meshops_approvals_total',
+      help: 'Approval decisions and executions, by remediation kind and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.kubeRequests = new Counter({
+      name: 'meshops_kube_requests_total',
+      help: 'Kubernetes API requests, by method and HTTP code',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.kubeErrors = new Counter({
+      name: 'meshops_kube_request_errors_total',
+      help: 'Kubernetes API requests that failed (HTTP >= 400 or no answer)',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.slackRetries = new Counter({
+      name: 'meshops_slack_retries_total',
+      help: 'Slack redeliveries recognised and dropped (retried commands, events, clicks)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.slackRateLimits = new Counter({
+      name: 'meshops_slack_rate_limited_total',
+      help: 'Slack Web API calls answered with a rate limit',
+      labelNames: ['method'],
+      registers,
+    });
   }
 
   onCommand = (verb: string, outcome: Outcome, seconds: number): void => {

@@ -53,8 +53,14 @@ export interface Operations {
 }
 
 /** Ready when Slack is connected and every configured cluster's API server answers. */
-export function readinessChecks(front: Pick<FrontDoor, 'connected'>, clusters: readonly ClusterTarget[]): ReadinessCheck[] {
-  return [{ name: 'slack', check: () => front.connected }, ...clusters.map((c) => ({ name: `cluster ${c.name}`, check: () => c.kube.ping() }))];
+export function readinessChecks(
+  front: Pick<FrontDoor, 'connected'>,
+  clusters: readonly ClusterTarget[],
+): ReadinessCheck[] {
+  return [
+    { name: 'slack', check: () => front.connected },
+    ...clusters.map((c) => ({ name: `cluster ${c.name}`, check: () => c.kube.ping() })),
+  ];
 }
 
 export async function startOperations(options: OperationsOptions): Promise<Operations> {

@@ -48,10 +48,20 @@ function present(v: unknown): boolean {
 function attributesErrors(spec: ReviewSpec): FieldError[] {
   const errors: FieldError[] = [];
   if (present(spec.resourceAttributes) && present(spec.nonResourceAttributes)) {
-    errors.push({ type: 'FieldValueInvalid', field: 'spec.nonResourceAttributes', value: spec.nonResourceAttributes, detail: 'cannot be specified in combination with resourceAttributes' });
+    errors.push({
+      type: 'FieldValueInvalid',
+      field: 'spec.nonResourceAttributes',
+      value: spec.nonResourceAttributes,
+      detail: 'cannot be specified in combination with resourceAttributes',
+    });
   }
   if (!present(spec.resourceAttributes) && !present(spec.nonResourceAttributes)) {
-    errors.push({ type: 'FieldValueInvalid', field: 'spec.resourceAttributes', value: 'null', detail: 'exactly one of nonResourceAttributes or resourceAttributes must be specified' });
+    errors.push({
+      type: 'FieldValueInvalid',
+      field: 'spec.resourceAttributes',
+      value: 'null',
+      detail: 'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+    });
   }
   return errors;
 }
@@ -61,12 +71,26 @@ function rejectIf(errors: FieldError[]): void {
   if (errors.length) throw invalid(GROUP, '', '', errors);
 }
 
-function decide(rbac: readonly KubeObject[], subject: Identity, spec: ReviewSpec, namespaceOverride?: string): Decision {
+function decide(
+  rbac: readonly KubeObject[],
+  subject: Identity,
+  spec: ReviewSpec,
+  namespaceOverride?: string,
+): Decision {
   const ra = spec.resourceAttributes;
   if (ra) {
     const namespace = namespaceOverride ?? (ra.namespace || undefined);
     const resource = ra.subresource ? `${ra.resource ?? ''}/${ra.subresource}` : (ra.resource ?? '');
-    return decideResource(rbac, subject.user, subject.groups, ra.verb ?? '', ra.group ?? '', resource, namespace, ra.name || undefined);
+    return decideResource(
+      rbac,
+      subject.user,
+      subject.groups,
+      ra.verb ?? '',
+      ra.group ?? '',
+      resource,
+      namespace,
+      ra.name || undefined,
+    );
   }
   const nra = spec.nonResourceAttributes ?? {};
   return decideNonResource(rbac, subject.user, subject.groups, nra.verb ?? '', nra.path ?? '');
@@ -84,7 +108,14 @@ function statusOf(d: Decision): object {
  * The answer to a review POSTed to `plural` (group authorization.k8s.io, served as `apiVersion`), by
  * `who`, under `pathNamespace` for the namespaced LocalSubjectAccessReview. Throws the API's 4xx.
  */
-export function reviewAnswer(plural: string, apiVersion: string, body: unknown, who: Identity, rbac: readonly KubeObject[], pathNamespace?: string): object {
+export function reviewAnswer(
+  plural: string,
+  apiVersion: string,
+  body: unknown,
+  who: Identity,
+  rbac: readonly KubeObject[],
+  pathNamespace?: string,
+): object {
   const review = obj(body);
   const metadata = obj(review.metadata);
   const spec = obj(review.spec) as ReviewSpec;
@@ -92,7 +123,12 @@ export function reviewAnswer(plural: string, apiVersion: string, body: unknown, 
     case 'subjectaccessreviews': {
       const errors = attributesErrors(spec);
       if (!spec.user && !(spec.groups ?? []).length) {
-        errors.push({ type: 'FieldValueInvalid', field: 'spec.user', value: spec.user ?? '', detail: 'at least one of user or group must be specified' });
+        errors.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.user',
+          value: spec.user ?? '',
+          detail: 'at least one of user or group must be specified',
+        });
       }
       rejectIf(errors);
       const subject = { user: spec.user ?? '', groups: spec.groups ?? [] };
@@ -105,17 +141,38 @@ export function reviewAnswer(plural: string, apiVersion: string, body: unknown, 
       }
       const errors = attributesErrors(spec);
       if (!spec.user && !(spec.groups ?? []).length) {
-        errors.push({ type: 'FieldValueInvalid', field: 'spec.user', value: spec.user ?? '', detail: 'at least one of user or group must be specified' });
+        errors.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.user',
+          value: spec.user ?? '',
+          detail: 'at least one of user or group must be specified',
+        });
       }
       if (spec.resourceAttributes && (spec.resourceAttributes.namespace ?? '') !== namespace) {
-        errors.push({ type: 'FieldValueInvalid', field: 'spec.resourceAttributes.namespace', value: spec.resourceAttributes.namespace ?? '', detail: 'must match metadata.namespace' });
+        errors.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.resourceAttributes.namespace',
+          value: spec.resourceAttributes.namespace ?? '',
+          detail: 'must match metadata.namespace',
+        });
       }
       if (present(spec.nonResourceAttributes)) {
-        errors.push({ type: 'FieldValueInvalid', field: 'spec.nonResourceAttributes', value: spec.nonResourceAttributes, detail: 'disallowed on this kind of request' });
+        errors.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.nonResourceAttributes',
+          value: spec.nonResourceAttributes,
+          detail: 'disallowed on this kind of request',
+        });
       }
       rejectIf(errors);
       const subject = { user: spec.user ?? '', groups: spec.groups ?? [] };
-      return answer('LocalSubjectAccessReview', apiVersion, { ...metadata, namespace }, spec, statusOf(decide(rbac, subject, spec, namespace)));
+      return answer(
+        'LocalSubjectAccessReview',
+        apiVersion,
+        { ...metadata, namespace },
+        spec,
+        statusOf(decide(rbac, subject, spec, namespace)),
+      );
     }
     case 'selfsubjectaccessreviews':
       rejectIf(attributesErrors(spec));
@@ -140,7 +197,8 @@ export function rulesStatus(rbac: readonly KubeObject[], who: Identity, namespac
         ...(rule.resourceNames?.length ? { resourceNames: rule.resourceNames } : {}),
       });
     }
-    if (rule.nonResourceURLs?.length) nonResourceRules.push({ verbs: rule.verbs ?? [], nonResourceURLs: rule.nonResourceURLs });
+    if (rule.nonResourceURLs?.length)
+      nonResourceRules.push({ verbs: rule.verbs ?? [], nonResourceURLs: rule.nonResourceURLs });
   }
   return { resourceRules, nonResourceRules, incomplete: false };
 }

@@ -21,13 +21,24 @@ export async function deleteOne(
   params: URLSearchParams,
 ): Promise<void> {
   const opts = parseDeleteOptions(await bodyObject(req));
-  const out = deleteObject(ctx.store, storageOf(ctx.store, rt), p.namespace, p.name as string, deleteRequest(params, opts));
-  const body = (out.body as KubeObject).kind === 'Status' ? out.body : served(out.body as KubeObject, servedVersion(rt, p.version));
+  const out = deleteObject(
+    ctx.store,
+    storageOf(ctx.store, rt),
+    p.namespace,
+    p.name as string,
+    deleteRequest(params, opts),
+  );
+  const body =
+    (out.body as KubeObject).kind === 'Status'
+      ? out.body
+      : served(out.body as KubeObject, servedVersion(rt, p.version));
   sendJson(res, out.code, body);
 }
 
 function deleteRequest(params: URLSearchParams, opts: ReturnType<typeof parseDeleteOptions>): DeleteRequest {
-  const policy = (params.get('propagationPolicy') ?? opts.propagationPolicy) as DeleteRequest['propagationPolicy'] | undefined;
+  const policy = (params.get('propagationPolicy') ?? opts.propagationPolicy) as
+    | DeleteRequest['propagationPolicy']
+    | undefined;
   const graceParam = params.get('gracePeriodSeconds');
   const grace = graceParam !== null && /^-?\d+$/.test(graceParam) ? Number(graceParam) : opts.gracePeriodSeconds;
   const orphanParam = params.get('orphanDependents');
@@ -62,5 +73,10 @@ export async function deleteCollection(
     const out = deleteObject(ctx.store, srt, o.metadata.namespace, o.metadata.name, request);
     items.push(served((out.body as KubeObject).kind === 'Status' ? live : (out.body as KubeObject), apiVersion));
   }
-  sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: ctx.store.resourceVersion }, items });
+  sendJson(res, 200, {
+    kind: rt.listKind,
+    apiVersion,
+    metadata: { resourceVersion: ctx.store.resourceVersion },
+    items,
+  });
 }

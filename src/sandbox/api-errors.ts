@@ -16,7 +16,14 @@ export interface KubeStatus {
   status: 'Failure' | 'Success';
   message: string;
   reason: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: StatusCause[];
+    retryAfterSeconds?: number;
+  };
   code: number;
 }
 
@@ -75,12 +82,29 @@ export function alreadyExists(rt: Res, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${groupResource(rt)} "${name}" already exists`, details(rt, name));
 }
 
-export function conflict(rt: Res, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${groupResource(rt)} "${name}": ${why}`, details(rt, name));
+export function conflict(
+  rt: Res,
+  name: string,
+  why = 'the object has been modified; please apply your changes to the latest version and try again',
+): ApiError {
+  return new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${groupResource(rt)} "${name}": ${why}`,
+    details(rt, name),
+  );
 }
 
 export interface FieldError {
-  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueTooLong' | 'FieldValueTypeInvalid' | 'FieldValueTooMany';
+  type:
+    | 'FieldValueRequired'
+    | 'FieldValueInvalid'
+    | 'FieldValueNotSupported'
+    | 'FieldValueForbidden'
+    | 'FieldValueDuplicate'
+    | 'FieldValueTooLong'
+    | 'FieldValueTypeInvalid'
+    | 'FieldValueTooMany';
   field: string;
   /** For FieldValueInvalid: the offending value. */
   value?: unknown;
@@ -95,7 +119,8 @@ export function goValueText(v: unknown): string {
   if (v === null || v === undefined) return '"null"';
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}`;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+    return `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}`;
   if (typeof v === 'object' && Object.values(v as object).every((x) => typeof x === 'string')) {
     const entries = Object.entries(v as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `map[string]string{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`).join(', ')}}`;
@@ -149,14 +174,23 @@ export function methodNotAllowed(): ApiError {
 }
 
 export function unsupportedMediaType(contentType: string, accepted: string[]): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`, {
-    causes: [{ reason: 'UnexpectedServerResponse', message: contentType }],
-  });
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+    {
+      causes: [{ reason: 'UnexpectedServerResponse', message: contentType }],
+    },
+  );
 }
 
 /** A PATCH content type this resource does not take (e.g. strategic merge for a custom resource). */
 export function patchTypeNotAccepted(accepted: string[]): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
 }
 
 /** A content type no PATCH route consumes: the router's own answer, wrapped in a Status. */
@@ -176,7 +210,15 @@ export function gone(requested: string, oldest: number): ApiError {
  * 403 with the RBAC authorizer's wording, e.g. `deployments.apps "x" is forbidden: User "alice" cannot
  * patch resource "deployments" in API group "apps" in the namespace "bookinfo"`.
  */
-export function forbidden(opts: { user: string; verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string }): ApiError {
+export function forbidden(opts: {
+  user: string;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}): ApiError {
   const res = opts.subresource ? `${opts.resource}/${opts.subresource}` : opts.resource;
   const where = opts.namespace ? `in the namespace "${opts.namespace}"` : 'at the cluster scope';
   const why = `User "${opts.user}" cannot ${opts.verb} resource "${res}" in API group "${opts.group}" ${where}`;

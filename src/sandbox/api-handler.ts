@@ -77,7 +77,8 @@ export class ApiHandler {
     }
 
     // Every REST handler negotiates its output first (406 before 404); connect subresources do not.
-    if (!CONNECT_SUBRESOURCES.has(p.subresource ?? '')) recordOutput(res, negotiateOutput(req.headers.accept, { resource: true }));
+    if (!CONNECT_SUBRESOURCES.has(p.subresource ?? ''))
+      recordOutput(res, negotiateOutput(req.headers.accept, { resource: true }));
 
     if (rt.group === 'authorization.k8s.io') {
       if (method !== 'POST') throw methodNotAllowed();
@@ -85,7 +86,8 @@ export class ApiHandler {
     }
     if (p.subresource === 'log') return podLog(this.ctx, res, rt, p, params);
     if (p.subresource === 'proxy') return proxy(this.ctx, req, res, rt, p);
-    if (p.subresource === 'portforward' || p.subresource === 'attach' || p.subresource === 'exec') throw badRequest('Upgrade request required');
+    if (p.subresource === 'portforward' || p.subresource === 'attach' || p.subresource === 'exec')
+      throw badRequest('Upgrade request required');
 
     switch (verb) {
       case 'get':

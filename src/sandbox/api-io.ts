@@ -20,7 +20,8 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728', {});
+    if (size > MAX_BODY)
+      throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728', {});
     chunks.push(b);
   }
   return Buffer.concat(chunks);
@@ -45,7 +46,11 @@ export async function bodyObject(req: IncomingMessage): Promise<unknown> {
     try {
       return decodeKubeProtobuf(body);
     } catch (e) {
-      throw unsupportedMediaType(contentType, ['application/json', 'application/yaml', `application/vnd.kubernetes.protobuf (${(e as Error).message})`]);
+      throw unsupportedMediaType(contentType, [
+        'application/json',
+        'application/yaml',
+        `application/vnd.kubernetes.protobuf (${(e as Error).message})`,
+      ]);
     }
   }
   return decode(body, contentType);

@@ -33,7 +33,8 @@ export function servedVersion(rt: ResourceType, version: string): string {
 
 /** The object as the client sees it: in the served version, fields in the Go types' order. */
 export function served(obj: KubeObject, apiVersion: string): KubeObject {
-  if (apiVersion === 'events.k8s.io/v1' && obj.kind === 'Event' && obj.apiVersion === 'v1') return inWireOrder(coreToEventsV1(obj));
+  if (apiVersion === 'events.k8s.io/v1' && obj.kind === 'Event' && obj.apiVersion === 'v1')
+    return inWireOrder(coreToEventsV1(obj));
   return inWireOrder(obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion });
 }
 
@@ -75,7 +76,8 @@ export function prepare(
   validation: FieldValidation = 'Warn',
 ): KubeObject {
   const expected = servedVersion(rt, p.version);
-  const versionMismatch = () => badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);
+  const versionMismatch = () =>
+    badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);
   if (obj.kind && obj.kind !== rt.kind) throw versionMismatch();
   if (obj.apiVersion && obj.apiVersion !== expected) {
     const [g] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [''];
@@ -92,11 +94,16 @@ export function prepare(
     delete obj.metadata.namespace;
   }
   // NamespaceLifecycle admission runs before validation: the namespace must exist, and take new objects.
-  if (rt.namespaced && p.namespace !== undefined && !store.peek(store.resourceType('namespaces'), undefined, p.namespace)) {
+  if (
+    rt.namespaced &&
+    p.namespace !== undefined &&
+    !store.peek(store.resourceType('namespaces'), undefined, p.namespace)
+  ) {
     throw namespaceNotFound(p.namespace);
   }
   if (forCreate) checkNamespaceAcceptsCreate(store, rt, p.namespace, obj.metadata.name);
-  if (forCreate && !obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+  if (forCreate && !obj.metadata.name && obj.metadata.generateName)
+    obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
   const errors = validateObject(rt, obj);
   if (errors.length) throw invalid(rt.group, rt.kind, obj.metadata.name, errors);
   // Custom resources: pruned and validated against their CRD's schema.

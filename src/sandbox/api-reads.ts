@@ -17,7 +17,13 @@ import { matchesFilter, type ObjectFilter, parseFieldSelector, parseLabelSelecto
 import type { StoreEvent } from './store.ts';
 import { toTable, wantsTable } from './table.ts';
 
-export function getObject(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath): void {
+export function getObject(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rt: ResourceType,
+  p: ResourcePath,
+): void {
   const obj = existing(ctx.store, rt, p);
   const apiVersion = servedVersion(rt, p.version);
   if (p.subresource === 'scale') return sendJson(res, 200, toScale(obj));
@@ -61,13 +67,25 @@ export async function listCollection(
     ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
   };
   if (wantsTable(req.headers.accept)) {
-    const table = toTable(rt, items, page.resourceVersion, ctx.store.now(), q.includeObject ?? 'Metadata', apiVersion) as {
+    const table = toTable(
+      rt,
+      items,
+      page.resourceVersion,
+      ctx.store.now(),
+      q.includeObject ?? 'Metadata',
+      apiVersion,
+    ) as {
       metadata?: Record<string, unknown>;
     };
     table.metadata = { ...table.metadata, ...more };
     return sendJson(res, 200, table);
   }
-  sendJson(res, 200, { kind: rt.listKind, apiVersion, metadata: { resourceVersion: page.resourceVersion, ...more }, items });
+  sendJson(res, 200, {
+    kind: rt.listKind,
+    apiVersion,
+    metadata: { resourceVersion: page.resourceVersion, ...more },
+    items,
+  });
 }
 
 export function watchCollection(
@@ -94,13 +112,18 @@ export function watchCollection(
     backlog = ctx.store.eventsSince(from);
   }
 
-  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'cache-control': 'no-cache, private',
+    'transfer-encoding': 'chunked',
+  });
   res.flushHeaders();
   const write = (type: string, obj: unknown) => {
     if (res.writableEnded || res.destroyed) return;
     res.write(`${JSON.stringify({ type, object: obj })}\n`);
   };
-  const render = (o: KubeObject) => (asTable ? toTable(rt, [o], o.metadata.resourceVersion ?? '', now(), 'Metadata', apiVersion) : served(o, apiVersion));
+  const render = (o: KubeObject) =>
+    asTable ? toTable(rt, [o], o.metadata.resourceVersion ?? '', now(), 'Metadata', apiVersion) : served(o, apiVersion);
   const deliver = (e: StoreEvent) => {
     if (groupResource(e.rt) !== gr) return;
     const nowMatches = matchesFilter(filter, served(e.object, apiVersion));
@@ -121,9 +144,13 @@ export function watchCollection(
     return;
   }
   if (initial) {
-    for (const o of ctx.store.scan(storageOf(ctx.store, rt), p.namespace)) if (matchesFilter(filter, served(o, apiVersion))) write('ADDED', render(o));
+    for (const o of ctx.store.scan(storageOf(ctx.store, rt), p.namespace))
+      if (matchesFilter(filter, served(o, apiVersion))) write('ADDED', render(o));
     if (q.sendInitialEvents && q.allowWatchBookmarks) {
-      const metadata = { resourceVersion: ctx.store.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } };
+      const metadata = {
+        resourceVersion: ctx.store.resourceVersion,
+        annotations: { 'k8s.io/initial-events-end': 'true' },
+      };
       write('BOOKMARK', { kind: rt.kind, apiVersion, metadata });
     }
   } else {
@@ -143,4 +170,3 @@ export function watchCollection(
   req.on('close', finish);
   res.on('close', finish);
 }
-

@@ -18,7 +18,10 @@ export interface ResourcePath {
 
 /** Split a resource URL path; undefined when it is not one (discovery paths are handled elsewhere). */
 export function parseResourcePath(pathname: string): ResourcePath | undefined {
-  const segs = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const segs = pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => decodeURIComponent(s));
   let group: string;
   let version: string;
   let rest: string[];
@@ -34,7 +37,11 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
     return undefined;
   }
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
@@ -81,7 +88,15 @@ export function rbacObjects(store: SandboxStore): KubeObject[] {
   return out;
 }
 
-export function authorized(store: SandboxStore, who: Identity, verb: string, group: string, resource: string, namespace?: string, name?: string): boolean {
+export function authorized(
+  store: SandboxStore,
+  who: Identity,
+  verb: string,
+  group: string,
+  resource: string,
+  namespace?: string,
+  name?: string,
+): boolean {
   // system:masters skips RBAC (as in Kubernetes), and skips collecting the RBAC objects too.
   if (who.groups.includes('system:masters')) return true;
   return can(rbacObjects(store), who.user, who.groups, verb, group, resource, namespace, name);

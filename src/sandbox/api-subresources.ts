@@ -47,7 +47,12 @@ export async function writeScale(
 ): Promise<void> {
   const replicas = (raw as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    const cause: FieldError = { type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas, detail: 'must be greater than or equal to 0' };
+    const cause: FieldError = {
+      type: 'FieldValueInvalid',
+      field: 'spec.replicas',
+      value: replicas,
+      detail: 'must be greater than or equal to 0',
+    };
     throw invalid('autoscaling', 'Scale', p.name as string, [cause]);
   }
   const current = existing(ctx.store, rt, p);
@@ -58,7 +63,13 @@ export async function writeScale(
   sendJson(res, 200, toScale(out));
 }
 
-export function podLog(ctx: HandlerContext, res: ServerResponse, rt: ResourceType, p: ResourcePath, params: URLSearchParams): void {
+export function podLog(
+  ctx: HandlerContext,
+  res: ServerResponse,
+  rt: ResourceType,
+  p: ResourcePath,
+  params: URLSearchParams,
+): void {
   const pod = existing(ctx.store, rt, p);
   const q = parseQuery(logQuerySchema, params);
   const spec = pod.spec as { containers?: { name: string }[]; initContainers?: { name: string }[] } | undefined;
@@ -66,7 +77,10 @@ export function podLog(ctx: HandlerContext, res: ServerResponse, rt: ResourceTyp
   const all = [...names, ...(spec?.initContainers ?? []).map((c) => c.name)];
   let container = q.container;
   if (!container) {
-    if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`);
+    if (names.length !== 1)
+      throw badRequest(
+        `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`,
+      );
     container = names[0] as string;
   }
   if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
@@ -76,7 +90,13 @@ export function podLog(ctx: HandlerContext, res: ServerResponse, rt: ResourceTyp
     res.end();
     return;
   }
-  type Statuses = { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } }; restartCount?: number }[] };
+  type Statuses = {
+    containerStatuses?: {
+      name: string;
+      state?: { waiting?: { reason?: string; message?: string } };
+      restartCount?: number;
+    }[];
+  };
   const statuses = (pod.status as Statuses | undefined)?.containerStatuses ?? [];
   const st = statuses.find((s) => s.name === container);
   const waiting = st?.state?.waiting;
@@ -94,17 +114,34 @@ export function podLog(ctx: HandlerContext, res: ServerResponse, rt: ResourceTyp
     const fromAnnotation = pod.metadata.annotations?.[`${LOGS_ANNOTATION_PREFIX}${container}`];
     const started = (pod.status as { startTime?: string } | undefined)?.startTime ?? pod.metadata.creationTimestamp;
     const end = started ? new Date(started) : ctx.store.now();
-    ctx.logs.set(ns, pod.metadata.name, container, fromAnnotation ? fromAnnotation.replace(/\n$/, '').split('\n') : [], end);
+    ctx.logs.set(
+      ns,
+      pod.metadata.name,
+      container,
+      fromAnnotation ? fromAnnotation.replace(/\n$/, '').split('\n') : [],
+      end,
+    );
     lines = ctx.logs.get(ns, pod.metadata.name, container) ?? [];
   }
   const { container: _c, follow: _f, previous: _p, ...query } = q;
   const text = renderLogs(lines, query, ctx.store.now());
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  res.writeHead(200, {
+    'content-type': 'text/plain',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-cache, private',
+  });
   res.end(text);
 }
 
-export function proxy(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, rt: ResourceType, p: ResourcePath): void {
-  if (rt.plural !== 'pods') throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${p.name}"`, {});
+export function proxy(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rt: ResourceType,
+  p: ResourcePath,
+): void {
+  if (rt.plural !== 'pods')
+    throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${p.name}"`, {});
   const spec = String(p.name);
   const parts = spec.split(':');
   const podName = parts.length === 3 ? (parts[1] as string) : (parts[0] as string);
@@ -122,5 +159,9 @@ export async function accessReview(
   who: Identity,
 ): Promise<void> {
   const body = await bodyObject(req);
-  sendJson(res, 201, reviewAnswer(rt.plural, servedVersion(rt, p.version), body, who, rbacObjects(ctx.store), p.namespace));
+  sendJson(
+    res,
+    201,
+    reviewAnswer(rt.plural, servedVersion(rt, p.version), body, who, rbacObjects(ctx.store), p.namespace),
+  );
 }

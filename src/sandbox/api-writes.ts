@@ -13,12 +13,26 @@ import {
   unsupportedMediaType,
 } from './api-errors.ts';
 import { bodyObject, isDryRun, managerOf, objectBody, readBody, sendJson } from './api-io.ts';
-import { type HandlerContext, nameMismatch, prepare, served, servedVersion, storageOf, toStorage } from './api-objects.ts';
+import {
+  type HandlerContext,
+  nameMismatch,
+  prepare,
+  served,
+  servedVersion,
+  storageOf,
+  toStorage,
+} from './api-objects.ts';
 import type { ResourcePath } from './api-routing.ts';
 import { toScale, writeScale } from './api-subresources.ts';
 import { applyKindMismatch, serverSideApply } from './field-manager.ts';
 import { applyJsonPatch, applyMergePatch, type Json, PatchError, strategicMerge } from './patch.ts';
-import { checkPatchOptions, type FieldValidation, fieldValidationOf, goJsonKind, PATCH_TYPES } from './patch-options.ts';
+import {
+  checkPatchOptions,
+  type FieldValidation,
+  fieldValidationOf,
+  goJsonKind,
+  PATCH_TYPES,
+} from './patch-options.ts';
 import { writeOptionsOf } from './request-options.ts';
 import { parseObjectBody } from './request-schemas.ts';
 import type { ResourceType } from './resource-types.ts';
@@ -55,7 +69,11 @@ export async function updateObject(
   if (obj.metadata.name && obj.metadata.name !== p.name) throw nameMismatch(obj.metadata.name, p);
   obj.metadata.name = p.name as string;
   prepare(ctx.store, rt, p, obj, false, warnings, options.fieldValidation);
-  const writeOptions = { dryRun: options.dryRun, manager: managerOf(params, req), ...(p.subresource ? { subresource: p.subresource } : {}) };
+  const writeOptions = {
+    dryRun: options.dryRun,
+    manager: managerOf(params, req),
+    ...(p.subresource ? { subresource: p.subresource } : {}),
+  };
   const updated = ctx.store.update(storageOf(ctx.store, rt), toStorage(rt, obj), writeOptions);
   sendJson(res, 200, served(updated, servedVersion(rt, p.version)), warnings);
 }
@@ -68,7 +86,10 @@ export async function patchObject(
   p: ResourcePath,
   params: URLSearchParams,
 ): Promise<void> {
-  const contentType = String(req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+  const contentType =
+    String(req.headers['content-type'] ?? '')
+      .split(';')[0]
+      ?.trim() ?? '';
   // The router consumes the four patch types; the handler then refuses what the resource lacks.
   if (!PATCH_TYPES.includes(contentType)) throw routeUnsupportedMediaType();
   const accepted = PATCH_TYPES.filter((t) => !(rt.custom && t === 'application/strategic-merge-patch+json'));
@@ -92,11 +113,26 @@ export async function patchObject(
     if (applied.kind && applied.kind !== rt.kind) throw applyKindMismatch(rt.kind, applied.kind);
     if (applied.metadata.name && applied.metadata.name !== p.name) throw nameMismatch(applied.metadata.name, p);
     applied.metadata.name = p.name as string;
-    const time = ctx.store.now().toISOString().replace(/\.\d+Z$/, 'Z');
-    const who = { manager, operation: 'Apply' as const, apiVersion, time, ...(p.subresource ? { subresource: p.subresource } : {}) };
+    const time = ctx.store
+      .now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+    const who = {
+      manager,
+      operation: 'Apply' as const,
+      apiVersion,
+      time,
+      ...(p.subresource ? { subresource: p.subresource } : {}),
+    };
     const track = { listTypeOf: ctx.store.listTypesOf(rt), hasStatus: rt.subresources.includes('status') };
     const live = current ? served(current, apiVersion) : undefined;
-    const { object: merged, managedFields } = serverSideApply(live, applied, who, params.get('force') === 'true', track);
+    const { object: merged, managedFields } = serverSideApply(
+      live,
+      applied,
+      who,
+      params.get('force') === 'true',
+      track,
+    );
     if (!current) {
       const obj = prepare(ctx.store, rt, p, merged, true, warnings, fieldValidationOf(params));
       const created = ctx.store.create(storageOf(ctx.store, rt), toStorage(rt, obj), { dryRun, managedFields });
@@ -119,7 +155,11 @@ export async function patchObject(
   const obj = parseObjectBody(patched);
   if (obj.metadata.name !== p.name) throw nameMismatch(obj.metadata.name, p);
   prepare(ctx.store, rt, p, obj, false, warnings, fieldValidationOf(params));
-  const out = ctx.store.update(storageOf(ctx.store, rt), toStorage(rt, obj), { dryRun, manager, ...(p.subresource ? { subresource: p.subresource } : {}) });
+  const out = ctx.store.update(storageOf(ctx.store, rt), toStorage(rt, obj), {
+    dryRun,
+    manager,
+    ...(p.subresource ? { subresource: p.subresource } : {}),
+  });
   sendJson(res, 200, served(out, apiVersion), warnings);
 }
 
@@ -141,7 +181,8 @@ function applyPatchBody(contentType: string, base: Json, patchBody: unknown, val
     case 'application/merge-patch+json':
       return applyMergePatch(base, patchBody as Json);
     case 'application/strategic-merge-patch+json': {
-      if (typeof patchBody !== 'object' || patchBody === null || Array.isArray(patchBody)) throw badRequest('strategic merge patch must be a JSON object');
+      if (typeof patchBody !== 'object' || patchBody === null || Array.isArray(patchBody))
+        throw badRequest('strategic merge patch must be a JSON object');
       return strategicMerge(base, patchBody as Json) ?? {};
     }
     default:

@@ -10,7 +10,6 @@ export type ListType = { type: 'map'; keys: string[] } | { type: 'set' } | { typ
 /** The list type at a field path (field names from the root, list items skipped). */
 export type ListTypeOf = (fieldPath: readonly string[]) => ListType;
 
-
 function identityOf(item: Json, lt: ListType): string | undefined {
   if (lt.type === 'set') return JSON.stringify(item);
   if (lt.type !== 'map' || !isObject(item)) return undefined;
@@ -43,7 +42,11 @@ function mergeList(live: Json[], config: Json[], lt: ListType, names: string[], 
     if (j < config.length) {
       const rid = rIds[j] as string;
       const l = inLive.get(rid);
-      out.push(l === undefined || lt.type === 'set' ? clone(config[j] as Json) : mergeApplied(l, config[j] as Json, listTypeOf, names));
+      out.push(
+        l === undefined || lt.type === 'set'
+          ? clone(config[j] as Json)
+          : mergeApplied(l, config[j] as Json, listTypeOf, names),
+      );
       done.add(rid);
       j++;
       continue;

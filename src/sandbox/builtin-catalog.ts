@@ -65,11 +65,26 @@ const CATALOG: Record<string, Record<string, [string, Entry]>> = {
     endpoints: ['Endpoints', { short: ['ep'] }],
     events: ['Event', { short: ['ev'] }],
     limitranges: ['LimitRange', { short: ['limits'] }],
-    namespaces: ['Namespace', { cluster: true, short: ['ns'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], sub: ['finalize', 'status'] }],
+    namespaces: [
+      'Namespace',
+      {
+        cluster: true,
+        short: ['ns'],
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+        sub: ['finalize', 'status'],
+      },
+    ],
     nodes: ['Node', { cluster: true, short: ['no'], sub: ['proxy', 'status'] }],
     persistentvolumeclaims: ['PersistentVolumeClaim', { short: ['pvc'], sub: ['status'] }],
     persistentvolumes: ['PersistentVolume', { cluster: true, short: ['pv'], sub: ['status'] }],
-    pods: ['Pod', { short: ['po'], cat: ALL, sub: ['attach', 'binding', 'ephemeralcontainers', 'eviction', 'exec', 'log', 'portforward', 'proxy', 'status'] }],
+    pods: [
+      'Pod',
+      {
+        short: ['po'],
+        cat: ALL,
+        sub: ['attach', 'binding', 'ephemeralcontainers', 'eviction', 'exec', 'log', 'portforward', 'proxy', 'status'],
+      },
+    ],
     podtemplates: ['PodTemplate', {}],
     replicationcontrollers: ['ReplicationController', { short: ['rc'], cat: ALL, sub: ['scale', 'status'], gen: true }],
     resourcequotas: ['ResourceQuota', { short: ['quota'], sub: ['status'] }],
@@ -82,7 +97,10 @@ const CATALOG: Record<string, Record<string, [string, Entry]>> = {
     validatingwebhookconfigurations: ['ValidatingWebhookConfiguration', { cluster: true, cat: EXT, gen: true }],
   },
   'apiextensions.k8s.io': {
-    customresourcedefinitions: ['CustomResourceDefinition', { cluster: true, short: ['crd', 'crds'], cat: EXT, sub: ['status'], gen: true }],
+    customresourcedefinitions: [
+      'CustomResourceDefinition',
+      { cluster: true, short: ['crd', 'crds'], cat: EXT, sub: ['status'], gen: true },
+    ],
   },
   'apiregistration.k8s.io': {
     apiservices: ['APIService', { cluster: true, cat: EXT, sub: ['status'] }],
@@ -111,7 +129,10 @@ const CATALOG: Record<string, Record<string, [string, Entry]>> = {
     jobs: ['Job', { cat: ALL, sub: ['status'], gen: true, versions: ['v1'] }],
   },
   'certificates.k8s.io': {
-    certificatesigningrequests: ['CertificateSigningRequest', { cluster: true, short: ['csr'], sub: ['approval', 'status'] }],
+    certificatesigningrequests: [
+      'CertificateSigningRequest',
+      { cluster: true, short: ['csr'], sub: ['approval', 'status'] },
+    ],
   },
   'coordination.k8s.io': {
     leases: ['Lease', {}],

@@ -19,7 +19,8 @@ type Node =
   | { k: 'binary'; op: string; l: Node; r: Node }
   | { k: 'cond'; c: Node; t: Node; f: Node };
 
-const TOKEN = /\s*(?:(\d+\.\d+(?:[eE][-+]?\d+)?)|(\d+)u?|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|&&|\|\||[-+*/%<>!?:.,()[\]{}]))/y;
+const TOKEN =
+  /\s*(?:(\d+\.\d+(?:[eE][-+]?\d+)?)|(\d+)u?|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|&&|\|\||[-+*/%<>!?:.,()[\]{}]))/y;
 
 function tokenize(src: string): string[] {
   const out: string[] = [];
@@ -131,7 +132,8 @@ class Parser {
     if (x.startsWith('"') || x.startsWith("'")) return { k: 'lit', v: unquote(x) };
     if (x === 'true' || x === 'false') return { k: 'lit', v: x === 'true' };
     if (x === 'null') return { k: 'lit', v: null };
-    if (/^[A-Za-z_]/.test(x)) return this.peek() === '(' ? { k: 'call', fn: x, args: this.args() } : { k: 'id', name: x };
+    if (/^[A-Za-z_]/.test(x))
+      return this.peek() === '(' ? { k: 'call', fn: x, args: this.args() } : { k: 'id', name: x };
     throw new CelUnsupported(`unexpected ${x}`);
   }
 }
@@ -149,7 +151,8 @@ function parseDuration(s: string): Duration {
   const m = s.match(/^(-?)((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/);
   if (!m) throw new CelError(`invalid duration ${JSON.stringify(s)}`);
   let ns = 0;
-  for (const part of (m[2] as string).matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ns += Number(part[1]) * (UNIT_NS[part[2] as string] as number);
+  for (const part of (m[2] as string).matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
+    ns += Number(part[1]) * (UNIT_NS[part[2] as string] as number);
   return new Duration(m[1] ? -ns : ns);
 }
 

@@ -20,13 +20,17 @@ export function parseSandboxArgs(argv: readonly string[]): SandboxCliArgs {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const m = a.match(/^--(port|kubeconfig|host)(?:=(.*))?$/);
-    if (!m) throw new Error(`meshops sandbox: unknown argument "${a}" (usage: meshops sandbox [--port N] [--kubeconfig FILE] [--host ADDR])`);
+    if (!m)
+      throw new Error(
+        `meshops sandbox: unknown argument "${a}" (usage: meshops sandbox [--port N] [--kubeconfig FILE] [--host ADDR])`,
+      );
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new Error(`meshops sandbox: --${m[1]} needs a value`);
     raw[m[1] as string] = value;
   }
   const r = argsSchema.safeParse(raw);
-  if (!r.success) throw new Error(`meshops sandbox: ${r.error.issues.map((x) => `--${x.path.join('.')}: ${x.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(`meshops sandbox: ${r.error.issues.map((x) => `--${x.path.join('.')}: ${x.message}`).join('; ')}`);
   return r.data;
 }
 
@@ -50,7 +54,10 @@ function signals(): Promise<void> {
   });
 }
 
-export async function runSandboxCli(argv: string[], io: SandboxCliIo = { out: (l) => process.stdout.write(`${l}\n`) }): Promise<void> {
+export async function runSandboxCli(
+  argv: string[],
+  io: SandboxCliIo = { out: (l) => process.stdout.write(`${l}\n`) },
+): Promise<void> {
   const args = parseSandboxArgs(argv);
   // The same demo the console uses: simulated istiods follow the pods, with the demo's faults to find.
   const sandbox = await startDemoSandbox({ host: args.host, port: args.port });

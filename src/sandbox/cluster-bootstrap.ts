@@ -21,25 +21,84 @@ function clusterRole(name: string, rules: PolicyRule[], labels: Record<string, s
 }
 
 const viewRules: PolicyRule[] = [
-  { apiGroups: [''], resources: ['configmaps', 'endpoints', 'persistentvolumeclaims', 'pods', 'replicationcontrollers', 'serviceaccounts', 'services', 'events', 'namespaces', 'pods/log', 'pods/status', 'services/status', 'namespaces/status'], verbs: READ },
-  { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'daemonsets', 'statefulsets'], verbs: READ },
+  {
+    apiGroups: [''],
+    resources: [
+      'configmaps',
+      'endpoints',
+      'persistentvolumeclaims',
+      'pods',
+      'replicationcontrollers',
+      'serviceaccounts',
+      'services',
+      'events',
+      'namespaces',
+      'pods/log',
+      'pods/status',
+      'services/status',
+      'namespaces/status',
+    ],
+    verbs: READ,
+  },
+  {
+    apiGroups: ['apps'],
+    resources: [
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'daemonsets',
+      'statefulsets',
+    ],
+    verbs: READ,
+  },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: READ },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses'], verbs: READ },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: READ },
   // Istio's chart aggregates read access to its CRDs into `view` (istio-reader-clusterrole).
-  { apiGroups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'], resources: ['*'], verbs: READ },
+  {
+    apiGroups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'],
+    resources: ['*'],
+    verbs: READ,
+  },
 ];
 
 const editRules: PolicyRule[] = [
   ...viewRules,
   { apiGroups: [''], resources: ['secrets'], verbs: [...READ, ...WRITE] },
-  { apiGroups: [''], resources: ['configmaps', 'endpoints', 'pods', 'services', 'serviceaccounts', 'events', 'pods/portforward', 'pods/proxy', 'pods/exec', 'pods/attach', 'services/proxy'], verbs: [...READ, ...WRITE] },
-  { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'daemonsets', 'statefulsets'], verbs: [...READ, ...WRITE] },
+  {
+    apiGroups: [''],
+    resources: [
+      'configmaps',
+      'endpoints',
+      'pods',
+      'services',
+      'serviceaccounts',
+      'events',
+      'pods/portforward',
+      'pods/proxy',
+      'pods/exec',
+      'pods/attach',
+      'services/proxy',
+    ],
+    verbs: [...READ, ...WRITE],
+  },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'daemonsets', 'statefulsets'],
+    verbs: [...READ, ...WRITE],
+  },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: [...READ, ...WRITE] },
-  { apiGroups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'], resources: ['*'], verbs: [...READ, ...WRITE] },
+  {
+    apiGroups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'],
+    resources: ['*'],
+    verbs: [...READ, ...WRITE],
+  },
 ];
 
 const adminRules: PolicyRule[] = [
@@ -53,7 +112,11 @@ function groupBinding(name: string, groups: string[]): KubeObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
-    metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+      annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+    },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
     subjects: groups.map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: g })),
   };
@@ -86,8 +149,17 @@ export function bootstrapObjects(): KubeObject[] {
           { type: 'InternalIP', address: '172.18.0.2' },
           { type: 'Hostname', address: 'sandbox-node-1' },
         ],
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-        nodeInfo: { kubeletVersion: 'v1.32.0', containerRuntimeVersion: 'containerd://1.7.24', osImage: 'meshops sandbox', architecture: 'amd64', operatingSystem: 'linux', kernelVersion: '6.1.0' },
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+        ],
+        nodeInfo: {
+          kubeletVersion: 'v1.32.0',
+          containerRuntimeVersion: 'containerd://1.7.24',
+          osImage: 'meshops sandbox',
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+          kernelVersion: '6.1.0',
+        },
         capacity: { cpu: '8', memory: '32Gi', pods: '110' },
         allocatable: { cpu: '8', memory: '32Gi', pods: '110' },
       },
@@ -95,8 +167,16 @@ export function bootstrapObjects(): KubeObject[] {
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP' },
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { component: 'apiserver', provider: 'kubernetes' },
+      },
+      spec: {
+        clusterIP: '10.96.0.1',
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+        type: 'ClusterIP',
+      },
     },
     clusterRole('cluster-admin', [
       { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
@@ -106,14 +186,37 @@ export function bootstrapObjects(): KubeObject[] {
     clusterRole('edit', editRules),
     clusterRole('view', viewRules),
     clusterRole('system:basic-user', [
-      { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+      {
+        apiGroups: ['authorization.k8s.io'],
+        resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+        verbs: ['create'],
+      },
     ]),
     // The discovery and public-info roles every cluster binds (non-resource URLs only).
     clusterRole('system:discovery', [
-      { nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] },
+      {
+        nonResourceURLs: [
+          '/api',
+          '/api/*',
+          '/apis',
+          '/apis/*',
+          '/healthz',
+          '/livez',
+          '/openapi',
+          '/openapi/*',
+          '/readyz',
+          '/version',
+          '/version/',
+        ],
+        verbs: ['get'],
+      },
     ]),
-    clusterRole('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
-    clusterRole('system:service-account-issuer-discovery', [{ nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] }]),
+    clusterRole('system:public-info-viewer', [
+      { nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] },
+    ]),
+    clusterRole('system:service-account-issuer-discovery', [
+      { nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] },
+    ]),
     groupBinding('system:discovery', ['system:authenticated']),
     groupBinding('system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
     groupBinding('system:service-account-issuer-discovery', ['system:serviceaccounts']),

@@ -15,7 +15,14 @@ export type Obj = Record<string, unknown>;
 
 export interface PodStatus {
   phase?: string;
-  conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string; lastProbeTime?: null }[];
+  conditions?: {
+    type: string;
+    status: string;
+    reason?: string;
+    message?: string;
+    lastTransitionTime?: string;
+    lastProbeTime?: null;
+  }[];
   containerStatuses?: ContainerStatus[];
   initContainerStatuses?: ContainerStatus[];
   podIP?: string;
@@ -64,7 +71,9 @@ export function controllerOwner(kind: 'Deployment' | 'ReplicaSet', owner: KubeOb
 }
 
 export function isReady(pod: KubeObject): boolean {
-  return ((pod.status as PodStatus | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return ((pod.status as PodStatus | undefined)?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
 }
 
 export interface ControllerOptions {
@@ -109,7 +118,10 @@ export class ControllerContext {
   }
 
   nowIso(): string {
-    return this.store.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    return this.store
+      .now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
   }
 
   event(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
@@ -142,6 +154,8 @@ export class ControllerContext {
 
   /** The live (not terminating) objects of a type that `owner` controls. */
   ownedBy(rt: ResourceType, owner: KubeObject): KubeObject[] {
-    return this.store.scan(rt, owner.metadata.namespace).filter((o) => controllerRef(o)?.uid === owner.metadata.uid && !o.metadata.deletionTimestamp);
+    return this.store
+      .scan(rt, owner.metadata.namespace)
+      .filter((o) => controllerRef(o)?.uid === owner.metadata.uid && !o.metadata.deletionTimestamp);
   }
 }

@@ -49,7 +49,9 @@ interface CrdShape {
 export function schemaOf(store: SandboxStore, rt: ResourceType, version: string): Schema | undefined {
   if (!rt.custom) return undefined;
   const crds = store.registry.byGroupResource('apiextensions.k8s.io', 'customresourcedefinitions');
-  const crd = crds ? (store.peek(crds, undefined, `${rt.plural}.${rt.group}`) as (KubeObject & CrdShape) | undefined) : undefined;
+  const crd = crds
+    ? (store.peek(crds, undefined, `${rt.plural}.${rt.group}`) as (KubeObject & CrdShape) | undefined)
+    : undefined;
   return crd?.spec?.versions?.find((v) => v.name === version)?.schema?.openAPIV3Schema;
 }
 
@@ -114,35 +116,64 @@ function check(v: unknown, s: Schema, path: string, out: FieldError[]): void {
   if (v === null && s.nullable) return;
   if (!typeMatches(v, s)) {
     const got = jsonType(v);
-    out.push({ type: 'FieldValueTypeInvalid', field: path, value: got, detail: `${path} in body must be of type ${s.type}: ${JSON.stringify(got)}` });
+    out.push({
+      type: 'FieldValueTypeInvalid',
+      field: path,
+      value: got,
+      detail: `${path} in body must be of type ${s.type}: ${JSON.stringify(got)}`,
+    });
     return;
   }
   if (s.enum && !s.enum.some((e) => deepEqual(e, v))) {
     const values = s.enum.map((e) => (typeof e === 'string' ? JSON.stringify(e) : JSON.stringify(JSON.stringify(e))));
-    out.push({ type: 'FieldValueNotSupported', field: path, value: v, detail: `supported values: ${values.join(', ')}` });
+    out.push({
+      type: 'FieldValueNotSupported',
+      field: path,
+      value: v,
+      detail: `supported values: ${values.join(', ')}`,
+    });
   }
-  const fail = (detail: string) => out.push({ type: 'FieldValueInvalid', field: path, value: v, detail: `${path} in body ${detail}` });
+  const fail = (detail: string) =>
+    out.push({ type: 'FieldValueInvalid', field: path, value: v, detail: `${path} in body ${detail}` });
   if (typeof v === 'string') {
-    if (s.maxLength !== undefined && [...v].length > s.maxLength) out.push({ type: 'FieldValueTooLong', field: path, value: v, detail: `may not be longer than ${s.maxLength}` });
+    if (s.maxLength !== undefined && [...v].length > s.maxLength)
+      out.push({ type: 'FieldValueTooLong', field: path, value: v, detail: `may not be longer than ${s.maxLength}` });
     if (s.minLength !== undefined && [...v].length < s.minLength) fail(`should be at least ${s.minLength} chars long`);
     if (s.pattern !== undefined && !new RegExp(s.pattern, 'u').test(v)) fail(`should match '${s.pattern}'`);
   }
   if (typeof v === 'number') {
-    if (s.minimum !== undefined && (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum)) fail(`should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${s.minimum}`);
-    if (s.maximum !== undefined && (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum)) fail(`should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${s.maximum}`);
+    if (s.minimum !== undefined && (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum))
+      fail(`should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${s.minimum}`);
+    if (s.maximum !== undefined && (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum))
+      fail(`should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${s.maximum}`);
   }
   if (Array.isArray(v)) {
-    if (s.maxItems !== undefined && v.length > s.maxItems) out.push({ type: 'FieldValueTooMany', field: path, value: v.length, detail: `must have at most ${s.maxItems} items` });
+    if (s.maxItems !== undefined && v.length > s.maxItems)
+      out.push({
+        type: 'FieldValueTooMany',
+        field: path,
+        value: v.length,
+        detail: `must have at most ${s.maxItems} items`,
+      });
     if (s.minItems !== undefined && v.length < s.minItems) fail(`should have at least ${s.minItems} items`);
     if (s.items) v.forEach((x, i) => check(x, s.items as Schema, `${path}[${i}]`, out));
   }
   if (isObject(v)) {
     const n = Object.keys(v).length;
-    if (s.maxProperties !== undefined && n > s.maxProperties) out.push({ type: 'FieldValueTooMany', field: path, value: n, detail: `must have at most ${s.maxProperties} items` });
-    if (s.minProperties !== undefined && n < s.minProperties) fail(`should have at least ${s.minProperties} properties`);
-    for (const r of s.required ?? []) if (!(r in v)) out.push({ type: 'FieldValueRequired', field: child(path, r), detail: '' });
+    if (s.maxProperties !== undefined && n > s.maxProperties)
+      out.push({
+        type: 'FieldValueTooMany',
+        field: path,
+        value: n,
+        detail: `must have at most ${s.maxProperties} items`,
+      });
+    if (s.minProperties !== undefined && n < s.minProperties)
+      fail(`should have at least ${s.minProperties} properties`);
+    for (const r of s.required ?? [])
+      if (!(r in v)) out.push({ type: 'FieldValueRequired', field: child(path, r), detail: '' });
     for (const [k, x] of Object.entries(v)) {
-      const sub = s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+      const sub =
+        s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
       if (sub) check(x, sub, child(path, k), out);
     }
   }
@@ -151,7 +182,11 @@ function check(v: unknown, s: Schema, path: string, out: FieldError[]): void {
 function hasRules(s: Schema | undefined): boolean {
   if (!s) return false;
   if (s['x-kubernetes-validations']?.length) return true;
-  return Object.values(s.properties ?? {}).some(hasRules) || hasRules(s.items) || (typeof s.additionalProperties === 'object' && hasRules(s.additionalProperties));
+  return (
+    Object.values(s.properties ?? {}).some(hasRules) ||
+    hasRules(s.items) ||
+    (typeof s.additionalProperties === 'object' && hasRules(s.additionalProperties))
+  );
 }
 
 /** The CEL rules, evaluated where the object has a value. Rules outside cel.ts's subset are skipped. */
@@ -165,12 +200,19 @@ function rules(v: unknown, s: Schema, path: string, out: FieldError[]): void {
       if (!(e instanceof CelError)) throw e;
       ok = false;
     }
-    if (!ok) out.push({ type: 'FieldValueInvalid', field: path || '<nil>', value: s.type ?? 'object', detail: r.message ?? `failed rule: ${r.rule}` });
+    if (!ok)
+      out.push({
+        type: 'FieldValueInvalid',
+        field: path || '<nil>',
+        value: s.type ?? 'object',
+        detail: r.message ?? `failed rule: ${r.rule}`,
+      });
   }
   if (Array.isArray(v) && s.items) v.forEach((x, i) => rules(x, s.items as Schema, `${path}[${i}]`, out));
   if (isObject(v)) {
     for (const [k, x] of Object.entries(v)) {
-      const sub = s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+      const sub =
+        s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
       if (sub && !(path === '' && k === 'metadata')) rules(x, sub, child(path, k), out);
     }
   }
@@ -182,23 +224,46 @@ const BLOCKING = new Set(['FieldValueRequired', 'FieldValueTooLong', 'FieldValue
  * Prune and validate a custom resource (in place) against its CRD's schema. Throws the 400 (Strict,
  * unknown fields) or the 422; returns the warnings to send (Warn, the default).
  */
-export function validateCustomResource(store: SandboxStore, rt: ResourceType, version: string, obj: KubeObject, validation: FieldValidation): string[] {
+export function validateCustomResource(
+  store: SandboxStore,
+  rt: ResourceType,
+  version: string,
+  obj: KubeObject,
+  validation: FieldValidation,
+): string[] {
   const schema = schemaOf(store, rt, version);
   if (!schema) return [];
   const unknown: string[] = [];
   prune(obj, schema, '', unknown, true);
   if (unknown.length && validation === 'Strict') {
-    throw badRequest(`${rt.kind} in version ${JSON.stringify(version)} cannot be handled as a ${rt.kind}: strict decoding error: ${unknown.map((u) => `unknown field ${JSON.stringify(u)}`).join(', ')}`);
+    throw badRequest(
+      `${rt.kind} in version ${JSON.stringify(version)} cannot be handled as a ${rt.kind}: strict decoding error: ${unknown.map((u) => `unknown field ${JSON.stringify(u)}`).join(', ')}`,
+    );
   }
   const errors: FieldError[] = [];
   const body = { ...obj } as Record<string, unknown>;
   delete body.metadata;
   delete body.apiVersion;
   delete body.kind;
-  check(body, { ...schema, properties: { ...schema.properties }, required: (schema.required ?? []).filter((r) => !['metadata', 'apiVersion', 'kind'].includes(r)) }, '', errors);
+  check(
+    body,
+    {
+      ...schema,
+      properties: { ...schema.properties },
+      required: (schema.required ?? []).filter((r) => !['metadata', 'apiVersion', 'kind'].includes(r)),
+    },
+    '',
+    errors,
+  );
   if (hasRules(schema)) {
     if (errors.some((e) => BLOCKING.has(e.type))) {
-      errors.push({ type: 'FieldValueInvalid', field: '<nil>', value: null, detail: 'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation' });
+      errors.push({
+        type: 'FieldValueInvalid',
+        field: '<nil>',
+        value: null,
+        detail:
+          'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+      });
     } else rules(body, schema, '', errors);
   }
   if (errors.length) throw invalid(rt.group, rt.kind, obj.metadata.name, errors);

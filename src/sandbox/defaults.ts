@@ -37,7 +37,8 @@ function defaultService(svc: KubeObject, old: KubeObject | undefined, store: San
   spec.type ??= 'ClusterIP';
   if (spec.type !== 'ExternalName') {
     const oldIp = old ? obj(old.spec).clusterIP : undefined;
-    if (spec.clusterIP === undefined || spec.clusterIP === '') spec.clusterIP = typeof oldIp === 'string' ? oldIp : allocateClusterIp(store);
+    if (spec.clusterIP === undefined || spec.clusterIP === '')
+      spec.clusterIP = typeof oldIp === 'string' ? oldIp : allocateClusterIp(store);
     spec.clusterIPs ??= [spec.clusterIP];
     spec.ipFamilies ??= ['IPv4'];
     spec.ipFamilyPolicy ??= 'SingleStack';
@@ -52,7 +53,7 @@ function defaultService(svc: KubeObject, old: KubeObject | undefined, store: San
   }
   if (spec.type === 'LoadBalancer' || spec.type === 'NodePort') {
     spec.externalTrafficPolicy ??= 'Cluster';
-    let next = 30000 + (Number(String(spec.clusterIP).split('.').pop()) * 7) % 2000;
+    let next = 30000 + ((Number(String(spec.clusterIP).split('.').pop()) * 7) % 2000);
     for (const p of (spec.ports as Obj[] | undefined) ?? []) p.nodePort ??= next++;
   }
   svc.status ??= { loadBalancer: {} };
@@ -64,8 +65,14 @@ function defaultPodSpec(spec: Obj): void {
   spec.terminationGracePeriodSeconds ??= 30;
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
-  for (const c of [...((spec.containers as Obj[] | undefined) ?? []), ...((spec.initContainers as Obj[] | undefined) ?? [])]) {
-    c.imagePullPolicy ??= typeof c.image === 'string' && (c.image.endsWith(':latest') || !c.image.includes(':')) ? 'Always' : 'IfNotPresent';
+  for (const c of [
+    ...((spec.containers as Obj[] | undefined) ?? []),
+    ...((spec.initContainers as Obj[] | undefined) ?? []),
+  ]) {
+    c.imagePullPolicy ??=
+      typeof c.image === 'string' && (c.image.endsWith(':latest') || !c.image.includes(':'))
+        ? 'Always'
+        : 'IfNotPresent';
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
@@ -107,7 +114,11 @@ export const applyDefaults: Admission = (rt, o, old, store) => {
       spec.serviceAccount ??= spec.serviceAccountName;
       defaultPodSpec(spec);
       if (!old) {
-        const sa = store.peek(store.resourceType('serviceaccounts'), o.metadata.namespace, String(spec.serviceAccountName));
+        const sa = store.peek(
+          store.resourceType('serviceaccounts'),
+          o.metadata.namespace,
+          String(spec.serviceAccountName),
+        );
         admitNewPod(spec, sa as Obj | undefined);
       }
       const status = ensure(o, 'status');

@@ -18,7 +18,14 @@ import type { DeleteOptions, SandboxStore } from './store.ts';
 export const IMMORTAL_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public'];
 
 /** Registries whose DELETE answers with the deleted object rather than a Status. */
-const RETURNS_DELETED_OBJECT = new Set(['/pods', '/services', '/serviceaccounts', '/namespaces', 'storage.k8s.io/storageclasses', 'policy/podsecuritypolicies']);
+const RETURNS_DELETED_OBJECT = new Set([
+  '/pods',
+  '/services',
+  '/serviceaccounts',
+  '/namespaces',
+  'storage.k8s.io/storageclasses',
+  'policy/podsecuritypolicies',
+]);
 
 const isNamespaces = (rt: ResourceType) => rt.group === '' && rt.plural === 'namespaces';
 const isPods = (rt: ResourceType) => rt.group === '' && rt.plural === 'pods';
@@ -26,19 +33,41 @@ const isPods = (rt: ResourceType) => rt.group === '' && rt.plural === 'pods';
 /** `<resource> "<name>" is forbidden: <why>`, as admission plugins build it. */
 export function admissionForbidden(rt: Pick<ResourceType, 'group' | 'plural'>, name: string, why: string): ApiError {
   const head = name ? `${groupResource(rt)} "${name}"` : groupResource(rt);
-  return new ApiError(403, 'Forbidden', `${head} is forbidden: ${why}`, { ...(name ? { name } : {}), ...(rt.group ? { group: rt.group } : {}), kind: rt.plural });
+  return new ApiError(403, 'Forbidden', `${head} is forbidden: ${why}`, {
+    ...(name ? { name } : {}),
+    ...(rt.group ? { group: rt.group } : {}),
+    kind: rt.plural,
+  });
 }
 
 /**
  * NamespaceLifecycle for creates: a namespaced object may not be created in a namespace that is
  * being terminated (access reviews excepted). Call once the namespace is known to exist.
  */
-export function checkNamespaceAcceptsCreate(store: SandboxStore, rt: ResourceType, namespace: string | undefined, name: string): void {
+export function checkNamespaceAcceptsCreate(
+  store: SandboxStore,
+  rt: ResourceType,
+  namespace: string | undefined,
+  name: string,
+): void {
   if (!rt.namespaced || namespace === undefined || rt.group === 'authorization.k8s.io') return;
   const ns = store.peek(store.resourceType('namespaces'), undefined, namespace);
   if ((ns?.status as { phase?: string } | undefined)?.phase !== 'Terminating') return;
-  const err = admissionForbidden(rt, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
-  err.status.details = { ...err.status.details, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] };
+  const err = admissionForbidden(
+    rt,
+    name,
+    `unable to create new content in namespace ${namespace} because it is being terminated`,
+  );
+  err.status.details = {
+    ...err.status.details,
+    causes: [
+      {
+        reason: 'NamespaceTerminating',
+        message: `namespace ${namespace} is being terminated`,
+        field: 'metadata.namespace',
+      },
+    ],
+  };
   throw err;
 }
 
@@ -60,7 +89,12 @@ function successStatus(rt: ResourceType, obj: KubeObject): object {
     apiVersion: 'v1',
     metadata: {},
     status: 'Success',
-    details: { name: obj.metadata.name, ...(rt.group ? { group: rt.group } : {}), kind: rt.plural, uid: obj.metadata.uid },
+    details: {
+      name: obj.metadata.name,
+      ...(rt.group ? { group: rt.group } : {}),
+      kind: rt.plural,
+      uid: obj.metadata.uid,
+    },
   };
 }
 
@@ -68,11 +102,19 @@ function checkPreconditions(rt: ResourceType, obj: KubeObject, pre: DeleteOption
   // rest.BeforeDelete names the kind (not the resource) in these conflicts.
   const byKind = { group: rt.group, plural: rt.kind };
   if (pre?.uid && pre.uid !== obj.metadata.uid) {
-    const err = conflict(byKind, obj.metadata.name, `the UID in the precondition (${pre.uid}) does not match the UID in record (${obj.metadata.uid}). The object might have been deleted and then recreated`);
+    const err = conflict(
+      byKind,
+      obj.metadata.name,
+      `the UID in the precondition (${pre.uid}) does not match the UID in record (${obj.metadata.uid}). The object might have been deleted and then recreated`,
+    );
     throw err;
   }
   if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
-    throw conflict(byKind, obj.metadata.name, `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${obj.metadata.resourceVersion}). The object might have been modified`);
+    throw conflict(
+      byKind,
+      obj.metadata.name,
+      `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${obj.metadata.resourceVersion}). The object might have been modified`,
+    );
   }
 }
 
@@ -87,23 +129,41 @@ function mark(store: SandboxStore, rt: ResourceType, next: KubeObject, dryRun: b
   return store.update(rt, { ...next, metadata: meta as KubeObject['metadata'] }, { wholeObject: true });
 }
 
-export function deleteObject(store: SandboxStore, rt: ResourceType, namespace: string | undefined, name: string, req: DeleteRequest): DeleteOutcome {
+export function deleteObject(
+  store: SandboxStore,
+  rt: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  req: DeleteRequest,
+): DeleteOutcome {
   const current = store.peek(rt, rt.namespaced ? namespace : undefined, name);
   if (!current) throw notFound(rt, name);
-  if (isNamespaces(rt) && IMMORTAL_NAMESPACES.includes(name)) throw admissionForbidden(rt, name, 'this namespace may not be deleted');
+  if (isNamespaces(rt) && IMMORTAL_NAMESPACES.includes(name))
+    throw admissionForbidden(rt, name, 'this namespace may not be deleted');
   const dryRun = req.dryRun === true;
   if (isNamespaces(rt)) {
     const pre = req.preconditions;
     // The namespace registry's own precondition check, with the storage layer's wording.
-    if (pre?.uid && pre.uid !== current.metadata.uid) throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+    if (pre?.uid && pre.uid !== current.metadata.uid)
+      throw conflict(
+        rt,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+      );
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
-      throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      throw conflict(
+        rt,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+      );
     }
     if (current.metadata.deletionTimestamp) return { code: 200, body: clone(current), removed: false };
     const next = clone(current);
     next.metadata.deletionTimestamp = timestamp(store.now());
     next.status = { ...(next.status as object), phase: 'Terminating' };
-    const policy = req.propagationPolicy ?? (req.orphanDependents === true ? 'Orphan' : req.orphanDependents === false ? 'Background' : undefined);
+    const policy =
+      req.propagationPolicy ??
+      (req.orphanDependents === true ? 'Orphan' : req.orphanDependents === false ? 'Background' : undefined);
     const finalizers = new Set(next.metadata.finalizers ?? []);
     if (policy === 'Orphan') finalizers.add('orphan');
     if (policy === 'Foreground') finalizers.add('foregroundDeletion');
@@ -136,7 +196,10 @@ export function deleteObject(store: SandboxStore, rt: ResourceType, namespace: s
     return { code: accepted ? 202 : 200, body: mark(store, rt, next, dryRun), removed: false };
   }
   const before = clone(current);
-  if (!dryRun) store.remove(rt, namespace, name, { ...(req.propagationPolicy ? { propagationPolicy: req.propagationPolicy } : {}) });
+  if (!dryRun)
+    store.remove(rt, namespace, name, {
+      ...(req.propagationPolicy ? { propagationPolicy: req.propagationPolicy } : {}),
+    });
   const body = RETURNS_DELETED_OBJECT.has(`${rt.group}/${rt.plural}`) ? before : successStatus(rt, before);
   return { code: 200, body, removed: !dryRun };
 }

@@ -3,7 +3,14 @@
 // node, RollingUpdate's maxSurge/maxUnavailable arithmetic without one, status and conditions as
 // kubectl rollout status reads them, and ScalingReplicaSet events.
 import type { KubeObject } from '../kube/objects.ts';
-import { type ControllerContext, controllerOwner, controllerRef, type DeploymentSpec, isReady, type Obj } from './controller-context.ts';
+import {
+  type ControllerContext,
+  controllerOwner,
+  controllerRef,
+  type DeploymentSpec,
+  isReady,
+  type Obj,
+} from './controller-context.ts';
 import { clone, deepEqual } from './patch.ts';
 import { selectorObjectMatches } from './selectors.ts';
 
@@ -82,12 +89,19 @@ export class DeploymentController {
           owned.length === 0
             ? this.ctx.store
                 .scan(podrt, d.metadata.namespace)
-                .filter((p) => !controllerRef(p) && !p.metadata.deletionTimestamp && selectorObjectMatches(spec.selector, p.metadata.labels))
+                .filter(
+                  (p) =>
+                    !controllerRef(p) &&
+                    !p.metadata.deletionTimestamp &&
+                    selectorObjectMatches(spec.selector, p.metadata.labels),
+                )
             : [];
         const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
         const initial =
           oldActive.length === 0 || spec.strategy?.type === 'Recreate'
-            ? (spec.strategy?.type === 'Recreate' && oldActive.length ? 0 : desired)
+            ? spec.strategy?.type === 'Recreate' && oldActive.length
+              ? 0
+              : desired
             : this.ctx.opts.nodes === false
               ? this.newRsReplicas(spec, owned, 0)
               : Math.min(1, desired);
@@ -107,7 +121,10 @@ export class DeploymentController {
           },
           spec: {
             replicas: initial,
-            selector: { ...spec.selector, matchLabels: { ...(spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+            selector: {
+              ...spec.selector,
+              matchLabels: { ...(spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash },
+            },
             template: { ...clone(template), metadata: { ...clone(template.metadata ?? {}), labels } },
           },
         };
@@ -116,7 +133,10 @@ export class DeploymentController {
           // A ReplicaSet left behind by an orphaning delete: adopt it, as the real controller does.
           if (controllerRef(clash)) continue;
           const adopted = clone(clash);
-          adopted.metadata.ownerReferences = [...(adopted.metadata.ownerReferences ?? []), ...(rs.metadata.ownerReferences ?? [])];
+          adopted.metadata.ownerReferences = [
+            ...(adopted.metadata.ownerReferences ?? []),
+            ...(rs.metadata.ownerReferences ?? []),
+          ];
           delete adopted.metadata.resourceVersion;
           this.ctx.store.update(rsrt, adopted, { wholeObject: true, manager: 'kube-controller-manager' });
           continue;
@@ -124,12 +144,21 @@ export class DeploymentController {
         newRs = this.ctx.store.create(rsrt, rs, { manager: 'kube-controller-manager' });
         createdNew = true;
         progressed = true;
-        this.ctx.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${newRs.metadata.name} from 0 to ${initial}`, 'deployment-controller');
+        this.ctx.event(
+          d,
+          'Normal',
+          'ScalingReplicaSet',
+          `Scaled up replica set ${newRs.metadata.name} from 0 to ${initial}`,
+          'deployment-controller',
+        );
         // Pods that existed before their Deployment (seeds) are adopted, as the ReplicaSet controller does.
         for (const p of orphans.slice(0, desired)) {
           const next = clone(p);
           next.metadata.labels = { ...next.metadata.labels, 'pod-template-hash': hash };
-          next.metadata.ownerReferences = [...(next.metadata.ownerReferences ?? []), controllerOwner('ReplicaSet', newRs)];
+          next.metadata.ownerReferences = [
+            ...(next.metadata.ownerReferences ?? []),
+            controllerOwner('ReplicaSet', newRs),
+          ];
           delete next.metadata.resourceVersion;
           this.ctx.store.update(podrt, next, { wholeObject: true, manager: 'kube-controller-manager' });
         }
@@ -156,7 +185,9 @@ export class DeploymentController {
           // With a node: one-at-a-time replacement (one surge pod, an old pod removed once it is ready).
           const oldTotal = oldActive.reduce((n, r) => n + ((r.spec as { replicas?: number }).replicas ?? 0), 0);
           if (newReady >= newSpec && newSpec + oldTotal > desired) {
-            const victim = oldActive.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)))[0] as KubeObject;
+            const victim = oldActive.sort((a, b) =>
+              String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)),
+            )[0] as KubeObject;
             this.setReplicas(victim, ((victim.spec as { replicas?: number }).replicas ?? 0) - 1, d);
             progressed = true;
           } else if (newReady >= newSpec && newSpec < desired) {
@@ -202,7 +233,13 @@ export class DeploymentController {
   }
 
   /** reconcileOldReplicaSets: clean up unhealthy old pods, then scale old ReplicaSets down to minAvailable. */
-  private scaleDownOld(d: KubeObject, spec: DeploymentSpec, owned: KubeObject[], news: KubeObject, newReady: number): boolean {
+  private scaleDownOld(
+    d: KubeObject,
+    spec: DeploymentSpec,
+    owned: KubeObject[],
+    news: KubeObject,
+    newReady: number,
+  ): boolean {
     const desired = spec.replicas ?? 1;
     const podrt = this.ctx.rt('pods');
     const olds = owned
@@ -263,7 +300,9 @@ export class DeploymentController {
     const newReady = this.ctx.ownedBy(podrt, newRs).filter(isReady).length;
     const available = ready;
     const maxUnavailable =
-      spec.strategy?.type === 'Recreate' ? 0 : scaled(spec.strategy?.rollingUpdate?.maxUnavailable, desired, false, Math.floor(desired / 4));
+      spec.strategy?.type === 'Recreate'
+        ? 0
+        : scaled(spec.strategy?.rollingUpdate?.maxUnavailable, desired, false, Math.floor(desired / 4));
     const old = (d.status ?? {}) as {
       conditions?: Condition[];
       updatedReplicas?: number;
@@ -290,7 +329,8 @@ export class DeploymentController {
       reason: availOk ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
       message: availOk ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
       lastUpdateTime: prevAvail && prevAvail.status === (availOk ? 'True' : 'False') ? prevAvail.lastUpdateTime : now,
-      lastTransitionTime: prevAvail && prevAvail.status === (availOk ? 'True' : 'False') ? prevAvail.lastTransitionTime : now,
+      lastTransitionTime:
+        prevAvail && prevAvail.status === (availOk ? 'True' : 'False') ? prevAvail.lastTransitionTime : now,
     };
 
     const complete = updated === desired && replicas === desired && newReady === desired && available === desired;
@@ -311,15 +351,22 @@ export class DeploymentController {
       progress = progressing('True', 'NewReplicaSetCreated', `Created new replica set "${rsName}"`);
     } else if (moved || !prevProgress || prevProgress.reason === 'NewReplicaSetAvailable') {
       progress = progressing('True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`);
-    } else if (prevProgress.reason !== 'ProgressDeadlineExceeded' && Date.parse(now) - Date.parse(prevProgress.lastUpdateTime) > deadline) {
+    } else if (
+      prevProgress.reason !== 'ProgressDeadlineExceeded' &&
+      Date.parse(now) - Date.parse(prevProgress.lastUpdateTime) > deadline
+    ) {
       progress = progressing('False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`);
     } else {
       progress = prevProgress;
     }
     // Keep timestamps when nothing but the clock changed, so an idle cluster writes nothing.
-    const sameProgress = prevProgress?.reason === progress.reason && prevProgress.status === progress.status && prevProgress.message === progress.message;
+    const sameProgress =
+      prevProgress?.reason === progress.reason &&
+      prevProgress.status === progress.status &&
+      prevProgress.message === progress.message;
     if (prevProgress && sameProgress && !moved) progress = prevProgress;
-    if (prevProgress && prevProgress.status === progress.status) progress = { ...progress, lastTransitionTime: prevProgress.lastTransitionTime };
+    if (prevProgress && prevProgress.status === progress.status)
+      progress = { ...progress, lastTransitionTime: prevProgress.lastTransitionTime };
 
     const status: Obj = {
       observedGeneration: d.metadata.generation ?? 1,
@@ -330,7 +377,8 @@ export class DeploymentController {
       ...(desired - available > 0 ? { unavailableReplicas: desired - available } : {}),
       conditions: [availCond, progress],
     };
-    for (const k of ['readyReplicas', 'availableReplicas', 'updatedReplicas', 'replicas'] as const) if (status[k] === 0) delete status[k];
+    for (const k of ['readyReplicas', 'availableReplicas', 'updatedReplicas', 'replicas'] as const)
+      if (status[k] === 0) delete status[k];
     const revision = newRs.metadata.annotations?.[REVISION];
     const annotationsOk = !revision || d.metadata.annotations?.[REVISION] === revision;
     if (deepEqual(status, d.status) && annotationsOk) {

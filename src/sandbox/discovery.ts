@@ -33,7 +33,11 @@ export function isBuiltinGroup(registry: ResourceRegistry, group: string): boole
 }
 
 export function apiVersions(serverAddress: string): object {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 export function apiGroupList(registry: ResourceRegistry): object {
@@ -58,7 +62,10 @@ export function apiGroupDoc(registry: ResourceRegistry, group: string): object |
 }
 
 /** Subresources: kind (undefined: the parent's), verbs, and the group-version when not the parent's. */
-const SUBRESOURCES: Record<string, { kind?: (parentKind: string) => string; verbs: string[]; group?: string; version?: string }> = {
+const SUBRESOURCES: Record<
+  string,
+  { kind?: (parentKind: string) => string; verbs: string[]; group?: string; version?: string }
+> = {
   status: { verbs: ['get', 'patch', 'update'] },
   scale: { kind: () => 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
   log: { verbs: ['get'] },
@@ -79,7 +86,11 @@ const SUBRESOURCES: Record<string, { kind?: (parentKind: string) => string; verb
  * of the storage version (here the preferred one), so clients notice when storage changes.
  */
 export function storageVersionHash(t: Pick<ResourceType, 'group' | 'versions' | 'kind'>): string {
-  return createHash('sha256').update(`${t.group}/${t.versions[0] ?? ''}/${t.kind}`).digest().subarray(0, 8).toString('base64');
+  return createHash('sha256')
+    .update(`${t.group}/${t.versions[0] ?? ''}/${t.kind}`)
+    .digest()
+    .subarray(0, 8)
+    .toString('base64');
 }
 
 export function resourceEntries(types: ResourceType[]): object[] {
@@ -113,7 +124,12 @@ export function resourceEntries(types: ResourceType[]): object[] {
 export function apiResourceList(registry: ResourceRegistry, group: string, version: string): object | undefined {
   const types = registry.inGroupVersion(group, version);
   if (types.length === 0) return undefined;
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources: resourceEntries(types) };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources: resourceEntries(types),
+  };
 }
 
 // ---------------------------------------------------------------- OpenAPI v3 (minimal)
@@ -149,8 +165,14 @@ export function openApiV3Root(registry: ResourceRegistry): object {
 /** The OpenAPI v3 document of a non-group path of the index (no operations the sandbox describes). */
 export function openApiV3Other(registry: ResourceRegistry, path: string): object | undefined {
   const groupPath = path.startsWith('apis/') && path.split('/').length === 2;
-  if (!OPENAPI_V3_OTHER_PATHS.includes(path) && !(groupPath && openApiV3Paths(registry).includes(path))) return undefined;
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths: {}, components: { schemas: {} } };
+  if (!OPENAPI_V3_OTHER_PATHS.includes(path) && !(groupPath && openApiV3Paths(registry).includes(path)))
+    return undefined;
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion },
+    paths: {},
+    components: { schemas: {} },
+  };
 }
 
 /** `/openapi/v2` as JSON: an empty Swagger 2.0 document (the sandbox publishes no schemas). */
@@ -160,9 +182,15 @@ export function openApiV2Json(gitVersion: string): object {
 
 /** The same document as gnostic's openapi_v2.Document protobuf (swagger=1, info=2{title=1, version=2}, paths=8, definitions=9). */
 export function openApiV2Protobuf(gitVersion: string): Buffer {
-  const field = (n: number, payload: Buffer) => Buffer.concat([Buffer.from([(n << 3) | 2]), varint(payload.length), payload]);
+  const field = (n: number, payload: Buffer) =>
+    Buffer.concat([Buffer.from([(n << 3) | 2]), varint(payload.length), payload]);
   const info = Buffer.concat([field(1, Buffer.from('Kubernetes')), field(2, Buffer.from(gitVersion))]);
-  return Buffer.concat([field(1, Buffer.from('2.0')), field(2, info), field(8, Buffer.alloc(0)), field(9, Buffer.alloc(0))]);
+  return Buffer.concat([
+    field(1, Buffer.from('2.0')),
+    field(2, info),
+    field(8, Buffer.alloc(0)),
+    field(9, Buffer.alloc(0)),
+  ]);
 }
 
 function varint(n: number): Buffer {
@@ -223,5 +251,10 @@ export function openApiV3GroupVersion(registry: ResourceRegistry, group: string,
       },
     };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths, components: { schemas: {} } };
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion },
+    paths,
+    components: { schemas: {} },
+  };
 }

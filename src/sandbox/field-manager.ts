@@ -62,7 +62,13 @@ function keyElement(item: Json, keys: string[]): string | undefined {
 }
 
 /** Every field path a value sets, below `at` (the root itself is not included). */
-function fieldPaths(v: Json, listTypeOf: ListTypeOf, at: string[] = [], names: string[] = [], out: Paths = new Set()): Paths {
+function fieldPaths(
+  v: Json,
+  listTypeOf: ListTypeOf,
+  at: string[] = [],
+  names: string[] = [],
+  out: Paths = new Set(),
+): Paths {
   if (isObject(v)) {
     for (const [k, x] of Object.entries(v)) {
       const p = [...at, `f:${k}`];
@@ -99,9 +105,24 @@ function listPaths(list: Json[], listTypeOf: ListTypeOf, at: string[], names: st
 }
 
 /** Paths of an object that managedFields track (not apiVersion/kind/identity metadata; status per subresource). */
-export function trackedPaths(obj: KubeObject, listTypeOf: ListTypeOf, opts: { subresource?: string; hasStatus: boolean }): Paths {
+export function trackedPaths(
+  obj: KubeObject,
+  listTypeOf: ListTypeOf,
+  opts: { subresource?: string; hasStatus: boolean },
+): Paths {
   const all = fieldPaths(obj as unknown as Json, listTypeOf);
-  const ignoredMeta = ['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'generation', 'managedFields', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
+  const ignoredMeta = [
+    'name',
+    'namespace',
+    'creationTimestamp',
+    'selfLink',
+    'uid',
+    'generation',
+    'managedFields',
+    'resourceVersion',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+  ];
   const out: Paths = new Set();
   for (const p of all) {
     const [top, second] = split(p);
@@ -157,7 +178,9 @@ export function pathString(key: string): string {
       if (el.startsWith('f:')) return `.${body}`;
       if (el.startsWith('k:')) {
         const k = JSON.parse(body) as JsonObject;
-        return `[${Object.entries(k).map(([f, x]) => `${f}=${JSON.stringify(x)}`).join(',')}]`;
+        return `[${Object.entries(k)
+          .map(([f, x]) => `${f}=${JSON.stringify(x)}`)
+          .join(',')}]`;
       }
       if (el.startsWith('v:')) return `[=${body}]`;
       return `[${body}]`;
@@ -181,7 +204,13 @@ function owners(obj: KubeObject | undefined): Owner[] {
   return (obj?.metadata.managedFields ?? []).map((m) => {
     const e = m as ManagedFieldsEntry & { apiVersion?: string; subresource?: string; fieldsV1?: unknown };
     return {
-      entry: { manager: e.manager ?? '', operation: e.operation === 'Apply' ? 'Apply' : 'Update', apiVersion: e.apiVersion ?? '', ...(e.subresource ? { subresource: e.subresource } : {}), time: e.time ?? '' },
+      entry: {
+        manager: e.manager ?? '',
+        operation: e.operation === 'Apply' ? 'Apply' : 'Update',
+        apiVersion: e.apiVersion ?? '',
+        ...(e.subresource ? { subresource: e.subresource } : {}),
+        time: e.time ?? '',
+      },
       paths: fromFieldsV1(e.fieldsV1),
     };
   });
@@ -221,7 +250,8 @@ function diff(oldPaths: Paths, newPaths: Paths, oldObj: Json, newObj: Json): { c
     const els = split(p);
     for (let i = 1; i < els.length; i++) parents.add(join(els.slice(0, i)));
   }
-  for (const p of newPaths) if (!oldPaths.has(p) || (!parents.has(p) && !deepEqual(valueAt(oldObj, p), valueAt(newObj, p)))) changed.add(p);
+  for (const p of newPaths)
+    if (!oldPaths.has(p) || (!parents.has(p) && !deepEqual(valueAt(oldObj, p), valueAt(newObj, p)))) changed.add(p);
   for (const p of oldPaths) if (!newPaths.has(p)) removed.add(p);
   return { changed, removed };
 }
@@ -234,7 +264,9 @@ function valueAt(doc: Json, key: string): Json | undefined {
     if (el.startsWith('f:')) cur = isObject(cur) ? cur[body] : undefined;
     else if (el.startsWith('k:')) {
       const k = JSON.parse(body) as JsonObject;
-      cur = Array.isArray(cur) ? cur.find((x) => isObject(x) && Object.entries(k).every(([f, v]) => deepEqual(x[f], v))) : undefined;
+      cur = Array.isArray(cur)
+        ? cur.find((x) => isObject(x) && Object.entries(k).every(([f, v]) => deepEqual(x[f], v)))
+        : undefined;
     } else if (el.startsWith('v:')) {
       const v = JSON.parse(body) as Json;
       cur = Array.isArray(cur) && cur.some((x) => deepEqual(x, v)) ? v : undefined;
@@ -276,7 +308,12 @@ export interface TrackOptions {
 }
 
 /** managedFields after an Update by `who` from `old` (undefined on create) to `next`. */
-export function managedFieldsAfterUpdate(old: KubeObject | undefined, next: KubeObject, who: Manager, opts: TrackOptions): ManagedFieldsEntry[] {
+export function managedFieldsAfterUpdate(
+  old: KubeObject | undefined,
+  next: KubeObject,
+  who: Manager,
+  opts: TrackOptions,
+): ManagedFieldsEntry[] {
   const scope = { hasStatus: opts.hasStatus, ...(who.subresource ? { subresource: who.subresource } : {}) };
   const oldPaths = old ? trackedPaths(old, opts.listTypeOf, scope) : new Set<string>();
   const newPaths = trackedPaths(next, opts.listTypeOf, scope);
@@ -305,7 +342,11 @@ function setsEqual(a: Paths, b: Paths): boolean {
  * differently typed values (a 500 without a reason; its message prints Go pointers, so ours differs).
  */
 export function applyKindMismatch(expected: string, got: string): ApiError {
-  const e = new ApiError(500, '', `failed to merge config: expected objects of the same type, but got ${expected} and ${got}`);
+  const e = new ApiError(
+    500,
+    '',
+    `failed to merge config: expected objects of the same type, but got ${expected} and ${got}`,
+  );
   delete (e.status as { reason?: string }).reason;
   return e;
 }
@@ -318,10 +359,15 @@ export function applyConflict(conflicts: { owner: Manager; path: string }[]): Ap
     if (m.operation === 'Update') s += ` using ${m.apiVersion}`;
     return s;
   };
-  const causes = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${who(c.owner)}`, field: pathString(c.path) }));
+  const causes = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${who(c.owner)}`,
+    field: pathString(c.path),
+  }));
   let message: string;
   const first = conflicts[0];
-  if (conflicts.length === 1 && first) message = `Apply failed with 1 conflict: conflict with ${who(first.owner)}: ${pathString(first.path)}`;
+  if (conflicts.length === 1 && first)
+    message = `Apply failed with 1 conflict: conflict with ${who(first.owner)}: ${pathString(first.path)}`;
   else {
     const lines: string[] = [];
     const byOwner = new Map<string, { owner: Manager; paths: string[] }>();
@@ -344,13 +390,23 @@ export function applyConflict(conflicts: { owner: Manager; path: string }[]): Ap
  * Server-side apply of `config` by `who` over `live` (undefined: the object does not exist yet).
  * Returns the object to store and its managedFields; throws the apply conflict unless `force`.
  */
-export function serverSideApply(live: KubeObject | undefined, config: KubeObject, who: Manager, force: boolean, opts: TrackOptions): { object: KubeObject; managedFields: ManagedFieldsEntry[] } {
+export function serverSideApply(
+  live: KubeObject | undefined,
+  config: KubeObject,
+  who: Manager,
+  force: boolean,
+  opts: TrackOptions,
+): { object: KubeObject; managedFields: ManagedFieldsEntry[] } {
   const scope = { hasStatus: opts.hasStatus, ...(who.subresource ? { subresource: who.subresource } : {}) };
   const list = owners(live);
   const id = identity(who);
   const last = list.find((o) => identity(o.entry) === id)?.paths ?? new Set<string>();
   const applied = trackedPaths(config, opts.listTypeOf, scope);
-  const merged = mergeApplied(live ? (clone(live) as unknown as Json) : {}, config as unknown as Json, opts.listTypeOf) as unknown as KubeObject;
+  const merged = mergeApplied(
+    live ? (clone(live) as unknown as Json) : {},
+    config as unknown as Json,
+    opts.listTypeOf,
+  ) as unknown as KubeObject;
   // Prune what this applier used to own, no longer applies, and nobody else owns.
   const owned = new Set<string>(applied);
   for (const o of list) if (identity(o.entry) !== id) for (const p of o.paths) owned.add(p);

@@ -20,7 +20,20 @@ export type Shape =
   | { t: 'struct'; model: string; go: string; pkg: string }
   | { t: 'map'; value: Shape }
   | { t: 'array'; item: Shape }
-  | { t: 'string' | 'bool' | 'int32' | 'int64' | 'float64' | 'any' | 'time' | 'microtime' | 'intorstring' | 'quantity' | 'bytes' };
+  | {
+      t:
+        | 'string'
+        | 'bool'
+        | 'int32'
+        | 'int64'
+        | 'float64'
+        | 'any'
+        | 'time'
+        | 'microtime'
+        | 'intorstring'
+        | 'quantity'
+        | 'bytes';
+    };
 
 /** Fields whose Go type is resource.Quantity (a string or a number on the wire); the models say string. */
 const QUANTITY_FIELDS = new Set([
@@ -143,7 +156,10 @@ export function goTypeName(s: Shape): string {
 export class TypeDecodeError extends Error {}
 
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
-const INT_RANGE: Record<string, [number, number]> = { int32: [-2147483648, 2147483647], int64: [Number.MIN_SAFE_INTEGER * 1024, Number.MAX_SAFE_INTEGER * 1024] };
+const INT_RANGE: Record<string, [number, number]> = {
+  int32: [-2147483648, 2147483647],
+  int64: [Number.MIN_SAFE_INTEGER * 1024, Number.MAX_SAFE_INTEGER * 1024],
+};
 
 /**
  * Go's time.Parse error for a layout of numeric elements and literal separators, e.g.
@@ -169,7 +185,8 @@ export function goTimeParseError(value: string, micro: boolean): string | undefi
   let rest = value;
   for (const [name, re] of elements) {
     const m = rest.match(re);
-    if (!m) return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(rest)} as ${JSON.stringify(name)}`;
+    if (!m)
+      return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(rest)} as ${JSON.stringify(name)}`;
     rest = rest.slice(m[0].length);
   }
   if (rest) return `parsing time ${JSON.stringify(value)}: extra text: ${JSON.stringify(rest)}`;
@@ -206,7 +223,9 @@ class Walker {
         if (n.k !== 'string') this.mismatch(n, s, struct, goPath);
         if (!/^[A-Za-z0-9+/]*={0,2}$/.test(n.v) || n.v.length % 4 !== 0) {
           const bad = n.v.search(/[^A-Za-z0-9+/=]/);
-          throw new TypeDecodeError(`illegal base64 data at input byte ${bad < 0 ? Math.max(0, n.v.length - (n.v.length % 4)) : bad}`);
+          throw new TypeDecodeError(
+            `illegal base64 data at input byte ${bad < 0 ? Math.max(0, n.v.length - (n.v.length % 4)) : bad}`,
+          );
         }
         return n.v;
       case 'bool':
@@ -226,15 +245,21 @@ class Walker {
       case 'intorstring':
         if (n.k === 'string') return n.v;
         if (n.k === 'number' && /^-?\d+$/.test(n.raw)) return Number(n.raw);
-        throw new TypeDecodeError(`json: cannot unmarshal ${n.k === 'number' ? `number ${n.raw}` : goKindOf(n)} into Go value of type int32`);
+        throw new TypeDecodeError(
+          `json: cannot unmarshal ${n.k === 'number' ? `number ${n.raw}` : goKindOf(n)} into Go value of type int32`,
+        );
       case 'quantity': {
         const text = n.k === 'string' ? n.v.trim() : n.k === 'number' ? n.raw : '';
-        if (!QUANTITY.test(text)) throw new TypeDecodeError("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+        if (!QUANTITY.test(text))
+          throw new TypeDecodeError(
+            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+          );
         return n.k === 'number' ? Number(n.raw) : text;
       }
       case 'time':
       case 'microtime': {
-        if (n.k !== 'string') throw new TypeDecodeError(`json: cannot unmarshal ${goKindOf(n)} into Go value of type string`);
+        if (n.k !== 'string')
+          throw new TypeDecodeError(`json: cannot unmarshal ${goKindOf(n)} into Go value of type string`);
         if (n.v === '') return null;
         const why = goTimeParseError(n.v, s.t === 'microtime');
         if (why) throw new TypeDecodeError(why);
@@ -248,7 +273,12 @@ class Walker {
         if (n.k !== 'object') this.mismatch(n, s, struct, goPath);
         const out: Record<string, unknown> = {};
         // A null map value decodes as the element's zero value ("" for strings).
-        for (const [key, v] of n.members) define(out, key, this.walk(v, s.value, `${path}.${key}`, struct, goPath) ?? (s.value.t === 'string' ? '' : null));
+        for (const [key, v] of n.members)
+          define(
+            out,
+            key,
+            this.walk(v, s.value, `${path}.${key}`, struct, goPath) ?? (s.value.t === 'string' ? '' : null),
+          );
         return out;
       }
       case 'struct': {
@@ -258,7 +288,13 @@ class Walker {
     }
   }
 
-  struct(n: Extract<JsonNode, { k: 'object' }>, model: string, go: string, path: string, goPath: string): Record<string, unknown> {
+  struct(
+    n: Extract<JsonNode, { k: 'object' }>,
+    model: string,
+    go: string,
+    path: string,
+    goPath: string,
+  ): Record<string, unknown> {
     const fields = fieldsOf(model);
     const out: Record<string, unknown> = {};
     const seen = new Set<string>();
@@ -290,7 +326,10 @@ function define(o: Record<string, unknown>, key: string, value: unknown): void {
  */
 export function decodeTyped(n: JsonNode, model: string): TypedDecode {
   const w = new Walker();
-  if (n.k !== 'object') throw new TypeDecodeError(`json: cannot unmarshal ${goKindOf(n)} into Go value of type ${goName(model).pkg}.${goName(model).go}`);
+  if (n.k !== 'object')
+    throw new TypeDecodeError(
+      `json: cannot unmarshal ${goKindOf(n)} into Go value of type ${goName(model).pkg}.${goName(model).go}`,
+    );
   const value = w.struct(n, model, goName(model).go, '', '');
   return { value, strict: w.strict };
 }

@@ -13,7 +13,6 @@ export interface FieldRequirement {
   value: string;
 }
 
-
 const META = ['metadata.name', 'metadata.namespace'];
 
 const CORE_EVENT = [
@@ -32,7 +31,16 @@ const CORE_EVENT = [
 
 /** Field labels by `group/resource` (the served version's names; events.k8s.io/v1 names `regarding`). */
 const BY_RESOURCE: Record<string, string[]> = {
-  '/pods': ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  '/pods': [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
   '/nodes': ['spec.unschedulable'],
   '/namespaces': ['status.phase'],
   '/secrets': ['type'],
@@ -70,6 +78,7 @@ export function fieldLabelValue(obj: KubeObject, field: string): string | undefi
   if (obj.kind === 'Event' && obj.apiVersion === 'v1' && field === 'source') {
     return ((obj as { source?: { component?: string } }).source?.component ?? '') as string;
   }
-  if (obj.kind === 'Pod' && field === 'spec.hostNetwork') return String((obj.spec as { hostNetwork?: boolean } | undefined)?.hostNetwork === true);
+  if (obj.kind === 'Pod' && field === 'spec.hostNetwork')
+    return String((obj.spec as { hostNetwork?: boolean } | undefined)?.hostNetwork === true);
   return undefined;
 }

@@ -36,7 +36,14 @@ const ga3 = (storage: 'v1' | 'v1alpha3'): CrdVersion[] => [
 ];
 const sec = (): CrdVersion[] => [{ name: 'v1', storage: true }, { name: 'v1beta1' }];
 
-function row(group: string, kind: string, plural: string, shortNames: string[], versions: CrdVersion[], printerColumns: PrinterColumn[]): CrdSpecRow {
+function row(
+  group: string,
+  kind: string,
+  plural: string,
+  shortNames: string[],
+  versions: CrdVersion[],
+  printerColumns: PrinterColumn[],
+): CrdSpecRow {
   const groupPrefix = group.split('.')[0];
   return {
     group,
@@ -87,5 +94,12 @@ export const ISTIO_CRDS: readonly CrdSpecRow[] = [
     age,
   ]),
   row('security.istio.io', 'RequestAuthentication', 'requestauthentications', ['ra'], sec(), []),
-  row('telemetry.istio.io', 'Telemetry', 'telemetries', ['telemetry'], [{ name: 'v1' }, { name: 'v1alpha1', storage: true }], [age]),
+  row(
+    'telemetry.istio.io',
+    'Telemetry',
+    'telemetries',
+    ['telemetry'],
+    [{ name: 'v1' }, { name: 'v1alpha1', storage: true }],
+    [age],
+  ),
 ];

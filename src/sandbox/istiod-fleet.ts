@@ -93,8 +93,10 @@ export class IstiodFleet {
 
   sync(): void {
     const pods = this.source.list('Pod');
-    const running = (p: KubeObject) => !p.metadata.deletionTimestamp && (p.status as { phase?: string } | undefined)?.phase === 'Running';
-    const isIstiod = (p: KubeObject) => p.metadata.namespace === this.ns && p.metadata.labels?.app === 'istiod' && running(p);
+    const running = (p: KubeObject) =>
+      !p.metadata.deletionTimestamp && (p.status as { phase?: string } | undefined)?.phase === 'Running';
+    const isIstiod = (p: KubeObject) =>
+      p.metadata.namespace === this.ns && p.metadata.labels?.app === 'istiod' && running(p);
     const istiodPods = new Set(pods.filter(isIstiod).map((p) => p.metadata.name));
     for (const name of this.sims.keys()) {
       if (istiodPods.has(name)) continue;
@@ -109,7 +111,8 @@ export class IstiodFleet {
       this.sims.set(name, sim);
     }
     const proxies = new Map<string, KubeObject>();
-    for (const p of pods) if (running(p) && hasIstioProxy(p)) proxies.set(`${p.metadata.name}.${p.metadata.namespace}`, p);
+    for (const p of pods)
+      if (running(p) && hasIstioProxy(p)) proxies.set(`${p.metadata.name}.${p.metadata.namespace}`, p);
     for (const sim of this.sims.values()) for (const id of sim.connected()) if (!proxies.has(id)) sim.disconnect(id);
     for (const id of this.away) if (!proxies.has(id)) this.away.delete(id);
     if (this.sims.size === 0) return;

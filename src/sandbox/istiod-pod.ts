@@ -22,23 +22,52 @@ import {
 import { isLocalhostCaller, type PodEndpoints } from './pod-endpoints.ts';
 
 const LEGACY_NONCE_FIELDS = [
-  ['cluster', TYPE_URL.CDS], ['listener', TYPE_URL.LDS], ['route', TYPE_URL.RDS],
-  ['endpoint', TYPE_URL.EDS], ['extensionconfig', TYPE_URL.ECDS],
+  ['cluster', TYPE_URL.CDS],
+  ['listener', TYPE_URL.LDS],
+  ['route', TYPE_URL.RDS],
+  ['endpoint', TYPE_URL.EDS],
+  ['extensionconfig', TYPE_URL.ECDS],
 ] as const;
 
 // Debug endpoints istiod registers behind allowAuthenticatedOrLocalhost (pilot/pkg/xds/debug.go);
 // syncz and connections are modelled, the rest answer 501 to a localhost caller.
 const DEBUG_PATHS: ReadonlySet<string> = new Set([
-  '/debug/ecdsz', '/debug/edsz', '/debug/ndsz', '/debug/adsz', '/debug/syncz', '/debug/registryz', '/debug/endpointz',
-  '/debug/endpointShardz', '/debug/cachez', '/debug/configz', '/debug/sidecarz', '/debug/resourcesz', '/debug/instancesz',
-  '/debug/ambientz', '/debug/krtz', '/debug/authorizationz', '/debug/telemetryz', '/debug/config_dump', '/debug/push_status',
-  '/debug/pushcontext', '/debug/connections', '/debug/inject', '/debug/mesh', '/debug/clusterz', '/debug/networkz',
-  '/debug/mcsz', '/debug/list',
+  '/debug/ecdsz',
+  '/debug/edsz',
+  '/debug/ndsz',
+  '/debug/adsz',
+  '/debug/syncz',
+  '/debug/registryz',
+  '/debug/endpointz',
+  '/debug/endpointShardz',
+  '/debug/cachez',
+  '/debug/configz',
+  '/debug/sidecarz',
+  '/debug/resourcesz',
+  '/debug/instancesz',
+  '/debug/ambientz',
+  '/debug/krtz',
+  '/debug/authorizationz',
+  '/debug/telemetryz',
+  '/debug/config_dump',
+  '/debug/push_status',
+  '/debug/pushcontext',
+  '/debug/connections',
+  '/debug/inject',
+  '/debug/mesh',
+  '/debug/clusterz',
+  '/debug/networkz',
+  '/debug/mcsz',
+  '/debug/list',
 ]);
 
 /** Short names as istiod prints them in its logs (v3.GetShortType). */
 const SHORT_TYPE: Record<string, string> = {
-  [TYPE_URL.CDS]: 'CDS', [TYPE_URL.LDS]: 'LDS', [TYPE_URL.EDS]: 'EDS', [TYPE_URL.RDS]: 'RDS', [TYPE_URL.ECDS]: 'ECDS',
+  [TYPE_URL.CDS]: 'CDS',
+  [TYPE_URL.LDS]: 'LDS',
+  [TYPE_URL.EDS]: 'EDS',
+  [TYPE_URL.RDS]: 'RDS',
+  [TYPE_URL.ECDS]: 'ECDS',
 };
 
 // istiod's log keeps growing; the simulator keeps the tail, as a container log would be read.
@@ -167,7 +196,12 @@ export class IstiodSim {
     for (const p of this.sortedProxies()) {
       if (namespace && p.id.slice(p.id.lastIndexOf('.') + 1) !== namespace) continue;
       // Key order, omitted empties and the zero time follow Go's encoding/json for SyncStatus.
-      const entry: Record<string, unknown> = { cluster_id: p.clusterId, proxy: p.id, proxy_type: p.proxyType, istio_version: p.istioVersion };
+      const entry: Record<string, unknown> = {
+        cluster_id: p.clusterId,
+        proxy: p.id,
+        proxy_type: p.proxyType,
+        istio_version: p.istioVersion,
+      };
       for (const [name, t] of LEGACY_NONCE_FIELDS) {
         const w = p.watches.get(t);
         if (w?.sent) entry[`${name}_sent`] = w.sent;
@@ -213,7 +247,9 @@ export class IstiodSim {
       // The index is registered without the auth wrapper in debug.go.
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       const rows = [...DEBUG_PATHS].map((p) => `<tr><td><a href='${p}'>${p}</a></td></tr>`).join('');
-      res.end(`<html><head><title>Pilot Debug Console</title></head><body><table id="endpoints">${rows}</table></body></html>\n`);
+      res.end(
+        `<html><head><title>Pilot Debug Console</title></head><body><table id="endpoints">${rows}</table></body></html>\n`,
+      );
       return;
     }
     if (this.debugOnHttp && DEBUG_PATHS.has(path)) {
@@ -236,10 +272,18 @@ export class IstiodSim {
       }
       if (path === '/debug/connections') {
         const clients = this.sortedProxies();
-        json(res, {
-          totalClients: clients.length,
-          clients: clients.map((c) => ({ connectionId: c.connectionId, connectedAt: c.connectedAt.toISOString(), address: c.peerAddress })),
-        }, url.searchParams.has('pretty'));
+        json(
+          res,
+          {
+            totalClients: clients.length,
+            clients: clients.map((c) => ({
+              connectionId: c.connectionId,
+              connectedAt: c.connectedAt.toISOString(),
+              address: c.peerAddress,
+            })),
+          },
+          url.searchParams.has('pretty'),
+        );
         return;
       }
       text(res, 501, `${path} is not simulated by the sandbox's istiod\n`);

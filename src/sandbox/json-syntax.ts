@@ -16,7 +16,7 @@ export class JsonSyntaxError extends Error {}
 /** Go's quoteChar: the offending character in single quotes, escaped as strconv.Quote would. */
 function quoteChar(c: string): string {
   if (c === "'") return "'\\''";
-  if (c === '"') return '\'"\'';
+  if (c === '"') return "'\"'";
   const q = JSON.stringify(c);
   return `'${q.slice(1, -1)}'`;
 }
@@ -190,7 +190,8 @@ export function readJson(text: string): JsonNode {
 export function nodeOf(v: unknown): JsonNode {
   if (v === null || v === undefined) return { k: 'null' };
   if (Array.isArray(v)) return { k: 'array', items: v.map(nodeOf) };
-  if (typeof v === 'object') return { k: 'object', members: Object.entries(v as Record<string, unknown>).map(([key, x]) => [key, nodeOf(x)]) };
+  if (typeof v === 'object')
+    return { k: 'object', members: Object.entries(v as Record<string, unknown>).map(([key, x]) => [key, nodeOf(x)]) };
   if (typeof v === 'string') return { k: 'string', v };
   if (typeof v === 'number') return { k: 'number', raw: String(v) };
   if (typeof v === 'boolean') return { k: 'bool', v };
@@ -203,7 +204,8 @@ export function valueOf(n: JsonNode): unknown {
     case 'object': {
       const o: Record<string, unknown> = {};
       // defineProperty, so a member named __proto__ stays data (as JSON.parse keeps it).
-      for (const [key, v] of n.members) Object.defineProperty(o, key, { value: valueOf(v), enumerable: true, writable: true, configurable: true });
+      for (const [key, v] of n.members)
+        Object.defineProperty(o, key, { value: valueOf(v), enumerable: true, writable: true, configurable: true });
       return o;
     }
     case 'array':

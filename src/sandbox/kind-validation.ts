@@ -12,7 +12,8 @@ type Obj = Record<string, unknown>;
 
 const MAX_SECRET_SIZE = 1024 * 1024;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
-const CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+const CONFIG_KEY_MSG =
+  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 
 function asObj(v: unknown): Obj | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
@@ -31,11 +32,13 @@ function notSupported(field: string, value: unknown, values: string[]): FieldErr
 }
 
 function enumCheck(out: FieldError[], field: string, value: unknown, values: string[]): void {
-  if (value !== undefined && value !== '' && !values.includes(String(value))) out.push(notSupported(field, value, values));
+  if (value !== undefined && value !== '' && !values.includes(String(value)))
+    out.push(notSupported(field, value, values));
 }
 
 function nonNegative(out: FieldError[], field: string, value: unknown): void {
-  if (typeof value === 'number' && value < 0) out.push({ type: 'FieldValueInvalid', field, value, detail: 'must be greater than or equal to 0' });
+  if (typeof value === 'number' && value < 0)
+    out.push({ type: 'FieldValueInvalid', field, value, detail: 'must be greater than or equal to 0' });
 }
 
 /** IsConfigMapKey: the key rules shared by ConfigMap and Secret data. */
@@ -59,12 +62,20 @@ function configMapErrors(o: KubeObject): FieldError[] {
     ['binaryData', data, binary],
   ] as const) {
     for (const [key, value] of Object.entries(entries)) {
-      for (const why of configKeyProblems(key)) out.push({ type: 'FieldValueInvalid', field: `${bag}[${key}]`, value: key, detail: why });
-      if (key in other) out.push({ type: 'FieldValueInvalid', field: `${bag}[${key}]`, value: key, detail: `duplicate of key present in ${bag === 'data' ? 'binaryData' : 'data'}` });
+      for (const why of configKeyProblems(key))
+        out.push({ type: 'FieldValueInvalid', field: `${bag}[${key}]`, value: key, detail: why });
+      if (key in other)
+        out.push({
+          type: 'FieldValueInvalid',
+          field: `${bag}[${key}]`,
+          value: key,
+          detail: `duplicate of key present in ${bag === 'data' ? 'binaryData' : 'data'}`,
+        });
       size += bag === 'data' ? Buffer.byteLength(String(value)) : Buffer.from(String(value), 'base64').length;
     }
   }
-  if (size > MAX_SECRET_SIZE) out.push({ type: 'FieldValueTooLong', field: '', detail: `must have at most ${MAX_SECRET_SIZE} bytes` });
+  if (size > MAX_SECRET_SIZE)
+    out.push({ type: 'FieldValueTooLong', field: '', detail: `must have at most ${MAX_SECRET_SIZE} bytes` });
   return out;
 }
 
@@ -74,24 +85,29 @@ function secretErrors(o: KubeObject): FieldError[] {
   const stringData = asObj(o.stringData) ?? {};
   let size = 0;
   for (const [key, value] of Object.entries(data)) {
-    for (const why of configKeyProblems(key)) out.push({ type: 'FieldValueInvalid', field: `data[${key}]`, value: key, detail: why });
+    for (const why of configKeyProblems(key))
+      out.push({ type: 'FieldValueInvalid', field: `data[${key}]`, value: key, detail: why });
     size += Buffer.from(String(value), 'base64').length;
   }
   for (const [key, value] of Object.entries(stringData)) {
-    for (const why of configKeyProblems(key)) out.push({ type: 'FieldValueInvalid', field: `data[${key}]`, value: key, detail: why });
+    for (const why of configKeyProblems(key))
+      out.push({ type: 'FieldValueInvalid', field: `data[${key}]`, value: key, detail: why });
     if (!(key in data)) size += Buffer.byteLength(String(value));
   }
-  if (size > MAX_SECRET_SIZE) out.push({ type: 'FieldValueTooLong', field: 'data', detail: `must have at most ${MAX_SECRET_SIZE} bytes` });
+  if (size > MAX_SECRET_SIZE)
+    out.push({ type: 'FieldValueTooLong', field: 'data', detail: `must have at most ${MAX_SECRET_SIZE} bytes` });
   const has = (k: string) => k in data || k in stringData;
   switch (o.type) {
     case 'kubernetes.io/tls':
-      for (const k of ['tls.crt', 'tls.key']) if (!has(k)) out.push({ type: 'FieldValueRequired', field: `data[${k}]` });
+      for (const k of ['tls.crt', 'tls.key'])
+        if (!has(k)) out.push({ type: 'FieldValueRequired', field: `data[${k}]` });
       break;
     case 'kubernetes.io/dockerconfigjson':
       if (!has('.dockerconfigjson')) out.push({ type: 'FieldValueRequired', field: 'data[.dockerconfigjson]' });
       break;
     case 'kubernetes.io/service-account-token':
-      if (!o.metadata.annotations?.['kubernetes.io/service-account.name']) out.push({ type: 'FieldValueRequired', field: 'metadata.annotations[kubernetes.io/service-account.name]' });
+      if (!o.metadata.annotations?.['kubernetes.io/service-account.name'])
+        out.push({ type: 'FieldValueRequired', field: 'metadata.annotations[kubernetes.io/service-account.name]' });
       break;
     default:
       break;
@@ -111,7 +127,8 @@ function portNameProblems(name: string): string[] {
 }
 
 function portErrors(out: FieldError[], path: string, port: unknown): void {
-  if (typeof port === 'number' && (port < 1 || port > 65535)) out.push({ type: 'FieldValueInvalid', field: path, value: port, detail: 'must be between 1 and 65535, inclusive' });
+  if (typeof port === 'number' && (port < 1 || port > 65535))
+    out.push({ type: 'FieldValueInvalid', field: path, value: port, detail: 'must be between 1 and 65535, inclusive' });
 }
 
 function containerErrors(out: FieldError[], containers: unknown, path: string, required: boolean): void {
@@ -125,14 +142,19 @@ function containerErrors(out: FieldError[], containers: unknown, path: string, r
     const at = `${path}[${i}]`;
     const name = typeof c.name === 'string' ? c.name : '';
     if (name === '') out.push({ type: 'FieldValueRequired', field: `${at}.name` });
-    else for (const why of dns1123LabelProblems(name)) out.push({ type: 'FieldValueInvalid', field: `${at}.name`, value: name, detail: why });
+    else
+      for (const why of dns1123LabelProblems(name))
+        out.push({ type: 'FieldValueInvalid', field: `${at}.name`, value: name, detail: why });
     if (names.has(name)) out.push({ type: 'FieldValueDuplicate', field: `${at}.name`, value: name });
     names.add(name);
     if (typeof c.image !== 'string' || c.image === '') out.push({ type: 'FieldValueRequired', field: `${at}.image` });
     asArray(c.ports).forEach((p, j) => {
       const pp = `${at}.ports[${j}]`;
-      if (typeof p.name === 'string' && p.name !== '') for (const why of portNameProblems(p.name)) out.push({ type: 'FieldValueInvalid', field: `${pp}.name`, value: p.name, detail: why });
-      if (p.containerPort === undefined || p.containerPort === 0) out.push({ type: 'FieldValueRequired', field: `${pp}.containerPort` });
+      if (typeof p.name === 'string' && p.name !== '')
+        for (const why of portNameProblems(p.name))
+          out.push({ type: 'FieldValueInvalid', field: `${pp}.name`, value: p.name, detail: why });
+      if (p.containerPort === undefined || p.containerPort === 0)
+        out.push({ type: 'FieldValueRequired', field: `${pp}.containerPort` });
       else portErrors(out, `${pp}.containerPort`, p.containerPort);
       if (p.hostPort !== undefined && p.hostPort !== 0) portErrors(out, `${pp}.hostPort`, p.hostPort);
       enumCheck(out, `${pp}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']);
@@ -150,7 +172,9 @@ export function podSpecErrors(spec: unknown, path: string): FieldError[] {
   asArray(s.volumes).forEach((v, i) => {
     const name = typeof v.name === 'string' ? v.name : '';
     if (name === '') out.push({ type: 'FieldValueRequired', field: `${path}.volumes[${i}].name` });
-    else for (const why of dns1123LabelProblems(name)) out.push({ type: 'FieldValueInvalid', field: `${path}.volumes[${i}].name`, value: name, detail: why });
+    else
+      for (const why of dns1123LabelProblems(name))
+        out.push({ type: 'FieldValueInvalid', field: `${path}.volumes[${i}].name`, value: name, detail: why });
     if (volumes.has(name)) out.push({ type: 'FieldValueDuplicate', field: `${path}.volumes[${i}].name`, value: name });
     volumes.add(name);
   });
@@ -160,10 +184,21 @@ export function podSpecErrors(spec: unknown, path: string): FieldError[] {
   enumCheck(out, `${path}.dnsPolicy`, s.dnsPolicy, ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']);
   nonNegative(out, `${path}.terminationGracePeriodSeconds`, s.terminationGracePeriodSeconds);
   if (typeof s.activeDeadlineSeconds === 'number' && s.activeDeadlineSeconds < 1) {
-    out.push({ type: 'FieldValueInvalid', field: `${path}.activeDeadlineSeconds`, value: s.activeDeadlineSeconds, detail: 'must be between 1 and 2147483647, inclusive' });
+    out.push({
+      type: 'FieldValueInvalid',
+      field: `${path}.activeDeadlineSeconds`,
+      value: s.activeDeadlineSeconds,
+      detail: 'must be between 1 and 2147483647, inclusive',
+    });
   }
   if (typeof s.serviceAccountName === 'string' && s.serviceAccountName !== '') {
-    for (const why of dns1123SubdomainProblems(s.serviceAccountName)) out.push({ type: 'FieldValueInvalid', field: `${path}.serviceAccountName`, value: s.serviceAccountName, detail: why });
+    for (const why of dns1123SubdomainProblems(s.serviceAccountName))
+      out.push({
+        type: 'FieldValueInvalid',
+        field: `${path}.serviceAccountName`,
+        value: s.serviceAccountName,
+        detail: why,
+      });
   }
   return out;
 }
@@ -172,7 +207,9 @@ function dns1123SubdomainProblems(n: string): string[] {
   const out: string[] = [];
   if (n.length > 253) out.push('must be no more than 253 characters');
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(n)) {
-    out.push("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    out.push(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    );
   }
   return out;
 }
@@ -190,13 +227,29 @@ function selectorErrors(out: FieldError[], sel: Obj, path: string): void {
     const at = `${path}.matchExpressions[${i}]`;
     const values = r.values ?? [];
     if (r.operator === 'In' || r.operator === 'NotIn') {
-      if (values.length === 0) out.push({ type: 'FieldValueRequired', field: `${at}.values`, detail: "must be specified when `operator` is 'In' or 'NotIn'" });
+      if (values.length === 0)
+        out.push({
+          type: 'FieldValueRequired',
+          field: `${at}.values`,
+          detail: "must be specified when `operator` is 'In' or 'NotIn'",
+        });
     } else if (r.operator === 'Exists' || r.operator === 'DoesNotExist') {
-      if (values.length > 0) out.push({ type: 'FieldValueForbidden', field: `${at}.values`, detail: "may not be specified when `operator` is 'Exists' or 'DoesNotExist'" });
+      if (values.length > 0)
+        out.push({
+          type: 'FieldValueForbidden',
+          field: `${at}.values`,
+          detail: "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+        });
     } else {
-      out.push({ type: 'FieldValueInvalid', field: `${at}.operator`, value: r.operator ?? '', detail: 'not a valid selector operator' });
+      out.push({
+        type: 'FieldValueInvalid',
+        field: `${at}.operator`,
+        value: r.operator ?? '',
+        detail: 'not a valid selector operator',
+      });
     }
-    for (const why of qualifiedNameProblems(r.key ?? '')) out.push({ type: 'FieldValueInvalid', field: `${at}.key`, value: r.key ?? '', detail: why });
+    for (const why of qualifiedNameProblems(r.key ?? ''))
+      out.push({ type: 'FieldValueInvalid', field: `${at}.key`, value: r.key ?? '', detail: why });
   });
 }
 
@@ -222,11 +275,21 @@ function workloadErrors(o: KubeObject, deployment: boolean): FieldError[] {
   const spec = asObj(o.spec) ?? {};
   nonNegative(out, 'spec.replicas', spec.replicas);
   const sel = asObj(spec.selector);
-  const empty = sel !== undefined && Object.keys(asObj(sel.matchLabels) ?? {}).length + (Array.isArray(sel.matchExpressions) ? sel.matchExpressions.length : 0) === 0;
+  const empty =
+    sel !== undefined &&
+    Object.keys(asObj(sel.matchLabels) ?? {}).length +
+      (Array.isArray(sel.matchExpressions) ? sel.matchExpressions.length : 0) ===
+      0;
   if (!sel) out.push({ type: 'FieldValueRequired', field: 'spec.selector' });
   else {
     selectorErrors(out, sel, 'spec.selector');
-    if (empty) out.push({ type: 'FieldValueInvalid', field: 'spec.selector', value: sel, detail: 'empty selector is invalid for deployment' });
+    if (empty)
+      out.push({
+        type: 'FieldValueInvalid',
+        field: 'spec.selector',
+        value: sel,
+        detail: 'empty selector is invalid for deployment',
+      });
   }
   const template = asObj(spec.template);
   if (!template) out.push({ type: 'FieldValueRequired', field: 'spec.template' });
@@ -234,30 +297,52 @@ function workloadErrors(o: KubeObject, deployment: boolean): FieldError[] {
     const meta = asObj(template.metadata) ?? {};
     const labels = (asObj(meta.labels) ?? {}) as Record<string, string>;
     if (!empty && !selects(sel, labels)) {
-      out.push({ type: 'FieldValueInvalid', field: 'spec.template.metadata.labels', value: labels, detail: '`selector` does not match template `labels`' });
+      out.push({
+        type: 'FieldValueInvalid',
+        field: 'spec.template.metadata.labels',
+        value: labels,
+        detail: '`selector` does not match template `labels`',
+      });
     }
     out.push(...labelErrors(labels, 'spec.template.metadata.labels'));
     const podSpec = asObj(template.spec) ?? {};
     out.push(...podSpecErrors(podSpec, 'spec.template.spec'));
-    if (podSpec.restartPolicy !== undefined && podSpec.restartPolicy !== 'Always' && ['OnFailure', 'Never'].includes(String(podSpec.restartPolicy))) {
+    if (
+      podSpec.restartPolicy !== undefined &&
+      podSpec.restartPolicy !== 'Always' &&
+      ['OnFailure', 'Never'].includes(String(podSpec.restartPolicy))
+    ) {
       out.push(notSupported('spec.template.spec.restartPolicy', podSpec.restartPolicy, ['Always']));
     }
     if (podSpec.activeDeadlineSeconds !== undefined) {
-      out.push({ type: 'FieldValueForbidden', field: 'spec.template.spec.activeDeadlineSeconds', detail: 'activeDeadlineSeconds in ReplicaSet is not Supported' });
+      out.push({
+        type: 'FieldValueForbidden',
+        field: 'spec.template.spec.activeDeadlineSeconds',
+        detail: 'activeDeadlineSeconds in ReplicaSet is not Supported',
+      });
     }
   }
   nonNegative(out, 'spec.minReadySeconds', spec.minReadySeconds);
   if (deployment) {
     const strategy = asObj(spec.strategy) ?? {};
     if (strategy.type === 'Recreate' && strategy.rollingUpdate !== undefined) {
-      out.push({ type: 'FieldValueForbidden', field: 'spec.strategy.rollingUpdate', detail: "may not be specified when strategy `type` is 'Recreate'" });
+      out.push({
+        type: 'FieldValueForbidden',
+        field: 'spec.strategy.rollingUpdate',
+        detail: "may not be specified when strategy `type` is 'Recreate'",
+      });
     }
     enumCheck(out, 'spec.strategy.type', strategy.type, ['Recreate', 'RollingUpdate']);
     nonNegative(out, 'spec.revisionHistoryLimit', spec.revisionHistoryLimit);
     if (typeof spec.progressDeadlineSeconds === 'number') {
       nonNegative(out, 'spec.progressDeadlineSeconds', spec.progressDeadlineSeconds);
       if (spec.progressDeadlineSeconds <= (typeof spec.minReadySeconds === 'number' ? spec.minReadySeconds : 0)) {
-        out.push({ type: 'FieldValueInvalid', field: 'spec.progressDeadlineSeconds', value: spec.progressDeadlineSeconds, detail: 'must be greater than minReadySeconds' });
+        out.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.progressDeadlineSeconds',
+          value: spec.progressDeadlineSeconds,
+          detail: 'must be greater than minReadySeconds',
+        });
       }
     }
   }
@@ -270,13 +355,16 @@ function serviceErrors(o: KubeObject): FieldError[] {
   const spec = asObj(o.spec) ?? {};
   const ports = asArray(spec.ports);
   const headless = spec.clusterIP === 'None';
-  if (ports.length === 0 && spec.type !== 'ExternalName' && !headless) out.push({ type: 'FieldValueRequired', field: 'spec.ports' });
+  if (ports.length === 0 && spec.type !== 'ExternalName' && !headless)
+    out.push({ type: 'FieldValueRequired', field: 'spec.ports' });
   const names = new Set<string>();
   ports.forEach((p, i) => {
     const at = `spec.ports[${i}]`;
     const name = typeof p.name === 'string' ? p.name : '';
     if (ports.length > 1 && name === '') out.push({ type: 'FieldValueRequired', field: `${at}.name` });
-    else if (name !== '') for (const why of dns1123LabelProblems(name)) out.push({ type: 'FieldValueInvalid', field: `${at}.name`, value: name, detail: why });
+    else if (name !== '')
+      for (const why of dns1123LabelProblems(name))
+        out.push({ type: 'FieldValueInvalid', field: `${at}.name`, value: name, detail: why });
     if (name !== '' && names.has(name)) out.push({ type: 'FieldValueDuplicate', field: `${at}.name`, value: name });
     names.add(name);
     if (p.port === undefined) out.push({ type: 'FieldValueRequired', field: `${at}.port` });

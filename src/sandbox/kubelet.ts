@@ -4,7 +4,13 @@
 // every few ticks); graceful deletes finish after the controllers' lag. With no node it does nothing.
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../kube/objects.ts';
-import { type ContainerStatus, type ControllerContext, NODE_NAME, type Obj, type PodStatus } from './controller-context.ts';
+import {
+  type ContainerStatus,
+  type ControllerContext,
+  NODE_NAME,
+  type Obj,
+  type PodStatus,
+} from './controller-context.ts';
 import { clone } from './patch.ts';
 
 export const FAIL_START_ANNOTATION = 'sandbox.meshops.dev/fail-start';
@@ -23,7 +29,9 @@ export class Kubelet {
   }
 
   private allocateIp(): string {
-    const used = new Set(this.ctx.store.scan(this.ctx.rt('pods')).map((p) => (p.status as PodStatus | undefined)?.podIP));
+    const used = new Set(
+      this.ctx.store.scan(this.ctx.rt('pods')).map((p) => (p.status as PodStatus | undefined)?.podIP),
+    );
     for (;;) {
       const n = this.ipCounter++;
       const ip = `10.244.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
@@ -53,7 +61,11 @@ export class Kubelet {
       if (!spec.nodeName) {
         const next = clone(pod);
         (next.spec as { nodeName?: string }).nodeName = NODE_NAME;
-        next.status = { ...status, phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }] };
+        next.status = {
+          ...status,
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }],
+        };
         delete next.metadata.resourceVersion;
         this.ctx.store.update(podrt, next, { wholeObject: true, manager: 'kube-scheduler' });
         continue;
@@ -73,11 +85,27 @@ export class Kubelet {
           conditions: [
             { type: 'PodReadyToStartContainers', status: 'False', lastProbeTime: null, lastTransitionTime: now },
             { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now },
-            { type: 'Ready', status: 'False', lastProbeTime: null, lastTransitionTime: now, reason: 'ContainersNotReady', message: unready },
-            { type: 'ContainersReady', status: 'False', lastProbeTime: null, lastTransitionTime: now, reason: 'ContainersNotReady', message: unready },
+            {
+              type: 'Ready',
+              status: 'False',
+              lastProbeTime: null,
+              lastTransitionTime: now,
+              reason: 'ContainersNotReady',
+              message: unready,
+            },
+            {
+              type: 'ContainersReady',
+              status: 'False',
+              lastProbeTime: null,
+              lastTransitionTime: now,
+              reason: 'ContainersNotReady',
+              message: unready,
+            },
             { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
           ],
-          containerStatuses: (spec.containers ?? []).map((c) => this.containerStatus(c, { waiting: { reason: 'ContainerCreating' } }, false, 0)),
+          containerStatuses: (spec.containers ?? []).map((c) =>
+            this.containerStatus(c, { waiting: { reason: 'ContainerCreating' } }, false, 0),
+          ),
         } satisfies PodStatus;
         delete next.metadata.resourceVersion;
         this.ctx.store.update(podrt, next, { wholeObject: true, manager: 'kubelet' });
@@ -92,13 +120,22 @@ export class Kubelet {
     }
   }
 
-  private containerStatus(c: Container, state: Obj, ready: boolean, restartCount: number, lastState: Obj = {}): ContainerStatus {
+  private containerStatus(
+    c: Container,
+    state: Obj,
+    ready: boolean,
+    restartCount: number,
+    lastState: Obj = {},
+  ): ContainerStatus {
     const image = c.image ?? '';
     const started = 'running' in state;
     return {
       name: c.name,
       image,
-      imageID: started || restartCount > 0 ? `${image.split(':')[0]}@sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}` : '',
+      imageID:
+        started || restartCount > 0
+          ? `${image.split(':')[0]}@sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}`
+          : '',
       ...(started || restartCount > 0 ? { containerID: `containerd://${randomBytes(32).toString('hex')}` } : {}),
       ready,
       started,
@@ -133,7 +170,9 @@ export class Kubelet {
         );
       }
       const pulling = failReason === 'ImagePullBackOff' || failReason === 'ErrImagePull';
-      const message = pulling ? `Back-off pulling image "${c.image}"` : `the sandbox keeps this container in ${failReason}`;
+      const message = pulling
+        ? `Back-off pulling image "${c.image}"`
+        : `the sandbox keeps this container in ${failReason}`;
       return this.containerStatus(c, { waiting: { reason: failReason, message } }, false, 0);
     });
     const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
@@ -166,7 +205,12 @@ export class Kubelet {
       ...(spec.initContainers?.length
         ? {
             initContainerStatuses: spec.initContainers.map((c) =>
-              this.containerStatus(c, { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } }, true, 0),
+              this.containerStatus(
+                c,
+                { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+                true,
+                0,
+              ),
             ),
           }
         : {}),
@@ -187,7 +231,13 @@ export class Kubelet {
           : failReason === 'ImagePullBackOff' || failReason === 'ErrImagePull'
             ? `Back-off pulling image "${app?.image}"`
             : `Error: ${failReason}`;
-      this.ctx.event(next, 'Warning', failReason === 'CrashLoopBackOff' || failReason === 'ImagePullBackOff' ? 'BackOff' : 'Failed', msg, 'kubelet');
+      this.ctx.event(
+        next,
+        'Warning',
+        failReason === 'CrashLoopBackOff' || failReason === 'ImagePullBackOff' ? 'BackOff' : 'Failed',
+        msg,
+        'kubelet',
+      );
     }
   }
 
@@ -201,7 +251,11 @@ export class Kubelet {
       if (s.name === 'istio-proxy' || !finished || nowMs - Date.parse(finished) < 5 * this.ctx.opts.stepMs) return s;
       changed = true;
       const ts = new Date(nowMs).toISOString().replace(/\.\d+Z$/, 'Z');
-      return { ...s, restartCount: s.restartCount + 1, lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: ts, finishedAt: ts } } };
+      return {
+        ...s,
+        restartCount: s.restartCount + 1,
+        lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: ts, finishedAt: ts } },
+      };
     });
     if (!changed) return;
     const next = clone(pod);

@@ -10,9 +10,33 @@ export type LabelRequirement =
   | { key: string; op: 'exists' | 'notexists' }
   | { key: string; op: 'gt' | 'lt'; value: string };
 
-type Tok = 'end' | 'error' | 'ident' | 'in' | 'notin' | 'eq' | 'deq' | 'neq' | 'not' | 'gt' | 'lt' | 'open' | 'close' | 'comma';
+type Tok =
+  | 'end'
+  | 'error'
+  | 'ident'
+  | 'in'
+  | 'notin'
+  | 'eq'
+  | 'deq'
+  | 'neq'
+  | 'not'
+  | 'gt'
+  | 'lt'
+  | 'open'
+  | 'close'
+  | 'comma';
 
-const SYMBOLS: Record<string, Tok> = { ')': 'close', ',': 'comma', '!': 'not', '==': 'deq', '=': 'eq', '>': 'gt', '<': 'lt', '!=': 'neq', '(': 'open' };
+const SYMBOLS: Record<string, Tok> = {
+  ')': 'close',
+  ',': 'comma',
+  '!': 'not',
+  '==': 'deq',
+  '=': 'eq',
+  '>': 'gt',
+  '<': 'lt',
+  '!=': 'neq',
+  '(': 'open',
+};
 const KEYWORDS: Record<string, Tok> = { in: 'in', notin: 'notin' };
 const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 const isSymbol = (c: string) => '=!(),><'.includes(c);
@@ -56,14 +80,16 @@ function lex(s: string): { tok: Tok; lit: string }[] {
 const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const NAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 const SUBDOMAIN_MSG =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
 /** validation.IsQualifiedName's messages (empty when valid). */
 export function qualifiedNameErrors(key: string): string[] {
   const parts = key.split('/');
-  if (parts.length > 2) return [`a qualified name ${NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+  if (parts.length > 2)
+    return [`a qualified name ${NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
   const errs: string[] = [];
   const name = parts.length === 2 ? (parts[1] as string) : (parts[0] as string);
   if (parts.length === 2) {
@@ -116,7 +142,8 @@ class Parser {
     for (;;) {
       const { tok, lit } = this.peek(true);
       if (tok === 'end') return out;
-      if (tok !== 'ident' && tok !== 'not') throw new SelectorError(`found '${lit}', expected: !, identifier, or 'end of string'`);
+      if (tok !== 'ident' && tok !== 'not')
+        throw new SelectorError(`found '${lit}', expected: !, identifier, or 'end of string'`);
       try {
         out.push(this.requirement());
       } catch (e) {
@@ -127,7 +154,8 @@ class Parser {
       if (after.tok === 'end') return out;
       if (after.tok !== 'comma') throw new SelectorError(`found '${after.lit}', expected: ',' or 'end of string'`);
       const t2 = this.peek(true);
-      if (t2.tok !== 'ident' && t2.tok !== 'not') throw new SelectorError(`found '${t2.lit}', expected: identifier after ','`);
+      if (t2.tok !== 'ident' && t2.tok !== 'not')
+        throw new SelectorError(`found '${t2.lit}', expected: identifier after ','`);
     }
   }
 
@@ -151,7 +179,8 @@ class Parser {
       case 'in':
       case 'notin': {
         const values = this.valueSet();
-        if (values.length === 0) throw new SelectorError(`values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty`);
+        if (values.length === 0)
+          throw new SelectorError(`values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty`);
         this.checkValues(key, values);
         return { key, op: op.tok, values };
       }
@@ -165,7 +194,10 @@ class Parser {
       case 'gt':
       case 'lt': {
         const value = this.exactValue();
-        if (!/^[-+]?\d+$/.test(value)) throw new SelectorError(`values[0]: Invalid value: ${JSON.stringify(value)}: for 'Gt', 'Lt' operators, the value must be an integer`);
+        if (!/^[-+]?\d+$/.test(value))
+          throw new SelectorError(
+            `values[0]: Invalid value: ${JSON.stringify(value)}: for 'Gt', 'Lt' operators, the value must be an integer`,
+          );
         return { key, op: op.tok, value };
       }
       default:
@@ -176,7 +208,8 @@ class Parser {
   private checkValues(key: string, values: string[]): void {
     values.forEach((v, i) => {
       const errs = labelValueErrors(v);
-      if (errs.length) throw new SelectorError(`values[${i}][${key}]: Invalid value: ${JSON.stringify(v)}: ${errs.join('; ')}`);
+      if (errs.length)
+        throw new SelectorError(`values[${i}][${key}]: Invalid value: ${JSON.stringify(v)}: ${errs.join('; ')}`);
     });
   }
 
@@ -196,7 +229,8 @@ class Parser {
       this.next(true);
       return [''];
     }
-    if (la.tok !== 'ident' && la.tok !== 'comma') throw new SelectorError(`found '${la.lit}', expected: ',', ')' or identifier`);
+    if (la.tok !== 'ident' && la.tok !== 'comma')
+      throw new SelectorError(`found '${la.lit}', expected: ',', ')' or identifier`);
     const set = new Set<string>();
     for (;;) {
       const t = this.next(true);

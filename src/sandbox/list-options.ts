@@ -23,13 +23,38 @@ export function validateListOptions(o: ListParams): void {
   const errs: Parameters<typeof invalid>[3] = [];
   const match = o.resourceVersionMatch;
   if (match) {
-    if (o.watch) errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail: 'resourceVersionMatch is forbidden for watch' });
-    if (!o.resourceVersion) errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail: 'resourceVersionMatch is forbidden unless resourceVersion is provided' });
-    if (o.continue) errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail: 'resourceVersionMatch is forbidden when continue is provided' });
+    if (o.watch)
+      errs.push({
+        type: 'FieldValueForbidden',
+        field: 'resourceVersionMatch',
+        detail: 'resourceVersionMatch is forbidden for watch',
+      });
+    if (!o.resourceVersion)
+      errs.push({
+        type: 'FieldValueForbidden',
+        field: 'resourceVersionMatch',
+        detail: 'resourceVersionMatch is forbidden unless resourceVersion is provided',
+      });
+    if (o.continue)
+      errs.push({
+        type: 'FieldValueForbidden',
+        field: 'resourceVersionMatch',
+        detail: 'resourceVersionMatch is forbidden when continue is provided',
+      });
     if (match !== 'Exact' && match !== 'NotOlderThan') {
-      errs.push({ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', value: match, detail: 'supported values: "Exact", "NotOlderThan", ""' });
+      errs.push({
+        type: 'FieldValueNotSupported',
+        field: 'resourceVersionMatch',
+        value: match,
+        detail: 'supported values: "Exact", "NotOlderThan", ""',
+      });
     }
-    if (match === 'Exact' && o.resourceVersion === '0') errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail: 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"' });
+    if (match === 'Exact' && o.resourceVersion === '0')
+      errs.push({
+        type: 'FieldValueForbidden',
+        field: 'resourceVersionMatch',
+        detail: 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+      });
   }
   if (errs.length) throw invalid('meta.k8s.io', 'ListOptions', '', errs);
 }
@@ -79,14 +104,28 @@ function decodeContinue(token: string): ContinueToken {
     throw badRequest(`invalid continue token: continue key is not valid: ${(e as Error).message}`);
   }
   const t = parsed as Partial<ContinueToken> | null;
-  if (!t || t.v !== 'meta.k8s.io/v1') throw badRequest('invalid continue token: continue key is not valid: server does not recognize this encoded version');
-  if (typeof t.rv !== 'number' || t.rv === 0) throw badRequest('invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
-  if (typeof t.start !== 'string' || t.start === '') throw badRequest('invalid continue token: continue key is not valid: encoded start key empty (version meta.k8s.io/v1)');
+  if (!t || t.v !== 'meta.k8s.io/v1')
+    throw badRequest(
+      'invalid continue token: continue key is not valid: server does not recognize this encoded version',
+    );
+  if (typeof t.rv !== 'number' || t.rv === 0)
+    throw badRequest(
+      'invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+    );
+  if (typeof t.start !== 'string' || t.start === '')
+    throw badRequest(
+      'invalid continue token: continue key is not valid: encoded start key empty (version meta.k8s.io/v1)',
+    );
   return t as ContinueToken;
 }
 
 /** The objects of one resource (optionally one namespace) as they were at `rv`, or undefined when the history is gone. */
-export function snapshotAt(store: SandboxStore, rt: ResourceType, namespace: string | undefined, rv: number): KubeObject[] | undefined {
+export function snapshotAt(
+  store: SandboxStore,
+  rt: ResourceType,
+  namespace: string | undefined,
+  rv: number,
+): KubeObject[] | undefined {
   const events = store.eventsSince(rv);
   if (events === undefined) return undefined;
   const state = new Map<string, KubeObject>();
@@ -132,7 +171,12 @@ function parseRv(raw: string): number {
 }
 
 /** Serve one list request: the page of matching objects, in key order, with the list's metadata. */
-export async function listObjects(store: SandboxStore, rt: ResourceType, namespace: string | undefined, req: ListRequest): Promise<ListPage> {
+export async function listObjects(
+  store: SandboxStore,
+  rt: ResourceType,
+  namespace: string | undefined,
+  req: ListRequest,
+): Promise<ListPage> {
   validateListOptions(req);
   const current = Number(store.resourceVersion);
   const limit = req.limit !== undefined && req.limit > 0 ? req.limit : undefined;
@@ -148,7 +192,11 @@ export async function listObjects(store: SandboxStore, rt: ResourceType, namespa
       source = store.scan(rt, namespace);
     } else {
       const snap = snapshotAt(store, rt, namespace, token.rv);
-      if (!snap) throw expired(INCONSISTENT_CONTINUE, Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: -1, start })).toString('base64url'));
+      if (!snap)
+        throw expired(
+          INCONSISTENT_CONTINUE,
+          Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: -1, start })).toString('base64url'),
+        );
       source = snap;
       listRv = token.rv;
     }

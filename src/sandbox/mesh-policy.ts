@@ -43,7 +43,11 @@ function stringMap(v: unknown): Labels {
 /** Oldest first; equal timestamps fall back to name, then namespace (a stable order istiod also uses). */
 function byAge(a: KubeObject, b: KubeObject): number {
   const t = (o: KubeObject) => Date.parse(o.metadata.creationTimestamp ?? '') || 0;
-  return t(a) - t(b) || a.metadata.name.localeCompare(b.metadata.name) || (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '');
+  return (
+    t(a) - t(b) ||
+    a.metadata.name.localeCompare(b.metadata.name) ||
+    (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '')
+  );
 }
 
 // ------------------------------------------------------------------ PeerAuthentication
@@ -74,21 +78,33 @@ export function peerModeFor(
     policies.filter((pa) => filter(pa, stringMap(record(record(pa.spec).selector).matchLabels))).sort(byAge)[0];
   const mesh = pick((pa, sel) => pa.metadata.namespace === rootNamespace && Object.keys(sel).length === 0);
   const namespaceWide =
-    workload.namespace === rootNamespace ? undefined : pick((pa, sel) => pa.metadata.namespace === workload.namespace && Object.keys(sel).length === 0);
+    workload.namespace === rootNamespace
+      ? undefined
+      : pick((pa, sel) => pa.metadata.namespace === workload.namespace && Object.keys(sel).length === 0);
   const workloadLevel =
     workload.namespace === rootNamespace
       ? undefined
-      : pick((pa, sel) => pa.metadata.namespace === workload.namespace && Object.keys(sel).length > 0 && selects(sel, workload.labels));
+      : pick(
+          (pa, sel) =>
+            pa.metadata.namespace === workload.namespace &&
+            Object.keys(sel).length > 0 &&
+            selects(sel, workload.labels),
+        );
 
   let decision: PeerDecision = { mode: 'PERMISSIVE', level: 'default' };
-  for (const [level, pa] of [['mesh', mesh], ['namespace', namespaceWide], ['workload', workloadLevel]] as const) {
+  for (const [level, pa] of [
+    ['mesh', mesh],
+    ['namespace', namespaceWide],
+    ['workload', workloadLevel],
+  ] as const) {
     const mode = pa && declaredMode(record(pa.spec).mtls);
     if (pa && mode) decision = { mode, by: `${pa.metadata.namespace}/${pa.metadata.name}`, level };
   }
   if (workloadLevel) {
     const perPort = record(record(workloadLevel.spec).portLevelMtls)[String(port)];
     const mode = perPort === undefined ? undefined : declaredMode(perPort);
-    if (mode) decision = { mode, by: `${workloadLevel.metadata.namespace}/${workloadLevel.metadata.name}`, level: 'port' };
+    if (mode)
+      decision = { mode, by: `${workloadLevel.metadata.namespace}/${workloadLevel.metadata.name}`, level: 'port' };
   }
   return decision;
 }
@@ -144,7 +160,8 @@ export function clientTlsFor(
 ): ClientDecision {
   const visible = (rule: KubeObject, fromOwnNamespace: boolean): boolean => {
     const selector = record(rule.spec).workloadSelector;
-    if (selector !== undefined) return fromOwnNamespace && selects(stringMap(record(selector).matchLabels), client.labels);
+    if (selector !== undefined)
+      return fromOwnNamespace && selects(stringMap(record(selector).matchLabels), client.labels);
     return fromOwnNamespace || exportedTo(rule, client.namespace);
   };
   const order = [...new Set([client.namespace, target.serviceNamespace, rootNamespace])];
@@ -156,8 +173,13 @@ export function clientTlsFor(
       .filter((m) => m.pattern !== '' && hostMatches(m.pattern, target.host));
     if (matching.length === 0) continue;
     // Most specific: the exact name, else the longest wildcard; rules for the same host, oldest first.
-    const best = matching.some((m) => m.pattern === target.host) ? target.host : matching.map((m) => m.pattern).sort((a, b) => b.length - a.length)[0]!;
-    const same = matching.filter((m) => m.pattern === best).map((m) => m.rule).sort(byAge);
+    const best = matching.some((m) => m.pattern === target.host)
+      ? target.host
+      : matching.map((m) => m.pattern).sort((a, b) => b.length - a.length)[0]!;
+    const same = matching
+      .filter((m) => m.pattern === best)
+      .map((m) => m.rule)
+      .sort(byAge);
     const withPolicy = same.find((r) => record(r.spec).trafficPolicy !== undefined) ?? same[0]!;
     const policy = record(record(withPolicy.spec).trafficPolicy);
     const settings = Array.isArray(policy.portLevelSettings) ? policy.portLevelSettings : [];

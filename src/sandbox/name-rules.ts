@@ -27,12 +27,36 @@ export function dns1123LabelProblems(n: string): string[] {
 
 export function nameRule(rt: ResourceType): (name: string) => string | undefined {
   const key = `${rt.group}/${rt.plural}`;
-  if (key === '/namespaces') return (n) => (DNS1123_LABEL.test(n) && n.length <= 63 ? undefined : n.length > 63 ? 'must be no more than 63 characters' : LABEL_MSG);
-  if (key === '/services') return (n) => (DNS1035_LABEL.test(n) && n.length <= 63 ? undefined : n.length > 63 ? 'must be no more than 63 characters' : DNS1035_MSG);
+  if (key === '/namespaces')
+    return (n) =>
+      DNS1123_LABEL.test(n) && n.length <= 63
+        ? undefined
+        : n.length > 63
+          ? 'must be no more than 63 characters'
+          : LABEL_MSG;
+  if (key === '/services')
+    return (n) =>
+      DNS1035_LABEL.test(n) && n.length <= 63
+        ? undefined
+        : n.length > 63
+          ? 'must be no more than 63 characters'
+          : DNS1035_MSG;
   if (rt.group === 'rbac.authorization.k8s.io') {
-    return (n) => (n === '.' || n === '..' ? `may not be '${n}'` : n.includes('/') ? "may not contain '/'" : n.includes('%') ? "may not contain '%'" : undefined);
+    return (n) =>
+      n === '.' || n === '..'
+        ? `may not be '${n}'`
+        : n.includes('/')
+          ? "may not contain '/'"
+          : n.includes('%')
+            ? "may not contain '%'"
+            : undefined;
   }
-  return (n) => (DNS1123_SUBDOMAIN.test(n) && n.length <= 253 ? undefined : n.length > 253 ? 'must be no more than 253 characters' : SUBDOMAIN_MSG);
+  return (n) =>
+    DNS1123_SUBDOMAIN.test(n) && n.length <= 253
+      ? undefined
+      : n.length > 253
+        ? 'must be no more than 253 characters'
+        : SUBDOMAIN_MSG;
 }
 
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
@@ -66,8 +90,10 @@ export function qualifiedNameProblems(value: string): string[] {
 export function labelErrors(labels: Record<string, string> | undefined, path = 'metadata.labels'): FieldError[] {
   const out: FieldError[] = [];
   for (const [k, v] of Object.entries(labels ?? {})) {
-    for (const why of qualifiedNameProblems(k)) out.push({ type: 'FieldValueInvalid', field: path, value: k, detail: why });
-    if (v.length > 63) out.push({ type: 'FieldValueInvalid', field: path, value: v, detail: 'must be no more than 63 characters' });
+    for (const why of qualifiedNameProblems(k))
+      out.push({ type: 'FieldValueInvalid', field: path, value: k, detail: why });
+    if (v.length > 63)
+      out.push({ type: 'FieldValueInvalid', field: path, value: v, detail: 'must be no more than 63 characters' });
     if (!LABEL_VALUE.test(v)) out.push({ type: 'FieldValueInvalid', field: path, value: v, detail: LABEL_VALUE_MSG });
   }
   return out;
@@ -80,10 +106,15 @@ export function annotationErrors(annotations: Record<string, string> | undefined
   const out: FieldError[] = [];
   let size = 0;
   for (const [k, v] of Object.entries(annotations ?? {})) {
-    for (const why of qualifiedNameProblems(k.toLowerCase())) out.push({ type: 'FieldValueInvalid', field: 'metadata.annotations', value: k, detail: why });
+    for (const why of qualifiedNameProblems(k.toLowerCase()))
+      out.push({ type: 'FieldValueInvalid', field: 'metadata.annotations', value: k, detail: why });
     size += Buffer.byteLength(k) + Buffer.byteLength(String(v));
   }
-  if (size > TOTAL_ANNOTATION_SIZE) out.push({ type: 'FieldValueTooLong', field: 'metadata.annotations', detail: `must have at most ${TOTAL_ANNOTATION_SIZE} bytes` });
+  if (size > TOTAL_ANNOTATION_SIZE)
+    out.push({
+      type: 'FieldValueTooLong',
+      field: 'metadata.annotations',
+      detail: `must have at most ${TOTAL_ANNOTATION_SIZE} bytes`,
+    });
   return out;
 }
-

@@ -42,7 +42,8 @@ export class NamespaceController {
       const left = this.contents(ns.metadata.name);
       if (left.length > 0) {
         for (const { rt, obj } of left) {
-          if (this.store.peek(rt, obj.metadata.namespace, obj.metadata.name)) this.store.remove(rt, obj.metadata.namespace, obj.metadata.name, { propagationPolicy: 'Orphan' });
+          if (this.store.peek(rt, obj.metadata.namespace, obj.metadata.name))
+            this.store.remove(rt, obj.metadata.namespace, obj.metadata.name, { propagationPolicy: 'Orphan' });
         }
         wrote = true;
         continue;

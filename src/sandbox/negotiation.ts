@@ -11,7 +11,11 @@
 import type { ServerResponse } from 'node:http';
 import { ApiError } from './api-errors.ts';
 
-export const SERVED_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'] as const;
+export const SERVED_MEDIA_TYPES = [
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+] as const;
 export type MediaType = (typeof SERVED_MEDIA_TYPES)[number];
 
 export interface AcceptClause {
@@ -62,7 +66,8 @@ export function parseAccept(header: string): AcceptClause[] {
     out.push(clause);
   }
   // A stable insertion sort, as Go's sort.Sort is for short slices, with goautoneg's Less.
-  const less = (a: AcceptClause, b: AcceptClause) => a.q > b.q || (a.type !== '*' && b.type === '*') || (a.subType !== '*' && b.subType === '*');
+  const less = (a: AcceptClause, b: AcceptClause) =>
+    a.q > b.q || (a.type !== '*' && b.type === '*') || (a.subType !== '*' && b.subType === '*');
   for (let i = 1; i < out.length; i++) {
     for (let j = i; j > 0 && less(out[j] as AcceptClause, out[j - 1] as AcceptClause); j--) {
       const t = out[j] as AcceptClause;
@@ -73,14 +78,22 @@ export function parseAccept(header: string): AcceptClause[] {
   return out;
 }
 
-function allowsConversion(convert: { kind: string; group: string; version: string }, mediaType: MediaType, endpoint: EndpointRestrictions): boolean {
+function allowsConversion(
+  convert: { kind: string; group: string; version: string },
+  mediaType: MediaType,
+  endpoint: EndpointRestrictions,
+): boolean {
   if (!endpoint.resource) return false;
   if (convert.group !== 'meta.k8s.io' || (convert.version !== 'v1' && convert.version !== 'v1beta1')) return false;
   if (convert.kind === 'Table') return mediaType === 'application/json' || mediaType === 'application/yaml';
   return convert.kind === 'PartialObjectMetadata' || convert.kind === 'PartialObjectMetadataList';
 }
 
-function acceptOptions(params: Record<string, string>, mediaType: MediaType, endpoint: EndpointRestrictions): Negotiated | undefined {
+function acceptOptions(
+  params: Record<string, string>,
+  mediaType: MediaType,
+  endpoint: EndpointRestrictions,
+): Negotiated | undefined {
   const out: Negotiated = { mediaType, pretty: false };
   let convert: { kind: string; group: string; version: string } | undefined;
   for (const [k, v] of Object.entries(params)) {
@@ -113,7 +126,11 @@ function acceptOptions(params: Record<string, string>, mediaType: MediaType, end
 }
 
 export function notAcceptable(): ApiError {
-  return new ApiError(406, 'NotAcceptable', `only the following media types are accepted: ${SERVED_MEDIA_TYPES.join(', ')}`);
+  return new ApiError(
+    406,
+    'NotAcceptable',
+    `only the following media types are accepted: ${SERVED_MEDIA_TYPES.join(', ')}`,
+  );
 }
 
 /** The output an Accept header negotiates at an endpoint; throws 406 NotAcceptable when none. */
@@ -122,7 +139,9 @@ export function negotiateOutput(accept: string | undefined, endpoint: EndpointRe
   for (const clause of parseAccept(accept)) {
     for (const mediaType of SERVED_MEDIA_TYPES) {
       const [type, subType] = mediaType.split('/') as [string, string];
-      const matches = (clause.type === type && (clause.subType === subType || clause.subType === '*')) || (clause.type === '*' && clause.subType === '*');
+      const matches =
+        (clause.type === type && (clause.subType === subType || clause.subType === '*')) ||
+        (clause.type === '*' && clause.subType === '*');
       if (!matches) continue;
       const got = acceptOptions(clause.params, mediaType, endpoint);
       if (got) return got;

@@ -39,7 +39,9 @@ function internalPackage(group: string): string {
 
 function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 function member(n: JsonNode, key: string): string {
@@ -53,7 +55,14 @@ function member(n: JsonNode, key: string): string {
  * Decode a create/update body for rt served at version. Throws the 400 Kubernetes answers; returns
  * the object and the warnings to send.
  */
-export function decodeObjectBody(buf: Buffer, contentType: string, rt: ResourceType, version: string, registry: ResourceRegistry, validation: FieldValidation): DecodedBody {
+export function decodeObjectBody(
+  buf: Buffer,
+  contentType: string,
+  rt: ResourceType,
+  version: string,
+  registry: ResourceRegistry,
+  validation: FieldValidation,
+): DecodedBody {
   let node: JsonNode;
   if (/yaml/.test(contentType)) {
     try {
@@ -66,11 +75,15 @@ export function decodeObjectBody(buf: Buffer, contentType: string, rt: ResourceT
       node = readJson(buf.toString('utf8'));
     } catch (e) {
       if (!(e instanceof JsonSyntaxError)) throw e;
-      throw badRequest(`the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: ${e.message} (${summarize(buf)})`);
+      throw badRequest(
+        `the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: ${e.message} (${summarize(buf)})`,
+      );
     }
   }
   if (node.k !== 'object') {
-    throw badRequest(`the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: json: cannot unmarshal ${node.k === 'bool' ? 'bool' : node.k} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" } (${summarize(buf)})`);
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${rt.kind}): couldn't get version/kind; json parse error: json: cannot unmarshal ${node.k === 'bool' ? 'bool' : node.k} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" } (${summarize(buf)})`,
+    );
   }
   if (rt.custom) return { body: valueOf(node), warnings: [] };
 
@@ -78,11 +91,17 @@ export function decodeObjectBody(buf: Buffer, contentType: string, rt: ResourceT
   const kind = member(node, 'kind') || rt.kind;
   const apiVersion = member(node, 'apiVersion');
   const gv = apiVersion ? splitApiVersion(apiVersion) : { group: rt.group, version };
-  const cannot = (why: string) => badRequest(`${kind} in version ${JSON.stringify(gv.version)} cannot be handled as a ${rt.kind}: ${why}`);
+  const cannot = (why: string) =>
+    badRequest(`${kind} in version ${JSON.stringify(gv.version)} cannot be handled as a ${rt.kind}: ${why}`);
   if (kind !== rt.kind || gv.group !== rt.group) {
     const fullVersion = gv.group ? `${gv.group}/${gv.version}` : gv.version;
-    const known = registry.byApiVersionKind(fullVersion, kind) ?? (modelFor({ group: gv.group, kind, custom: false }, gv.version) ? kind : undefined);
-    if (!known) throw cannot(`no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(fullVersion)} in scheme "pkg/api/legacyscheme/scheme.go:30"`);
+    const known =
+      registry.byApiVersionKind(fullVersion, kind) ??
+      (modelFor({ group: gv.group, kind, custom: false }, gv.version) ? kind : undefined);
+    if (!known)
+      throw cannot(
+        `no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(fullVersion)} in scheme "pkg/api/legacyscheme/scheme.go:30"`,
+      );
     throw cannot(`converting (${gv.version}.${kind}) to (${internalPackage(rt.group)}.${rt.kind}): unknown conversion`);
   }
 
@@ -95,6 +114,7 @@ export function decodeObjectBody(buf: Buffer, contentType: string, rt: ResourceT
     if (e instanceof TypeDecodeError) throw cannot(e.message);
     throw e;
   }
-  if (decoded.strict.length && validation === 'Strict') throw cannot(`strict decoding error: ${decoded.strict.join(', ')}`);
+  if (decoded.strict.length && validation === 'Strict')
+    throw cannot(`strict decoding error: ${decoded.strict.join(', ')}`);
   return { body: decoded.value, warnings: validation === 'Warn' ? decoded.strict : [] };
 }

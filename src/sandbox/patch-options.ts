@@ -24,7 +24,14 @@ export function fieldValidationOf(params: URLSearchParams): FieldValidation {
 export function fieldValidationErrors(params: URLSearchParams): FieldError[] {
   const v = params.get('fieldValidation');
   if (v === null || DIRECTIVES.includes(v)) return [];
-  return [{ type: 'FieldValueNotSupported', field: 'fieldValidation', value: v, detail: `supported values: ${DIRECTIVES.map((d) => JSON.stringify(d)).join(', ')}` }];
+  return [
+    {
+      type: 'FieldValueNotSupported',
+      field: 'fieldValidation',
+      value: v,
+      detail: `supported values: ${DIRECTIVES.map((d) => JSON.stringify(d)).join(', ')}`,
+    },
+  ];
 }
 
 /** Throws the 422 on PatchOptions Kubernetes gives for options that do not fit the patch type. */
@@ -32,8 +39,10 @@ export function checkPatchOptions(params: URLSearchParams, contentType: string):
   const errors: FieldError[] = [];
   const apply = contentType === 'application/apply-patch+yaml';
   const manager = params.get('fieldManager') ?? '';
-  if (!apply && params.has('force')) errors.push({ type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' });
-  if (apply && manager === '') errors.push({ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' });
+  if (!apply && params.has('force'))
+    errors.push({ type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' });
+  if (apply && manager === '')
+    errors.push({ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' });
   errors.push(...fieldValidationErrors(params));
   if (errors.length) throw invalid('meta.k8s.io', 'PatchOptions', '', errors);
 }

@@ -122,7 +122,8 @@ export function applyJsonPatch(target: Json, ops: unknown): Json {
   if (!Array.isArray(ops)) throw new PatchError('json patch must be an array of operations');
   let doc = clone(target);
   for (const raw of ops) {
-    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') throw new PatchError('invalid operation');
+    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
+      throw new PatchError('invalid operation');
     const op = raw as unknown as JsonPatchOp;
     switch (op.op) {
       case 'add':
@@ -224,7 +225,10 @@ export function mergeKeyFor(field: string, path: readonly string[]): MergeKey {
 }
 
 function stripDirectives(v: Json): Json {
-  if (Array.isArray(v)) return v.filter((x) => !(isObject(x) && x.$patch !== undefined && Object.keys(x).length === 1)).map(stripDirectives);
+  if (Array.isArray(v))
+    return v
+      .filter((x) => !(isObject(x) && x.$patch !== undefined && Object.keys(x).length === 1))
+      .map(stripDirectives);
   if (!isObject(v)) return v;
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v)) {
@@ -255,15 +259,24 @@ function mergeList(orig: Json | undefined, patch: Json[], key: MergeKey, path: s
       if (idx >= 0) base.splice(idx, 1);
       continue;
     }
-    if (idx >= 0) base[idx] = strategicMerge(base[idx], item, path) ?? base[idx] as Json;
+    if (idx >= 0) base[idx] = strategicMerge(base[idx], item, path) ?? (base[idx] as Json);
     else base.push(stripDirectives(item));
   }
   if (key === undefined) return base;
-  return orderBy(base, patch.filter((x) => !(isObject(x) && x.$patch === 'delete')), key, Array.isArray(orig) ? orig : []);
+  return orderBy(
+    base,
+    patch.filter((x) => !(isObject(x) && x.$patch === 'delete')),
+    key,
+    Array.isArray(orig) ? orig : [],
+  );
 }
 
 function indexIn(list: Json[], x: Json, key: MergeKey): number {
-  return list.findIndex((o) => (key === undefined || key === PRIMITIVE_MERGE ? deepEqual(o, x) : isObject(o) && isObject(x) && sameKey(o[key], x[key])));
+  return list.findIndex((o) =>
+    key === undefined || key === PRIMITIVE_MERGE
+      ? deepEqual(o, x)
+      : isObject(o) && isObject(x) && sameKey(o[key], x[key]),
+  );
 }
 
 /**
@@ -272,8 +285,12 @@ function indexIn(list: Json[], x: Json, key: MergeKey): number {
  * live-only items slotted in before the first patch item that the live list has after them.
  */
 function orderBy(list: Json[], order: Json[], key: MergeKey, live: Json[] = list): Json[] {
-  const inOrder = list.filter((x) => indexIn(order, x, key) >= 0).sort((a, b) => indexIn(order, a, key) - indexIn(order, b, key));
-  const liveOnly = list.filter((x) => indexIn(order, x, key) < 0).sort((a, b) => indexIn(live, a, key) - indexIn(live, b, key));
+  const inOrder = list
+    .filter((x) => indexIn(order, x, key) >= 0)
+    .sort((a, b) => indexIn(order, a, key) - indexIn(order, b, key));
+  const liveOnly = list
+    .filter((x) => indexIn(order, x, key) < 0)
+    .sort((a, b) => indexIn(live, a, key) - indexIn(live, b, key));
   const out: Json[] = [];
   let i = 0;
   let j = 0;
@@ -332,7 +349,8 @@ export function strategicMerge(orig: Json | undefined, patch: Json, path: string
       const field = k.slice('$setElementOrder/'.length);
       const cur = result[field];
       const liveList = isObject(orig) && Array.isArray(orig[field]) ? (orig[field] as Json[]) : cur;
-      if (Array.isArray(cur)) result[field] = orderBy(cur, v, mergeKeyFor(field, path), Array.isArray(liveList) ? liveList : cur);
+      if (Array.isArray(cur))
+        result[field] = orderBy(cur, v, mergeKeyFor(field, path), Array.isArray(liveList) ? liveList : cur);
     }
   }
   return result;

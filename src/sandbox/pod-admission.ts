@@ -23,7 +23,11 @@ function tokenVolume(name: string): Obj {
       sources: [
         { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
         { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
       defaultMode: 420,
     },
@@ -40,14 +44,21 @@ export function admitNewPod(spec: Obj, serviceAccount: Obj | undefined): void {
 
   const tolerations = Array.isArray(spec.tolerations) ? (spec.tolerations as Obj[]) : [];
   for (const key of DEFAULT_TOLERATIONS) {
-    const covered = tolerations.some((t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === 'NoExecute'));
+    const covered = tolerations.some(
+      (t) =>
+        (t.key === key || (t.key === undefined && t.operator === 'Exists')) &&
+        (t.effect === undefined || t.effect === 'NoExecute'),
+    );
     if (!covered) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
   }
   spec.tolerations = tolerations;
 
   const automount = spec.automountServiceAccountToken ?? serviceAccount?.automountServiceAccountToken;
   if (automount === false) return;
-  const containers = [...((spec.initContainers as Obj[] | undefined) ?? []), ...((spec.containers as Obj[] | undefined) ?? [])];
+  const containers = [
+    ...((spec.initContainers as Obj[] | undefined) ?? []),
+    ...((spec.containers as Obj[] | undefined) ?? []),
+  ];
   const name = `kube-api-access-${suffix()}`;
   let used = false;
   for (const c of containers) {

@@ -89,10 +89,22 @@ export class PodEndpoints {
   }
 
   /** GET /api/v1/namespaces/{ns}/pods/{name}[:port]/proxy/{path} */
-  handleProxy(req: IncomingMessage, res: ServerResponse, namespace: string, pod: string, port: number, path: string): void {
+  handleProxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    pod: string,
+    port: number,
+    path: string,
+  ): void {
     const handler = this.lookup(namespace, pod, port);
     if (!handler) {
-      writeStatus(res, 503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${podAddress(namespace, pod)}:${port}: connect: connection refused`);
+      writeStatus(
+        res,
+        503,
+        'ServiceUnavailable',
+        `error trying to reach service: dial tcp ${podAddress(namespace, pod)}:${port}: connect: connection refused`,
+      );
       return;
     }
     const url = req.url ?? '';
@@ -112,12 +124,19 @@ export class PodEndpoints {
   handlePortForwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, pod: string): void {
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (upgrade === 'websocket') {
-      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const offered = (req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const protocol = offered.includes(SPDY_TUNNEL_PROTOCOL)
         ? SPDY_TUNNEL_PROTOCOL
         : PORT_FORWARD_WS_PROTOCOLS.find((p) => offered.includes(p));
       if (!protocol) {
-        rejectUpgrade(socket, 400, `unable to upgrade: no supported port-forward subprotocol among [${offered.join(', ')}]`);
+        rejectUpgrade(
+          socket,
+          400,
+          `unable to upgrade: no supported port-forward subprotocol among [${offered.join(', ')}]`,
+        );
         return;
       }
       let ports: number[] = [];
@@ -140,7 +159,12 @@ export class PodEndpoints {
           // Each WebSocket binary message carries raw SPDY bytes (client-go TunnelingConnection).
           const tunnel = createWebSocketStream(ws);
           tunnel.on('error', () => tunnel.destroy());
-          serveSpdyPortForward(tunnel, (port) => this.dial(namespace, pod, port), (port) => connectionRefused(namespace, pod, port), this.log);
+          serveSpdyPortForward(
+            tunnel,
+            (port) => this.dial(namespace, pod, port),
+            (port) => connectionRefused(namespace, pod, port),
+            this.log,
+          );
         } else {
           this.serveChannels(ws, namespace, pod, ports);
         }
@@ -158,7 +182,12 @@ export class PodEndpoints {
           `X-Stream-Protocol-Version: ${PORT_FORWARD_PROTOCOL}\r\n\r\n`,
       );
       if (head.length > 0) socket.unshift(head);
-      serveSpdyPortForward(socket, (port) => this.dial(namespace, pod, port), (port) => connectionRefused(namespace, pod, port), this.log);
+      serveSpdyPortForward(
+        socket,
+        (port) => this.dial(namespace, pod, port),
+        (port) => connectionRefused(namespace, pod, port),
+        this.log,
+      );
       return;
     }
     rejectUpgrade(socket, 400, 'unable to upgrade: missing upgrade headers in request');
@@ -208,7 +237,11 @@ function key(namespace: string, pod: string, port: number): string {
 /** `ports=15014`, `ports=15014,8080` or repeated `ports=`; every value a port in 1..65535. */
 export function parsePortsQuery(url: string): number[] | string {
   const params = new URL(url, 'http://sandbox').searchParams;
-  const raw = params.getAll('ports').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  const raw = params
+    .getAll('ports')
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (raw.length === 0) return 'query parameter "ports" is required';
   const ports: number[] = [];
   for (const r of raw) {
@@ -220,7 +253,10 @@ export function parsePortsQuery(url: string): number[] | string {
 }
 
 function headerValues(h: string | string[] | undefined): string[] {
-  return (Array.isArray(h) ? h : h ? [h] : []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  return (Array.isArray(h) ? h : h ? [h] : [])
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function rejectUpgrade(socket: Duplex, code: number, message: string): void {
@@ -243,5 +279,5 @@ function statusBody(code: number, reason: string, message: string) {
 function podAddress(namespace: string, pod: string): string {
   let h = 0;
   for (const ch of `${namespace}/${pod}`) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `10.244.${(h >> 8) & 0xff}.${(h & 0xff) || 1}`;
+  return `10.244.${(h >> 8) & 0xff}.${h & 0xff || 1}`;
 }

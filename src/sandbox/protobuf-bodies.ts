@@ -3,14 +3,28 @@
 // in JSON (kubectl accepts it) and decodes the `k8s\0` envelope (runtime.Unknown) plus the handful of
 // message types those commands send, from their field numbers in k8s.io/api's generated.proto.
 
-type FieldType = 'string' | 'bytes' | 'int' | 'bool' | { msg: Schema } | { repeated: FieldType } | { map: 'string' | 'bytes' };
+type FieldType =
+  | 'string'
+  | 'bytes'
+  | 'int'
+  | 'bool'
+  | { msg: Schema }
+  | { repeated: FieldType }
+  | { map: 'string' | 'bytes' };
 type Schema = Record<number, [string, FieldType]>;
 
 const str = 'string' as const;
 const list = (t: FieldType): FieldType => ({ repeated: t });
 const msg = (s: Schema): FieldType => ({ msg: s });
 
-const ownerReference: Schema = { 1: ['kind', str], 3: ['name', str], 4: ['uid', str], 5: ['apiVersion', str], 6: ['controller', 'bool'], 7: ['blockOwnerDeletion', 'bool'] };
+const ownerReference: Schema = {
+  1: ['kind', str],
+  3: ['name', str],
+  4: ['uid', str],
+  5: ['apiVersion', str],
+  6: ['controller', 'bool'],
+  7: ['blockOwnerDeletion', 'bool'],
+};
 const objectMeta: Schema = {
   1: ['name', str],
   2: ['generateName', str],
@@ -23,13 +37,30 @@ const objectMeta: Schema = {
   13: ['ownerReferences', list(msg(ownerReference))],
   14: ['finalizers', list(str)],
 };
-const resourceAttributes: Schema = { 1: ['namespace', str], 2: ['verb', str], 3: ['group', str], 4: ['version', str], 5: ['resource', str], 6: ['subresource', str], 7: ['name', str] };
+const resourceAttributes: Schema = {
+  1: ['namespace', str],
+  2: ['verb', str],
+  3: ['group', str],
+  4: ['version', str],
+  5: ['resource', str],
+  6: ['subresource', str],
+  7: ['name', str],
+};
 const nonResourceAttributes: Schema = { 1: ['path', str], 2: ['verb', str] };
-const selfReviewSpec: Schema = { 1: ['resourceAttributes', msg(resourceAttributes)], 2: ['nonResourceAttributes', msg(nonResourceAttributes)] };
+const selfReviewSpec: Schema = {
+  1: ['resourceAttributes', msg(resourceAttributes)],
+  2: ['nonResourceAttributes', msg(nonResourceAttributes)],
+};
 const reviewSpec: Schema = { ...selfReviewSpec, 3: ['user', str], 4: ['groups', list(str)], 6: ['uid', str] };
 const subject: Schema = { 1: ['kind', str], 2: ['apiGroup', str], 3: ['name', str], 4: ['namespace', str] };
 const roleRef: Schema = { 1: ['apiGroup', str], 2: ['kind', str], 3: ['name', str] };
-const policyRule: Schema = { 1: ['verbs', list(str)], 2: ['apiGroups', list(str)], 3: ['resources', list(str)], 4: ['resourceNames', list(str)], 5: ['nonResourceURLs', list(str)] };
+const policyRule: Schema = {
+  1: ['verbs', list(str)],
+  2: ['apiGroups', list(str)],
+  3: ['resources', list(str)],
+  4: ['resourceNames', list(str)],
+  5: ['nonResourceURLs', list(str)],
+};
 const labelSelector: Schema = { 1: ['matchLabels', { map: 'string' }] };
 const localObjectReference: Schema = { 1: ['name', str] };
 
@@ -39,13 +70,37 @@ const KINDS: Record<string, Schema> = {
   SelfSubjectRulesReview: { 1: ['metadata', msg(objectMeta)], 2: ['spec', msg({ 1: ['namespace', str] })] },
   LocalSubjectAccessReview: { 1: ['metadata', msg(objectMeta)], 2: ['spec', msg(reviewSpec)] },
   RoleBinding: { 1: ['metadata', msg(objectMeta)], 2: ['subjects', list(msg(subject))], 3: ['roleRef', msg(roleRef)] },
-  ClusterRoleBinding: { 1: ['metadata', msg(objectMeta)], 2: ['subjects', list(msg(subject))], 3: ['roleRef', msg(roleRef)] },
+  ClusterRoleBinding: {
+    1: ['metadata', msg(objectMeta)],
+    2: ['subjects', list(msg(subject))],
+    3: ['roleRef', msg(roleRef)],
+  },
   Role: { 1: ['metadata', msg(objectMeta)], 2: ['rules', list(msg(policyRule))] },
-  ClusterRole: { 1: ['metadata', msg(objectMeta)], 2: ['rules', list(msg(policyRule))], 3: ['aggregationRule', msg({ 1: ['clusterRoleSelectors', list(msg(labelSelector))] })] },
+  ClusterRole: {
+    1: ['metadata', msg(objectMeta)],
+    2: ['rules', list(msg(policyRule))],
+    3: ['aggregationRule', msg({ 1: ['clusterRoleSelectors', list(msg(labelSelector))] })],
+  },
   Namespace: { 1: ['metadata', msg(objectMeta)] },
-  ConfigMap: { 1: ['metadata', msg(objectMeta)], 2: ['data', { map: 'string' }], 3: ['binaryData', { map: 'bytes' }], 4: ['immutable', 'bool'] },
-  Secret: { 1: ['metadata', msg(objectMeta)], 2: ['data', { map: 'bytes' }], 3: ['type', str], 4: ['stringData', { map: 'string' }], 5: ['immutable', 'bool'] },
-  ServiceAccount: { 1: ['metadata', msg(objectMeta)], 2: ['secrets', list(msg(localObjectReference))], 3: ['imagePullSecrets', list(msg(localObjectReference))], 4: ['automountServiceAccountToken', 'bool'] },
+  ConfigMap: {
+    1: ['metadata', msg(objectMeta)],
+    2: ['data', { map: 'string' }],
+    3: ['binaryData', { map: 'bytes' }],
+    4: ['immutable', 'bool'],
+  },
+  Secret: {
+    1: ['metadata', msg(objectMeta)],
+    2: ['data', { map: 'bytes' }],
+    3: ['type', str],
+    4: ['stringData', { map: 'string' }],
+    5: ['immutable', 'bool'],
+  },
+  ServiceAccount: {
+    1: ['metadata', msg(objectMeta)],
+    2: ['secrets', list(msg(localObjectReference))],
+    3: ['imagePullSecrets', list(msg(localObjectReference))],
+    4: ['automountServiceAccountToken', 'bool'],
+  },
 };
 
 interface Field {

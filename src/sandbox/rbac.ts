@@ -31,7 +31,8 @@ function rulesOf(o: KubeObject): PolicyRule[] {
 
 /** A ClusterRole's rules, including rules aggregated from ClusterRoles its aggregationRule selects. */
 function clusterRoleRules(objects: readonly KubeObject[], role: KubeObject): PolicyRule[] {
-  const agg = (role.aggregationRule as { clusterRoleSelectors?: LabelSelectorObject[] } | undefined)?.clusterRoleSelectors;
+  const agg = (role.aggregationRule as { clusterRoleSelectors?: LabelSelectorObject[] } | undefined)
+    ?.clusterRoleSelectors;
   if (!agg?.length) return rulesOf(role);
   const out = [...rulesOf(role)];
   for (const o of objects) {
@@ -41,7 +42,12 @@ function clusterRoleRules(objects: readonly KubeObject[], role: KubeObject): Pol
   return out;
 }
 
-function subjectMatches(s: Subject, user: string, groups: readonly string[], bindingNamespace: string | undefined): boolean {
+function subjectMatches(
+  s: Subject,
+  user: string,
+  groups: readonly string[],
+  bindingNamespace: string | undefined,
+): boolean {
   switch (s.kind) {
     case 'User':
       return s.name === user;
@@ -80,11 +86,18 @@ function nameMatches(rule: PolicyRule, name: string | undefined): boolean {
 }
 
 export function ruleAllows(rule: PolicyRule, verb: string, group: string, resource: string, name?: string): boolean {
-  return verbMatches(rule, verb) && groupMatches(rule, group) && resourceMatches(rule, resource) && nameMatches(rule, name);
+  return (
+    verbMatches(rule, verb) && groupMatches(rule, group) && resourceMatches(rule, resource) && nameMatches(rule, name)
+  );
 }
 
 /** The rules that apply to a user in a namespace (or cluster-wide when namespace is undefined). */
-export function rulesFor(objects: readonly KubeObject[], user: string, groups: readonly string[], namespace?: string): PolicyRule[] {
+export function rulesFor(
+  objects: readonly KubeObject[],
+  user: string,
+  groups: readonly string[],
+  namespace?: string,
+): PolicyRule[] {
   const clusterRoles = new Map<string, KubeObject>();
   const roles = new Map<string, KubeObject>();
   for (const o of objects) {
@@ -133,10 +146,20 @@ export function can(
 }
 
 /** Non-resource URLs (`/healthz`, `/metrics`), matched exactly or by a trailing `*`. */
-export function canNonResource(objects: readonly KubeObject[], user: string, groups: readonly string[], verb: string, path: string): boolean {
+export function canNonResource(
+  objects: readonly KubeObject[],
+  user: string,
+  groups: readonly string[],
+  verb: string,
+  path: string,
+): boolean {
   if (groups.includes(SUPERUSER_GROUP)) return true;
   return rulesFor(objects, user, groups).some(
-    (r) => verbMatches(r, verb) && (r.nonResourceURLs ?? []).some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1)))),
+    (r) =>
+      verbMatches(r, verb) &&
+      (r.nonResourceURLs ?? []).some(
+        (u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))),
+      ),
   );
 }
 
@@ -157,7 +180,8 @@ export interface GrantedRule {
 }
 
 function describeSubject(s: Subject, bindingNamespace: string): string {
-  if (s.kind === 'ServiceAccount') return `ServiceAccount ${JSON.stringify(`${s.name ?? ''}/${s.namespace || bindingNamespace}`)}`;
+  if (s.kind === 'ServiceAccount')
+    return `ServiceAccount ${JSON.stringify(`${s.name ?? ''}/${s.namespace || bindingNamespace}`)}`;
   return `${s.kind ?? ''} ${JSON.stringify(s.name ?? '')}`;
 }
 
@@ -165,7 +189,12 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
  * The rules that apply to a user, in the authorizer's visiting order: ClusterRoleBindings, then (for
  * a namespace) that namespace's RoleBindings; each with the first of its subjects that matches.
  */
-export function grantedRules(objects: readonly KubeObject[], user: string, groups: readonly string[], namespace?: string): GrantedRule[] {
+export function grantedRules(
+  objects: readonly KubeObject[],
+  user: string,
+  groups: readonly string[],
+  namespace?: string,
+): GrantedRule[] {
   const clusterRoles = new Map<string, KubeObject>();
   const roles = new Map<string, KubeObject>();
   for (const o of objects) {
@@ -174,7 +203,9 @@ export function grantedRules(objects: readonly KubeObject[], user: string, group
   }
   const out: GrantedRule[] = [];
   const visit = (binding: KubeObject, bindingNs: string | undefined) => {
-    const subject = ((binding.subjects as Subject[] | undefined) ?? []).find((s) => subjectMatches(s, user, groups, bindingNs));
+    const subject = ((binding.subjects as Subject[] | undefined) ?? []).find((s) =>
+      subjectMatches(s, user, groups, bindingNs),
+    );
     const ref = binding.roleRef as RoleRef | undefined;
     if (!subject || !ref?.name) return;
     let rules: PolicyRule[] = [];
@@ -191,7 +222,8 @@ export function grantedRules(objects: readonly KubeObject[], user: string, group
     for (const rule of rules) out.push({ rule, source });
   };
   for (const o of objects) if (o.kind === 'ClusterRoleBinding') visit(o, undefined);
-  if (namespace) for (const o of objects) if (o.kind === 'RoleBinding' && o.metadata.namespace === namespace) visit(o, namespace);
+  if (namespace)
+    for (const o of objects) if (o.kind === 'RoleBinding' && o.metadata.namespace === namespace) visit(o, namespace);
   return out;
 }
 
@@ -202,17 +234,38 @@ export interface Decision {
 }
 
 /** The authorizer chain's decision for a resource request: system:masters first, then RBAC. */
-export function decideResource(objects: readonly KubeObject[], user: string, groups: readonly string[], verb: string, group: string, resource: string, namespace?: string, name?: string): Decision {
+export function decideResource(
+  objects: readonly KubeObject[],
+  user: string,
+  groups: readonly string[],
+  verb: string,
+  group: string,
+  resource: string,
+  namespace?: string,
+  name?: string,
+): Decision {
   if (groups.includes(SUPERUSER_GROUP)) return { allowed: true, reason: '' };
-  const hit = grantedRules(objects, user, groups, namespace).find((g) => ruleAllows(g.rule, verb, group, resource, name));
+  const hit = grantedRules(objects, user, groups, namespace).find((g) =>
+    ruleAllows(g.rule, verb, group, resource, name),
+  );
   return hit ? { allowed: true, reason: `RBAC: allowed by ${hit.source}` } : { allowed: false, reason: '' };
 }
 
 /** The same for a non-resource URL (`/healthz`, `/api/*`). */
-export function decideNonResource(objects: readonly KubeObject[], user: string, groups: readonly string[], verb: string, path: string): Decision {
+export function decideNonResource(
+  objects: readonly KubeObject[],
+  user: string,
+  groups: readonly string[],
+  verb: string,
+  path: string,
+): Decision {
   if (groups.includes(SUPERUSER_GROUP)) return { allowed: true, reason: '' };
   const hit = grantedRules(objects, user, groups).find(
-    (g) => verbMatches(g.rule, verb) && (g.rule.nonResourceURLs ?? []).some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1)))),
+    (g) =>
+      verbMatches(g.rule, verb) &&
+      (g.rule.nonResourceURLs ?? []).some(
+        (u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))),
+      ),
   );
   return hit ? { allowed: true, reason: `RBAC: allowed by ${hit.source}` } : { allowed: false, reason: '' };
 }

@@ -3,7 +3,14 @@
 // SuccessfulCreate/SuccessfulDelete events, and the ReplicaSet's replica counts in its status.
 import type { KubeObject } from '../kube/objects.ts';
 import { randomSuffix } from './api-objects.ts';
-import { type ControllerContext, controllerOwner, type DeploymentSpec, isReady, NODE_NAME, type Obj } from './controller-context.ts';
+import {
+  type ControllerContext,
+  controllerOwner,
+  type DeploymentSpec,
+  isReady,
+  NODE_NAME,
+  type Obj,
+} from './controller-context.ts';
 import { clone, deepEqual } from './patch.ts';
 
 export class ReplicaSetController {
@@ -25,7 +32,11 @@ export class ReplicaSetController {
         for (let i = pods.length; i < desired; i++) this.createPod(rs);
       } else if (pods.length > desired) {
         const victims = [...pods]
-          .sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))
+          .sort(
+            (a, b) =>
+              Number(isReady(a)) - Number(isReady(b)) ||
+              String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+          )
           .slice(0, pods.length - desired);
         for (const v of victims) {
           this.ctx.store.remove(podrt, v.metadata.namespace, v.metadata.name);
@@ -42,7 +53,8 @@ export class ReplicaSetController {
         availableReplicas: ready,
         observedGeneration: rs.metadata.generation ?? 1,
       };
-      for (const k of ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'] as const) if (status[k] === 0) delete status[k];
+      for (const k of ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'] as const)
+        if (status[k] === 0) delete status[k];
       const current = this.ctx.store.peek(rsrt, rs.metadata.namespace, rs.metadata.name);
       if (!current || deepEqual(status, current.status)) continue;
       const next = clone(current);
@@ -53,7 +65,9 @@ export class ReplicaSetController {
   }
 
   private createPod(rs: KubeObject): void {
-    const template = ((rs.spec as { template?: DeploymentSpec['template'] }).template ?? {}) as NonNullable<DeploymentSpec['template']>;
+    const template = ((rs.spec as { template?: DeploymentSpec['template'] }).template ?? {}) as NonNullable<
+      DeploymentSpec['template']
+    >;
     const pod: KubeObject = {
       apiVersion: 'v1',
       kind: 'Pod',

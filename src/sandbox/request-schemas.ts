@@ -14,7 +14,9 @@ export const objectMetaSchema = z.looseObject({
   resourceVersion: z.string().optional(),
   labels: stringMap.nullish(),
   annotations: stringMap.nullish(),
-  ownerReferences: z.array(z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string(), uid: z.string() })).nullish(),
+  ownerReferences: z
+    .array(z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string(), uid: z.string() }))
+    .nullish(),
   finalizers: z.array(z.string()).nullish(),
 });
 
@@ -34,8 +36,14 @@ export function parseObjectBody(raw: unknown): KubeObject {
   if (!r.success) throw badRequest(`error decoding request body: ${describe(r.error)}`);
   const meta = r.data.metadata ?? {};
   // Kubernetes treats null maps like absent ones.
-  for (const k of ['labels', 'annotations', 'ownerReferences', 'finalizers'] as const) if (meta[k] === null) delete meta[k];
-  return { ...r.data, apiVersion: r.data.apiVersion ?? '', kind: r.data.kind ?? '', metadata: { ...meta, name: meta.name ?? '' } } as KubeObject;
+  for (const k of ['labels', 'annotations', 'ownerReferences', 'finalizers'] as const)
+    if (meta[k] === null) delete meta[k];
+  return {
+    ...r.data,
+    apiVersion: r.data.apiVersion ?? '',
+    kind: r.data.kind ?? '',
+    metadata: { ...meta, name: meta.name ?? '' },
+  } as KubeObject;
 }
 
 export const deleteOptionsSchema = z.looseObject({
@@ -93,9 +101,7 @@ const intParam = z
   .regex(/^-?\d+$/)
   .transform(Number);
 
-const boolParam = z
-  .enum(['true', 'false', '1', '0', ''])
-  .transform((v) => v === 'true' || v === '1');
+const boolParam = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 
 export const logQuerySchema = z.object({
   container: z.string().optional(),

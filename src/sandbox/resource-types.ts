@@ -10,7 +10,13 @@ export type { ResourceType } from './resource-type.ts';
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-function builtin(group: string, version: string, kind: string, plural: string, opts: Partial<ResourceType> = {}): ResourceType {
+function builtin(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  opts: Partial<ResourceType> = {},
+): ResourceType {
   return {
     group,
     versions: [version],
@@ -32,29 +38,74 @@ function builtin(group: string, version: string, kind: string, plural: string, o
 export function builtinResourceTypes(): ResourceType[] {
   const all = ['all'];
   return [
-    builtin('', 'v1', 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
-    builtin('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: all, subresources: ['status', 'log', 'proxy', 'portforward'] }),
-    builtin('', 'v1', 'Service', 'services', { shortNames: ['svc'], categories: all, subresources: ['status', 'proxy'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }),
+    builtin('', 'v1', 'Namespace', 'namespaces', {
+      namespaced: false,
+      shortNames: ['ns'],
+      subresources: ['status'],
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    }),
+    builtin('', 'v1', 'Pod', 'pods', {
+      shortNames: ['po'],
+      categories: all,
+      subresources: ['status', 'log', 'proxy', 'portforward'],
+    }),
+    builtin('', 'v1', 'Service', 'services', {
+      shortNames: ['svc'],
+      categories: all,
+      subresources: ['status', 'proxy'],
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    }),
     builtin('', 'v1', 'Node', 'nodes', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),
     builtin('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'], singular: 'endpoints' }),
     builtin('', 'v1', 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
     builtin('', 'v1', 'Secret', 'secrets'),
     builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
     builtin('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
-    builtin('apps', 'v1', 'Deployment', 'deployments', { generation: true, shortNames: ['deploy'], categories: all, subresources: ['status', 'scale'] }),
-    builtin('apps', 'v1', 'ReplicaSet', 'replicasets', { generation: true, shortNames: ['rs'], categories: all, subresources: ['status', 'scale'] }),
+    builtin('apps', 'v1', 'Deployment', 'deployments', {
+      generation: true,
+      shortNames: ['deploy'],
+      categories: all,
+      subresources: ['status', 'scale'],
+    }),
+    builtin('apps', 'v1', 'ReplicaSet', 'replicasets', {
+      generation: true,
+      shortNames: ['rs'],
+      categories: all,
+      subresources: ['status', 'scale'],
+    }),
     builtin('coordination.k8s.io', 'v1', 'Lease', 'leases'),
     builtin('events.k8s.io', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
     builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
     builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
     builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
     builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
-    builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { generation: true, shortNames: ['pdb'], subresources: ['status'] }),
-    builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { generation: true, shortNames: ['netpol'] }),
-    builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', { generation: true, namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'] }),
-    builtin('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { namespaced: false, verbs: ['create'] }),
-    builtin('authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', { namespaced: false, verbs: ['create'] }),
-    builtin('authorization.k8s.io', 'v1', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', { verbs: ['create'] }),
+    builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', {
+      generation: true,
+      shortNames: ['pdb'],
+      subresources: ['status'],
+    }),
+    builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', {
+      generation: true,
+      shortNames: ['netpol'],
+    }),
+    builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
+      generation: true,
+      namespaced: false,
+      shortNames: ['crd', 'crds'],
+      categories: ['api-extensions'],
+      subresources: ['status'],
+    }),
+    builtin('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', {
+      namespaced: false,
+      verbs: ['create'],
+    }),
+    builtin('authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', {
+      namespaced: false,
+      verbs: ['create'],
+    }),
+    builtin('authorization.k8s.io', 'v1', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', {
+      verbs: ['create'],
+    }),
   ];
 }
 
@@ -104,10 +155,21 @@ export function crdObjectFromRow(r: CrdSpecRow): KubeObject {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${r.plural}.${r.group}`, labels: { app: 'istio-pilot', chart: 'istio', heritage: 'Tiller', release: 'istio' }, annotations: { 'helm.sh/resource-policy': 'keep' } },
+    metadata: {
+      name: `${r.plural}.${r.group}`,
+      labels: { app: 'istio-pilot', chart: 'istio', heritage: 'Tiller', release: 'istio' },
+      annotations: { 'helm.sh/resource-policy': 'keep' },
+    },
     spec: {
       group: r.group,
-      names: { kind: r.kind, listKind: `${r.kind}List`, plural: r.plural, singular: r.singular, shortNames: r.shortNames.length ? r.shortNames : undefined, categories: r.categories },
+      names: {
+        kind: r.kind,
+        listKind: `${r.kind}List`,
+        plural: r.plural,
+        singular: r.singular,
+        shortNames: r.shortNames.length ? r.shortNames : undefined,
+        categories: r.categories,
+      },
       scope: r.scope,
       versions: r.versions.map((v) => ({
         name: v.name,
@@ -126,8 +188,20 @@ interface CrdLike {
   spec?: {
     group?: string;
     scope?: string;
-    names?: { kind?: string; plural?: string; singular?: string; shortNames?: string[]; categories?: string[]; listKind?: string };
-    versions?: { name?: string; served?: boolean; subresources?: { status?: unknown; scale?: unknown }; additionalPrinterColumns?: PrinterColumn[] }[];
+    names?: {
+      kind?: string;
+      plural?: string;
+      singular?: string;
+      shortNames?: string[];
+      categories?: string[];
+      listKind?: string;
+    };
+    versions?: {
+      name?: string;
+      served?: boolean;
+      subresources?: { status?: unknown; scale?: unknown };
+      additionalPrinterColumns?: PrinterColumn[];
+    }[];
   };
 }
 
@@ -135,8 +209,10 @@ interface CrdLike {
 export function resourceTypeFromCrd(obj: KubeObject): ResourceType | string {
   const spec = (obj as CrdLike).spec;
   const names = spec?.names;
-  if (!spec?.group || !names?.kind || !names.plural) return 'spec.group, spec.names.kind and spec.names.plural are required';
-  if (obj.metadata.name !== `${names.plural}.${spec.group}`) return `metadata.name: Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group`;
+  if (!spec?.group || !names?.kind || !names.plural)
+    return 'spec.group, spec.names.kind and spec.names.plural are required';
+  if (obj.metadata.name !== `${names.plural}.${spec.group}`)
+    return `metadata.name: Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group`;
   const versions = (spec.versions ?? []).filter((v) => v.served !== false && v.name).map((v) => v.name as string);
   if (versions.length === 0) return 'spec.versions: Invalid value: must have at least one served version';
   const first = spec.versions?.find((v) => v.served !== false);
@@ -198,7 +274,8 @@ export class ResourceRegistry {
     const slash = apiVersion.indexOf('/');
     const group = slash < 0 ? '' : apiVersion.slice(0, slash);
     const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
-    for (const t of this.types.values()) if (t.group === group && t.kind === kind && t.versions.includes(version)) return t;
+    for (const t of this.types.values())
+      if (t.group === group && t.kind === kind && t.versions.includes(version)) return t;
     return undefined;
   }
 

@@ -34,7 +34,8 @@ export class RootCaPublisher {
   private onEvent(e: StoreEvent): void {
     let ns: string | undefined;
     if (e.rt.group === '' && e.rt.plural === 'namespaces' && e.type !== 'DELETED') ns = e.object.metadata.name;
-    else if (e.rt.group === '' && e.rt.plural === 'configmaps' && e.object.metadata.name === ROOT_CA_CONFIGMAP) ns = e.object.metadata.namespace;
+    else if (e.rt.group === '' && e.rt.plural === 'configmaps' && e.object.metadata.name === ROOT_CA_CONFIGMAP)
+      ns = e.object.metadata.namespace;
     if (ns === undefined || this.pending.has(ns)) return;
     // After the write that triggered us has finished (as the real controller works from its queue).
     this.pending.add(ns);
@@ -50,18 +51,40 @@ export class RootCaPublisher {
 
   private reconcile(namespace: string): void {
     const nsObj = this.store.peek(this.store.resourceType('namespaces'), undefined, namespace);
-    if (!nsObj || nsObj.metadata.deletionTimestamp || (nsObj.status as { phase?: string } | undefined)?.phase === 'Terminating') return;
+    if (
+      !nsObj ||
+      nsObj.metadata.deletionTimestamp ||
+      (nsObj.status as { phase?: string } | undefined)?.phase === 'Terminating'
+    )
+      return;
     const rt = this.store.resourceType('configmaps');
     const current = this.store.peek(rt, namespace, ROOT_CA_CONFIGMAP);
     const data = { 'ca.crt': this.caPem };
     if (!current) {
-      const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP, namespace, annotations: { 'kubernetes.io/description': DESCRIPTION } }, data };
+      const cm: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: ROOT_CA_CONFIGMAP, namespace, annotations: { 'kubernetes.io/description': DESCRIPTION } },
+        data,
+      };
       this.store.create(rt, cm, { manager: 'kube-controller-manager' });
       return;
     }
     const currentData = (current as { data?: Record<string, string> }).data;
-    if (currentData?.['ca.crt'] === this.caPem && Object.keys(currentData).length === 1 && current.metadata.annotations?.['kubernetes.io/description'] === DESCRIPTION) return;
-    const next = { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, 'kubernetes.io/description': DESCRIPTION } }, data } as KubeObject;
+    if (
+      currentData?.['ca.crt'] === this.caPem &&
+      Object.keys(currentData).length === 1 &&
+      current.metadata.annotations?.['kubernetes.io/description'] === DESCRIPTION
+    )
+      return;
+    const next = {
+      ...current,
+      metadata: {
+        ...current.metadata,
+        annotations: { ...current.metadata.annotations, 'kubernetes.io/description': DESCRIPTION },
+      },
+      data,
+    } as KubeObject;
     delete next.metadata.resourceVersion;
     this.store.update(rt, next, { manager: 'kube-controller-manager' });
   }

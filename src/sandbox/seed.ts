@@ -18,7 +18,18 @@ const seedObjectSchema = z.looseObject({
 });
 
 /** Kinds that live outside namespaces (the ones seeds use; CRD-defined kinds are assumed namespaced). */
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Node', 'PersistentVolume', 'StorageClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'PriorityClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'PriorityClass',
+]);
 
 export class SeedError extends Error {
   constructor(message: string) {
@@ -45,7 +56,8 @@ export function parseSeedYaml(text: string, opts: SeedOptions = {}): KubeObject[
     if (doc.errors.length) throw new SeedError(`${source}:${line}: ${doc.errors[0]?.message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    const items = (value as { kind?: string }).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];
+    const items =
+      (value as { kind?: string }).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];
     for (const item of items) {
       const r = seedObjectSchema.safeParse(item);
       if (!r.success) {
@@ -53,7 +65,8 @@ export function parseSeedYaml(text: string, opts: SeedOptions = {}): KubeObject[
         throw new SeedError(`${source}:${line}: ${issue?.path.join('.') || 'document'}: ${issue?.message}`);
       }
       const obj = r.data as unknown as KubeObject;
-      if (!CLUSTER_SCOPED.has(obj.kind) && !obj.metadata.namespace) obj.metadata.namespace = opts.namespace ?? 'default';
+      if (!CLUSTER_SCOPED.has(obj.kind) && !obj.metadata.namespace)
+        obj.metadata.namespace = opts.namespace ?? 'default';
       if (CLUSTER_SCOPED.has(obj.kind)) delete obj.metadata.namespace;
       out.push(obj);
     }
@@ -65,7 +78,10 @@ export async function loadSeedFile(path: string, opts: Omit<SeedOptions, 'source
   return parseSeedYaml(await readFile(path, 'utf8'), { ...opts, source: path });
 }
 
-export async function loadSeedFiles(paths: readonly string[], opts: Omit<SeedOptions, 'source'> = {}): Promise<KubeObject[]> {
+export async function loadSeedFiles(
+  paths: readonly string[],
+  opts: Omit<SeedOptions, 'source'> = {},
+): Promise<KubeObject[]> {
   const all: KubeObject[] = [];
   for (const p of paths) all.push(...(await loadSeedFile(p, opts)));
   return all;

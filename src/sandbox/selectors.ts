@@ -11,7 +11,10 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
   return parseLabelSelectorText(text);
 }
 
-export function matchesLabelRequirements(reqs: readonly LabelRequirement[], labels: Record<string, string> | undefined): boolean {
+export function matchesLabelRequirements(
+  reqs: readonly LabelRequirement[],
+  labels: Record<string, string> | undefined,
+): boolean {
   const have = labels ?? {};
   for (const r of reqs) {
     const present = Object.hasOwn(have, r.key);
@@ -99,7 +102,10 @@ export interface LabelSelectorObject {
   matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
 }
 
-export function selectorObjectMatches(sel: LabelSelectorObject | undefined, labels: Record<string, string> | undefined): boolean {
+export function selectorObjectMatches(
+  sel: LabelSelectorObject | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!sel) return false;
   const reqs: LabelRequirement[] = [];
   for (const [key, value] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: 'eq', value });

@@ -93,8 +93,13 @@ export function selfSignedCert(hosts: string[], now = new Date()): SelfSignedCer
   );
   const signature = sign('sha256', tbs, privateKey);
   const der = seq(tbs, ecdsaSha256, bitString(signature));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   const cert = `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
-  const key = createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' })).export({ type: 'pkcs8', format: 'pem' }).toString();
+  const key = createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   return { cert, key };
 }

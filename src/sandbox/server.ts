@@ -10,7 +10,15 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../kube/objects.ts';
-import { ApiError, forbidden, internalError, notFound, pathNotFound, plainNotFound, unauthorized } from './api-errors.ts';
+import {
+  ApiError,
+  forbidden,
+  internalError,
+  notFound,
+  pathNotFound,
+  plainNotFound,
+  unauthorized,
+} from './api-errors.ts';
 import { negotiateOutput, parseAccept, recordOutput } from './negotiation.ts';
 import { ApiHandler, authorized, parseResourcePath, sendError, sendJson } from './api-handler.ts';
 import { ADMIN_USER, type Identity, impersonatedIdentity, impersonationOf, TokenBook } from './auth.ts';
@@ -118,7 +126,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const registry = new ResourceRegistry(withBuiltinCatalog(builtinResourceTypes()));
   const istioRows = opts.istioCrds === false ? [] : ISTIO_CRDS;
   for (const row of istioRows) registry.add(resourceTypeFromCrdRow(row));
-  const store = new SandboxStore({ registry, now, ...(opts.watchHistory !== undefined ? { historyLimit: opts.watchHistory } : {}) });
+  const store = new SandboxStore({
+    registry,
+    now,
+    ...(opts.watchHistory !== undefined ? { historyLimit: opts.watchHistory } : {}),
+  });
   // Custom resources' lists merge and are owned as their CRD schema's x-kubernetes-list-type says.
   store.customListTypes = (rt) => {
     const schema = schemaOf(store, rt, rt.versions[0] ?? '');
@@ -162,7 +174,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const ok = sa
         ? authorized(store, requester, 'impersonate', '', 'serviceaccounts', sa[1], sa[2])
         : authorized(store, requester, 'impersonate', '', 'users', undefined, imp.user);
-      if (!ok) throw forbidden({ user: requester.user, verb: 'impersonate', group: '', resource: sa ? 'serviceaccounts' : 'users', ...(sa ? { namespace: sa[1] as string, name: sa[2] as string } : { name: imp.user }) });
+      if (!ok)
+        throw forbidden({
+          user: requester.user,
+          verb: 'impersonate',
+          group: '',
+          resource: sa ? 'serviceaccounts' : 'users',
+          ...(sa ? { namespace: sa[1] as string, name: sa[2] as string } : { name: imp.user }),
+        });
     }
     for (const g of imp.groups) {
       if (!authorized(store, requester, 'impersonate', '', 'groups', undefined, g)) {
@@ -173,7 +192,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   /** A discovery document, in the media type the Accept header negotiates (no conversions allowed). */
-  const sendDiscovery = (req: IncomingMessage, res: ServerResponse, doc: object | undefined, missing: () => ApiError): true => {
+  const sendDiscovery = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    doc: object | undefined,
+    missing: () => ApiError,
+  ): true => {
     if (!doc) throw missing();
     recordOutput(res, negotiateOutput(req.headers.accept, { resource: false }));
     sendJson(res, 200, doc);
@@ -186,8 +210,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const json = c.type === '*' || (c.type === 'application' && (c.subType === 'json' || c.subType === '*'));
       const pb = c.type === 'application' && c.subType === 'com.github.proto-openapi.spec.v2@v1.0+protobuf';
       if (!json && !pb) continue;
-      const body = json ? Buffer.from(JSON.stringify(openApiV2Json(serverVersion.gitVersion))) : openApiV2Protobuf(serverVersion.gitVersion);
-      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf', 'content-length': body.length, vary: 'Accept' });
+      const body = json
+        ? Buffer.from(JSON.stringify(openApiV2Json(serverVersion.gitVersion)))
+        : openApiV2Protobuf(serverVersion.gitVersion);
+      res.writeHead(200, {
+        'content-type': json ? 'application/json' : 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+        'content-length': body.length,
+        vary: 'Accept',
+      });
       res.end(body);
       return true;
     }
@@ -199,7 +229,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const serveNonResource = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const segs = path.split('/').filter(Boolean);
-    if (path === '/version') return sendJson(res, 200, serverVersion), true;
+    if (path === '/version') return (sendJson(res, 200, serverVersion), true);
     if (HEALTH_PATHS.has(path)) {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
@@ -208,14 +238,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (path === '/api') return sendDiscovery(req, res, apiVersions(serverAddress), pathNotFound);
     if (path === '/apis') return sendDiscovery(req, res, apiGroupList(registry), pathNotFound);
     // Under /api and a built-in group, unknown versions get a Status; elsewhere the mux's plain 404.
-    if (segs[0] === 'api' && segs.length === 2) return sendDiscovery(req, res, apiResourceList(registry, '', segs[1] as string), pathNotFound);
-    if (segs[0] === 'apis' && segs.length === 2) return sendDiscovery(req, res, apiGroupDoc(registry, segs[1] as string), plainNotFound);
+    if (segs[0] === 'api' && segs.length === 2)
+      return sendDiscovery(req, res, apiResourceList(registry, '', segs[1] as string), pathNotFound);
+    if (segs[0] === 'apis' && segs.length === 2)
+      return sendDiscovery(req, res, apiGroupDoc(registry, segs[1] as string), plainNotFound);
     if (segs[0] === 'apis' && segs.length === 3) {
       const missing = isBuiltinGroup(registry, segs[1] as string) ? pathNotFound : plainNotFound;
       return sendDiscovery(req, res, apiResourceList(registry, segs[1] as string, segs[2] as string), missing);
     }
     if (path === '/openapi/v2') return sendOpenApiV2(req, res);
-    if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root(registry)), true;
+    if (path === '/openapi/v3') return (sendJson(res, 200, openApiV3Root(registry)), true);
     if (segs[0] === 'openapi' && segs[1] === 'v3') {
       const rest = segs.slice(2).join('/');
       const doc =
@@ -225,14 +257,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
             ? openApiV3GroupVersion(registry, segs[3] as string, segs[4] as string)
             : openApiV3Other(registry, rest);
       if (!doc) throw plainNotFound();
-      return sendJson(res, 200, doc), true;
+      return (sendJson(res, 200, doc), true);
     }
     return false;
   };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, '') };
+    const record: RequestRecord = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+    };
     requests.push(record);
     try {
       if (HEALTH_PATHS.has(url.pathname) || url.pathname === '/version') {
@@ -261,21 +297,39 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, '') };
+    const record: RequestRecord = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+    };
     requests.push(record);
     const refuse = (err: ApiError) => {
       const body = JSON.stringify(err.status);
-      socket.end(`HTTP/1.1 ${err.code} ${err.status.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${err.code} ${err.status.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     };
     try {
       const who = identify(req);
       record.user = who.user;
       const p = parseResourcePath(url.pathname);
-      if (!p || p.group !== '' || p.plural !== 'pods' || p.subresource !== 'portforward' || !p.namespace || !p.name) throw pathNotFound();
+      if (!p || p.group !== '' || p.plural !== 'pods' || p.subresource !== 'portforward' || !p.namespace || !p.name)
+        throw pathNotFound();
       const rt = handler.resolve(p);
       const verb = req.method === 'POST' ? 'create' : 'get';
-      if (!authorized(store, who, verb, '', 'pods/portforward', p.namespace, p.name) && !authorized(store, who, 'create', '', 'pods/portforward', p.namespace, p.name)) {
-        throw forbidden({ user: who.user, verb, group: '', resource: 'pods', subresource: 'portforward', namespace: p.namespace, name: p.name });
+      if (
+        !authorized(store, who, verb, '', 'pods/portforward', p.namespace, p.name) &&
+        !authorized(store, who, 'create', '', 'pods/portforward', p.namespace, p.name)
+      ) {
+        throw forbidden({
+          user: who.user,
+          verb,
+          group: '',
+          resource: 'pods',
+          subresource: 'portforward',
+          namespace: p.namespace,
+          name: p.name,
+        });
       }
       if (!store.peek(rt, p.namespace, p.name)) throw notFound(rt, p.name);
       podEndpoints.handlePortForwardUpgrade(req, socket, head, p.namespace, p.name);
@@ -285,7 +339,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   const host = opts.host ?? '127.0.0.1';
-  const tls = selfSignedCert([...new Set([host, '127.0.0.1', 'localhost', '::1'])].filter((h) => h !== '0.0.0.0' && h !== '::'));
+  const tls = selfSignedCert(
+    [...new Set([host, '127.0.0.1', 'localhost', '::1'])].filter((h) => h !== '0.0.0.0' && h !== '::'),
+  );
   // The root-ca-cert-publisher: kube-root-ca.crt (this server's CA) in every namespace.
   const rootCa = new RootCaPublisher(store, tls.cert);
   if (opts.controllers !== false) rootCa.start();
@@ -313,9 +369,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       apiVersion: 'v1',
       kind: 'Config',
       preferences: {},
-      clusters: [{ name: 'meshops-sandbox', cluster: { server: url, 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') } }],
+      clusters: [
+        {
+          name: 'meshops-sandbox',
+          cluster: { server: url, 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') },
+        },
+      ],
       users: [{ name: user, user: { token } }],
-      contexts: [{ name: 'meshops-sandbox', context: { cluster: 'meshops-sandbox', user, ...(k.namespace ? { namespace: k.namespace } : {}) } }],
+      contexts: [
+        {
+          name: 'meshops-sandbox',
+          context: { cluster: 'meshops-sandbox', user, ...(k.namespace ? { namespace: k.namespace } : {}) },
+        },
+      ],
       'current-context': 'meshops-sandbox',
     });
   };

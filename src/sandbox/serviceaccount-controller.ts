@@ -15,7 +15,11 @@ export class ServiceAccountController {
     for (const ns of this.ctx.store.scan(this.ctx.rt('namespaces'))) {
       if (ns.metadata.deletionTimestamp) continue;
       if (!this.ctx.store.peek(sa, ns.metadata.name, 'default')) {
-        this.ctx.store.create(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns.metadata.name } });
+        this.ctx.store.create(sa, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'default', namespace: ns.metadata.name },
+        });
       }
     }
   }

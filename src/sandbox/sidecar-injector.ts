@@ -54,7 +54,13 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
   const spec = pod.spec as Obj;
   const containers = (spec.containers as Obj[] | undefined) ?? [];
   const workload = pod.metadata.ownerReferences?.[0]?.name?.replace(/-[a-z0-9]{9,10}$/, '') ?? pod.metadata.name;
-  const ports = containers.flatMap((c) => ((c.ports as Obj[] | undefined) ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })));
+  const ports = containers.flatMap((c) =>
+    ((c.ports as Obj[] | undefined) ?? []).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      containerPort: p.containerPort,
+      protocol: p.protocol ?? 'TCP',
+    })),
+  );
   const securityContext = {
     allowPrivilegeEscalation: false,
     capabilities: { drop: ['ALL'] },
@@ -68,9 +74,34 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
     name: 'istio-init',
     image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020', '--log_output_level=default:info'],
+    args: [
+      'istio-iptables',
+      '-p',
+      '15001',
+      '-z',
+      '15006',
+      '-u',
+      '1337',
+      '-m',
+      'REDIRECT',
+      '-i',
+      '*',
+      '-x',
+      '',
+      '-b',
+      '*',
+      '-d',
+      '15090,15021,15020',
+      '--log_output_level=default:info',
+    ],
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
-    securityContext: { ...securityContext, capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] }, runAsGroup: 0, runAsNonRoot: false, runAsUser: 0 },
+    securityContext: {
+      ...securityContext,
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    },
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
   };
@@ -78,7 +109,15 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
     name: 'istio-proxy',
     image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['proxy', 'sidecar', '--domain', '$(POD_NAMESPACE).svc.cluster.local', '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error', '--log_output_level=default:info'],
+    args: [
+      'proxy',
+      'sidecar',
+      '--domain',
+      '$(POD_NAMESPACE).svc.cluster.local',
+      '--proxyLogLevel=warning',
+      '--proxyComponentLogLevel=misc:error',
+      '--log_output_level=default:info',
+    ],
     env: [
       env('PILOT_CERT_PROVIDER', 'istiod'),
       env('CA_ADDR', 'istiod.istio-system.svc:15012'),
@@ -102,8 +141,20 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
       env('TRUST_DOMAIN', 'cluster.local'),
     ],
     ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
-    readinessProbe: { failureThreshold: 4, httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' }, periodSeconds: 15, successThreshold: 1, timeoutSeconds: 3 },
-    startupProbe: { failureThreshold: 600, httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' }, periodSeconds: 1, successThreshold: 1, timeoutSeconds: 3 },
+    readinessProbe: {
+      failureThreshold: 4,
+      httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' },
+      periodSeconds: 15,
+      successThreshold: 1,
+      timeoutSeconds: 3,
+    },
+    startupProbe: {
+      failureThreshold: 600,
+      httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' },
+      periodSeconds: 1,
+      successThreshold: 1,
+      timeoutSeconds: 3,
+    },
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
     securityContext,
     terminationMessagePath: '/dev/termination-log',
@@ -135,7 +186,13 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
         ],
       },
     },
-    { name: 'istio-token', projected: { defaultMode: 420, sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
+    {
+      name: 'istio-token',
+      projected: {
+        defaultMode: 420,
+        sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }],
+      },
+    },
     { name: 'istiod-ca-cert', configMap: { defaultMode: 420, name: 'istio-ca-root-cert' } },
   ];
   return { init, proxy, volumes };
@@ -159,8 +216,13 @@ export const injectSidecar: Admission = (rt, pod, old, store) => {
   pod.metadata.labels = {
     ...labels,
     'security.istio.io/tlsMode': 'istio',
-    'service.istio.io/canonical-name': labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app ?? pod.metadata.name,
-    'service.istio.io/canonical-revision': labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest',
+    'service.istio.io/canonical-name':
+      labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app ?? pod.metadata.name,
+    'service.istio.io/canonical-revision':
+      labels['service.istio.io/canonical-revision'] ??
+      labels['app.kubernetes.io/version'] ??
+      labels.version ??
+      'latest',
   };
   pod.metadata.annotations = {
     ...pod.metadata.annotations,

@@ -89,7 +89,8 @@ export function serveSpdyPortForward(
     pair.pod = pod;
     pod.on('data', (chunk: Buffer) => {
       if (data.closedLocally || data.reset) return;
-      for (let off = 0; off < chunk.length; off += MAX_DATA_FRAME) send(encodeData(data.id, chunk.subarray(off, off + MAX_DATA_FRAME)));
+      for (let off = 0; off < chunk.length; off += MAX_DATA_FRAME)
+        send(encodeData(data.id, chunk.subarray(off, off + MAX_DATA_FRAME)));
     });
     const finish = (): void => {
       closeStream(data);
@@ -99,7 +100,8 @@ export function serveSpdyPortForward(
     pod.on('end', finish);
     pod.on('close', finish);
     pod.on('error', (err: Error) => {
-      if (!error.closedLocally && !error.reset) send(encodeData(error.id, Buffer.from(`error forwarding port ${data.port}: ${err.message}`)));
+      if (!error.closedLocally && !error.reset)
+        send(encodeData(error.id, Buffer.from(`error forwarding port ${data.port}: ${err.message}`)));
       finish();
     });
   };
@@ -125,7 +127,12 @@ export function serveSpdyPortForward(
     const pair = pairs.get(requestId) ?? {};
     pairs.set(requestId, pair);
     if (pair[type]) {
-      send(encodeData(pair.error?.id ?? id, Buffer.from(`error processing stream for request ${requestId}: ${type} stream already assigned`)));
+      send(
+        encodeData(
+          pair.error?.id ?? id,
+          Buffer.from(`error processing stream for request ${requestId}: ${type} stream already assigned`),
+        ),
+      );
       return;
     }
     pair[type] = stream;

@@ -59,7 +59,13 @@ function objKey(namespace: string | undefined, name: string): string {
  * controller's own writes (the status strategy in Kubernetes) do not.
  */
 function specChanged(rt: ResourceType, a: KubeObject, b: KubeObject, annotationsCount: boolean): boolean {
-  if (annotationsCount && rt.group === 'apps' && rt.plural === 'deployments' && !deepEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})) return true;
+  if (
+    annotationsCount &&
+    rt.group === 'apps' &&
+    rt.plural === 'deployments' &&
+    !deepEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})
+  )
+    return true;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {
     if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
@@ -133,7 +139,8 @@ export class SandboxStore {
   /** Stored objects of a resource, optionally in one namespace, sorted by namespace then name. Do not mutate. */
   scan(rt: ResourceType, namespace?: string): KubeObject[] {
     const out: KubeObject[] = [];
-    for (const o of this.bucket(rt).values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
+    for (const o of this.bucket(rt).values())
+      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
     // Byte order of the keys, as etcd returns them (not locale order: 'B' sorts before 'a').
     const key = (o: KubeObject) => objKey(o.metadata.namespace, o.metadata.name);
     return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -167,8 +174,17 @@ export class SandboxStore {
       return;
     }
     if (!opts.manager) return;
-    const who = { manager: opts.manager, operation: 'Update' as const, apiVersion: obj.apiVersion, time: this.timestamp(), ...(opts.subresource ? { subresource: opts.subresource } : {}) };
-    const fields = managedFieldsAfterUpdate(old, obj, who, { listTypeOf: this.listTypesOf(rt), hasStatus: rt.subresources.includes('status') });
+    const who = {
+      manager: opts.manager,
+      operation: 'Update' as const,
+      apiVersion: obj.apiVersion,
+      time: this.timestamp(),
+      ...(opts.subresource ? { subresource: opts.subresource } : {}),
+    };
+    const fields = managedFieldsAfterUpdate(old, obj, who, {
+      listTypeOf: this.listTypesOf(rt),
+      hasStatus: rt.subresources.includes('status'),
+    });
     if (fields.length) obj.metadata.managedFields = fields;
     else delete obj.metadata.managedFields;
   }
@@ -178,7 +194,9 @@ export class SandboxStore {
   }
 
   private timestamp(): string {
-    return this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    return this.now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
   }
 
   /** Create; AlreadyExists if present. The input is copied; the stored (or would-be, for dryRun) object is returned. */
@@ -213,7 +231,8 @@ export class SandboxStore {
     const old = this.peek(rt, ns, input.metadata.name);
     if (!old) throw notFound(rt, input.metadata.name);
     const want = input.metadata.resourceVersion;
-    if (want !== undefined && want !== '' && want !== old.metadata.resourceVersion) throw conflict(rt, input.metadata.name);
+    if (want !== undefined && want !== '' && want !== old.metadata.resourceVersion)
+      throw conflict(rt, input.metadata.name);
     let obj = clone(input);
     obj.kind = rt.kind;
     if (opts.subresource === 'status') {
@@ -227,10 +246,12 @@ export class SandboxStore {
     obj.metadata.uid = old.metadata.uid;
     obj.metadata.creationTimestamp = old.metadata.creationTimestamp;
     if (old.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
-    if (input.metadata.managedFields === undefined && old.metadata.managedFields) obj.metadata.managedFields = clone(old.metadata.managedFields);
+    if (input.metadata.managedFields === undefined && old.metadata.managedFields)
+      obj.metadata.managedFields = clone(old.metadata.managedFields);
     this.runAdmission(rt, obj, old);
     // Requests cannot set the generation; the strategy bumps it when the spec changes.
-    if (rt.generation) obj.metadata.generation = (old.metadata.generation ?? 1) + (specChanged(rt, old, obj, !opts.wholeObject) ? 1 : 0);
+    if (rt.generation)
+      obj.metadata.generation = (old.metadata.generation ?? 1) + (specChanged(rt, old, obj, !opts.wholeObject) ? 1 : 0);
     else if (old.metadata.generation !== undefined) obj.metadata.generation = old.metadata.generation;
     else delete obj.metadata.generation;
     this.checkCrd(rt, obj);
@@ -257,14 +278,23 @@ export class SandboxStore {
     if (!old) throw notFound(rt, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== old.metadata.uid) {
-      throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw conflict(
+        rt,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+      throw conflict(
+        rt,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+      );
     }
     const gone = clone(old);
     gone.metadata.deletionTimestamp = this.timestamp();
-    if (rt.group === '' && rt.plural === 'namespaces') gone.status = { ...(gone.status as object), phase: 'Terminating' };
+    if (rt.group === '' && rt.plural === 'namespaces')
+      gone.status = { ...(gone.status as object), phase: 'Terminating' };
     if (opts.dryRun) return gone;
     this.bucket(rt).delete(objKey(ns, name));
     gone.metadata.resourceVersion = String(++this.rv);
@@ -279,7 +309,8 @@ export class SandboxStore {
       for (const t of this.registry.all()) {
         if (!t.namespaced) continue;
         for (const o of this.scan(t, deleted.metadata.name)) {
-          if (this.peek(t, o.metadata.namespace, o.metadata.name)) this.remove(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
+          if (this.peek(t, o.metadata.namespace, o.metadata.name))
+            this.remove(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
         }
       }
     }
@@ -288,7 +319,8 @@ export class SandboxStore {
       if (typeof defined !== 'string') {
         const live = this.registry.byGroupResource(defined.group, defined.plural);
         if (live) {
-          for (const o of this.scan(live)) this.remove(live, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
+          for (const o of this.scan(live))
+            this.remove(live, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
           this.registry.remove(defined.group, defined.plural);
         }
       }
@@ -315,7 +347,9 @@ export class SandboxStore {
     if (rt.group !== 'apiextensions.k8s.io' || rt.plural !== 'customresourcedefinitions') return;
     const defined = resourceTypeFromCrd(obj);
     if (typeof defined === 'string') {
-      throw invalid('apiextensions.k8s.io', 'CustomResourceDefinition', obj.metadata.name, [{ type: 'FieldValueInvalid', field: 'spec', value: obj.metadata.name, detail: defined }]);
+      throw invalid('apiextensions.k8s.io', 'CustomResourceDefinition', obj.metadata.name, [
+        { type: 'FieldValueInvalid', field: 'spec', value: obj.metadata.name, detail: defined },
+      ]);
     }
   }
 
@@ -330,7 +364,9 @@ export class SandboxStore {
 
   /** Resolve a Kind, plural or short name (optionally `.group`-qualified), or an apiVersion+kind pair. */
   resourceType(kindOrResource: string, apiVersion?: string): ResourceType {
-    const rt = apiVersion ? this.registry.byApiVersionKind(apiVersion, kindOrResource) : this.registry.resolve(kindOrResource);
+    const rt = apiVersion
+      ? this.registry.byApiVersionKind(apiVersion, kindOrResource)
+      : this.registry.resolve(kindOrResource);
     if (!rt) throw new ApiError(404, 'NotFound', `the server doesn't have a resource type "${kindOrResource}"`, {});
     return rt;
   }

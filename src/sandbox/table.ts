@@ -33,10 +33,12 @@ export function humanDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
   if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (hours < 24 * 8)
+    return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
   const days = Math.floor(hours / 24);
-  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${days % 365}d`;
+  if (hours < 24 * 365 * 8)
+    return days % 365 === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${days % 365}d`;
   return `${Math.floor(days / 365)}y`;
 }
 
@@ -71,10 +73,21 @@ function podRow(p: KubeObject, now: Date): Cell[] {
   }
   for (const s of arr(status.initContainerStatuses)) {
     const waiting = o(o(s.state).waiting);
-    if (typeof waiting.reason === 'string' && waiting.reason && waiting.reason !== 'PodInitializing') reason = `Init:${waiting.reason}`;
+    if (typeof waiting.reason === 'string' && waiting.reason && waiting.reason !== 'PodInitializing')
+      reason = `Init:${waiting.reason}`;
   }
   if (p.metadata.deletionTimestamp) reason = 'Terminating';
-  return [p.metadata.name, `${ready}/${containers.length}`, reason, restarts, age(p, now), String(status.podIP ?? '<none>'), String(spec.nodeName ?? '<none>'), '<none>', '<none>'];
+  return [
+    p.metadata.name,
+    `${ready}/${containers.length}`,
+    reason,
+    restarts,
+    age(p, now),
+    String(status.podIP ?? '<none>'),
+    String(spec.nodeName ?? '<none>'),
+    '<none>',
+    '<none>',
+  ];
 }
 
 function servicePorts(spec: Obj): string {
@@ -111,27 +124,73 @@ function printerFor(rt: ResourceType): Printer {
   switch (`${rt.group}/${rt.plural}`) {
     case '/pods':
       return {
-        columns: [name, col('Ready'), col('Status'), col('Restarts', 0, 'string'), ageCol, col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
+        columns: [
+          name,
+          col('Ready'),
+          col('Status'),
+          col('Restarts', 0, 'string'),
+          ageCol,
+          col('IP', 1),
+          col('Node', 1),
+          col('Nominated Node', 1),
+          col('Readiness Gates', 1),
+        ],
         row: podRow,
       };
     case 'apps/deployments':
       return {
-        columns: [name, col('Ready'), col('Up-to-date'), col('Available'), ageCol, col('Containers', 1), col('Images', 1), col('Selector', 1)],
+        columns: [
+          name,
+          col('Ready'),
+          col('Up-to-date'),
+          col('Available'),
+          ageCol,
+          col('Containers', 1),
+          col('Images', 1),
+          col('Selector', 1),
+        ],
         row: (d, now) => {
           const spec = o(d.spec);
           const st = o(d.status);
           const cs = arr(o(o(spec.template).spec).containers);
-          return [d.metadata.name, `${st.readyReplicas ?? 0}/${spec.replicas ?? 0}`, Number(st.updatedReplicas ?? 0), Number(st.availableReplicas ?? 0), age(d, now), cs.map((c) => c.name).join(','), cs.map((c) => c.image).join(','), selectorText(o(spec.selector).matchLabels)];
+          return [
+            d.metadata.name,
+            `${st.readyReplicas ?? 0}/${spec.replicas ?? 0}`,
+            Number(st.updatedReplicas ?? 0),
+            Number(st.availableReplicas ?? 0),
+            age(d, now),
+            cs.map((c) => c.name).join(','),
+            cs.map((c) => c.image).join(','),
+            selectorText(o(spec.selector).matchLabels),
+          ];
         },
       };
     case 'apps/replicasets':
       return {
-        columns: [name, col('Desired', 0, 'integer'), col('Current', 0, 'integer'), col('Ready', 0, 'integer'), ageCol, col('Containers', 1), col('Images', 1), col('Selector', 1)],
+        columns: [
+          name,
+          col('Desired', 0, 'integer'),
+          col('Current', 0, 'integer'),
+          col('Ready', 0, 'integer'),
+          ageCol,
+          col('Containers', 1),
+          col('Images', 1),
+          col('Selector', 1),
+        ],
         row: (r, now) => {
           const spec = o(r.spec);
           const st = o(r.status);
           const cs = arr(o(o(spec.template).spec).containers);
-          return [r.metadata.name, Number(spec.replicas ?? 0), Number(st.replicas ?? 0), Number(st.readyReplicas ?? 0), age(r, now), cs.map((c) => c.name).join(','), cs.map((c) => c.image).join(','), selectorText(o(spec.selector).matchLabels)];
+          return [
+            r.metadata.name,
+            Number(spec.replicas ?? 0),
+            Number(st.replicas ?? 0),
+            Number(st.readyReplicas ?? 0),
+            age(r, now),
+            cs.map((c) => c.name).join(','),
+            cs.map((c) => c.image).join(','),
+            selectorText(o(spec.selector).matchLabels),
+          ];
         },
       };
     case '/services':
@@ -140,8 +199,21 @@ function printerFor(rt: ResourceType): Printer {
         row: (s, now) => {
           const spec = o(s.spec);
           const ingress = arr(o(o(s.status).loadBalancer).ingress);
-          const external = spec.type === 'LoadBalancer' ? (ingress.length ? ingress.map((i) => i.ip ?? i.hostname).join(',') : '<pending>') : '<none>';
-          return [s.metadata.name, String(spec.type ?? 'ClusterIP'), String(spec.clusterIP ?? '<none>'), external, servicePorts(spec), age(s, now), selectorText(spec.selector)];
+          const external =
+            spec.type === 'LoadBalancer'
+              ? ingress.length
+                ? ingress.map((i) => i.ip ?? i.hostname).join(',')
+                : '<pending>'
+              : '<none>';
+          return [
+            s.metadata.name,
+            String(spec.type ?? 'ClusterIP'),
+            String(spec.clusterIP ?? '<none>'),
+            external,
+            servicePorts(spec),
+            age(s, now),
+            selectorText(spec.selector),
+          ];
         },
       };
     case '/nodes':
@@ -153,33 +225,70 @@ function printerFor(rt: ResourceType): Printer {
           const roles = Object.keys(n.metadata.labels ?? {})
             .filter((k) => k.startsWith('node-role.kubernetes.io/'))
             .map((k) => k.slice('node-role.kubernetes.io/'.length));
-          return [n.metadata.name, ready ? 'Ready' : 'NotReady', roles.length ? roles.join(',') : '<none>', age(n, now), String(o(st.nodeInfo).kubeletVersion ?? '')];
+          return [
+            n.metadata.name,
+            ready ? 'Ready' : 'NotReady',
+            roles.length ? roles.join(',') : '<none>',
+            age(n, now),
+            String(o(st.nodeInfo).kubeletVersion ?? ''),
+          ];
         },
       };
     case '/namespaces':
-      return { columns: [name, col('Status'), ageCol], row: (n, now) => [n.metadata.name, String(o(n.status).phase ?? 'Active'), age(n, now)] };
+      return {
+        columns: [name, col('Status'), ageCol],
+        row: (n, now) => [n.metadata.name, String(o(n.status).phase ?? 'Active'), age(n, now)],
+      };
     case '/endpoints':
       return {
         columns: [name, col('Endpoints'), ageCol],
         row: (e, now) => {
           const list: string[] = [];
-          for (const s of arr(e.subsets)) for (const a of arr(s.addresses)) for (const p of arr(s.ports)) list.push(`${a.ip}:${p.port}`);
-          return [e.metadata.name, list.length ? (list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',')) : '<none>', age(e, now)];
+          for (const s of arr(e.subsets))
+            for (const a of arr(s.addresses)) for (const p of arr(s.ports)) list.push(`${a.ip}:${p.port}`);
+          return [
+            e.metadata.name,
+            list.length
+              ? list.length > 3
+                ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...`
+                : list.join(',')
+              : '<none>',
+            age(e, now),
+          ];
         },
       };
     case '/configmaps':
-      return { columns: [name, col('Data', 0, 'integer'), ageCol], row: (c, now) => [c.metadata.name, Object.keys(o(c.data)).length + Object.keys(o(c.binaryData)).length, age(c, now)] };
+      return {
+        columns: [name, col('Data', 0, 'integer'), ageCol],
+        row: (c, now) => [
+          c.metadata.name,
+          Object.keys(o(c.data)).length + Object.keys(o(c.binaryData)).length,
+          age(c, now),
+        ],
+      };
     case '/secrets':
-      return { columns: [name, col('Type'), col('Data', 0, 'integer'), ageCol], row: (s, now) => [s.metadata.name, String(s.type ?? 'Opaque'), Object.keys(o(s.data)).length, age(s, now)] };
+      return {
+        columns: [name, col('Type'), col('Data', 0, 'integer'), ageCol],
+        row: (s, now) => [s.metadata.name, String(s.type ?? 'Opaque'), Object.keys(o(s.data)).length, age(s, now)],
+      };
     case '/serviceaccounts':
-      return { columns: [name, col('Secrets', 0, 'integer'), ageCol], row: (s, now) => [s.metadata.name, arr(s.secrets).length, age(s, now)] };
+      return {
+        columns: [name, col('Secrets', 0, 'integer'), ageCol],
+        row: (s, now) => [s.metadata.name, arr(s.secrets).length, age(s, now)],
+      };
     case '/events':
       return {
         columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],
         row: (e, now) => {
           const io = o(e.involvedObject);
           const last = String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
-          return [last ? humanDuration(now.getTime() - Date.parse(last)) : '<unknown>', String(e.type ?? ''), String(e.reason ?? ''), `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, String(e.message ?? '')];
+          return [
+            last ? humanDuration(now.getTime() - Date.parse(last)) : '<unknown>',
+            String(e.type ?? ''),
+            String(e.reason ?? ''),
+            `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`,
+            String(e.message ?? ''),
+          ];
         },
       };
     default:
@@ -190,12 +299,16 @@ function printerFor(rt: ResourceType): Printer {
 
 function customPrinter(cols: PrinterColumn[]): Printer {
   return {
-    columns: [col('Name', 0, 'string', 'name'), ...cols.map((c) => col(c.name, c.priority ?? 0, c.type === 'date' ? 'date' : c.type))],
+    columns: [
+      col('Name', 0, 'string', 'name'),
+      ...cols.map((c) => col(c.name, c.priority ?? 0, c.type === 'date' ? 'date' : c.type)),
+    ],
     row: (x, now) => [
       x.metadata.name,
       ...cols.map((c) => {
         const v = jsonPathValue(x, c.jsonPath);
-        if (c.type === 'date') return typeof v === 'string' ? humanDuration(now.getTime() - Date.parse(v)) : '<unknown>';
+        if (c.type === 'date')
+          return typeof v === 'string' ? humanDuration(now.getTime() - Date.parse(v)) : '<unknown>';
         return v;
       }),
     ],
@@ -206,7 +319,14 @@ function partialMetadata(obj: KubeObject): object {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
 
-export function toTable(rt: ResourceType, objects: KubeObject[], resourceVersion: string, now: Date, includeObject: 'None' | 'Metadata' | 'Object', servedApiVersion: string): object {
+export function toTable(
+  rt: ResourceType,
+  objects: KubeObject[],
+  resourceVersion: string,
+  now: Date,
+  includeObject: 'None' | 'Metadata' | 'Object',
+  servedApiVersion: string,
+): object {
   const p = printerFor(rt);
   return {
     kind: 'Table',
@@ -215,7 +335,9 @@ export function toTable(rt: ResourceType, objects: KubeObject[], resourceVersion
     columnDefinitions: p.columns,
     rows: objects.map((x) => ({
       cells: p.row(x, now),
-      ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? { ...x, apiVersion: servedApiVersion } : partialMetadata(x) }),
+      ...(includeObject === 'None'
+        ? {}
+        : { object: includeObject === 'Object' ? { ...x, apiVersion: servedApiVersion } : partialMetadata(x) }),
     })),
   };
 }

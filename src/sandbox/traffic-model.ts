@@ -61,7 +61,8 @@ function containerPortFor(pod: KubeObject, port: { port: number; targetPort?: nu
   const target = port.targetPort ?? port.port;
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);
-  for (const c of ((pod.spec ?? {}) as PodShape).containers ?? []) for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
+  for (const c of ((pod.spec ?? {}) as PodShape).containers ?? [])
+    for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
   return undefined;
 }
 
@@ -109,9 +110,38 @@ function labelText(labels: Labels): string {
 export function accessLogLine(f: Record<string, string | number | undefined>, encoding: 'TEXT' | 'JSON'): string {
   const v = (k: string) => (f[k] === undefined || f[k] === '' ? '-' : String(f[k]));
   if (encoding === 'JSON') {
-    const keys = ['start_time', 'route_name', 'method', 'path', 'protocol', 'response_code', 'response_flags', 'response_code_details', 'connection_termination_details', 'bytes_received', 'bytes_sent', 'duration', 'upstream_service_time', 'x_forwarded_for', 'user_agent', 'request_id', 'authority', 'upstream_host', 'upstream_cluster', 'upstream_local_address', 'downstream_local_address', 'downstream_remote_address', 'requested_server_name', 'upstream_transport_failure_reason'];
+    const keys = [
+      'start_time',
+      'route_name',
+      'method',
+      'path',
+      'protocol',
+      'response_code',
+      'response_flags',
+      'response_code_details',
+      'connection_termination_details',
+      'bytes_received',
+      'bytes_sent',
+      'duration',
+      'upstream_service_time',
+      'x_forwarded_for',
+      'user_agent',
+      'request_id',
+      'authority',
+      'upstream_host',
+      'upstream_cluster',
+      'upstream_local_address',
+      'downstream_local_address',
+      'downstream_remote_address',
+      'requested_server_name',
+      'upstream_transport_failure_reason',
+    ];
     const numeric = new Set(['response_code', 'bytes_received', 'bytes_sent', 'duration']);
-    return JSON.stringify(Object.fromEntries(keys.map((k) => [k, numeric.has(k) ? Number(f[k] ?? 0) : f[k] === undefined ? null : String(f[k])])));
+    return JSON.stringify(
+      Object.fromEntries(
+        keys.map((k) => [k, numeric.has(k) ? Number(f[k] ?? 0) : f[k] === undefined ? null : String(f[k])]),
+      ),
+    );
   }
   return (
     `[${v('start_time')}] "${v('method')} ${v('path')} ${v('protocol')}" ${v('response_code')} ${v('response_flags')} ${v('response_code_details')} ${v('connection_termination_details')} "${v('upstream_transport_failure_reason')}" ` +
@@ -152,15 +182,20 @@ export class TrafficModel {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     if (this.registered.has(key) || !hasSidecar(pod)) return;
     this.registered.add(key);
-    this.sandbox.podEndpoints.register(pod.metadata.namespace ?? '', pod.metadata.name, METRICS_PORT, (req: IncomingMessage, res: ServerResponse) => {
-      if (!(req.url ?? '').startsWith('/stats/prometheus')) {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found\n');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(this.metricsText(key));
-    });
+    this.sandbox.podEndpoints.register(
+      pod.metadata.namespace ?? '',
+      pod.metadata.name,
+      METRICS_PORT,
+      (req: IncomingMessage, res: ServerResponse) => {
+        if (!(req.url ?? '').startsWith('/stats/prometheus')) {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end('not found\n');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(this.metricsText(key));
+      },
+    );
   }
 
   /** The merged endpoint's text for one pod (only Istio's standard request and TCP counters). */
@@ -200,7 +235,9 @@ export class TrafficModel {
   private runningPods(namespace: string, labels: Labels): PodRef[] {
     return this.sandbox.store
       .list('Pod', namespace)
-      .filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running' && selects(labels, p.metadata.labels))
+      .filter(
+        (p) => (p.status as { phase?: string } | undefined)?.phase === 'Running' && selects(labels, p.metadata.labels),
+      )
       .map(podRef);
   }
 
@@ -234,9 +271,19 @@ export class TrafficModel {
         const caller = callers[(this.ticks + i) % callers.length]!;
         const dest = dests[(this.ticks + i) % dests.length]!;
         const targetPort = (svcPort && containerPortFor(dest.pod, svcPort)) ?? flow.to.port;
-        const mode = peerModeFor(peerAuthentications, { namespace: dest.ns, labels: dest.pod.metadata.labels }, targetPort).mode;
+        const mode = peerModeFor(
+          peerAuthentications,
+          { namespace: dest.ns, labels: dest.pod.metadata.labels },
+          targetPort,
+        ).mode;
         // The caller's sidecar: its DestinationRule's tls mode, else auto mTLS (mTLS exactly when the endpoint has a sidecar).
-        const tls = caller.sidecar ? clientTlsFor(destinationRules, { namespace: caller.ns, labels: caller.pod.metadata.labels }, { host: fqdn, serviceNamespace: flow.to.namespace, port: flow.to.port }).tls : undefined;
+        const tls = caller.sidecar
+          ? clientTlsFor(
+              destinationRules,
+              { namespace: caller.ns, labels: caller.pod.metadata.labels },
+              { host: fqdn, serviceNamespace: flow.to.namespace, port: flow.to.port },
+            ).tls
+          : undefined;
         const sendsMtls = caller.sidecar && (tls === 'ISTIO_MUTUAL' || (tls === undefined && dest.sidecar));
         const callerPort = this.port++ > 60000 ? (this.port = 40000) : this.port;
         const start = at.toISOString();
@@ -245,16 +292,72 @@ export class TrafficModel {
         const path = flow.path ?? '/';
         const outboundCluster = `outbound|${flow.to.port}||${fqdn}`;
         const refused = dest.sidecar && mode === 'STRICT' && !sendsMtls;
-        const callerContainer = caller.sidecar ? proxyContainerName : ((caller.pod.spec ?? {}) as PodShape).containers?.[0]?.name ?? 'app';
+        const callerContainer = caller.sidecar
+          ? proxyContainerName
+          : (((caller.pod.spec ?? {}) as PodShape).containers?.[0]?.name ?? 'app');
         if (refused) {
           // Plaintext into STRICT: no filter chain takes the connection; nothing is counted as a request.
-          this.log(dest, proxyContainerName, accessLogLine({ start_time: start, response_code: 0, response_flags: 'NR', response_code_details: 'filter_chain_not_found', bytes_received: 0, bytes_sent: 0, duration: 0, downstream_local_address: `${dest.ip}:${targetPort}`, downstream_remote_address: `${caller.ip}:${callerPort}` }, enc), at);
+          this.log(
+            dest,
+            proxyContainerName,
+            accessLogLine(
+              {
+                start_time: start,
+                response_code: 0,
+                response_flags: 'NR',
+                response_code_details: 'filter_chain_not_found',
+                bytes_received: 0,
+                bytes_sent: 0,
+                duration: 0,
+                downstream_local_address: `${dest.ip}:${targetPort}`,
+                downstream_remote_address: `${caller.ip}:${callerPort}`,
+              },
+              enc,
+            ),
+            at,
+          );
           touched.add(`${dest.ns}/${dest.name}/${proxyContainerName}`);
           if (caller.sidecar) {
-            this.log(caller, proxyContainerName, accessLogLine({ start_time: start, method: 'GET', path, protocol: 'HTTP/1.1', response_code: 503, response_flags: 'UC', response_code_details: 'upstream_reset_before_response_started{connection_termination}', bytes_received: 0, bytes_sent: 95, duration: 1, user_agent: 'curl/8.5.0', request_id: requestId, authority, upstream_host: `${dest.ip}:${targetPort}`, upstream_cluster: outboundCluster, downstream_local_address: `${fqdn}:${flow.to.port}`, downstream_remote_address: `${caller.ip}:${callerPort}`, route_name: 'default' }, enc), at);
-            this.count(caller, 'istio_requests_total', this.requestLabels('source', caller, dest, flow, '503', 'UC', 'unknown'));
+            this.log(
+              caller,
+              proxyContainerName,
+              accessLogLine(
+                {
+                  start_time: start,
+                  method: 'GET',
+                  path,
+                  protocol: 'HTTP/1.1',
+                  response_code: 503,
+                  response_flags: 'UC',
+                  response_code_details: 'upstream_reset_before_response_started{connection_termination}',
+                  bytes_received: 0,
+                  bytes_sent: 95,
+                  duration: 1,
+                  user_agent: 'curl/8.5.0',
+                  request_id: requestId,
+                  authority,
+                  upstream_host: `${dest.ip}:${targetPort}`,
+                  upstream_cluster: outboundCluster,
+                  downstream_local_address: `${fqdn}:${flow.to.port}`,
+                  downstream_remote_address: `${caller.ip}:${callerPort}`,
+                  route_name: 'default',
+                },
+                enc,
+              ),
+              at,
+            );
+            this.count(
+              caller,
+              'istio_requests_total',
+              this.requestLabels('source', caller, dest, flow, '503', 'UC', 'unknown'),
+            );
           } else {
-            this.log(caller, callerContainer, `${start} ERROR request to http://${authority}${path} failed: read ECONNRESET (connection reset by peer)`, at);
+            this.log(
+              caller,
+              callerContainer,
+              `${start} ERROR request to http://${authority}${path} failed: read ECONNRESET (connection reset by peer)`,
+              at,
+            );
           }
           touched.add(`${caller.ns}/${caller.name}/${callerContainer}`);
           continue;
@@ -262,21 +365,118 @@ export class TrafficModel {
         if (sendsMtls && !dest.sidecar) {
           // ISTIO_MUTUAL toward an endpoint without a sidecar: the app answers the TLS handshake in plaintext.
           const reason = 'TLS_error:_268435703:SSL_routines:OPENSSL_internal:WRONG_VERSION_NUMBER';
-          this.log(caller, proxyContainerName, accessLogLine({ start_time: start, method: 'GET', path, protocol: 'HTTP/1.1', response_code: 503, response_flags: 'UF', response_code_details: `upstream_reset_before_response_started{connection_failure,${reason}}`, upstream_transport_failure_reason: reason, bytes_received: 0, bytes_sent: 190, duration: 2, user_agent: 'curl/8.5.0', request_id: requestId, authority, upstream_host: `${dest.ip}:${targetPort}`, upstream_cluster: outboundCluster, downstream_local_address: `${fqdn}:${flow.to.port}`, downstream_remote_address: `${caller.ip}:${callerPort}`, route_name: 'default' }, enc), at);
-          this.count(caller, 'istio_requests_total', this.requestLabels('source', caller, dest, flow, '503', 'UF', 'unknown'));
+          this.log(
+            caller,
+            proxyContainerName,
+            accessLogLine(
+              {
+                start_time: start,
+                method: 'GET',
+                path,
+                protocol: 'HTTP/1.1',
+                response_code: 503,
+                response_flags: 'UF',
+                response_code_details: `upstream_reset_before_response_started{connection_failure,${reason}}`,
+                upstream_transport_failure_reason: reason,
+                bytes_received: 0,
+                bytes_sent: 190,
+                duration: 2,
+                user_agent: 'curl/8.5.0',
+                request_id: requestId,
+                authority,
+                upstream_host: `${dest.ip}:${targetPort}`,
+                upstream_cluster: outboundCluster,
+                downstream_local_address: `${fqdn}:${flow.to.port}`,
+                downstream_remote_address: `${caller.ip}:${callerPort}`,
+                route_name: 'default',
+              },
+              enc,
+            ),
+            at,
+          );
+          this.count(
+            caller,
+            'istio_requests_total',
+            this.requestLabels('source', caller, dest, flow, '503', 'UF', 'unknown'),
+          );
           touched.add(`${caller.ns}/${caller.name}/${proxyContainerName}`);
           continue;
         }
         const policy = sendsMtls ? 'mutual_tls' : 'none';
         if (dest.sidecar) {
-          this.log(dest, proxyContainerName, accessLogLine({ start_time: start, method: 'GET', path, protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', bytes_received: 0, bytes_sent: 358, duration: 3, upstream_service_time: 2, user_agent: 'curl/8.5.0', request_id: requestId, authority, upstream_host: `${dest.ip}:${targetPort}`, upstream_cluster: `inbound|${targetPort}||`, upstream_local_address: `127.0.0.6:${callerPort + 1}`, downstream_local_address: `${dest.ip}:${targetPort}`, downstream_remote_address: `${caller.ip}:${callerPort}`, requested_server_name: sendsMtls ? `outbound_.${flow.to.port}_._.${fqdn}` : undefined, route_name: 'default' }, enc), at);
+          this.log(
+            dest,
+            proxyContainerName,
+            accessLogLine(
+              {
+                start_time: start,
+                method: 'GET',
+                path,
+                protocol: 'HTTP/1.1',
+                response_code: 200,
+                response_code_details: 'via_upstream',
+                bytes_received: 0,
+                bytes_sent: 358,
+                duration: 3,
+                upstream_service_time: 2,
+                user_agent: 'curl/8.5.0',
+                request_id: requestId,
+                authority,
+                upstream_host: `${dest.ip}:${targetPort}`,
+                upstream_cluster: `inbound|${targetPort}||`,
+                upstream_local_address: `127.0.0.6:${callerPort + 1}`,
+                downstream_local_address: `${dest.ip}:${targetPort}`,
+                downstream_remote_address: `${caller.ip}:${callerPort}`,
+                requested_server_name: sendsMtls ? `outbound_.${flow.to.port}_._.${fqdn}` : undefined,
+                route_name: 'default',
+              },
+              enc,
+            ),
+            at,
+          );
           touched.add(`${dest.ns}/${dest.name}/${proxyContainerName}`);
-          this.count(dest, 'istio_requests_total', this.requestLabels('destination', caller, dest, flow, '200', '-', policy));
+          this.count(
+            dest,
+            'istio_requests_total',
+            this.requestLabels('destination', caller, dest, flow, '200', '-', policy),
+          );
         }
         if (caller.sidecar) {
-          this.log(caller, proxyContainerName, accessLogLine({ start_time: start, method: 'GET', path, protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', bytes_received: 0, bytes_sent: 358, duration: 4, upstream_service_time: 3, user_agent: 'curl/8.5.0', request_id: requestId, authority, upstream_host: `${dest.ip}:${targetPort}`, upstream_cluster: outboundCluster, upstream_local_address: `${caller.ip}:${callerPort}`, downstream_local_address: `${fqdn}:${flow.to.port}`, downstream_remote_address: `${caller.ip}:${callerPort - 1}`, route_name: 'default' }, enc), at);
+          this.log(
+            caller,
+            proxyContainerName,
+            accessLogLine(
+              {
+                start_time: start,
+                method: 'GET',
+                path,
+                protocol: 'HTTP/1.1',
+                response_code: 200,
+                response_code_details: 'via_upstream',
+                bytes_received: 0,
+                bytes_sent: 358,
+                duration: 4,
+                upstream_service_time: 3,
+                user_agent: 'curl/8.5.0',
+                request_id: requestId,
+                authority,
+                upstream_host: `${dest.ip}:${targetPort}`,
+                upstream_cluster: outboundCluster,
+                upstream_local_address: `${caller.ip}:${callerPort}`,
+                downstream_local_address: `${fqdn}:${flow.to.port}`,
+                downstream_remote_address: `${caller.ip}:${callerPort - 1}`,
+                route_name: 'default',
+              },
+              enc,
+            ),
+            at,
+          );
           touched.add(`${caller.ns}/${caller.name}/${proxyContainerName}`);
-          this.count(caller, 'istio_requests_total', this.requestLabels('source', caller, dest, flow, '200', '-', 'unknown'));
+          this.count(
+            caller,
+            'istio_requests_total',
+            this.requestLabels('source', caller, dest, flow, '200', '-', 'unknown'),
+          );
         }
       }
     }
@@ -286,7 +486,15 @@ export class TrafficModel {
     }
   }
 
-  private requestLabels(reporter: 'source' | 'destination', caller: PodRef, dest: PodRef, flow: Flow, code: string, flags: string, policy: string): Labels {
+  private requestLabels(
+    reporter: 'source' | 'destination',
+    caller: PodRef,
+    dest: PodRef,
+    flow: Flow,
+    code: string,
+    flags: string,
+    policy: string,
+  ): Labels {
     // A caller without a sidecar has no peer metadata: the destination sees it as unknown.
     const known = caller.sidecar;
     return {

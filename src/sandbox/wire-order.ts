@@ -45,7 +45,11 @@ function ordered(o: Record<string, unknown>, first: string[], last: string[] = [
 /** A shallow re-ordering (nested values are shared, not copied). */
 export function inWireOrder(obj: KubeObject): KubeObject {
   if (typeof obj !== 'object' || obj === null || typeof obj.metadata !== 'object' || obj.metadata === null) return obj;
-  const top = ordered(obj as unknown as Record<string, unknown>, ['kind', 'apiVersion', 'metadata', ...(KIND_ORDER[obj.kind] ?? ['spec'])], ['status']);
+  const top = ordered(
+    obj as unknown as Record<string, unknown>,
+    ['kind', 'apiVersion', 'metadata', ...(KIND_ORDER[obj.kind] ?? ['spec'])],
+    ['status'],
+  );
   top.metadata = ordered(obj.metadata as unknown as Record<string, unknown>, META_ORDER);
   return top as unknown as KubeObject;
 }

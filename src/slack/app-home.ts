@@ -71,8 +71,20 @@ const STATE_ICON: Record<string, string> = {
 /** What the tab shows, read now. Failures become "unknown" on the tab rather than no tab. */
 export async function gatherHome(deps: AppHomeDeps): Promise<HomeStatus> {
   const now = (deps.now ?? (() => new Date()))();
-  const clusters = await Promise.all(deps.clusters.map(async (c) => ({ name: c.name, reachable: await c.kube.ping(), isDefault: c.name === deps.defaultCluster })));
-  const status: HomeStatus = { clusters, slackConnected: deps.slackConnected(), replica: deps.approvals?.replicaId ?? deps.replicaName ?? 'this replica', readOnly: deps.readOnly ?? !deps.approvals, now };
+  const clusters = await Promise.all(
+    deps.clusters.map(async (c) => ({
+      name: c.name,
+      reachable: await c.kube.ping(),
+      isDefault: c.name === deps.defaultCluster,
+    })),
+  );
+  const status: HomeStatus = {
+    clusters,
+    slackConnected: deps.slackConnected(),
+    replica: deps.approvals?.replicaId ?? deps.replicaName ?? 'this replica',
+    readOnly: deps.readOnly ?? !deps.approvals,
+    now,
+  };
   const approvals = deps.approvals;
   if (!approvals) return status;
   try {
@@ -82,8 +94,16 @@ export async function gatherHome(deps: AppHomeDeps): Promise<HomeStatus> {
     const stateKube = deps.clusters.find((c) => c.name === deps.defaultCluster)?.kube;
     status.followUps = await Promise.all(
       executing.map(async (rec) => {
-        const lease = stateKube ? await new LeaseLock(stateKube, approvals.store.namespace, objectName(rec.id), status.replica).holderNow().catch(() => undefined) : undefined;
-        return { title: approvals.title(rec), cluster: rec.cluster, holder: lease && !lease.expired ? lease.holder : undefined };
+        const lease = stateKube
+          ? await new LeaseLock(stateKube, approvals.store.namespace, objectName(rec.id), status.replica)
+              .holderNow()
+              .catch(() => undefined)
+          : undefined;
+        return {
+          title: approvals.title(rec),
+          cluster: rec.cluster,
+          holder: lease && !lease.expired ? lease.holder : undefined,
+        };
       }),
     );
   } catch (err) {
@@ -95,8 +115,15 @@ export async function gatherHome(deps: AppHomeDeps): Promise<HomeStatus> {
 /** The Home tab view, pure: a test can pin it without Slack. */
 export function renderHome(s: HomeStatus): { type: 'home'; blocks: Block[] } {
   const blocks: Block[] = [header('meshops')];
-  const clusterLines = s.clusters.map((c) => `${c.reachable ? ':large_green_circle:' : ':red_circle:'} *${esc(c.name)}*${c.isDefault ? ' (default)' : ''}: ${c.reachable ? 'API server answering' : 'API server not answering'}`);
-  blocks.push(section(`*Cluster${s.clusters.length > 1 ? 's' : ''}*\n${clusterLines.join('\n')}${s.clusters.length > 1 ? '\nPick one with `--cluster <name>`; a channel may have its own default.' : ''}`));
+  const clusterLines = s.clusters.map(
+    (c) =>
+      `${c.reachable ? ':large_green_circle:' : ':red_circle:'} *${esc(c.name)}*${c.isDefault ? ' (default)' : ''}: ${c.reachable ? 'API server answering' : 'API server not answering'}`,
+  );
+  blocks.push(
+    section(
+      `*Cluster${s.clusters.length > 1 ? 's' : ''}*\n${clusterLines.join('\n')}${s.clusters.length > 1 ? '\nPick one with `--cluster <name>`; a channel may have its own default.' : ''}`,
+    ),
+  );
   const healthy = s.slackConnected && s.clusters.every((c) => c.reachable);
   const health = [
     `${s.slackConnected ? ':large_green_circle:' : ':red_circle:'} Slack ${s.slackConnected ? 'connected' : 'not connected'}`,
@@ -105,14 +132,29 @@ export function renderHome(s: HomeStatus): { type: 'home'; blocks: Block[] } {
   ];
   blocks.push(section(`*Health* ${healthy ? ':white_check_mark:' : ':warning:'}\n${health.join('\n')}`));
   if (s.followUps !== undefined && !s.readOnly) {
-    const lines = s.followUps.slice(0, 10).map((f) => `:arrows_counterclockwise: ${esc(f.title)} on *${esc(f.cluster)}*: ${f.holder ? `followed by \`${esc(f.holder)}\`` : 'waiting for a replica to take it over'}`);
+    const lines = s.followUps
+      .slice(0, 10)
+      .map(
+        (f) =>
+          `:arrows_counterclockwise: ${esc(f.title)} on *${esc(f.cluster)}*: ${f.holder ? `followed by \`${esc(f.holder)}\`` : 'waiting for a replica to take it over'}`,
+      );
     blocks.push(section(`*Follow-ups in progress*\n${lines.length ? lines.join('\n') : 'None.'}`));
   }
   blocks.push(divider());
   if (s.recent === undefined) {
-    blocks.push(section(s.readOnly ? '*Recent actions*\nNone: this installation does not act.' : '*Recent actions*\n:warning: The approvals state could not be read just now; `/mesh audit` retries.'));
+    blocks.push(
+      section(
+        s.readOnly
+          ? '*Recent actions*\nNone: this installation does not act.'
+          : '*Recent actions*\n:warning: The approvals state could not be read just now; `/mesh audit` retries.',
+      ),
+    );
   } else if (s.recent.length === 0) {
-    blocks.push(section('*Recent actions*\nNone yet. Fixes offered by a diagnosis, or `/mesh restart`, appear here once proposed.'));
+    blocks.push(
+      section(
+        '*Recent actions*\nNone yet. Fixes offered by a diagnosis, or `/mesh restart`, appear here once proposed.',
+      ),
+    );
   } else {
     blocks.push(section('*Recent actions*'));
     // Two blocks a row; forty rows keep the tab under Slack's 100 blocks with room for the rest.
@@ -120,12 +162,20 @@ export function renderHome(s: HomeStatus): { type: 'home'; blocks: Block[] } {
       const approvers = rec.approvals.map((a) => `<@${a.userId}>`).join(', ');
       const outcome = rec.outcome?.summary ? `: ${esc(rec.outcome.summary.slice(0, 200))}` : '';
       blocks.push(
-        section(`${STATE_ICON[rec.state] ?? ':grey_question:'} *${esc(title)}* on *${esc(rec.cluster)}*: ${rec.state}${outcome}`),
-        context(`asked by <@${rec.requester.userId}> ${when(rec.createdAt, s.now)}${approvers ? ` · approved by ${approvers}` : ''}${rec.denial ? ` · denied by <@${rec.denial.userId}>` : ''}`),
+        section(
+          `${STATE_ICON[rec.state] ?? ':grey_question:'} *${esc(title)}* on *${esc(rec.cluster)}*: ${rec.state}${outcome}`,
+        ),
+        context(
+          `asked by <@${rec.requester.userId}> ${when(rec.createdAt, s.now)}${approvers ? ` · approved by ${approvers}` : ''}${rec.denial ? ` · denied by <@${rec.denial.userId}>` : ''}`,
+        ),
       );
     }
   }
-  blocks.push(context(`Updated ${when(s.now.toISOString(), s.now)}; open the tab again to refresh. \`/mesh help\` lists the commands, \`/mesh audit\` the full history.`));
+  blocks.push(
+    context(
+      `Updated ${when(s.now.toISOString(), s.now)}; open the tab again to refresh. \`/mesh help\` lists the commands, \`/mesh audit\` the full history.`,
+    ),
+  );
   return { type: 'home', blocks };
 }
 

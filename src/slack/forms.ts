@@ -6,9 +6,15 @@ import type { Logger } from '../log.ts';
 import type { FormHandler, FormSpec, FormSubmission } from '../messenger.ts';
 import { viewSubmissionSchema } from './payloads.ts';
 
-export function registerForms(app: App, options: { forms?: readonly FormSpec[]; viewHandlers?: Record<string, FormHandler>; log: Logger }): void {
+export function registerForms(
+  app: App,
+  options: { forms?: readonly FormSpec[]; viewHandlers?: Record<string, FormHandler>; log: Logger },
+): void {
   const { log } = options;
-  const handlers = { ...Object.fromEntries((options.forms ?? []).map((f) => [f.callbackId, f.submit])), ...options.viewHandlers };
+  const handlers = {
+    ...Object.fromEntries((options.forms ?? []).map((f) => [f.callbackId, f.submit])),
+    ...options.viewHandlers,
+  };
   app.view({ type: 'view_submission' }, async ({ ack, body }) => {
     const parsed = viewSubmissionSchema.safeParse(body);
     if (!parsed.success) {
@@ -29,13 +35,23 @@ export function registerForms(app: App, options: { forms?: readonly FormSpec[]; 
       userName: v.user.username ?? v.user.name,
       privateMetadata: v.view.private_metadata,
       values: Object.fromEntries(
-        Object.entries(v.view.state.values).map(([block, fields]) => [block, Object.fromEntries(Object.entries(fields).map(([id, f]) => [id, f.value ?? f.selected_option?.value ?? undefined]))]),
+        Object.entries(v.view.state.values).map(([block, fields]) => [
+          block,
+          Object.fromEntries(
+            Object.entries(fields).map(([id, f]) => [id, f.value ?? f.selected_option?.value ?? undefined]),
+          ),
+        ]),
       ),
     };
     // Field errors must travel in the ack, so the handler gets most of Slack's 3 s and no more.
-    const outcome = await Promise.race([handler(submission).catch((err) => (log.error({ err }, 'view handler failed'), undefined)), delay(2000).then(() => 'late' as const)]);
-    if (outcome === 'late') log.warn({ callbackId: submission.callbackId }, 'view handler was too slow to return field errors');
-    if (outcome && outcome !== 'late' && outcome.errors && Object.keys(outcome.errors).length) await ack({ response_action: 'errors', errors: outcome.errors });
+    const outcome = await Promise.race([
+      handler(submission).catch((err) => (log.error({ err }, 'view handler failed'), undefined)),
+      delay(2000).then(() => 'late' as const),
+    ]);
+    if (outcome === 'late')
+      log.warn({ callbackId: submission.callbackId }, 'view handler was too slow to return field errors');
+    if (outcome && outcome !== 'late' && outcome.errors && Object.keys(outcome.errors).length)
+      await ack({ response_action: 'errors', errors: outcome.errors });
     else await ack();
   });
 
@@ -55,7 +71,6 @@ export function registerForms(app: App, options: { forms?: readonly FormSpec[]; 
   app.options({ type: 'block_suggestion' }, async ({ ack }) => {
     await ack({ options: [] });
   });
-
 }
 
 /** The handler whose key is the longest prefix of `id`. */

@@ -40,7 +40,10 @@ const eventSchema = z.looseObject({
   item: recordIfPresent,
   subteam: recordIfPresent,
 });
-const eventCallbackSchema = z.looseObject({ event: eventSchema, authorizations: z.unknown().refine((v) => !Array.isArray(v) || v.every((a) => record.safeParse(a).success)) });
+const eventCallbackSchema = z.looseObject({
+  event: eventSchema,
+  authorizations: z.unknown().refine((v) => !Array.isArray(v) || v.every((a) => record.safeParse(a).success)),
+});
 const commandSchema = z.looseObject({ command: z.string().min(1).max(64) });
 /** What every interaction carries that Bolt reads: who (user.id, team), where (channel.id). */
 const interactionSchema = z.looseObject({
@@ -76,33 +79,48 @@ export function checkDelivery(body: unknown, options: CheckOptions): Verdict {
     const parsed = eventCallbackSchema.safeParse(b);
     if (!parsed.success) return { kind: 'ack', reason: `event envelope: ${firstIssue(parsed.error)}` };
     // Bolt leaves function_executed unacknowledged for a listener to ack; meshops has none.
-    if (parsed.data.event.type === 'function_executed') return { kind: 'ack', reason: 'function_executed is not handled' };
+    if (parsed.data.event.type === 'function_executed')
+      return { kind: 'ack', reason: 'function_executed is not handled' };
     return { kind: 'pass' };
   }
   if (b.command !== undefined) {
     const parsed = commandSchema.safeParse(b);
     if (!parsed.success) return { kind: 'ack', reason: `slash command: ${firstIssue(parsed.error)}` };
-    if (parsed.data.command !== options.commandName) return { kind: 'ack', reason: `slash command ${parsed.data.command.slice(0, 64)} is not ours` };
+    if (parsed.data.command !== options.commandName)
+      return { kind: 'ack', reason: `slash command ${parsed.data.command.slice(0, 64)} is not ours` };
     return { kind: 'pass' };
   }
   const isOptions = b.name !== undefined || b.type === 'block_suggestion';
   const isAction = !isOptions && (b.actions !== undefined || b.type === 'dialog_submission');
   const isShortcut = !isOptions && !isAction && (b.type === 'shortcut' || b.type === 'message_action');
   const isView = !isOptions && !isAction && !isShortcut && typeof b.type === 'string' && VIEW_TYPES.has(b.type);
-  if (!isOptions && !isAction && !isShortcut && !isView) return { kind: 'ack', reason: `a delivery of type ${describeType(b.type)} is not handled` };
+  if (!isOptions && !isAction && !isShortcut && !isView)
+    return { kind: 'ack', reason: `a delivery of type ${describeType(b.type)} is not handled` };
 
   const interaction = interactionSchema.safeParse(b);
-  if (!interaction.success) return { kind: 'ack', reason: `interaction: ${firstIssue(interaction.error)}`, ...(isOptions ? { response: { options: [] } } : {}) };
+  if (!interaction.success)
+    return {
+      kind: 'ack',
+      reason: `interaction: ${firstIssue(interaction.error)}`,
+      ...(isOptions ? { response: { options: [] } } : {}),
+    };
   const type = interaction.data.type;
   if (!isView) {
     const channel = channelSchema.safeParse(b);
-    if (!channel.success) return { kind: 'ack', reason: `interaction: ${firstIssue(channel.error)}`, ...(isOptions ? { response: { options: [] } } : {}) };
+    if (!channel.success)
+      return {
+        kind: 'ack',
+        reason: `interaction: ${firstIssue(channel.error)}`,
+        ...(isOptions ? { response: { options: [] } } : {}),
+      };
   }
   // Menus with options loaded from the app: meshops has none, so the honest answer is no options.
-  if (isOptions) return { kind: 'ack', reason: `${type.slice(0, 64)} (options request) is not handled`, response: { options: [] } };
+  if (isOptions)
+    return { kind: 'ack', reason: `${type.slice(0, 64)} (options request) is not handled`, response: { options: [] } };
   if (isShortcut) return { kind: 'ack', reason: `${type} is not handled` };
   if (isAction) {
-    if (!ACTION_TYPES.has(type)) return { kind: 'ack', reason: `an action of type ${type.slice(0, 64)} is not handled` };
+    if (!ACTION_TYPES.has(type))
+      return { kind: 'ack', reason: `an action of type ${type.slice(0, 64)} is not handled` };
     const parsed = actionsSchema.safeParse(b);
     if (!parsed.success) return { kind: 'ack', reason: `block_actions: ${firstIssue(parsed.error)}` };
     return { kind: 'pass' };
@@ -177,7 +195,10 @@ function isEndpoint(req: IncomingMessage, endpoint: string): boolean {
   }
 }
 
-const timestampHeader = z.string().regex(/^\d{1,12}$/).transform(Number);
+const timestampHeader = z
+  .string()
+  .regex(/^\d{1,12}$/)
+  .transform(Number);
 
 /** Resolves true when Bolt should take the request; otherwise it has been answered. */
 async function screenHttp(req: IncomingMessage, res: ServerResponse, options: HttpGuardOptions): Promise<boolean> {
@@ -203,7 +224,10 @@ async function screenHttp(req: IncomingMessage, res: ServerResponse, options: Ht
   }
   const skew = stamp.data - Math.floor((options.now ?? Date.now)() / 1000);
   if (Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
-    log.warn({ skewSeconds: skew }, `Slack request refused: its timestamp is more than ${MAX_CLOCK_SKEW_SECONDS / 60} minutes ${skew > 0 ? 'ahead of' : 'behind'} our clock`);
+    log.warn(
+      { skewSeconds: skew },
+      `Slack request refused: its timestamp is more than ${MAX_CLOCK_SKEW_SECONDS / 60} minutes ${skew > 0 ? 'ahead of' : 'behind'} our clock`,
+    );
     answer(res, 401);
     return false;
   }
@@ -212,7 +236,10 @@ async function screenHttp(req: IncomingMessage, res: ServerResponse, options: Ht
     verifySlackRequest({
       signingSecret: options.signingSecret,
       body: text,
-      headers: { 'x-slack-signature': typeof signature === 'string' ? signature : '', 'x-slack-request-timestamp': stamp.data },
+      headers: {
+        'x-slack-signature': typeof signature === 'string' ? signature : '',
+        'x-slack-request-timestamp': stamp.data,
+      },
       ...(options.now ? { nowMilliseconds: options.now() } : {}),
     });
   } catch {
@@ -288,7 +315,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_la
 /** The envelope type a refused delivery is rewritten to: only our own listener acts on it. */
 const GUARD_ACK = 'meshops_guard_ack';
 
-const envelopeSchema = z.looseObject({ envelope_id: z.string().min(1).max(256), type: z.string().max(64), payload: z.unknown() });
+const envelopeSchema = z.looseObject({
+  envelope_id: z.string().min(1).max(256),
+  type: z.string().max(64),
+  payload: z.unknown(),
+});
 const DELIVERY_ENVELOPES = new Set(['events_api', 'slash_commands', 'interactive']);
 
 /**
@@ -316,21 +347,36 @@ export function guardSocketMode(receiver: SocketModeReceiver, options: CheckOpti
     if (forwarded === undefined) return;
     for (const listener of originals) {
       try {
-        Promise.resolve(listener.call(client, forwarded, isBinary)).catch((err: unknown) => log.error({ err }, 'a Socket Mode message could not be processed'));
+        Promise.resolve(listener.call(client, forwarded, isBinary)).catch((err: unknown) =>
+          log.error({ err }, 'a Socket Mode message could not be processed'),
+        );
       } catch (err) {
         log.error({ err }, 'a Socket Mode message could not be processed');
       }
     }
   });
-  client.on(GUARD_ACK, (args: { ack?: (response?: Record<string, unknown>) => Promise<void>; body?: { response?: Record<string, unknown> } }) => {
-    args.ack?.(args.body?.response).catch((err: unknown) => log.warn({ err }, 'could not acknowledge a refused Socket Mode envelope'));
-  });
+  client.on(
+    GUARD_ACK,
+    (args: {
+      ack?: (response?: Record<string, unknown>) => Promise<void>;
+      body?: { response?: Record<string, unknown> };
+    }) => {
+      args
+        .ack?.(args.body?.response)
+        .catch((err: unknown) => log.warn({ err }, 'could not acknowledge a refused Socket Mode envelope'));
+    },
+  );
 }
 
 /** Returns what the client should see: the message as it came, a rewritten one, or undefined to drop it. */
 function screenEnvelope(data: unknown, isBinary: boolean, options: CheckOptions & { log: Logger }): unknown {
   if (isBinary) return data; // the client ignores binary messages
-  const text = typeof data === 'string' ? data : data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? new TextDecoder().decode(data as ArrayBuffer) : undefined;
+  const text =
+    typeof data === 'string'
+      ? data
+      : data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+        ? new TextDecoder().decode(data as ArrayBuffer)
+        : undefined;
   if (text === undefined) return data;
   let message: unknown;
   try {
@@ -352,11 +398,21 @@ function screenEnvelope(data: unknown, isBinary: boolean, options: CheckOptions 
   }
   const { envelope_id: envelopeId, type, payload } = envelope.data;
   let verdict: Verdict;
-  if (!DELIVERY_ENVELOPES.has(type)) verdict = { kind: 'ack', reason: `an envelope of type ${type || '(empty)'} is not handled` };
-  else if (type === 'events_api' && !record.safeParse(record.safeParse(payload).data?.event).success) verdict = { kind: 'ack', reason: 'events_api envelope without an event object' };
+  if (!DELIVERY_ENVELOPES.has(type))
+    verdict = { kind: 'ack', reason: `an envelope of type ${type || '(empty)'} is not handled` };
+  else if (type === 'events_api' && !record.safeParse(record.safeParse(payload).data?.event).success)
+    verdict = { kind: 'ack', reason: 'events_api envelope without an event object' };
   else verdict = checkDelivery(payload, options);
   if (verdict.kind === 'pass') return data;
-  options.log[verdict.kind === 'refuse' ? 'warn' : 'info']({ reason: verdict.reason, envelopeType: type }, 'Socket Mode delivery acknowledged and ignored');
+  options.log[verdict.kind === 'refuse' ? 'warn' : 'info'](
+    { reason: verdict.reason, envelopeType: type },
+    'Socket Mode delivery acknowledged and ignored',
+  );
   const response = verdict.kind === 'ack' ? verdict.response : undefined;
-  return JSON.stringify({ envelope_id: envelopeId, type: GUARD_ACK, payload: { meshops_guard_ack: true, ...(response ? { response } : {}) }, accepts_response_payload: Boolean(response) });
+  return JSON.stringify({
+    envelope_id: envelopeId,
+    type: GUARD_ACK,
+    payload: { meshops_guard_ack: true, ...(response ? { response } : {}) },
+    accepts_response_payload: Boolean(response),
+  });
 }

@@ -59,7 +59,10 @@ export class KubeDedupStore implements DedupStore {
   /** Where a key is kept: the ConfigMap and the data field (a digest: ConfigMap keys allow [-._a-zA-Z0-9]). */
   locate(key: string): { name: string; field: string } {
     const digest = createHash('sha256').update(key).digest('hex');
-    return { name: `${this.prefix}-${Number.parseInt(digest.slice(0, 8), 16) % this.shards}`, field: `k${digest.slice(0, 40)}` };
+    return {
+      name: `${this.prefix}-${Number.parseInt(digest.slice(0, 8), 16) % this.shards}`,
+      field: `k${digest.slice(0, 40)}`,
+    };
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
@@ -76,7 +79,13 @@ export class KubeDedupStore implements DedupStore {
         const current = configMapSchema.parse(found);
         const data = current.data ?? {};
         if (expiryOf(data[field]) > now) return false;
-        await this.kube.replace(this.object(name, { ...this.pruned(data, now), [field]: entry(now + ttlMs, key) }, current.metadata.resourceVersion));
+        await this.kube.replace(
+          this.object(
+            name,
+            { ...this.pruned(data, now), [field]: entry(now + ttlMs, key) },
+            current.metadata.resourceVersion,
+          ),
+        );
         return true;
       } catch (err) {
         // 409: another replica created or wrote this ConfigMap since we read it; read again and decide again.
@@ -90,7 +99,8 @@ export class KubeDedupStore implements DedupStore {
   /** Live entries only, and at most maxEntries - 1 of them (the soonest to expire go first). */
   private pruned(data: Record<string, string>, now: number): Record<string, string> {
     const live = Object.entries(data).filter(([, v]) => expiryOf(v) > now);
-    if (live.length >= this.maxEntries) live.sort((a, b) => expiryOf(b[1]) - expiryOf(a[1])).length = this.maxEntries - 1;
+    if (live.length >= this.maxEntries)
+      live.sort((a, b) => expiryOf(b[1]) - expiryOf(a[1])).length = this.maxEntries - 1;
     return Object.fromEntries(live);
   }
 
@@ -103,7 +113,9 @@ export class KubeDedupStore implements DedupStore {
         namespace: this.namespace,
         ...(resourceVersion ? { resourceVersion } : {}),
         labels: { 'app.kubernetes.io/managed-by': 'meshops', 'meshops.dev/dedup': 'slack' },
-        annotations: { 'meshops.dev/purpose': 'Slack deliveries already handled by a meshops replica (key digest → expiry, key)' },
+        annotations: {
+          'meshops.dev/purpose': 'Slack deliveries already handled by a meshops replica (key digest → expiry, key)',
+        },
       },
       data,
     };

@@ -54,7 +54,9 @@ export const blockActionsSchema = z.looseObject({
   trigger_id: z.string().min(1).max(256).optional(),
   response_url: responseUrl.optional(),
   channel: z.looseObject({ id: slackId }).optional(),
-  container: z.looseObject({ is_ephemeral: z.boolean().optional(), message_ts: ts.optional(), thread_ts: ts.optional() }).optional(),
+  container: z
+    .looseObject({ is_ephemeral: z.boolean().optional(), message_ts: ts.optional(), thread_ts: ts.optional() })
+    .optional(),
   message: z.looseObject({ ts, thread_ts: ts.optional() }).optional(),
   actions: z
     .array(
@@ -78,7 +80,16 @@ export const viewSubmissionSchema = z.looseObject({
     callback_id: z.string().max(255),
     private_metadata: z.string().max(3000).optional(),
     state: z.looseObject({
-      values: z.record(z.string(), z.record(z.string(), z.looseObject({ value: z.string().max(3000).nullable().optional(), selected_option: z.looseObject({ value: z.string() }).nullable().optional() }))),
+      values: z.record(
+        z.string(),
+        z.record(
+          z.string(),
+          z.looseObject({
+            value: z.string().max(3000).nullable().optional(),
+            selected_option: z.looseObject({ value: z.string() }).nullable().optional(),
+          }),
+        ),
+      ),
     }),
   }),
 });

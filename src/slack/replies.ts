@@ -28,10 +28,19 @@ export interface AnswerTarget {
 export type Posted = { kind: 'message'; ref: MessageRef } | { kind: 'response_url' };
 
 export const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
-export const UPDATE_VIA_RESPONSE_URL = new Set([...NOT_A_MEMBER, 'cant_update_message', 'message_not_found', 'edit_window_closed']);
+export const UPDATE_VIA_RESPONSE_URL = new Set([
+  ...NOT_A_MEMBER,
+  'cant_update_message',
+  'message_not_found',
+  'edit_window_closed',
+]);
 
-
-export async function applyClickOutcome(deps: ReplyDeps, b: BlockActions, message: MessageRef | undefined, outcome: ClickOutcome): Promise<void> {
+export async function applyClickOutcome(
+  deps: ReplyDeps,
+  b: BlockActions,
+  message: MessageRef | undefined,
+  outcome: ClickOutcome,
+): Promise<void> {
   const user = b.user.id;
   const channel = b.channel?.id;
   if (outcome.update) {
@@ -49,19 +58,38 @@ export async function applyClickOutcome(deps: ReplyDeps, b: BlockActions, messag
   }
   for (const post of outcome.thread ?? []) {
     if (message) await deps.messenger.post(message.channel, post, { threadTs: message.threadTs ?? message.ts });
-    else if (b.response_url) await deps.toResponseUrl(b.response_url, post, { responseType: 'in_channel', replaceOriginal: false });
+    else if (b.response_url)
+      await deps.toResponseUrl(b.response_url, post, { responseType: 'in_channel', replaceOriginal: false });
   }
   // Beside the button's message: in its thread only when the message is itself in a thread.
-  if (outcome.ephemeral) await ephemeralTo(deps, channel, user, b.response_url, outcome.ephemeral, b.message?.thread_ts ?? b.container?.thread_ts);
+  if (outcome.ephemeral)
+    await ephemeralTo(
+      deps,
+      channel,
+      user,
+      b.response_url,
+      outcome.ephemeral,
+      b.message?.thread_ts ?? b.container?.thread_ts,
+    );
 }
 
 export async function refuseClick(deps: ReplyDeps, body: unknown, words: string): Promise<void> {
   const ctx = looseClickContext(body);
-  await ephemeralTo(deps, ctx.channelId, ctx.userId, ctx.responseUrl, { text: words.replace(/:[a-z_]+: /, ''), blocks: [section(words)] });
+  await ephemeralTo(deps, ctx.channelId, ctx.userId, ctx.responseUrl, {
+    text: words.replace(/:[a-z_]+: /, ''),
+    blocks: [section(words)],
+  });
 }
 
 /** chat.postEphemeral, or the response_url where meshops is not in the channel. */
-export async function ephemeralTo(deps: ReplyDeps, channel: string | undefined, user: string | undefined, responseUrl: string | undefined, rendered: Rendered, threadTs?: string): Promise<void> {
+export async function ephemeralTo(
+  deps: ReplyDeps,
+  channel: string | undefined,
+  user: string | undefined,
+  responseUrl: string | undefined,
+  rendered: Rendered,
+  threadTs?: string,
+): Promise<void> {
   if (channel && user) {
     try {
       await deps.messenger.ephemeral(channel, user, rendered, { threadTs });
@@ -70,12 +98,19 @@ export async function ephemeralTo(deps: ReplyDeps, channel: string | undefined, 
       if (!NOT_A_MEMBER.has(slackErrorCode(err) ?? '') || !responseUrl) throw err;
     }
   }
-  if (responseUrl) await deps.toResponseUrl(responseUrl, rendered, { responseType: 'ephemeral', replaceOriginal: false });
+  if (responseUrl)
+    await deps.toResponseUrl(responseUrl, rendered, { responseType: 'ephemeral', replaceOriginal: false });
   else deps.log.warn('nowhere to send an ephemeral message');
 }
 
 /** Slash commands answer in the channel, as the bot, naming who asked; privately through response_url. */
-export function slashTarget(deps: ReplyDeps, channel: string, user: string, responseUrl: string, label: string): AnswerTarget {
+export function slashTarget(
+  deps: ReplyDeps,
+  channel: string,
+  user: string,
+  responseUrl: string,
+  label: string,
+): AnswerTarget {
   const asked = context(`<@${user}> ran \`${esc(label)}\``);
   const withAsker = (r: Rendered): Rendered => fitToSlack({ ...r, blocks: [asked, ...r.blocks] });
   return {
@@ -92,7 +127,11 @@ export function slashTarget(deps: ReplyDeps, channel: string, user: string, resp
     },
     async update(posted, rendered) {
       if (posted.kind === 'message') await deps.messenger.update(posted.ref, withAsker(rendered));
-      else await deps.toResponseUrl(responseUrl, withAsker(rendered), { responseType: 'in_channel', replaceOriginal: true });
+      else
+        await deps.toResponseUrl(responseUrl, withAsker(rendered), {
+          responseType: 'in_channel',
+          replaceOriginal: true,
+        });
     },
     async private(rendered) {
       await deps.toResponseUrl(responseUrl, rendered, { responseType: 'ephemeral' });
@@ -115,13 +154,16 @@ export function threadTarget(deps: ReplyDeps, channel: string, threadTs: string 
   };
 }
 
-
 export function working(label: string): Rendered {
   const text = `Working on ${label}…`;
   return { text, blocks: [context(`:hourglass_flowing_sand: Working on \`${esc(label)}\`…`)] };
 }
 
 export function apology(ref: string): Rendered {
-  return { text: `Sorry, something went wrong on our side (ref ${ref}).`, blocks: [section(`:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.`)] };
+  return {
+    text: `Sorry, something went wrong on our side (ref ${ref}).`,
+    blocks: [
+      section(`:x: Sorry, something went wrong on our side. The details are in the bot's log under ref \`${ref}\`.`),
+    ],
+  };
 }
-

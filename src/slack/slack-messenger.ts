@@ -41,7 +41,11 @@ export class SlackMessenger implements Messenger {
   constructor(client: WebClient, log: Logger, options: SlackMessengerOptions = {}) {
     this.client = client;
     this.log = log;
-    this.updates = new MessageUpdateQueue({ log, maxMessages: options.maxTrackedMessages, idleTtlMs: options.trackedMessageTtlMs });
+    this.updates = new MessageUpdateQueue({
+      log,
+      maxMessages: options.maxTrackedMessages,
+      idleTtlMs: options.trackedMessageTtlMs,
+    });
   }
 
   async post(channel: string, rendered: Rendered, options: { threadTs?: string } = {}): Promise<MessageRef> {
@@ -65,13 +69,23 @@ export class SlackMessenger implements Messenger {
   async update(ref: MessageRef, rendered: Rendered, options: UpdateOptions = {}): Promise<void> {
     const fitted = fitToSlack(rendered);
     const result = await this.updates.run(`${ref.channel}/${ref.ts}`, options.version, async () => {
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: fitted.text, blocks: slackBlocks(fitted) });
+      await this.client.chat.update({
+        channel: ref.channel,
+        ts: ref.ts,
+        text: fitted.text,
+        blocks: slackBlocks(fitted),
+      });
     });
     // Files go into the thread after the message is in place; a dropped update has nothing to add.
     if (result === 'sent') await this.uploadAll(ref, fitted.files);
   }
 
-  async ephemeral(channel: string, user: string, rendered: Rendered, options: { threadTs?: string } = {}): Promise<void> {
+  async ephemeral(
+    channel: string,
+    user: string,
+    rendered: Rendered,
+    options: { threadTs?: string } = {},
+  ): Promise<void> {
     // Files cannot be ephemeral: say so rather than leak long output into the channel.
     const fitted = withoutFiles(fitToSlack(rendered));
     await this.client.chat.postEphemeral({
@@ -171,7 +185,11 @@ export class ResponseUrlError extends Error {
   }
 }
 
-const retryAfterHeader = z.string().trim().regex(/^\d{1,6}$/).transform(Number);
+const retryAfterHeader = z
+  .string()
+  .trim()
+  .regex(/^\d{1,6}$/)
+  .transform(Number);
 
 /**
  * Posts to a slash command's or a click's response_url: the way to answer in a channel meshops has
@@ -188,11 +206,19 @@ export async function postToResponseUrl(
   const fetchFn = opts.fetch ?? fetch;
   const budget = opts.budget;
   const attempts = Math.min(4, Math.max(1, Math.floor(opts.attempts ?? 3)), budget ? budget.remaining(url) : 4);
-  if (attempts < 1) throw new ResponseUrlError(`this response_url has been used ${ResponseUrlBudget.USES} times, all Slack allows`, undefined, 0);
+  if (attempts < 1)
+    throw new ResponseUrlError(
+      `this response_url has been used ${ResponseUrlBudget.USES} times, all Slack allows`,
+      undefined,
+      0,
+    );
   const baseDelayMs = Math.max(0, opts.baseDelayMs ?? 500);
   const maxDelayMs = Math.max(baseDelayMs, opts.maxDelayMs ?? 4000);
   const maxRetryAfterMs = Math.max(0, opts.maxRetryAfterMs ?? 30_000);
-  const fitted = withoutFiles(fitToSlack(rendered), 'The full output could not be attached: invite meshops to this channel (`/invite @meshops`) to get long output as a file.');
+  const fitted = withoutFiles(
+    fitToSlack(rendered),
+    'The full output could not be attached: invite meshops to this channel (`/invite @meshops`) to get long output as a file.',
+  );
   const body = JSON.stringify({
     text: fitted.text,
     blocks: fitted.blocks,
@@ -205,27 +231,49 @@ export async function postToResponseUrl(
     let failure: ResponseUrlError;
     budget?.spend(url);
     try {
-      const res = await fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      const res = await fetchFn(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+      });
       // Slack has the post once it answered 200; a body that fails to arrive is not a reason to post again.
       const answer = await res.text().catch(() => '');
       if (res.status === 200) return;
-      failure = new ResponseUrlError(`response_url answered HTTP ${res.status}: ${answer.trim().slice(0, 200)}`, res.status, attempt);
+      failure = new ResponseUrlError(
+        `response_url answered HTTP ${res.status}: ${answer.trim().slice(0, 200)}`,
+        res.status,
+        attempt,
+      );
       if (res.status !== 429 && res.status < 500) throw failure;
-      const retryAfter = res.status === 429 ? retryAfterHeader.safeParse(res.headers.get('retry-after') ?? '') : undefined;
+      const retryAfter =
+        res.status === 429 ? retryAfterHeader.safeParse(res.headers.get('retry-after') ?? '') : undefined;
       waitMs = retryAfter?.success ? retryAfter.data * 1000 : backoff(attempt, baseDelayMs, maxDelayMs);
       if (waitMs > maxRetryAfterMs) {
-        throw new ResponseUrlError(`response_url rate-limited for ${Math.round(waitMs / 1000)} s; not waiting that long`, 429, attempt);
+        throw new ResponseUrlError(
+          `response_url rate-limited for ${Math.round(waitMs / 1000)} s; not waiting that long`,
+          429,
+          attempt,
+        );
       }
     } catch (err) {
       if (err instanceof ResponseUrlError) throw err;
-      failure = new ResponseUrlError(`response_url could not be reached: ${(err as Error)?.message ?? String(err)}`, undefined, attempt, err);
+      failure = new ResponseUrlError(
+        `response_url could not be reached: ${(err as Error)?.message ?? String(err)}`,
+        undefined,
+        attempt,
+        err,
+      );
       waitMs = backoff(attempt, baseDelayMs, maxDelayMs);
     }
     if (attempt >= attempts) {
       opts.log?.warn({ url: where, attempts: attempt, status: failure.status }, 'response_url post failed; giving up');
       throw failure;
     }
-    opts.log?.warn({ url: where, attempt, status: failure.status, retryInMs: Math.round(waitMs), reason: failure.message }, 'response_url post failed; retrying');
+    opts.log?.warn(
+      { url: where, attempt, status: failure.status, retryInMs: Math.round(waitMs), reason: failure.message },
+      'response_url post failed; retrying',
+    );
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 }

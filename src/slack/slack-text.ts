@@ -3,7 +3,9 @@
 
 /** Removes mentions of the bot (any mention when its id is unknown) wherever they appear. */
 export function stripBotMention(text: string, botUserId?: string): string {
-  const pattern = botUserId ? new RegExp(`<@${escapeRegExp(botUserId)}(\\|[^>]*)?>`, 'g') : /^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>/;
+  const pattern = botUserId
+    ? new RegExp(`<@${escapeRegExp(botUserId)}(\\|[^>]*)?>`, 'g')
+    : /^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>/;
   return text.replace(pattern, ' ').replace(/\s+/g, ' ').trim();
 }
 

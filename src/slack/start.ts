@@ -66,7 +66,11 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     // out of service (and block drains); the App Home tab and each answer report the others.
     clusters: connection.clusters.filter((c) => c.name === connection.defaultCluster),
     log,
-    background: [...(approvals ? [{ name: 'approvals', stop: () => approvals.stop() }] : []), ...options.meshops.background, ...(options.background ?? [])],
+    background: [
+      ...(approvals ? [{ name: 'approvals', stop: () => approvals.stop() }] : []),
+      ...options.meshops.background,
+      ...(options.background ?? []),
+    ],
     close: () => connection.close(),
     deadlineMs: options.shutdownDeadlineMs ?? 20_000,
   });
@@ -78,7 +82,15 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
   }
   approvals?.start();
   for (const work of options.meshops.background) work.start?.();
-  log.info({ mode: slack.mode, cluster: connection.defaultCluster, clusters: connection.clusters.map((c) => c.name), source: connection.source }, `meshops is answering /mesh in Slack (${connection.description})`);
+  log.info(
+    {
+      mode: slack.mode,
+      cluster: connection.defaultCluster,
+      clusters: connection.clusters.map((c) => c.name),
+      source: connection.source,
+    },
+    `meshops is answering /mesh in Slack (${connection.description})`,
+  );
   const shutdown = (signal: string) => {
     void operations.shutdown(signal).finally(() => process.exit(0));
   };
@@ -93,5 +105,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
  */
 function defaultDedup(settings: Settings, connection: Connection): DedupStore {
   const home = connection.clusters.find((c) => c.name === connection.defaultCluster) ?? connection.clusters[0];
-  return connection.source === 'in-cluster' && home ? new KubeDedupStore(home.kube, settings.namespace) : new MemoryDedupStore();
+  return connection.source === 'in-cluster' && home
+    ? new KubeDedupStore(home.kube, settings.namespace)
+    : new MemoryDedupStore();
 }

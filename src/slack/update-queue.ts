@@ -56,18 +56,27 @@ export class MessageUpdateQueue {
    */
   run(key: string, version: number | undefined, send: () => Promise<void>): Promise<UpdateResult> {
     if (version !== undefined && !Number.isFinite(version)) {
-      this.log.warn({ message: key, version: String(version) }, 'message update with a version that is not a number; sent unversioned');
+      this.log.warn(
+        { message: key, version: String(version) },
+        'message update with a version that is not a number; sent unversioned',
+      );
       version = undefined;
     }
     const slot = this.slot(key);
     if (version !== undefined) {
       if (version <= slot.applied) {
-        this.log.info({ message: key, version, applied: slot.applied }, 'stale message update dropped: a newer one was applied');
+        this.log.info(
+          { message: key, version, applied: slot.applied },
+          'stale message update dropped: a newer one was applied',
+        );
         return Promise.resolve('dropped');
       }
       const newest = this.newestPending(slot);
       if (newest !== undefined && version < newest) {
-        this.log.info({ message: key, version, newer: newest }, 'stale message update dropped: a newer one is on its way');
+        this.log.info(
+          { message: key, version, newer: newest },
+          'stale message update dropped: a newer one is on its way',
+        );
         return Promise.resolve('dropped');
       }
       // Older versioned updates still waiting will never need to be sent: this one shows a later state.
@@ -98,7 +107,10 @@ export class MessageUpdateQueue {
     if (!next) return;
     // Checked again here: the update in flight before this one may have applied the same version.
     if (next.version !== undefined && next.version <= slot.applied) {
-      this.log.debug({ message: key, version: next.version, applied: slot.applied }, 'waiting message update already applied; dropped');
+      this.log.debug(
+        { message: key, version: next.version, applied: slot.applied },
+        'waiting message update already applied; dropped',
+      );
       next.resolve('dropped');
       this.pump(key, slot);
       return;

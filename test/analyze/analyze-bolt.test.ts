@@ -32,9 +32,21 @@ beforeAll(async () => {
   binDir = await mkdtemp(join(tmpdir(), 'meshops-istioctl-bin-'));
   const recorded = [
     // The same finding meshops makes: merged, marked as found by both.
-    { code: 'IST0112', level: 'Error', message: 'This VirtualService routes to a service "cart" that exposes multiple ports [8080 9090].', origin: 'VirtualService shop/cart', documentationUrl: 'https://istio.io/v1.24/docs/reference/config/analysis/ist0112/' },
+    {
+      code: 'IST0112',
+      level: 'Error',
+      message: 'This VirtualService routes to a service "cart" that exposes multiple ports [8080 9090].',
+      origin: 'VirtualService shop/cart',
+      documentationUrl: 'https://istio.io/v1.24/docs/reference/config/analysis/ist0112/',
+    },
     // One only istioctl makes here: shown, marked as istioctl's.
-    { code: 'IST0108', level: 'Warning', message: 'Unknown annotation: example.com/owner', origin: 'Service shop/frontend', documentationUrl: 'https://istio.io/v1.24/docs/reference/config/analysis/ist0108/' },
+    {
+      code: 'IST0108',
+      level: 'Warning',
+      message: 'Unknown annotation: example.com/owner',
+      origin: 'Service shop/frontend',
+      documentationUrl: 'https://istio.io/v1.24/docs/reference/config/analysis/ist0108/',
+    },
   ];
   await writeFile(join(binDir, 'recorded.json'), JSON.stringify(recorded));
   await writeFile(join(binDir, 'istioctl'), `#!/bin/sh\ncat "${join(binDir, 'recorded.json')}"\nexit 79\n`);
@@ -51,7 +63,9 @@ afterAll(async () => {
 
 async function ask(text: string): Promise<string> {
   fake.clear();
-  const res = await sendSlashCommand(eventsUrl, slashCommand(text, { responseUrl: fake.responseUrl() }), { secret: SIGNING_SECRET });
+  const res = await sendSlashCommand(eventsUrl, slashCommand(text, { responseUrl: fake.responseUrl() }), {
+    secret: SIGNING_SECRET,
+  });
   expect(res.status).toBe(200);
   const update = await fake.waitFor(() => fake.calls('chat.update')[0], 15_000);
   await slack.idle();
@@ -59,7 +73,7 @@ async function ask(text: string): Promise<string> {
 }
 
 describe('/mesh analyze through Bolt', () => {
-  it('reports findings in a live namespace, errors first, each linked to Istio\'s page for its code', async () => {
+  it("reports findings in a live namespace, errors first, each linked to Istio's page for its code", async () => {
     const answer = await ask('analyze shop');
     expect(answer).toContain('IST0112');
     expect(answer).toContain('VirtualService shop/cart');
@@ -74,7 +88,7 @@ describe('/mesh analyze through Bolt', () => {
     expect(answer).toContain('gateway.SecretAnalyzer needs Secrets, which meshops does not read');
   });
 
-  it('merges istioctl\'s messages when it is on PATH, marking where each came from', async () => {
+  it("merges istioctl's messages when it is on PATH, marking where each came from", async () => {
     process.env.PATH = `${binDir}${delimiter}${originalPath}`;
     const answer = await ask('analyze shop --istioctl');
     expect(answer).toContain('IST0112');

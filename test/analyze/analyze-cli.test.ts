@@ -64,8 +64,12 @@ describe('meshops analyze', () => {
     process.env.MESHOPS_KUBE = 'kubeconfig';
     const r = await cli('--live', '-f', join(dir, 'vs.yaml'));
     expect(r.out).toContain('[IST0101] (VirtualService shop/pay)');
-    expect(r.err).toContain('meshops analyze: not checked: gateway.SecretAnalyzer needs Secrets, which meshops does not read');
-    expect(r.err).toContain('meshops analyze: partly checked: virtualservice.GatewayAnalyzer ran without Gateway API Gateways');
+    expect(r.err).toContain(
+      'meshops analyze: not checked: gateway.SecretAnalyzer needs Secrets, which meshops does not read',
+    );
+    expect(r.err).toContain(
+      'meshops analyze: partly checked: virtualservice.GatewayAnalyzer ran without Gateway API Gateways',
+    );
   });
 
   it('--live with one analyzer: only its inputs are listed, and it lacks none of them', async () => {
@@ -75,7 +79,9 @@ describe('meshops analyze', () => {
     const r = await cli('--live', '--analyzer', 'virtualservice.DestinationHostAnalyzer', '-f', join(dir, 'vs.yaml'));
     expect(r.out).toContain('[IST0101] (VirtualService shop/pay)');
     expect(r.err).toBe('');
-    const listed = sandbox.requests.map((q) => q.path).filter((p) => /\/(pods|deployments|secrets|configmaps)(\?|$)/.test(p));
+    const listed = sandbox.requests
+      .map((q) => q.path)
+      .filter((p) => /\/(pods|deployments|secrets|configmaps)(\?|$)/.test(p));
     expect(listed).toEqual([]);
   });
 });

@@ -21,7 +21,7 @@ export const RECORDED = [
     code: 'IST0118',
     documentationUrl: 'https://istio.io/v1.24/docs/reference/config/analysis/ist0118/',
     level: 'Info',
-    message: 'Port name metrics (port: 9090, targetPort: 9090) doesn\'t follow the naming convention of Istio port.',
+    message: "Port name metrics (port: 9090, targetPort: 9090) doesn't follow the naming convention of Istio port.",
     origin: 'Service bookinfo/ratings-metrics',
   },
 ];
@@ -66,13 +66,25 @@ describe('istioctl analyze through execa', () => {
     expect(r.messages.map((m) => m.code)).toEqual(['IST0101', 'IST0118']);
     const args = (await readFile(argsFile, 'utf8')).trimEnd().split('\n');
     // Each value is one argument, untouched: a shell would have split or run them.
-    expect(args).toEqual(['analyze', '-o', 'json', '--namespace', 'bookinfo; rm -rf /', '--kubeconfig', '/tmp/k config']);
+    expect(args).toEqual([
+      'analyze',
+      '-o',
+      'json',
+      '--namespace',
+      'bookinfo; rm -rf /',
+      '--kubeconfig',
+      '/tmp/k config',
+    ]);
   });
 
-  it('turns a non-zero exit into a failure with istioctl\'s own words', async () => {
+  it("turns a non-zero exit into a failure with istioctl's own words", async () => {
     const bin = await standIn('istioctl-broken', `echo 'Error: failed to get kubeconfig: no such context' >&2; exit 3`);
     const r = await istioctlAnalyze({ binary: bin, allNamespaces: true });
-    expect(r).toEqual({ status: 'failed', binary: bin, reason: expect.stringMatching(/exited with 3: Error: failed to get kubeconfig/) });
+    expect(r).toEqual({
+      status: 'failed',
+      binary: bin,
+      reason: expect.stringMatching(/exited with 3: Error: failed to get kubeconfig/),
+    });
     expect((await readFile(argsFile, 'utf8')).split('\n')).toContain('--all-namespaces');
   });
 
@@ -96,10 +108,25 @@ describe('istioctl analyze through execa', () => {
 describe('merging istioctl messages with ours', () => {
   it('keeps one message per code and resource, marks the source, and normalizes older origins', () => {
     const ours: AnalysisMessage[] = [
-      { code: 'IST0101', name: 'ReferencedResourceNotFound', level: 'Error', resource: { kind: 'VirtualService', namespace: 'bookinfo', name: 'reviews' }, text: 'Referenced host+subset in destinationrule not found: "reviews+v9"' },
-      { code: 'IST0173', name: 'DestinationRuleSubsetNotSelectPods', level: 'Warning', resource: { kind: 'DestinationRule', namespace: 'bookinfo', name: 'reviews' }, text: 'The Subset v9 defined in the DestinationRule does not select any pods.' },
+      {
+        code: 'IST0101',
+        name: 'ReferencedResourceNotFound',
+        level: 'Error',
+        resource: { kind: 'VirtualService', namespace: 'bookinfo', name: 'reviews' },
+        text: 'Referenced host+subset in destinationrule not found: "reviews+v9"',
+      },
+      {
+        code: 'IST0173',
+        name: 'DestinationRuleSubsetNotSelectPods',
+        level: 'Warning',
+        resource: { kind: 'DestinationRule', namespace: 'bookinfo', name: 'reviews' },
+        text: 'The Subset v9 defined in the DestinationRule does not select any pods.',
+      },
     ];
-    const merged = mergeMessages(ours, [...RECORDED, { code: 'IST0173', level: 'Warning', message: 'x', origin: 'DestinationRule reviews.bookinfo' }]);
+    const merged = mergeMessages(ours, [
+      ...RECORDED,
+      { code: 'IST0173', level: 'Warning', message: 'x', origin: 'DestinationRule reviews.bookinfo' },
+    ]);
     expect(merged.map((m) => [m.code, m.resource, m.source])).toEqual([
       ['IST0101', 'VirtualService bookinfo/reviews', 'both'],
       ['IST0173', 'DestinationRule bookinfo/reviews', 'both'],

@@ -48,7 +48,9 @@ describe('the live snapshot for the chosen analyzers', () => {
   it('lists the union of their inputs and nothing more: no Secrets, no ReplicaSets', async () => {
     sandbox.requests.length = 0;
     await loadLiveSnapshot(admin, { inputs: analysisInputs(['virtualservice.DestinationRuleAnalyzer']) });
-    const lists = sandbox.requests.filter((r) => r.method === 'GET' && !r.path.startsWith('/apis?') && r.path !== '/apis').map((r) => r.path);
+    const lists = sandbox.requests
+      .filter((r) => r.method === 'GET' && !r.path.startsWith('/apis?') && r.path !== '/apis')
+      .map((r) => r.path);
     expect(lists.filter((p) => /virtualservices$/.test(p))).toHaveLength(1);
     expect(lists.filter((p) => /destinationrules$/.test(p))).toHaveLength(1);
     expect(lists.some((p) => /\/(pods|services|secrets|replicasets)(\?|$)/.test(p))).toBe(false);
@@ -59,7 +61,9 @@ describe('the live snapshot for the chosen analyzers', () => {
     const snapshot = await loadLiveSnapshot(admin, { inputs: analysisInputs() });
     expect(sandbox.requests.some((r) => r.path.includes('secrets'))).toBe(false);
     expect(snapshot.missing({ group: '', kind: 'Secret' })).toMatchObject({ reason: 'not-read' });
-    expect(snapshot.missing({ group: 'gateway.networking.k8s.io', kind: 'Gateway' })).toMatchObject({ reason: 'unsupported' });
+    expect(snapshot.missing({ group: 'gateway.networking.k8s.io', kind: 'Gateway' })).toMatchObject({
+      reason: 'unsupported',
+    });
     expect(snapshot.missing({ group: 'networking.istio.io', kind: 'Gateway' })).toBeUndefined();
   });
 });
@@ -88,14 +92,20 @@ describe('analyze on the demo says what it could not check', () => {
     expect(report.messages.map((m) => m.code)).toContain('IST0112');
     const skipped = report.notChecked?.skipped ?? [];
     expect(skipped).toContain('injection.ImageAnalyzer needs ConfigMaps, which meshops is not allowed to list (RBAC)');
-    expect(skipped).toContain('k8sgateway.CRDVersionAnalyzer needs CustomResourceDefinitions, which meshops is not allowed to list (RBAC)');
+    expect(skipped).toContain(
+      'k8sgateway.CRDVersionAnalyzer needs CustomResourceDefinitions, which meshops is not allowed to list (RBAC)',
+    );
     expect(skipped).toContain('gateway.SecretAnalyzer needs Secrets, which meshops does not read');
     const partial = report.notChecked?.partial ?? [];
     expect(partial).toContain(
       'injection.Analyzer ran without ConfigMaps, which meshops is not allowed to list (RBAC): ' +
         'a namespace the injector injects by default (enableNamespacesByDefault) is reported as not injected',
     );
-    expect(partial.some((l) => l.startsWith('destinationrule.SubsetSelectPodAnalyzer ran without Nodes, which meshops is not allowed'))).toBe(true);
+    expect(
+      partial.some((l) =>
+        l.startsWith('destinationrule.SubsetSelectPodAnalyzer ran without Nodes, which meshops is not allowed'),
+      ),
+    ).toBe(true);
   });
 
   it('a snapshot loaded without inputs (describe, mtls) has no coverage: every analyzer runs, none is reported skipped', async () => {

@@ -8,14 +8,28 @@ import { documentationUrl, formatGo } from '../../src/mesh/analyzers/types.ts';
 import { meshConfigFrom } from '../../src/mesh/mesh-config.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
 
-const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
 const pod = (namespace: string, name: string, labels: Record<string, string>, withProxy = true): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace, labels },
-  spec: { containers: [{ name: 'app', image: 'shop/app:1' }, ...(withProxy ? [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.0' }] : [])] },
+  spec: {
+    containers: [
+      { name: 'app', image: 'shop/app:1' },
+      ...(withProxy ? [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.0' }] : []),
+    ],
+  },
 });
-const service = (namespace: string, name: string, selector: Record<string, string>, ports: { name: string; port: number }[]): KubeObject => ({
+const service = (
+  namespace: string,
+  name: string,
+  selector: Record<string, string>,
+  ports: { name: string; port: number }[],
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Service',
   metadata: { name, namespace },
@@ -49,14 +63,29 @@ const pairs = (ms: ReturnType<typeof run>) => ms.map((m) => `${m.code} ${message
 
 describe('virtualservice.DestinationHostAnalyzer', () => {
   it('reports a route to a host no Service or ServiceEntry provides, with the host in the text', () => {
-    const ms = run([...shop(), vs('shop', 'checkout', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'payments' } }] }] })], 'virtualservice.DestinationHostAnalyzer');
+    const ms = run(
+      [
+        ...shop(),
+        vs('shop', 'checkout', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'payments' } }] }] }),
+      ],
+      'virtualservice.DestinationHostAnalyzer',
+    );
     expect(pairs(ms)).toEqual(['IST0101 VirtualService shop/checkout']);
     expect(ms[0]?.text).toBe('Referenced host not found: "payments"');
     expect(ms[0]?.level).toBe('Error');
   });
 
   it('accepts a short name, an FQDN and a ServiceEntry host, and checks the port exists', () => {
-    const se: KubeObject = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'psp', namespace: 'shop' }, spec: { hosts: ['api.psp.example'], ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }], resolution: 'DNS' } };
+    const se: KubeObject = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'psp', namespace: 'shop' },
+      spec: {
+        hosts: ['api.psp.example'],
+        ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }],
+        resolution: 'DNS',
+      },
+    };
     const ms = run(
       [
         ...shop(),
@@ -69,7 +98,10 @@ describe('virtualservice.DestinationHostAnalyzer', () => {
             { route: [{ destination: { host: 'api.psp.example', port: { number: 443 } } }] },
           ],
         }),
-        vs('shop', 'bad-port', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'checkout', port: { number: 9090 } } }] }] }),
+        vs('shop', 'bad-port', {
+          hosts: ['checkout'],
+          http: [{ route: [{ destination: { host: 'checkout', port: { number: 9090 } } }] }],
+        }),
       ],
       'virtualservice.DestinationHostAnalyzer',
     );
@@ -80,7 +112,17 @@ describe('virtualservice.DestinationHostAnalyzer', () => {
   it('does not see a Service exported only to its own namespace from another namespace', () => {
     const hidden = service('payments', 'ledger', { app: 'ledger' }, [{ name: 'http', port: 80 }]);
     hidden.metadata.annotations = { 'networking.istio.io/exportTo': '.' };
-    const ms = run([...shop(), hidden, vs('shop', 'to-ledger', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'ledger.payments.svc.cluster.local' } }] }] })], 'virtualservice.DestinationHostAnalyzer');
+    const ms = run(
+      [
+        ...shop(),
+        hidden,
+        vs('shop', 'to-ledger', {
+          hosts: ['checkout'],
+          http: [{ route: [{ destination: { host: 'ledger.payments.svc.cluster.local' } }] }],
+        }),
+      ],
+      'virtualservice.DestinationHostAnalyzer',
+    );
     expect(pairs(ms)).toEqual(['IST0101 VirtualService shop/to-ledger']);
   });
 });
@@ -88,7 +130,16 @@ describe('virtualservice.DestinationHostAnalyzer', () => {
 describe('destinationrule.SubsetSelectPodAnalyzer', () => {
   it('reports a subset whose labels select no pod, and only that subset', () => {
     const ms = run(
-      [...shop(), dr('shop', 'checkout', { host: 'checkout', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v3', labels: { version: 'v3' } }] })],
+      [
+        ...shop(),
+        dr('shop', 'checkout', {
+          host: 'checkout',
+          subsets: [
+            { name: 'v1', labels: { version: 'v1' } },
+            { name: 'v3', labels: { version: 'v3' } },
+          ],
+        }),
+      ],
       'destinationrule.SubsetSelectPodAnalyzer',
     );
     expect(pairs(ms)).toEqual(['IST0173 DestinationRule shop/checkout']);
@@ -107,7 +158,17 @@ describe('virtualservice.DestinationRuleAnalyzer', () => {
       [
         ...shop(),
         dr('shop', 'checkout', { host: 'checkout', subsets: [{ name: 'v1', labels: { version: 'v1' } }] }),
-        vs('shop', 'canary', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'checkout', subset: 'v1' }, weight: 90 }, { destination: { host: 'checkout', subset: 'v2' }, weight: 10 }] }] }),
+        vs('shop', 'canary', {
+          hosts: ['checkout'],
+          http: [
+            {
+              route: [
+                { destination: { host: 'checkout', subset: 'v1' }, weight: 90 },
+                { destination: { host: 'checkout', subset: 'v2' }, weight: 10 },
+              ],
+            },
+          ],
+        }),
       ],
       'virtualservice.DestinationRuleAnalyzer',
     );
@@ -122,16 +183,39 @@ describe('virtualservice.GatewayAnalyzer', () => {
       apiVersion: 'networking.istio.io/v1',
       kind: 'Gateway',
       metadata: { name: 'public', namespace: 'shop' },
-      spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['shop.example.com'] }] },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['shop.example.com'] }],
+      },
     };
-    const ms = run([...shop(), gw, vs('shop', 'web', { hosts: ['admin.example.com'], gateways: ['public', 'private'], http: [{ route: [{ destination: { host: 'checkout' } }] }] })], 'virtualservice.GatewayAnalyzer');
-    expect(pairs(ms).sort()).toEqual(['IST0101 VirtualService shop/web', 'IST0132 VirtualService shop/web', 'IST0132 VirtualService shop/web']);
+    const ms = run(
+      [
+        ...shop(),
+        gw,
+        vs('shop', 'web', {
+          hosts: ['admin.example.com'],
+          gateways: ['public', 'private'],
+          http: [{ route: [{ destination: { host: 'checkout' } }] }],
+        }),
+      ],
+      'virtualservice.GatewayAnalyzer',
+    );
+    expect(pairs(ms).sort()).toEqual([
+      'IST0101 VirtualService shop/web',
+      'IST0132 VirtualService shop/web',
+      'IST0132 VirtualService shop/web',
+    ]);
   });
 });
 
 describe('sidecar.SelectorAnalyzer and injection', () => {
   it('reports two Sidecars selecting the same pod', () => {
-    const sc = (name: string): KubeObject => ({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace: 'shop' }, spec: { workloadSelector: { labels: { app: 'checkout' } } } });
+    const sc = (name: string): KubeObject => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Sidecar',
+      metadata: { name, namespace: 'shop' },
+      spec: { workloadSelector: { labels: { app: 'checkout' } } },
+    });
     const ms = run([...shop(), sc('a'), sc('b')], 'sidecar.SelectorAnalyzer');
     // Each Sidecar is reported once per pod both select (two pods).
     expect(pairs(ms).filter((p) => p.startsWith('IST0110'))).toHaveLength(4);
@@ -147,12 +231,20 @@ describe('sidecar.SelectorAnalyzer and injection', () => {
 describe('gateway.IngressGatewayPortAnalyzer', () => {
   it('reports a Gateway listening on a port its Service does not expose', () => {
     const gwPod = pod('istio-system', 'istio-ingressgateway-1', { istio: 'ingressgateway' });
-    const gwSvc = service('istio-system', 'istio-ingressgateway', { istio: 'ingressgateway' }, [{ name: 'http2', port: 80 }]);
+    const gwSvc = service('istio-system', 'istio-ingressgateway', { istio: 'ingressgateway' }, [
+      { name: 'http2', port: 80 },
+    ]);
     const gw: KubeObject = {
       apiVersion: 'networking.istio.io/v1',
       kind: 'Gateway',
       metadata: { name: 'public', namespace: 'shop' },
-      spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }, { port: { number: 8443, name: 'https', protocol: 'HTTPS' }, hosts: ['*'] }] },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [
+          { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] },
+          { port: { number: 8443, name: 'https', protocol: 'HTTPS' }, hosts: ['*'] },
+        ],
+      },
     };
     const ms = run([gwPod, gwSvc, gw], 'gateway.IngressGatewayPortAnalyzer');
     expect(pairs(ms)).toEqual(['IST0162 Gateway shop/public']);
@@ -170,7 +262,9 @@ describe('analyze()', () => {
     ];
     const ms = analyze(new MeshSnapshot(objects, { meshConfig: meshConfigFrom() }));
     const levels = ms.map((m) => m.level);
-    expect(levels).toEqual([...levels].sort((a, b) => ['Error', 'Warning', 'Info'].indexOf(a) - ['Error', 'Warning', 'Info'].indexOf(b)));
+    expect(levels).toEqual(
+      [...levels].sort((a, b) => ['Error', 'Warning', 'Info'].indexOf(a) - ['Error', 'Warning', 'Info'].indexOf(b)),
+    );
     const errors = ms.filter((m) => m.level === 'Error').map(messageResource);
     expect(errors).toEqual([...errors].sort());
     expect(errors).toContain('VirtualService shop/a-broken');
@@ -184,7 +278,7 @@ describe('analyze()', () => {
     expect(() => analyze(new MeshSnapshot([]), { analyzers: ['nope.Analyzer'] })).toThrow(UnknownAnalyzerError);
   });
 
-  it('links each code to Istio\'s page for it', () => {
+  it("links each code to Istio's page for it", () => {
     expect(documentationUrl('IST0101')).toBe('https://istio.io/latest/docs/reference/config/analysis/ist0101/');
     expect(documentationUrl('IST0132', '1.24')).toBe('https://istio.io/v1.24/docs/reference/config/analysis/ist0132/');
   });
@@ -214,7 +308,9 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
       'schema.ValidationAnalyzer.VirtualService',
     );
     const texts = ms.map((m) => `${m.code} ${m.text}`);
-    expect(texts).toContain('IST0131 VirtualService rule "api-v2" match #0 of prefix /api/v2 is not used (duplicate/overlapping match in rule #0 of prefix /api on "api").');
+    expect(texts).toContain(
+      'IST0131 VirtualService rule "api-v2" match #0 of prefix /api/v2 is not used (duplicate/overlapping match in rule #0 of prefix /api on "api").',
+    );
     expect(texts).toContain('IST0130 VirtualService rule "again" not used (all matches used by prior rules).');
     expect(texts).toContain('IST0130 VirtualService rule "late" not used (route without matches defined before).');
     expect(ms.filter((m) => m.code === 'IST0131')).toHaveLength(2);
@@ -225,12 +321,22 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'checkout', namespace: 'shop', annotations: { 'sidecar.istio.io/proxyCPU': '100m' } },
-      spec: { template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: 'a' }] } } },
+      spec: {
+        template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: 'a' }] } },
+      },
     };
     const typo = pod('shop', 'typo', { app: 'x' });
-    typo.metadata.annotations = { 'sidecar.istio.io/injekt': 'true', 'traffic.sidecar.istio.io/excludeOutboundPorts': '80,http', 'example.com/other': 'ignored' };
+    typo.metadata.annotations = {
+      'sidecar.istio.io/injekt': 'true',
+      'traffic.sidecar.istio.io/excludeOutboundPorts': '80,http',
+      'example.com/other': 'ignored',
+    };
     const ms = run([...shop(), deployment, typo], 'annotations.K8sAnalyzer');
-    expect(pairs(ms).sort()).toEqual(['IST0107 Deployment shop/checkout', 'IST0108 Pod shop/typo', 'IST0125 Pod shop/typo']);
+    expect(pairs(ms).sort()).toEqual([
+      'IST0107 Deployment shop/checkout',
+      'IST0108 Pod shop/typo',
+      'IST0125 Pod shop/typo',
+    ]);
     expect(ms.find((m) => m.code === 'IST0107')?.text).toContain('sidecar.istio.io/proxyCPU');
   });
 
@@ -243,17 +349,28 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
   });
 
   it('flags an AuthorizationPolicy that selects nothing and one naming a missing namespace', () => {
-    const ap = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace: 'shop' }, spec });
+    const ap = (name: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name, namespace: 'shop' },
+      spec,
+    });
     const ms = run(
       [
         ...shop(),
         ns('frontend'),
         ap('orphan', { selector: { matchLabels: { app: 'cart' } } }),
-        ap('from-frontend', { selector: { matchLabels: { app: 'checkout' } }, rules: [{ from: [{ source: { namespaces: ['frontend', 'front*', 'backoffice'] } }] }] }),
+        ap('from-frontend', {
+          selector: { matchLabels: { app: 'checkout' } },
+          rules: [{ from: [{ source: { namespaces: ['frontend', 'front*', 'backoffice'] } }] }],
+        }),
       ],
       'auth.AuthorizationPoliciesAnalyzer',
     );
-    expect(pairs(ms).sort()).toEqual(['IST0101 AuthorizationPolicy shop/from-frontend', 'IST0127 AuthorizationPolicy shop/orphan']);
+    expect(pairs(ms).sort()).toEqual([
+      'IST0101 AuthorizationPolicy shop/from-frontend',
+      'IST0127 AuthorizationPolicy shop/orphan',
+    ]);
     expect(ms.find((m) => m.code === 'IST0101')?.text).toContain('backoffice');
   });
 
@@ -262,9 +379,21 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
       apiVersion: 'networking.istio.io/v1',
       kind: 'Gateway',
       metadata: { name, namespace: 'shop' },
-      spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts, tls: { mode: 'SIMPLE', credentialName: `${name}-cert` } }] },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [
+          {
+            port: { number: 443, name: 'https', protocol: 'HTTPS' },
+            hosts,
+            tls: { mode: 'SIMPLE', credentialName: `${name}-cert` },
+          },
+        ],
+      },
     });
-    const ms = run([...shop(), gw('a', ['shop.example.com']), gw('b', ['*.example.com']), gw('c', ['admin.example.org'])], 'gateway.ConflictingGatewayAnalyzer');
+    const ms = run(
+      [...shop(), gw('a', ['shop.example.com']), gw('b', ['*.example.com']), gw('c', ['admin.example.org'])],
+      'gateway.ConflictingGatewayAnalyzer',
+    );
     expect(pairs(ms).sort()).toEqual(['IST0145 Gateway shop/a', 'IST0145 Gateway shop/b']);
   });
 });
@@ -272,12 +401,25 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
 describe('runAnalyzers()', () => {
   it('turns an analyzer that throws into an IST0001 message and keeps the others', async () => {
     const { runAnalyzers } = await import('../../src/mesh/analyzers/index.ts');
-    const broken = { name: 'test.BrokenAnalyzer', description: 'always throws', inputs: [], analyze: () => { throw new Error('boom'); } };
-    const ms = runAnalyzers(new MeshSnapshot([...shop(), vs('shop', 'x', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'gone' } }] }] })], { meshConfig: meshConfigFrom() }), [
-      broken,
-      allAnalyzers.find((a) => a.name === 'virtualservice.DestinationHostAnalyzer')!,
+    const broken = {
+      name: 'test.BrokenAnalyzer',
+      description: 'always throws',
+      inputs: [],
+      analyze: () => {
+        throw new Error('boom');
+      },
+    };
+    const ms = runAnalyzers(
+      new MeshSnapshot(
+        [...shop(), vs('shop', 'x', { hosts: ['checkout'], http: [{ route: [{ destination: { host: 'gone' } }] }] })],
+        { meshConfig: meshConfigFrom() },
+      ),
+      [broken, allAnalyzers.find((a) => a.name === 'virtualservice.DestinationHostAnalyzer')!],
+    );
+    expect(ms.map((m) => `${m.code} ${messageResource(m)}`)).toEqual([
+      'IST0001 Analyzer test.BrokenAnalyzer',
+      'IST0101 VirtualService shop/x',
     ]);
-    expect(ms.map((m) => `${m.code} ${messageResource(m)}`)).toEqual(['IST0001 Analyzer test.BrokenAnalyzer', 'IST0101 VirtualService shop/x']);
     expect(ms[0]?.text).toBe('Internal error: test.BrokenAnalyzer: boom');
   });
 });
@@ -295,8 +437,11 @@ describe('schema.ValidationAnalyzer.VirtualService structure', () => {
       ],
       'schema.ValidationAnalyzer.VirtualService',
     );
-    const byVs = (name: string) => ms.filter((m) => m.resource.name === name && m.code === 'IST0106').map((m) => m.text);
-    expect(byVs('no-route')).toEqual(['Schema validation error: HTTP route, redirect, direct_response or delegate is required']);
+    const byVs = (name: string) =>
+      ms.filter((m) => m.resource.name === name && m.code === 'IST0106').map((m) => m.text);
+    expect(byVs('no-route')).toEqual([
+      'Schema validation error: HTTP route, redirect, direct_response or delegate is required',
+    ]);
     expect(byVs('empty')).toEqual(['Schema validation error: http, tcp or tls must be provided in virtual service']);
     expect(byVs('root')).toEqual([]);
     expect(byVs('child')).toEqual([]);

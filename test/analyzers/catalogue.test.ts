@@ -14,7 +14,9 @@ const yamlText = readFileSync(join(projectRoot, 'scripts', 'meshops-messages.yam
 
 describe("meshops' message catalogue", () => {
   it('keeps the generated module in step with the YAML (node scripts/generate-meshops-messages.ts)', () => {
-    expect(readFileSync(join(dir, 'meshops-messages.ts'), 'utf8')).toBe(renderMeshopsModule(parseMeshopsCatalogue(yamlText)));
+    expect(readFileSync(join(dir, 'meshops-messages.ts'), 'utf8')).toBe(
+      renderMeshopsModule(parseMeshopsCatalogue(yamlText)),
+    );
   });
 
   it("sits beside Istio's in one catalogue, with codes of its own", () => {
@@ -26,7 +28,13 @@ describe("meshops' message catalogue", () => {
   });
 
   it('renders every template with its declared arguments, none missing', () => {
-    for (const m of Object.values(MESHOPS_MESSAGE_TYPES)) expect(formatGo(m.template, m.args.map((a) => a.name))).not.toContain('MISSING');
+    for (const m of Object.values(MESHOPS_MESSAGE_TYPES))
+      expect(
+        formatGo(
+          m.template,
+          m.args.map((a) => a.name),
+        ),
+      ).not.toContain('MISSING');
   });
 
   it('is explained in docs/analyzers.md, code by code', () => {
@@ -36,12 +44,24 @@ describe("meshops' message catalogue", () => {
 
   it("is reported by meshops' own analyzers, which are named meshops.*", () => {
     const own = allAnalyzers.filter((a) => a.name.startsWith('meshops.')).map((a) => a.name);
-    expect(own).toEqual(['meshops.SidecarOOMAnalyzer', 'meshops.StartupRaceAnalyzer', 'meshops.ProbeAuthorizationAnalyzer', 'meshops.SelectorAnalyzer']);
+    expect(own).toEqual([
+      'meshops.SidecarOOMAnalyzer',
+      'meshops.StartupRaceAnalyzer',
+      'meshops.ProbeAuthorizationAnalyzer',
+      'meshops.SelectorAnalyzer',
+    ]);
   });
 });
 
 describe('the catalogue loader', () => {
-  const base = { name: 'Alpha', code: 'MSH0001', level: 'Info', description: 'd', template: 't %s', args: [{ name: 'x', type: 'string' }] };
+  const base = {
+    name: 'Alpha',
+    code: 'MSH0001',
+    level: 'Info',
+    description: 'd',
+    template: 't %s',
+    args: [{ name: 'x', type: 'string' }],
+  };
   const one = (m: Record<string, unknown>) => `messages:\n  - ${JSON.stringify({ ...base, ...m })}\n`;
 
   it('accepts a well-formed entry', () => {
@@ -52,7 +72,11 @@ describe('the catalogue loader', () => {
     ['an Istio code', { code: 'IST0001' }, "messages.0.code: meshops' own code: MSH and four digits"],
     ['a gap in the codes', { code: 'MSH0002' }, 'codes go in order without gaps'],
     ['an unknown level', { level: 'Fatal' }, 'messages.0.level'],
-    ['a template taking more arguments than declared', { template: 't %s %d' }, 'the template takes 2 arguments, 1 are declared'],
+    [
+      'a template taking more arguments than declared',
+      { template: 't %s %d' },
+      'the template takes 2 arguments, 1 are declared',
+    ],
     ["one of Istio's names", { name: 'InternalError' }, "InternalError is one of Istio's messages"],
   ])('refuses %s, saying where', (_what, change, words) => {
     expect(() => parseMeshopsCatalogue(one(change), 'x.yaml')).toThrow(CatalogueError);
@@ -61,6 +85,8 @@ describe('the catalogue loader', () => {
 
   it('refuses a name listed twice', () => {
     const entry = (code: string) => `  - { name: Alpha, code: ${code}, level: Info, description: d, template: t }\n`;
-    expect(() => parseMeshopsCatalogue(`messages:\n${entry('MSH0001')}${entry('MSH0002')}`)).toThrow('Alpha is listed twice');
+    expect(() => parseMeshopsCatalogue(`messages:\n${entry('MSH0001')}${entry('MSH0002')}`)).toThrow(
+      'Alpha is listed twice',
+    );
   });
 });

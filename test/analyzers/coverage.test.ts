@@ -20,7 +20,11 @@ describe('planAnalysis()', () => {
   });
 
   it('skips an analyzer short of a required input, runs one short of an optional input and says what it leaves out', () => {
-    const plan = planAnalysis(live, [analyzer('gateway.SecretAnalyzer'), analyzer('injection.Analyzer'), analyzer('telemetry.SelectorAnalyzer')]);
+    const plan = planAnalysis(live, [
+      analyzer('gateway.SecretAnalyzer'),
+      analyzer('injection.Analyzer'),
+      analyzer('telemetry.SelectorAnalyzer'),
+    ]);
     expect(plan.run.map((a) => a.name)).toEqual(['injection.Analyzer']);
     expect(plan.skipped.map(skippedLine)).toEqual([
       'gateway.SecretAnalyzer needs Secrets, which meshops does not read',
@@ -42,8 +46,15 @@ describe('planAnalysis()', () => {
 
 describe('inputsOf()', () => {
   it('is the union of the inputs, each kind once, optional ones included, the two Gateways apart', () => {
-    const keys = inputsOf([analyzer('virtualservice.GatewayAnalyzer'), analyzer('gateway.ConflictingGatewayAnalyzer')]).map(kindRefKey);
-    expect(keys).toEqual(['VirtualService.networking.istio.io', 'Gateway.networking.istio.io', 'Gateway.gateway.networking.k8s.io']);
+    const keys = inputsOf([
+      analyzer('virtualservice.GatewayAnalyzer'),
+      analyzer('gateway.ConflictingGatewayAnalyzer'),
+    ]).map(kindRefKey);
+    expect(keys).toEqual([
+      'VirtualService.networking.istio.io',
+      'Gateway.networking.istio.io',
+      'Gateway.gateway.networking.k8s.io',
+    ]);
   });
 });
 

@@ -37,9 +37,16 @@ describeWithShared('analyzer inputs over the conformance cases', () => {
   // All cases at once: more kinds side by side, so more branches (a pod on a node, a gateway with a secret) run.
   const merged = new MeshSnapshot(
     snapshots.flatMap((s) => s.snapshot.objects),
-    { meshConfig: snapshots[0]!.snapshot.meshConfig, meshNetworks: { networks: { n1: { endpoints: [{ fromRegistry: 'c1' }] } } } },
+    {
+      meshConfig: snapshots[0]!.snapshot.meshConfig,
+      meshNetworks: { networks: { n1: { endpoints: [{ fromRegistry: 'c1' }] } } },
+    },
   );
-  const all = [...snapshots, { name: 'all cases merged', snapshot: merged }, { name: 'meshops fixtures', snapshot: new MeshSnapshot(meshopsFixtures()) }];
+  const all = [
+    ...snapshots,
+    { name: 'all cases merged', snapshot: merged },
+    { name: 'meshops fixtures', snapshot: new MeshSnapshot(meshopsFixtures()) },
+  ];
   const readAnywhere = new Map<string, Set<string>>();
 
   it.each(allAnalyzers.map((a) => [a.name, a] as const))('%s reads only the kinds it declares', (_name, a) => {
@@ -51,7 +58,10 @@ describeWithShared('analyzer inputs over the conformance cases', () => {
   it('declares no kind it never reads (the live snapshot would list it for nothing)', () => {
     const unread = allAnalyzers.flatMap((a) => {
       const read = readAnywhere.get(a.name) ?? undeclaredReads(a, all).read;
-      return a.inputs.map(kindRefKey).filter((k) => !read.has(k)).map((k) => `${a.name}: ${k}`);
+      return a.inputs
+        .map(kindRefKey)
+        .filter((k) => !read.has(k))
+        .map((k) => `${a.name}: ${k}`);
     });
     expect(unread).toEqual([]);
   });
@@ -82,7 +92,7 @@ describe('the recorder', () => {
     ]);
   });
 
-  it('tells the Gateway API Gateway from Istio\'s, and notes mesh config as an input', () => {
+  it("tells the Gateway API Gateway from Istio's, and notes mesh config as an input", () => {
     const r = recordReads(snapshot);
     r.snapshot.listOf(gvk.KubernetesGateway);
     void r.snapshot.rootNamespace;

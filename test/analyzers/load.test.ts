@@ -44,18 +44,30 @@ describe('parseYamlObjects', () => {
 
 describe('analyzeFiles', () => {
   it('reports with the file and the line of the offending field', () => {
-    const { messages } = analyzeFiles([{ name: 'vs.yaml', text: vsYaml }], { analyzers: ['virtualservice.GatewayAnalyzer'] });
+    const { messages } = analyzeFiles([{ name: 'vs.yaml', text: vsYaml }], {
+      analyzers: ['virtualservice.GatewayAnalyzer'],
+    });
     const notFound = messages.find((m) => m.code === 'IST0101');
     expect(notFound?.origin).toBe('vs.yaml');
     expect(notFound?.line).toBe(10);
   });
 
   it('layers files over base objects: a file replaces the same kind/namespace/name', () => {
-    const live: KubeObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'] } };
+    const live: KubeObject = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'reviews', namespace: 'default' },
+      spec: { hosts: ['reviews'] },
+    };
     const other: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } };
-    const { snapshot } = analyzeFiles([{ name: 'vs.yaml', text: vsYaml }], { base: [live, other], analyzers: ['virtualservice.GatewayAnalyzer'] });
+    const { snapshot } = analyzeFiles([{ name: 'vs.yaml', text: vsYaml }], {
+      base: [live, other],
+      analyzers: ['virtualservice.GatewayAnalyzer'],
+    });
     expect(snapshot.list('VirtualService')).toHaveLength(1);
-    expect((snapshot.get('VirtualService', 'default', 'reviews')?.spec as { gateways?: string[] }).gateways).toEqual(['missing-gateway']);
+    expect((snapshot.get('VirtualService', 'default', 'reviews')?.spec as { gateways?: string[] }).gateways).toEqual([
+      'missing-gateway',
+    ]);
     expect(snapshot.get('Namespace', undefined, 'default')).toBe(other);
     expect(overlayObjects([live], [other])).toHaveLength(2);
   });
@@ -63,9 +75,19 @@ describe('analyzeFiles', () => {
 
 describe('analyzeFiles defaults', () => {
   it('gives namespace-less objects the default namespace (not cluster-scoped ones) so they replace live objects', () => {
-    const text = 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{name: http, port: 80}]}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n';
-    const live: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'tcp', port: 81 }] } };
-    const { snapshot } = analyzeFiles([{ name: 'web.yaml', text }], { base: [live], defaultNamespace: 'shop', analyzers: ['service.PortNameAnalyzer'] });
+    const text =
+      'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{name: http, port: 80}]}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n';
+    const live: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: { ports: [{ name: 'tcp', port: 81 }] },
+    };
+    const { snapshot } = analyzeFiles([{ name: 'web.yaml', text }], {
+      base: [live],
+      defaultNamespace: 'shop',
+      analyzers: ['service.PortNameAnalyzer'],
+    });
     expect(snapshot.list('Service')).toHaveLength(1);
     expect(snapshot.get('Service', 'shop', 'web')).not.toBe(live);
     expect(snapshot.get('Namespace', undefined, 'shop')).toBeDefined();
@@ -73,7 +95,9 @@ describe('analyzeFiles defaults', () => {
 
   it('adds the default ingress gateway only when asked and when ingress is not OFF', () => {
     const off = mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: OFF');
-    expect(analyzeFiles([], { defaultIngress: true }).snapshot.get('Service', 'istio-system', 'istio-ingressgateway')).toBeDefined();
+    expect(
+      analyzeFiles([], { defaultIngress: true }).snapshot.get('Service', 'istio-system', 'istio-ingressgateway'),
+    ).toBeDefined();
     expect(analyzeFiles([], {}).snapshot.list('Service')).toHaveLength(0);
     expect(analyzeFiles([], { defaultIngress: true, meshConfig: off }).snapshot.list('Service')).toHaveLength(0);
   });
@@ -81,7 +105,10 @@ describe('analyzeFiles defaults', () => {
 
 describe('mergeMeshConfig', () => {
   it('keeps Istio defaults, replaces top-level fields and merges defaultConfig', () => {
-    const merged = mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: OFF\ndefaultConfig:\n  proxyMetadata: {ISTIO_META_DNS_CAPTURE: "true"}\n');
+    const merged = mergeMeshConfig(
+      ISTIO_DEFAULT_MESH_CONFIG,
+      'ingressControllerMode: OFF\ndefaultConfig:\n  proxyMetadata: {ISTIO_META_DNS_CAPTURE: "true"}\n',
+    );
     expect(merged.rootNamespace).toBe('istio-system');
     expect(merged.ingressService).toBe('istio-ingressgateway');
     expect(merged.ingressControllerMode).toBe('OFF');
@@ -91,7 +118,11 @@ describe('mergeMeshConfig', () => {
   });
 
   it('rejects an unknown ingressControllerMode with the file name', () => {
-    expect(() => mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: SOMETIMES', 'mesh.yaml')).toThrow(MeshConfigError);
-    expect(() => mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: SOMETIMES', 'mesh.yaml')).toThrow(/^mesh\.yaml: ingressControllerMode/);
+    expect(() => mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: SOMETIMES', 'mesh.yaml')).toThrow(
+      MeshConfigError,
+    );
+    expect(() => mergeMeshConfig(ISTIO_DEFAULT_MESH_CONFIG, 'ingressControllerMode: SOMETIMES', 'mesh.yaml')).toThrow(
+      /^mesh\.yaml: ingressControllerMode/,
+    );
   });
 });

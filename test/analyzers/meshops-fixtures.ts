@@ -5,7 +5,11 @@ import type { KubeObject } from '../../src/kube/objects.ts';
 const T0 = Date.parse('2025-06-01T10:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
-const proxy = (extra: Record<string, unknown> = {}) => ({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.0', ...extra });
+const proxy = (extra: Record<string, unknown> = {}) => ({
+  name: 'istio-proxy',
+  image: 'docker.io/istio/proxyv2:1.24.0',
+  ...extra,
+});
 const running = (name: string, startedAt: number, extra: Record<string, unknown> = {}) => ({
   name,
   restartCount: 0,
@@ -14,7 +18,12 @@ const running = (name: string, startedAt: number, extra: Record<string, unknown>
   ...extra,
 });
 
-function pod(name: string, spec: Record<string, unknown>, status: Record<string, unknown>, meta: Record<string, unknown> = {}): KubeObject {
+function pod(
+  name: string,
+  spec: Record<string, unknown>,
+  status: Record<string, unknown>,
+  meta: Record<string, unknown> = {},
+): KubeObject {
   const metadata = { name, namespace: 'shop', labels: { app: name }, ...meta };
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec, status: { phase: 'Running', ...status } };
 }
@@ -40,7 +49,10 @@ export const racingPod = pod(
   { containers: [{ name: 'app', image: 'shop/checkout:1' }, proxy()] },
   {
     containerStatuses: [
-      running('app', 20, { restartCount: 1, lastState: { terminated: { reason: 'Error', exitCode: 1, startedAt: at(1), finishedAt: at(4) } } }),
+      running('app', 20, {
+        restartCount: 1,
+        lastState: { terminated: { reason: 'Error', exitCode: 1, startedAt: at(1), finishedAt: at(4) } },
+      }),
       running('istio-proxy', 0),
     ],
   },
@@ -60,7 +72,12 @@ export const nativeSidecarPod = pod(
   { initContainers: [proxy({ restartPolicy: 'Always' })], containers: [{ name: 'app', image: 'shop/checkout:1' }] },
   {
     initContainerStatuses: [running('istio-proxy', 0)],
-    containerStatuses: [running('app', 20, { restartCount: 1, lastState: { terminated: { exitCode: 1, startedAt: at(1), finishedAt: at(4) } } })],
+    containerStatuses: [
+      running('app', 20, {
+        restartCount: 1,
+        lastState: { terminated: { exitCode: 1, startedAt: at(1), finishedAt: at(4) } },
+      }),
+    ],
   },
 );
 
@@ -87,11 +104,25 @@ export function probedPod(name: string, labels: Record<string, string>): KubeObj
   );
 }
 
-export function authz(name: string, namespace: string, spec: Record<string, unknown>, annotations?: Record<string, string>): KubeObject {
-  return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, spec };
+export function authz(
+  name: string,
+  namespace: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+): KubeObject {
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec,
+  };
 }
 
-export const shopNamespace: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'istio-injection': 'enabled' } } };
+export const shopNamespace: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: 'shop', labels: { 'istio-injection': 'enabled' } },
+};
 
 /** Everything above at once (for the inputs test). */
 export function meshopsFixtures(): KubeObject[] {

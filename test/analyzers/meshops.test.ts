@@ -7,7 +7,16 @@ import { messageResource } from '../../src/mesh/analyzers/types.ts';
 import { meshConfigFrom } from '../../src/mesh/mesh-config.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
 import { docUrl, mergeMessages, messageLine } from '../../src/mesh/analyze-report.ts';
-import { authz, heldPod, meshopsFixtures, nativeSidecarPod, oomPod, probedPod, racingPod, shopNamespace } from './meshops-fixtures.ts';
+import {
+  authz,
+  heldPod,
+  meshopsFixtures,
+  nativeSidecarPod,
+  oomPod,
+  probedPod,
+  racingPod,
+  shopNamespace,
+} from './meshops-fixtures.ts';
 
 function run(objects: KubeObject[], analyzer: string, meshYaml?: string) {
   return analyze(new MeshSnapshot(objects, { meshConfig: meshConfigFrom(meshYaml) }), { analyzers: [analyzer] });
@@ -20,7 +29,9 @@ describe('meshops.SidecarOOMAnalyzer (MSH0001)', () => {
     expect(pairs(ms)).toEqual(['MSH0001 Pod shop/cart']);
     expect(ms[0]?.name).toBe('SidecarOOMKilled');
     expect(ms[0]?.level).toBe('Error');
-    expect(ms[0]?.text).toMatch(/^The istio-proxy container was OOMKilled \(2 restarts, memory limit 128Mi\)\. Raise the limit/);
+    expect(ms[0]?.text).toMatch(
+      /^The istio-proxy container was OOMKilled \(2 restarts, memory limit 128Mi\)\. Raise the limit/,
+    );
   });
 });
 
@@ -28,11 +39,17 @@ describe('meshops.StartupRaceAnalyzer (MSH0002)', () => {
   it('reports an app that failed at start-up while its sidecar was starting, unless something holds it', () => {
     const ms = run([shopNamespace, racingPod, heldPod, nativeSidecarPod, oomPod], 'meshops.StartupRaceAnalyzer');
     expect(pairs(ms)).toEqual(['MSH0002 Pod shop/checkout']);
-    expect(ms[0]?.text).toMatch(/^Container app exited with code 1 3s after it started, while its istio-proxy was still starting\./);
+    expect(ms[0]?.text).toMatch(
+      /^Container app exited with code 1 3s after it started, while its istio-proxy was still starting\./,
+    );
   });
 
   it('says nothing when mesh config holds every application until its proxy starts', () => {
-    const ms = run([shopNamespace, racingPod], 'meshops.StartupRaceAnalyzer', 'defaultConfig:\n  holdApplicationUntilProxyStarts: true\n');
+    const ms = run(
+      [shopNamespace, racingPod],
+      'meshops.StartupRaceAnalyzer',
+      'defaultConfig:\n  holdApplicationUntilProxyStarts: true\n',
+    );
     expect(ms).toEqual([]);
   });
 });
@@ -51,7 +68,10 @@ describe('meshops.ProbeAuthorizationAnalyzer (MSH0003)', () => {
   });
 
   it('says nothing when an ALLOW rule may admit the probe, when probes are rewritten, or for a dry-run policy', () => {
-    const openPort = authz('api-probes', 'shop', { selector: { matchLabels: { app: 'api' } }, rules: [{ to: [{ operation: { ports: ['8080', '9090'] } }] }] });
+    const openPort = authz('api-probes', 'shop', {
+      selector: { matchLabels: { app: 'api' } },
+      rules: [{ to: [{ operation: { ports: ['8080', '9090'] } }] }],
+    });
     const closed = authz('api-from-frontend', 'shop', { rules: [{ from: [{ source: { namespaces: ['shop'] } }] }] });
     expect(run([shopNamespace, api, closed, openPort], 'meshops.ProbeAuthorizationAnalyzer')).toEqual([]);
     const rewritten: KubeObject = { ...api, metadata: { ...api.metadata, annotations: {} } };
@@ -77,8 +97,12 @@ describe('meshops.SelectorAnalyzer (MSH0004, MSH0005)', () => {
     const ms = run([...meshopsFixtures(), rootPa], 'meshops.SelectorAnalyzer');
     expect(pairs(ms).sort()).toEqual(['MSH0004 Service shop/orders', 'MSH0005 PeerAuthentication shop/orders-strict']);
     const byCode = new Map(ms.map((m) => [m.code, m.text]));
-    expect(byCode.get('MSH0004')).toMatch(/^The selector app=orders matches no pod in namespace shop: the Service has no endpoints/);
-    expect(byCode.get('MSH0005')).toBe('The workload selector app=orders matches no pod in namespace shop: this PeerAuthentication applies to nothing.');
+    expect(byCode.get('MSH0004')).toMatch(
+      /^The selector app=orders matches no pod in namespace shop: the Service has no endpoints/,
+    );
+    expect(byCode.get('MSH0005')).toBe(
+      'The workload selector app=orders matches no pod in namespace shop: this PeerAuthentication applies to nothing.',
+    );
   });
 });
 

@@ -23,7 +23,10 @@ export function recordReads(inner: MeshSnapshot): Recording {
   const snapshot = new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === 'listOf') return (ref: KindRef, namespace?: string) => (note(ref), target.listOf(ref, namespace));
-      if (prop === 'getOf') return (ref: KindRef, namespace: string | undefined, name: string) => (note(ref), target.getOf(ref, namespace, name));
+      if (prop === 'getOf')
+        return (ref: KindRef, namespace: string | undefined, name: string) => (
+          note(ref), target.getOf(ref, namespace, name)
+        );
       if (prop === 'meshConfig' || prop === 'rootNamespace') note(gvk.MeshConfig);
       else if (prop === 'meshNetworks') note(gvk.MeshNetworks);
       else if (typeof prop === 'string' && !PASS_THROUGH.has(prop)) ungrouped.add(prop);

@@ -80,7 +80,8 @@ async function startBot(replicaId: string, shiftedClock = false): Promise<Bot> {
     log,
     kinds: [rolloutRestart],
     // Group membership from Slack's usergroups.users.list, as production wires it.
-    members: async (group) => ((await slack?.app.client.usergroups.users.list({ usergroup: group }))?.users as string[] | undefined) ?? [],
+    members: async (group) =>
+      ((await slack?.app.client.usergroups.users.list({ usergroup: group }))?.users as string[] | undefined) ?? [],
     tuning: { pollMs: 30, replicaId, ...(shiftedClock ? { now: () => new Date(Date.now() + clockOffsetMs) } : {}) },
   });
   const router = new Router({
@@ -90,8 +91,21 @@ async function startBot(replicaId: string, shiftedClock = false): Promise<Bot> {
     services: { approvals: approvals.service, policyWarning: approvals.warning },
     authorize: approvals.policy.authorize,
   });
-  const settings: SlackSettings = { mode: 'http', botToken: 'xoxb-1111-2222-testtoken', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl };
-  slack = createSlackApp({ slack: settings, router, log, clickHandlers: approvals.service.clickHandlers, listen: { host: '127.0.0.1', port: 0 }, retryConfig: { retries: 0 } });
+  const settings: SlackSettings = {
+    mode: 'http',
+    botToken: 'xoxb-1111-2222-testtoken',
+    signingSecret: SECRET,
+    port: 0,
+    apiUrl: fake.apiUrl,
+  };
+  slack = createSlackApp({
+    slack: settings,
+    router,
+    log,
+    clickHandlers: approvals.service.clickHandlers,
+    listen: { host: '127.0.0.1', port: 0 },
+    retryConfig: { retries: 0 },
+  });
   approvals.service.attachMessenger(slack.messenger);
   await slack.start();
   const bot = { slack, approvals, logs, url: `http://127.0.0.1:${slack.port}/slack/events` };
@@ -101,7 +115,10 @@ async function startBot(replicaId: string, shiftedClock = false): Promise<Bot> {
 
 beforeAll(async () => {
   sb = await sandboxWithDemo();
-  fake = await startSlackFake({ usergroups: { S0SRE: [BOB, ...Array.from({ length: 20 }, (_, i) => `UCLICK${i}`)] }, users: { [BOB]: { name: 'bob' }, [ALICE]: { name: 'alice' } } });
+  fake = await startSlackFake({
+    usergroups: { S0SRE: [BOB, ...Array.from({ length: 20 }, (_, i) => `UCLICK${i}`)] },
+    users: { [BOB]: { name: 'bob' }, [ALICE]: { name: 'alice' } },
+  });
   const dir = await mkdtemp(join(tmpdir(), 'meshops-policy-'));
   policyFile = join(dir, 'policy.yaml');
   await writeFile(policyFile, POLICY);
@@ -120,7 +137,14 @@ afterAll(async () => {
 async function slash(bot: Bot, text: string, user = ALICE) {
   const before = fake.messages(GENERAL).length;
   await sendSlashCommand(bot.url, slashCommand(text, { responseUrl: fake.responseUrl(), user }), knobs);
-  return fake.waitFor(() => fake.messages(GENERAL).slice(before).find((m) => m.updates > 0 && !JSON.stringify(m.blocks).includes('Working')), 10_000);
+  return fake.waitFor(
+    () =>
+      fake
+        .messages(GENERAL)
+        .slice(before)
+        .find((m) => m.updates > 0 && !JSON.stringify(m.blocks).includes('Working')),
+    10_000,
+  );
 }
 
 function approveValue(blocks: unknown[] | undefined): string | undefined {
@@ -132,11 +156,18 @@ function approveValue(blocks: unknown[] | undefined): string | undefined {
 }
 
 async function clickApprove(bot: Bot, value: string, messageTs: string, user: string) {
-  return sendInteraction(bot.url, blockActions({ actionId: APPROVE_ACTION, value, responseUrl: fake.responseUrl(), messageTs, user }), knobs);
+  return sendInteraction(
+    bot.url,
+    blockActions({ actionId: APPROVE_ACTION, value, responseUrl: fake.responseUrl(), messageTs, user }),
+    knobs,
+  );
 }
 
 function ephemeralsFor(user: string): string[] {
-  return fake.calls('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => JSON.stringify(c.args.blocks ?? c.args.text));
+  return fake
+    .calls('chat.postEphemeral')
+    .filter((c) => c.args.user === user)
+    .map((c) => JSON.stringify(c.args.blocks ?? c.args.text));
 }
 
 describe('through the Bolt app', () => {
@@ -174,14 +205,23 @@ describe('through the Bolt app', () => {
     expect(JSON.stringify(final?.blocks)).toContain(`Approved by <@${BOB}>`);
     expect(approveValue(final?.blocks)).toBeUndefined();
     // The outcome in the thread.
-    const thread = fake.calls('chat.postMessage').find((c) => c.args.thread_ts === msg.ts && JSON.stringify(c.args.blocks).includes('Rollout complete'));
+    const thread = fake
+      .calls('chat.postMessage')
+      .find((c) => c.args.thread_ts === msg.ts && JSON.stringify(c.args.blocks).includes('Rollout complete'));
     expect(thread).toBeDefined();
 
     // Audit: log lines, Events on the Deployment, and /mesh audit reading the persisted requests.
-    const actions = bot.logs.filter((l) => (l.audit as { id?: string } | undefined)?.id === id).map((l) => (l.audit as { action: string }).action);
+    const actions = bot.logs
+      .filter((l) => (l.audit as { id?: string } | undefined)?.id === id)
+      .map((l) => (l.audit as { action: string }).action);
     expect(actions).toEqual(['proposed', 'approved', 'executed', 'succeeded']);
-    const reasons = sb.store.list('Event', 'bookinfo').filter((e) => e.metadata.annotations?.['meshops.dev/request'] === id).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['MeshopsProposed', 'MeshopsApproved', 'MeshopsExecuted', 'MeshopsSucceeded']));
+    const reasons = sb.store
+      .list('Event', 'bookinfo')
+      .filter((e) => e.metadata.annotations?.['meshops.dev/request'] === id)
+      .map((e) => e.reason);
+    expect(reasons).toEqual(
+      expect.arrayContaining(['MeshopsProposed', 'MeshopsApproved', 'MeshopsExecuted', 'MeshopsSucceeded']),
+    );
     const audit = await slash(bot, 'audit bookinfo');
     const auditText = JSON.stringify(audit.blocks);
     expect(auditText).toContain('Restart deployment bookinfo/reviews');
@@ -214,14 +254,26 @@ describe('through the Bolt app', () => {
     await fake.waitFor(() => ephemeralsFor(BOB).find((t) => t.includes('payload was not made by meshops')));
     expect((await bot.approvals.service.store.read(id))?.resourceVersion).toBe(before);
     // Denied by the requester (withdrawn), then an approval comes too late.
-    await sendInteraction(bot.url, blockActions({ actionId: 'meshops:deny', value: id, responseUrl: fake.responseUrl(), messageTs: msg.ts, user: ALICE }), knobs);
+    await sendInteraction(
+      bot.url,
+      blockActions({
+        actionId: 'meshops:deny',
+        value: id,
+        responseUrl: fake.responseUrl(),
+        messageTs: msg.ts,
+        user: ALICE,
+      }),
+      knobs,
+    );
     await waitFor(async () => (await bot.approvals.service.store.read(id))?.record.state === 'denied', 'the denial');
     await clickApprove(bot, id, msg.ts, BOB);
     await fake.waitFor(() => ephemeralsFor(BOB).find((t) => t.includes('Already denied by')));
     await bot.slack.idle(5000);
     expect(restarts.count()).toBe(0);
     restarts.stop();
-    expect(JSON.stringify(fake.messages(GENERAL).find((m) => m.ts === msg.ts)?.blocks)).toContain(`Denied by <@${ALICE}>`);
+    expect(JSON.stringify(fake.messages(GENERAL).find((m) => m.ts === msg.ts)?.blocks)).toContain(
+      `Denied by <@${ALICE}>`,
+    );
   });
 
   it('a namespace outside the clicker’s role is refused', async () => {
@@ -265,7 +317,10 @@ describe('through the Bolt app', () => {
     await kubeFor(sb).patch('Deployment', 'payments', 'ledger', { spec: { replicas: 1 } }, 'merge');
     const restarts = restartCounter(sb, 'payments', 'ledger');
     await clickApprove(bot, id, msg.ts, ERIN);
-    await waitFor(async () => (await bot.approvals.service.store.read(id))?.record.state === 'superseded', 'the request to be superseded');
+    await waitFor(
+      async () => (await bot.approvals.service.store.read(id))?.record.state === 'superseded',
+      'the request to be superseded',
+    );
     await bot.slack.idle(5000);
     const shown = fake.messages(GENERAL).find((m) => m.ts === msg.ts);
     const freshId = approveValue(shown?.blocks);
@@ -276,7 +331,10 @@ describe('through the Bolt app', () => {
     expect(restarts.count()).toBe(0);
     // The fresh preview's button works from the same message.
     await clickApprove(bot, freshId as string, msg.ts, ERIN);
-    await waitFor(async () => (await bot.approvals.service.store.read(freshId as string))?.record.state === 'done', 'the fresh request to run');
+    await waitFor(
+      async () => (await bot.approvals.service.store.read(freshId as string))?.record.state === 'done',
+      'the fresh request to run',
+    );
     await bot.approvals.service.idle();
     expect(restarts.count()).toBe(1);
     restarts.stop();
@@ -300,7 +358,11 @@ describe('through the Bolt app', () => {
     await bot.approvals.service.idle();
     expect(restarts.count()).toBe(1);
     restarts.stop();
-    const refused = fake.calls('chat.postEphemeral').filter((c) => String(c.args.user).startsWith('UCLICK') && JSON.stringify(c.args.blocks).includes('Already approved'));
+    const refused = fake
+      .calls('chat.postEphemeral')
+      .filter(
+        (c) => String(c.args.user).startsWith('UCLICK') && JSON.stringify(c.args.blocks).includes('Already approved'),
+      );
     expect(refused).toHaveLength(19);
   });
 

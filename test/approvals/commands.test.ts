@@ -13,16 +13,24 @@ import { kubeFor, sandboxWithDemo, service, textOf } from './support.ts';
 
 describe('parseRestartTarget', () => {
   it('accepts deployment/x, deploy/x and x.ns', () => {
-    expect(parseRestartTarget('deployment/reviews-v2', 'bookinfo')).toEqual({ name: 'reviews-v2', namespace: 'bookinfo' });
+    expect(parseRestartTarget('deployment/reviews-v2', 'bookinfo')).toEqual({
+      name: 'reviews-v2',
+      namespace: 'bookinfo',
+    });
     expect(parseRestartTarget('deploy/reviews-v2', 'bookinfo')).toEqual({ name: 'reviews-v2', namespace: 'bookinfo' });
-    expect(parseRestartTarget('deployments.apps/reviews-v2', 'bookinfo')).toEqual({ name: 'reviews-v2', namespace: 'bookinfo' });
+    expect(parseRestartTarget('deployments.apps/reviews-v2', 'bookinfo')).toEqual({
+      name: 'reviews-v2',
+      namespace: 'bookinfo',
+    });
     expect(parseRestartTarget('reviews-v2.bookinfo', undefined)).toEqual({ name: 'reviews-v2', namespace: 'bookinfo' });
     // With -n, a dotted name stays whole.
     expect(parseRestartTarget('api.v1', 'payments')).toEqual({ name: 'api.v1', namespace: 'payments' });
   });
 
   it('says what to type for other kinds, a missing namespace and bad names', () => {
-    expect(() => parseRestartTarget('statefulset/db', 'x')).toThrow('meshops restarts Deployments only, not `statefulset`.');
+    expect(() => parseRestartTarget('statefulset/db', 'x')).toThrow(
+      'meshops restarts Deployments only, not `statefulset`.',
+    );
     const noNs = (() => {
       try {
         parseRestartTarget('deployment/reviews', undefined);
@@ -43,19 +51,46 @@ describe('audit render', () => {
       namespace: 'bookinfo',
       now: '2026-11-25T18:00:00.000Z',
       rows: [
-        { id: 'a', what: 'Restart deployment bookinfo/reviews', cluster: 'prod', requester: 'U0A', approvers: ['U0B'], state: 'done', outcome: 'Rollout complete: 3/3 updated', at: '2026-11-25T17:41:00.000Z' },
-        { id: 'b', what: 'Restart deployment bookinfo/ratings', cluster: 'prod', requester: 'U0A', approvers: [], deniedBy: 'U0C', state: 'denied', at: '2026-11-24T09:05:00.000Z' },
+        {
+          id: 'a',
+          what: 'Restart deployment bookinfo/reviews',
+          cluster: 'prod',
+          requester: 'U0A',
+          approvers: ['U0B'],
+          state: 'done',
+          outcome: 'Rollout complete: 3/3 updated',
+          at: '2026-11-25T17:41:00.000Z',
+        },
+        {
+          id: 'b',
+          what: 'Restart deployment bookinfo/ratings',
+          cluster: 'prod',
+          requester: 'U0A',
+          approvers: [],
+          deniedBy: 'U0C',
+          state: 'denied',
+          at: '2026-11-24T09:05:00.000Z',
+        },
       ],
     };
-    const r = auditCommand.render(report, { cluster: 'prod', now: new Date(report.now), requester: { userId: 'U0A', source: 'slack' } });
+    const r = auditCommand.render(report, {
+      cluster: 'prod',
+      now: new Date(report.now),
+      requester: { userId: 'U0A', source: 'slack' },
+    });
     const t = textOf(r);
-    expect(t).toContain('*Restart deployment bookinfo/reviews* (prod) · asked by <@U0A> · approved by <@U0B> · *done*: Rollout complete: 3/3 updated · 17:41 UTC');
+    expect(t).toContain(
+      '*Restart deployment bookinfo/reviews* (prod) · asked by <@U0A> · approved by <@U0B> · *done*: Rollout complete: 3/3 updated · 17:41 UTC',
+    );
     expect(t).toContain('denied by <@U0C> · *denied* · 2026-11-24 09:05 UTC');
     expect(r.text).toBe('2 recent meshops actions in namespace bookinfo');
   });
 
   it('says so when nothing was proposed', () => {
-    const r = auditCommand.render({ rows: [], now: new Date().toISOString() }, { cluster: 'c', now: new Date(), requester: { userId: 'U', source: 'slack' } });
+    const r = auditCommand.render(
+      { rows: [], now: new Date().toISOString() },
+      { cluster: 'c', now: new Date(), requester: { userId: 'U', source: 'slack' } },
+    );
     expect(textOf(r)).toContain('Nothing proposed yet');
   });
 });
@@ -92,11 +127,17 @@ describe('through the router', () => {
   });
 
   it('refuses a user whose roles do not include the verb, and a channel outside the policy', async () => {
-    const policy = new AccessPolicy(parsePolicy('channels: [C0OPS]\nroles:\n  viewer: { commands: ["audit", "help"] }\nbindings:\n  - { role: viewer, users: ["*"] }\n'));
+    const policy = new AccessPolicy(
+      parsePolicy(
+        'channels: [C0OPS]\nroles:\n  viewer: { commands: ["audit", "help"] }\nbindings:\n  - { role: viewer, users: ["*"] }\n',
+      ),
+    );
     const r = router(policy);
     const refused = await r.handle('restart deploy/reviews -n bookinfo', carol);
     expect(refused.outcome).toBe('refused');
-    expect(textOf(refused.rendered)).toContain('You have no meshops role that may run `restart` in namespace `bookinfo`');
+    expect(textOf(refused.rendered)).toContain(
+      'You have no meshops role that may run `restart` in namespace `bookinfo`',
+    );
     const elsewhere = await r.handle('audit', { ...carol, channelId: 'C0RANDOM' });
     expect(elsewhere.outcome).toBe('refused');
     expect(textOf(elsewhere.rendered)).toContain('<#C0OPS>');

@@ -35,7 +35,11 @@ describe('LeaseLock', () => {
     expect(await b.tryAcquire()).toBe(true);
     expect(await a.renew()).toBe(false);
     expect(await b.renew()).toBe(true);
-    const spec = sb.store.get('Lease', BOT_NS, 'lapse')?.spec as { holderIdentity: string; leaseTransitions: number; renewTime: string };
+    const spec = sb.store.get('Lease', BOT_NS, 'lapse')?.spec as {
+      holderIdentity: string;
+      leaseTransitions: number;
+      renewTime: string;
+    };
     expect(spec.holderIdentity).toBe('b');
     expect(spec.leaseTransitions).toBe(1);
     expect(spec.renewTime).toMatch(/\.\d{6}Z$/);

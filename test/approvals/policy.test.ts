@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { AccessPolicy, DEFAULT_POLICY, DEFAULT_POLICY_WARNING, PolicyError, loadPolicyFile, parseDuration, parsePolicy } from '../../src/approvals/policy.ts';
+import {
+  AccessPolicy,
+  DEFAULT_POLICY,
+  DEFAULT_POLICY_WARNING,
+  PolicyError,
+  loadPolicyFile,
+  parseDuration,
+  parsePolicy,
+} from '../../src/approvals/policy.ts';
 import { globMatch } from '../../src/approvals/glob.ts';
 import type { AnyCommand, ClusterTarget } from '../../src/command.ts';
 
@@ -89,13 +97,21 @@ describe('parsePolicy', () => {
   });
 
   it('refuses a bad ttl, a bad user id and a bad channel key', () => {
-    expect(errorOf('approvals:\n  rollout-restart:\n    ttl: 15 minutes\n').message).toBe('policy.yaml:3: approvals.rollout-restart.ttl: expected a duration such as "15m", "90s" or "2h"');
-    expect(errorOf('roles: {sre: {}}\nbindings:\n  - role: sre\n    users: [alice]\n').message).toMatch(/^policy\.yaml:4: bindings\[0\]\.users\[0\]: expected a Slack user id/);
-    expect(errorOf('clusters:\n  general: prod\n').message).toMatch(/^policy\.yaml:2: clusters\.general: expected a Slack channel id/);
+    expect(errorOf('approvals:\n  rollout-restart:\n    ttl: 15 minutes\n').message).toBe(
+      'policy.yaml:3: approvals.rollout-restart.ttl: expected a duration such as "15m", "90s" or "2h"',
+    );
+    expect(errorOf('roles: {sre: {}}\nbindings:\n  - role: sre\n    users: [alice]\n').message).toMatch(
+      /^policy\.yaml:4: bindings\[0\]\.users\[0\]: expected a Slack user id/,
+    );
+    expect(errorOf('clusters:\n  general: prod\n').message).toMatch(
+      /^policy\.yaml:2: clusters\.general: expected a Slack channel id/,
+    );
   });
 
   it('refuses approvers that are not a whole number of at least 1', () => {
-    expect(errorOf('approvals:\n  x:\n    approvers: 0\n').message).toBe('policy.yaml:3: approvals.x.approvers: expected at least 1 approver');
+    expect(errorOf('approvals:\n  x:\n    approvers: 0\n').message).toBe(
+      'policy.yaml:3: approvals.x.approvers: expected at least 1 approver',
+    );
   });
 
   it('treats an empty file as an empty policy (nobody may do anything)', async () => {
@@ -114,7 +130,9 @@ describe('parsePolicy', () => {
     const d = await loadPolicyFile(undefined);
     expect(d.doc).toBe(DEFAULT_POLICY);
     expect(d.warning).toBe(DEFAULT_POLICY_WARNING);
-    await expect(loadPolicyFile('/nonexistent/policy.yaml')).rejects.toThrow(/\/nonexistent\/policy\.yaml: cannot read the policy file \(ENOENT\)/);
+    await expect(loadPolicyFile('/nonexistent/policy.yaml')).rejects.toThrow(
+      /\/nonexistent\/policy\.yaml: cannot read the policy file \(ENOENT\)/,
+    );
   });
 });
 
@@ -135,7 +153,9 @@ describe('AccessPolicy', () => {
     const p = policy();
     expect(await p.mayAct('U0ALICE', 'rollout-restart', 'team-payments', 'prod-eu')).toBeUndefined();
     expect(await p.mayAct('U0ALICE', 'mtls-strict', 'bookinfo', 'prod-eu')).toBeUndefined();
-    expect(await p.mayAct('U0ALICE', 'rollout-restart', 'kube-system', 'prod-eu')).toMatch(/allow `rollout-restart` but not in namespace `kube-system`/);
+    expect(await p.mayAct('U0ALICE', 'rollout-restart', 'kube-system', 'prod-eu')).toMatch(
+      /allow `rollout-restart` but not in namespace `kube-system`/,
+    );
     expect(await p.mayAct('U0CAROL', 'rollout-restart', 'bookinfo', 'prod-eu')).toBeUndefined();
     expect(await p.mayAct('U0CAROL', 'rollout-restart', 'bookinfo', 'staging')).toMatch(/no meshops role/);
     expect(await p.mayAct('U0DAVE', 'rollout-restart', 'bookinfo', 'prod-eu')).toBe(
@@ -187,12 +207,22 @@ describe('AccessPolicy', () => {
   it('authorize: channels, DMs, verbs and namespaces', async () => {
     const p = policy();
     const slack = (userId: string, channelId: string) => ({ userId, channelId, source: 'slack' as const });
-    expect(await p.authorize(slack('U0DAVE', 'C0OPS'), cmd('config'), { namespace: 'bookinfo' }, cluster('prod-eu'))).toBeUndefined();
-    expect(await p.authorize(slack('U0DAVE', 'C0RANDOM'), cmd('config'), {}, cluster('prod-eu'))).toBe('meshops does not take commands in this channel. Ask in <#C0OPS>, <#C0TEAM>.');
-    expect(await p.authorize(slack('U0DAVE', 'D0DM'), cmd('config'), {}, cluster('prod-eu'))).toMatch(/not take commands/);
-    expect(await p.authorize(slack('U0CAROL', 'C0OPS'), cmd('restart'), { namespace: 'bookinfo' }, cluster('prod-eu'))).toBeUndefined();
+    expect(
+      await p.authorize(slack('U0DAVE', 'C0OPS'), cmd('config'), { namespace: 'bookinfo' }, cluster('prod-eu')),
+    ).toBeUndefined();
+    expect(await p.authorize(slack('U0DAVE', 'C0RANDOM'), cmd('config'), {}, cluster('prod-eu'))).toBe(
+      'meshops does not take commands in this channel. Ask in <#C0OPS>, <#C0TEAM>.',
+    );
+    expect(await p.authorize(slack('U0DAVE', 'D0DM'), cmd('config'), {}, cluster('prod-eu'))).toMatch(
+      /not take commands/,
+    );
+    expect(
+      await p.authorize(slack('U0CAROL', 'C0OPS'), cmd('restart'), { namespace: 'bookinfo' }, cluster('prod-eu')),
+    ).toBeUndefined();
     // viewer allows every verb, so restart is allowed for Dave to *ask*; the remediation check is separate.
-    expect(await p.authorize(slack('U0DAVE', 'C0OPS'), cmd('restart'), { namespace: 'bookinfo' }, cluster('prod-eu'))).toBeUndefined();
+    expect(
+      await p.authorize(slack('U0DAVE', 'C0OPS'), cmd('restart'), { namespace: 'bookinfo' }, cluster('prod-eu')),
+    ).toBeUndefined();
     expect(p.channelCluster('C0OPS')).toBe('prod-eu');
     expect(p.channelCluster('C0TEAM')).toBeUndefined();
   });
@@ -223,7 +253,13 @@ describe('AccessPolicy', () => {
 
 describe('policy YAML with an alias bomb', () => {
   it('is refused with a line that says what to do, not expanded', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`), 'roles: {}'].join('\n');
-    expect(() => parsePolicy(bomb, 'policy.yaml')).toThrow(/^policy\.yaml: the YAML uses too many aliases .*write the repeated parts out in full/);
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+      'roles: {}',
+    ].join('\n');
+    expect(() => parsePolicy(bomb, 'policy.yaml')).toThrow(
+      /^policy\.yaml: the YAML uses too many aliases .*write the repeated parts out in full/,
+    );
   });
 });

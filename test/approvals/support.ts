@@ -16,7 +16,12 @@ import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
 
 export const BOT_NS = 'meshops';
 
-export function deployment(name: string, namespace: string, replicas: number, extra: Record<string, string> = {}): KubeObject {
+export function deployment(
+  name: string,
+  namespace: string,
+  replicas: number,
+  extra: Record<string, string> = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -24,14 +29,24 @@ export function deployment(name: string, namespace: string, replicas: number, ex
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name }, annotations: extra }, spec: { containers: [{ name: 'app', image: 'example/app:1' }] } },
+      template: {
+        metadata: { labels: { app: name }, annotations: extra },
+        spec: { containers: [{ name: 'app', image: 'example/app:1' }] },
+      },
     },
   };
 }
 
 export function seed(): KubeObject[] {
   const ns = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  return [ns(BOT_NS), ns('bookinfo'), ns('payments'), deployment('reviews', 'bookinfo', 3), deployment('ratings', 'bookinfo', 1), deployment('ledger', 'payments', 2)];
+  return [
+    ns(BOT_NS),
+    ns('bookinfo'),
+    ns('payments'),
+    deployment('reviews', 'bookinfo', 3),
+    deployment('ratings', 'bookinfo', 1),
+    deployment('ledger', 'payments', 2),
+  ];
 }
 
 export async function sandboxWithDemo(rolloutStepMs = 20): Promise<Sandbox> {
@@ -82,7 +97,10 @@ export class RecordingMessenger implements Messenger {
   }
 }
 
-export function service(sb: Sandbox, overrides: Partial<ApprovalsOptions> & { doc?: PolicyDoc; members?: (g: string) => Promise<string[]> } = {}): ApprovalsService {
+export function service(
+  sb: Sandbox,
+  overrides: Partial<ApprovalsOptions> & { doc?: PolicyDoc; members?: (g: string) => Promise<string[]> } = {},
+): ApprovalsService {
   const kube = overrides.stateKube ?? kubeFor(sb);
   const { doc, members, ...rest } = overrides;
   return new ApprovalsService({
@@ -102,12 +120,22 @@ export function service(sb: Sandbox, overrides: Partial<ApprovalsOptions> & { do
 }
 
 /** Counts distinct restartedAt values the Deployment took, as seen by the API server's store. */
-export function restartCounter(sb: Sandbox, namespace: string, name: string): { count: () => number; stop: () => void } {
+export function restartCounter(
+  sb: Sandbox,
+  namespace: string,
+  name: string,
+): { count: () => number; stop: () => void } {
   const seen = new Set<string>();
-  const initial = (sb.store.get('Deployment', namespace, name)?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations?.[RESTARTED_AT];
+  const initial = (
+    sb.store.get('Deployment', namespace, name)?.spec as
+      | { template?: { metadata?: { annotations?: Record<string, string> } } }
+      | undefined
+  )?.template?.metadata?.annotations?.[RESTARTED_AT];
   const stop = sb.store.subscribe((e) => {
-    if (e.object.kind !== 'Deployment' || e.object.metadata.namespace !== namespace || e.object.metadata.name !== name) return;
-    const v = (e.object.spec as { template?: { metadata?: { annotations?: Record<string, string> } } }).template?.metadata?.annotations?.[RESTARTED_AT];
+    if (e.object.kind !== 'Deployment' || e.object.metadata.namespace !== namespace || e.object.metadata.name !== name)
+      return;
+    const v = (e.object.spec as { template?: { metadata?: { annotations?: Record<string, string> } } }).template
+      ?.metadata?.annotations?.[RESTARTED_AT];
     if (v && v !== initial) seen.add(v);
   });
   return { count: () => seen.size, stop };
@@ -118,7 +146,14 @@ export function replicaSets(sb: Sandbox, namespace: string, app: string): KubeOb
 }
 
 export function click(actionId: string, value: string, userId: string, message?: MessageRef): ButtonClick {
-  return { actionId, value, userId, userName: userId.toLowerCase(), channelId: 'C0OPS', message: message ?? { channel: 'C0OPS', ts: '1700000000.000001' } };
+  return {
+    actionId,
+    value,
+    userId,
+    userName: userId.toLowerCase(),
+    channelId: 'C0OPS',
+    message: message ?? { channel: 'C0OPS', ts: '1700000000.000001' },
+  };
 }
 
 export function textOf(r: Rendered | undefined): string {

@@ -3,14 +3,41 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ApprovalRequest } from '../../src/approvals/request.ts';
-import { type ApprovalEvent, EVENT_TYPES, type EventType, isTerminal, transition } from '../../src/approvals/transitions.ts';
+import {
+  type ApprovalEvent,
+  EVENT_TYPES,
+  type EventType,
+  isTerminal,
+  transition,
+} from '../../src/approvals/transitions.ts';
 
 const T0 = new Date('2026-12-02T10:00:00.000Z');
 const LATER = new Date('2026-12-02T10:05:00.000Z');
 const AFTER_EXPIRY = new Date('2026-12-02T12:00:00.000Z');
 
-type Row = 'pending' | 'approved' | 'executing' | 'applied' | 'done' | 'failed' | 'unknown' | 'denied' | 'expired' | 'superseded';
-const ROWS: Row[] = ['pending', 'approved', 'executing', 'applied', 'done', 'failed', 'unknown', 'denied', 'expired', 'superseded'];
+type Row =
+  | 'pending'
+  | 'approved'
+  | 'executing'
+  | 'applied'
+  | 'done'
+  | 'failed'
+  | 'unknown'
+  | 'denied'
+  | 'expired'
+  | 'superseded';
+const ROWS: Row[] = [
+  'pending',
+  'approved',
+  'executing',
+  'applied',
+  'done',
+  'failed',
+  'unknown',
+  'denied',
+  'expired',
+  'superseded',
+];
 
 function request(row: Row): ApprovalRequest {
   const base: ApprovalRequest = {
@@ -27,14 +54,26 @@ function request(row: Row): ApprovalRequest {
     createdAt: T0.toISOString(),
     expiresAt: new Date(T0.getTime() + 3_600_000).toISOString(),
     rule: { approvers: 1, allowSelfApproval: false },
-    preview: { facts: [], affected: [], affectedLabel: 'Pods', fingerprint: 'generation:3', targetApiVersion: 'apps/v1', plan: {}, dryRun: 'ok' },
+    preview: {
+      facts: [],
+      affected: [],
+      affectedLabel: 'Pods',
+      fingerprint: 'generation:3',
+      targetApiVersion: 'apps/v1',
+      plan: {},
+      dryRun: 'ok',
+    },
     approvals: [],
     rev: 4,
     history: [{ at: T0.toISOString(), state: 'pending', by: 'U_ALICE' }],
   };
   const approved = { ...base, approvals: [{ userId: 'U_BOB', at: T0.toISOString() }] };
   const started = { ...approved, execution: { startedAt: T0.toISOString() } };
-  const applied = { ...started, execution: { startedAt: T0.toISOString(), appliedAt: T0.toISOString(), summary: 'annotated' }, followUp: { since: T0.toISOString(), deadline: LATER.toISOString(), summary: 'Rolling out', problems: [] } };
+  const applied = {
+    ...started,
+    execution: { startedAt: T0.toISOString(), appliedAt: T0.toISOString(), summary: 'annotated' },
+    followUp: { since: T0.toISOString(), deadline: LATER.toISOString(), summary: 'Rolling out', problems: [] },
+  };
   const outcome = { ok: false, summary: 'x', at: T0.toISOString() };
   switch (row) {
     case 'pending':
@@ -76,7 +115,15 @@ function event(type: EventType): ApprovalEvent {
     case 'applied':
       return { type, summary: 'annotated', followUpMs: 60_000 };
     case 'verified':
-      return { type, result: 'landed', evidence: 'annotation is ours', cause: 'connection reset', fingerprint: 'generation:4', followUpMs: 60_000, freshId: 'c'.repeat(32) };
+      return {
+        type,
+        result: 'landed',
+        evidence: 'annotation is ours',
+        cause: 'connection reset',
+        fingerprint: 'generation:4',
+        followUpMs: 60_000,
+        freshId: 'c'.repeat(32),
+      };
     case 'progress':
       return { type, summary: 'Rolling out · 2/3 updated', problems: [] };
     case 'finish':
@@ -87,16 +134,116 @@ function event(type: EventType): ApprovalEvent {
 // Where each ordinary event takes each state: a state name, 'applied' (executing with the change in),
 // or '—' for refused (no write, no effect). `expire` is sent after the expiry time, everything else before.
 const TABLE: Record<Row, Record<EventType, Row | '—'>> = {
-  pending: { approve: 'approved', deny: 'denied', expire: 'expired', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
-  approved: { approve: '—', deny: '—', expire: '—', start: 'executing', abandon: 'failed', applied: '—', verified: '—', progress: '—', finish: '—' },
-  executing: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: 'applied', verified: 'applied', progress: '—', finish: '—' },
-  applied: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: 'applied', finish: 'done' },
-  done: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
-  failed: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
-  unknown: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
-  denied: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
-  expired: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
-  superseded: { approve: '—', deny: '—', expire: '—', start: '—', abandon: '—', applied: '—', verified: '—', progress: '—', finish: '—' },
+  pending: {
+    approve: 'approved',
+    deny: 'denied',
+    expire: 'expired',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  approved: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: 'executing',
+    abandon: 'failed',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  executing: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: 'applied',
+    verified: 'applied',
+    progress: '—',
+    finish: '—',
+  },
+  applied: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: 'applied',
+    finish: 'done',
+  },
+  done: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  failed: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  unknown: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  denied: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  expired: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
+  superseded: {
+    approve: '—',
+    deny: '—',
+    expire: '—',
+    start: '—',
+    abandon: '—',
+    applied: '—',
+    verified: '—',
+    progress: '—',
+    finish: '—',
+  },
 };
 
 // What the service must do after each allowed cell (effect types, in order).
@@ -132,7 +279,9 @@ describe('approval transitions: every state × every event', () => {
         expect(t.ok).toBe(true);
         if (!t.ok) return;
         expect(rowOf(t.next)).toBe(expected);
-        expect(t.effects.map((e) => (e.type === 'audit' ? `audit:${e.action}` : e.type))).toEqual(EFFECTS[`${row}/${type}`]);
+        expect(t.effects.map((e) => (e.type === 'audit' ? `audit:${e.action}` : e.type))).toEqual(
+          EFFECTS[`${row}/${type}`],
+        );
         // Every move is written down, and nothing that was recorded is forgotten.
         expect(t.next.history.length).toBe(rec.history.length + (expected === row && type === 'progress' ? 0 : 1));
         expect(t.next.approvals.slice(0, rec.approvals.length)).toEqual(rec.approvals);
@@ -153,12 +302,20 @@ describe('who may move a request', () => {
     const rec = request('pending');
     const self = transition(rec, { type: 'approve', by: { userId: 'U_ALICE' } }, LATER);
     expect(self).toMatchObject({ ok: false, refusal: expect.stringContaining('someone else must approve') });
-    const allowed = transition({ ...rec, rule: { approvers: 1, allowSelfApproval: true } }, { type: 'approve', by: { userId: 'U_ALICE' } }, LATER);
+    const allowed = transition(
+      { ...rec, rule: { approvers: 1, allowSelfApproval: true } },
+      { type: 'approve', by: { userId: 'U_ALICE' } },
+      LATER,
+    );
     expect(allowed.ok && allowed.next.state).toBe('approved');
   });
 
   it('a person without a role is refused with the policy’s words', () => {
-    const t = transition(request('pending'), { type: 'approve', by: { userId: 'U_EVE' }, refusal: 'You have no role for rollout-restart in bookinfo.' }, LATER);
+    const t = transition(
+      request('pending'),
+      { type: 'approve', by: { userId: 'U_EVE' }, refusal: 'You have no role for rollout-restart in bookinfo.' },
+      LATER,
+    );
     expect(t).toEqual({ ok: false, refusal: 'You have no role for rollout-restart in bookinfo.' });
   });
 
@@ -168,7 +325,10 @@ describe('who may move a request', () => {
     if (!first.ok) throw new Error(first.refusal);
     expect(first.next.state).toBe('pending');
     expect(first.effects.map((e) => e.type)).toEqual(['audit', 'show']);
-    expect(transition(first.next, { type: 'approve', by: { userId: 'U_BOB' } }, LATER)).toMatchObject({ ok: false, refusal: expect.stringContaining('already approved') });
+    expect(transition(first.next, { type: 'approve', by: { userId: 'U_BOB' } }, LATER)).toMatchObject({
+      ok: false,
+      refusal: expect.stringContaining('already approved'),
+    });
     const second = transition(first.next, { type: 'approve', by: { userId: 'U_CAROL' } }, LATER);
     expect(second.ok && second.next.state).toBe('approved');
     expect(second.ok && second.next.approvals.map((a) => a.userId)).toEqual(['U_BOB', 'U_CAROL']);
@@ -178,7 +338,10 @@ describe('who may move a request', () => {
     const rec = request('pending');
     const withdraw = transition(rec, { type: 'deny', by: { userId: 'U_ALICE' }, refusal: 'no role' }, LATER);
     expect(withdraw.ok && withdraw.next.state).toBe('denied');
-    expect(transition(rec, { type: 'deny', by: { userId: 'U_EVE' }, refusal: 'no role' }, LATER)).toEqual({ ok: false, refusal: 'no role' });
+    expect(transition(rec, { type: 'deny', by: { userId: 'U_EVE' }, refusal: 'no role' }, LATER)).toEqual({
+      ok: false,
+      refusal: 'no role',
+    });
   });
 
   it('a click after the expiry expires the request (written, audited, shown) and tells the clicker', () => {
@@ -230,7 +393,10 @@ describe('ambiguous outcomes', () => {
     if (!t.ok) throw new Error(t.refusal);
     expect(t.next.state).toBe('superseded');
     expect(t.next.supersededBy).toBe('c'.repeat(32));
-    expect(t.effects.find((e) => e.type === 'proposeFresh')).toMatchObject({ id: 'c'.repeat(32), note: expect.stringContaining('its own change is not there') });
+    expect(t.effects.find((e) => e.type === 'proposeFresh')).toMatchObject({
+      id: 'c'.repeat(32),
+      note: expect.stringContaining('its own change is not there'),
+    });
   });
 
   it('unknown: its own state, final words, no fresh preview, never "nothing ran"', () => {
@@ -239,11 +405,19 @@ describe('ambiguous outcomes', () => {
     expect(t.next.state).toBe('unknown');
     expect(isTerminal(t.next.state)).toBe(true);
     expect(t.next.outcome?.summary).not.toMatch(/nothing ran/i);
-    expect(t.effects.map((e) => (e.type === 'audit' ? `audit:${e.action}` : e.type))).toEqual(['audit:unknown', 'show', 'postOutcome']);
+    expect(t.effects.map((e) => (e.type === 'audit' ? `audit:${e.action}` : e.type))).toEqual([
+      'audit:unknown',
+      'show',
+      'postOutcome',
+    ]);
   });
 
   it('a target that changed before the start supersedes without executing', () => {
-    const t = transition(request('approved'), { type: 'start', replica: 'r1', fingerprint: 'generation:5', freshId: 'd'.repeat(32) }, LATER);
+    const t = transition(
+      request('approved'),
+      { type: 'start', replica: 'r1', fingerprint: 'generation:5', freshId: 'd'.repeat(32) },
+      LATER,
+    );
     if (!t.ok) throw new Error(t.refusal);
     expect(t.next.state).toBe('superseded');
     expect(t.effects.some((e) => e.type === 'execute')).toBe(false);
@@ -252,7 +426,11 @@ describe('ambiguous outcomes', () => {
 
   it('finish can end unknown or failed too', () => {
     for (const result of ['failed', 'unknown'] as const) {
-      const t = transition(request('applied'), { type: 'finish', result, summary: 'deadline', problems: ['pod x: ImagePullBackOff'] }, LATER);
+      const t = transition(
+        request('applied'),
+        { type: 'finish', result, summary: 'deadline', problems: ['pod x: ImagePullBackOff'] },
+        LATER,
+      );
       expect(t.ok && t.next.state).toBe(result);
       expect(t.ok && t.next.followUp?.problems).toEqual(['pod x: ImagePullBackOff']);
     }

@@ -55,7 +55,8 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return out;
 }
 
-const under = (file: string, ...dirs: string[]) => dirs.some((d) => file === d || file.startsWith(d.endsWith('/') ? d : `${d}/`));
+const under = (file: string, ...dirs: string[]) =>
+  dirs.some((d) => file === d || file.startsWith(d.endsWith('/') ? d : `${d}/`));
 
 interface Wall {
   name: string;
@@ -64,17 +65,51 @@ interface Wall {
 }
 
 const WALLS: Wall[] = [
-  { name: 'front doors → features', from: (f) => under(f, 'src/slack', 'src/console'), to: (f) => under(f, 'src/features', 'src/mesh', 'src/istio', 'src/envoy') },
+  {
+    name: 'front doors → features',
+    from: (f) => under(f, 'src/slack', 'src/console'),
+    to: (f) => under(f, 'src/features', 'src/mesh', 'src/istio', 'src/envoy'),
+  },
   {
     name: 'kube → wording or mesh',
     from: (f) => under(f, 'src/kube'),
-    to: (f) => under(f, 'src/blocks', 'src/mesh', 'src/istio', 'src/envoy', 'src/approvals', 'src/slack', 'src/console', 'src/features', 'src/router.ts', 'src/command.ts'),
+    to: (f) =>
+      under(
+        f,
+        'src/blocks',
+        'src/mesh',
+        'src/istio',
+        'src/envoy',
+        'src/approvals',
+        'src/slack',
+        'src/console',
+        'src/features',
+        'src/router.ts',
+        'src/command.ts',
+      ),
   },
-  { name: 'envoy → istiod access, Slack or features', from: (f) => under(f, 'src/envoy'), to: (f) => under(f, 'src/mesh', 'src/istio', 'src/slack', 'src/console', 'src/approvals', 'src/features', 'src/blocks') },
+  {
+    name: 'envoy → istiod access, Slack or features',
+    from: (f) => under(f, 'src/envoy'),
+    to: (f) =>
+      under(f, 'src/mesh', 'src/istio', 'src/slack', 'src/console', 'src/approvals', 'src/features', 'src/blocks'),
+  },
   // Features build on the engine and the model, never on a front door or on one another's insides.
-  { name: 'features → front doors', from: (f) => under(f, 'src/features'), to: (f) => under(f, 'src/slack', 'src/console') },
-  { name: 'the engine → features', from: (f) => under(f, 'src/approvals', 'src/mesh', 'src/istio', 'src/envoy', 'src/router.ts'), to: (f) => under(f, 'src/features') },
-  { name: 'production code → sandbox or demo', from: (f) => !under(f, 'src/sandbox', 'src/demo'), to: (f) => under(f, 'src/sandbox', 'src/demo') },
+  {
+    name: 'features → front doors',
+    from: (f) => under(f, 'src/features'),
+    to: (f) => under(f, 'src/slack', 'src/console'),
+  },
+  {
+    name: 'the engine → features',
+    from: (f) => under(f, 'src/approvals', 'src/mesh', 'src/istio', 'src/envoy', 'src/router.ts'),
+    to: (f) => under(f, 'src/features'),
+  },
+  {
+    name: 'production code → sandbox or demo',
+    from: (f) => !under(f, 'src/sandbox', 'src/demo'),
+    to: (f) => under(f, 'src/sandbox', 'src/demo'),
+  },
   { name: 'ops → front doors', from: (f) => under(f, 'src/ops'), to: (f) => under(f, 'src/slack', 'src/console') },
 ];
 
@@ -90,7 +125,9 @@ describe('the import graph', () => {
 
   for (const wall of WALLS) {
     it(`has no edge across the wall: ${wall.name}`, () => {
-      const crossing = [...edges].flatMap(([from, tos]) => (wall.from(from) ? tos.filter(wall.to).map((to) => `${from} → ${to}`) : []));
+      const crossing = [...edges].flatMap(([from, tos]) =>
+        wall.from(from) ? tos.filter(wall.to).map((to) => `${from} → ${to}`) : [],
+      );
       expect(crossing).toEqual([]);
     });
   }

@@ -5,7 +5,15 @@
 // the sandbox only through a dynamic import, so an installation without it (the container image) runs.
 import { describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { importsOf, importsOfSource, isUnder, projectPath, staticRuntimeGraph, tsFilesUnder, type ModuleImport } from '../support/import-graph.ts';
+import {
+  importsOf,
+  importsOfSource,
+  isUnder,
+  projectPath,
+  staticRuntimeGraph,
+  tsFilesUnder,
+  type ModuleImport,
+} from '../support/import-graph.ts';
 import { projectRoot } from '../support/shared.ts';
 
 const SANDBOX_DIRS = ['src/sandbox', 'src/demo'];
@@ -15,7 +23,10 @@ const FORBIDDEN = ['src/mesh/', 'src/istio/', 'src/approvals/', 'src/features/']
 function violations(file: string, imports: readonly ModuleImport[]): string[] {
   return imports
     .filter((i) => i.resolved !== undefined && isUnder(i.resolved, FORBIDDEN))
-    .map((i) => `${projectPath(file)}:${i.line} imports '${i.specifier}' (${projectPath(i.resolved!)}${i.kind === 'static' ? '' : `, ${i.kind}`})`);
+    .map(
+      (i) =>
+        `${projectPath(file)}:${i.line} imports '${i.specifier}' (${projectPath(i.resolved!)}${i.kind === 'static' ? '' : `, ${i.kind}`})`,
+    );
 }
 
 describe('src/sandbox is independent of the bot', () => {
@@ -23,7 +34,14 @@ describe('src/sandbox is independent of the bot', () => {
 
   it('finds the sandbox sources', () => {
     expect(files.length).toBeGreaterThan(20);
-    expect(files.map(projectPath)).toEqual(expect.arrayContaining(['src/sandbox/server.ts', 'src/sandbox/traffic-model.ts', 'src/sandbox/demo/mtls-demo.ts', 'src/demo/demo-mesh.ts']));
+    expect(files.map(projectPath)).toEqual(
+      expect.arrayContaining([
+        'src/sandbox/server.ts',
+        'src/sandbox/traffic-model.ts',
+        'src/sandbox/demo/mtls-demo.ts',
+        'src/demo/demo-mesh.ts',
+      ]),
+    );
   });
 
   it('no file under src/sandbox/ or src/demo/ imports src/mesh/, src/istio/, src/approvals/ or src/features/', () => {
@@ -79,7 +97,9 @@ describe('the bot loads the sandbox only on demand', () => {
   it('the demo is reached from src/main.ts by a dynamic import (connect.ts), through the demo loader', () => {
     const graph = staticRuntimeGraph('src/main.ts');
     const intoDemo = graph.dynamic.filter((d) => d.import.resolved !== undefined && sandboxOrDemo(d.import.resolved));
-    expect(intoDemo.map((d) => `${projectPath(d.from)} -> ${projectPath(d.import.resolved!)}`)).toEqual(['src/kube/connect.ts -> src/demo/demo-mesh.ts']);
+    expect(intoDemo.map((d) => `${projectPath(d.from)} -> ${projectPath(d.import.resolved!)}`)).toEqual([
+      'src/kube/connect.ts -> src/demo/demo-mesh.ts',
+    ]);
     expect(graph.files).toContain(join(projectRoot, 'src/kube/demo-loader.ts'));
   });
 });

@@ -14,10 +14,17 @@ let router: Router;
 const me = { userId: 'U1', source: 'console' as const };
 
 beforeAll(async () => {
-  sb = await startSandbox({ istioCrds: false, seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }] });
+  sb = await startSandbox({
+    istioCrds: false,
+    seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }],
+  });
   const kc = new KubeConfig();
   kc.loadFromString(sb.kubeconfig());
-  router = new Router({ commands: allCommands, clusters: [{ name: 'plain', kube: new KubeClient(kc) }], log: createLogger({ level: 'silent' }) });
+  router = new Router({
+    commands: allCommands,
+    clusters: [{ name: 'plain', kube: new KubeClient(kc) }],
+    log: createLogger({ level: 'silent' }),
+  });
 });
 afterAll(async () => {
   await sb.close();

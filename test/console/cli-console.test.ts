@@ -33,7 +33,10 @@ describe('meshops console (the bin launcher)', () => {
   it('waits at the prompt until exit, answers a command, and exits 0', async () => {
     home = await mkdtemp(join(tmpdir(), 'meshops-console-'));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, MESHOPS_KUBE: 'demo' };
-    child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bin/meshops.js', 'console'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bin/meshops.js', 'console'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout?.on('data', (d) => (out += String(d)));
     child.stderr?.on('data', (d) => (out += String(d)));

@@ -34,7 +34,14 @@ function console$() {
   });
   const messenger = new ConsoleMessenger(output);
   meshops.attachMessenger(messenger);
-  const done = runConsole({ router: meshops.router, banner: 'test console', input, output, messenger, clickHandlers: meshops.approvals?.clickHandlers });
+  const done = runConsole({
+    router: meshops.router,
+    banner: 'test console',
+    input,
+    output,
+    messenger,
+    clickHandlers: meshops.approvals?.clickHandlers,
+  });
   const type = (line: string) => input.write(`${line}\n`);
   const waitFor = async (re: RegExp, ms = 15_000) => {
     const end = Date.now() + ms;

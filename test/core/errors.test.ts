@@ -8,7 +8,15 @@ import { createLogger } from '../../src/log.ts';
 
 function logger() {
   const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({ write: (c, _e, cb) => (String(c).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))), cb()) });
+  const destination = new Writable({
+    write: (c, _e, cb) => (
+      String(c)
+        .split('\n')
+        .filter(Boolean)
+        .forEach((l) => lines.push(JSON.parse(l))),
+      cb()
+    ),
+  });
   return { log: createLogger({ level: 'info', destination }), lines };
 }
 
@@ -16,7 +24,11 @@ describe('explain', () => {
   it('a user error: what went wrong and what to type, no ref, nothing logged', () => {
     const { log, lines } = logger();
     const e = explain(new UserError('There is no namespace `x`.', 'Namespaces: `a`, `b`'), log, 'answering stale');
-    expect(e).toEqual({ code: 'user_input', outcome: 'user_error', text: ':warning: There is no namespace `x`.\nNamespaces: `a`, `b`' });
+    expect(e).toEqual({
+      code: 'user_input',
+      outcome: 'user_error',
+      text: ':warning: There is no namespace `x`.\nNamespaces: `a`, `b`',
+    });
     expect(lines).toEqual([]);
   });
 
@@ -28,7 +40,11 @@ describe('explain', () => {
     [500, 'kube_error', 'The cluster API answered with an error'],
   ])('a Kubernetes %i: code %s, Kubernetes’ own words, logged at warn with the ref', (status, code, words) => {
     const { log, lines } = logger();
-    const e = explain(new KubeApiError(status, 'Reason', 'pods is forbidden: <user> cannot list'), log, 'answering describe');
+    const e = explain(
+      new KubeApiError(status, 'Reason', 'pods is forbidden: <user> cannot list'),
+      log,
+      'answering describe',
+    );
     expect(e.code).toBe(code);
     expect(e.text).toContain(`${words}: pods is forbidden: &lt;user&gt; cannot list`);
     expect(e.text).toContain(`ref ${e.ref}`);
@@ -39,7 +55,11 @@ describe('explain', () => {
   it('an unreachable API server keeps its cause in the log', () => {
     const { log, lines } = logger();
     const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-    const e = explain(new KubeUnreachableError('https://127.0.0.1:1', 'connection refused', cause), log, 'answering config');
+    const e = explain(
+      new KubeUnreachableError('https://127.0.0.1:1', 'connection refused', cause),
+      log,
+      'answering config',
+    );
     expect(e.code).toBe('kube_unreachable');
     expect(e.text).toContain('Cannot reach the Kubernetes API at https://127.0.0.1:1: connection refused');
     expect(JSON.stringify(lines[0]?.err)).toContain('ECONNREFUSED');
@@ -47,7 +67,10 @@ describe('explain', () => {
 
   it('a Slack platform error is named with Slack’s code', () => {
     const { log, lines } = logger();
-    const err = Object.assign(new Error('An API error occurred: not_in_channel'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'not_in_channel' } });
+    const err = Object.assign(new Error('An API error occurred: not_in_channel'), {
+      code: 'slack_webapi_platform_error',
+      data: { ok: false, error: 'not_in_channel' },
+    });
     const e = explain(err, log, 'posting an answer');
     expect(e.code).toBe('slack_error');
     expect(e.text).toContain('`not_in_channel`');

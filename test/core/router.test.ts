@@ -56,8 +56,19 @@ const huge = defineCommand({
   },
 });
 
-function router(commands: AnyCommand[] = [...allCommands, echo, huge], extra: Partial<ConstructorParameters<typeof Router>[0]> = {}) {
-  return new Router({ commands, clusters: [{ name: 'prod', kube }, { name: 'stage', kube }], log, ...extra });
+function router(
+  commands: AnyCommand[] = [...allCommands, echo, huge],
+  extra: Partial<ConstructorParameters<typeof Router>[0]> = {},
+) {
+  return new Router({
+    commands,
+    clusters: [
+      { name: 'prod', kube },
+      { name: 'stage', kube },
+    ],
+    log,
+    ...extra,
+  });
 }
 
 describe('router', () => {
@@ -113,7 +124,10 @@ describe('router', () => {
   });
 
   it('uses the channel default cluster when no flag is given', async () => {
-    const r = await router(undefined, { channelCluster: (c) => (c === 'C9' ? 'stage' : undefined) }).handle('echo ns1', { ...me, channelId: 'C9' });
+    const r = await router(undefined, { channelCluster: (c) => (c === 'C9' ? 'stage' : undefined) }).handle(
+      'echo ns1',
+      { ...me, channelId: 'C9' },
+    );
     expect(r.rendered.text).toContain('cluster=stage');
   });
 
@@ -142,18 +156,26 @@ describe('router', () => {
     });
     const lines: string[] = [];
     const dest = new Writable({ write: (c, _e, cb) => (lines.push(...String(c).split('\n').filter(Boolean)), cb()) });
-    const r = await new Router({ commands: allCommands, clusters: [{ name: 'prod', kube: new KubeClient(deadKc) }], log: createLogger({ level: 'info', destination: dest }) }).handle('config bookinfo', me);
+    const r = await new Router({
+      commands: allCommands,
+      clusters: [{ name: 'prod', kube: new KubeClient(deadKc) }],
+      log: createLogger({ level: 'info', destination: dest }),
+    }).handle('config bookinfo', me);
     expect(r.outcome).toBe('error');
     const text = JSON.stringify(r.rendered.blocks);
     expect(text).toContain(`Cannot reach the Kubernetes API at https://127.0.0.1:${port}: connection refused`);
     expect(text).not.toContain('something went wrong');
-    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'answering config: the cluster API is unreachable');
+    const logged = lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'answering config: the cluster API is unreachable');
     expect(JSON.stringify(logged?.err)).toContain('ECONNREFUSED');
     expect(logged?.code).toBe('kube_unreachable');
   });
 
   it('lets the policy refuse before running', async () => {
-    const r = await router(undefined, { authorize: (_u, cmd) => (cmd.name === 'echo' ? 'echo is for SREs only' : undefined) }).handle('echo ns1', me);
+    const r = await router(undefined, {
+      authorize: (_u, cmd) => (cmd.name === 'echo' ? 'echo is for SREs only' : undefined),
+    }).handle('echo ns1', me);
     expect(r.outcome).toBe('refused');
     expect(r.rendered.text).toContain('echo is for SREs only');
   });

@@ -7,13 +7,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DemoUnavailableError, isMissingDemoModule, loadDemoModule } from '../../src/kube/demo-loader.ts';
-import { contextCopies, filesCopiedFromContext, finalCmd, isIgnored, parseDockerignore } from '../support/docker-context.ts';
+import {
+  contextCopies,
+  filesCopiedFromContext,
+  finalCmd,
+  isIgnored,
+  parseDockerignore,
+} from '../support/docker-context.ts';
 import { projectPath, staticRuntimeGraph } from '../support/import-graph.ts';
 import { projectRoot } from '../support/shared.ts';
 
 const dockerfile = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8');
 const dockerignore = readFileSync(join(projectRoot, '.dockerignore'), 'utf8');
-const repoFiles = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: projectRoot, encoding: 'utf8' })
+const repoFiles = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+  cwd: projectRoot,
+  encoding: 'utf8',
+})
   .split('\n')
   .filter(Boolean);
 const shipped = filesCopiedFromContext(dockerfile, dockerignore, repoFiles);
@@ -35,14 +44,27 @@ describe('.dockerignore rules (Docker semantics)', () => {
     expect(isIgnored(path, rules)).toBe(ignored);
   });
   it('COPY lines from the context, not from other stages', () => {
-    expect(contextCopies('FROM a AS b\nCOPY --from=b /x /y\nCOPY --chown=1:1 src ./src\nCOPY package.json manifest.yml ./\n').map((c) => c.sources)).toEqual([['src'], ['package.json', 'manifest.yml']]);
+    expect(
+      contextCopies(
+        'FROM a AS b\nCOPY --from=b /x /y\nCOPY --chown=1:1 src ./src\nCOPY package.json manifest.yml ./\n',
+      ).map((c) => c.sources),
+    ).toEqual([['src'], ['package.json', 'manifest.yml']]);
   });
 });
 
 describe('the image built from Dockerfile and .dockerignore', () => {
   it('ships the bot: its entry point, its commands, the package files', () => {
     expect(finalCmd(dockerfile)).toContain('src/main.ts');
-    expect(shipped).toEqual(expect.arrayContaining(['src/main.ts', 'src/kube/connect.ts', 'src/kube/demo-loader.ts', 'package.json', 'package-lock.json', 'manifest.yml']));
+    expect(shipped).toEqual(
+      expect.arrayContaining([
+        'src/main.ts',
+        'src/kube/connect.ts',
+        'src/kube/demo-loader.ts',
+        'package.json',
+        'package-lock.json',
+        'manifest.yml',
+      ]),
+    );
     expect(shipped.some((f) => f.startsWith('src/features/'))).toBe(true);
   });
 
@@ -73,11 +95,21 @@ describe('the bot in an installation without the demo', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, finalCmd(dockerfile), { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, ...env }, encoding: 'utf8', timeout: 20_000, input: '' });
+    spawnSync(process.execPath, finalCmd(dockerfile), {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+      input: '',
+    });
 
   it.each([
     ['MESHOPS_KUBE=demo', { MESHOPS_KUBE: 'demo' }, 'the built-in demo mesh (MESHOPS_KUBE=demo)'],
-    ['nothing configured (the demo fallback)', {}, 'the built-in demo mesh (the fallback when there is no cluster or kubeconfig)'],
+    [
+      'nothing configured (the demo fallback)',
+      {},
+      'the built-in demo mesh (the fallback when there is no cluster or kubeconfig)',
+    ],
   ])('%s: exits 1 with one clear line, no stack', (_title, env, what) => {
     const r = run(env);
     expect(r.status).toBe(1);
@@ -88,10 +120,15 @@ describe('the bot in an installation without the demo', () => {
 });
 
 describe('loadDemoModule', () => {
-  const notFound = (url: string) => Object.assign(new Error(`Cannot find module '${url}'`), { code: 'ERR_MODULE_NOT_FOUND', url: `file://${url}` });
+  const notFound = (url: string) =>
+    Object.assign(new Error(`Cannot find module '${url}'`), { code: 'ERR_MODULE_NOT_FOUND', url: `file://${url}` });
   it('turns a missing src/demo or src/sandbox file into DemoUnavailableError', async () => {
-    await expect(loadDemoModule('the demo', () => Promise.reject(notFound('/app/src/demo/demo-mesh.ts')))).rejects.toBeInstanceOf(DemoUnavailableError);
-    await expect(loadDemoModule('the demo', () => Promise.reject(notFound('/app/src/sandbox/server.ts')))).rejects.toThrow(/^the demo is not part of this installation/);
+    await expect(
+      loadDemoModule('the demo', () => Promise.reject(notFound('/app/src/demo/demo-mesh.ts'))),
+    ).rejects.toBeInstanceOf(DemoUnavailableError);
+    await expect(
+      loadDemoModule('the demo', () => Promise.reject(notFound('/app/src/sandbox/server.ts'))),
+    ).rejects.toThrow(/^the demo is not part of this installation/);
   });
   it('leaves every other failure as it was', async () => {
     const other = notFound('/app/node_modules/zod/index.js');

@@ -20,7 +20,9 @@ describe('/mesh describe', () => {
   it('describes a pod by its Deployment: routes, subsets, mTLS per port, authorization, sidecar', async () => {
     const msg = await slash(bot, 'describe cart-v1 -n shop', ALICE);
     const t = text(msg);
-    const pod = bot.sb.store.list('Pod', 'shop').find((p) => p.metadata.labels?.app === 'cart' && p.metadata.labels?.version === 'v1')!;
+    const pod = bot.sb.store
+      .list('Pod', 'shop')
+      .find((p) => p.metadata.labels?.app === 'cart' && p.metadata.labels?.version === 'v1')!;
     expect(t).toContain(`Pod shop/${pod.metadata.name}`);
     // Services and the protocol Istio assumes per port.
     expect(t).toContain('8080 → pod port 8080 (http): HTTP, from port name http');
@@ -74,10 +76,24 @@ describe('/mesh describe', () => {
   });
 
   it('parses what people type', () => {
-    expect(parseDescribeTarget(['service', 'reviews.bookinfo'], undefined)).toEqual({ kind: 'service', name: 'reviews', namespace: 'bookinfo' });
-    expect(parseDescribeTarget(['svc/reviews'], 'bookinfo')).toEqual({ kind: 'service', name: 'reviews', namespace: 'bookinfo' });
-    expect(parseDescribeTarget(['app=reviews'], 'bookinfo')).toEqual({ kind: 'workload', ref: { kind: 'label', key: 'app', value: 'reviews', namespace: 'bookinfo' } });
-    expect(parseDescribeTarget(['pod', 'reviews-v1-abc.bookinfo'], undefined)).toEqual({ kind: 'workload', ref: { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' } });
+    expect(parseDescribeTarget(['service', 'reviews.bookinfo'], undefined)).toEqual({
+      kind: 'service',
+      name: 'reviews',
+      namespace: 'bookinfo',
+    });
+    expect(parseDescribeTarget(['svc/reviews'], 'bookinfo')).toEqual({
+      kind: 'service',
+      name: 'reviews',
+      namespace: 'bookinfo',
+    });
+    expect(parseDescribeTarget(['app=reviews'], 'bookinfo')).toEqual({
+      kind: 'workload',
+      ref: { kind: 'label', key: 'app', value: 'reviews', namespace: 'bookinfo' },
+    });
+    expect(parseDescribeTarget(['pod', 'reviews-v1-abc.bookinfo'], undefined)).toEqual({
+      kind: 'workload',
+      ref: { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' },
+    });
     expect(() => parseDescribeTarget(['service', 'reviews'], undefined)).toThrow(/Which namespace/);
     expect(() => parseDescribeTarget([], undefined)).toThrow(UserError);
   });

@@ -15,7 +15,15 @@ const ns: KubeObject = {
     name: 'shop',
     creationTimestamp: t0,
     labels: { 'istio-injection': 'enabled' },
-    managedFields: [{ manager: 'kubectl-label', operation: 'Update', time: t0, fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:istio-injection': {} } } } }],
+    managedFields: [
+      {
+        manager: 'kubectl-label',
+        operation: 'Update',
+        time: t0,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:istio-injection': {} } } },
+      },
+    ],
   },
 };
 const pod = (created: string): KubeObject => ({
@@ -38,7 +46,12 @@ const webhook = (created: string): KubeObject => ({
     },
   ],
 });
-const istiodSvc: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'istiod', namespace: 'istio-system' }, spec: { selector: { app: 'istiod' } } };
+const istiodSvc: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'istiod', namespace: 'istio-system' },
+  spec: { selector: { app: 'istiod' } },
+};
 const istiodPod = (readyStatus: string): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -60,26 +73,51 @@ describe('why a pod has no sidecar although injection is enabled', () => {
   });
 
   it('a webhook calling a Service that is gone, or with no ready istiod behind it', () => {
-    expect(warning([], pod(later), { webhooks: [webhook(t0)] })).toContain('calls Service istio-system/istiod, which does not exist');
-    expect(warning([istiodSvc, istiodPod('False')], pod(later), { webhooks: [webhook(t0)] })).toContain('no istiod pod behind it is ready (1 pod)');
+    expect(warning([], pod(later), { webhooks: [webhook(t0)] })).toContain(
+      'calls Service istio-system/istiod, which does not exist',
+    );
+    expect(warning([istiodSvc, istiodPod('False')], pod(later), { webhooks: [webhook(t0)] })).toContain(
+      'no istiod pod behind it is ready (1 pod)',
+    );
   });
 
   it('a webhook that does not select the pod (revision not installed)', () => {
     const revNs = { ...ns, metadata: { ...ns.metadata, labels: { 'istio.io/rev': 'canary' } } };
     const p = pod(later);
-    const revHook = { ...webhook(t0), webhooks: [{ ...(webhook(t0).webhooks as object[])[0], name: 'rev.namespace.sidecar-injector.istio.io', namespaceSelector: { matchLabels: { 'istio.io/rev': 'stable' } } }] };
+    const revHook = {
+      ...webhook(t0),
+      webhooks: [
+        {
+          ...(webhook(t0).webhooks as object[])[0],
+          name: 'rev.namespace.sidecar-injector.istio.io',
+          namespaceSelector: { matchLabels: { 'istio.io/rev': 'stable' } },
+        },
+      ],
+    };
     const d = describePod(new MeshSnapshot([revNs, istiodSvc, istiodPod('True'), p]), p, { webhooks: [revHook] });
-    expect(d.warnings.find((x) => x.code === 'injection-mismatch')?.message).toContain("none of Istio's injector webhooks (istio-sidecar-injector) selects this pod");
+    expect(d.warnings.find((x) => x.code === 'injection-mismatch')?.message).toContain(
+      "none of Istio's injector webhooks (istio-sidecar-injector) selects this pod",
+    );
   });
 
   it('only with the injector in place does timing speak: older than the webhook, or older than the label', () => {
     const ready = [istiodSvc, istiodPod('True')];
-    expect(warning(ready, pod('2026-11-30T09:00:00Z'), { webhooks: [webhook(t0)] })).toContain("created before Istio's injector webhook existed; restart it");
-    expect(warning(ready, pod('2026-11-30T09:30:00Z'), { webhooks: [webhook('2026-11-30T09:00:00Z')] })).toContain("older than the namespace's injection label; restart it");
-    expect(warning(ready, pod(later), { webhooks: [webhook(t0)] })).toContain('it was not injected when it was created');
+    expect(warning(ready, pod('2026-11-30T09:00:00Z'), { webhooks: [webhook(t0)] })).toContain(
+      "created before Istio's injector webhook existed; restart it",
+    );
+    expect(warning(ready, pod('2026-11-30T09:30:00Z'), { webhooks: [webhook('2026-11-30T09:00:00Z')] })).toContain(
+      "older than the namespace's injection label; restart it",
+    );
+    expect(warning(ready, pod(later), { webhooks: [webhook(t0)] })).toContain(
+      'it was not injected when it was created',
+    );
   });
 
   it('says when the webhooks could not be read, with the reason', () => {
-    expect(warning([], pod(later), { unreadable: 'not allowed to list MutatingWebhookConfigurations: forbidden' })).toContain('could not check Istio\'s injector webhook (not allowed to list MutatingWebhookConfigurations: forbidden)');
+    expect(
+      warning([], pod(later), { unreadable: 'not allowed to list MutatingWebhookConfigurations: forbidden' }),
+    ).toContain(
+      "could not check Istio's injector webhook (not allowed to list MutatingWebhookConfigurations: forbidden)",
+    );
   });
 });

@@ -5,7 +5,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ENVOY_ADMIN_PORT, EnvoyAdminError, adminGet, getCerts, getClusters, getConfigDump, getStats } from '../../src/envoy/admin.ts';
+import {
+  ENVOY_ADMIN_PORT,
+  EnvoyAdminError,
+  adminGet,
+  getCerts,
+  getClusters,
+  getConfigDump,
+  getStats,
+} from '../../src/envoy/admin.ts';
 import { parseCerts, spiffeIdentity } from '../../src/envoy/certs.ts';
 import { parseClusters, parseIstioClusterName } from '../../src/envoy/clusters.ts';
 import { virtualServicePathForService } from '../../src/envoy/config-dump.ts';
@@ -23,19 +31,29 @@ const proxy = { namespace: NS, pod: POD };
 const VS_PATH = '/apis/networking.istio.io/v1/namespaces/bookinfo/virtual-service/reviews';
 const CONFIG_DUMP = {
   configs: [
-    { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: { node: { id: `sidecar~10.1.0.7~${POD}.${NS}~${NS}.svc.cluster.local` } } },
+    {
+      '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump',
+      bootstrap: { node: { id: `sidecar~10.1.0.7~${POD}.${NS}~${NS}.svc.cluster.local` } },
+    },
     {
       '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump',
       dynamic_active_clusters: [
         {
           cluster: {
             name: 'outbound|9080|v1|reviews.bookinfo.svc.cluster.local',
-            metadata: { filter_metadata: { istio: { config: '/apis/networking.istio.io/v1/namespaces/bookinfo/destination-rule/reviews' } } },
+            metadata: {
+              filter_metadata: {
+                istio: { config: '/apis/networking.istio.io/v1/namespaces/bookinfo/destination-rule/reviews' },
+              },
+            },
           },
         },
       ],
     },
-    { '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', dynamic_listeners: [{ name: 'virtualInbound' }, { name: '0.0.0.0_9080' }] },
+    {
+      '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
+      dynamic_listeners: [{ name: 'virtualInbound' }, { name: '0.0.0.0_9080' }],
+    },
     {
       '@type': 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
       dynamic_route_configs: [
@@ -70,14 +88,21 @@ const CLUSTERS = {
       host_statuses: [
         {
           address: { socket_address: { address: '10.1.0.12', port_value: 9080 } },
-          stats: [{ name: 'cx_active', type: 'GAUGE', value: '2' }, { name: 'rq_total', value: '41' }, { name: 'rq_error' }],
+          stats: [
+            { name: 'cx_active', type: 'GAUGE', value: '2' },
+            { name: 'rq_total', value: '41' },
+            { name: 'rq_error' },
+          ],
           health_status: { eds_health_status: 'HEALTHY' },
           weight: 1,
           locality: { zone: 'eu-west-1a' },
         },
         {
           address: { socket_address: { address: '10.1.0.13', port_value: 9080 } },
-          stats: [{ name: 'rq_total', value: '3' }, { name: 'rq_error', value: '3' }],
+          stats: [
+            { name: 'rq_total', value: '3' },
+            { name: 'rq_error', value: '3' },
+          ],
           health_status: { eds_health_status: 'HEALTHY', failed_outlier_check: true },
           weight: 1,
           priority: 1,
@@ -87,7 +112,12 @@ const CLUSTERS = {
     { name: 'BlackHoleCluster', host_statuses: [] },
     {
       name: 'agent',
-      host_statuses: [{ address: { socket_address: { address: '127.0.0.1', port_value: 15020 } }, health_status: { eds_health_status: 'HEALTHY' } }],
+      host_statuses: [
+        {
+          address: { socket_address: { address: '127.0.0.1', port_value: 15020 } },
+          health_status: { eds_health_status: 'HEALTHY' },
+        },
+      ],
     },
   ],
 };
@@ -141,7 +171,9 @@ function envoyAdmin(req: IncomingMessage, res: ServerResponse): void {
   seenFromLocalhost.push(isLocalhostCaller(req));
   seenPaths.push(req.url ?? '');
   const path = (req.url ?? '').split('?')[0];
-  const body = ({ '/config_dump': CONFIG_DUMP, '/clusters': CLUSTERS, '/stats': STATS, '/certs': CERTS } as Record<string, unknown>)[path ?? ''];
+  const body = (
+    { '/config_dump': CONFIG_DUMP, '/clusters': CLUSTERS, '/stats': STATS, '/certs': CERTS } as Record<string, unknown>
+  )[path ?? ''];
   if (body === undefined) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('invalid path. admin commands are:\n');
     return;
@@ -156,7 +188,12 @@ beforeAll(async () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: POD, namespace: NS },
-      spec: { containers: [{ name: 'productpage', image: 'productpage' }, { name: 'istio-proxy', image: 'proxyv2' }] },
+      spec: {
+        containers: [
+          { name: 'productpage', image: 'productpage' },
+          { name: 'istio-proxy', image: 'proxyv2' },
+        ],
+      },
     },
   ];
   sandbox = await startSandbox({ controllers: false, seed });
@@ -177,14 +214,25 @@ describe('the admin endpoints through pods/portforward', () => {
     expect(dump.clusters.map((c) => c.name)).toEqual(['outbound|9080|v1|reviews.bookinfo.svc.cluster.local']);
     expect(virtualServicePathForService(dump, { name: 'reviews', namespace: NS }, 9080)).toBe(VS_PATH);
     // One port-forward per request, counted as the client counts every request.
-    expect(records.at(-1)).toEqual({ method: 'GET', path: `/api/v1/namespaces/${NS}/pods/${POD}/portforward`, status: 101 });
-    expect(sandbox.requests.at(-1)).toMatchObject({ path: `/api/v1/namespaces/${NS}/pods/${POD}/portforward`, query: `ports=${ENVOY_ADMIN_PORT}` });
+    expect(records.at(-1)).toEqual({
+      method: 'GET',
+      path: `/api/v1/namespaces/${NS}/pods/${POD}/portforward`,
+      status: 101,
+    });
+    expect(sandbox.requests.at(-1)).toMatchObject({
+      path: `/api/v1/namespaces/${NS}/pods/${POD}/portforward`,
+      query: `ports=${ENVOY_ADMIN_PORT}`,
+    });
   });
 
   it('/clusters?format=json: endpoints with their health and per-host counters', async () => {
     const clusters = await getClusters(kube, proxy);
     expect(seenPaths.at(-1)).toBe('/clusters?format=json');
-    expect(clusters.map((c) => c.name)).toEqual(['outbound|9080|v1|reviews.bookinfo.svc.cluster.local', 'BlackHoleCluster', 'agent']);
+    expect(clusters.map((c) => c.name)).toEqual([
+      'outbound|9080|v1|reviews.bookinfo.svc.cluster.local',
+      'BlackHoleCluster',
+      'agent',
+    ]);
     const [healthy, ejected] = clusters[0]!.hosts;
     expect(healthy).toEqual({
       address: '10.1.0.12:9080',
@@ -197,7 +245,13 @@ describe('the admin endpoints through pods/portforward', () => {
       zone: 'eu-west-1a',
       stats: { cx_active: 2, rq_total: 41, rq_error: 0 },
     });
-    expect(ejected).toMatchObject({ address: '10.1.0.13:9080', healthy: false, failedOutlierCheck: true, priority: 1, stats: { rq_error: 3 } });
+    expect(ejected).toMatchObject({
+      address: '10.1.0.13:9080',
+      healthy: false,
+      failedOutlierCheck: true,
+      priority: 1,
+      stats: { rq_error: 3 },
+    });
     expect(clusters[0]!.addedViaApi).toBe(true);
     expect(clusters[1]!.addedViaApi).toBe(false);
   });
@@ -228,14 +282,16 @@ describe('the admin endpoints through pods/portforward', () => {
     expect(certs[0]!.caCert[0]!.daysUntilExpiration).toBe(3650);
   });
 
-  it('an admin answer other than 200 is an EnvoyAdminError with Envoy\'s status and words', async () => {
+  it("an admin answer other than 200 is an EnvoyAdminError with Envoy's status and words", async () => {
     const err = await adminGet(kube, proxy, '/no_such').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EnvoyAdminError);
     expect(err).toMatchObject({ kind: 'http', status: 404, path: '/no_such' });
-    expect((err as Error).message).toBe(`Envoy admin of ${NS}/${POD}, /no_such: answered 404: invalid path. admin commands are:`);
+    expect((err as Error).message).toBe(
+      `Envoy admin of ${NS}/${POD}, /no_such: answered 404: invalid path. admin commands are:`,
+    );
   });
 
-  it('a body that is not Envoy\'s JSON is a bad answer, not a crash', async () => {
+  it("a body that is not Envoy's JSON is a bad answer, not a crash", async () => {
     garbled = true;
     const err = await getClusters(kube, proxy).catch((e: unknown) => e);
     garbled = false;

@@ -4,7 +4,15 @@
 // file's own imports, and on everything those load at run time.
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { importsOf, importsOfSource, isUnder, projectPath, staticRuntimeGraph, tsFilesUnder, type ModuleImport } from '../support/import-graph.ts';
+import {
+  importsOf,
+  importsOfSource,
+  isUnder,
+  projectPath,
+  staticRuntimeGraph,
+  tsFilesUnder,
+  type ModuleImport,
+} from '../support/import-graph.ts';
 import { projectRoot } from '../support/shared.ts';
 
 const ALLOWED_DIRS = ['src/envoy/', 'src/kube/'];
@@ -20,14 +28,19 @@ function allowed(file: string): boolean {
 function violations(file: string, imports: readonly ModuleImport[]): string[] {
   return imports
     .filter((i) => i.resolved !== undefined && !allowed(i.resolved))
-    .map((i) => `${projectPath(file)}:${i.line} imports '${i.specifier}' (${projectPath(i.resolved!)}${i.kind === 'static' ? '' : `, ${i.kind}`})`);
+    .map(
+      (i) =>
+        `${projectPath(file)}:${i.line} imports '${i.specifier}' (${projectPath(i.resolved!)}${i.kind === 'static' ? '' : `, ${i.kind}`})`,
+    );
 }
 
 describe('src/envoy imports only src/kube and leaf modules', () => {
   const files = tsFilesUnder('src/envoy');
 
   it('finds the envoy sources', () => {
-    const expected = ['access-log.ts', 'admin.ts', 'config-dump.ts', 'istio-metrics.ts', 'metrics-scrape.ts'].map((f) => `src/envoy/${f}`);
+    const expected = ['access-log.ts', 'admin.ts', 'config-dump.ts', 'istio-metrics.ts', 'metrics-scrape.ts'].map(
+      (f) => `src/envoy/${f}`,
+    );
     expect(files.map(projectPath)).toEqual(expect.arrayContaining(expected));
   });
 

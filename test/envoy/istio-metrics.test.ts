@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { counterIncrease, MetricsParseError, parsePrometheusText, plaintextCallers } from '../../src/envoy/istio-metrics.ts';
+import {
+  counterIncrease,
+  MetricsParseError,
+  parsePrometheusText,
+  plaintextCallers,
+} from '../../src/envoy/istio-metrics.ts';
 
 // What a destination sidecar's merged :15020/stats/prometheus shows for reviews-v1: one caller
 // with mTLS, one plaintext caller without a sidecar (unknown workload), one with a sidecar that
@@ -22,7 +27,11 @@ describe('parsePrometheusText', () => {
     const samples = parsePrometheusText(scrape);
     expect(samples).toHaveLength(8);
     expect(samples[2]).toMatchObject({ name: 'istio_requests_total', value: 2, labels: { response_code: '503' } });
-    expect(samples[7]).toEqual({ name: 'envoy_cluster_upstream_cx_total', labels: { cluster_name: 'xds-grpc' }, value: 4 });
+    expect(samples[7]).toEqual({
+      name: 'envoy_cluster_upstream_cx_total',
+      labels: { cluster_name: 'xds-grpc' },
+      value: 4,
+    });
   });
 
   it('unescapes label values and reads special values', () => {
@@ -77,14 +86,27 @@ describe('plaintextCallers', () => {
   });
 
   it('no plaintext: no callers', () => {
-    expect(plaintextCallers(scrape.split('\n').filter((l) => !l.includes('"none"')).join('\n'))).toEqual([]);
+    expect(
+      plaintextCallers(
+        scrape
+          .split('\n')
+          .filter((l) => !l.includes('"none"'))
+          .join('\n'),
+      ),
+    ).toEqual([]);
   });
 
   it('recent callers: the increase between two scrapes, with counter resets and new series', () => {
     const before = parsePrometheusText(scrape);
     const later = scrape
-      .replace('response_code="503",connection_security_policy="none"} 2 1732550000000', 'response_code="503",connection_security_policy="none"} 5')
-      .replace('source_workload="batch-job",source_workload_namespace="jobs",source_principal="unknown",destination_workload="reviews-v1",destination_workload_namespace="bookinfo",response_code="200",connection_security_policy="none"} 7', 'source_workload="batch-job",source_workload_namespace="jobs",source_principal="unknown",destination_workload="reviews-v1",destination_workload_namespace="bookinfo",response_code="200",connection_security_policy="none"} 4');
+      .replace(
+        'response_code="503",connection_security_policy="none"} 2 1732550000000',
+        'response_code="503",connection_security_policy="none"} 5',
+      )
+      .replace(
+        'source_workload="batch-job",source_workload_namespace="jobs",source_principal="unknown",destination_workload="reviews-v1",destination_workload_namespace="bookinfo",response_code="200",connection_security_policy="none"} 7',
+        'source_workload="batch-job",source_workload_namespace="jobs",source_principal="unknown",destination_workload="reviews-v1",destination_workload_namespace="bookinfo",response_code="200",connection_security_policy="none"} 4',
+      );
     const recent = plaintextCallers(counterIncrease(before, parsePrometheusText(later)));
     // unknown caller: 200s unchanged (0 new), 503s 2 -> 5 (3 new); batch-job restarted: 7 -> 4 means 4 new.
     expect(recent.map((c) => [c.source, c.requests, c.byResponseCode])).toEqual([

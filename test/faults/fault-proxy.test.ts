@@ -28,11 +28,27 @@ const seed: KubeObject[] = [
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: 'reviews', version: 'v2' } },
-      template: { metadata: { labels: { app: 'reviews', version: 'v2' } }, spec: { containers: [{ name: 'reviews', image: 'reviews:v2' }] } },
+      template: {
+        metadata: { labels: { app: 'reviews', version: 'v2' } },
+        spec: { containers: [{ name: 'reviews', image: 'reviews:v2' }] },
+      },
     },
   },
-  ...['a', 'b', 'c', 'd', 'e', 'f'].map((n) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${n}`, namespace: NS }, data: { v: '0' } }) as KubeObject),
-  { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: NS, labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+  ...['a', 'b', 'c', 'd', 'e', 'f'].map(
+    (n) =>
+      ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `cm-${n}`, namespace: NS },
+        data: { v: '0' },
+      }) as KubeObject,
+  ),
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web-1', namespace: NS, labels: { app: 'web' } },
+    spec: { containers: [{ name: 'web', image: 'nginx' }] },
+  },
 ];
 
 let sb: Sandbox;
@@ -45,15 +61,23 @@ let dir: string;
 
 const client = (timeoutMs?: number) => new KubeClient(kc, timeoutMs !== undefined ? { timeoutMs } : {});
 const restartPatch = (at: string) => ({ spec: { template: { metadata: { annotations: { [RESTART]: at } } } } });
-const restartedAt = async () => ((await direct.get('Deployment', NS, 'reviews-v2'))?.spec as { template: { metadata?: { annotations?: Record<string, string> } } }).template.metadata?.annotations?.[RESTART];
-const cmValue = async (name: string) => ((await direct.get('ConfigMap', NS, name)) as { data?: Record<string, string> }).data?.v;
+const restartedAt = async () =>
+  (
+    (await direct.get('Deployment', NS, 'reviews-v2'))?.spec as {
+      template: { metadata?: { annotations?: Record<string, string> } };
+    }
+  ).template.metadata?.annotations?.[RESTART];
+const cmValue = async (name: string) =>
+  ((await direct.get('ConfigMap', NS, name)) as { data?: Record<string, string> }).data?.v;
 /** The `code`s along an error's cause chain (errors from node's realm are not jest's `Error`). */
 const errorCodes = (err: unknown): string[] => {
   const out: string[] = [];
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) if (typeof e.code === 'string') out.push(e.code);
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++)
+    if (typeof e.code === 'string') out.push(e.code);
   return out;
 };
-const upstreamSaw = (method: string, path: string) => sb.requests.filter((r) => r.method === method && r.path === path).length;
+const upstreamSaw = (method: string, path: string) =>
+  sb.requests.filter((r) => r.method === method && r.path === path).length;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshops-fault-proxy-'));
@@ -95,7 +119,13 @@ describe('pass-through', () => {
     expect(await cmValue('cm-a')).toBe('pass');
     expect(await kube.get('ConfigMap', NS, 'no-such')).toBeUndefined();
     const patch = proxy.log.find((e) => e.method === 'PATCH');
-    expect(patch).toMatchObject({ path: cmPath('cm-a'), query: 'fieldManager=meshops', forwarded: true, upstreamStatus: 200, status: 200 });
+    expect(patch).toMatchObject({
+      path: cmPath('cm-a'),
+      query: 'fieldManager=meshops',
+      forwarded: true,
+      upstreamStatus: 200,
+      status: 200,
+    });
     expect(patch?.fault).toBeUndefined();
     expect(proxy.log.find((e) => e.path === cmPath('no-such'))).toMatchObject({ status: 404 });
   });
@@ -118,8 +148,14 @@ describe('pass-through', () => {
     });
     let watch: AbortController | undefined;
     // Let the watch open before the change (the proxy logs it once the request reaches it).
-    for (let i = 0; i < 50 && !proxy.log.some((e) => e.query.includes('watch=true')); i++) await new Promise((r) => setTimeout(r, 20));
-    await kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: NS }, data: { v: '1' } });
+    for (let i = 0; i < 50 && !proxy.log.some((e) => e.query.includes('watch=true')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'watched', namespace: NS },
+      data: { v: '1' },
+    });
     await arrived;
     expect(events).toContainEqual({ type: 'ADDED', name: 'watched' });
     expect(ended).toBe('open');
@@ -129,23 +165,32 @@ describe('pass-through', () => {
   it('passes a port-forward upgrade (WebSocket) through', async () => {
     const r = await kube.portForwardGet(NS, 'web-1', 8080, '/', { timeoutMs: 5000 });
     expect([r.status, r.body]).toEqual([200, 'hello from web-1']);
-    expect(proxy.log.find((e) => e.upgrade && e.path === `/api/v1/namespaces/${NS}/pods/web-1/portforward`)).toMatchObject({ upstreamStatus: 101, status: 101 });
+    expect(
+      proxy.log.find((e) => e.upgrade && e.path === `/api/v1/namespaces/${NS}/pods/web-1/portforward`),
+    ).toMatchObject({ upstreamStatus: 101, status: 101 });
   });
 
   const kubectl = findKubectl();
-  (kubectl ? it : it.skip)(`serves kubectl (many requests per keep-alive connection)${kubectl ? '' : ' (skipped: kubectl not on PATH)'}`, async () => {
-    const path = join(dir, 'kubeconfig');
-    await writeFile(path, proxy.kubeconfig(sb.kubeconfig()), { mode: 0o600 });
-    const before = proxy.log.length;
-    const out = await execa(kubectl as string, ['--kubeconfig', path, '--cache-dir', join(dir, 'cache'), 'get', 'configmaps', '-n', NS, '-o', 'name'], { timeout: 15_000, env: { HOME: dir } });
-    expect(out.stdout.split('\n')).toEqual(expect.arrayContaining(['configmap/cm-a', 'configmap/cm-f']));
-    const seen = proxy.log.slice(before);
-    expect(seen.some((e) => e.path === `/api/v1/namespaces/${NS}/configmaps` && e.status === 200)).toBe(true);
-    // kubectl's discovery and the list share connections.
-    const perConnection = new Map<number, number>();
-    for (const e of seen) perConnection.set(e.connection, (perConnection.get(e.connection) ?? 0) + 1);
-    expect(Math.max(...perConnection.values())).toBeGreaterThan(1);
-  });
+  (kubectl ? it : it.skip)(
+    `serves kubectl (many requests per keep-alive connection)${kubectl ? '' : ' (skipped: kubectl not on PATH)'}`,
+    async () => {
+      const path = join(dir, 'kubeconfig');
+      await writeFile(path, proxy.kubeconfig(sb.kubeconfig()), { mode: 0o600 });
+      const before = proxy.log.length;
+      const out = await execa(
+        kubectl as string,
+        ['--kubeconfig', path, '--cache-dir', join(dir, 'cache'), 'get', 'configmaps', '-n', NS, '-o', 'name'],
+        { timeout: 15_000, env: { HOME: dir } },
+      );
+      expect(out.stdout.split('\n')).toEqual(expect.arrayContaining(['configmap/cm-a', 'configmap/cm-f']));
+      const seen = proxy.log.slice(before);
+      expect(seen.some((e) => e.path === `/api/v1/namespaces/${NS}/configmaps` && e.status === 200)).toBe(true);
+      // kubectl's discovery and the list share connections.
+      const perConnection = new Map<number, number>();
+      for (const e of seen) perConnection.set(e.connection, (perConnection.get(e.connection) ?? 0) + 1);
+      expect(Math.max(...perConnection.values())).toBeGreaterThan(1);
+    },
+  );
 });
 
 describe('per-request rules', () => {
@@ -153,7 +198,9 @@ describe('per-request rules', () => {
     const before = await restartedAt();
     const at = new Date().toISOString();
     const rule = proxy.rule({ method: 'PATCH', path: DEPLOY_PATH, nth: 1, action: { type: 'cutResponse' } });
-    const err = await kube.patch('Deployment', NS, 'reviews-v2', restartPatch(at), 'strategic').catch((e: unknown) => e);
+    const err = await kube
+      .patch('Deployment', NS, 'reviews-v2', restartPatch(at), 'strategic')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeUnreachableError);
     expect((err as Error).message).toMatch(/the connection was reset/);
     expect(rule.hits).toBe(1);
@@ -171,8 +218,14 @@ describe('per-request rules', () => {
   });
 
   it('cutResponse after the headers: the client has a 200 and loses the body', async () => {
-    const rule = proxy.rule({ method: 'PATCH', path: cmPath('cm-b'), action: { type: 'cutResponse', after: 'headers' } });
-    const err = await kube.patch('ConfigMap', NS, 'cm-b', { data: { v: 'cut-after-headers' } }, 'merge').catch((e: unknown) => e);
+    const rule = proxy.rule({
+      method: 'PATCH',
+      path: cmPath('cm-b'),
+      action: { type: 'cutResponse', after: 'headers' },
+    });
+    const err = await kube
+      .patch('ConfigMap', NS, 'cm-b', { data: { v: 'cut-after-headers' } }, 'merge')
+      .catch((e: unknown) => e);
     rule.remove();
     // The status line came, the body did not: the client reports it like no answer at all, keeping the cause.
     expect(err).toBeInstanceOf(KubeUnreachableError);
@@ -203,7 +256,9 @@ describe('per-request rules', () => {
   it('stallResponse: the PATCH lands, the client times out', async () => {
     const rule = proxy.rule({ method: 'PATCH', path: cmPath('cm-c'), action: { type: 'stallResponse' } });
     const started = Date.now();
-    const err = await client(800).patch('ConfigMap', NS, 'cm-c', { data: { v: 'stalled' } }, 'merge').catch((e: unknown) => e);
+    const err = await client(800)
+      .patch('ConfigMap', NS, 'cm-c', { data: { v: 'stalled' } }, 'merge')
+      .catch((e: unknown) => e);
     rule.remove();
     expect(Date.now() - started).toBeGreaterThanOrEqual(700);
     expect(err).toBeInstanceOf(KubeUnreachableError);
@@ -237,7 +292,12 @@ describe('per-request rules', () => {
     const e500 = await kube.patch('ConfigMap', NS, 'cm-e', { data: { v: 'x' } }, 'merge').catch((e: unknown) => e);
     expect(e500).toBeInstanceOf(KubeApiError);
     expect(e500).toMatchObject({ status: 500, reason: 'InternalError' });
-    const r429 = proxy.rule({ method: 'PATCH', path: cmPath('cm-e'), times: 1, action: { type: 'status', code: 429, retryAfterSeconds: 1 } });
+    const r429 = proxy.rule({
+      method: 'PATCH',
+      path: cmPath('cm-e'),
+      times: 1,
+      action: { type: 'status', code: 429, retryAfterSeconds: 1 },
+    });
     const e429 = await kube.patch('ConfigMap', NS, 'cm-e', { data: { v: 'y' } }, 'merge').catch((e: unknown) => e);
     expect(e429).toMatchObject({ status: 429, reason: 'TooManyRequests' });
     expect(await cmValue('cm-e')).toBe('0');
@@ -248,16 +308,31 @@ describe('per-request rules', () => {
   });
 
   it('counts matches: the 2nd GET fails, the 1st and 3rd pass; a body predicate picks the PATCH', async () => {
-    const nth = proxy.rule({ method: 'get', path: /\/configmaps\/cm-f$/, nth: 2, action: { type: 'status', code: 503 } });
+    const nth = proxy.rule({
+      method: 'get',
+      path: /\/configmaps\/cm-f$/,
+      nth: 2,
+      action: { type: 'status', code: 503 },
+    });
     expect(await kube.get('ConfigMap', NS, 'cm-f')).toBeDefined();
-    await expect(kube.get('ConfigMap', NS, 'cm-f')).rejects.toMatchObject({ status: 503, reason: 'ServiceUnavailable' });
+    await expect(kube.get('ConfigMap', NS, 'cm-f')).rejects.toMatchObject({
+      status: 503,
+      reason: 'ServiceUnavailable',
+    });
     expect(await kube.get('ConfigMap', NS, 'cm-f')).toBeDefined();
     expect([nth.matches, nth.hits]).toEqual([3, 1]);
     nth.remove();
 
-    const byBody = proxy.rule({ method: 'PATCH', path: cmPath('cm-f'), body: (b) => b.includes('"poison"'), action: { type: 'dropRequest' } });
+    const byBody = proxy.rule({
+      method: 'PATCH',
+      path: cmPath('cm-f'),
+      body: (b) => b.includes('"poison"'),
+      action: { type: 'dropRequest' },
+    });
     await kube.patch('ConfigMap', NS, 'cm-f', { data: { v: 'fine' } }, 'merge');
-    await expect(kube.patch('ConfigMap', NS, 'cm-f', { data: { v: 'poison' } }, 'merge')).rejects.toBeInstanceOf(KubeUnreachableError);
+    await expect(kube.patch('ConfigMap', NS, 'cm-f', { data: { v: 'poison' } }, 'merge')).rejects.toBeInstanceOf(
+      KubeUnreachableError,
+    );
     expect(await cmValue('cm-f')).toBe('fine');
     expect([byBody.matches, byBody.hits]).toEqual([1, 1]);
     byBody.remove();
@@ -284,7 +359,9 @@ describe('connection faults', () => {
 
   it('hang: the client times out; after resume new requests pass', async () => {
     proxy.hang();
-    const err = await client(400).get('ConfigMap', NS, 'cm-a').catch((e: unknown) => e);
+    const err = await client(400)
+      .get('ConfigMap', NS, 'cm-a')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeUnreachableError);
     expect((err as Error).message).toMatch(/timed out/);
     await proxy.resume();
@@ -303,8 +380,18 @@ describe('connection faults', () => {
     let ended: (err: unknown) => void = () => undefined;
     const done = new Promise<unknown>((resolve) => (ended = resolve));
     const before = proxy.log.length;
-    const ctl = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/configmaps`, {}, () => undefined, (err) => ended(err));
-    for (let i = 0; i < 50 && !proxy.log.slice(before).some((e) => e.query.includes('watch=true') && e.status === 200); i++) await new Promise((r) => setTimeout(r, 20));
+    const ctl = await new Watch(kc).watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      {},
+      () => undefined,
+      (err) => ended(err),
+    );
+    for (
+      let i = 0;
+      i < 50 && !proxy.log.slice(before).some((e) => e.query.includes('watch=true') && e.status === 200);
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 20));
     expect(proxy.resetAll()).toBeGreaterThan(0);
     const err = await done;
     expect(err).toBeTruthy();

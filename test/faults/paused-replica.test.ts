@@ -47,7 +47,18 @@ beforeAll(async () => {
   const kc = new KubeConfig();
   kc.loadFromString(sb.kubeconfig());
   proxy = await startFaultProxy({ upstream: { url: kc.getCurrentCluster()!.server, ca: sb.caCert } });
-  const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (String(c).split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }) });
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write: (c, _e, cb) => (
+        String(c)
+          .split('\n')
+          .filter(Boolean)
+          .forEach((l) => logs.push(JSON.parse(l))),
+        cb()
+      ),
+    }),
+  });
   const client = new webApi.WebClient('xoxb-survivor', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
   survivor = new ApprovalsService({
     policy: new AccessPolicy(parsePolicy(POLICY)),
@@ -101,12 +112,30 @@ async function startChild(name: string): Promise<ChildProcess> {
 }
 
 let seq = 0;
-async function proposed(): Promise<{ name: string; id: string; message: { channel: string; ts: string; threadTs: string } }> {
+async function proposed(): Promise<{
+  name: string;
+  id: string;
+  message: { channel: string; ts: string; threadTs: string };
+}> {
   const name = `paused-${++seq}`;
   await kubeFor(sb).create(deployment(name, 'bookinfo', 3));
-  await waitFor(async () => ((await kubeFor(sb).get('Deployment', 'bookinfo', name))?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 3, `${name} ready`, 20_000);
-  const messenger = new SlackMessenger(new webApi.WebClient('xoxb-poster', { slackApiUrl: fake.apiUrl }), createLogger({ level: 'silent' }));
-  const r = await survivor.propose({ kind: 'rollout-restart', target: { kind: 'Deployment', namespace: 'bookinfo', name }, requester: { userId: ALICE, source: 'slack', channelId: GENERAL }, cluster: 'sandbox' });
+  await waitFor(
+    async () =>
+      ((await kubeFor(sb).get('Deployment', 'bookinfo', name))?.status as { readyReplicas?: number } | undefined)
+        ?.readyReplicas === 3,
+    `${name} ready`,
+    20_000,
+  );
+  const messenger = new SlackMessenger(
+    new webApi.WebClient('xoxb-poster', { slackApiUrl: fake.apiUrl }),
+    createLogger({ level: 'silent' }),
+  );
+  const r = await survivor.propose({
+    kind: 'rollout-restart',
+    target: { kind: 'Deployment', namespace: 'bookinfo', name },
+    requester: { userId: ALICE, source: 'slack', channelId: GENERAL },
+    cluster: 'sandbox',
+  });
   if (!r.ok) throw new Error(r.reason);
   const ref = await messenger.post(GENERAL, r.rendered);
   const stored = await survivor.store.read(r.record.id);
@@ -123,17 +152,24 @@ function approveInChild(c: ChildProcess, p: { id: string; message: { channel: st
 }
 
 function reasons(id: string): string[] {
-  return sb.store.list('Event', 'bookinfo').filter((e) => e.metadata.annotations?.['meshops.dev/request'] === id).map((e) => String(e.reason ?? ''));
+  return sb.store
+    .list('Event', 'bookinfo')
+    .filter((e) => e.metadata.annotations?.['meshops.dev/request'] === id)
+    .map((e) => String(e.reason ?? ''));
 }
 
 /** The survivor finishes; the paused one wakes; then nothing more happens for a while. */
 async function takeOverAndWake(c: ChildProcess, id: string): Promise<ApprovalRequest> {
   await new Promise((r) => setTimeout(r, (LEASE_SECONDS + 1) * 1000));
   await survivor.resume();
-  const done = await waitFor(async () => {
-    const rec = await record(id);
-    return rec.state === 'done' || rec.state === 'failed' || rec.state === 'unknown' ? rec : undefined;
-  }, 'the survivor to finish', 30_000);
+  const done = await waitFor(
+    async () => {
+      const rec = await record(id);
+      return rec.state === 'done' || rec.state === 'failed' || rec.state === 'unknown' ? rec : undefined;
+    },
+    'the survivor to finish',
+    30_000,
+  );
   await survivor.idle();
   c.kill('SIGCONT');
   // Long enough for the woken replica to renew, poll, time out its own request and try to record it.
@@ -173,7 +209,12 @@ describe('a replica paused past its Lease', () => {
     const p = await proposed();
     const restarts = restartCounter(sb, 'bookinfo', p.name);
     // The server applies the PATCH; its answer is held back until well after the pause.
-    const rule = proxy.rule({ method: 'PATCH', path: `/apis/apps/v1/namespaces/bookinfo/deployments/${p.name}`, where: (r) => !r.query.has('dryRun'), action: { type: 'stallResponse', ms: 6000 } });
+    const rule = proxy.rule({
+      method: 'PATCH',
+      path: `/apis/apps/v1/namespaces/bookinfo/deployments/${p.name}`,
+      where: (r) => !r.query.has('dryRun'),
+      action: { type: 'stallResponse', ms: 6000 },
+    });
     child = await startChild('sleepy-2');
     approveInChild(child, p);
     await rule.fired;

@@ -24,7 +24,10 @@ const kc = new KubeConfig();
 kc.loadFromString(env('CHILD_KUBECONFIG'));
 const kube = new KubeClient(kc, { timeoutMs: Number(process.env.CHILD_TIMEOUT_MS ?? 20_000) });
 const log = createLogger({ level: 'info' }).child({ replica: env('CHILD_REPLICA') });
-const client = new webApi.WebClient('xoxb-child-token', { slackApiUrl: env('CHILD_SLACK_API'), retryConfig: { retries: 0 } });
+const client = new webApi.WebClient('xoxb-child-token', {
+  slackApiUrl: env('CHILD_SLACK_API'),
+  retryConfig: { retries: 0 },
+});
 const service = new ApprovalsService({
   policy: new AccessPolicy(parsePolicy(env('CHILD_POLICY'))),
   clusters: [{ name: 'sandbox', kube }],
@@ -46,7 +49,14 @@ const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const cmd = JSON.parse(line) as { op: string; id: string; user: string; message: { channel: string; ts: string } };
   if (cmd.op !== 'approve') return say({ error: `unknown op ${cmd.op}` });
-  service.clickHandlers[APPROVE_ACTION]!({ actionId: APPROVE_ACTION, value: cmd.id, userId: cmd.user, userName: cmd.user.toLowerCase(), channelId: cmd.message.channel, message: cmd.message }).then(
+  service.clickHandlers[APPROVE_ACTION]!({
+    actionId: APPROVE_ACTION,
+    value: cmd.id,
+    userId: cmd.user,
+    userName: cmd.user.toLowerCase(),
+    channelId: cmd.message.channel,
+    message: cmd.message,
+  }).then(
     (outcome) => say({ clicked: outcome }),
     (err: unknown) => say({ error: String(err) }),
   );

@@ -22,7 +22,15 @@ import { createLogger } from '../../src/log.ts';
 import { assemble, type Meshops } from '../../src/meshops.ts';
 import { Router } from '../../src/router.ts';
 import type { Requester } from '../../src/shared-types.ts';
-import { checkGolden, type GoldenAnswer, goldenText, orphans, podNamePlaceholders, requestIdsIn, UPDATE_HINT } from './golden.ts';
+import {
+  checkGolden,
+  type GoldenAnswer,
+  goldenText,
+  orphans,
+  podNamePlaceholders,
+  requestIdsIn,
+  UPDATE_HINT,
+} from './golden.ts';
 
 const FIXED_NOW = new Date('2026-01-15T09:30:00.000Z');
 const now = () => new Date(FIXED_NOW);
@@ -114,14 +122,27 @@ beforeAll(async () => {
   };
   const log = createLogger({ level: 'silent' });
   const open = await assemble(loadSettings({ MESHOPS_KUBE: 'demo' }), connection, log, { tuning: { now } });
-  const strict = await assemble(loadSettings({ MESHOPS_KUBE: 'demo', MESHOPS_POLICY_FILE: POLICY_FILE }), connection, log, { tuning: { now } });
+  const strict = await assemble(
+    loadSettings({ MESHOPS_KUBE: 'demo', MESHOPS_POLICY_FILE: POLICY_FILE }),
+    connection,
+    log,
+    { tuning: { now } },
+  );
   bots.push(open, strict);
   const routers = { open: routerOf(open, connection), policy: routerOf(strict, connection) };
   for (const c of CASES) {
     const requester = c.as ?? sre;
     const reply = await routers[c.bot ?? 'open'].handle(c.ask, requester);
     const { text, blocks, files, modal } = reply.rendered;
-    answers.set(c.name, { input: c.ask, requester: { userId: requester.userId, channelId: requester.channelId, source: requester.source }, outcome: reply.outcome, text, blocks, files, modal });
+    answers.set(c.name, {
+      input: c.ask,
+      requester: { userId: requester.userId, channelId: requester.channelId, source: requester.source },
+      outcome: reply.outcome,
+      text,
+      blocks,
+      files,
+      modal,
+    });
   }
   pods = podNamePlaceholders(demo.store.list('Pod'));
   requestIds = requestIdsIn(demo.store.list('ConfigMap', 'meshops'));
@@ -138,8 +159,14 @@ describe('golden Block Kit', () => {
     const served = bots[0]?.router.commands.map((c) => c.name) ?? [];
     expect(served.length).toBeGreaterThanOrEqual(10);
     expect(served.filter((n) => !covered.has(n))).toEqual([]);
-    const extra = orphans(BLOCKS_DIR, CASES.map((c) => c.name));
-    if (extra.length) throw new Error(`test/golden/blocks/ has files no case writes: ${extra.join(', ')}.\n${UPDATE_HINT} (updating deletes them)`);
+    const extra = orphans(
+      BLOCKS_DIR,
+      CASES.map((c) => c.name),
+    );
+    if (extra.length)
+      throw new Error(
+        `test/golden/blocks/ has files no case writes: ${extra.join(', ')}.\n${UPDATE_HINT} (updating deletes them)`,
+      );
   });
 
   it('normalises only what is random: the answers name real demo pods and requests', () => {
@@ -148,8 +175,14 @@ describe('golden Block Kit', () => {
     expect(requestIds.length).toBeGreaterThan(0);
     // The outcome each case is there to show.
     const outcome = (name: string) => answers.get(name)?.outcome;
-    expect(CASES.filter((c) => c.name.startsWith('router-') || /-(unknown|missing|bad)-/.test(c.name)).map((c) => outcome(c.name))).toEqual(
-      CASES.filter((c) => c.name.startsWith('router-') || /-(unknown|missing|bad)-/.test(c.name)).map(() => 'user_error'),
+    expect(
+      CASES.filter((c) => c.name.startsWith('router-') || /-(unknown|missing|bad)-/.test(c.name)).map((c) =>
+        outcome(c.name),
+      ),
+    ).toEqual(
+      CASES.filter((c) => c.name.startsWith('router-') || /-(unknown|missing|bad)-/.test(c.name)).map(
+        () => 'user_error',
+      ),
     );
     expect(CASES.filter((c) => c.bot === 'policy').map((c) => outcome(c.name))).toEqual(['refused', 'refused']);
   });

@@ -20,7 +20,8 @@ import type { Rendered } from '../../src/blocks/block-kit.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import type { Outcome } from '../../src/router.ts';
 
-export const UPDATE_HINT = 'If the change is intended, rewrite the golden files with `UPDATE_GOLDEN=1 npm test -- test/golden` and review `git diff test/golden`.';
+export const UPDATE_HINT =
+  'If the change is intended, rewrite the golden files with `UPDATE_GOLDEN=1 npm test -- test/golden` and review `git diff test/golden`.';
 
 /** What a golden file holds: the question, the outcome, and what Slack is sent (fallback text, blocks, thread files, modal). */
 export interface GoldenAnswer {
@@ -60,23 +61,34 @@ export function goldenText(answer: GoldenAnswer, pods: Map<string, string>, requ
     return m ? { ...b, elements: [{ ...el, text: `${m[1]} · [elapsed]` }] } : b;
   });
   const { files, modal, ...rest } = answer;
-  let json = JSON.stringify({ ...rest, blocks, ...(files?.length ? { files } : {}), ...(modal ? { modal } : {}) }, null, 2);
+  let json = JSON.stringify(
+    { ...rest, blocks, ...(files?.length ? { files } : {}), ...(modal ? { modal } : {}) },
+    null,
+    2,
+  );
   // Longest names first, so a name that is a prefix of another is never replaced inside it.
-  for (const [real, placeholder] of [...pods].sort((a, b) => b[0].length - a[0].length)) json = json.replaceAll(real, placeholder);
+  for (const [real, placeholder] of [...pods].sort((a, b) => b[0].length - a[0].length))
+    json = json.replaceAll(real, placeholder);
   const seen = requestIds
     .map((id) => ({ id, at: json.indexOf(id) >= 0 ? json.indexOf(id) : json.indexOf(id.slice(0, 8)) }))
     .filter((x) => x.at >= 0)
     .sort((a, b) => a.at - b.at);
   seen.forEach(({ id }, i) => {
-    const placeholder = String(i + 1).padStart(8, '0').padEnd(32, '0');
-    json = json.replaceAll(id, placeholder).replace(new RegExp(`\\b${id.slice(0, 8)}\\b`, 'g'), placeholder.slice(0, 8));
+    const placeholder = String(i + 1)
+      .padStart(8, '0')
+      .padEnd(32, '0');
+    json = json
+      .replaceAll(id, placeholder)
+      .replace(new RegExp(`\\b${id.slice(0, 8)}\\b`, 'g'), placeholder.slice(0, 8));
   });
   return `${json}\n`;
 }
 
 /** The approval request and offer ids the bot has written so far (ConfigMaps `meshops-req-<id>`). */
 export function requestIdsIn(configMaps: readonly KubeObject[]): string[] {
-  return configMaps.map((c) => /^meshops-req-([0-9a-f]{32})$/.exec(c.metadata.name)?.[1]).filter((id): id is string => id !== undefined);
+  return configMaps
+    .map((c) => /^meshops-req-([0-9a-f]{32})$/.exec(c.metadata.name)?.[1])
+    .filter((id): id is string => id !== undefined);
 }
 
 export const updating = (): boolean => ['1', 'true', 'yes'].includes((process.env.UPDATE_GOLDEN ?? '').toLowerCase());
@@ -96,7 +108,9 @@ export function checkGolden(dir: string, name: string, actual: string): void {
   if (!existsSync(path)) throw new Error(`${shown} does not exist yet.\n${UPDATE_HINT}`);
   const expected = readFileSync(path, 'utf8');
   if (expected === actual) return;
-  throw new Error(`${shown} is not what meshops renders now (- golden file, + rendered now):\n\n${lineDiff(expected, actual)}\n\n${UPDATE_HINT}`);
+  throw new Error(
+    `${shown} is not what meshops renders now (- golden file, + rendered now):\n\n${lineDiff(expected, actual)}\n\n${UPDATE_HINT}`,
+  );
 }
 
 /** Golden files no case writes any more: removed when updating, reported otherwise. */
@@ -114,14 +128,16 @@ export function lineDiff(expected: string, actual: string, contextLines = 3): st
   const b = actual.split('\n');
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   }
   const ops: { op: ' ' | '-' | '+'; line: string; old: number; now: number }[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ op: ' ', line: a[i]!, old: i++, now: j++ });
-    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ op: '-', line: a[i]!, old: i++, now: j });
+    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ op: '-', line: a[i]!, old: i++, now: j });
     else ops.push({ op: '+', line: b[j]!, old: i, now: j++ });
   }
   const near = (k: number) => ops.slice(Math.max(0, k - contextLines), k + contextLines + 1).some((n) => n.op !== ' ');

@@ -15,7 +15,10 @@ const client = () => {
 };
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ controllers: false, seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } }] });
+  sandbox = await startSandbox({
+    controllers: false,
+    seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } }],
+  });
 });
 
 afterAll(async () => {
@@ -29,8 +32,11 @@ describe('KubeDedupStore across replicas', () => {
     const a = new KubeDedupStore(client(), 'meshops');
     const b = new KubeDedupStore(client(), 'meshops');
     const keys = Array.from({ length: 30 }, (_, i) => `event:Ev-race-${i}`);
-    const results = await Promise.all(keys.flatMap((k) => [a.claim(k, 60_000).then((ok) => ({ k, ok })), b.claim(k, 60_000).then((ok) => ({ k, ok }))]));
-    for (const k of keys) expect({ k, granted: results.filter((r) => r.k === k && r.ok).length }).toEqual({ k, granted: 1 });
+    const results = await Promise.all(
+      keys.flatMap((k) => [a.claim(k, 60_000).then((ok) => ({ k, ok })), b.claim(k, 60_000).then((ok) => ({ k, ok }))]),
+    );
+    for (const k of keys)
+      expect({ k, granted: results.filter((r) => r.k === k && r.ok).length }).toEqual({ k, granted: 1 });
   }, 30_000);
 
   it('all keys in one ConfigMap: 409s are retried, so every distinct key is still granted once', async () => {
@@ -39,7 +45,9 @@ describe('KubeDedupStore across replicas', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `click:T-${i}`);
     const granted = await Promise.all(keys.map((k, i) => (i % 2 ? a : b).claim(k, 60_000)));
     expect(granted.every(Boolean)).toBe(true);
-    const cm = sandbox.store.get('ConfigMap', 'meshops', 'meshops-dedup-one-0') as { data: Record<string, string> } | undefined;
+    const cm = sandbox.store.get('ConfigMap', 'meshops', 'meshops-dedup-one-0') as
+      | { data: Record<string, string> }
+      | undefined;
     expect(Object.keys(cm?.data ?? {})).toHaveLength(20);
     // What an operator sees with kubectl: expiry and the key, under a digest.
     expect(Object.values(cm?.data ?? {})[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z click:T-\d+$/);
@@ -47,11 +55,23 @@ describe('KubeDedupStore across replicas', () => {
 
   it('drops expired entries on the next write to their ConfigMap, and caps the entries it keeps', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const store = new KubeDedupStore(client(), 'meshops', { shards: 1, namePrefix: 'meshops-dedup-prune', maxEntries: 5, now: () => now });
+    const store = new KubeDedupStore(client(), 'meshops', {
+      shards: 1,
+      namePrefix: 'meshops-dedup-prune',
+      maxEntries: 5,
+      now: () => now,
+    });
     for (let i = 0; i < 4; i++) expect(await store.claim(`command:old-${i}`, 1000)).toBe(true);
     now += 5000;
     expect(await store.claim('command:new', 60_000)).toBe(true);
-    const data = () => Object.values((sandbox.store.get('ConfigMap', 'meshops', 'meshops-dedup-prune-0') as unknown as { data: Record<string, string> }).data);
+    const data = () =>
+      Object.values(
+        (
+          sandbox.store.get('ConfigMap', 'meshops', 'meshops-dedup-prune-0') as unknown as {
+            data: Record<string, string>;
+          }
+        ).data,
+      );
     expect(data()).toEqual([expect.stringContaining('command:new')]);
     for (let i = 0; i < 8; i++) await store.claim(`command:many-${i}`, 60_000 + i);
     expect(data()).toHaveLength(5);

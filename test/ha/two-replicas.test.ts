@@ -87,14 +87,31 @@ const replicas: Replica[] = [];
 
 async function startReplica(name: string): Promise<Replica> {
   const lines: string[] = [];
-  const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) }).child({ replica: name });
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }),
+  }).child({ replica: name });
   const r = await relay(sb.port);
   const kc = new KubeConfig();
   kc.loadFromString(sb.kubeconfig({ user: SA }).replace(`127.0.0.1:${sb.port}`, `127.0.0.1:${r.port}`));
   const kube = new KubeClient(kc, { timeoutMs: 3000 });
   const clusters = [{ name: 'home', kube }];
-  const approvals = await setupApprovals({ policyFile: undefined, clusters, stateKube: kube, namespace: 'meshops', log, kinds: [rolloutRestart], tuning: { pollMs: 100, leaseSeconds: 2, replicaId: name } });
-  const router = new Router({ commands: [helpCommand, restartCommand, auditCommand], clusters, log, services: { approvals: approvals.service }, authorize: approvals.policy.authorize });
+  const approvals = await setupApprovals({
+    policyFile: undefined,
+    clusters,
+    stateKube: kube,
+    namespace: 'meshops',
+    log,
+    kinds: [rolloutRestart],
+    tuning: { pollMs: 100, leaseSeconds: 2, replicaId: name },
+  });
+  const router = new Router({
+    commands: [helpCommand, restartCommand, auditCommand],
+    clusters,
+    log,
+    services: { approvals: approvals.service },
+    authorize: approvals.policy.authorize,
+  });
   const front = createSlackApp({
     slack: { mode: 'socket', botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: fake.apiUrl },
     router,
@@ -107,7 +124,14 @@ async function startReplica(name: string): Promise<Replica> {
   approvals.service.attachMessenger(front.messenger);
   await front.start();
   approvals.service.start(200);
-  const replica = { name, kube, front, approvals, relay: r, answered: () => lines.filter((l) => l.includes('"msg":"answered"')).length };
+  const replica = {
+    name,
+    kube,
+    front,
+    approvals,
+    relay: r,
+    answered: () => lines.filter((l) => l.includes('"msg":"answered"')).length,
+  };
   replicas.push(replica);
   return replica;
 }
@@ -132,8 +156,15 @@ const threadPosts = (ts: string) => fake.calls('chat.postMessage').filter((c) =>
 
 async function propose(target: string, connection: number): Promise<{ id: string; ts: string }> {
   const before = new Set(fake.messages(GENERAL).map((m) => m.ts));
-  fake.socket.send('slash_commands', slashCommand(`restart deployment/${target} -n bookinfo`, { responseUrl: fake.responseUrl(), user: ALICE }), { connection });
-  const msg = await fake.waitFor(() => fake.messages(GENERAL).find((m) => !before.has(m.ts) && approveValue(m.blocks)), 15_000);
+  fake.socket.send(
+    'slash_commands',
+    slashCommand(`restart deployment/${target} -n bookinfo`, { responseUrl: fake.responseUrl(), user: ALICE }),
+    { connection },
+  );
+  const msg = await fake.waitFor(
+    () => fake.messages(GENERAL).find((m) => !before.has(m.ts) && approveValue(m.blocks)),
+    15_000,
+  );
   return { id: approveValue(msg.blocks) as string, ts: msg.ts };
 }
 
@@ -143,9 +174,20 @@ function approveClick(id: string, ts: string, user: string): Record<string, unkn
 
 beforeAll(async () => {
   const ns = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  sb = await startSandbox({ seed: [ns('meshops'), ns('bookinfo'), ...baseRbac(), deployment('reviews', 'bookinfo', 2), deployment('details', 'bookinfo', 6)], rolloutStepMs: 500 });
+  sb = await startSandbox({
+    seed: [
+      ns('meshops'),
+      ns('bookinfo'),
+      ...baseRbac(),
+      deployment('reviews', 'bookinfo', 2),
+      deployment('details', 'bookinfo', 6),
+    ],
+    rolloutStepMs: 500,
+  });
   sb.settle();
-  fake = await startSlackFake({ users: { [BOB]: { name: 'bob' }, [CAROL]: { name: 'carol' }, [ALICE]: { name: 'alice' } } });
+  fake = await startSlackFake({
+    users: { [BOB]: { name: 'bob' }, [CAROL]: { name: 'carol' }, [ALICE]: { name: 'alice' } },
+  });
   // Connection 0 is replica-a's, connection 1 replica-b's.
   await startReplica('replica-a');
   await fake.socket.waitForConnections(1);
@@ -165,20 +207,31 @@ afterAll(async () => {
 
 describe('two replicas, one Slack app', () => {
   it('answers every command and mention once, though Slack spreads them over both connections and redelivers each on the other', async () => {
-    const commands = Array.from({ length: 8 }, (_, i) => ({ user: `UCMD${i}`, payload: slashCommand('help', { responseUrl: fake.responseUrl(), user: `UCMD${i}` }) }));
+    const commands = Array.from({ length: 8 }, (_, i) => ({
+      user: `UCMD${i}`,
+      payload: slashCommand('help', { responseUrl: fake.responseUrl(), user: `UCMD${i}` }),
+    }));
     const mentions = Array.from({ length: 4 }, () => mentionEvent('help'));
     commands.forEach((c, i) => fake.socket.send('slash_commands', c.payload, { connection: i % 2 }));
     mentions.forEach((m, i) => fake.socket.send('events_api', m, { connection: i % 2 }));
     // The redeliveries: same trigger_id / event_id, new envelope, on the other replica's connection.
     commands.forEach((c, i) => fake.socket.send('slash_commands', c.payload, { connection: (i + 1) % 2 }));
-    mentions.forEach((m, i) => fake.socket.send('events_api', m, { connection: (i + 1) % 2, retryAttempt: 1, retryReason: 'timeout' }));
+    mentions.forEach((m, i) =>
+      fake.socket.send('events_api', m, { connection: (i + 1) % 2, retryAttempt: 1, retryReason: 'timeout' }),
+    );
 
-    const answersTo = (user: string) => fake.calls('chat.postMessage').filter((c) => JSON.stringify(c.args.blocks ?? []).includes(`<@${user}> ran`)).length;
+    const answersTo = (user: string) =>
+      fake.calls('chat.postMessage').filter((c) => JSON.stringify(c.args.blocks ?? []).includes(`<@${user}> ran`))
+        .length;
     const mentionTs = mentions.map((m) => (m.event as { ts: string }).ts);
-    await fake.waitFor(() => commands.every((c) => answersTo(c.user) >= 1) && mentionTs.every((ts) => threadPosts(ts).length >= 1), 20_000);
+    await fake.waitFor(
+      () => commands.every((c) => answersTo(c.user) >= 1) && mentionTs.every((ts) => threadPosts(ts).length >= 1),
+      20_000,
+    );
     await Promise.all(replicas.map((r) => r.front.idle(5000)));
     await new Promise((r) => setTimeout(r, 300));
-    for (const c of commands) expect({ user: c.user, answers: answersTo(c.user) }).toEqual({ user: c.user, answers: 1 });
+    for (const c of commands)
+      expect({ user: c.user, answers: answersTo(c.user) }).toEqual({ user: c.user, answers: 1 });
     for (const ts of mentionTs) expect({ ts, answers: threadPosts(ts).length }).toEqual({ ts, answers: 1 });
     // Both replicas did some of the answering.
     const [a, b] = replicas as [Replica, Replica];
@@ -195,16 +248,26 @@ describe('two replicas, one Slack app', () => {
     fake.socket.send('interactive', bobs, { connection: 1 });
     fake.socket.send('interactive', approveClick(id, ts, CAROL), { connection: 1 });
     const [a, b] = replicas as [Replica, Replica];
-    await waitFor(async () => (await a.approvals.service.store.read(id))?.record.state === 'done', 'the rollout of reviews', 20_000);
+    await waitFor(
+      async () => (await a.approvals.service.store.read(id))?.record.state === 'done',
+      'the rollout of reviews',
+      20_000,
+    );
     await Promise.all([a.front.idle(5000), b.front.idle(5000), a.approvals.service.idle(), b.approvals.service.idle()]);
     expect(restarts.count()).toBe(1);
     restarts.stop();
-    const executed = sb.store.list('Event', 'bookinfo').filter((e) => e.reason === 'MeshopsExecuted' && (e.involvedObject as { name?: string }).name === 'reviews');
+    const executed = sb.store
+      .list('Event', 'bookinfo')
+      .filter((e) => e.reason === 'MeshopsExecuted' && (e.involvedObject as { name?: string }).name === 'reviews');
     expect(executed).toHaveLength(1);
     const outcomes = threadPosts(ts).filter((c) => String(c.args.text).includes('Restart'));
     expect(outcomes).toHaveLength(1);
     // CAROL was second: told it already runs, in her own ephemeral.
-    expect(fake.calls('chat.postEphemeral').some((c) => c.args.user === CAROL && JSON.stringify(c.args.blocks).includes('Already approved'))).toBe(true);
+    expect(
+      fake
+        .calls('chat.postEphemeral')
+        .some((c) => c.args.user === CAROL && JSON.stringify(c.args.blocks).includes('Already approved')),
+    ).toBe(true);
   }, 40_000);
 
   it('the leader dies during a rollout follow-up: the other replica takes the Lease over and posts the outcome once', async () => {
@@ -213,7 +276,8 @@ describe('two replicas, one Slack app', () => {
     const { id, ts } = await propose('details', 0);
     fake.socket.send('interactive', approveClick(id, ts, BOB), { connection: 0 });
     const leaseName = `meshops-req-${id}`;
-    const holder = () => (sb.store.get('Lease', 'meshops', leaseName)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+    const holder = () =>
+      (sb.store.get('Lease', 'meshops', leaseName)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
     // Every holder the Lease has had, in order, as the API server saw the writes.
     const holders: Array<string | null> = [];
     const unsubscribe = sb.store.subscribe((e) => {
@@ -221,12 +285,18 @@ describe('two replicas, one Slack app', () => {
       const h = (e.object.spec as { holderIdentity?: string | null }).holderIdentity ?? null;
       if (holders.at(-1) !== h) holders.push(h);
     });
-    await waitFor(async () => {
-      const rec = (await a.approvals.service.store.read(id))?.record;
-      return rec?.state === 'executing' && rec.execution?.appliedAt && holder() === 'replica-a';
-    }, 'replica-a to execute and follow', 15_000);
+    await waitFor(
+      async () => {
+        const rec = (await a.approvals.service.store.read(id))?.record;
+        return rec?.state === 'executing' && rec.execution?.appliedAt && holder() === 'replica-a';
+      },
+      'replica-a to execute and follow',
+      15_000,
+    );
     const rolloutDone = () => {
-      const d = sb.store.get('Deployment', 'bookinfo', 'details') as { metadata: { generation?: number }; status?: { observedGeneration?: number; updatedReplicas?: number } } | undefined;
+      const d = sb.store.get('Deployment', 'bookinfo', 'details') as
+        | { metadata: { generation?: number }; status?: { observedGeneration?: number; updatedReplicas?: number } }
+        | undefined;
       return d?.status?.observedGeneration === d?.metadata.generation && d?.status?.updatedReplicas === 6;
     };
     expect(rolloutDone()).toBe(false);
@@ -236,14 +306,20 @@ describe('two replicas, one Slack app', () => {
     await a.front.stop(0);
     const killedAt = Date.now();
 
-    await waitFor(async () => (await b.approvals.service.store.read(id))?.record.state === 'done', 'replica-b to finish the follow-up', 30_000);
+    await waitFor(
+      async () => (await b.approvals.service.store.read(id))?.record.state === 'done',
+      'replica-b to finish the follow-up',
+      30_000,
+    );
     const rec = (await b.approvals.service.store.read(id))?.record;
     expect(rec?.outcome?.ok).toBe(true);
     // replica-b took the Lease over once it lapsed, and released it when done; the restart was not repeated.
     await waitFor(() => holders.at(-1) === null, 'replica-b to release the Lease', 5000);
     unsubscribe();
     expect(holders).toEqual(['replica-a', 'replica-b', null]);
-    expect((sb.store.get('Lease', 'meshops', leaseName)?.spec as { leaseTransitions?: number }).leaseTransitions).toBe(1);
+    expect((sb.store.get('Lease', 'meshops', leaseName)?.spec as { leaseTransitions?: number }).leaseTransitions).toBe(
+      1,
+    );
     expect(restarts.count()).toBe(1);
     restarts.stop();
     await b.approvals.service.idle();
@@ -268,7 +344,12 @@ describe('two replicas, one Slack app', () => {
       const h = (e.object.spec as { holderIdentity?: string | null }).holderIdentity ?? null;
       if (holders.at(-1) !== h) holders.push(h);
     });
-    await waitFor(async () => holders.at(-1) === 'replica-b' && (await b.approvals.service.store.read(id))?.record.execution?.appliedAt, 'replica-b to execute and follow', 15_000);
+    await waitFor(
+      async () =>
+        holders.at(-1) === 'replica-b' && (await b.approvals.service.store.read(id))?.record.execution?.appliedAt,
+      'replica-b to execute and follow',
+      15_000,
+    );
 
     // SIGTERM on replica-b: the same sequence main.ts runs.
     const ops = await startOperations({
@@ -283,7 +364,11 @@ describe('two replicas, one Slack app', () => {
     const report = await ops.shutdown('SIGTERM');
     expect(report.problems).toEqual([]);
     await waitFor(() => holders.includes('replica-c'), 'replica-c to take over', 10_000);
-    await waitFor(async () => (await c.approvals.service.store.read(id))?.record.state === 'done', 'replica-c to finish', 20_000);
+    await waitFor(
+      async () => (await c.approvals.service.store.read(id))?.record.state === 'done',
+      'replica-c to finish',
+      20_000,
+    );
     await waitFor(() => holders.at(-1) === null, 'replica-c to release the Lease', 5000);
     unsubscribe();
     // The null between the two holders is replica-b's release: replica-c did not have to wait for a lapse.

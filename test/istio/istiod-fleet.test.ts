@@ -18,7 +18,9 @@ let fleet: IstiodFleet;
 const sidecarPods = (): { namespace: string; name: string }[] =>
   sandbox.store
     .list('Pod')
-    .filter((p: KubeObject) => ((p.spec as { containers?: { name: string }[] }).containers ?? []).some((c) => c.name === 'istio-proxy'))
+    .filter((p: KubeObject) =>
+      ((p.spec as { containers?: { name: string }[] }).containers ?? []).some((c) => c.name === 'istio-proxy'),
+    )
     .map((p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name }));
 
 async function merged() {
@@ -54,7 +56,11 @@ describe('IstiodFleet on the demo mesh', () => {
   });
 
   it('injects faults into current pods: STALE LDS, CDS NACK, a disconnected proxy', async () => {
-    const touched = fleet.inject({ staleLds: ['bookinfo/reviews-v1-'], nackCds: ['bookinfo/ratings-v1-'], disconnected: ['bookinfo/details-v1-'] });
+    const touched = fleet.inject({
+      staleLds: ['bookinfo/reviews-v1-'],
+      nackCds: ['bookinfo/ratings-v1-'],
+      disconnected: ['bookinfo/details-v1-'],
+    });
     expect(touched.length).toBe(3);
     const m = await merged();
     const byPrefix = (prefix: string) => m.proxies.find((p) => p.proxyId.startsWith(prefix))!;
@@ -63,12 +69,19 @@ describe('IstiodFleet on the demo mesh', () => {
     expect(byPrefix('details-v1-').connection).toBe('DISCONNECTED');
   });
 
-  it('writes istiod\'s log lines for connections and NACKs into the pod log (pods/log)', async () => {
+  it("writes istiod's log lines for connections and NACKs into the pod log (pods/log)", async () => {
     const nacked = fleet.istiods().find((s) => s.connected().some((id) => id.startsWith('ratings-v1-')))!;
     const core = kc.makeApiClient(CoreV1Api);
-    const text = await core.readNamespacedPodLog({ name: nacked.podName, namespace: 'istio-system', container: 'discovery', tailLines: 50 });
+    const text = await core.readNamespacedPodLog({
+      name: nacked.podName,
+      namespace: 'istio-system',
+      container: 'discovery',
+      tailLines: 50,
+    });
     expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\tinfo\tads\tADS: new connection for node:/m);
-    expect(text).toMatch(/\twarn\tads\tADS:CDS: ACK ERROR ratings-v1-[^ ]+\.bookinfo-\d+ Internal:Error adding\/updating cluster\(s\)/);
+    expect(text).toMatch(
+      /\twarn\tads\tADS:CDS: ACK ERROR ratings-v1-[^ ]+\.bookinfo-\d+ Internal:Error adding\/updating cluster\(s\)/,
+    );
   });
 
   it('a replaced pod comes back SYNCED (the restart fixes it)', async () => {

@@ -38,7 +38,10 @@ describe('readIstiodSyncz / readAllIstiods', () => {
   it('reads both replicas, one port-forward each, and the merge splits the proxies between them', async () => {
     sandbox.requests.length = 0;
     const answers = await readAllIstiods(kube, ISTIODS, { timeoutMs: 5000 });
-    expect(answers.map((a) => [a.istiod, a.ok])).toEqual([[ISTIODS[0], true], [ISTIODS[1], true]]);
+    expect(answers.map((a) => [a.istiod, a.ok])).toEqual([
+      [ISTIODS[0], true],
+      [ISTIODS[1], true],
+    ]);
     expect(sandbox.requests.filter((r) => r.path.endsWith('/portforward'))).toHaveLength(2);
     const merged = mergeSyncStatus(answers, WORKLOADS);
     expect(merged.proxies.find((p) => p.proxyId === idOf(WORKLOADS[0]))?.connection).toBe('DISCONNECTED');

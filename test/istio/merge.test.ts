@@ -6,7 +6,11 @@ import { parseSyncz, proxyStatusFromSyncz } from '../../src/istio/syncz.ts';
 import { buildMeshSync, IstiodSim } from '../../src/sandbox/istiod-sim.ts';
 import { demoScenario, idOf, ISTIODS, WORKLOADS } from './support/istiod-fixture.ts';
 
-const answerOf = (sim: IstiodSim): IstiodAnswer => ({ istiod: sim.podName, ok: true, rows: proxyStatusFromSyncz(sim.podName, parseSyncz(sim.syncz())) });
+const answerOf = (sim: IstiodSim): IstiodAnswer => ({
+  istiod: sim.podName,
+  ok: true,
+  rows: proxyStatusFromSyncz(sim.podName, parseSyncz(sim.syncz())),
+});
 
 describe('mergeSyncStatus', () => {
   it('two replicas that split the proxies: each proxy once, with its istiod; the missing pod is DISCONNECTED', () => {
@@ -18,7 +22,10 @@ describe('mergeSyncStatus', () => {
       [idOf(WORKLOADS[3]), 'CONNECTED', ISTIODS[0]],
       [idOf(WORKLOADS[4]), 'CONNECTED', ISTIODS[1]],
     ]);
-    expect(merged.istiods.map((i) => [i.istiod, i.ok, i.proxies])).toEqual([[ISTIODS[0], true, 2], [ISTIODS[1], true, 2]]);
+    expect(merged.istiods.map((i) => [i.istiod, i.ok, i.proxies])).toEqual([
+      [ISTIODS[0], true, 2],
+      [ISTIODS[1], true, 2],
+    ]);
     expect(merged.noIstiod).toBe(false);
     expect(unhealthyProxies(merged).map((p) => [p.proxyId, p.connection, p.row ? worstStatus(p.row) : '-'])).toEqual([
       [idOf(WORKLOADS[0]), 'DISCONNECTED', '-'],
@@ -29,15 +36,24 @@ describe('mergeSyncStatus', () => {
 
   it('an istiod that could not be read makes the unseen pods UNKNOWN, never healthy, and says which and why', () => {
     const [a] = buildMeshSync(demoScenario({ disconnected: [] }));
-    const failed: IstiodAnswer = { istiod: ISTIODS[1], ok: false, kind: 'timeout', message: 'timed out after 10000 ms' };
+    const failed: IstiodAnswer = {
+      istiod: ISTIODS[1],
+      ok: false,
+      kind: 'timeout',
+      message: 'timed out after 10000 ms',
+    };
     const merged = mergeSyncStatus([answerOf(a!), failed], WORKLOADS);
     const unknown = merged.proxies.filter((p) => p.connection === 'UNKNOWN');
     // Round-robin gives replica 1 the 2nd and 4th proxies by ID.
     expect(unknown.map((p) => p.proxyId)).toEqual([idOf(WORKLOADS[1]), idOf(WORKLOADS[3])]);
-    expect(unknown[0]!.unreadIstiods).toEqual([{ istiod: ISTIODS[1], kind: 'timeout', message: 'timed out after 10000 ms' }]);
+    expect(unknown[0]!.unreadIstiods).toEqual([
+      { istiod: ISTIODS[1], kind: 'timeout', message: 'timed out after 10000 ms' },
+    ]);
     expect(merged.proxies.filter((p) => p.connection === 'DISCONNECTED')).toEqual([]);
     expect(merged.failures).toHaveLength(1);
-    expect(unhealthyProxies(merged).map((p) => p.proxyId)).toEqual(expect.arrayContaining(unknown.map((p) => p.proxyId)));
+    expect(unhealthyProxies(merged).map((p) => p.proxyId)).toEqual(
+      expect.arrayContaining(unknown.map((p) => p.proxyId)),
+    );
   });
 
   it('no istiod at all: noIstiod, and every sidecar pod is DISCONNECTED', () => {
@@ -54,7 +70,10 @@ describe('mergeSyncStatus', () => {
     clock.t += 60_000;
     const fresh = new IstiodSim({ podName: ISTIODS[1], now });
     fresh.connect('ratings-v1-x.bookinfo');
-    for (const order of [[old, fresh], [fresh, old]]) {
+    for (const order of [
+      [old, fresh],
+      [fresh, old],
+    ]) {
       const merged = mergeSyncStatus(order.map(answerOf), [{ namespace: 'bookinfo', name: 'ratings-v1-x' }]);
       expect(merged.proxies).toHaveLength(1);
       expect(merged.proxies[0]).toMatchObject({ connection: 'CONNECTED', alsoListedBy: [ISTIODS[0]] });
@@ -71,7 +90,9 @@ describe('mergeSyncStatus', () => {
       ['istio-ingressgateway-5d9c8f7b6-abcde.istio-system', false],
       ['reviews-v1-x.bookinfo', true],
     ]);
-    const scoped = mergeSyncStatus([answerOf(sim)], [{ namespace: 'bookinfo', name: 'reviews-v1-x' }], { namespace: 'bookinfo' });
+    const scoped = mergeSyncStatus([answerOf(sim)], [{ namespace: 'bookinfo', name: 'reviews-v1-x' }], {
+      namespace: 'bookinfo',
+    });
     expect(scoped.proxies.map((p) => p.proxyId)).toEqual(['reviews-v1-x.bookinfo']);
     expect(scoped.istiods[0]!.proxies).toBe(1);
   });

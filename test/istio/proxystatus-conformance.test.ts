@@ -50,7 +50,10 @@ function rowsOf(input: ReturnType<typeof loadInput>): ProxyStatusRow[] {
 
 /** genericXdsConfigs order is not part of the contract (istiod sorts by URL, the test inputs do not). */
 function normalise(cc: ClientConfig): ClientConfig {
-  return { ...cc, genericXdsConfigs: [...(cc.genericXdsConfigs ?? [])].sort((a, b) => a.typeUrl.localeCompare(b.typeUrl)) };
+  return {
+    ...cc,
+    genericXdsConfigs: [...(cc.genericXdsConfigs ?? [])].sort((a, b) => a.typeUrl.localeCompare(b.typeUrl)),
+  };
 }
 
 describeWithShared('istioctl proxy-status conformance', () => {
@@ -69,7 +72,11 @@ describeWithShared('istioctl proxy-status conformance', () => {
           const row = rows.find((r) => r.proxyId === cc.node.id);
           expect(row).toBeDefined();
           for (const g of cc.genericXdsConfigs ?? []) {
-            expect([cc.node.id, g.typeUrl, statusOfType(row!, g.typeUrl).status]).toEqual([cc.node.id, g.typeUrl, g.configStatus ?? 'UNKNOWN']);
+            expect([cc.node.id, g.typeUrl, statusOfType(row!, g.typeUrl).status]).toEqual([
+              cc.node.id,
+              g.typeUrl,
+              g.configStatus ?? 'UNKNOWN',
+            ]);
           }
         }
       }
@@ -96,7 +103,8 @@ describeWithShared('istioctl proxy-status conformance', () => {
   }
 
   it('prints only the header when istiod has no proxies (cli_cases.json, case 1)', () => {
-    const cli = z.object({ TestProxyStatus: z.array(z.object({ comment: z.string(), expectedOutput: z.string().optional() })) })
+    const cli = z
+      .object({ TestProxyStatus: z.array(z.object({ comment: z.string(), expectedOutput: z.string().optional() })) })
       .parse(JSON.parse(readFileSync(join(dir, 'cli_cases.json'), 'utf8')));
     const case1 = cli.TestProxyStatus.find((t) => t.comment.startsWith('case 1,'));
     expect(renderStatusTable([])).toBe(case1?.expectedOutput);
@@ -104,7 +112,9 @@ describeWithShared('istioctl proxy-status conformance', () => {
 
   it('orders rows by proxy ID across istiods, whatever order the istiods answered in', () => {
     const input = loadInput('inputs/multiPilot.json');
-    const reversed = Object.values(input).reverse().flatMap((dr) => proxyStatusFromDiscoveryResponse(dr));
+    const reversed = Object.values(input)
+      .reverse()
+      .flatMap((dr) => proxyStatusFromDiscoveryResponse(dr));
     expect(sortRows(reversed).map((r) => [r.proxyId, r.istiod])).toEqual([
       ['proxy1', 'istiod1'],
       ['proxy2', 'istiod2'],

@@ -16,7 +16,9 @@ afterEach(async () => {
   servers = [];
 });
 
-async function recordingServer(answer: (req: IncomingMessage) => { status: number; body: string } | undefined): Promise<{ url: string; seen: IncomingMessage[] }> {
+async function recordingServer(
+  answer: (req: IncomingMessage) => { status: number; body: string } | undefined,
+): Promise<{ url: string; seen: IncomingMessage[] }> {
   const seen: IncomingMessage[] = [];
   const s = createServer((req, res) => {
     seen.push(req);
@@ -45,7 +47,10 @@ const podJson = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name
 describe('KubeClient on the wire', () => {
   it('sends each impersonated group as its own Impersonate-Group header', async () => {
     const srv = await recordingServer(() => ({ status: 200, body: podJson }));
-    const kube = clientFor(srv.url).as({ user: 'alice@example.com', groups: ['sre', 'oncall', 'system:authenticated'] });
+    const kube = clientFor(srv.url).as({
+      user: 'alice@example.com',
+      groups: ['sre', 'oncall', 'system:authenticated'],
+    });
     await kube.get('Pod', 'ns', 'p');
     const raw = srv.seen[0]?.rawHeaders ?? [];
     const groups = raw.filter((_, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'impersonate-group');
@@ -55,7 +60,9 @@ describe('KubeClient on the wire', () => {
   });
 
   it('asks for pod logs with the Accept kubectl sends (text/plain alone gets 406 from a real API server)', async () => {
-    const srv = await recordingServer((req) => (req.url?.includes('/log') ? { status: 200, body: 'line 1\nline 2\n' } : { status: 200, body: podJson }));
+    const srv = await recordingServer((req) =>
+      req.url?.includes('/log') ? { status: 200, body: 'line 1\nline 2\n' } : { status: 200, body: podJson },
+    );
     const text = await clientFor(srv.url).podLogs('ns', 'p', { container: 'discovery', tailLines: 10 });
     expect(text).toBe('line 1\nline 2\n');
     const logReq = srv.seen.find((r) => r.url?.includes('/log'));
@@ -68,17 +75,25 @@ describe('KubeClient on the wire', () => {
     const dead = srv.url;
     const s = servers.pop() as Server;
     await new Promise<void>((r) => s.close(() => r()));
-    const err = await clientFor(dead).get('Pod', 'ns', 'p').catch((e: unknown) => e);
+    const err = await clientFor(dead)
+      .get('Pod', 'ns', 'p')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeUnreachableError);
     expect((err as Error).message).toBe(`Cannot reach the Kubernetes API at ${dead}: connection refused`);
-    expect(JSON.stringify((err as Error).cause, Object.getOwnPropertyNames((err as Error).cause as object))).toContain('ECONNREFUSED');
+    expect(JSON.stringify((err as Error).cause, Object.getOwnPropertyNames((err as Error).cause as object))).toContain(
+      'ECONNREFUSED',
+    );
   });
 
   it('says how long it waited when the server never answers', async () => {
     const srv = await recordingServer(() => undefined);
-    const err = await clientFor(srv.url, { timeoutMs: 300 }).get('Pod', 'ns', 'p').catch((e: unknown) => e);
+    const err = await clientFor(srv.url, { timeoutMs: 300 })
+      .get('Pod', 'ns', 'p')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeUnreachableError);
-    expect((err as Error).message).toBe(`Cannot reach the Kubernetes API at ${srv.url}: no answer within 0.3 s (timed out)`);
+    expect((err as Error).message).toBe(
+      `Cannot reach the Kubernetes API at ${srv.url}: no answer within 0.3 s (timed out)`,
+    );
     expect((err as Error).cause).toBeDefined();
   });
 });

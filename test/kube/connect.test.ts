@@ -35,7 +35,9 @@ describe('pickSource', () => {
       expect(() => pickSource(settings, {})).toThrow(ConnectError);
       expect(() => pickSource(settings, {})).toThrow('KUBECONFIG names /nope/a.yaml, /nope/b.yaml, which do not exist');
     }
-    expect(() => pickSource(loadSettings({ KUBECONFIG: '/nope/a.yaml', MESHOPS_KUBE: 'kubeconfig' }), {})).toThrow(/set MESHOPS_KUBE=demo/);
+    expect(() => pickSource(loadSettings({ KUBECONFIG: '/nope/a.yaml', MESHOPS_KUBE: 'kubeconfig' }), {})).toThrow(
+      /set MESHOPS_KUBE=demo/,
+    );
   });
 
   it('reads a KUBECONFIG list when at least one file exists, as kubectl does', async () => {
@@ -49,14 +51,20 @@ describe('pickSource', () => {
   });
 
   it('in a pod without a service-account token, says so instead of falling back', () => {
-    expect(() => pickSource(loadSettings({}), { KUBERNETES_SERVICE_HOST: '10.0.0.1' })).toThrow(/no service-account token/);
+    expect(() => pickSource(loadSettings({}), { KUBERNETES_SERVICE_HOST: '10.0.0.1' })).toThrow(
+      /no service-account token/,
+    );
   });
 
   it('a context named with no kubeconfig at all is an error, not the demo', () => {
-    expect(() => pickSource(loadSettings({ MESHOPS_KUBE_CONTEXT: 'prod' }), {})).toThrow(/MESHOPS_KUBE_CONTEXT is set but there is no kubeconfig/);
+    expect(() => pickSource(loadSettings({ MESHOPS_KUBE_CONTEXT: 'prod' }), {})).toThrow(
+      /MESHOPS_KUBE_CONTEXT is set but there is no kubeconfig/,
+    );
   });
 
   it('connect() refuses the same way (the CLI and Slack mode go through it)', async () => {
-    await expect(connect(loadSettings({ ...slackTokens, KUBECONFIG: '/nope/x' }))).rejects.toThrow(/KUBECONFIG names \/nope\/x, which does not exist/);
+    await expect(connect(loadSettings({ ...slackTokens, KUBECONFIG: '/nope/x' }))).rejects.toThrow(
+      /KUBECONFIG names \/nope\/x, which does not exist/,
+    );
   });
 });

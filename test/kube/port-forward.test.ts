@@ -40,7 +40,9 @@ describe('portForwardGet on the wire', () => {
   });
 
   /** A server whose upgrade handler records the request; `answer` writes the raw reply, or nothing to hang. */
-  async function upgradeServer(answer: (socket: Socket) => void): Promise<{ url: string; seen: IncomingMessage[]; closed: Promise<void> }> {
+  async function upgradeServer(
+    answer: (socket: Socket) => void,
+  ): Promise<{ url: string; seen: IncomingMessage[]; closed: Promise<void> }> {
     const seen: IncomingMessage[] = [];
     let closedSocket: () => void = () => undefined;
     const closed = new Promise<void>((r) => (closedSocket = r));
@@ -63,12 +65,15 @@ describe('portForwardGet on the wire', () => {
     status: 'Failure',
     reason: 'Forbidden',
     code: 403,
-    message: 'pods "web-1" is forbidden: User "alice@example.com" cannot create resource "pods/portforward" in API group "" in the namespace "ns"',
+    message:
+      'pods "web-1" is forbidden: User "alice@example.com" cannot create resource "pods/portforward" in API group "" in the namespace "ns"',
   });
 
   it('puts the credentials, the impersonation (one header per group) and the User-Agent on the upgrade; a refusal keeps its status and words', async () => {
     const srv = await upgradeServer((socket) => {
-      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(forbidden)}\r\n\r\n${forbidden}`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(forbidden)}\r\n\r\n${forbidden}`,
+      );
     });
     const records: RequestRecord[] = [];
     const kube = clientFor(srv.url, { onRequest: (r) => records.push(r), userAgent: 'meshops/test' });
@@ -83,7 +88,10 @@ describe('portForwardGet on the wire', () => {
     expect(req.headers.authorization).toBe('Bearer t0k3n');
     expect(req.headers['impersonate-user']).toBe('alice@example.com');
     const raw = req.rawHeaders;
-    expect(raw.filter((_, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'impersonate-group')).toEqual(['sre', 'oncall']);
+    expect(raw.filter((_, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'impersonate-group')).toEqual([
+      'sre',
+      'oncall',
+    ]);
     expect(req.headers['user-agent']).toBe('meshops/test');
 
     expect(err).toBeInstanceOf(PortForwardError);
@@ -98,7 +106,9 @@ describe('portForwardGet on the wire', () => {
 
   it('sends no impersonation headers for a client acting as itself', async () => {
     const srv = await upgradeServer((socket) => socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n'));
-    const err = await clientFor(srv.url).portForwardGet('ns', 'gone', 8080, '/').catch((e: unknown) => e);
+    const err = await clientFor(srv.url)
+      .portForwardGet('ns', 'gone', 8080, '/')
+      .catch((e: unknown) => e);
     expect(Object.keys(srv.seen[0]!.headers).filter((h) => h.startsWith('impersonate-'))).toEqual([]);
     expect(err).toMatchObject({ kind: 'tunnel', status: 404 });
     expect((err as Error).message).toBe('cannot open port-forward to ns/gone:8080: Unexpected server response: 404');
@@ -147,7 +157,9 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
       status: { phase: 'Running' },
     },
     // As deploy/ grants it: both verbs, since a WebSocket upgrade is a GET and Kubernetes 1.35+ also asks for create.
-    rbac('Role', 'port-forward', { rules: [{ apiGroups: [''], resources: ['pods/portforward'], verbs: ['get', 'create'] }] }),
+    rbac('Role', 'port-forward', {
+      rules: [{ apiGroups: [''], resources: ['pods/portforward'], verbs: ['get', 'create'] }],
+    }),
     rbac('RoleBinding', 'port-forward', {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'port-forward' },
       subjects: [
@@ -188,7 +200,9 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
     const err = await get(bob).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortForwardError);
     expect(err).toMatchObject({ kind: 'tunnel', status: 403 });
-    expect((err as Error).message).toMatch(/User "bob" cannot get resource "pods\/portforward" in API group "" in the namespace "bookinfo"/);
+    expect((err as Error).message).toMatch(
+      /User "bob" cannot get resource "pods\/portforward" in API group "" in the namespace "bookinfo"/,
+    );
     // The server judged bob, not the admin whose credentials carried the request.
     expect(sb.requests.filter((r) => r.path === portForwardPath).at(-1)?.user).toBe('bob');
     expect(records.at(-1)).toEqual({ method: 'GET', path: portForwardPath, status: 403 });
@@ -215,19 +229,28 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
   (kubectl ? it : it.skip).each([
     ['SPDY tunnelled in a WebSocket (GET), then the plain SPDY fallback (POST)', {}, ['GET', 'POST']],
     ['plain SPDY/3.1 (POST)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, ['POST']],
-  ])(`kubectl port-forward --as bob is refused too: %s${kubectl ? '' : ' (skipped: kubectl not on PATH)'}`, async (_name, env, methods) => {
-    dir ??= await mkdtemp(join(tmpdir(), 'meshops-pf-rbac-'));
-    const kubeconfig = join(dir, 'config');
-    await sb.writeKubeconfig(kubeconfig);
-    const before = sb.requests.length;
-    const r = await execa(kubectl!, ['--kubeconfig', kubeconfig, 'port-forward', '--as', 'bob', '-n', NS, 'pod/web-1', ':8080'], {
-      env: { ...env, HOME: dir },
-      reject: false,
-      timeout: 20_000,
-    });
-    expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/pods "web-1" is forbidden: User "bob" cannot (get|create) resource "pods\/portforward"/);
-    const tried = sb.requests.slice(before).filter((q) => q.path === portForwardPath);
-    expect(tried.map((q) => [q.method, q.user])).toEqual(methods.map((m) => [m, 'bob']));
-  });
+  ])(
+    `kubectl port-forward --as bob is refused too: %s${kubectl ? '' : ' (skipped: kubectl not on PATH)'}`,
+    async (_name, env, methods) => {
+      dir ??= await mkdtemp(join(tmpdir(), 'meshops-pf-rbac-'));
+      const kubeconfig = join(dir, 'config');
+      await sb.writeKubeconfig(kubeconfig);
+      const before = sb.requests.length;
+      const r = await execa(
+        kubectl!,
+        ['--kubeconfig', kubeconfig, 'port-forward', '--as', 'bob', '-n', NS, 'pod/web-1', ':8080'],
+        {
+          env: { ...env, HOME: dir },
+          reject: false,
+          timeout: 20_000,
+        },
+      );
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /pods "web-1" is forbidden: User "bob" cannot (get|create) resource "pods\/portforward"/,
+      );
+      const tried = sb.requests.slice(before).filter((q) => q.path === portForwardPath);
+      expect(tried.map((q) => [q.method, q.user])).toEqual(methods.map((m) => [m, 'bob']));
+    },
+  );
 });

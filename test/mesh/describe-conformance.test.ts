@@ -41,15 +41,28 @@ const casesSchema = z.object({
   TestFindProtocolForPort: z.object({
     cases: z.array(
       z.object({
-        port: z.object({ name: z.string().optional(), protocol: z.string(), port: z.number().optional(), appProtocol: z.string().optional() }),
+        port: z.object({
+          name: z.string().optional(),
+          protocol: z.string(),
+          port: z.number().optional(),
+          appProtocol: z.string().optional(),
+        }),
         expectedProtocol: z.string(),
       }),
     ),
   }),
-  TestGetRevisionFromPodAnnotation: z.object({ cases: z.array(z.object({ annotations: z.record(z.string(), z.string()), expected: z.string() })) }),
+  TestGetRevisionFromPodAnnotation: z.object({
+    cases: z.array(z.object({ annotations: z.record(z.string(), z.string()), expected: z.string() })),
+  }),
   TestGetIstioVirtualServicePathForSvcFromRoute: z.object({
     cases: z.array(
-      z.object({ name: z.string(), inputConfig: z.string(), service: z.object({ name: z.string(), namespace: z.string() }), port: z.number(), expected: z.string() }),
+      z.object({
+        name: z.string(),
+        inputConfig: z.string(),
+        service: z.object({ name: z.string(), namespace: z.string() }),
+        port: z.number(),
+        expected: z.string(),
+      }),
     ),
   }),
 });
@@ -149,7 +162,9 @@ describeWithShared('istioctl x describe conformance', () => {
         return { ...o, spec };
       }),
     );
-    expect(missing(expected, factsFromDescription(describeService(snapshot, 'productpage', 'default')))).toEqual(['dr productpage tls ISTIO_MUTUAL']);
+    expect(missing(expected, factsFromDescription(describeService(snapshot, 'productpage', 'default')))).toEqual([
+      'dr productpage tls ISTIO_MUTUAL',
+    ]);
   });
 
   it('a stale proxy: the config_dump names a VirtualService that no longer exists', () => {
@@ -202,7 +217,11 @@ describeWithShared('istioctl x describe conformance', () => {
       const dump = parseConfigDump(readFileSync(join(dir, x.inputConfig), 'utf8'));
       const path = virtualServicePathForService(dump, x.service, x.port);
       expect(path).toBe(x.expected);
-      expect(parseIstioConfigPath(path!)).toMatchObject({ namespace: 'default', kind: 'virtual-service', name: 'bookinfo' });
+      expect(parseIstioConfigPath(path!)).toMatchObject({
+        namespace: 'default',
+        kind: 'virtual-service',
+        name: 'bookinfo',
+      });
     }
   });
 

@@ -87,7 +87,8 @@ export function factsFromIstioctl(text: string): string[] {
     } else if (inPortLevel && (m = /^TLS Mode: (\S+)$/.exec(line))) {
       facts.push(`${section}dr ${dr} port ${port} tls ${m[1]}`);
     } else if ((m = /^Policies: (.+)$/.exec(line))) {
-      for (const p of m[1]!.split('/')) facts.push(`${section}dr ${dr}${inPortLevel ? ` port ${port}` : ''} policy ${p}`);
+      for (const p of m[1]!.split('/'))
+        facts.push(`${section}dr ${dr}${inPortLevel ? ` port ${port}` : ''} policy ${p}`);
     } else if ((m = /^VirtualService: (\S+)$/.exec(line))) {
       vs = m[1]!;
       dr = '';
@@ -96,7 +97,8 @@ export function factsFromIstioctl(text: string): string[] {
     } else if ((m = /^Route to host "([^"]+)"(?: subset "([^"]+)")? with weight (\d+)%$/.exec(line))) {
       facts.push(`${section}vs ${vs} route to ${m[1]}${m[2] ? ` subset ${m[2]}` : ''} weight ${m[3]}`);
     } else if (line.startsWith('Match:')) {
-      for (const part of line.split(', Match: ')) for (const f of parseMatch(part)) facts.push(`${section}vs ${vs} match ${f}`);
+      for (const part of line.split(', Match: '))
+        for (const f of parseMatch(part)) facts.push(`${section}vs ${vs} match ${f}`);
     } else if ((m = /^Exposed on Ingress Gateway (\S+)$/.exec(line))) {
       facts.push(`ingress exposed ${m[1]}`);
     } else {
@@ -110,10 +112,12 @@ function routeFacts(prefix: string, vsName: string, routes: readonly RouteSummar
   const facts: string[] = [];
   for (const r of routes) {
     if (!r.destinations.some((d) => d.toThisService)) continue;
-    for (const d of r.destinations) facts.push(`${prefix}vs ${vsName} route to ${d.host}${d.subset ? ` subset ${d.subset}` : ''} weight ${d.weight}`);
+    for (const d of r.destinations)
+      facts.push(`${prefix}vs ${vsName} route to ${d.host}${d.subset ? ` subset ${d.subset}` : ''} weight ${d.weight}`);
     for (const m of r.matches) {
       if (m.uri) facts.push(`${prefix}vs ${vsName} match ${uriFact(m.uri.kind, m.uri.value, m.ignoreUriCase)}`);
-      for (const h of m.headers) facts.push(`${prefix}vs ${vsName} match header ${h.name} ${h.match.kind} ${h.match.value}`);
+      for (const h of m.headers)
+        facts.push(`${prefix}vs ${vsName} match header ${h.name} ${h.match.kind} ${h.match.value}`);
     }
   }
   return facts;
@@ -153,7 +157,9 @@ export function factsFromDescription(d: ServiceDescription): string[] {
   for (const vs of d.virtualServices) facts.push(...vsFacts('', vs, ns));
   for (const e of d.ingress) {
     facts.push(`ingress exposed ${e.url}`);
-    const vs = d.virtualServices.find((v) => v.ref.namespace === e.virtualService.namespace && v.ref.name === e.virtualService.name);
+    const vs = d.virtualServices.find(
+      (v) => v.ref.namespace === e.virtualService.namespace && v.ref.name === e.virtualService.name,
+    );
     if (vs) facts.push(...vsFacts('ingress ', vs, ns));
   }
   return [...new Set(facts)];

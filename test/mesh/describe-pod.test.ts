@@ -22,7 +22,10 @@ function bookinfo(extra: ReturnType<typeof pod>[] = []) {
         ],
         owner: 'reviews-v1-7d8f9c',
       }),
-      pod('bookinfo', 'reviews-v2-5b6c7d-fghij', { labels: { app: 'reviews', version: 'v2' }, owner: 'reviews-v2-5b6c7d' }),
+      pod('bookinfo', 'reviews-v2-5b6c7d-fghij', {
+        labels: { app: 'reviews', version: 'v2' },
+        owner: 'reviews-v2-5b6c7d',
+      }),
       service('bookinfo', 'reviews', { app: 'reviews' }, [
         { name: 'http', port: 9080, targetPort: 9080 },
         { name: 'htpp-metrics', port: 9090, targetPort: 9090 },
@@ -46,7 +49,11 @@ function bookinfo(extra: ReturnType<typeof pod>[] = []) {
           },
         ],
       }),
-      istio('VirtualService', 'frontend', 'wildcard', { hosts: ['*.bookinfo.svc.cluster.local'], exportTo: ['.'], http: [{ route: [{ destination: { host: 'other.frontend.svc.cluster.local' } }] }] }),
+      istio('VirtualService', 'frontend', 'wildcard', {
+        hosts: ['*.bookinfo.svc.cluster.local'],
+        exportTo: ['.'],
+        http: [{ route: [{ destination: { host: 'other.frontend.svc.cluster.local' } }] }],
+      }),
       istio('DestinationRule', 'bookinfo', 'reviews', {
         host: 'reviews',
         trafficPolicy: {
@@ -56,16 +63,28 @@ function bookinfo(extra: ReturnType<typeof pod>[] = []) {
           portLevelSettings: [{ port: { number: 9090 }, tls: { mode: 'DISABLE' } }],
         },
         subsets: [
-          { name: 'v1', labels: { version: 'v1' }, trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 10 } } } },
+          {
+            name: 'v1',
+            labels: { version: 'v1' },
+            trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 10 } } },
+          },
           { name: 'v2', labels: { version: 'v2' } },
           { name: 'v3', labels: { version: 'v3' } },
         ],
       }),
       istio('PeerAuthentication', 'bookinfo', 'default', { mtls: { mode: 'STRICT' } }),
-      istio('PeerAuthentication', 'bookinfo', 'reviews-metrics', { selector: { matchLabels: { app: 'reviews' } }, portLevelMtls: { '9090': { mode: 'PERMISSIVE' } } }),
+      istio('PeerAuthentication', 'bookinfo', 'reviews-metrics', {
+        selector: { matchLabels: { app: 'reviews' } },
+        portLevelMtls: { '9090': { mode: 'PERMISSIVE' } },
+      }),
       istio('AuthorizationPolicy', 'bookinfo', 'reviews-viewer', {
         selector: { matchLabels: { app: 'reviews' } },
-        rules: [{ from: [{ source: { principals: ['cluster.local/ns/bookinfo/sa/productpage'] } }], to: [{ operation: { methods: ['GET'] } }] }],
+        rules: [
+          {
+            from: [{ source: { principals: ['cluster.local/ns/bookinfo/sa/productpage'] } }],
+            to: [{ operation: { methods: ['GET'] } }],
+          },
+        ],
       }),
       istio('Sidecar', 'bookinfo', 'default', { egress: [{ hosts: ['./*', 'istio-system/*'] }] }),
       ...extra,
@@ -113,7 +132,9 @@ describe('describePod', () => {
       details: ['TLS mode ISTIO_MUTUAL', 'load balancer ROUND_ROBIN', 'outlier detection {consecutive5xxErrors: 5}'],
     });
     expect(dr.portLevel).toEqual([{ port: 9090, tlsMode: 'DISABLE', policies: [], details: ['TLS mode DISABLE'] }]);
-    expect(dr.subsetPolicies.map((s) => `${s.subset}: ${s.policy.policies.join('/')}`)).toEqual(['v1: connection pool']);
+    expect(dr.subsetPolicies.map((s) => `${s.subset}: ${s.policy.policies.join('/')}`)).toEqual([
+      'v1: connection pool',
+    ]);
   });
 
   it('effective PeerAuthentication per port, saying which object decided', () => {
@@ -126,23 +147,40 @@ describe('describePod', () => {
 
   it('AuthorizationPolicies with their combined meaning', () => {
     expect(d.authorization.byAction.ALLOW.map((p) => p.policy.name)).toEqual(['reviews-viewer']);
-    expect(d.authorization.summary).toContain('An ALLOW policy exists (bookinfo/reviews-viewer), so anything it does not match is denied.');
+    expect(d.authorization.summary).toContain(
+      'An ALLOW policy exists (bookinfo/reviews-viewer), so anything it does not match is denied.',
+    );
   });
 
   it('sidecar: injection, version, revision, proxy settings and Sidecar scoping', () => {
-    expect(d.sidecar.injection).toMatchObject({ hasSidecar: true, wouldInject: true, reason: 'namespace label istio-injection=enabled' });
+    expect(d.sidecar.injection).toMatchObject({
+      hasSidecar: true,
+      wouldInject: true,
+      reason: 'namespace label istio-injection=enabled',
+    });
     expect(d.sidecar.version).toMatchObject({ tag: '1.24.2', revision: '1-24' });
-    expect(d.sidecar.settings?.holdApplicationUntilProxyStarts).toEqual({ value: true, from: 'annotation proxy.istio.io/config' });
+    expect(d.sidecar.settings?.holdApplicationUntilProxyStarts).toEqual({
+      value: true,
+      from: 'annotation proxy.istio.io/config',
+    });
     expect(d.sidecar.settings?.cpuRequest).toEqual({ value: '250m', from: 'annotation sidecar.istio.io/proxyCPU' });
     expect(d.sidecar.settings?.memoryRequest).toEqual({ value: '128Mi', from: 'istio-proxy container resources' });
-    expect(d.sidecar.scope).toMatchObject({ level: 'namespace', sidecar: { name: 'default' }, egressHosts: ['./*', 'istio-system/*'] });
+    expect(d.sidecar.scope).toMatchObject({
+      level: 'namespace',
+      sidecar: { name: 'default' },
+      egressHosts: ['./*', 'istio-system/*'],
+    });
   });
 
   it('warnings: a subset selecting no pods, an unclassifiable port name, a route to it with a dead subset', () => {
     const byCode = d.warnings.map((w) => `${w.code}: ${w.message}`);
-    expect(byCode).toContain('subset-selects-no-pods: DestinationRule bookinfo/reviews: subset v3 selects no pod of service reviews');
+    expect(byCode).toContain(
+      'subset-selects-no-pods: DestinationRule bookinfo/reviews: subset v3 selects no pod of service reviews',
+    );
     expect(byCode.filter((w) => w.startsWith('unclassified-port'))).toEqual([
-      expect.stringContaining('Service reviews port 9090: Istio does not recognise the protocol in port name "htpp-metrics"'),
+      expect.stringContaining(
+        'Service reviews port 9090: Istio does not recognise the protocol in port name "htpp-metrics"',
+      ),
     ]);
     expect(byCode).toContain(
       'route-to-empty-subset: VirtualService bookinfo/reviews: HTTP route #2 sends 10% to subset v3, which selects no pods: those requests fail (503, no healthy upstream)',
@@ -152,35 +190,56 @@ describe('describePod', () => {
 
   it('the mesh default for holdApplicationUntilProxyStarts applies when the pod does not say', () => {
     const v2 = describePod(snapshot, snapshot.get('Pod', 'bookinfo', 'reviews-v2-5b6c7d-fghij')!);
-    expect(v2.sidecar.settings?.holdApplicationUntilProxyStarts).toEqual({ value: false, from: 'meshConfig.defaultConfig' });
+    expect(v2.sidecar.settings?.holdApplicationUntilProxyStarts).toEqual({
+      value: false,
+      from: 'meshConfig.defaultConfig',
+    });
     expect(v2.destinationRules[0]!.matchingSubsets).toEqual(['v2']);
-    expect(v2.virtualServices.find((v) => v.ref.name === 'reviews')!.routes.map((r) => r.reachesPod)).toEqual([true, false]);
+    expect(v2.virtualServices.find((v) => v.ref.name === 'reviews')!.routes.map((r) => r.reachesPod)).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it('a pod without a sidecar: warned, with why injection did not happen', () => {
-    const s = bookinfo([pod('bookinfo', 'legacy-client', { labels: { app: 'legacy', 'sidecar.istio.io/inject': 'false' }, sidecar: false })]);
+    const s = bookinfo([
+      pod('bookinfo', 'legacy-client', {
+        labels: { app: 'legacy', 'sidecar.istio.io/inject': 'false' },
+        sidecar: false,
+      }),
+    ]);
     const legacy = describePod(s, s.get('Pod', 'bookinfo', 'legacy-client')!);
     expect(legacy.sidecar.injection).toMatchObject({ hasSidecar: false, wouldInject: false });
     expect(legacy.sidecar.version).toBeUndefined();
     expect(legacy.warnings.map((w) => w.code)).toEqual(['no-service', 'no-sidecar']);
-    expect(legacy.warnings[1]!.message).toMatch(/no Istio sidecar \(namespace istio-injection=enabled, but the pod opts out/);
-    expect(legacy.authorization.summary[0]).toBe('This pod has no sidecar, so nothing below is enforced on its traffic.');
+    expect(legacy.warnings[1]!.message).toMatch(
+      /no Istio sidecar \(namespace istio-injection=enabled, but the pod opts out/,
+    );
+    expect(legacy.authorization.summary[0]).toBe(
+      'This pod has no sidecar, so nothing below is enforced on its traffic.',
+    );
   });
 
   it('a pod created before injection was enabled: the mismatch is pointed out', () => {
     const s = bookinfo([pod('bookinfo', 'old-pod', { labels: { app: 'reviews', version: 'v1' }, sidecar: false })]);
     const old = describePod(s, s.get('Pod', 'bookinfo', 'old-pod')!);
-    expect(old.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/may have been created before injection was enabled; restart it/);
+    expect(old.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(
+      /may have been created before injection was enabled; restart it/,
+    );
   });
 
   it('an ingress gateway pod is not flagged for having a proxy without injection', () => {
     const s = bookinfo([pod('bookinfo', 'ingressgateway-1', { labels: { istio: 'ingressgateway' }, annotations: {} })]);
-    const s2 = new MeshSnapshot(s.objects.map((o) => (o.kind === 'Namespace' ? { ...o, metadata: { ...o.metadata, labels: {} } } : o)));
+    const s2 = new MeshSnapshot(
+      s.objects.map((o) => (o.kind === 'Namespace' ? { ...o, metadata: { ...o.metadata, labels: {} } } : o)),
+    );
     const gw = describePod(s2, s2.get('Pod', 'bookinfo', 'ingressgateway-1')!);
     expect(gw.sidecar.injection).toMatchObject({ gateway: true, hasSidecar: true, wouldInject: false });
     expect(gw.warnings.some((w) => w.code === 'injection-mismatch')).toBe(false);
     const plain = describePod(s2, s2.get('Pod', 'bookinfo', 'reviews-v1-7d8f9c-abcde')!);
-    expect(plain.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(/has a sidecar although injection is not enabled/);
+    expect(plain.warnings.find((w) => w.code === 'injection-mismatch')?.message).toMatch(
+      /has a sidecar although injection is not enabled/,
+    );
   });
 
   it('Istio pod requirements: UID 1337 and telemetry labels', () => {
@@ -189,7 +248,9 @@ describe('describePod', () => {
     spec.containers[0]!.securityContext = { runAsUser: 1337 };
     const s = bookinfo([p]);
     const odd = describePod(s, s.get('Pod', 'bookinfo', 'odd-pod')!);
-    expect(odd.warnings.filter((w) => w.code === 'reserved-uid' || w.code === 'telemetry-labels').map((w) => w.message)).toEqual([
+    expect(
+      odd.warnings.filter((w) => w.code === 'reserved-uid' || w.code === 'telemetry-labels').map((w) => w.message),
+    ).toEqual([
       'user ID 1337 is reserved for the sidecar proxy; the app must run as another UID',
       'add a `version` label so Istio telemetry names this workload',
     ]);

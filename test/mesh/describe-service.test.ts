@@ -5,19 +5,47 @@ import { describeService, ServiceNotFoundError } from '../../src/mesh/workload.t
 import { istio, pod, service } from './mesh-fixtures.ts';
 
 function notReadyProxy(p: KubeObject): KubeObject {
-  return { ...p, status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: true }, { name: 'istio-proxy', ready: false }] } };
+  return {
+    ...p,
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        { name: 'app', ready: true },
+        { name: 'istio-proxy', ready: false },
+      ],
+    },
+  };
 }
 
 describe('describeService', () => {
   const snapshot = new MeshSnapshot([
     pod('shop', 'cart-a', { labels: { app: 'cart', version: 'v1' }, ports: [{ containerPort: 7070, name: 'grpc' }] }),
-    notReadyProxy(pod('shop', 'cart-b', { labels: { app: 'cart', version: 'v2' }, ports: [{ containerPort: 7070, name: 'grpc' }] })),
-    pod('shop', 'cart-c', { labels: { app: 'cart', version: 'v1' }, sidecar: false, ports: [{ containerPort: 7070, name: 'grpc' }] }),
+    notReadyProxy(
+      pod('shop', 'cart-b', { labels: { app: 'cart', version: 'v2' }, ports: [{ containerPort: 7070, name: 'grpc' }] }),
+    ),
+    pod('shop', 'cart-c', {
+      labels: { app: 'cart', version: 'v1' },
+      sidecar: false,
+      ports: [{ containerPort: 7070, name: 'grpc' }],
+    }),
     service('shop', 'cart', { app: 'cart' }, [{ name: 'grpc-api', port: 80, targetPort: 'grpc' }]),
     service('shop', 'empty', { app: 'nothing' }, [{ port: 80 }]),
-    istio('DestinationRule', 'shop', 'cart', { host: 'cart', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] }),
-    istio('VirtualService', 'shop', 'cart-canary', { hosts: ['cart'], http: [{ route: [{ destination: { host: 'cart-canary' } }] }] }),
-    istio('PeerAuthentication', 'shop', 'cart', { selector: { matchLabels: { app: 'cart' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { '7070': { mode: 'PERMISSIVE' } } }),
+    istio('DestinationRule', 'shop', 'cart', {
+      host: 'cart',
+      subsets: [
+        { name: 'v1', labels: { version: 'v1' } },
+        { name: 'v2', labels: { version: 'v2' } },
+      ],
+    }),
+    istio('VirtualService', 'shop', 'cart-canary', {
+      hosts: ['cart'],
+      http: [{ route: [{ destination: { host: 'cart-canary' } }] }],
+    }),
+    istio('PeerAuthentication', 'shop', 'cart', {
+      selector: { matchLabels: { app: 'cart' } },
+      mtls: { mode: 'STRICT' },
+      portLevelMtls: { '7070': { mode: 'PERMISSIVE' } },
+    }),
   ]);
   const d = describeService(snapshot, 'cart', 'shop');
 
@@ -39,7 +67,9 @@ describe('describeService', () => {
   });
 
   it('PeerAuthentication resolves the named targetPort to the pod port', () => {
-    expect(d.peerAuthentication?.ports.map((p) => `${p.port} ${p.mode} ${p.decidedBy.level}`)).toEqual(['7070 PERMISSIVE port']);
+    expect(d.peerAuthentication?.ports.map((p) => `${p.port} ${p.mode} ${p.decidedBy.level}`)).toEqual([
+      '7070 PERMISSIVE port',
+    ]);
   });
 
   it('warns about pods without sidecar and a VirtualService that sends the traffic elsewhere', () => {
@@ -50,7 +80,9 @@ describe('describeService', () => {
   });
 
   it('a service without pods, and one that does not exist', () => {
-    expect(describeService(snapshot, 'empty', 'shop').warnings).toEqual([{ code: 'no-pods', message: 'Service empty has no pods' }]);
+    expect(describeService(snapshot, 'empty', 'shop').warnings).toEqual([
+      { code: 'no-pods', message: 'Service empty has no pods' },
+    ]);
     expect(() => describeService(snapshot, 'nope', 'shop')).toThrow(ServiceNotFoundError);
   });
 });

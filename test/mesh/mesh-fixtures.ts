@@ -19,7 +19,9 @@ export interface PodOptions {
 }
 
 export function pod(namespace: string, name: string, o: PodOptions = {}): KubeObject {
-  const containers: Record<string, unknown>[] = [{ name: 'app', image: 'example/app:1', ports: o.ports ?? [{ containerPort: 9080, name: 'http' }] }];
+  const containers: Record<string, unknown>[] = [
+    { name: 'app', image: 'example/app:1', ports: o.ports ?? [{ containerPort: 9080, name: 'http' }] },
+  ];
   if (o.sidecar ?? true) {
     containers.push({
       name: 'istio-proxy',
@@ -36,7 +38,9 @@ export function pod(namespace: string, name: string, o: PodOptions = {}): KubeOb
       labels: o.labels ?? {},
       annotations: o.annotations,
       creationTimestamp: nextTimestamp(),
-      ownerReferences: o.owner ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: `${o.owner}-uid`, controller: true }] : undefined,
+      ownerReferences: o.owner
+        ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: `${o.owner}-uid`, controller: true }]
+        : undefined,
     },
     spec: { containers },
     status: {
@@ -46,16 +50,33 @@ export function pod(namespace: string, name: string, o: PodOptions = {}): KubeOb
   };
 }
 
-export function service(namespace: string, name: string, selector: Record<string, string>, ports: Record<string, unknown>[]): KubeObject {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, creationTimestamp: nextTimestamp() }, spec: { selector, ports } };
+export function service(
+  namespace: string,
+  name: string,
+  selector: Record<string, string>,
+  ports: Record<string, unknown>[],
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, creationTimestamp: nextTimestamp() },
+    spec: { selector, ports },
+  };
 }
 
 export function namespaceObj(name: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
 
-export function istio(kind: string, namespace: string, name: string, spec: Record<string, unknown>, meta: { annotations?: Record<string, string> } = {}): KubeObject {
-  const group = kind === 'PeerAuthentication' || kind === 'AuthorizationPolicy' ? 'security.istio.io/v1' : 'networking.istio.io/v1';
+export function istio(
+  kind: string,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  meta: { annotations?: Record<string, string> } = {},
+): KubeObject {
+  const group =
+    kind === 'PeerAuthentication' || kind === 'AuthorizationPolicy' ? 'security.istio.io/v1' : 'networking.istio.io/v1';
   return { apiVersion: group, kind, metadata: { name, namespace, creationTimestamp: nextTimestamp(), ...meta }, spec };
 }
 

@@ -16,9 +16,18 @@ const mixed = [
   pod('shop', 'cart-1a2b3-ccccc', { labels: { app: 'cart' }, owner: 'cart-1a2b3' }),
   pod('shop', 'legacy-cron', { labels: { app: 'legacy' }, sidecar: false }),
   service('shop', 'cart', { app: 'cart' }, [{ name: 'grpc', port: 7070 }]),
-  istio('PeerAuthentication', 'shop', 'cart-permissive', { selector: { matchLabels: { app: 'cart' } }, mtls: { mode: 'PERMISSIVE' } }),
-  istio('DestinationRule', 'frontend', 'cart-plain', { host: 'cart.shop.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
-  istio('DestinationRule', 'shop', 'cart-mtls', { host: 'cart', trafficPolicy: { portLevelSettings: [{ port: { number: 7070 }, tls: { mode: 'ISTIO_MUTUAL' } }] } }),
+  istio('PeerAuthentication', 'shop', 'cart-permissive', {
+    selector: { matchLabels: { app: 'cart' } },
+    mtls: { mode: 'PERMISSIVE' },
+  }),
+  istio('DestinationRule', 'frontend', 'cart-plain', {
+    host: 'cart.shop.svc.cluster.local',
+    trafficPolicy: { tls: { mode: 'DISABLE' } },
+  }),
+  istio('DestinationRule', 'shop', 'cart-mtls', {
+    host: 'cart',
+    trafficPolicy: { portLevelSettings: [{ port: { number: 7070 }, tls: { mode: 'ISTIO_MUTUAL' } }] },
+  }),
 ];
 
 const metrics = [
@@ -32,7 +41,15 @@ describe('meshTlsReadiness', () => {
     expect(r.verdict).toBe('ready');
     expect(r.reasons).toEqual([]);
     expect(r.workloads).toEqual([
-      expect.objectContaining({ workload: 'ledger', hasSidecar: true, mode: 'PERMISSIVE', pods: [expect.objectContaining({ name: 'ledger-6f7d8-aaaaa' }), expect.objectContaining({ name: 'ledger-6f7d8-bbbbb' })] }),
+      expect.objectContaining({
+        workload: 'ledger',
+        hasSidecar: true,
+        mode: 'PERMISSIVE',
+        pods: [
+          expect.objectContaining({ name: 'ledger-6f7d8-aaaaa' }),
+          expect.objectContaining({ name: 'ledger-6f7d8-bbbbb' }),
+        ],
+      }),
     ]);
     expect(r.workloads[0]!.ports.map((p) => `${p.port} ${p.mode}`)).toEqual(['9080 PERMISSIVE']);
     expect(r.plaintextCallers).toEqual([]);
@@ -49,9 +66,16 @@ describe('meshTlsReadiness', () => {
     expect(r.verdict).toBe('not ready');
     expect(r.podsWithoutSidecar.map((p) => p.name)).toEqual(['legacy-cron']);
     expect(r.destinationRuleOverrides).toEqual([
-      expect.objectContaining({ rule: expect.objectContaining({ namespace: 'frontend', name: 'cart-plain' }), tlsMode: 'DISABLE', at: 'top level', visibleTo: 'all namespaces' }),
+      expect.objectContaining({
+        rule: expect.objectContaining({ namespace: 'frontend', name: 'cart-plain' }),
+        tlsMode: 'DISABLE',
+        at: 'top level',
+        visibleTo: 'all namespaces',
+      }),
     ]);
-    expect(r.plaintextCallers?.map((c) => `${c.source} -> ${c.destinationWorkload}: ${c.requests}`)).toEqual(['unknown (no sidecar) -> cart: 12']);
+    expect(r.plaintextCallers?.map((c) => `${c.source} -> ${c.destinationWorkload}: ${c.requests}`)).toEqual([
+      'unknown (no sidecar) -> cart: 12',
+    ]);
     expect(r.reasons).toEqual([
       '1 pod(s) have no sidecar (legacy-cron): they send plaintext, which STRICT rejects, and cannot present a mesh identity.',
       'DestinationRule frontend/cart-plain sets tls.mode DISABLE for cart.shop.svc.cluster.local (top level): callers using this rule send plaintext; under STRICT their requests fail.',
@@ -61,14 +85,22 @@ describe('meshTlsReadiness', () => {
     expect(r.notes).toEqual([
       'cart: PeerAuthentication shop/cart-permissive sets PERMISSIVE for this workload and would stay in force under a namespace-wide STRICT.',
     ]);
-    expect(r.workloads.map((w) => `${w.workload} ${w.hasSidecar ? 'meshed' : 'no sidecar'} ${w.mode} by ${w.decidedBy.level}`)).toEqual([
-      'cart meshed PERMISSIVE by workload',
-      'legacy no sidecar PERMISSIVE by default',
-    ]);
+    expect(
+      r.workloads.map(
+        (w) => `${w.workload} ${w.hasSidecar ? 'meshed' : 'no sidecar'} ${w.mode} by ${w.decidedBy.level}`,
+      ),
+    ).toEqual(['cart meshed PERMISSIVE by workload', 'legacy no sidecar PERMISSIVE by default']);
   });
 
   it('a namespace already STRICT says so', () => {
-    const r = meshTlsReadiness(new MeshSnapshot([...ready, istio('PeerAuthentication', 'istio-system', 'default', { mtls: { mode: 'STRICT' } })]), 'payments', []);
+    const r = meshTlsReadiness(
+      new MeshSnapshot([
+        ...ready,
+        istio('PeerAuthentication', 'istio-system', 'default', { mtls: { mode: 'STRICT' } }),
+      ]),
+      'payments',
+      [],
+    );
     expect(r.ready).toBe(true);
     expect(r.notes).toEqual(['Every workload already runs STRICT.']);
   });

@@ -6,7 +6,12 @@ import { istio } from './mesh-fixtures.ts';
 const labels = { app: 'reviews', version: 'v1' };
 
 function modes(pa: ReturnType<typeof effectivePeerAuthentication>) {
-  return Object.fromEntries(pa.ports.map((p) => [p.port, `${p.mode} by ${p.decidedBy.level}${p.decidedBy.policy ? ` ${p.decidedBy.policy.namespace}/${p.decidedBy.policy.name}` : ''}`]));
+  return Object.fromEntries(
+    pa.ports.map((p) => [
+      p.port,
+      `${p.mode} by ${p.decidedBy.level}${p.decidedBy.policy ? ` ${p.decidedBy.policy.namespace}/${p.decidedBy.policy.name}` : ''}`,
+    ]),
+  );
 }
 
 describe('effectivePeerAuthentication', () => {
@@ -18,7 +23,9 @@ describe('effectivePeerAuthentication', () => {
   });
 
   it('a root-namespace policy without selector is mesh-wide STRICT', () => {
-    const snapshot = new MeshSnapshot([istio('PeerAuthentication', 'istio-system', 'default', { mtls: { mode: 'STRICT' } })]);
+    const snapshot = new MeshSnapshot([
+      istio('PeerAuthentication', 'istio-system', 'default', { mtls: { mode: 'STRICT' } }),
+    ]);
     const pa = effectivePeerAuthentication(snapshot, 'bookinfo', labels, [9080]);
     expect(pa.workloadMode).toBe('STRICT');
     expect(pa.decidedBy).toMatchObject({ level: 'mesh', policy: { namespace: 'istio-system', name: 'default' } });
@@ -28,7 +35,12 @@ describe('effectivePeerAuthentication', () => {
   it('reads the root namespace from meshConfig.rootNamespace', () => {
     const objs = [istio('PeerAuthentication', 'mesh-root', 'default', { mtls: { mode: 'STRICT' } })];
     expect(effectivePeerAuthentication(new MeshSnapshot(objs), 'bookinfo', labels, []).workloadMode).toBe('PERMISSIVE');
-    const pa = effectivePeerAuthentication(new MeshSnapshot(objs, { meshConfig: { rootNamespace: 'mesh-root' } }), 'bookinfo', labels, []);
+    const pa = effectivePeerAuthentication(
+      new MeshSnapshot(objs, { meshConfig: { rootNamespace: 'mesh-root' } }),
+      'bookinfo',
+      labels,
+      [],
+    );
     expect(pa.workloadMode).toBe('STRICT');
   });
 
@@ -36,8 +48,14 @@ describe('effectivePeerAuthentication', () => {
     const snapshot = new MeshSnapshot([
       istio('PeerAuthentication', 'istio-system', 'default', { mtls: { mode: 'STRICT' } }),
       istio('PeerAuthentication', 'bookinfo', 'ns-wide', { mtls: { mode: 'PERMISSIVE' } }),
-      istio('PeerAuthentication', 'bookinfo', 'reviews-strict', { selector: { matchLabels: { app: 'reviews' } }, mtls: { mode: 'STRICT' } }),
-      istio('PeerAuthentication', 'bookinfo', 'ratings-disable', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'DISABLE' } }),
+      istio('PeerAuthentication', 'bookinfo', 'reviews-strict', {
+        selector: { matchLabels: { app: 'reviews' } },
+        mtls: { mode: 'STRICT' },
+      }),
+      istio('PeerAuthentication', 'bookinfo', 'ratings-disable', {
+        selector: { matchLabels: { app: 'ratings' } },
+        mtls: { mode: 'DISABLE' },
+      }),
     ]);
     const reviews = effectivePeerAuthentication(snapshot, 'bookinfo', labels, [9080]);
     expect(reviews.workloadMode).toBe('STRICT');
@@ -69,21 +87,37 @@ describe('effectivePeerAuthentication', () => {
       9080: 'PERMISSIVE by port bookinfo/reviews',
       15000: 'STRICT by namespace bookinfo/ns',
     });
-    expect(pa.ports.find((p) => p.port === 15000)?.decidedBy.text).toMatch(/port 15000 is UNSET in reviews and inherits/);
+    expect(pa.ports.find((p) => p.port === 15000)?.decidedBy.text).toMatch(
+      /port 15000 is UNSET in reviews and inherits/,
+    );
   });
 
   it('when two policies match at the same level the oldest wins', () => {
-    const older = istio('PeerAuthentication', 'bookinfo', 'zz-older', { selector: { matchLabels: { app: 'reviews' } }, mtls: { mode: 'DISABLE' } });
-    const newer = istio('PeerAuthentication', 'bookinfo', 'aa-newer', { selector: { matchLabels: { version: 'v1' } }, mtls: { mode: 'STRICT' } });
+    const older = istio('PeerAuthentication', 'bookinfo', 'zz-older', {
+      selector: { matchLabels: { app: 'reviews' } },
+      mtls: { mode: 'DISABLE' },
+    });
+    const newer = istio('PeerAuthentication', 'bookinfo', 'aa-newer', {
+      selector: { matchLabels: { version: 'v1' } },
+      mtls: { mode: 'STRICT' },
+    });
     const pa = effectivePeerAuthentication(new MeshSnapshot([newer, older]), 'bookinfo', labels, []);
     expect(pa.workloadMode).toBe('DISABLE');
-    expect(pa.ignored).toEqual([{ policy: expect.objectContaining({ name: 'aa-newer' }), why: expect.stringMatching(/zz-older, is older/) }]);
+    expect(pa.ignored).toEqual([
+      { policy: expect.objectContaining({ name: 'aa-newer' }), why: expect.stringMatching(/zz-older, is older/) },
+    ]);
   });
 
   it('ignores root-namespace selector policies and portLevelMtls without a selector', () => {
     const snapshot = new MeshSnapshot([
-      istio('PeerAuthentication', 'istio-system', 'reviews-sel', { selector: { matchLabels: { app: 'reviews' } }, mtls: { mode: 'DISABLE' } }),
-      istio('PeerAuthentication', 'bookinfo', 'ns', { mtls: { mode: 'STRICT' }, portLevelMtls: { '9080': { mode: 'DISABLE' } } }),
+      istio('PeerAuthentication', 'istio-system', 'reviews-sel', {
+        selector: { matchLabels: { app: 'reviews' } },
+        mtls: { mode: 'DISABLE' },
+      }),
+      istio('PeerAuthentication', 'bookinfo', 'ns', {
+        mtls: { mode: 'STRICT' },
+        portLevelMtls: { '9080': { mode: 'DISABLE' } },
+      }),
     ]);
     const pa = effectivePeerAuthentication(snapshot, 'bookinfo', labels, [9080]);
     expect(modes(pa)).toEqual({ 9080: 'STRICT by namespace bookinfo/ns' });

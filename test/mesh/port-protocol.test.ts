@@ -33,7 +33,12 @@ describe('protocolForPort (Istio explicit protocol selection)', () => {
       { name: 'http', port: 8080, appProtocol: 'custom' },
       { name: 'http', port: 8080, appProtocol: 'kubernetes.io/h2c' },
     ]) {
-      expect(protocolForPort(port)).toEqual({ protocol: 'UnsupportedProtocol', source: 'sniffing', sniffed: true, display: 'auto-detect (protocol sniffing)' });
+      expect(protocolForPort(port)).toEqual({
+        protocol: 'UnsupportedProtocol',
+        source: 'sniffing',
+        sniffed: true,
+        display: 'auto-detect (protocol sniffing)',
+      });
     }
   });
 

@@ -6,8 +6,14 @@ import { parseWorkloadRef, resolveWorkload, WorkloadNotFoundError } from '../../
 import { deployment, pod } from './mesh-fixtures.ts';
 
 const snapshot = new MeshSnapshot([
-  pod('bookinfo', 'reviews-v1-7d8f9c6b5-x2x4z', { labels: { app: 'reviews', version: 'v1' }, owner: 'reviews-v1-7d8f9c6b5' }),
-  pod('bookinfo', 'reviews-v2-5b6c7d8e9-k9k8j', { labels: { app: 'reviews', version: 'v2' }, owner: 'reviews-v2-5b6c7d8e9' }),
+  pod('bookinfo', 'reviews-v1-7d8f9c6b5-x2x4z', {
+    labels: { app: 'reviews', version: 'v1' },
+    owner: 'reviews-v1-7d8f9c6b5',
+  }),
+  pod('bookinfo', 'reviews-v2-5b6c7d8e9-k9k8j', {
+    labels: { app: 'reviews', version: 'v2' },
+    owner: 'reviews-v2-5b6c7d8e9',
+  }),
   pod('bookinfo', 'ratings-v1-6c7d8e9f0-q1w2e', { labels: { app: 'ratings' } }),
   pod('shop', 'cart-1a2b3c4d5-zzzzz', { labels: { app: 'cart' }, owner: 'cart-1a2b3c4d5' }),
   deployment('bookinfo', 'reviews-v1', { app: 'reviews', version: 'v1' }),
@@ -19,7 +25,11 @@ describe('parseWorkloadRef', () => {
     ['po reviews-v1-abc -n bookinfo', undefined, { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' }],
     ['pod/reviews-v1-abc', 'bookinfo', { kind: 'pod', name: 'reviews-v1-abc', namespace: 'bookinfo' }],
     ['deployment reviews-v1.bookinfo', undefined, { kind: 'deployment', name: 'reviews-v1', namespace: 'bookinfo' }],
-    ['deploy/reviews-v1 --namespace=bookinfo', undefined, { kind: 'deployment', name: 'reviews-v1', namespace: 'bookinfo' }],
+    [
+      'deploy/reviews-v1 --namespace=bookinfo',
+      undefined,
+      { kind: 'deployment', name: 'reviews-v1', namespace: 'bookinfo' },
+    ],
     ['app=reviews -n bookinfo', undefined, { kind: 'label', key: 'app', value: 'reviews', namespace: 'bookinfo' }],
     ['app.kubernetes.io/name=reviews', undefined, { kind: 'label', key: 'app.kubernetes.io/name', value: 'reviews' }],
     ['reviews-v1', 'bookinfo', { kind: 'any', name: 'reviews-v1', namespace: 'bookinfo' }],
@@ -55,7 +65,7 @@ describe('resolveWorkload', () => {
     expect(r.pods.map((p) => p.metadata.name)).toEqual(['cart-1a2b3c4d5-zzzzz']);
   });
 
-  it('`pod <deployment name>` finds the Deployment\'s pods, as people type it', () => {
+  it("`pod <deployment name>` finds the Deployment's pods, as people type it", () => {
     const found = resolveWorkload(snapshot, parseWorkloadRef('pod reviews-v1.bookinfo'));
     expect(found.pods.map((p) => p.metadata.name)).toEqual(['reviews-v1-7d8f9c6b5-x2x4z']);
     expect(found.via).toContain('Deployment bookinfo/reviews-v1');
@@ -105,6 +115,8 @@ describe('resolveWorkload', () => {
     expect(w.via).toBe('label app=reviews (2 pods)');
     expect(w.pods.map((p) => p.name)).toEqual(['reviews-v1-7d8f9c6b5-x2x4z', 'reviews-v2-5b6c7d8e9-k9k8j']);
     expect(w.described.pod.name).toBe('reviews-v1-7d8f9c6b5-x2x4z');
-    expect(() => describeWorkload(snapshot, parseWorkloadRef('nothing-here -n bookinfo'))).toThrow(WorkloadNotFoundError);
+    expect(() => describeWorkload(snapshot, parseWorkloadRef('nothing-here -n bookinfo'))).toThrow(
+      WorkloadNotFoundError,
+    );
   });
 });

@@ -62,7 +62,11 @@ export interface MtlsBot {
 }
 
 export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<MtlsBot> {
-  const seed: KubeObject[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } }, ...demoMeshObjects(), ...mtlsDemoObjects()];
+  const seed: KubeObject[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } },
+    ...demoMeshObjects(),
+    ...mtlsDemoObjects(),
+  ];
   const sb = await startSandbox({ seed, rolloutStepMs: 20 });
   sb.settle();
   const traffic = startMtlsTraffic(sb, { tickMs: 100 });
@@ -80,12 +84,40 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
   const kube = kubeFor(sb);
   const clusters = [{ name: 'sandbox', kube }];
   const policy = new AccessPolicy(parsePolicy(POLICY));
-  const approvals = new ApprovalsService({ policy, clusters, stateKube: kube, namespace: 'meshops', log, pollMs: 100, leaseSeconds: 5, registry: new RemediationRegistry([rolloutRestart]) });
+  const approvals = new ApprovalsService({
+    policy,
+    clusters,
+    stateKube: kube,
+    namespace: 'meshops',
+    log,
+    pollMs: 100,
+    leaseSeconds: 5,
+    registry: new RemediationRegistry([rolloutRestart]),
+  });
   // The same call the composition root makes: the kinds join the engine's registry.
   const mtls = registerMtlsMigration(approvals, { log, watchMs: options.watchMs ?? 1500, windowMs: 300 });
-  const router = new Router({ commands: [helpCommand, mtlsCommand, describeCommand], clusters, log, services: { approvals }, authorize: policy.authorize });
-  const settings: SlackSettings = { mode: 'http', botToken: 'xoxb-1111-2222-testtoken', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl };
-  const slack = createSlackApp({ slack: settings, router, log, clickHandlers: approvals.clickHandlers, listen: { host: '127.0.0.1', port: 0 }, retryConfig: { retries: 0 } });
+  const router = new Router({
+    commands: [helpCommand, mtlsCommand, describeCommand],
+    clusters,
+    log,
+    services: { approvals },
+    authorize: policy.authorize,
+  });
+  const settings: SlackSettings = {
+    mode: 'http',
+    botToken: 'xoxb-1111-2222-testtoken',
+    signingSecret: SECRET,
+    port: 0,
+    apiUrl: fake.apiUrl,
+  };
+  const slack = createSlackApp({
+    slack: settings,
+    router,
+    log,
+    clickHandlers: approvals.clickHandlers,
+    listen: { host: '127.0.0.1', port: 0 },
+    retryConfig: { retries: 0 },
+  });
   approvals.attachMessenger(slack.messenger);
   mtls.attachMessenger(slack.messenger);
   await slack.start();
@@ -106,7 +138,14 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
 export async function slash(bot: MtlsBot, text: string, user = ALICE): Promise<FakeMessage> {
   const before = bot.fake.messages(GENERAL).length;
   await sendSlashCommand(bot.url, slashCommand(text, { responseUrl: bot.fake.responseUrl(), user }), knobs);
-  return bot.fake.waitFor(() => bot.fake.messages(GENERAL).slice(before).find((m) => m.threadTs === undefined && !JSON.stringify(m.blocks).includes('Working')), 20_000);
+  return bot.fake.waitFor(
+    () =>
+      bot.fake
+        .messages(GENERAL)
+        .slice(before)
+        .find((m) => m.threadTs === undefined && !JSON.stringify(m.blocks).includes('Working')),
+    20_000,
+  );
 }
 
 /** Types a slash command that fails before running (a user error): the answer comes privately on the response_url. */
@@ -129,7 +168,17 @@ export function buttonIn(blocks: unknown[] | undefined, label: string): ButtonLi
 }
 
 export function click(bot: MtlsBot, button: ButtonLike, messageTs: string, user: string) {
-  return sendInteraction(bot.url, blockActions({ actionId: button.action_id, value: button.value ?? '', responseUrl: bot.fake.responseUrl(), messageTs, user }), knobs);
+  return sendInteraction(
+    bot.url,
+    blockActions({
+      actionId: button.action_id,
+      value: button.value ?? '',
+      responseUrl: bot.fake.responseUrl(),
+      messageTs,
+      user,
+    }),
+    knobs,
+  );
 }
 
 export function approveButton(blocks: unknown[] | undefined): ButtonLike | undefined {
@@ -146,7 +195,10 @@ export function thread(bot: MtlsBot, ts: string): FakeMessage[] {
 }
 
 export function ephemeralsFor(bot: MtlsBot, user: string): string[] {
-  return bot.fake.calls('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => JSON.stringify(c.args.blocks ?? c.args.text));
+  return bot.fake
+    .calls('chat.postEphemeral')
+    .filter((c) => c.args.user === user)
+    .map((c) => JSON.stringify(c.args.blocks ?? c.args.text));
 }
 
 export const text = (m: { blocks?: unknown[] } | undefined): string => JSON.stringify(m?.blocks ?? []);

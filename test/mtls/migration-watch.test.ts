@@ -15,7 +15,14 @@ beforeAll(async () => {
   sb = await startSandbox({ seed: mtlsDemoObjects(), rolloutStepMs: 20 });
   sb.settle();
   model = new TrafficModel(sb, {
-    flows: [...MTLS_DEMO_FLOWS, { from: { namespace: 'shop', app: 'frontend' }, to: { namespace: 'legacy', service: 'inventory', port: 8080 }, path: '/stock' }],
+    flows: [
+      ...MTLS_DEMO_FLOWS,
+      {
+        from: { namespace: 'shop', app: 'frontend' },
+        to: { namespace: 'legacy', service: 'inventory', port: 8080 },
+        path: '/stock',
+      },
+    ],
   });
 });
 
@@ -24,7 +31,13 @@ afterAll(async () => {
   await sb?.close();
 });
 
-const strict = (namespace: string) => sb.store.put({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace }, spec: { mtls: { mode: 'STRICT' } } });
+const strict = (namespace: string) =>
+  sb.store.put({
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name: 'default', namespace },
+    spec: { mtls: { mode: 'STRICT' } },
+  });
 
 describe('watchOnce', () => {
   it('counts refused plaintext connections after STRICT once, across looks; meshed callers are fine', async () => {
@@ -41,7 +54,14 @@ describe('watchOnce', () => {
     model.tick();
     const second = await watchOnce(kube, 'legacy', since, new Date(), state);
     expect(second.total).toBe(2);
-    expect(second.failures).toEqual([{ where: expect.stringMatching(/^sidecar legacy\/inventory-/), what: 'connection NR filter_chain_not_found', count: 2, from: expect.stringMatching(/^10\./) }]);
+    expect(second.failures).toEqual([
+      {
+        where: expect.stringMatching(/^sidecar legacy\/inventory-/),
+        what: 'connection NR filter_chain_not_found',
+        count: 2,
+        from: expect.stringMatching(/^10\./),
+      },
+    ]);
     model.tick();
     const third = await watchOnce(kube, 'legacy', since, new Date(), state);
     expect(third.total).toBe(3);
@@ -53,14 +73,21 @@ describe('watchOnce', () => {
   });
 
   it('a caller whose DestinationRule disables TLS gets 503 UC from its own sidecar', async () => {
-    sb.store.put({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'inventory-plain', namespace: 'shop' }, spec: { host: 'inventory.legacy.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } } });
+    sb.store.put({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'inventory-plain', namespace: 'shop' },
+      spec: { host: 'inventory.legacy.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } },
+    });
     model.tick();
     const kube = kubeFor(sb);
     const shopCaller = sb.store.list('Pod', 'shop').find((p) => p.metadata.labels?.app === 'frontend')!;
     const log = await kube.podLogs('shop', shopCaller.metadata.name, { container: 'istio-proxy', tailLines: 5 });
     expect(log).toContain('503 UC upstream_reset_before_response_started{connection_termination}');
     const metrics = await kube.podProxyGet('shop', shopCaller.metadata.name, 15020, '/stats/prometheus');
-    expect(metrics).toMatch(/istio_requests_total\{reporter="source",source_workload="frontend",[^}]*destination_workload="inventory"[^}]*response_code="503"[^}]*response_flags="UC"[^}]*\} 1/);
+    expect(metrics).toMatch(
+      /istio_requests_total\{reporter="source",source_workload="frontend",[^}]*destination_workload="inventory"[^}]*response_code="503"[^}]*response_flags="UC"[^}]*\} 1/,
+    );
   });
 
   it("reads the ingress gateway's JSON access log and keeps only failures routed into the namespace", async () => {
@@ -68,13 +95,30 @@ describe('watchOnce', () => {
     sb.store.put({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'istio-ingressgateway-test', namespace: 'istio-system', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
+      metadata: {
+        name: 'istio-ingressgateway-test',
+        namespace: 'istio-system',
+        labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+      },
       spec: { containers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' }] },
     });
     sb.settle(); // the sandbox's kubelet starts the container
     const since = new Date(Date.now() - 1000);
     const at = new Date().toISOString();
-    const line = (cluster: string, code: number, flags: string) => accessLogLine({ start_time: at, method: 'GET', path: '/', protocol: 'HTTP/1.1', response_code: code, response_flags: flags, upstream_cluster: cluster, downstream_remote_address: '203.0.113.7:5000' }, 'JSON');
+    const line = (cluster: string, code: number, flags: string) =>
+      accessLogLine(
+        {
+          start_time: at,
+          method: 'GET',
+          path: '/',
+          protocol: 'HTTP/1.1',
+          response_code: code,
+          response_flags: flags,
+          upstream_cluster: cluster,
+          downstream_remote_address: '203.0.113.7:5000',
+        },
+        'JSON',
+      );
     sb.setPodLogs('istio-system', 'istio-ingressgateway-test', 'istio-proxy', [
       `${at} ${line('outbound|8080||inventory.legacy.svc.cluster.local', 503, 'UF,URX')}`,
       `${at} ${line('outbound|9080||productpage.bookinfo.svc.cluster.local', 503, 'UF,URX')}`,
@@ -82,6 +126,8 @@ describe('watchOnce', () => {
     ]);
     const report = await watchOnce(kubeFor(sb), 'legacy', since, new Date(), newWatchState());
     const fromGateway = report.failures.filter((f) => f.where.startsWith('gateway '));
-    expect(fromGateway).toEqual([{ where: 'gateway istio-system/istio-ingressgateway-test', what: '503 UF,URX', count: 1, from: '203.0.113.7' }]);
+    expect(fromGateway).toEqual([
+      { where: 'gateway istio-system/istio-ingressgateway-test', what: '503 UF,URX', count: 1, from: '203.0.113.7' },
+    ]);
   });
 });

@@ -6,7 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { parseAccessLog } from '../../src/envoy/access-log.ts';
 import { kubeFor, waitFor } from '../approvals/support.ts';
-import { ALICE, BOB, CAROL, GENERAL, type MtlsBot, approveButton, buttonIn, click, ephemeralsFor, slash, startMtlsBot, text, thread } from './bot.ts';
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  GENERAL,
+  type MtlsBot,
+  approveButton,
+  buttonIn,
+  click,
+  ephemeralsFor,
+  slash,
+  startMtlsBot,
+  text,
+  thread,
+} from './bot.ts';
 
 let bot: MtlsBot;
 
@@ -19,7 +33,9 @@ afterAll(async () => {
 });
 
 function mode(namespace: string): string | undefined {
-  const pa = bot.sb.store.get('PeerAuthentication', namespace, 'default') as (KubeObject & { spec?: { mtls?: { mode?: string } } }) | undefined;
+  const pa = bot.sb.store.get('PeerAuthentication', namespace, 'default') as
+    | (KubeObject & { spec?: { mtls?: { mode?: string } } })
+    | undefined;
   return pa?.spec?.mtls?.mode;
 }
 
@@ -85,7 +101,9 @@ describe('STRICT migration through Slack', () => {
     expect(rec.outcome?.summary).toMatch(/^Healthy: no new 403\/503/);
     // The meshed caller kept working under STRICT: no refused connection at cart.
     const cartLog = await destinationLog('shop', 'cart');
-    const after = cartLog.filter((e) => e.startTime && e.startTime.getTime() >= Date.parse(rec.execution?.appliedAt ?? ''));
+    const after = cartLog.filter(
+      (e) => e.startTime && e.startTime.getTime() >= Date.parse(rec.execution?.appliedAt ?? ''),
+    );
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((e) => e.responseCode === 200)).toBe(true);
     // Asked again, the namespace offers the way back instead of STRICT.
@@ -117,11 +135,21 @@ describe('STRICT migration through Slack', () => {
     expect(text(alarm)).toContain('NR filter_chain_not_found');
     const rollback = buttonIn(alarm.blocks, 'Roll back to PERMISSIVE')!;
     expect(rollback).toBeDefined();
-    const failed = await waitFor(async () => (await bot.approvals.recent({ namespace: 'legacy' })).find((r) => r.kind === 'mtls-strict-override' && r.state === 'failed'), 'the migration to fail');
+    const failed = await waitFor(
+      async () =>
+        (await bot.approvals.recent({ namespace: 'legacy' })).find(
+          (r) => r.kind === 'mtls-strict-override' && r.state === 'failed',
+        ),
+      'the migration to fail',
+    );
     expect(failed.outcome?.summary).toMatch(/^ALARM: \d+ new failure/);
     expect(failed.outcome?.summary).toContain('NR filter_chain_not_found at sidecar legacy/inventory-');
     // The traffic really broke: the inventory sidecar refused plaintext connections.
-    expect((await destinationLog('legacy', 'inventory')).some((e) => e.responseFlags.includes('NR') && e.responseCodeDetails === 'filter_chain_not_found')).toBe(true);
+    expect(
+      (await destinationLog('legacy', 'inventory')).some(
+        (e) => e.responseFlags.includes('NR') && e.responseCodeDetails === 'filter_chain_not_found',
+      ),
+    ).toBe(true);
 
     await click(bot, rollback, alarm.ts, CAROL);
     // The fake's click carries no thread_ts, so the proposal threads under the alarm message itself.
@@ -131,7 +159,14 @@ describe('STRICT migration through Slack', () => {
     await waitFor(() => mode('legacy') === 'PERMISSIVE', 'PERMISSIVE in legacy', 10_000);
     const rolledBackAt = Date.now();
     // Plaintext is accepted again.
-    await waitFor(async () => (await destinationLog('legacy', 'inventory')).some((e) => e.responseCode === 200 && (e.startTime?.getTime() ?? 0) > rolledBackAt), 'a 200 after the rollback', 10_000);
+    await waitFor(
+      async () =>
+        (await destinationLog('legacy', 'inventory')).some(
+          (e) => e.responseCode === 200 && (e.startTime?.getTime() ?? 0) > rolledBackAt,
+        ),
+      'a 200 after the rollback',
+      10_000,
+    );
     expect(bot.fake.messages(GENERAL).length).toBeGreaterThan(0);
   });
 });

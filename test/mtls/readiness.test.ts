@@ -24,7 +24,9 @@ describe('/mesh mtls <namespace>', () => {
     const t = text(msg);
     expect(t).toContain('mTLS readiness · namespace shop');
     expect(t).toContain('*Ready for STRICT.*');
-    expect(t).toMatch(/cart-v1 +yes +PERMISSIVE +Istio's default \(no PeerAuthentication applies\) +8080:PERMISSIVE 9090:STRICT\*/);
+    expect(t).toMatch(
+      /cart-v1 +yes +PERMISSIVE +Istio's default \(no PeerAuthentication applies\) +8080:PERMISSIVE 9090:STRICT\*/,
+    );
     expect(t).toMatch(/frontend +yes +PERMISSIVE/);
     expect(t).toContain('*Plaintext callers:* none seen.');
     expect(t).toContain('growth over 0.3s');
@@ -38,7 +40,9 @@ describe('/mesh mtls <namespace>', () => {
     const batch = bot.sb.store.list('Pod', 'legacy').find((p) => p.metadata.labels?.app === 'batch-report')!;
     expect(t).toContain('*Not ready for STRICT:*');
     expect(t).toContain(`1 pod(s) have no sidecar (${batch.metadata.name})`);
-    expect(t).toMatch(/unknown \(no sidecar\) called inventory in plaintext \(\d+ request\(s\) \(200: \d+\)\): it has no sidecar/);
+    expect(t).toMatch(
+      /unknown \(no sidecar\) called inventory in plaintext \(\d+ request\(s\) \(200: \d+\)\): it has no sidecar/,
+    );
     expect(t).toContain(`*Pods without a sidecar:* \`${batch.metadata.name}\``);
     // Caller table: total since the proxy started, and recent growth over the window (the model sends one per 100 ms).
     const row = /unknown \(no sidecar\) +no +inventory +(\d+) +(\d+) +200:\d+ +0/.exec(t);
@@ -77,8 +81,24 @@ describe('plaintext callers from Prometheus', () => {
           data: {
             resultType: 'vector',
             result: [
-              { metric: { source_workload: 'unknown', source_workload_namespace: 'unknown', destination_workload: 'inventory', response_code: '200' }, value: [1764093600, '41.7'] },
-              { metric: { source_workload: 'cron', source_workload_namespace: 'jobs', destination_workload: 'inventory', response_code: '503' }, value: [1764093600, '2'] },
+              {
+                metric: {
+                  source_workload: 'unknown',
+                  source_workload_namespace: 'unknown',
+                  destination_workload: 'inventory',
+                  response_code: '200',
+                },
+                value: [1764093600, '41.7'],
+              },
+              {
+                metric: {
+                  source_workload: 'cron',
+                  source_workload_namespace: 'jobs',
+                  destination_workload: 'inventory',
+                  response_code: '503',
+                },
+                value: [1764093600, '2'],
+              },
             ],
           },
         }),
@@ -94,7 +114,9 @@ describe('plaintext callers from Prometheus', () => {
   it('asks for destination-reported plaintext requests into the namespace and reads callers from the answer', async () => {
     const scan = await scanPrometheus(url, 'legacy', '10m');
     expect(queries.at(-1)).toBe(plaintextQuery('legacy', '10m'));
-    expect(queries.at(-1)).toContain('reporter="destination",connection_security_policy="none",destination_workload_namespace="legacy"');
+    expect(queries.at(-1)).toContain(
+      'reporter="destination",connection_security_policy="none",destination_workload_namespace="legacy"',
+    );
     expect(queries.at(-1)).toContain('[10m]');
     expect(scan.source).toContain('over the last 10m');
     expect(scan.callers?.map((c) => [c.source, c.destinationWorkload, c.requests, c.byResponseCode])).toEqual([
@@ -120,14 +142,24 @@ describe('plaintext callers with no sidecar to read from', () => {
     const { meshTlsReadiness } = await import('../../src/mesh/mtls-readiness.ts');
     const snapshot = new MeshSnapshot([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'plain', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] }, status: { phase: 'Running' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web-1', namespace: 'plain', labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+        status: { phase: 'Running' },
+      },
     ]);
     // No kube call is needed (nor made) when no pod has a sidecar.
     const scan = await scanPods(undefined as never, snapshot, 'plain', 100);
     expect(scan.callers).toBeUndefined();
-    expect(scan.nothingToRead).toBe('no running pod in plain has a sidecar, and only the destination\'s sidecar reports who called it');
+    expect(scan.nothingToRead).toBe(
+      "no running pod in plain has a sidecar, and only the destination's sidecar reports who called it",
+    );
     const r = meshTlsReadiness(snapshot, 'plain', scan.callers, scan.nothingToRead);
     expect(r.ready).toBe(false);
-    expect(r.reasons.join('\n')).toContain('Plaintext callers could not be checked: no running pod in plain has a sidecar');
+    expect(r.reasons.join('\n')).toContain(
+      'Plaintext callers could not be checked: no running pod in plain has a sidecar',
+    );
   });
 });

@@ -4,7 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { APPROVE_ACTION } from '../../src/approvals/messages.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
-import { MTLS_ROLLBACK, MTLS_STRICT, STRICT_SINCE_ANNOTATION, strictTarget } from '../../src/features/mtls/strict-migration.ts';
+import {
+  MTLS_ROLLBACK,
+  MTLS_STRICT,
+  STRICT_SINCE_ANNOTATION,
+  strictTarget,
+} from '../../src/features/mtls/strict-migration.ts';
 import { click, waitFor } from '../approvals/support.ts';
 import { ALICE, BOB, type MtlsBot, startMtlsBot } from './bot.ts';
 
@@ -25,35 +30,59 @@ function pa(namespace: string, name: string): (KubeObject & { spec?: { mtls?: { 
 }
 
 function putPolicy(namespace: string, name: string, mode: string, createdAt: string): void {
-  bot.sb.store.put({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace, creationTimestamp: createdAt }, spec: { mtls: { mode } } });
+  bot.sb.store.put({
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name, namespace, creationTimestamp: createdAt },
+    spec: { mtls: { mode } },
+  });
 }
 
 async function finished(id: string): Promise<string> {
-  return waitFor(async () => {
-    const r = (await bot.approvals.store.read(id))?.record;
-    return r && ['done', 'failed', 'superseded'].includes(r.state) ? r.state : undefined;
-  }, `request ${id} to finish`, 15_000);
+  return waitFor(
+    async () => {
+      const r = (await bot.approvals.store.read(id))?.record;
+      return r && ['done', 'failed', 'superseded'].includes(r.state) ? r.state : undefined;
+    },
+    `request ${id} to finish`,
+    15_000,
+  );
 }
 
 describe('mtls kinds in the approvals engine', () => {
   it('patches the namespace-wide policy that decides today (the oldest), and creates no second one', async () => {
     putPolicy('bookinfo', 'mesh-team-policy', 'PERMISSIVE', '2024-01-01T00:00:00Z');
     putPolicy('bookinfo', 'zz-later', 'PERMISSIVE', '2025-01-01T00:00:00Z');
-    const proposed = await bot.approvals.propose({ kind: MTLS_STRICT, target: strictTarget('bookinfo'), params: { windowMs: 200 }, requester, cluster: 'sandbox' });
+    const proposed = await bot.approvals.propose({
+      kind: MTLS_STRICT,
+      target: strictTarget('bookinfo'),
+      params: { windowMs: 200 },
+      requester,
+      cluster: 'sandbox',
+    });
     expect(proposed.ok).toBe(true);
     if (!proposed.ok) return;
     const facts = Object.fromEntries(proposed.record.preview!.facts);
     expect(facts.PeerAuthentication).toBe('security.istio.io/v1 bookinfo/mesh-team-policy');
     expect(facts.Change).toBe('mtls.mode PERMISSIVE → STRICT, namespace-wide');
-    expect(proposed.record.preview!.affected).toEqual(expect.arrayContaining(['productpage-v1', 'reviews-v1', 'ratings-v1', 'details-v1']));
+    expect(proposed.record.preview!.affected).toEqual(
+      expect.arrayContaining(['productpage-v1', 'reviews-v1', 'ratings-v1', 'details-v1']),
+    );
     await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, proposed.record.id, BOB));
     expect(await finished(proposed.record.id)).toBe('done');
     expect(pa('bookinfo', 'mesh-team-policy')?.spec?.mtls?.mode).toBe('STRICT');
-    expect(pa('bookinfo', 'mesh-team-policy')?.metadata.annotations?.[STRICT_SINCE_ANNOTATION]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(pa('bookinfo', 'mesh-team-policy')?.metadata.annotations?.[STRICT_SINCE_ANNOTATION]).toMatch(
+      /^\d{4}-\d\d-\d\dT/,
+    );
     expect(pa('bookinfo', 'zz-later')?.spec?.mtls?.mode).toBe('PERMISSIVE');
     expect(pa('bookinfo', 'default')).toBeUndefined();
 
-    const rb = await bot.approvals.propose({ kind: MTLS_ROLLBACK, target: strictTarget('bookinfo'), requester, cluster: 'sandbox' });
+    const rb = await bot.approvals.propose({
+      kind: MTLS_ROLLBACK,
+      target: strictTarget('bookinfo'),
+      requester,
+      cluster: 'sandbox',
+    });
     expect(rb.ok).toBe(true);
     if (!rb.ok) return;
     // The test policy lets the requester approve a rollback alone.
@@ -63,7 +92,13 @@ describe('mtls kinds in the approvals engine', () => {
   });
 
   it('a policy changed between preview and approval is not overwritten: the engine previews again', async () => {
-    const proposed = await bot.approvals.propose({ kind: MTLS_STRICT, target: strictTarget('shop'), params: { windowMs: 200 }, requester, cluster: 'sandbox' });
+    const proposed = await bot.approvals.propose({
+      kind: MTLS_STRICT,
+      target: strictTarget('shop'),
+      params: { windowMs: 200 },
+      requester,
+      cluster: 'sandbox',
+    });
     expect(proposed.ok).toBe(true);
     if (!proposed.ok) return;
     expect(proposed.record.preview!.fingerprint).toBe('absent');
@@ -76,7 +111,12 @@ describe('mtls kinds in the approvals engine', () => {
 
   it('refuses a no-op and says why', async () => {
     putPolicy('legacy', 'default', 'PERMISSIVE', new Date().toISOString());
-    const rb = await bot.approvals.propose({ kind: MTLS_ROLLBACK, target: strictTarget('legacy'), requester, cluster: 'sandbox' });
+    const rb = await bot.approvals.propose({
+      kind: MTLS_ROLLBACK,
+      target: strictTarget('legacy'),
+      requester,
+      cluster: 'sandbox',
+    });
     expect(rb.ok).toBe(false);
     if (rb.ok) return;
     expect(rb.reason).toContain('already PERMISSIVE');
@@ -88,8 +128,24 @@ describe('mesh-wide STRICT', () => {
     // legacy becomes ready: its sidecar-less caller goes, and a fresh inventory pod forgets old plaintext counts.
     bot.sb.store.delete('Deployment', 'legacy', 'batch-report');
     for (const p of bot.sb.store.list('Pod', 'legacy')) bot.sb.store.delete('Pod', 'legacy', p.metadata.name);
-    await waitFor(() => bot.sb.store.list('Pod', 'legacy').some((p) => p.metadata.labels?.app === 'inventory' && (p.status as { phase?: string } | undefined)?.phase === 'Running') && !bot.sb.store.list('Pod', 'legacy').some((p) => p.metadata.labels?.app === 'batch-report'), 'legacy without batch-report');
-    const proposed = await bot.approvals.propose({ kind: MTLS_STRICT, target: strictTarget('istio-system'), params: { windowMs: 200 }, requester, cluster: 'sandbox' });
+    await waitFor(
+      () =>
+        bot.sb.store
+          .list('Pod', 'legacy')
+          .some(
+            (p) =>
+              p.metadata.labels?.app === 'inventory' &&
+              (p.status as { phase?: string } | undefined)?.phase === 'Running',
+          ) && !bot.sb.store.list('Pod', 'legacy').some((p) => p.metadata.labels?.app === 'batch-report'),
+      'legacy without batch-report',
+    );
+    const proposed = await bot.approvals.propose({
+      kind: MTLS_STRICT,
+      target: strictTarget('istio-system'),
+      params: { windowMs: 200 },
+      requester,
+      cluster: 'sandbox',
+    });
     if (!proposed.ok) throw new Error(proposed.reason);
     const facts = Object.fromEntries(proposed.record.preview!.facts);
     expect(facts.Readiness).toContain('every meshed namespace is ready');

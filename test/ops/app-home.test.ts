@@ -31,7 +31,8 @@ function homeOpened(user: string, tab: 'home' | 'messages'): Record<string, unkn
   };
 }
 
-const blocksOf = (call: { args: Record<string, unknown> } | undefined) => JSON.stringify((call?.args.view as { blocks?: unknown[] } | undefined)?.blocks ?? []);
+const blocksOf = (call: { args: Record<string, unknown> } | undefined) =>
+  JSON.stringify((call?.args.view as { blocks?: unknown[] } | undefined)?.blocks ?? []);
 
 beforeAll(async () => {
   sb = await sandboxWithDemo();
@@ -57,7 +58,14 @@ beforeAll(async () => {
     socketPingTimeoutMs: 1500,
     retryConfig: { retries: 0 },
   });
-  registerAppHome(front.app, { clusters, defaultCluster: 'sandbox', slackConnected: () => front.connected, approvals, log, minIntervalMs: 60_000 });
+  registerAppHome(front.app, {
+    clusters,
+    defaultCluster: 'sandbox',
+    slackConnected: () => front.connected,
+    approvals,
+    log,
+    minIntervalMs: 60_000,
+  });
   await front.start();
   await fake.socket.waitForConnections(1);
 }, 30_000);
@@ -96,7 +104,15 @@ describe('App Home tab', () => {
 });
 
 describe('renderHome', () => {
-  const base: HomeStatus = { clusters: [{ name: 'prod', reachable: true, isDefault: true }], slackConnected: true, replica: 'meshops-a', readOnly: false, followUps: [], recent: [], now: new Date('2026-05-01T10:00:00Z') };
+  const base: HomeStatus = {
+    clusters: [{ name: 'prod', reachable: true, isDefault: true }],
+    slackConnected: true,
+    replica: 'meshops-a',
+    readOnly: false,
+    followUps: [],
+    recent: [],
+    now: new Date('2026-05-01T10:00:00Z'),
+  };
 
   it('names who follows a rollout, or that it waits for a replica to take it over', () => {
     const text = JSON.stringify(
@@ -113,7 +129,9 @@ describe('renderHome', () => {
   });
 
   it('says a read-only installation does not act, and flags a disconnected Slack', () => {
-    const text = JSON.stringify(renderHome({ ...base, readOnly: true, slackConnected: false, followUps: undefined, recent: undefined }).blocks);
+    const text = JSON.stringify(
+      renderHome({ ...base, readOnly: true, slackConnected: false, followUps: undefined, recent: undefined }).blocks,
+    );
     expect(text).toContain('Read-only installation');
     expect(text).toContain('None: this installation does not act.');
     expect(text).toContain(':red_circle: Slack not connected');
@@ -121,8 +139,19 @@ describe('renderHome', () => {
   });
 
   it('stays within the 100 blocks of a Home tab however many actions it is given', () => {
-    const rec = { id: 'a'.repeat(32), state: 'done', cluster: 'prod', createdAt: '2026-05-01T09:00:00.000Z', requester: { userId: 'UALICE01' }, approvals: [{ userId: 'UBOB0001', at: '2026-05-01T09:01:00.000Z' }], outcome: { ok: true, summary: 'rolled out', at: '2026-05-01T09:02:00.000Z' } } as unknown as ApprovalRequest;
-    const view = renderHome({ ...base, recent: Array.from({ length: 60 }, () => ({ rec, title: 'Restart deployment/reviews in bookinfo' })) });
+    const rec = {
+      id: 'a'.repeat(32),
+      state: 'done',
+      cluster: 'prod',
+      createdAt: '2026-05-01T09:00:00.000Z',
+      requester: { userId: 'UALICE01' },
+      approvals: [{ userId: 'UBOB0001', at: '2026-05-01T09:01:00.000Z' }],
+      outcome: { ok: true, summary: 'rolled out', at: '2026-05-01T09:02:00.000Z' },
+    } as unknown as ApprovalRequest;
+    const view = renderHome({
+      ...base,
+      recent: Array.from({ length: 60 }, () => ({ rec, title: 'Restart deployment/reviews in bookinfo' })),
+    });
     expect(view.blocks.length).toBeLessThanOrEqual(100);
     expect(JSON.stringify(view.blocks[6])).toContain('rolled out');
     expect(JSON.stringify(view.blocks.at(-1))).toContain('open the tab again to refresh');

@@ -49,14 +49,27 @@ describe('the meshops process in Slack mode', () => {
     const base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: fake.apiUrl, MESHOPS_KUBE: 'demo', HEALTH_PORT: String(port), LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_APP_TOKEN: APP_TOKEN,
+        SLACK_API_URL: fake.apiUrl,
+        MESHOPS_KUBE: 'demo',
+        HEALTH_PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d) => (output += String(d)));
     child.stderr?.on('data', (d) => (output += String(d)));
     const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
 
-    await poll('/readyz to answer 200', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 30_000);
+    await poll(
+      '/readyz to answer 200',
+      async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+    );
     expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok\n');
 
     fake.socket.send('slash_commands', slashCommand('config bookinfo', { responseUrl: fake.responseUrl() }));
@@ -80,7 +93,10 @@ describe('the meshops process in Slack mode', () => {
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; abandoned?: number; problems?: string[] });
+    const lines = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string; abandoned?: number; problems?: string[] });
     const draining = lines.findIndex((l) => l.msg?.startsWith('shutting down: not ready'));
     const done = lines.findIndex((l) => l.msg === 'shut down');
     expect(draining).toBeGreaterThanOrEqual(0);

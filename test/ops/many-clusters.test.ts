@@ -23,11 +23,20 @@ let connection: Connection;
 let meshops: Meshops;
 
 function virtualService(name: string): KubeObject {
-  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'bookinfo' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] } } as KubeObject;
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace: 'bookinfo' },
+    spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] },
+  } as KubeObject;
 }
 
 function seed(vs: string): KubeObject[] {
-  return [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo' } }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } }, virtualService(vs)];
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo' } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } },
+    virtualService(vs),
+  ];
 }
 
 /** Both sandboxes in one kubeconfig, as contexts `eu` and `us`. */
@@ -47,7 +56,8 @@ function mergedKubeconfig(): string {
 }
 
 const asker = (channelId: string): Requester => ({ userId: 'UALICE01', userName: 'alice', channelId, source: 'slack' });
-const text = (r: { rendered: { text: string; blocks: unknown[] } }) => `${r.rendered.text} ${JSON.stringify(r.rendered.blocks)}`;
+const text = (r: { rendered: { text: string; blocks: unknown[] } }) =>
+  `${r.rendered.text} ${JSON.stringify(r.rendered.blocks)}`;
 const apiCalls = (sb: Sandbox) => sb.requests.filter((r) => r.path.includes('/virtualservices')).length;
 
 beforeAll(async () => {
@@ -55,8 +65,16 @@ beforeAll(async () => {
   us = await startSandbox({ controllers: false, seed: seed('us-only-route') });
   dir = await mkdtemp(join(tmpdir(), 'meshops-clusters-'));
   await writeFile(join(dir, 'kubeconfig'), mergedKubeconfig());
-  await writeFile(join(dir, 'policy.yaml'), `clusters:\n  ${US_CHANNEL}: us\nroles:\n  viewer: { commands: ["*"] }\nbindings:\n  - role: viewer\n    users: ["*"]\n`);
-  const settings = loadSettings({ MESHOPS_KUBE: 'kubeconfig', KUBECONFIG: join(dir, 'kubeconfig'), MESHOPS_KUBE_CONTEXTS: 'eu,us', MESHOPS_POLICY_FILE: join(dir, 'policy.yaml') });
+  await writeFile(
+    join(dir, 'policy.yaml'),
+    `clusters:\n  ${US_CHANNEL}: us\nroles:\n  viewer: { commands: ["*"] }\nbindings:\n  - role: viewer\n    users: ["*"]\n`,
+  );
+  const settings = loadSettings({
+    MESHOPS_KUBE: 'kubeconfig',
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    MESHOPS_KUBE_CONTEXTS: 'eu,us',
+    MESHOPS_POLICY_FILE: join(dir, 'policy.yaml'),
+  });
   // connect() reads the kubeconfig through client-node's loadFromDefault, which looks at process.env.KUBECONFIG
   // (as production does: settings come from the same environment).
   const saved = process.env.KUBECONFIG;
@@ -97,7 +115,11 @@ describe('one bot serving two clusters', () => {
   });
 
   it('--cluster picks the other cluster, anywhere in the command', async () => {
-    for (const cmd of ['config bookinfo --cluster us', '--cluster us config bookinfo', 'config --cluster=us bookinfo']) {
+    for (const cmd of [
+      'config bookinfo --cluster us',
+      '--cluster us config bookinfo',
+      'config --cluster=us bookinfo',
+    ]) {
       const reply = await meshops.router.handle(cmd, asker('CGENERAL1'));
       expect({ cmd, cluster: reply.cluster }).toEqual({ cmd, cluster: 'us' });
       expect(text(reply)).toContain('us-only-route');

@@ -43,7 +43,10 @@ let sandbox: Sandbox;
 
 function quietLog() {
   const lines: string[] = [];
-  const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) });
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }),
+  });
   return { log, lines };
 }
 
@@ -56,7 +59,9 @@ interface Rig {
   lines: string[];
 }
 
-async function rig(options: { clusters?: 'reachable' | 'one-unreachable'; deadlineMs?: number; startSlack?: boolean } = {}): Promise<Rig> {
+async function rig(
+  options: { clusters?: 'reachable' | 'one-unreachable'; deadlineMs?: number; startSlack?: boolean } = {},
+): Promise<Rig> {
   const { log, lines } = quietLog();
   const metrics = new Metrics({ defaultMetrics: false });
   const kc = new KubeConfig();
@@ -83,7 +88,9 @@ async function rig(options: { clusters?: 'reachable' | 'one-unreachable'; deadli
     log,
     deadlineMs: options.deadlineMs ?? 5000,
     checkTimeoutMs: 700,
-    background: [{ name: 'approvals', stop: async () => void order.push(`background stopped, in flight ${front.inFlight}`) }],
+    background: [
+      { name: 'approvals', stop: async () => void order.push(`background stopped, in flight ${front.inFlight}`) },
+    ],
     close: async () => void order.push('connection closed'),
   });
   if (options.startSlack !== false) await front.start();
@@ -161,7 +168,10 @@ describe('graceful shutdown', () => {
     const r = await rig();
     fake.clear();
     fake.socket.send('slash_commands', slashCommand('wait 800', { responseUrl: fake.responseUrl() }));
-    await fake.waitFor(() => fake.calls('chat.postMessage').find((c) => String(c.args.text).startsWith('Working on /mesh wait')), 10_000);
+    await fake.waitFor(
+      () => fake.calls('chat.postMessage').find((c) => String(c.args.text).startsWith('Working on /mesh wait')),
+      10_000,
+    );
     expect(r.front.inFlight).toBe(1);
     const done = r.ops.shutdown('SIGTERM');
     expect(r.ops.shuttingDown).toBe(true);
@@ -183,7 +193,10 @@ describe('graceful shutdown', () => {
     const r = await rig({ deadlineMs: 300 });
     fake.clear();
     fake.socket.send('slash_commands', slashCommand('wait 2000', { responseUrl: fake.responseUrl() }));
-    await fake.waitFor(() => fake.calls('chat.postMessage').find((c) => String(c.args.text).startsWith('Working on /mesh wait')), 10_000);
+    await fake.waitFor(
+      () => fake.calls('chat.postMessage').find((c) => String(c.args.text).startsWith('Working on /mesh wait')),
+      10_000,
+    );
     const report = await r.ops.shutdown('SIGTERM');
     // Still in flight when the shutdown finished: it did not wait the command's 2 s.
     expect(report.abandoned).toBe(1);

@@ -12,7 +12,10 @@ import { selfSignedCert } from '../../src/sandbox/self-signed-cert.ts';
 describe('meshops sandbox CLI', () => {
   it('parses --port and --kubeconfig (both spellings) and rejects the rest', () => {
     expect(parseSandboxArgs([])).toEqual({ port: 0, kubeconfig: DEFAULT_KUBECONFIG, host: '127.0.0.1' });
-    expect(parseSandboxArgs(['--port', '6443', '--kubeconfig=/tmp/k'])).toMatchObject({ port: 6443, kubeconfig: '/tmp/k' });
+    expect(parseSandboxArgs(['--port', '6443', '--kubeconfig=/tmp/k'])).toMatchObject({
+      port: 6443,
+      kubeconfig: '/tmp/k',
+    });
     expect(() => parseSandboxArgs(['--port', 'abc'])).toThrow(/--port/);
     expect(() => parseSandboxArgs(['--verbose'])).toThrow(/unknown argument "--verbose"/);
     expect(() => parseSandboxArgs(['--port'])).toThrow(/needs a value/);

@@ -16,7 +16,9 @@ let objects: k8s.KubernetesObjectApi;
  * The Kubernetes Status body of a failed call; a plain-text body (the mux's `404 page not found` for
  * a path no API handler claims, such as a custom resource group's unknown version) as its message.
  */
-async function failure(p: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: Record<string, unknown> }> {
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ code: number; reason: string; message: string; details?: Record<string, unknown> }> {
   try {
     await p;
   } catch (e) {
@@ -51,14 +53,26 @@ describe('sandbox REST through client-node', () => {
     const all = await core.listPodForAllNamespaces();
     const namespaces = new Set(all.items.map((p) => p.metadata?.namespace));
     expect(namespaces).toEqual(new Set(['bookinfo', 'istio-system']));
-    const reviews = await core.listNamespacedPod({ namespace: 'bookinfo', labelSelector: 'app=reviews,version in (v2,v3)' });
+    const reviews = await core.listNamespacedPod({
+      namespace: 'bookinfo',
+      labelSelector: 'app=reviews,version in (v2,v3)',
+    });
     expect(reviews.items.map((p) => p.metadata?.labels?.version).sort()).toEqual(['v2', 'v3']);
     const notReviews = await core.listNamespacedPod({ namespace: 'bookinfo', labelSelector: 'app!=reviews,!nope' });
     expect(notReviews.items).toHaveLength(3);
-    const byName = await core.listNamespacedPod({ namespace: 'bookinfo', fieldSelector: `metadata.name=${reviews.items[0]?.metadata?.name}` });
+    const byName = await core.listNamespacedPod({
+      namespace: 'bookinfo',
+      fieldSelector: `metadata.name=${reviews.items[0]?.metadata?.name}`,
+    });
     expect(byName.items).toHaveLength(1);
-    const running = await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running,metadata.namespace=istio-system' });
-    expect(running.items.map((p) => p.metadata?.labels?.app).sort()).toEqual(['istio-ingressgateway', 'istiod', 'istiod']);
+    const running = await core.listPodForAllNamespaces({
+      fieldSelector: 'status.phase=Running,metadata.namespace=istio-system',
+    });
+    expect(running.items.map((p) => p.metadata?.labels?.app).sort()).toEqual([
+      'istio-ingressgateway',
+      'istiod',
+      'istiod',
+    ]);
   });
 
   it('creates with generateName, uid, resourceVersion and managedFields (no generation: ConfigMaps have none)', async () => {
@@ -80,13 +94,25 @@ describe('sandbox REST through client-node', () => {
     expect(missing).toMatchObject({ code: 404, reason: 'NotFound', message: 'pods "nope" not found' });
     const missingDeploy = await failure(apps.readNamespacedDeployment({ name: 'nope', namespace: 'bookinfo' }));
     expect(missingDeploy.message).toBe('deployments.apps "nope" not found');
-    const dup = await failure(core.createNamespacedServiceAccount({ namespace: 'bookinfo', body: { metadata: { name: 'bookinfo-reviews' } } }));
-    expect(dup).toMatchObject({ code: 409, reason: 'AlreadyExists', message: 'serviceaccounts "bookinfo-reviews" already exists' });
-    const noNs = await failure(core.createNamespacedConfigMap({ namespace: 'ghost', body: { metadata: { name: 'x' } } }));
+    const dup = await failure(
+      core.createNamespacedServiceAccount({ namespace: 'bookinfo', body: { metadata: { name: 'bookinfo-reviews' } } }),
+    );
+    expect(dup).toMatchObject({
+      code: 409,
+      reason: 'AlreadyExists',
+      message: 'serviceaccounts "bookinfo-reviews" already exists',
+    });
+    const noNs = await failure(
+      core.createNamespacedConfigMap({ namespace: 'ghost', body: { metadata: { name: 'x' } } }),
+    );
     expect(noNs).toMatchObject({ code: 404, message: 'namespaces "ghost" not found' });
-    const badName = await failure(core.createNamespacedConfigMap({ namespace: 'bookinfo', body: { metadata: { name: 'Bad_Name' } } }));
+    const badName = await failure(
+      core.createNamespacedConfigMap({ namespace: 'bookinfo', body: { metadata: { name: 'Bad_Name' } } }),
+    );
     expect(badName.code).toBe(422);
-    expect(badName.message).toMatch(/^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+    expect(badName.message).toMatch(
+      /^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    );
   });
 
   it('rejects an update with a stale resourceVersion with 409 Conflict and bumps generation on spec change', async () => {
@@ -97,14 +123,20 @@ describe('sandbox REST through client-node', () => {
     expect(updated.metadata?.generation).toBe((d.metadata?.generation ?? 0) + 1);
     const stale = structuredClone(d);
     stale.spec!.minReadySeconds = 2;
-    const conflict = await failure(apps.replaceNamespacedDeployment({ name: 'ratings-v1', namespace: 'bookinfo', body: stale }));
+    const conflict = await failure(
+      apps.replaceNamespacedDeployment({ name: 'ratings-v1', namespace: 'bookinfo', body: stale }),
+    );
     expect(conflict).toMatchObject({
       code: 409,
       reason: 'Conflict',
-      message: 'Operation cannot be fulfilled on deployments.apps "ratings-v1": the object has been modified; please apply your changes to the latest version and try again',
+      message:
+        'Operation cannot be fulfilled on deployments.apps "ratings-v1": the object has been modified; please apply your changes to the latest version and try again',
     });
     // A label-only change does not bump generation.
-    const labelled = await apps.patchNamespacedDeployment({ name: 'ratings-v1', namespace: 'bookinfo', body: { metadata: { labels: { team: 'a' } } } }, merge);
+    const labelled = await apps.patchNamespacedDeployment(
+      { name: 'ratings-v1', namespace: 'bookinfo', body: { metadata: { labels: { team: 'a' } } } },
+      merge,
+    );
     expect(labelled.metadata?.generation).toBe(updated.metadata?.generation);
   });
 
@@ -124,25 +156,43 @@ describe('sandbox REST through client-node', () => {
     expect(patched.metadata?.labels?.owner).toBe('team-a');
     const failed = await failure(
       core.patchNamespacedService(
-        { name: 'ratings', namespace: 'bookinfo', body: [{ op: 'test', path: '/metadata/resourceVersion', value: before.metadata?.resourceVersion }, { op: 'remove', path: '/metadata/labels/owner' }] },
+        {
+          name: 'ratings',
+          namespace: 'bookinfo',
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: before.metadata?.resourceVersion },
+            { op: 'remove', path: '/metadata/labels/owner' },
+          ],
+        },
         jsonPatch,
       ),
     );
-    expect(failed).toMatchObject({ code: 422, reason: 'Invalid', message: 'the server rejected our request due to an error in our request' });
+    expect(failed).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      message: 'the server rejected our request due to an error in our request',
+    });
     const after = await core.readNamespacedService({ name: 'ratings', namespace: 'bookinfo' });
     expect(after.metadata?.labels?.owner).toBe('team-a');
     expect(after.metadata?.resourceVersion).toBe(patched.metadata?.resourceVersion);
   });
 
   it('merge-patches (null deletes) and strategic-merges containers by name', async () => {
-    await core.patchNamespacedConfigMap({ name: 'istio', namespace: 'istio-system', body: { data: { extra: 'x', meshNetworks: null } } }, merge);
+    await core.patchNamespacedConfigMap(
+      { name: 'istio', namespace: 'istio-system', body: { data: { extra: 'x', meshNetworks: null } } },
+      merge,
+    );
     const cm = await core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
     expect(cm.data?.extra).toBe('x');
     expect(cm.data).not.toHaveProperty('meshNetworks');
     expect(cm.data?.mesh).toContain('rootNamespace: istio-system');
 
     const d = await apps.patchNamespacedDeployment(
-      { name: 'details-v1', namespace: 'bookinfo', body: { spec: { template: { spec: { containers: [{ name: 'details', env: [{ name: 'A', value: '1' }] }] } } } } },
+      {
+        name: 'details-v1',
+        namespace: 'bookinfo',
+        body: { spec: { template: { spec: { containers: [{ name: 'details', env: [{ name: 'A', value: '1' }] }] } } } },
+      },
       strategic,
     );
     const c = d.spec?.template.spec?.containers ?? [];
@@ -154,10 +204,16 @@ describe('sandbox REST through client-node', () => {
   it('dryRun=All validates and returns the would-be object without storing it', async () => {
     const written: string[] = [];
     const stop = sb.store.subscribe((e) => {
-      if (['ConfigMap', 'VirtualService', 'Service'].includes(e.object.kind)) written.push(`${e.type} ${e.object.kind}/${e.object.metadata.name}`);
+      if (['ConfigMap', 'VirtualService', 'Service'].includes(e.object.kind))
+        written.push(`${e.type} ${e.object.kind}/${e.object.metadata.name}`);
     });
     const created = await objects.create(
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dry', namespace: 'bookinfo' }, data: { k: 'v' } } as k8s.KubernetesObject,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'dry', namespace: 'bookinfo' },
+        data: { k: 'v' },
+      } as k8s.KubernetesObject,
       undefined,
       'All',
     );
@@ -165,37 +221,98 @@ describe('sandbox REST through client-node', () => {
     expect(sb.store.get('ConfigMap', 'bookinfo', 'dry')).toBeUndefined();
     const vs = sb.store.get('VirtualService', 'bookinfo', 'reviews')!;
     const patched = await objects.patch(
-      { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'bookinfo' }, spec: { http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] } } as k8s.KubernetesObject,
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'reviews', namespace: 'bookinfo' },
+        spec: { http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] },
+      } as k8s.KubernetesObject,
       undefined,
       'All',
       undefined,
       undefined,
       k8s.PatchStrategy.MergePatch,
     );
-    expect((patched as unknown as { spec: { http: { route: { destination: { subset: string } }[] }[] } }).spec.http[0]?.route[0]?.destination.subset).toBe('v2');
+    expect(
+      (patched as unknown as { spec: { http: { route: { destination: { subset: string } }[] }[] } }).spec.http[0]
+        ?.route[0]?.destination.subset,
+    ).toBe('v2');
     expect(sb.store.get('VirtualService', 'bookinfo', 'reviews')).toEqual(vs);
-    await objects.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'bookinfo' } } as k8s.KubernetesObject, undefined, 'All');
+    await objects.delete(
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'reviews', namespace: 'bookinfo' },
+      } as k8s.KubernetesObject,
+      undefined,
+      'All',
+    );
     expect(sb.store.get('Service', 'bookinfo', 'reviews')).toBeDefined();
     stop();
     expect(written).toEqual([]);
-    const invalid = await failure(objects.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'UPPER', namespace: 'bookinfo' } } as k8s.KubernetesObject, undefined, 'All'));
+    const invalid = await failure(
+      objects.create(
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'UPPER', namespace: 'bookinfo' },
+        } as k8s.KubernetesObject,
+        undefined,
+        'All',
+      ),
+    );
     expect(invalid.code).toBe(422);
   });
 
   it('serves Istio objects in every served version and rejects strategic merge for them', async () => {
-    const v1 = (await custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: 'bookinfo', plural: 'destinationrules', name: 'reviews' })) as { apiVersion: string; spec: { subsets: unknown[] } };
-    const alpha = (await custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1alpha3', namespace: 'bookinfo', plural: 'destinationrules', name: 'reviews' })) as { apiVersion: string; spec: unknown };
+    const v1 = (await custom.getNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1',
+      namespace: 'bookinfo',
+      plural: 'destinationrules',
+      name: 'reviews',
+    })) as { apiVersion: string; spec: { subsets: unknown[] } };
+    const alpha = (await custom.getNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1alpha3',
+      namespace: 'bookinfo',
+      plural: 'destinationrules',
+      name: 'reviews',
+    })) as { apiVersion: string; spec: unknown };
     expect(v1.apiVersion).toBe('networking.istio.io/v1');
     expect(alpha.apiVersion).toBe('networking.istio.io/v1alpha3');
     expect(alpha.spec).toEqual(v1.spec);
-    const list = (await custom.listNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1beta1', namespace: 'bookinfo', plural: 'virtualservices' })) as { kind: string; items: { metadata: { name: string } }[] };
+    const list = (await custom.listNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1beta1',
+      namespace: 'bookinfo',
+      plural: 'virtualservices',
+    })) as { kind: string; items: { metadata: { name: string } }[] };
     expect(list.kind).toBe('VirtualServiceList');
     expect(list.items.map((i) => i.metadata.name).sort()).toEqual(['bookinfo', 'reviews']);
     const smp = await failure(
-      custom.patchNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: 'bookinfo', plural: 'virtualservices', name: 'reviews', body: { metadata: { labels: { a: 'b' } } } }, strategic),
+      custom.patchNamespacedCustomObject(
+        {
+          group: 'networking.istio.io',
+          version: 'v1',
+          namespace: 'bookinfo',
+          plural: 'virtualservices',
+          name: 'reviews',
+          body: { metadata: { labels: { a: 'b' } } },
+        },
+        strategic,
+      ),
     );
     expect(smp.code).toBe(415);
-    const none = await failure(custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v2', namespace: 'bookinfo', plural: 'virtualservices', name: 'reviews' }));
+    const none = await failure(
+      custom.getNamespacedCustomObject({
+        group: 'networking.istio.io',
+        version: 'v2',
+        namespace: 'bookinfo',
+        plural: 'virtualservices',
+        name: 'reviews',
+      }),
+    );
     expect(none.code).toBe(404);
     expect(none.message).toBe('404 page not found\n');
   });
@@ -209,15 +326,42 @@ describe('sandbox REST through client-node', () => {
           group: 'example.com',
           names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
           scope: 'Namespaced',
-          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+            },
+          ],
         },
       },
     });
-    await custom.createNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'default', plural: 'widgets', body: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } } });
-    const w = (await custom.getNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'default', plural: 'widgets', name: 'w1' })) as { spec: { size: number } };
+    await custom.createNamespacedCustomObject({
+      group: 'example.com',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
+      body: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } },
+    });
+    const w = (await custom.getNamespacedCustomObject({
+      group: 'example.com',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
+      name: 'w1',
+    })) as { spec: { size: number } };
     expect(w.spec.size).toBe(3);
     await ext.deleteCustomResourceDefinition({ name: 'widgets.example.com' });
-    const gone = await failure(custom.getNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'default', plural: 'widgets', name: 'w1' }));
+    const gone = await failure(
+      custom.getNamespacedCustomObject({
+        group: 'example.com',
+        version: 'v1',
+        namespace: 'default',
+        plural: 'widgets',
+        name: 'w1',
+      }),
+    );
     expect(gone.code).toBe(404);
   });
 
@@ -240,8 +384,14 @@ describe('sandbox REST through client-node', () => {
         .then((ctl) => gotAll.finally(() => ctl.abort()));
     });
     // Written before the watch connects: must be replayed from the history.
-    await core.createNamespacedConfigMap({ namespace: 'bookinfo', body: { metadata: { name: 'w1', labels: { watched: 'yes' } } } });
-    await core.createNamespacedConfigMap({ namespace: 'bookinfo', body: { metadata: { name: 'w2', labels: { watched: 'no' } } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'bookinfo',
+      body: { metadata: { name: 'w1', labels: { watched: 'yes' } } },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: 'bookinfo',
+      body: { metadata: { name: 'w2', labels: { watched: 'no' } } },
+    });
     await core.patchNamespacedConfigMap({ name: 'w1', namespace: 'bookinfo', body: { data: { x: '1' } } }, merge);
     await core.deleteNamespacedConfigMap({ name: 'w1', namespace: 'bookinfo' });
     await gotAll;
@@ -257,7 +407,12 @@ describe('sandbox REST through client-node', () => {
       const skc = new k8s.KubeConfig();
       skc.loadFromString(small.kubeconfig());
       const expired = await new Promise<{ type: string; code?: number; reason?: string }>((resolve) => {
-        void new k8s.Watch(skc).watch('/api/v1/namespaces', { resourceVersion: '1' }, (type, obj: { code?: number; reason?: string }) => resolve({ type, code: obj.code, reason: obj.reason }), () => undefined);
+        void new k8s.Watch(skc).watch(
+          '/api/v1/namespaces',
+          { resourceVersion: '1' },
+          (type, obj: { code?: number; reason?: string }) => resolve({ type, code: obj.code, reason: obj.reason }),
+          () => undefined,
+        );
       });
       expect(expired).toEqual({ type: 'ERROR', code: 410, reason: 'Expired' });
     } finally {
@@ -266,11 +421,16 @@ describe('sandbox REST through client-node', () => {
   });
 
   it('keeps informers in sync (list + watch)', async () => {
-    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/bookinfo/services', () => core.listNamespacedService({ namespace: 'bookinfo' }));
+    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/bookinfo/services', () =>
+      core.listNamespacedService({ namespace: 'bookinfo' }),
+    );
     const added = new Set<string>();
     informer.on('add', (s: k8s.V1Service) => added.add(s.metadata?.name ?? ''));
     await informer.start();
-    await core.createNamespacedService({ namespace: 'bookinfo', body: { metadata: { name: 'late' }, spec: { ports: [{ port: 80 }] } } });
+    await core.createNamespacedService({
+      namespace: 'bookinfo',
+      body: { metadata: { name: 'late' }, spec: { ports: [{ port: 80 }] } },
+    });
     for (let i = 0; i < 50 && !added.has('late'); i++) await new Promise((r) => setTimeout(r, 20));
     await informer.stop();
     expect([...added].sort()).toEqual(['details', 'late', 'productpage', 'ratings', 'reviews']);
@@ -282,30 +442,69 @@ describe('sandbox REST through client-node', () => {
     const all = await core.readNamespacedPodLog({ name, namespace: 'istio-system', container: 'discovery' });
     expect(all).toMatch(/\twarn\tads\tADS:LDS: ACK ERROR /);
     expect(all.split('\n')[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\tinfo\t/);
-    const tail = await core.readNamespacedPodLog({ name, namespace: 'istio-system', container: 'discovery', tailLines: 2, timestamps: true });
+    const tail = await core.readNamespacedPodLog({
+      name,
+      namespace: 'istio-system',
+      container: 'discovery',
+      tailLines: 2,
+      timestamps: true,
+    });
     const lines = tail.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \d{4}-/);
     sb.setPodLogs('istio-system', name, 'discovery', ['2020-01-01T00:00:00Z old line', 'fresh line']);
-    const recent = await core.readNamespacedPodLog({ name, namespace: 'istio-system', container: 'discovery', sinceSeconds: 60 });
+    const recent = await core.readNamespacedPodLog({
+      name,
+      namespace: 'istio-system',
+      container: 'discovery',
+      sinceSeconds: 60,
+    });
     expect(recent).toBe('fresh line\n');
-    const noContainer = await failure(core.readNamespacedPodLog({ name: (await core.listNamespacedPod({ namespace: 'bookinfo' })).items[0]?.metadata?.name as string, namespace: 'bookinfo' }));
+    const noContainer = await failure(
+      core.readNamespacedPodLog({
+        name: (await core.listNamespacedPod({ namespace: 'bookinfo' })).items[0]?.metadata?.name as string,
+        namespace: 'bookinfo',
+      }),
+    );
     expect(noContainer.code).toBe(400);
-    expect(noContainer.message).toMatch(/a container name must be specified for pod .*, choose one of: \[\w+ istio-proxy\]/);
+    expect(noContainer.message).toMatch(
+      /a container name must be specified for pod .*, choose one of: \[\w+ istio-proxy\]/,
+    );
   });
 
   it('serves core Events as events.k8s.io/v1 Events too (one storage, two shapes)', async () => {
     const events = kc.makeApiClient(k8s.EventsV1Api);
-    const scaling = await events.listNamespacedEvent({ namespace: 'bookinfo', fieldSelector: 'reason=ScalingReplicaSet,regarding.name=reviews-v2' });
+    const scaling = await events.listNamespacedEvent({
+      namespace: 'bookinfo',
+      fieldSelector: 'reason=ScalingReplicaSet,regarding.name=reviews-v2',
+    });
     expect(scaling.items.length).toBeGreaterThan(0);
-    expect(scaling.items[0]).toMatchObject({ regarding: { kind: 'Deployment', name: 'reviews-v2' }, reportingController: 'deployment-controller' });
+    expect(scaling.items[0]).toMatchObject({
+      regarding: { kind: 'Deployment', name: 'reviews-v2' },
+      reportingController: 'deployment-controller',
+    });
     expect(scaling.items[0]?.note).toMatch(/^Scaled up replica set reviews-v2-\w+ from 0 to 1$/);
     await events.createNamespacedEvent({
       namespace: 'bookinfo',
-      body: { metadata: { name: 'meshops.probe' }, eventTime: new k8s.V1MicroTime(), reportingController: 'meshops', reportingInstance: 'meshops-0', action: 'Restart', reason: 'Approved', note: 'restart approved', type: 'Normal', regarding: { kind: 'Deployment', name: 'ratings-v1', namespace: 'bookinfo' } },
+      body: {
+        metadata: { name: 'meshops.probe' },
+        eventTime: new k8s.V1MicroTime(),
+        reportingController: 'meshops',
+        reportingInstance: 'meshops-0',
+        action: 'Restart',
+        reason: 'Approved',
+        note: 'restart approved',
+        type: 'Normal',
+        regarding: { kind: 'Deployment', name: 'ratings-v1', namespace: 'bookinfo' },
+      },
     });
     const core1 = await core.readNamespacedEvent({ name: 'meshops.probe', namespace: 'bookinfo' });
-    expect(core1).toMatchObject({ message: 'restart approved', reason: 'Approved', involvedObject: { kind: 'Deployment', name: 'ratings-v1' }, reportingComponent: 'meshops' });
+    expect(core1).toMatchObject({
+      message: 'restart approved',
+      reason: 'Approved',
+      involvedObject: { kind: 'Deployment', name: 'ratings-v1' },
+      reportingComponent: 'meshops',
+    });
   });
 
   it('records every request with its user, and refuses unknown tokens with 401', async () => {

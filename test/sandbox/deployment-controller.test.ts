@@ -41,8 +41,14 @@ function podsOf(s: Sandbox, ns: string, app: string): KubeObject[] {
 }
 
 function restart(s: Sandbox, ns: string, name: string, extraAnnotations: Record<string, string> = {}): void {
-  const d = s.store.get('Deployment', ns, name) as KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } };
-  d.spec.template.metadata.annotations = { ...d.spec.template.metadata.annotations, 'kubectl.kubernetes.io/restartedAt': new Date().toISOString(), ...extraAnnotations };
+  const d = s.store.get('Deployment', ns, name) as KubeObject & {
+    spec: { template: { metadata: { annotations?: Record<string, string> } } };
+  };
+  d.spec.template.metadata.annotations = {
+    ...d.spec.template.metadata.annotations,
+    'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
+    ...extraAnnotations,
+  };
   s.store.put(d);
 }
 
@@ -63,9 +69,16 @@ describe('sandbox Deployment controller', () => {
     sb = await startSandbox({ seed: demoMeshObjects(), rolloutStepMs: 20 });
     const istiod = sb.store.get('Deployment', 'istio-system', 'istiod');
     expect(rolledOut(istiod)).toBe(true);
-    const [rs, ...extra] = sb.store.list('ReplicaSet', 'istio-system').filter((r) => r.metadata.labels?.app === 'istiod');
+    const [rs, ...extra] = sb.store
+      .list('ReplicaSet', 'istio-system')
+      .filter((r) => r.metadata.labels?.app === 'istiod');
     expect(extra).toHaveLength(0);
-    expect(rs?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'istiod', uid: istiod?.metadata.uid, controller: true });
+    expect(rs?.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'Deployment',
+      name: 'istiod',
+      uid: istiod?.metadata.uid,
+      controller: true,
+    });
     const pods = podsOf(sb, 'istio-system', 'istiod');
     expect(pods).toHaveLength(2);
     for (const p of pods) {
@@ -76,11 +89,24 @@ describe('sandbox Deployment controller', () => {
     }
     const [pp] = podsOf(sb, 'bookinfo', 'productpage');
     const spec = pp?.spec as { containers: { name: string; image: string }[]; initContainers: { name: string }[] };
-    expect(spec.containers.map((c) => `${c.name}=${c.image}`)).toEqual(['productpage=docker.io/istio/examples-bookinfo-productpage-v1:1.20.2', 'istio-proxy=docker.io/istio/proxyv2:1.24.2']);
+    expect(spec.containers.map((c) => `${c.name}=${c.image}`)).toEqual([
+      'productpage=docker.io/istio/examples-bookinfo-productpage-v1:1.20.2',
+      'istio-proxy=docker.io/istio/proxyv2:1.24.2',
+    ]);
     expect(spec.initContainers.map((c) => c.name)).toEqual(['istio-init']);
-    expect(JSON.parse(pp?.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}')).toMatchObject({ containers: ['istio-proxy'], initContainers: ['istio-init'], revision: 'default' });
-    expect(pp?.metadata.labels).toMatchObject({ 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'productpage', 'service.istio.io/canonical-revision': 'v1' });
-    const ep = sb.store.get('Endpoints', 'bookinfo', 'reviews') as KubeObject & { subsets: { addresses: { ip: string }[]; ports: { name: string; port: number }[] }[] };
+    expect(JSON.parse(pp?.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}')).toMatchObject({
+      containers: ['istio-proxy'],
+      initContainers: ['istio-init'],
+      revision: 'default',
+    });
+    expect(pp?.metadata.labels).toMatchObject({
+      'security.istio.io/tlsMode': 'istio',
+      'service.istio.io/canonical-name': 'productpage',
+      'service.istio.io/canonical-revision': 'v1',
+    });
+    const ep = sb.store.get('Endpoints', 'bookinfo', 'reviews') as KubeObject & {
+      subsets: { addresses: { ip: string }[]; ports: { name: string; port: number }[] }[];
+    };
     expect(ep.subsets[0]?.addresses).toHaveLength(3);
     expect(ep.subsets[0]?.ports).toEqual([{ name: 'http', port: 9080, protocol: 'TCP' }]);
   });
@@ -95,13 +121,24 @@ describe('sandbox Deployment controller', () => {
       if (e.object.kind !== 'Pod' || e.object.metadata.labels?.app !== 'istiod') return;
       const pods = podsOf(s, 'istio-system', 'istiod');
       maxPods = Math.max(maxPods, pods.length);
-      minReady = Math.min(minReady, pods.filter((p) => ((p.status as { conditions?: { type: string; status: string }[] }).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).length);
+      minReady = Math.min(
+        minReady,
+        pods.filter((p) =>
+          ((p.status as { conditions?: { type: string; status: string }[] }).conditions ?? []).some(
+            (c) => c.type === 'Ready' && c.status === 'True',
+          ),
+        ).length,
+      );
     });
     restart(s, 'istio-system', 'istiod');
     const generation = s.store.get('Deployment', 'istio-system', 'istiod')?.metadata.generation;
     const done = await until('istiod rolled out', () => {
       const d = s.store.get('Deployment', 'istio-system', 'istiod');
-      return d?.metadata.generation === generation && rolledOut(d) && podsOf(s, 'istio-system', 'istiod').every((p) => !before.has(p.metadata.name)) ? d : undefined;
+      return d?.metadata.generation === generation &&
+        rolledOut(d) &&
+        podsOf(s, 'istio-system', 'istiod').every((p) => !before.has(p.metadata.name))
+        ? d
+        : undefined;
     });
     stop();
     const after = podsOf(s, 'istio-system', 'istiod');
@@ -128,8 +165,13 @@ describe('sandbox Deployment controller', () => {
     restart(s, 'bookinfo', 'reviews-v2', { 'sandbox.meshops.dev/fail-start': 'ImagePullBackOff' });
     const stuck = await until('a new reviews-v2 pod in ImagePullBackOff', () =>
       podsOf(s, 'bookinfo', 'reviews').find((p) => {
-        const cs = (p.status as { containerStatuses?: { name: string; state: { waiting?: { reason?: string } } }[] }).containerStatuses ?? [];
-        return p.metadata.labels?.version === 'v2' && cs.some((c) => c.name === 'reviews' && c.state.waiting?.reason === 'ImagePullBackOff');
+        const cs =
+          (p.status as { containerStatuses?: { name: string; state: { waiting?: { reason?: string } } }[] })
+            .containerStatuses ?? [];
+        return (
+          p.metadata.labels?.version === 'v2' &&
+          cs.some((c) => c.name === 'reviews' && c.state.waiting?.reason === 'ImagePullBackOff')
+        );
       }),
     );
     expect((stuck.status as { phase: string }).phase).toBe('Pending');
@@ -139,12 +181,24 @@ describe('sandbox Deployment controller', () => {
     const d = s.store.get('Deployment', 'bookinfo', 'reviews-v2');
     expect(rolledOut(d)).toBe(false);
     expect(status(d)).toMatchObject({ replicas: 2, updatedReplicas: 1, availableReplicas: 1 });
-    expect(status(d).conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'ReplicaSetUpdated' });
+    expect(status(d).conditions?.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'ReplicaSetUpdated',
+    });
     // Past progressDeadlineSeconds (600 s by default) the controller gives up, as Kubernetes does.
     offsetMs = 601_000;
-    const timedOut = await until('ProgressDeadlineExceeded', () => status(s.store.get('Deployment', 'bookinfo', 'reviews-v2')).conditions?.find((c) => c.reason === 'ProgressDeadlineExceeded'));
-    expect(timedOut).toMatchObject({ status: 'False', message: expect.stringMatching(/^ReplicaSet "reviews-v2-\w+" has timed out progressing\.$/) });
-    const warning = s.store.list('Event', 'bookinfo').find((e) => e.type === 'Warning' && (e.involvedObject as { name: string }).name === stuck.metadata.name);
+    const timedOut = await until('ProgressDeadlineExceeded', () =>
+      status(s.store.get('Deployment', 'bookinfo', 'reviews-v2')).conditions?.find(
+        (c) => c.reason === 'ProgressDeadlineExceeded',
+      ),
+    );
+    expect(timedOut).toMatchObject({
+      status: 'False',
+      message: expect.stringMatching(/^ReplicaSet "reviews-v2-\w+" has timed out progressing\.$/),
+    });
+    const warning = s.store
+      .list('Event', 'bookinfo')
+      .find((e) => e.type === 'Warning' && (e.involvedObject as { name: string }).name === stuck.metadata.name);
     expect(warning?.reason).toBe('BackOff');
   });
 
@@ -154,7 +208,14 @@ describe('sandbox Deployment controller', () => {
     restart(s, 'bookinfo', 'ratings-v1', { 'sandbox.meshops.dev/fail-start': 'CrashLoopBackOff' });
     const restarts = () =>
       podsOf(s, 'bookinfo', 'ratings')
-        .flatMap((p) => (p.status as { containerStatuses?: { name: string; restartCount: number; state: { waiting?: { reason?: string } } }[] }).containerStatuses ?? [])
+        .flatMap(
+          (p) =>
+            (
+              p.status as {
+                containerStatuses?: { name: string; restartCount: number; state: { waiting?: { reason?: string } } }[];
+              }
+            ).containerStatuses ?? [],
+        )
         .filter((c) => c.name === 'ratings' && c.state.waiting?.reason === 'CrashLoopBackOff')
         .map((c) => c.restartCount)[0];
     const first = await until('a crash-looping ratings container', restarts);
@@ -171,25 +232,36 @@ describe('sandbox Deployment controller', () => {
     s.store.delete('Deployment', 'bookinfo', 'details-v1');
     expect(s.store.list('ReplicaSet', 'bookinfo').filter((r) => r.metadata.labels?.app === 'details')).toEqual([]);
     expect(podsOf(s, 'bookinfo', 'details')).toEqual([]);
-    await until('details endpoints emptied', () => !(s.store.get('Endpoints', 'bookinfo', 'details') as { subsets?: unknown })?.subsets);
+    await until(
+      'details endpoints emptied',
+      () => !(s.store.get('Endpoints', 'bookinfo', 'details') as { subsets?: unknown })?.subsets,
+    );
   });
 
   it('new pods get the proxy image istio-sidecar-injector configures', async () => {
     sb = await startSandbox({ seed: demoMeshObjects(), rolloutStepMs: 10 });
     const s = sb;
-    const cm = s.store.get('ConfigMap', 'istio-system', 'istio-sidecar-injector') as KubeObject & { data: { values: string } };
+    const cm = s.store.get('ConfigMap', 'istio-system', 'istio-sidecar-injector') as KubeObject & {
+      data: { values: string };
+    };
     cm.data.values = cm.data.values.replace('"tag": "1.24.2"', '"tag": "1.25.0"');
     s.store.put(cm);
     restart(s, 'bookinfo', 'details-v1');
-    const image = await until('a details pod on the new proxy', () =>
-      podsOf(s, 'bookinfo', 'details')
-        .flatMap((p) => (p.spec as { containers: { name: string; image: string }[] }).containers)
-        .find((c) => c.name === 'istio-proxy' && c.image.endsWith(':1.25.0'))?.image,
+    const image = await until(
+      'a details pod on the new proxy',
+      () =>
+        podsOf(s, 'bookinfo', 'details')
+          .flatMap((p) => (p.spec as { containers: { name: string; image: string }[] }).containers)
+          .find((c) => c.name === 'istio-proxy' && c.image.endsWith(':1.25.0'))?.image,
     );
     expect(image).toBe('docker.io/istio/proxyv2:1.25.0');
     // Pods of other workloads keep their old sidecar until they restart.
     const [ratings] = podsOf(s, 'bookinfo', 'ratings');
-    expect((ratings?.spec as { containers: { name: string; image: string }[] }).containers.find((c) => c.name === 'istio-proxy')?.image).toBe('docker.io/istio/proxyv2:1.24.2');
+    expect(
+      (ratings?.spec as { containers: { name: string; image: string }[] }).containers.find(
+        (c) => c.name === 'istio-proxy',
+      )?.image,
+    ).toBe('docker.io/istio/proxyv2:1.24.2');
   });
 
   it('adopts seeded pods that match a Deployment instead of creating more', async () => {

@@ -45,13 +45,44 @@ describe('built-in discovery', () => {
 
   it('core/v1 lists the 1.24 resources with their subresources, short names and storage hashes', () => {
     const core = resources(r, '', 'v1');
-    for (const name of ['bindings', 'componentstatuses', 'limitranges', 'persistentvolumeclaims', 'persistentvolumes', 'podtemplates', 'replicationcontrollers', 'resourcequotas', 'pods/exec', 'pods/attach', 'pods/eviction', 'pods/binding', 'pods/ephemeralcontainers', 'serviceaccounts/token', 'namespaces/finalize', 'nodes/proxy', 'replicationcontrollers/scale']) {
+    for (const name of [
+      'bindings',
+      'componentstatuses',
+      'limitranges',
+      'persistentvolumeclaims',
+      'persistentvolumes',
+      'podtemplates',
+      'replicationcontrollers',
+      'resourcequotas',
+      'pods/exec',
+      'pods/attach',
+      'pods/eviction',
+      'pods/binding',
+      'pods/ephemeralcontainers',
+      'serviceaccounts/token',
+      'namespaces/finalize',
+      'nodes/proxy',
+      'replicationcontrollers/scale',
+    ]) {
       expect([name, core.has(name)]).toEqual([name, true]);
     }
-    expect(core.get('pods/eviction')).toMatchObject({ kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] });
-    expect(core.get('serviceaccounts/token')).toMatchObject({ kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1' });
+    expect(core.get('pods/eviction')).toMatchObject({
+      kind: 'Eviction',
+      group: 'policy',
+      version: 'v1',
+      verbs: ['create'],
+    });
+    expect(core.get('serviceaccounts/token')).toMatchObject({
+      kind: 'TokenRequest',
+      group: 'authentication.k8s.io',
+      version: 'v1',
+    });
     expect(core.get('namespaces/finalize')?.verbs).toEqual(['update']);
-    expect(core.get('componentstatuses')).toMatchObject({ namespaced: false, verbs: ['get', 'list'], shortNames: ['cs'] });
+    expect(core.get('componentstatuses')).toMatchObject({
+      namespaced: false,
+      verbs: ['get', 'list'],
+      shortNames: ['cs'],
+    });
     expect(core.get('componentstatuses')?.storageVersionHash).toBeUndefined();
     expect(core.get('bindings')?.storageVersionHash).toBeUndefined();
     expect(core.get('pods')?.storageVersionHash).toMatch(/^[A-Za-z0-9+/]{11}=$/);
@@ -69,11 +100,27 @@ describe('built-in discovery', () => {
   });
 
   it('the group list has every 1.24 group in its scheme order of versions', () => {
-    const groups = new Map((apiGroupList(r) as { groups: { name: string; versions: { version: string }[]; preferredVersion: { version: string } }[] }).groups.map((g) => [g.name, g]));
+    const groups = new Map(
+      (
+        apiGroupList(r) as {
+          groups: { name: string; versions: { version: string }[]; preferredVersion: { version: string } }[];
+        }
+      ).groups.map((g) => [g.name, g]),
+    );
     expect(groups.get('autoscaling')?.versions.map((v) => v.version)).toEqual(['v2', 'v1', 'v2beta1', 'v2beta2']);
     expect(groups.get('flowcontrol.apiserver.k8s.io')?.preferredVersion.version).toBe('v1beta2');
     expect(groups.get('networking.istio.io')?.versions.map((v) => v.version)).toEqual(['v1', 'v1beta1', 'v1alpha3']);
-    for (const g of ['admissionregistration.k8s.io', 'apiregistration.k8s.io', 'authentication.k8s.io', 'batch', 'certificates.k8s.io', 'discovery.k8s.io', 'node.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io']) {
+    for (const g of [
+      'admissionregistration.k8s.io',
+      'apiregistration.k8s.io',
+      'authentication.k8s.io',
+      'batch',
+      'certificates.k8s.io',
+      'discovery.k8s.io',
+      'node.k8s.io',
+      'scheduling.k8s.io',
+      'storage.k8s.io',
+    ]) {
       expect([g, groups.has(g)]).toEqual([g, true]);
     }
     expect(resources(r, 'policy', 'v1beta1').get('podsecuritypolicies')?.shortNames).toEqual(['psp']);
@@ -87,7 +134,18 @@ describe('built-in discovery', () => {
 
   it('the OpenAPI v3 index names built-in groups and their versions, CRD groups by version only, not the aggregator', () => {
     const paths = openApiV3Paths(r);
-    expect(paths).toEqual(expect.arrayContaining(['api', 'api/v1', 'apis', 'version', 'apis/apps', 'apis/apps/v1', 'apis/autoscaling/v2beta1', 'apis/networking.istio.io/v1']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'api',
+        'api/v1',
+        'apis',
+        'version',
+        'apis/apps',
+        'apis/apps/v1',
+        'apis/autoscaling/v2beta1',
+        'apis/networking.istio.io/v1',
+      ]),
+    );
     expect(paths).not.toContain('apis/networking.istio.io');
     expect(paths.some((p) => p.startsWith('apis/apiregistration.k8s.io'))).toBe(false);
   });

@@ -11,7 +11,12 @@ interface Crd {
     group: string;
     scope: string;
     names: { kind: string; plural: string; singular: string; shortNames?: string[]; categories?: string[] };
-    versions: { name: string; served: boolean; storage: boolean; additionalPrinterColumns?: { name: string; type: string; jsonPath: string }[] }[];
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      additionalPrinterColumns?: { name: string; type: string; jsonPath: string }[];
+    }[];
   };
 }
 
@@ -30,9 +35,19 @@ describeWithShared('Istio CRD table', () => {
       categories: c.spec.names.categories ?? [],
       scope: c.spec.scope,
     }));
-    const ours = ISTIO_CRDS.map(({ group, kind, plural, singular, shortNames, categories, scope }) => ({ group, kind, plural, singular, shortNames, categories, scope }));
+    const ours = ISTIO_CRDS.map(({ group, kind, plural, singular, shortNames, categories, scope }) => ({
+      group,
+      kind,
+      plural,
+      singular,
+      shortNames,
+      categories,
+      scope,
+    }));
     const key = (x: { group: string; kind: string }) => `${x.group}/${x.kind}`;
-    expect([...ours].sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...fromFile].sort((a, b) => key(a).localeCompare(key(b))));
+    expect([...ours].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+      [...fromFile].sort((a, b) => key(a).localeCompare(key(b))),
+    );
     expect(ours).toHaveLength(15);
   });
 
@@ -43,7 +58,11 @@ describeWithShared('Istio CRD table', () => {
       const served = c.spec.versions.filter((v) => v.served);
       expect(row?.versions.map((v) => v.name).sort()).toEqual(served.map((v) => v.name).sort());
       expect(row?.versions.find((v) => v.storage)?.name).toBe(c.spec.versions.find((v) => v.storage)?.name);
-      const columns = (served[0]?.additionalPrinterColumns ?? []).map(({ name, type, jsonPath }) => ({ name, type, jsonPath }));
+      const columns = (served[0]?.additionalPrinterColumns ?? []).map(({ name, type, jsonPath }) => ({
+        name,
+        type,
+        jsonPath,
+      }));
       expect(row?.printerColumns.map(({ name, type, jsonPath }) => ({ name, type, jsonPath }))).toEqual(columns);
     }
   });

@@ -8,7 +8,9 @@ import { beforeAll, expect, it } from '@jest/globals';
 import { canonical, type ConformanceResult, runKubeConformance } from '../support/kube-conformance.ts';
 import { conformanceDir, describeWithShared } from '../support/shared.ts';
 
-const floor = JSON.parse(readFileSync(new URL('./kube-conformance-floor.json', import.meta.url), 'utf8')) as { mustMatch: string[] };
+const floor = JSON.parse(readFileSync(new URL('./kube-conformance-floor.json', import.meta.url), 'utf8')) as {
+  mustMatch: string[];
+};
 
 describeWithShared('sandbox vs the recorded real kube-apiserver', () => {
   let result: ConformanceResult;
@@ -35,7 +37,9 @@ describeWithShared('sandbox vs the recorded real kube-apiserver', () => {
 
   it('matches at least 120 of the 131 recorded answers', () => {
     // Printed so a run shows where it stands, and which ids are left.
-    process.stdout.write(`kube-apiserver conformance: ${result.same.length}/${result.compared.length}; different: ${result.different.join(', ')}\n`);
+    process.stdout.write(
+      `kube-apiserver conformance: ${result.same.length}/${result.compared.length}; different: ${result.different.join(', ')}\n`,
+    );
     expect(result.same.length).toBeGreaterThanOrEqual(Math.max(floor.mustMatch.length, 120));
   });
 });

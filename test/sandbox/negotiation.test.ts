@@ -31,12 +31,20 @@ describe('negotiateOutput', () => {
   });
 
   it('allows Table only at resource endpoints, for JSON and YAML, and falls through to the next clause', () => {
-    expect(negotiateOutput(TABLE, { resource: true }).convert).toEqual({ kind: 'Table', group: 'meta.k8s.io', version: 'v1' });
+    expect(negotiateOutput(TABLE, { resource: true }).convert).toEqual({
+      kind: 'Table',
+      group: 'meta.k8s.io',
+      version: 'v1',
+    });
     expect(() => negotiateOutput(TABLE, { resource: false })).toThrow(/only the following media types/);
     expect(negotiateOutput(`${TABLE},application/json`, { resource: false }).convert).toBeUndefined();
-    expect(() => negotiateOutput('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io', { resource: true })).toThrow(/406|only the following/);
+    expect(() =>
+      negotiateOutput('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io', { resource: true }),
+    ).toThrow(/406|only the following/);
     // a conversion to anything but meta.k8s.io's kinds is never allowed
-    expect(() => negotiateOutput('application/json;as=APIGroupDiscoveryList;g=apidiscovery.k8s.io;v=v2', { resource: false })).toThrow(/only the following/);
+    expect(() =>
+      negotiateOutput('application/json;as=APIGroupDiscoveryList;g=apidiscovery.k8s.io;v=v2', { resource: false }),
+    ).toThrow(/only the following/);
   });
 
   it('stream=watch only at resource endpoints', () => {
@@ -46,9 +54,17 @@ describe('negotiateOutput', () => {
   });
 
   it('orders clauses by q, then specificity, as goautoneg does', () => {
-    expect(parseAccept('*/*;q=0.5, application/yaml').map((c) => `${c.type}/${c.subType}`)).toEqual(['application/yaml', '*/*']);
-    expect(parseAccept('*/*, application/yaml').map((c) => `${c.type}/${c.subType}`)).toEqual(['application/yaml', '*/*']);
-    expect(negotiateOutput('application/json;q=0.2, application/yaml;q=0.9', { resource: true }).mediaType).toBe('application/yaml');
+    expect(parseAccept('*/*;q=0.5, application/yaml').map((c) => `${c.type}/${c.subType}`)).toEqual([
+      'application/yaml',
+      '*/*',
+    ]);
+    expect(parseAccept('*/*, application/yaml').map((c) => `${c.type}/${c.subType}`)).toEqual([
+      'application/yaml',
+      '*/*',
+    ]);
+    expect(negotiateOutput('application/json;q=0.2, application/yaml;q=0.9', { resource: true }).mediaType).toBe(
+      'application/yaml',
+    );
   });
 });
 
@@ -58,8 +74,23 @@ describe('negotiation over HTTP', () => {
   beforeAll(async () => {
     sb = await startSandbox({ controllers: false });
     token = (sb.kubeconfig().match(/token: (\S+)/) as RegExpMatchArray)[1] as string;
-    sb.store.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { nodeName: 'sandbox-node-1', containers: [{ name: 'c', image: 'x' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'c', ready: true, restartCount: 0, state: { running: {} } }] } });
-    sb.store.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unscheduled', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] }, status: { phase: 'Pending' } });
+    sb.store.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'default' },
+      spec: { nodeName: 'sandbox-node-1', containers: [{ name: 'c', image: 'x' }] },
+      status: {
+        phase: 'Running',
+        containerStatuses: [{ name: 'c', ready: true, restartCount: 0, state: { running: {} } }],
+      },
+    });
+    sb.store.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'unscheduled', namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+      status: { phase: 'Pending' },
+    });
     sb.setPodLogs('default', 'p', 'c', ['hello']);
   });
   afterAll(async () => {
@@ -69,11 +100,17 @@ describe('negotiation over HTTP', () => {
   async function get(path: string, accept?: string): Promise<{ status: number; ctype: string; text: string }> {
     const { request } = await import('node:https');
     return new Promise((resolve, reject) => {
-      const req = request(`${sb.url}${path}`, { ca: sb.caCert, headers: { authorization: `Bearer ${token}`, ...(accept !== undefined ? { accept } : {}) } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ctype: String(res.headers['content-type'] ?? ''), text }));
-      });
+      const req = request(
+        `${sb.url}${path}`,
+        { ca: sb.caCert, headers: { authorization: `Bearer ${token}`, ...(accept !== undefined ? { accept } : {}) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, ctype: String(res.headers['content-type'] ?? ''), text }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -113,13 +150,28 @@ describe('negotiation over HTTP', () => {
   });
 
   it('paths no API handler claims get the mux’s plain-text 404; built-in groups a Status', async () => {
-    for (const path of ['/nonsense', '/apis/foo.example.com/v1', '/apis/foo.example.com', '/apis/networking.istio.io/v9', '/apis/networking.istio.io/v1/namespaces/default/foos']) {
+    for (const path of [
+      '/nonsense',
+      '/apis/foo.example.com/v1',
+      '/apis/foo.example.com',
+      '/apis/networking.istio.io/v9',
+      '/apis/networking.istio.io/v1/namespaces/default/foos',
+    ]) {
       const r = await get(path);
-      expect([path, r.status, r.ctype.split(';')[0], r.text]).toEqual([path, 404, 'text/plain', '404 page not found\n']);
+      expect([path, r.status, r.ctype.split(';')[0], r.text]).toEqual([
+        path,
+        404,
+        'text/plain',
+        '404 page not found\n',
+      ]);
     }
     for (const path of ['/api/v2', '/api/v1/foos', '/apis/apps/v2', '/apis/apps/v1/namespaces/default/foos']) {
       const r = await get(path);
-      expect([path, r.status, JSON.parse(r.text).message]).toEqual([path, 404, 'the server could not find the requested resource']);
+      expect([path, r.status, JSON.parse(r.text).message]).toEqual([
+        path,
+        404,
+        'the server could not find the requested resource',
+      ]);
     }
   });
 

@@ -17,7 +17,12 @@ describe('sandbox without nodes', () => {
     await sb?.close();
   });
 
-  function call(method: string, path: string, body?: unknown, ctype = 'application/json'): Promise<{ status: number; text: string }> {
+  function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    ctype = 'application/json',
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
       if (body !== undefined) headers['content-type'] = ctype;
@@ -38,7 +43,12 @@ describe('sandbox without nodes', () => {
   });
 
   it('a created pod stays Pending without nodeName, and its log answers 204', async () => {
-    const created = await call('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+    const created = await call('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p1' },
+      spec: { containers: [{ name: 'c', image: 'nginx' }] },
+    });
     expect(created.status).toBe(201);
     sb.settle();
     await new Promise((r) => setTimeout(r, 100));
@@ -52,13 +62,26 @@ describe('sandbox without nodes', () => {
   });
 
   it('a Deployment still gets its ReplicaSet and pods, and a template change stalls within maxSurge', async () => {
-    const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd1' }, spec: { selector: { matchLabels: { app: 'd1' } }, template: { metadata: { labels: { app: 'd1' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } };
+    const d = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd1' },
+      spec: {
+        selector: { matchLabels: { app: 'd1' } },
+        template: { metadata: { labels: { app: 'd1' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
+    };
     expect((await call('POST', '/apis/apps/v1/namespaces/default/deployments', d)).status).toBe(201);
     sb.settle();
     const pods = () => sb.store.list('Pod', 'default').filter((p) => p.metadata.labels?.app === 'd1');
     expect(pods()).toHaveLength(1);
     for (const image of ['nginx:2', 'nginx:3']) {
-      const patched = await call('PATCH', '/apis/apps/v1/namespaces/default/deployments/d1', { spec: { template: { spec: { containers: [{ name: 'c', image }] } } } }, 'application/merge-patch+json');
+      const patched = await call(
+        'PATCH',
+        '/apis/apps/v1/namespaces/default/deployments/d1',
+        { spec: { template: { spec: { containers: [{ name: 'c', image }] } } } },
+        'application/merge-patch+json',
+      );
       expect(patched.status).toBe(200);
       sb.settle();
     }

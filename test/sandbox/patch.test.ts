@@ -29,14 +29,20 @@ describe('applyJsonPatch', () => {
   });
 
   it('replaces a missing member by adding it and removes a missing member silently (evanphx/json-patch v4, as the API server)', () => {
-    expect(applyJsonPatch(doc, [{ op: 'replace', path: '/missing', value: 1 }])).toEqual({ ...(doc as object), missing: 1 });
+    expect(applyJsonPatch(doc, [{ op: 'replace', path: '/missing', value: 1 }])).toEqual({
+      ...(doc as object),
+      missing: 1,
+    });
     expect(applyJsonPatch(doc, [{ op: 'remove', path: '/missing' }])).toEqual(doc);
   });
 });
 
 describe('applyMergePatch', () => {
   it('merges maps, deletes on null and replaces lists', () => {
-    expect(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { a: null, b: { c: 5 }, l: [9] })).toEqual({ b: { c: 5, d: 3 }, l: [9] });
+    expect(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { a: null, b: { c: 5 }, l: [9] })).toEqual({
+      b: { c: 5, d: 3 },
+      l: [9],
+    });
   });
 });
 
@@ -47,7 +53,12 @@ describe('strategicMerge', () => {
         metadata: { annotations: { a: '1' } },
         spec: {
           containers: [
-            { name: 'app', image: 'app:1', ports: [{ containerPort: 80, name: 'http' }], env: [{ name: 'X', value: '1' }] },
+            {
+              name: 'app',
+              image: 'app:1',
+              ports: [{ containerPort: 80, name: 'http' }],
+              env: [{ name: 'X', value: '1' }],
+            },
             { name: 'side', image: 'side:1' },
           ],
           tolerations: [{ key: 'a' }],
@@ -58,20 +69,45 @@ describe('strategicMerge', () => {
 
   it('merges containers by name, ports by containerPort, env by name', () => {
     const out = strategicMerge(deployment, {
-      spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2', ports: [{ containerPort: 80, protocol: 'TCP' }], env: [{ name: 'Y', value: '2' }] }] } } },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'app:2',
+                ports: [{ containerPort: 80, protocol: 'TCP' }],
+                env: [{ name: 'Y', value: '2' }],
+              },
+            ],
+          },
+        },
+      },
     }) as { spec: { template: { spec: { containers: Json[] } } } };
     expect(out.spec.template.spec.containers).toEqual([
-      { name: 'app', image: 'app:2', ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }], env: [{ name: 'Y', value: '2' }, { name: 'X', value: '1' }] },
+      {
+        name: 'app',
+        image: 'app:2',
+        ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }],
+        env: [
+          { name: 'Y', value: '2' },
+          { name: 'X', value: '1' },
+        ],
+      },
       { name: 'side', image: 'side:1' },
     ]);
   });
 
   it('orders merged lists as the API server does: new patch items before the live-only ones they precede', () => {
     const live: Json = { containers: [{ name: 'c', image: 'nginx' }] };
-    const out = strategicMerge(live, { containers: [{ name: 'side', image: 'busybox' }] }) as { containers: { name: string }[] };
+    const out = strategicMerge(live, { containers: [{ name: 'side', image: 'busybox' }] }) as {
+      containers: { name: string }[];
+    };
     expect(out.containers.map((c) => c.name)).toEqual(['side', 'c']);
     const three: Json = { containers: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] };
-    const out2 = strategicMerge(three, { containers: [{ name: 'c', image: 'x' }, { name: 'new' }, { name: 'a', image: 'y' }] }) as { containers: { name: string }[] };
+    const out2 = strategicMerge(three, {
+      containers: [{ name: 'c', image: 'x' }, { name: 'new' }, { name: 'a', image: 'y' }],
+    }) as { containers: { name: string }[] };
     expect(out2.containers.map((c) => c.name)).toEqual(['b', 'c', 'new', 'a']);
   });
 
@@ -88,7 +124,12 @@ describe('strategicMerge', () => {
         },
       },
       metadata: { finalizers: ['x'], '$deleteFromPrimitiveList/finalizers': ['y'] },
-    } as unknown as Json) as { spec: { template: { metadata: { annotations: Json }; spec: { containers: { name: string }[]; tolerations: Json } } }; metadata: Json };
+    } as unknown as Json) as {
+      spec: {
+        template: { metadata: { annotations: Json }; spec: { containers: { name: string }[]; tolerations: Json } };
+      };
+      metadata: Json;
+    };
     expect(out.spec.template.metadata.annotations).toEqual({ a: '1', 'kubectl.kubernetes.io/restartedAt': 't' });
     expect(out.spec.template.spec.containers.map((c) => c.name)).toEqual(['app']);
     expect(out.spec.template.spec.tolerations).toEqual([{ key: 'b' }]);
@@ -98,7 +139,24 @@ describe('strategicMerge', () => {
   });
 
   it('merges Service ports on port, not containerPort', () => {
-    const out = strategicMerge({ spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }] } }, { spec: { ports: [{ port: 443, targetPort: 8443 }] } });
-    expect(out).toEqual({ spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https', targetPort: 8443 }] } });
+    const out = strategicMerge(
+      {
+        spec: {
+          ports: [
+            { port: 80, name: 'http' },
+            { port: 443, name: 'https' },
+          ],
+        },
+      },
+      { spec: { ports: [{ port: 443, targetPort: 8443 }] } },
+    );
+    expect(out).toEqual({
+      spec: {
+        ports: [
+          { port: 80, name: 'http' },
+          { port: 443, name: 'https', targetPort: 8443 },
+        ],
+      },
+    });
   });
 });

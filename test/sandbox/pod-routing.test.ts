@@ -12,7 +12,10 @@ function tokenFor(user?: string): string {
   return config.users[0]?.user.token as string;
 }
 
-function call(path: string, opts: { token?: string; upgrade?: boolean; method?: string } = {}): Promise<{ status: number; body: string }> {
+function call(
+  path: string,
+  opts: { token?: string; upgrade?: boolean; method?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(path, sb.url);
     const req = request(
@@ -24,7 +27,9 @@ function call(path: string, opts: { token?: string; upgrade?: boolean; method?: 
         ca: sb.caCert,
         headers: {
           ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-          ...(opts.upgrade ? { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' } : {}),
+          ...(opts.upgrade
+            ? { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' }
+            : {}),
         },
       },
       (res) => {
@@ -47,7 +52,12 @@ beforeAll(async () => {
     controllers: false,
     seed: [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'bookinfo' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web', namespace: 'bookinfo' },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
     ],
   });
   sb.podEndpoints.register('bookinfo', 'web', 8080, (_req, res) => {
@@ -65,7 +75,9 @@ describe('pods/proxy and pods/portforward routing', () => {
     expect((await call('/api/v1/namespaces/bookinfo/pods/web:8080/proxy/')).status).toBe(401);
     const denied = await call('/api/v1/namespaces/bookinfo/pods/web:8080/proxy/', { token: tokenFor('mallory') });
     expect(denied.status).toBe(403);
-    expect(JSON.parse(denied.body).message).toBe('pods "web:8080" is forbidden: User "mallory" cannot get resource "pods/proxy" in API group "" in the namespace "bookinfo"');
+    expect(JSON.parse(denied.body).message).toBe(
+      'pods "web:8080" is forbidden: User "mallory" cannot get resource "pods/proxy" in API group "" in the namespace "bookinfo"',
+    );
     const missing = await call('/api/v1/namespaces/bookinfo/pods/ghost:8080/proxy/', { token: tokenFor() });
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body).message).toBe('pods "ghost" not found');
@@ -77,10 +89,18 @@ describe('pods/proxy and pods/portforward routing', () => {
   });
 
   it('refuses port-forward upgrades before PodEndpoints when not allowed or the pod is missing', async () => {
-    const denied = await call('/api/v1/namespaces/bookinfo/pods/web/portforward?ports=8080', { token: tokenFor('mallory'), upgrade: true, method: 'POST' });
+    const denied = await call('/api/v1/namespaces/bookinfo/pods/web/portforward?ports=8080', {
+      token: tokenFor('mallory'),
+      upgrade: true,
+      method: 'POST',
+    });
     expect(denied.status).toBe(403);
     expect(JSON.parse(denied.body).reason).toBe('Forbidden');
-    const missing = await call('/api/v1/namespaces/bookinfo/pods/ghost/portforward?ports=8080', { token: tokenFor(), upgrade: true, method: 'POST' });
+    const missing = await call('/api/v1/namespaces/bookinfo/pods/ghost/portforward?ports=8080', {
+      token: tokenFor(),
+      upgrade: true,
+      method: 'POST',
+    });
     expect(missing.status).toBe(404);
   });
 });

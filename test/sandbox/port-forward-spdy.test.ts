@@ -6,8 +6,20 @@ import { describe, expect, it } from '@jest/globals';
 import { PodEndpoints, connectionRefused } from '../../src/sandbox/pod-endpoints.ts';
 import { IstiodSim } from '../../src/sandbox/istiod-sim.ts';
 import {
-  adler32, decodeHeaderBlock, encodeData, encodeHeaderBlock, encodePing, encodeRstStream, encodeSynStream,
-  FLAG_FIN, FRAME, HeaderDeflater, HeaderInflater, SPDY3_DICTIONARY, SpdyFrameReader, type SpdyFrame,
+  adler32,
+  decodeHeaderBlock,
+  encodeData,
+  encodeHeaderBlock,
+  encodePing,
+  encodeRstStream,
+  encodeSynStream,
+  FLAG_FIN,
+  FRAME,
+  HeaderDeflater,
+  HeaderInflater,
+  SPDY3_DICTIONARY,
+  SpdyFrameReader,
+  type SpdyFrame,
 } from '../../src/sandbox/spdy-framer.ts';
 import { serveSpdyPortForward } from '../../src/sandbox/spdy-port-forward.ts';
 
@@ -60,7 +72,9 @@ describe('SPDY/3 header compression', () => {
     const inflater = new HeaderInflater();
     const blocks: Record<string, string>[] = [{}, { a: 'b' }, { 'x-long': 'y'.repeat(70_000) }];
     for (const h of blocks) {
-      expect(decodeHeaderBlock(inflater.inflate(deflater.deflate(encodeHeaderBlock(h))))).toEqual(new Map(Object.entries(h).map(([k, v]) => [k, [v]])));
+      expect(decodeHeaderBlock(inflater.inflate(deflater.deflate(encodeHeaderBlock(h))))).toEqual(
+        new Map(Object.entries(h).map(([k, v]) => [k, [v]])),
+      );
     }
   });
 
@@ -75,7 +89,11 @@ describe('SpdyFrameReader', () => {
     const reader = new SpdyFrameReader();
     const frames: SpdyFrame[] = [];
     for (const byte of wire) frames.push(...reader.push(Buffer.from([byte])));
-    expect(frames.map((f) => (f.kind === 'data' ? ['data', f.streamId, f.flags, f.data.toString()] : ['control', f.type, f.payload.length]))).toEqual([
+    expect(
+      frames.map((f) =>
+        f.kind === 'data' ? ['data', f.streamId, f.flags, f.data.toString()] : ['control', f.type, f.payload.length],
+      ),
+    ).toEqual([
       ['control', FRAME.PING, 4],
       ['data', 3, FLAG_FIN, 'hello'],
       ['control', FRAME.RST_STREAM, 8],
@@ -112,7 +130,8 @@ class ScriptedClient {
   async until(pred: (frames: SpdyFrame[]) => boolean, ms = 3000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!pred(this.frames)) {
-      if (Date.now() > deadline) throw new Error(`timed out; frames: ${JSON.stringify(this.frames.map(describeFrame))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out; frames: ${JSON.stringify(this.frames.map(describeFrame))}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 50);
@@ -122,14 +141,20 @@ class ScriptedClient {
 
   replyHeaders(id: number): Map<string, string[]> | undefined {
     for (const f of this.frames) {
-      if (f.kind === 'control' && f.type === FRAME.SYN_REPLY && f.payload.readUInt32BE(0) === id) return decodeHeaderBlock(this.inflater.inflate(f.payload.subarray(4)));
+      if (f.kind === 'control' && f.type === FRAME.SYN_REPLY && f.payload.readUInt32BE(0) === id)
+        return decodeHeaderBlock(this.inflater.inflate(f.payload.subarray(4)));
     }
     return undefined;
   }
 
   dataOf(id: number): { text: string; fin: boolean } {
-    const mine = this.frames.filter((f): f is Extract<SpdyFrame, { kind: 'data' }> => f.kind === 'data' && f.streamId === id);
-    return { text: Buffer.concat(mine.map((f) => f.data)).toString('utf8'), fin: mine.some((f) => (f.flags & FLAG_FIN) !== 0) };
+    const mine = this.frames.filter(
+      (f): f is Extract<SpdyFrame, { kind: 'data' }> => f.kind === 'data' && f.streamId === id,
+    );
+    return {
+      text: Buffer.concat(mine.map((f) => f.data)).toString('utf8'),
+      fin: mine.some((f) => (f.flags & FLAG_FIN) !== 0),
+    };
   }
 
   close(): void {
@@ -139,7 +164,9 @@ class ScriptedClient {
 }
 
 function describeFrame(f: SpdyFrame) {
-  return f.kind === 'data' ? { data: f.streamId, flags: f.flags, len: f.data.length } : { control: f.type, flags: f.flags };
+  return f.kind === 'data'
+    ? { data: f.streamId, flags: f.flags, len: f.data.length }
+    : { control: f.type, flags: f.flags };
 }
 
 function serve(): { client: ScriptedClient; endpoints: PodEndpoints } {
@@ -148,7 +175,11 @@ function serve(): { client: ScriptedClient; endpoints: PodEndpoints } {
   sim.connect('reviews-v1-x.bookinfo');
   sim.registerOn(endpoints);
   const [clientSide, serverSide] = duplexPair();
-  serveSpdyPortForward(serverSide, (port) => endpoints.dial('istio-system', 'istiod-0', port), (port) => connectionRefused('istio-system', 'istiod-0', port));
+  serveSpdyPortForward(
+    serverSide,
+    (port) => endpoints.dial('istio-system', 'istiod-0', port),
+    (port) => connectionRefused('istio-system', 'istiod-0', port),
+  );
   return { client: new ScriptedClient(clientSide), endpoints };
 }
 
@@ -161,7 +192,9 @@ describe('serveSpdyPortForward', () => {
     await client.until((fs) => fs.filter((f) => f.kind === 'control' && f.type === FRAME.SYN_REPLY).length === 2);
     expect(client.replyHeaders(1)).toEqual(new Map());
     expect(client.replyHeaders(3)).toEqual(new Map());
-    client.conn.write(encodeData(3, Buffer.from('GET /debug/syncz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')));
+    client.conn.write(
+      encodeData(3, Buffer.from('GET /debug/syncz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')),
+    );
     await client.until(() => client.dataOf(3).fin && client.dataOf(1).fin);
     expect(client.dataOf(3).text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"proxy":"reviews-v1-x\.bookinfo"/);
     expect(client.dataOf(1)).toEqual({ text: '', fin: true });
@@ -203,7 +236,9 @@ describe('serveSpdyPortForward', () => {
     client.conn.write(encodePing(9));
     await client.until((fs) => fs.some((f) => f.kind === 'control' && f.type === FRAME.PING));
     const rst = client.frames.find((f) => f.kind === 'control' && f.type === FRAME.RST_STREAM);
-    expect(rst && rst.kind === 'control' ? [rst.payload.readUInt32BE(0), rst.payload.readUInt32BE(4)] : []).toEqual([1, 3]);
+    expect(rst && rst.kind === 'control' ? [rst.payload.readUInt32BE(0), rst.payload.readUInt32BE(4)] : []).toEqual([
+      1, 3,
+    ]);
     const ping = client.frames.find((f) => f.kind === 'control' && f.type === FRAME.PING);
     expect(ping && ping.kind === 'control' ? ping.payload.readUInt32BE(0) : 0).toBe(9);
     client.close();

@@ -42,7 +42,9 @@ afterAll(async () => {
 
 describe('GET through pods/portforward (KubeClient.portForwardGet)', () => {
   it('reads /debug/syncz as localhost, and the answer yields the scenario per istiod', async () => {
-    const [a, b] = await Promise.all(ISTIODS.map((pod) => kube.portForwardGet('istio-system', pod, 15014, '/debug/syncz', { timeoutMs: 5000 })));
+    const [a, b] = await Promise.all(
+      ISTIODS.map((pod) => kube.portForwardGet('istio-system', pod, 15014, '/debug/syncz', { timeoutMs: 5000 })),
+    );
     expect([a!.status, b!.status]).toEqual([200, 200]);
     expect(a!.headers['content-type']).toBe('application/json');
     const rows = [
@@ -59,18 +61,24 @@ describe('GET through pods/portforward (KubeClient.portForwardGet)', () => {
     expect(nacked).toMatchObject({ status: 'ERROR', lastError: DEMO_NACK_MESSAGES.CDS });
     // Nonces look like istiod's (UUIDs), not counters.
     expect(nacked.sentNonce).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(sandbox.requests.some((r) => r.path === `/api/v1/namespaces/istio-system/pods/${ISTIODS[0]}/portforward`)).toBe(true);
+    expect(
+      sandbox.requests.some((r) => r.path === `/api/v1/namespaces/istio-system/pods/${ISTIODS[0]}/portforward`),
+    ).toBe(true);
   });
 
   it('says so when nothing listens on the port (the kubelet words it as connection refused)', async () => {
-    const err = await kube.portForwardGet('istio-system', ISTIODS[0], 9999, '/', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const err = await kube
+      .portForwardGet('istio-system', ISTIODS[0], 9999, '/', { timeoutMs: 5000 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortForwardError);
     expect((err as PortForwardError).kind).toBe('refused');
     expect((err as PortForwardError).message).toMatch(/dial tcp 127\.0\.0\.1:9999: connect: connection refused/);
   });
 
   it('reports the tunnel failure for a pod that does not exist', async () => {
-    const err = await kube.portForwardGet('istio-system', 'istiod-gone', 15014, '/debug/syncz', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const err = await kube
+      .portForwardGet('istio-system', 'istiod-gone', 15014, '/debug/syncz', { timeoutMs: 5000 })
+      .catch((e: unknown) => e);
     expect((err as PortForwardError).kind).toBe('tunnel');
     expect((err as Error).message).toMatch(/404/);
   });
@@ -82,13 +90,17 @@ describe('GET through pods/portforward (KubeClient.portForwardGet)', () => {
 
   it('gives up after timeoutMs when the pod never answers', async () => {
     const t0 = Date.now();
-    const err = await kube.portForwardGet('istio-system', 'istiod-silent', 15014, '/debug/syncz', { timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await kube
+      .portForwardGet('istio-system', 'istiod-silent', 15014, '/debug/syncz', { timeoutMs: 300 })
+      .catch((e: unknown) => e);
     expect((err as PortForwardError).kind).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
   it('refuses a body larger than maxBodyBytes', async () => {
-    const err = await kube.portForwardGet('istio-system', 'istiod-silent', 8080, '/', { timeoutMs: 5000, maxBodyBytes: 1000 }).catch((e: unknown) => e);
+    const err = await kube
+      .portForwardGet('istio-system', 'istiod-silent', 8080, '/', { timeoutMs: 5000, maxBodyBytes: 1000 })
+      .catch((e: unknown) => e);
     expect((err as PortForwardError).kind).toBe('too-large');
   });
 });
@@ -96,7 +108,10 @@ describe('GET through pods/portforward (KubeClient.portForwardGet)', () => {
 describe('the channel.k8s.io WebSocket framing', () => {
   it('opens with the port, 2 bytes little-endian, on the data and the error channel', async () => {
     const url = `${sandbox.url.replace(/^http/, 'ws')}/api/v1/namespaces/istio-system/pods/${ISTIODS[0]}/portforward?ports=15014`;
-    const ws = new WebSocket(url, ['v4.channel.k8s.io'], { headers: { authorization: `Bearer ${token}` }, ca: sandbox.caCert });
+    const ws = new WebSocket(url, ['v4.channel.k8s.io'], {
+      headers: { authorization: `Bearer ${token}` },
+      ca: sandbox.caCert,
+    });
     const frames: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       ws.on('message', (d: Buffer) => {
@@ -108,18 +123,28 @@ describe('the channel.k8s.io WebSocket framing', () => {
     expect(ws.protocol).toBe('v4.channel.k8s.io');
     ws.close();
     // 15014 = 0x3aa6
-    expect(frames.map((f) => [...f])).toEqual([[0, 0xa6, 0x3a], [1, 0xa6, 0x3a]]);
+    expect(frames.map((f) => [...f])).toEqual([
+      [0, 0xa6, 0x3a],
+      [1, 0xa6, 0x3a],
+    ]);
   });
 });
 
 describe('the channel.k8s.io WebSocket framing, several ports', () => {
   it('gives each port its own data and error channel and carries each to its own listener', async () => {
     const url = `${sandbox.url.replace(/^http/, 'ws')}/api/v1/namespaces/istio-system/pods/${ISTIODS[0]}/portforward?ports=15014,8080`;
-    const ws = new WebSocket(url, ['v4.channel.k8s.io'], { headers: { authorization: `Bearer ${token}` }, ca: sandbox.caCert });
+    const ws = new WebSocket(url, ['v4.channel.k8s.io'], {
+      headers: { authorization: `Bearer ${token}` },
+      ca: sandbox.caCert,
+    });
     const byChannel = new Map<number, Buffer[]>();
     const text = (ch: number) => Buffer.concat(byChannel.get(ch) ?? []).toString('latin1');
     await new Promise<void>((resolve, reject) => {
-      ws.on('open', () => ws.send(Buffer.concat([Buffer.from([2]), Buffer.from('GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])));
+      ws.on('open', () =>
+        ws.send(
+          Buffer.concat([Buffer.from([2]), Buffer.from('GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]),
+        ),
+      );
       ws.on('message', (d: Buffer) => {
         byChannel.set(d[0]!, [...(byChannel.get(d[0]!) ?? []), d.subarray(1)]);
         if (/^..HTTP\/1\.1 200 OK/s.test(text(2))) resolve();
@@ -161,6 +186,11 @@ describe('pods/proxy', () => {
   it('answers 503 with a Kubernetes Status when nothing listens', async () => {
     const r = await proxy(ISTIODS[0], 9090, 'metrics');
     expect(r.status).toBe(503);
-    expect(JSON.parse(r.text)).toMatchObject({ kind: 'Status', code: 503, reason: 'ServiceUnavailable', message: expect.stringMatching(/connection refused/) });
+    expect(JSON.parse(r.text)).toMatchObject({
+      kind: 'Status',
+      code: 503,
+      reason: 'ServiceUnavailable',
+      message: expect.stringMatching(/connection refused/),
+    });
   });
 });

@@ -2,7 +2,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { ApiError } from '../../src/sandbox/api-errors.ts';
-import { matchesFieldRequirements, matchesLabelRequirements, parseFieldSelector, parseLabelSelector } from '../../src/sandbox/selectors.ts';
+import {
+  matchesFieldRequirements,
+  matchesLabelRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+} from '../../src/sandbox/selectors.ts';
 
 const labels = { app: 'reviews', version: 'v2', 'app.kubernetes.io/part-of': 'bookinfo' };
 const m = (sel: string) => matchesLabelRequirements(parseLabelSelector(sel), labels);
@@ -28,7 +33,13 @@ describe('label selectors', () => {
 });
 
 describe('field selectors', () => {
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } } as KubeObject;
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'ns' },
+    spec: { nodeName: 'n1' },
+    status: { phase: 'Running' },
+  } as KubeObject;
   it('compares dotted paths with = and !=', () => {
     expect(matchesFieldRequirements(parseFieldSelector('metadata.name=p,status.phase=Running'), pod)).toBe(true);
     expect(matchesFieldRequirements(parseFieldSelector('spec.nodeName!=n1'), pod)).toBe(false);

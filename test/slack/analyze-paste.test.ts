@@ -29,7 +29,12 @@ beforeAll(async () => {
   fake = await startSlackFake();
   let app: SlackApp | undefined;
   // The form as the analyze feature declares it, wired the way the composition root wires every feature's forms.
-  const form = pasteForm({ clusters: [{ name: 'test-cluster', kube }], messenger: () => app?.messenger, log: createLogger({ level: 'silent' }), settings: {} });
+  const form = pasteForm({
+    clusters: [{ name: 'test-cluster', kube }],
+    messenger: () => app?.messenger,
+    log: createLogger({ level: 'silent' }),
+    settings: {},
+  });
   const h = await startApp(fake, 'http', { kube, commands: [helpCommand, analyzeCommand], forms: [form] });
   app = h.slack;
   slack = h.slack;
@@ -46,7 +51,12 @@ function submission(privateMetadata: string, yaml: string) {
   return {
     type: 'view_submission',
     user: { id: ALICE, username: 'alice' },
-    view: { id: 'V0PASTE01', callback_id: PASTE_CALLBACK_ID, private_metadata: privateMetadata, state: { values: { yaml: { yaml: { type: 'plain_text_input', value: yaml } } } } },
+    view: {
+      id: 'V0PASTE01',
+      callback_id: PASTE_CALLBACK_ID,
+      private_metadata: privateMetadata,
+      state: { values: { yaml: { yaml: { type: 'plain_text_input', value: yaml } } } },
+    },
   };
 }
 
@@ -54,20 +64,36 @@ describe('/mesh analyze --paste', () => {
   let metadata = '';
 
   it('opens the paste modal with the slash command trigger_id, and posts nothing in the channel', async () => {
-    const res = await sendSlashCommand(eventsUrl, slashCommand('analyze bookinfo --paste', { responseUrl: fake.responseUrl(), triggerId: '123.456.abc' }), knobs);
+    const res = await sendSlashCommand(
+      eventsUrl,
+      slashCommand('analyze bookinfo --paste', { responseUrl: fake.responseUrl(), triggerId: '123.456.abc' }),
+      knobs,
+    );
     expect(res.status).toBe(200);
     const open = await fake.waitFor(() => fake.calls('views.open')[0]);
     expect(open.args.trigger_id).toBe('123.456.abc');
-    const view = (typeof open.args.view === 'string' ? JSON.parse(open.args.view) : open.args.view) as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    const view = (typeof open.args.view === 'string' ? JSON.parse(open.args.view) : open.args.view) as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: unknown[];
+    };
     expect(view.callback_id).toBe(PASTE_CALLBACK_ID);
-    expect(JSON.parse(view.private_metadata)).toEqual({ channel: GENERAL, cluster: 'test-cluster', namespace: 'bookinfo' });
+    expect(JSON.parse(view.private_metadata)).toEqual({
+      channel: GENERAL,
+      cluster: 'test-cluster',
+      namespace: 'bookinfo',
+    });
     metadata = view.private_metadata;
     await slack.idle();
     expect(fake.calls('chat.postMessage')).toHaveLength(0);
   });
 
   it('refuses broken YAML inside the modal, naming the line', async () => {
-    const res = await sendInteraction(eventsUrl, submission(metadata, 'apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n   bad: indent\n'), knobs);
+    const res = await sendInteraction(
+      eventsUrl,
+      submission(metadata, 'apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n   bad: indent\n'),
+      knobs,
+    );
     expect(res.status).toBe(200);
     const body = JSON.parse(res.body) as { response_action: string; errors: { yaml: string } };
     expect(body.response_action).toBe('errors');
@@ -126,16 +152,24 @@ describe('/mesh analyze --paste', () => {
   it('says to use the slash command when a mention asks for the paste form', async () => {
     const res = await sendEvent(eventsUrl, mentionEvent('<@UBOT0001> analyze --paste'), knobs);
     expect(res.status).toBe(200);
-    const post = await fake.waitFor(() => fake.calls('chat.postMessage').find((c) => blockText(c.args).includes('/mesh analyze --paste')));
+    const post = await fake.waitFor(() =>
+      fake.calls('chat.postMessage').find((c) => blockText(c.args).includes('/mesh analyze --paste')),
+    );
     expect(post).toBeDefined();
     expect(fake.calls('views.open')).toHaveLength(1);
   });
 
   it('opens the form without a namespace for --all', async () => {
-    const res = await sendSlashCommand(eventsUrl, slashCommand('analyze --paste --all', { responseUrl: fake.responseUrl(), triggerId: '9.9.9' }), knobs);
+    const res = await sendSlashCommand(
+      eventsUrl,
+      slashCommand('analyze --paste --all', { responseUrl: fake.responseUrl(), triggerId: '9.9.9' }),
+      knobs,
+    );
     expect(res.status).toBe(200);
     const open = await fake.waitFor(() => fake.calls('views.open')[1]);
-    const view = (typeof open.args.view === 'string' ? JSON.parse(open.args.view) : open.args.view) as { private_metadata: string };
+    const view = (typeof open.args.view === 'string' ? JSON.parse(open.args.view) : open.args.view) as {
+      private_metadata: string;
+    };
     expect(JSON.parse(view.private_metadata).namespace).toBeUndefined();
   });
 });

@@ -17,7 +17,10 @@ const rateLimited: string[] = [];
 /** What the click handler does: set per test. */
 let onClick: (message: MessageRef | undefined) => Promise<ClickOutcome> = async () => ({});
 
-const state = (text: string): Rendered => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${text}*` } }] });
+const state = (text: string): Rendered => ({
+  text,
+  blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${text}*` } }],
+});
 
 beforeAll(async () => {
   fake = await startSlackFake();
@@ -90,7 +93,10 @@ describe('message updates under Slack faults', () => {
     rateLimited.length = 0;
     fake.fault({ method: 'chat.update', status: 429, retryAfterSeconds: 1, calls: 1 });
     const started = Date.now();
-    await Promise.all([h.slack.messenger.update(ref, state('Running…'), { version: 1 }), h.slack.messenger.update(ref, state('Done'), { version: 2 })]);
+    await Promise.all([
+      h.slack.messenger.update(ref, state('Running…'), { version: 1 }),
+      h.slack.messenger.update(ref, state('Done'), { version: 2 }),
+    ]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(rateLimited).toContain('chat.update');
     const history = texts(messageAt(ref));
@@ -107,14 +113,22 @@ describe('message updates under Slack faults', () => {
       background = h.slack.messenger.update(message ?? ref, state('Done'), { version: 3 });
       return { update: state('Approved, running…'), version: 2 };
     };
-    const res = await sendInteraction(h.eventsUrl, blockActions({ actionId: 'approve:r-1', value: 'r-1', responseUrl: fake.responseUrl(), messageTs: ref.ts }), knobs);
+    const res = await sendInteraction(
+      h.eventsUrl,
+      blockActions({ actionId: 'approve:r-1', value: 'r-1', responseUrl: fake.responseUrl(), messageTs: ref.ts }),
+      knobs,
+    );
     expect(res.status).toBe(200);
     await fake.waitFor(() => background);
     await background;
     await h.slack.idle(5000);
     expect(messageAt(ref)?.text).toBe('Done');
     expect(fake.calls('chat.update').some((c) => c.args.text === 'Approved, running…')).toBe(false);
-    expect(logLines(h.logs).some((l) => l.msg === 'stale message update dropped: a newer one is on its way' && l.version === 2)).toBe(true);
+    expect(
+      logLines(h.logs).some(
+        (l) => l.msg === 'stale message update dropped: a newer one is on its way' && l.version === 2,
+      ),
+    ).toBe(true);
   }, 15_000);
 
   it('keeps unversioned updates (the command answers) in the order they were made', async () => {
@@ -173,7 +187,11 @@ describe('response_url under faults', () => {
     fake.fault({ method: 'response_url', status: 503, calls: 100 });
     const mark = h.logs.length;
     // No channel: the refusal of this tampered click can only go through the response_url.
-    const payload: Record<string, unknown> = { ...blockActions({ actionId: 'approve:r-9', value: 'r-9', responseUrl, messageTs: '1700000000.000900' }), channel: undefined, container: undefined };
+    const payload: Record<string, unknown> = {
+      ...blockActions({ actionId: 'approve:r-9', value: 'r-9', responseUrl, messageTs: '1700000000.000900' }),
+      channel: undefined,
+      container: undefined,
+    };
     payload.actions = [{ type: 'button', action_id: 'approve:r-9', value: 'r-9', action_ts: 'yesterday' }];
     const res = await sendInteraction(h.eventsUrl, payload, knobs);
     expect(res.status).toBe(200);
@@ -181,16 +199,22 @@ describe('response_url under faults', () => {
     await h.slack.idle(5000);
     await new Promise((r) => setTimeout(r, 50));
     expect(fake.responseAttempts(responseUrl)).toHaveLength(3);
-    expect(fake.responseAttempts(responseUrl).every((a) => String(a.body.text).includes('That button is not valid'))).toBe(true);
+    expect(
+      fake.responseAttempts(responseUrl).every((a) => String(a.body.text).includes('That button is not valid')),
+    ).toBe(true);
     const lines = logLines(h.logs.slice(mark));
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);
-    expect(lines.some((l) => l.msg === 'an answer could not be delivered through the response_url' && l.level === 40)).toBe(true);
+    expect(
+      lines.some((l) => l.msg === 'an answer could not be delivered through the response_url' && l.level === 40),
+    ).toBe(true);
   });
 
   it('does not retry a 4xx other than 429', async () => {
     const url = fake.responseUrl();
     fake.fault({ method: 'response_url', status: 404, calls: 5 });
-    const err = await postToResponseUrl(url, state('x'), { responseType: 'ephemeral' }, { baseDelayMs: 1 }).catch((e: unknown) => e);
+    const err = await postToResponseUrl(url, state('x'), { responseType: 'ephemeral' }, { baseDelayMs: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ResponseUrlError);
     expect((err as ResponseUrlError).status).toBe(404);
     expect(fake.responseAttempts(url)).toHaveLength(1);
@@ -208,7 +232,9 @@ describe('response_url under faults', () => {
   it('gives up at once on a Retry-After longer than it will wait', async () => {
     const url = fake.responseUrl();
     fake.fault({ method: 'response_url', status: 429, retryAfterSeconds: 120, calls: 1 });
-    await expect(postToResponseUrl(url, state('x'), {}, { maxRetryAfterMs: 5000 })).rejects.toThrow(/rate-limited for 120 s/);
+    await expect(postToResponseUrl(url, state('x'), {}, { maxRetryAfterMs: 5000 })).rejects.toThrow(
+      /rate-limited for 120 s/,
+    );
     expect(fake.responseAttempts(url)).toHaveLength(1);
   });
 
@@ -218,7 +244,12 @@ describe('response_url under faults', () => {
       tried.push(Date.now());
       throw new TypeError('fetch failed');
     }) as typeof fetch;
-    const err = await postToResponseUrl('http://127.0.0.1:9/response/x', state('x'), {}, { fetch: failing, baseDelayMs: 5, attempts: 4 }).catch((e: unknown) => e);
+    const err = await postToResponseUrl(
+      'http://127.0.0.1:9/response/x',
+      state('x'),
+      {},
+      { fetch: failing, baseDelayMs: 5, attempts: 4 },
+    ).catch((e: unknown) => e);
     expect(tried).toHaveLength(4);
     expect(err).toBeInstanceOf(ResponseUrlError);
     expect((err as Error).message).toMatch(/^response_url could not be reached: fetch failed/);

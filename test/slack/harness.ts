@@ -88,7 +88,10 @@ export const whoamiCommand = defineCommand({
     return requester;
   },
   render(r) {
-    return { text: `you are ${r.userId} ${r.userName ?? '(no name)'} in ${r.channelId} via ${r.source}`, blocks: [section('whoami')] };
+    return {
+      text: `you are ${r.userId} ${r.userName ?? '(no name)'} in ${r.channelId} via ${r.source}`,
+      blocks: [section('whoami')],
+    };
   },
 });
 
@@ -150,7 +153,16 @@ export async function startApp(
   });
   const log = createLogger({ level: 'debug', destination });
   const router = new Router({
-    commands: extra.commands ?? [helpCommand, versionCommand, configCommand, probeCommand, longCommand, boomCommand, slowCommand, whoamiCommand],
+    commands: extra.commands ?? [
+      helpCommand,
+      versionCommand,
+      configCommand,
+      probeCommand,
+      longCommand,
+      boomCommand,
+      slowCommand,
+      whoamiCommand,
+    ],
     clusters: [{ name: 'test-cluster', kube: extra.kube ?? unreachableKube() }],
     log,
   });
@@ -181,7 +193,9 @@ export async function startApp(
  * events never fire; `getBuiltinModule` reaches the real one). Jest fails a test on them as well.
  */
 export function captureUnhandledRejections(): { readonly seen: unknown[]; stop(): void } {
-  const real = (process as unknown as { getBuiltinModule(id: string): NodeJS.Process }).getBuiltinModule('node:process');
+  const real = (process as unknown as { getBuiltinModule(id: string): NodeJS.Process }).getBuiltinModule(
+    'node:process',
+  );
   const seen: unknown[] = [];
   const listener = (reason: unknown) => {
     seen.push(reason);

@@ -4,7 +4,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ButtonClick, ClickOutcome } from '../../src/messenger.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, sendEvent, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
-import { ALICE, GENERAL, blockActions, directMessageEvent, mentionEvent, newTs, slashCommand } from '../support/slack-payloads.ts';
+import {
+  ALICE,
+  GENERAL,
+  blockActions,
+  directMessageEvent,
+  mentionEvent,
+  newTs,
+  slashCommand,
+} from '../support/slack-payloads.ts';
 import { BOT_TOKEN, type Harness, SIGNING_SECRET, blockText, startApp } from './harness.ts';
 
 const knobs: SignKnobs = { secret: SIGNING_SECRET };
@@ -18,7 +26,8 @@ beforeAll(async () => {
   fake = await startSlackFake();
   h = await startApp(fake, 'http', {
     viewHandlers: {
-      'silence:': async (v) => (v.values.duration?.minutes === 'forever' ? { errors: { duration: 'Give a number of minutes.' } } : undefined),
+      'silence:': async (v) =>
+        v.values.duration?.minutes === 'forever' ? { errors: { duration: 'Give a number of minutes.' } } : undefined,
     },
     clickHandlers: {
       'approve:': async (click) => {
@@ -35,7 +44,9 @@ afterAll(async () => {
   if (ackTimes.length) {
     const sorted = [...ackTimes].sort((a, b) => a - b);
     // The figure the report quotes: Slack's limit is 3000 ms.
-    console.log(`HTTP ack latency over ${sorted.length} requests one at a time: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms`);
+    console.log(
+      `HTTP ack latency over ${sorted.length} requests one at a time: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms`,
+    );
   }
 });
 
@@ -114,7 +125,11 @@ describe('slash commands over HTTP', () => {
     expect(fake.calls('chat.postMessage')[0]?.args.channel).toBe('CPRIVATE1');
     expect(working?.body).toMatchObject({ response_type: 'in_channel' });
     expect(String(working?.body.text)).toMatch(/^Working on/);
-    expect(result?.body).toMatchObject({ response_type: 'in_channel', replace_original: true, text: 'probe of default: all good' });
+    expect(result?.body).toMatchObject({
+      response_type: 'in_channel',
+      replace_original: true,
+      text: 'probe of default: all good',
+    });
   });
 
   it('puts long output into the thread as a file with the files.uploadV2 sequence', async () => {
@@ -168,19 +183,31 @@ describe('the front door under load and failure', () => {
 
   it('tells the router who is asking: the Slack id and the users.info name', async () => {
     const responseUrl = fake.responseUrl();
-    await sendSlashCommand(h.eventsUrl, slashCommand('whoami', { responseUrl, user: 'UBOB0001', userName: 'payload-name' }), knobs);
+    await sendSlashCommand(
+      h.eventsUrl,
+      slashCommand('whoami', { responseUrl, user: 'UBOB0001', userName: 'payload-name' }),
+      knobs,
+    );
     const post = await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
     expect(post.args.text).toBe(`you are UBOB0001 ubob0001 in ${GENERAL} via slack`);
     expect(fake.calls('users.info').map((c) => c.args.user)).toEqual(['UBOB0001']);
     // A second command from the same person uses the cache.
-    await sendSlashCommand(h.eventsUrl, slashCommand('whoami', { responseUrl: fake.responseUrl(), user: 'UBOB0001' }), knobs);
+    await sendSlashCommand(
+      h.eventsUrl,
+      slashCommand('whoami', { responseUrl: fake.responseUrl(), user: 'UBOB0001' }),
+      knobs,
+    );
     await fake.waitFor(() => fake.calls('chat.postMessage')[1]);
     expect(fake.calls('users.info')).toHaveLength(1);
   });
 
   it('answers even when users.info fails, with the name from the payload', async () => {
     fake.failNext('users.info', 'user_not_found');
-    await sendSlashCommand(h.eventsUrl, slashCommand('whoami', { responseUrl: fake.responseUrl(), user: 'UCAROL01', userName: 'carol' }), knobs);
+    await sendSlashCommand(
+      h.eventsUrl,
+      slashCommand('whoami', { responseUrl: fake.responseUrl(), user: 'UCAROL01', userName: 'carol' }),
+      knobs,
+    );
     const post = await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
     expect(post.args.text).toBe(`you are UCAROL01 carol in ${GENERAL} via slack`);
   });
@@ -189,11 +216,19 @@ describe('the front door under load and failure', () => {
     const view = (minutes: string) => ({
       type: 'view_submission',
       user: { id: ALICE, username: 'alice' },
-      view: { id: 'V00000001', callback_id: 'silence:reviews', private_metadata: '', state: { values: { duration: { minutes: { type: 'plain_text_input', value: minutes } } } } },
+      view: {
+        id: 'V00000001',
+        callback_id: 'silence:reviews',
+        private_metadata: '',
+        state: { values: { duration: { minutes: { type: 'plain_text_input', value: minutes } } } },
+      },
     });
     const bad = await sendInteraction(h.eventsUrl, view('forever'), knobs);
     expect(bad.status).toBe(200);
-    expect(JSON.parse(bad.body)).toEqual({ response_action: 'errors', errors: { duration: 'Give a number of minutes.' } });
+    expect(JSON.parse(bad.body)).toEqual({
+      response_action: 'errors',
+      errors: { duration: 'Give a number of minutes.' },
+    });
     const good = await sendInteraction(h.eventsUrl, view('30'), knobs);
     expect(good.status).toBe(200);
     expect(good.body).toBe('');
@@ -202,7 +237,11 @@ describe('the front door under load and failure', () => {
 
 describe('many at once', () => {
   it('acknowledges 40 concurrent /mesh help well under 3 s and answers each once', async () => {
-    const results = await Promise.all(Array.from({ length: 40 }, () => sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), knobs)));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), knobs),
+      ),
+    );
     expect(results.every((res) => res.status === 200)).toBe(true);
     const slowest = Math.max(...results.map((res) => res.ms));
     console.log(`HTTP ack latency, 40 at once: slowest ${slowest.toFixed(1)} ms`);
@@ -215,14 +254,20 @@ describe('many at once', () => {
 
 describe('request verification', () => {
   it('refuses a bad signature with 401 and does nothing', async () => {
-    const res = await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), { ...knobs, badSignature: true });
+    const res = await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), {
+      ...knobs,
+      badSignature: true,
+    });
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 100));
     expect(fake.calls('chat.postMessage')).toHaveLength(0);
   });
 
   it('refuses a stale timestamp with 401', async () => {
-    const res = await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), { ...knobs, stale: true });
+    const res = await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), {
+      ...knobs,
+      stale: true,
+    });
     expect(res.status).toBe(401);
   });
 
@@ -283,29 +328,57 @@ describe('mentions and direct messages over HTTP', () => {
 describe('buttons over HTTP', () => {
   it('dispatches a click to the handler for its action_id prefix and applies the outcome', async () => {
     clickOutcome = {
-      update: { text: 'Approved by alice', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Approved by <@UALICE01>' } }] },
+      update: {
+        text: 'Approved by alice',
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Approved by <@UALICE01>' } }],
+      },
       thread: [{ text: 'Rolling out…', blocks: [] }],
       ephemeral: { text: 'You approved it', blocks: [] },
     };
     // chat.update needs a message the fake knows: post one as the bot first.
     const posted = await h.slack.messenger.post(GENERAL, { text: 'proposal', blocks: [] });
-    const res = await sendInteraction(h.eventsUrl, blockActions({ actionId: 'approve:p-42', value: 'p-42', responseUrl: fake.responseUrl(), messageTs: posted.ts }), knobs);
+    const res = await sendInteraction(
+      h.eventsUrl,
+      blockActions({ actionId: 'approve:p-42', value: 'p-42', responseUrl: fake.responseUrl(), messageTs: posted.ts }),
+      knobs,
+    );
     expect(res.status).toBe(200);
     await fake.waitFor(() => fake.calls('chat.postEphemeral')[0]);
     expect(clicks).toHaveLength(1);
-    expect(clicks[0]).toMatchObject({ actionId: 'approve:p-42', value: 'p-42', userId: ALICE, userName: 'alice', channelId: GENERAL, message: { channel: GENERAL, ts: posted.ts } });
-    expect(fake.calls('chat.update')[0]?.args).toMatchObject({ channel: GENERAL, ts: posted.ts, text: 'Approved by alice' });
+    expect(clicks[0]).toMatchObject({
+      actionId: 'approve:p-42',
+      value: 'p-42',
+      userId: ALICE,
+      userName: 'alice',
+      channelId: GENERAL,
+      message: { channel: GENERAL, ts: posted.ts },
+    });
+    expect(fake.calls('chat.update')[0]?.args).toMatchObject({
+      channel: GENERAL,
+      ts: posted.ts,
+      text: 'Approved by alice',
+    });
     const threadPost = fake.calls('chat.postMessage').at(-1)?.args;
     expect(threadPost).toMatchObject({ channel: GENERAL, thread_ts: posted.ts, text: 'Rolling out…' });
     expect(threadPost?.blocks).toBeUndefined();
-    expect(fake.calls('chat.postEphemeral')[0]?.args).toMatchObject({ channel: GENERAL, user: ALICE, text: 'You approved it' });
+    expect(fake.calls('chat.postEphemeral')[0]?.args).toMatchObject({
+      channel: GENERAL,
+      user: ALICE,
+      text: 'You approved it',
+    });
     // Beside a top-level message, not in a thread of its own.
     expect(fake.calls('chat.postEphemeral')[0]?.args.thread_ts).toBeUndefined();
   });
 
   it('acts on a retried click once', async () => {
     clickOutcome = { ephemeral: { text: 'ok', blocks: [] } };
-    const payload = blockActions({ actionId: 'approve:p-43', value: 'p-43', responseUrl: fake.responseUrl(), messageTs: newTs(), triggerId: '555.666.click' });
+    const payload = blockActions({
+      actionId: 'approve:p-43',
+      value: 'p-43',
+      responseUrl: fake.responseUrl(),
+      messageTs: newTs(),
+      triggerId: '555.666.click',
+    });
     await sendInteraction(h.eventsUrl, payload, knobs);
     await sendInteraction(h.eventsUrl, payload, { ...knobs, retryNum: 1 });
     await fake.waitFor(() => fake.calls('chat.postEphemeral')[0]);
@@ -314,8 +387,18 @@ describe('buttons over HTTP', () => {
   });
 
   it('refuses a tampered click payload: the clicker is told, the handler never runs', async () => {
-    const payload = blockActions({ actionId: 'approve:p-44', value: 'p-44', responseUrl: fake.responseUrl(), messageTs: newTs() });
-    (payload.actions as Array<Record<string, unknown>>)[0] = { type: 'button', action_id: 'approve:p-44', value: { $ne: 1 }, action_ts: 'yesterday' };
+    const payload = blockActions({
+      actionId: 'approve:p-44',
+      value: 'p-44',
+      responseUrl: fake.responseUrl(),
+      messageTs: newTs(),
+    });
+    (payload.actions as Array<Record<string, unknown>>)[0] = {
+      type: 'button',
+      action_id: 'approve:p-44',
+      value: { $ne: 1 },
+      action_ts: 'yesterday',
+    };
     const res = await sendInteraction(h.eventsUrl, payload, knobs);
     expect(res.status).toBe(200);
     const refusal = await fake.waitFor(() => fake.calls('chat.postEphemeral')[0]);
@@ -329,7 +412,11 @@ describe('buttons over HTTP', () => {
     const posted = await h.slack.messenger.post(GENERAL, { text: 'proposal', blocks: [] });
     fake.failNext('chat.update', 'internal_error');
     const responseUrl = fake.responseUrl();
-    await sendInteraction(h.eventsUrl, blockActions({ actionId: 'approve:p-45', value: 'p-45', responseUrl, messageTs: posted.ts }), knobs);
+    await sendInteraction(
+      h.eventsUrl,
+      blockActions({ actionId: 'approve:p-45', value: 'p-45', responseUrl, messageTs: posted.ts }),
+      knobs,
+    );
     const apology = await fake.waitFor(() => fake.responses(responseUrl)[0]);
     expect(apology.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(String(apology.body.text)).toMatch(/^Sorry, something went wrong/);
@@ -337,7 +424,11 @@ describe('buttons over HTTP', () => {
   });
 
   it('tells the clicker when no handler knows the button', async () => {
-    const res = await sendInteraction(h.eventsUrl, blockActions({ actionId: 'mystery:1', value: '1', responseUrl: fake.responseUrl(), messageTs: newTs() }), knobs);
+    const res = await sendInteraction(
+      h.eventsUrl,
+      blockActions({ actionId: 'mystery:1', value: '1', responseUrl: fake.responseUrl(), messageTs: newTs() }),
+      knobs,
+    );
     expect(res.status).toBe(200);
     const refusal = await fake.waitFor(() => fake.calls('chat.postEphemeral')[0]);
     expect(String(refusal.args.text)).toContain('no longer knows this button');

@@ -37,7 +37,9 @@ describe('Slack app lifecycle', () => {
       await sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl }), { secret: SIGNING_SECRET });
       const apology = await fake.waitFor(() => fake.responses(responseUrl)[0]);
       expect(apology.body).toMatchObject({ response_type: 'ephemeral' });
-      expect(String(apology.body.text)).toMatch(/^Sorry, something went wrong on our side\. The details are in the bot.s log under ref [0-9a-f]{8}/);
+      expect(String(apology.body.text)).toMatch(
+        /^Sorry, something went wrong on our side\. The details are in the bot.s log under ref [0-9a-f]{8}/,
+      );
       expect(limited).toEqual([['chat.postMessage', 0]]);
     } finally {
       await h.slack.stop();
@@ -58,7 +60,9 @@ describe('Slack app lifecycle', () => {
   it('finishes a command in flight before stop() resolves', async () => {
     const h = await startApp(fake, 'http');
     fake.clear();
-    const res = await sendSlashCommand(h.eventsUrl, slashCommand('slow', { responseUrl: fake.responseUrl() }), { secret: SIGNING_SECRET });
+    const res = await sendSlashCommand(h.eventsUrl, slashCommand('slow', { responseUrl: fake.responseUrl() }), {
+      secret: SIGNING_SECRET,
+    });
     expect(res.status).toBe(200);
     await fake.waitFor(() => fake.calls('chat.postMessage')[0]);
     expect(h.slack.inFlight).toBe(1);
@@ -66,6 +70,10 @@ describe('Slack app lifecycle', () => {
     expect(fake.calls('chat.update')[0]?.args.text).toBe('slow: done');
     expect(h.slack.inFlight).toBe(0);
     // Stopped: nothing listens any more.
-    await expect(sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), { secret: SIGNING_SECRET })).rejects.toThrow();
+    await expect(
+      sendSlashCommand(h.eventsUrl, slashCommand('help', { responseUrl: fake.responseUrl() }), {
+        secret: SIGNING_SECRET,
+      }),
+    ).rejects.toThrow();
   }, 20_000);
 });

@@ -24,7 +24,16 @@ describe('npm start in Slack mode', () => {
   it('answers /mesh config bookinfo from the demo mesh over Socket Mode, then shuts down cleanly on SIGTERM', async () => {
     child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: fake.apiUrl, MESHOPS_KUBE: 'demo', HEALTH_PORT: '0', LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_APP_TOKEN: APP_TOKEN,
+        SLACK_API_URL: fake.apiUrl,
+        MESHOPS_KUBE: 'demo',
+        HEALTH_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d) => (output += String(d)));

@@ -10,12 +10,36 @@ import { commandsOf, allFeatures } from '../../src/features/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Router } from '../../src/router.ts';
 import { checkDelivery } from '../../src/slack/front-door.ts';
-import { blockActionsSchema, directMessageSchema, eventEnvelopeSchema, looseClickContext, mentionEventSchema, slashCommandSchema, viewSubmissionSchema } from '../../src/slack/payloads.ts';
+import {
+  blockActionsSchema,
+  directMessageSchema,
+  eventEnvelopeSchema,
+  looseClickContext,
+  mentionEventSchema,
+  slashCommandSchema,
+  viewSubmissionSchema,
+} from '../../src/slack/payloads.ts';
 import { slackTextToPlain, stripBotMention } from '../../src/slack/slack-text.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { type SignKnobs, postSigned } from '../support/slack-http.ts';
-import { ALICE, BOT, GENERAL, TEAM, blockActions, mentionEvent, newTs, slashCommand } from '../support/slack-payloads.ts';
-import { type Harness, SIGNING_SECRET, captureUnhandledRejections, logLines, startApp, unreachableKube } from './harness.ts';
+import {
+  ALICE,
+  BOT,
+  GENERAL,
+  TEAM,
+  blockActions,
+  mentionEvent,
+  newTs,
+  slashCommand,
+} from '../support/slack-payloads.ts';
+import {
+  type Harness,
+  SIGNING_SECRET,
+  captureUnhandledRejections,
+  logLines,
+  startApp,
+  unreachableKube,
+} from './harness.ts';
 
 const knobs: SignKnobs = { secret: SIGNING_SECRET };
 
@@ -24,23 +48,89 @@ const knobs: SignKnobs = { secret: SIGNING_SECRET };
 
 const verbs = commandsOf(allFeatures).flatMap((c) => [c.name, ...(c.aliases ?? [])]);
 const slackMarkup = fc.oneof(
-  fc.constantFrom('<@U1>', `<@${BOT}>`, '<@W12345|bob>', '<#C1|x>', '<#C0123ABC|general>', '<https://x|y>', '<http://reviews.bookinfo|reviews.bookinfo>', '<mailto:a@b.c|a@b.c>', '<!here>', '<!subteam^S123|@sre>', '&lt;', '&gt;', '&amp;', '<', '>', '|'),
+  fc.constantFrom(
+    '<@U1>',
+    `<@${BOT}>`,
+    '<@W12345|bob>',
+    '<#C1|x>',
+    '<#C0123ABC|general>',
+    '<https://x|y>',
+    '<http://reviews.bookinfo|reviews.bookinfo>',
+    '<mailto:a@b.c|a@b.c>',
+    '<!here>',
+    '<!subteam^S123|@sre>',
+    '&lt;',
+    '&gt;',
+    '&amp;',
+    '<',
+    '>',
+    '|',
+  ),
   fc.string({ maxLength: 12 }).map((s) => `<${s}>`),
   fc.string({ maxLength: 12 }).map((s) => `<https://${s}|${s}>`),
 );
-const controlChars = fc.constantFrom('\u0000', '\u0007', '\b', '\t', '\n', '\r', '\u001b[31m', '\u007f', '\u200b', '\u200d', '\u202e', '\ufeff', '\u2028', '\ud800', '\udfff');
+const controlChars = fc.constantFrom(
+  '\u0000',
+  '\u0007',
+  '\b',
+  '\t',
+  '\n',
+  '\r',
+  '\u001b[31m',
+  '\u007f',
+  '\u200b',
+  '\u200d',
+  '\u202e',
+  '\ufeff',
+  '\u2028',
+  '\ud800',
+  '\udfff',
+);
 const word = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 16 }) },
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 16 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) },
   { weight: 3, arbitrary: slackMarkup },
   { weight: 2, arbitrary: controlChars },
-  { weight: 2, arbitrary: fc.constantFrom('-n', '--namespace', '--all', '--cluster', '--cluster=nope', '--paste', '--istioctl', '-o', 'json', '--', '-', '"', "'", '“quoted”', 'bookinfo', 'reviews-v2.bookinfo', 'deployment/reviews-v2', 'pod', 'service') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '-n',
+      '--namespace',
+      '--all',
+      '--cluster',
+      '--cluster=nope',
+      '--paste',
+      '--istioctl',
+      '-o',
+      'json',
+      '--',
+      '-',
+      '"',
+      "'",
+      '“quoted”',
+      'bookinfo',
+      'reviews-v2.bookinfo',
+      'deployment/reviews-v2',
+      'pod',
+      'service',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ minLength: 240, maxLength: 300 }) },
 );
 const commandText = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...verbs, 'HELP', 'Stale', ''), fc.array(word, { maxLength: 8 })).map(([v, ws]) => [v, ...ws].join(' ')) },
-  { weight: 2, arbitrary: fc.tuple(fc.array(word, { maxLength: 10 }), fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0')).map(([ws, sep]) => ws.join(sep)) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...verbs, 'HELP', 'Stale', ''), fc.array(word, { maxLength: 8 }))
+      .map(([v, ws]) => [v, ...ws].join(' ')),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.array(word, { maxLength: 10 }), fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0'))
+      .map(([ws, sep]) => ws.join(sep)),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
   { weight: 1, arbitrary: fc.string({ minLength: 1990, maxLength: 2100 }) },
   { weight: 1, arbitrary: fc.string({ minLength: 5000, maxLength: 40_000 }).map((s) => `help ${s}`) },
@@ -75,7 +165,8 @@ function mangled(base: Record<string, unknown>): fc.Arbitrary<unknown> {
         continue;
       }
       let node: unknown = root;
-      for (const key of path.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined;
+      for (const key of path.slice(0, -1))
+        node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined;
       if (node === null || typeof node !== 'object') continue;
       const last = path[path.length - 1] as string | number;
       if (del) delete (node as Record<string | number, unknown>)[last];
@@ -87,12 +178,23 @@ function mangled(base: Record<string, unknown>): fc.Arbitrary<unknown> {
 
 const user = { id: ALICE, username: 'alice', team_id: TEAM };
 const samples = {
-  blockActions: () => blockActions({ actionId: 'approve:p-1', value: 'p-1', responseUrl: 'http://127.0.0.1:9/response/R1', messageTs: '1700000000.000100' }),
+  blockActions: () =>
+    blockActions({
+      actionId: 'approve:p-1',
+      value: 'p-1',
+      responseUrl: 'http://127.0.0.1:9/response/R1',
+      messageTs: '1700000000.000100',
+    }),
   viewSubmission: () => ({
     type: 'view_submission',
     user,
     team: { id: TEAM },
-    view: { id: 'V00000001', callback_id: 'silence:x', private_metadata: '{"channel":"C1"}', state: { values: { b: { a: { type: 'plain_text_input', value: 'v' } } } } },
+    view: {
+      id: 'V00000001',
+      callback_id: 'silence:x',
+      private_metadata: '{"channel":"C1"}',
+      state: { values: { b: { a: { type: 'plain_text_input', value: 'v' } } } },
+    },
   }),
   mention: () => mentionEvent('help', { ts: '1700000000.000200' }),
   slash: () => slashCommand('help', { responseUrl: 'http://127.0.0.1:9/response/R2', triggerId: '1.2.3' }),
@@ -129,7 +231,11 @@ function expectFitsSlack(rendered: Rendered): void {
 // ---------------------------------------------------------------------------------------------
 
 describe('command texts (property)', () => {
-  const router = new Router({ commands: commandsOf(allFeatures), clusters: [{ name: 'test-cluster', kube: unreachableKube() }], log: createLogger({ level: 'silent' }) });
+  const router = new Router({
+    commands: commandsOf(allFeatures),
+    clusters: [{ name: 'test-cluster', kube: unreachableKube() }],
+    log: createLogger({ level: 'silent' }),
+  });
   const requester = { userId: ALICE, userName: 'alice', channelId: GENERAL, source: 'slack' as const };
 
   it('reading any text never throws and answers within Slack’s limits', async () => {
@@ -139,7 +245,9 @@ describe('command texts (property)', () => {
       fc.asyncProperty(commandText, async (raw) => {
         const text = slackTextToPlain(stripBotMention(raw, BOT));
         const prepared = await router.prepare(text, requester);
-        count('rendered' in prepared ? prepared.outcome : prepared.touchesCluster ? 'runs on the cluster' : 'runs locally');
+        count(
+          'rendered' in prepared ? prepared.outcome : prepared.touchesCluster ? 'runs on the cluster' : 'runs locally',
+        );
         if ('rendered' in prepared) {
           expect(['user_error', 'refused', 'error', 'ok']).toContain(prepared.outcome);
           expectFitsSlack(prepared.rendered);
@@ -174,12 +282,20 @@ describe('payloads (property)', () => {
   it('our zod schemas and the loose click reader never throw on any payload', () => {
     fc.assert(
       fc.property(anyPayload, (p) => {
-        for (const schema of [blockActionsSchema, viewSubmissionSchema, mentionEventSchema, directMessageSchema, eventEnvelopeSchema, slashCommandSchema]) {
+        for (const schema of [
+          blockActionsSchema,
+          viewSubmissionSchema,
+          mentionEventSchema,
+          directMessageSchema,
+          eventEnvelopeSchema,
+          slashCommandSchema,
+        ]) {
           const r = schema.safeParse(p);
           expect(typeof r.success).toBe('boolean');
         }
         const loose = looseClickContext(p);
-        for (const v of [loose.userId, loose.channelId, loose.responseUrl]) expect(v === undefined || typeof v === 'string').toBe(true);
+        for (const v of [loose.userId, loose.channelId, loose.responseUrl])
+          expect(v === undefined || typeof v === 'string').toBe(true);
         const event = (p as { event?: unknown } | null)?.event;
         expect(() => mentionEventSchema.safeParse(event)).not.toThrow();
       }),
@@ -207,7 +323,8 @@ describe('payloads (property)', () => {
   });
 
   it('passes the real payloads meshops handles', () => {
-    for (const p of [samples.blockActions(), samples.viewSubmission(), samples.mention(), samples.slash()]) expect(checkDelivery(p, { commandName: '/mesh' })).toEqual({ kind: 'pass' });
+    for (const p of [samples.blockActions(), samples.viewSubmission(), samples.mention(), samples.slash()])
+      expect(checkDelivery(p, { commandName: '/mesh' })).toEqual({ kind: 'pass' });
   });
 });
 
@@ -220,7 +337,10 @@ describe('deliveries through Bolt (property, bounded)', () => {
   beforeAll(async () => {
     capture = captureUnhandledRejections();
     fake = await startSlackFake();
-    const handlers = { clickHandlers: { 'approve:': async () => ({ ephemeral: { text: 'ok', blocks: [] } }) }, viewHandlers: { 'silence:': async () => undefined } };
+    const handlers = {
+      clickHandlers: { 'approve:': async () => ({ ephemeral: { text: 'ok', blocks: [] } }) },
+      viewHandlers: { 'silence:': async () => undefined },
+    };
     http = await startApp(fake, 'http', handlers);
     socket = await startApp(fake, 'socket', handlers);
   });
@@ -232,14 +352,22 @@ describe('deliveries through Bolt (property, bounded)', () => {
     await fake?.close();
   });
 
-  const noErrors = (h: Harness, from: number) => logLines(h.logs.slice(from)).filter((l) => l.level >= 50 || l.msg === 'Slack handler failed');
+  const noErrors = (h: Harness, from: number) =>
+    logLines(h.logs.slice(from)).filter((l) => l.level >= 50 || l.msg === 'Slack handler failed');
 
   it('answers any signed payload over HTTP at once with 200 or 400, with no rejection and no error logged', async () => {
     const mark = http.logs.length;
     await fc.assert(
       fc.asyncProperty(anyPayload, fc.boolean(), async (p, asForm) => {
         const json = JSON.stringify(p) ?? 'null';
-        const res = asForm ? await postSigned(http.eventsUrl, new URLSearchParams({ payload: json }).toString(), 'application/x-www-form-urlencoded', knobs) : await postSigned(http.eventsUrl, json, 'application/json', knobs);
+        const res = asForm
+          ? await postSigned(
+              http.eventsUrl,
+              new URLSearchParams({ payload: json }).toString(),
+              'application/x-www-form-urlencoded',
+              knobs,
+            )
+          : await postSigned(http.eventsUrl, json, 'application/json', knobs);
         expect([200, 400]).toContain(res.status);
         expect(res.ms).toBeLessThan(1000);
       }),
@@ -257,7 +385,14 @@ describe('deliveries through Bolt (property, bounded)', () => {
     await fc.assert(
       fc.asyncProperty(anyPayload, type, async (p, t) => {
         const envelopeId = `env-${newTs()}`;
-        fake.socket.sendRaw(JSON.stringify({ envelope_id: envelopeId, type: t, payload: p, accepts_response_payload: t !== 'events_api' }));
+        fake.socket.sendRaw(
+          JSON.stringify({
+            envelope_id: envelopeId,
+            type: t,
+            payload: p,
+            accepts_response_payload: t !== 'events_api',
+          }),
+        );
         await fake.socket.waitForAck(envelopeId, 1000);
       }),
       { numRuns: 40 },
@@ -271,18 +406,29 @@ describe('deliveries through Bolt (property, bounded)', () => {
   it('answers arbitrary slash command texts over HTTP, and what it posts Slack accepts', async () => {
     fake.clear();
     await fc.assert(
-      fc.asyncProperty(commandText.filter((t) => t.length <= 3000), async (text) => {
-        const responseUrl = fake.responseUrl();
-        const res = await postSigned(http.eventsUrl, new URLSearchParams(slashCommand(text, { responseUrl })).toString(), 'application/x-www-form-urlencoded', knobs);
-        expect(res.status).toBe(200);
-        expect(res.ms).toBeLessThan(1000);
-      }),
+      fc.asyncProperty(
+        commandText.filter((t) => t.length <= 3000),
+        async (text) => {
+          const responseUrl = fake.responseUrl();
+          const res = await postSigned(
+            http.eventsUrl,
+            new URLSearchParams(slashCommand(text, { responseUrl })).toString(),
+            'application/x-www-form-urlencoded',
+            knobs,
+          );
+          expect(res.status).toBe(200);
+          expect(res.ms).toBeLessThan(1000);
+        },
+      ),
       { numRuns: 25 },
     );
     await http.slack.idle(10_000);
     expect(fake.calls('chat.postMessage').length + fake.responses().length).toBeGreaterThanOrEqual(25);
     // Every chat.postMessage / chat.update was accepted by the fake, which refuses what Slack refuses.
-    const refused = fake.calls().filter((c) => c.method.startsWith('chat.')).filter((c) => c.status !== 200);
+    const refused = fake
+      .calls()
+      .filter((c) => c.method.startsWith('chat.'))
+      .filter((c) => c.status !== 200);
     expect(refused).toEqual([]);
     expect(noErrors(http, 0).filter((l) => l.msg === 'could not even apologise')).toEqual([]);
   }, 30_000);

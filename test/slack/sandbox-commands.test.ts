@@ -22,7 +22,13 @@ const seed: KubeObject[] = [
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
     metadata: { name: 'cart', namespace: 'shop' },
-    spec: { host: 'cart', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] },
+    spec: {
+      host: 'cart',
+      subsets: [
+        { name: 'v1', labels: { version: 'v1' } },
+        { name: 'v2', labels: { version: 'v2' } },
+      ],
+    },
   },
 ];
 
@@ -48,7 +54,9 @@ beforeEach(() => fake.clear());
 
 describe('cluster commands through Slack, against the sandbox', () => {
   it('answers /mesh config shop: "working…", then the config from the cluster in place', async () => {
-    const res = await sendSlashCommand(h.eventsUrl, slashCommand('config shop', { responseUrl: fake.responseUrl() }), { secret: SIGNING_SECRET });
+    const res = await sendSlashCommand(h.eventsUrl, slashCommand('config shop', { responseUrl: fake.responseUrl() }), {
+      secret: SIGNING_SECRET,
+    });
     expect(res.status).toBe(200);
     const update = await fake.waitFor(() => fake.calls('chat.update')[0], 10_000);
     const working = fake.calls('chat.postMessage')[0];
@@ -60,7 +68,9 @@ describe('cluster commands through Slack, against the sandbox', () => {
   });
 
   it('answers a namespace the cluster does not have with the ones it has', async () => {
-    await sendSlashCommand(h.eventsUrl, slashCommand('config nowhere', { responseUrl: fake.responseUrl() }), { secret: SIGNING_SECRET });
+    await sendSlashCommand(h.eventsUrl, slashCommand('config nowhere', { responseUrl: fake.responseUrl() }), {
+      secret: SIGNING_SECRET,
+    });
     const update = await fake.waitFor(() => fake.calls('chat.update')[0], 10_000);
     expect(blockText(update.args)).toContain('There is no namespace `nowhere`');
     expect(blockText(update.args)).toContain('`shop`');

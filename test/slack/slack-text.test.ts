@@ -16,7 +16,9 @@ describe('stripBotMention', () => {
 describe('slackTextToPlain', () => {
   it('turns auto-linked host names back into what was typed', () => {
     expect(slackTextToPlain('stale <http://reviews.bookinfo|reviews.bookinfo>')).toBe('stale reviews.bookinfo');
-    expect(slackTextToPlain('route <http://reviews.bookinfo.svc.cluster.local>')).toBe('route reviews.bookinfo.svc.cluster.local');
+    expect(slackTextToPlain('route <http://reviews.bookinfo.svc.cluster.local>')).toBe(
+      'route reviews.bookinfo.svc.cluster.local',
+    );
   });
 
   it('unescapes Slack’s three escaped characters', () => {

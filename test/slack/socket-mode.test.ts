@@ -4,7 +4,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { ButtonClick } from '../../src/messenger.ts';
 import { MemoryDedupStore } from '../../src/slack/dedup.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
-import { ALICE, GENERAL, blockActions, directMessageEvent, mentionEvent, newTs, slashCommand } from '../support/slack-payloads.ts';
+import {
+  ALICE,
+  GENERAL,
+  blockActions,
+  directMessageEvent,
+  mentionEvent,
+  newTs,
+  slashCommand,
+} from '../support/slack-payloads.ts';
 import { APP_TOKEN, type Harness, blockText, startApp } from './harness.ts';
 
 let fake: SlackFake;
@@ -29,7 +37,9 @@ afterAll(async () => {
   await fake?.close();
   if (ackTimes.length) {
     const sorted = [...ackTimes].sort((a, b) => a - b);
-    console.log(`Socket Mode ack latency over ${sorted.length} envelopes: median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`);
+    console.log(
+      `Socket Mode ack latency over ${sorted.length} envelopes: median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`,
+    );
   }
 });
 
@@ -39,7 +49,11 @@ beforeEach(async () => {
   clicks.length = 0;
 });
 
-async function deliver(type: 'slash_commands' | 'events_api' | 'interactive', payload: unknown, options?: { retryAttempt?: number }) {
+async function deliver(
+  type: 'slash_commands' | 'events_api' | 'interactive',
+  payload: unknown,
+  options?: { retryAttempt?: number },
+) {
   const sent = Date.now();
   const envelopeId = fake.socket.send(type, payload, options);
   const ack = await fake.socket.waitForAck(envelopeId);
@@ -84,7 +98,10 @@ describe('Socket Mode', () => {
   });
 
   it('dispatches a button click', async () => {
-    await deliver('interactive', blockActions({ actionId: 'approve:p-9', value: 'p-9', responseUrl: fake.responseUrl(), messageTs: newTs() }));
+    await deliver(
+      'interactive',
+      blockActions({ actionId: 'approve:p-9', value: 'p-9', responseUrl: fake.responseUrl(), messageTs: newTs() }),
+    );
     const eph = await fake.waitFor(() => fake.calls('chat.postEphemeral')[0]);
     expect(eph.args.text).toBe('approved p-9');
     expect(clicks.map((c) => c.value)).toEqual(['p-9']);
@@ -125,7 +142,11 @@ describe('two replicas on one Slack app', () => {
       const mention = mentionEvent('help', { eventId: 'EvTWOREPLICAS' });
       // Slack sends the event to one connection, misses the ack window, and retries on the other.
       const first = twoFake.socket.send('events_api', mention, { connection: 0 });
-      const retry = twoFake.socket.send('events_api', mention, { connection: 1, retryAttempt: 1, retryReason: 'timeout' });
+      const retry = twoFake.socket.send('events_api', mention, {
+        connection: 1,
+        retryAttempt: 1,
+        retryReason: 'timeout',
+      });
       await twoFake.socket.waitForAck(first);
       await twoFake.socket.waitForAck(retry);
       await twoFake.waitFor(() => twoFake.calls('chat.postMessage')[0]);

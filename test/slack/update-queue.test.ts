@@ -69,7 +69,9 @@ describe('MessageUpdateQueue', () => {
     await expect(q.run('C1/1.1', 5, async () => void sent.push(5))).resolves.toBe('dropped');
     await expect(q.run('C1/1.1', 6, async () => void sent.push(6))).resolves.toBe('sent');
     expect(sent).toEqual([5, 6]);
-    expect(lines.filter((l) => l.msg === 'stale message update dropped: a newer one was applied').map((l) => l.version)).toEqual([4, 5]);
+    expect(
+      lines.filter((l) => l.msg === 'stale message update dropped: a newer one was applied').map((l) => l.version),
+    ).toEqual([4, 5]);
   });
 
   it('drops an update older than the one in flight, and of several waiting sends only the newest', async () => {
@@ -128,7 +130,11 @@ describe('MessageUpdateQueue', () => {
     const q = new MessageUpdateQueue({ log });
     const started: string[] = [];
     const v1 = gate(started, 'v1');
-    const all = [q.run('C1/1.1', 1, v1.send), q.run('C1/1.1', undefined, async () => void started.push('u1')), q.run('C1/1.1', undefined, async () => void started.push('u2'))];
+    const all = [
+      q.run('C1/1.1', 1, v1.send),
+      q.run('C1/1.1', undefined, async () => void started.push('u1')),
+      q.run('C1/1.1', undefined, async () => void started.push('u2')),
+    ];
     all.push(q.run('C1/1.1', 2, async () => void started.push('v2')));
     v1.release();
     await expect(Promise.all(all)).resolves.toEqual(['sent', 'sent', 'sent', 'sent']);

@@ -15,8 +15,21 @@ import { TOO_MANY_ALIASES } from '../../src/mesh/yaml-limits.ts';
 function aliasBomb(levels = 9): string {
   const names = 'abcdefghijklmnop'.slice(0, levels).split('');
   const lines = [`  a: &a [${Array(9).fill('"lol"').join(',')}]`];
-  for (let i = 1; i < names.length; i++) lines.push(`  ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(',')}]`);
-  return ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: laughs', '  namespace: default', 'data:', ...lines].join('\n');
+  for (let i = 1; i < names.length; i++)
+    lines.push(
+      `  ${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(',')}]`,
+    );
+  return [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: laughs',
+    '  namespace: default',
+    'data:',
+    ...lines,
+  ].join('\n');
 }
 
 function sink() {
@@ -47,7 +60,9 @@ describe('YAML aliases', () => {
     expect(caught).toBeInstanceOf(YamlLoadError);
     const problems = (caught as YamlLoadError).problems;
     expect(problems).toEqual([{ file: 'pasted.yaml', line: 1, message: TOO_MANY_ALIASES }]);
-    expect((caught as Error).message).toMatch(/^pasted\.yaml:1: the YAML uses too many aliases .*write the repeated parts out/);
+    expect((caught as Error).message).toMatch(
+      /^pasted\.yaml:1: the YAML uses too many aliases .*write the repeated parts out/,
+    );
   });
 
   it('reports the bomb beside the other documents’ problems, and still reads the good ones of other files', () => {
@@ -64,14 +79,28 @@ describe('YAML aliases', () => {
   });
 
   it('reads YAML that uses a few anchors and aliases as before', () => {
-    const text = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: shared', '  labels: &labels', '    app: reviews', '    version: v1', 'data:', '  copy: *labels'].join('\n');
+    const text = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: shared',
+      '  labels: &labels',
+      '    app: reviews',
+      '    version: v1',
+      'data:',
+      '  copy: *labels',
+    ].join('\n');
     const [obj] = parseYamlObjects(text, 'ok.yaml') as Array<{ data?: Record<string, unknown> }>;
     expect(obj?.data?.copy).toEqual({ app: 'reviews', version: 'v1' });
   });
 
   it('refuses an alias bomb in --mesh-config with the same words', () => {
-    expect(() => meshConfigFrom(`defaultConfig:\n${aliasBomb().split('\ndata:\n')[1]}`, 'mesh.yaml')).toThrow(MeshConfigError);
-    expect(() => meshConfigFrom(`defaultConfig:\n${aliasBomb().split('\ndata:\n')[1]}`, 'mesh.yaml')).toThrow(`mesh.yaml: ${TOO_MANY_ALIASES}`);
+    expect(() => meshConfigFrom(`defaultConfig:\n${aliasBomb().split('\ndata:\n')[1]}`, 'mesh.yaml')).toThrow(
+      MeshConfigError,
+    );
+    expect(() => meshConfigFrom(`defaultConfig:\n${aliasBomb().split('\ndata:\n')[1]}`, 'mesh.yaml')).toThrow(
+      `mesh.yaml: ${TOO_MANY_ALIASES}`,
+    );
   });
 
   it('`meshops analyze -f bomb.yaml` exits 2 with the message, promptly', async () => {

@@ -15,7 +15,14 @@ const NOW = new Date('2026-11-25T12:00:00Z');
 function readOf(objects: ReturnType<typeof workloadObjects>, answers: IstiodAnswer[]): MeshSyncRead {
   const snapshot = new MeshSnapshot(objects);
   const istiodPods = istiodPodsOf(snapshot, 'istio-system');
-  return { snapshot, istiodNamespace: 'istio-system', istiodPods, readyIstiods: ISTIODS.slice(), answers, merged: mergeSyncStatus(answers, proxyPods(snapshot.list('Pod'))) };
+  return {
+    snapshot,
+    istiodNamespace: 'istio-system',
+    istiodPods,
+    readyIstiods: ISTIODS.slice(),
+    answers,
+    merged: mergeSyncStatus(answers, proxyPods(snapshot.list('Pod'))),
+  };
 }
 
 function rowsFor(objects: ReturnType<typeof workloadObjects>, istiod: string, staleIds: ReadonlySet<string>) {
@@ -25,22 +32,44 @@ function rowsFor(objects: ReturnType<typeof workloadObjects>, istiod: string, st
       const id = `${p.metadata.name}.${p.metadata.namespace}`;
       const stale = staleIds.has(id);
       return {
-        proxyId: id, pod: p.metadata.name, namespace: p.metadata.namespace as string, cluster: 'Kubernetes', istiod, istioVersion: '1.24.2',
+        proxyId: id,
+        pod: p.metadata.name,
+        namespace: p.metadata.namespace as string,
+        cluster: 'Kubernetes',
+        istiod,
+        istioVersion: '1.24.2',
         xds: [
           { typeUrl: TYPE_URL.CDS, status: 'SYNCED' as const, lastUpdated: '2026-11-25T11:59:00Z' },
-          { typeUrl: TYPE_URL.LDS, status: stale ? ('STALE' as const) : ('SYNCED' as const), lastUpdated: '2026-11-25T11:56:00Z' },
+          {
+            typeUrl: TYPE_URL.LDS,
+            status: stale ? ('STALE' as const) : ('SYNCED' as const),
+            lastUpdated: '2026-11-25T11:56:00Z',
+          },
         ],
       };
     });
 }
 
 describe('istiod log evidence', () => {
-  it('reads istiod\'s text format and its JSON format', () => {
-    expect(parseLogLine('2026-11-25T11:58:00.123456Z\twarn\tads\tADS:LDS: ACK ERROR reviews-v2-abc.bookinfo-7 Internal:bad listener')).toEqual({
-      time: '2026-11-25T11:58:00.123Z', level: 'warn', message: 'ads ADS:LDS: ACK ERROR reviews-v2-abc.bookinfo-7 Internal:bad listener', pattern: 'ads ADS:LDS: ACK ERROR <proxy> Internal:bad listener',
+  it("reads istiod's text format and its JSON format", () => {
+    expect(
+      parseLogLine(
+        '2026-11-25T11:58:00.123456Z\twarn\tads\tADS:LDS: ACK ERROR reviews-v2-abc.bookinfo-7 Internal:bad listener',
+      ),
+    ).toEqual({
+      time: '2026-11-25T11:58:00.123Z',
+      level: 'warn',
+      message: 'ads ADS:LDS: ACK ERROR reviews-v2-abc.bookinfo-7 Internal:bad listener',
+      pattern: 'ads ADS:LDS: ACK ERROR <proxy> Internal:bad listener',
     });
-    const j = parseLogLine('{"level":"error","time":"2026-11-25T11:58:01.000000Z","scope":"model","msg":"failed to convert route: rejected by 10.1.2.3:15010"}');
-    expect(j).toMatchObject({ level: 'error', time: '2026-11-25T11:58:01.000Z', pattern: 'model failed to convert route: rejected by <addr>' });
+    const j = parseLogLine(
+      '{"level":"error","time":"2026-11-25T11:58:01.000000Z","scope":"model","msg":"failed to convert route: rejected by 10.1.2.3:15010"}',
+    );
+    expect(j).toMatchObject({
+      level: 'error',
+      time: '2026-11-25T11:58:01.000Z',
+      pattern: 'model failed to convert route: rejected by <addr>',
+    });
   });
 
   it('groups repeats of one problem across replicas, counts them, newest group first, and keeps read failures', () => {
@@ -50,7 +79,8 @@ describe('istiod log evidence', () => {
       '2026-11-25T11:52:00.000000Z\twarn\tads\tADS:CDS: ACK ERROR ratings-v1-x.bookinfo-4 Internal:bad cluster',
       '2026-11-25T11:40:00.000000Z\terror\tmodel\tEnvoyFilter bookinfo/lua rejected: unknown filter',
     ].join('\n');
-    const b = '2026-11-25T11:53:00.000000Z\twarn\tads\tADS:CDS: ACK ERROR ratings-v1-y.bookinfo-9 Internal:bad cluster\n';
+    const b =
+      '2026-11-25T11:53:00.000000Z\twarn\tads\tADS:CDS: ACK ERROR ratings-v1-y.bookinfo-9 Internal:bad cluster\n';
     const g = groupLogLines([
       { istiod: 'istiod-b', ok: true, text: b },
       { istiod: 'istiod-a', ok: true, text: a },
@@ -70,15 +100,36 @@ describe('diagnoseStale', () => {
   it('istiod that restarted recently (OOMKilled) and runs short of replicas: unhealthy, Restart istiod first', () => {
     const objects = [
       namespace('bookinfo'),
-      ...istiodObjects(ISTIODS, { replicas: 3, lastTermination: { pod: ISTIODS[0], reason: 'OOMKilled', at: '2026-11-25T11:45:00Z', restarts: 4 } }),
-      ...workloadObjects({ namespace: 'bookinfo', deployment: 'reviews-v2', labels: { app: 'reviews', version: 'v2' }, replicas: 2 }),
+      ...istiodObjects(ISTIODS, {
+        replicas: 3,
+        lastTermination: { pod: ISTIODS[0], reason: 'OOMKilled', at: '2026-11-25T11:45:00Z', restarts: 4 },
+      }),
+      ...workloadObjects({
+        namespace: 'bookinfo',
+        deployment: 'reviews-v2',
+        labels: { app: 'reviews', version: 'v2' },
+        replicas: 2,
+      }),
     ];
-    const stale = new Set(objects.filter((o) => o.kind === 'Pod' && o.metadata.namespace === 'bookinfo').map((p) => `${p.metadata.name}.bookinfo`));
-    const read = readOf(objects, [{ istiod: ISTIODS[0], ok: true, rows: rowsFor(objects, ISTIODS[0], stale) }, { istiod: ISTIODS[1], ok: true, rows: [] }]);
+    const stale = new Set(
+      objects
+        .filter((o) => o.kind === 'Pod' && o.metadata.namespace === 'bookinfo')
+        .map((p) => `${p.metadata.name}.bookinfo`),
+    );
+    const read = readOf(objects, [
+      { istiod: ISTIODS[0], ok: true, rows: rowsFor(objects, ISTIODS[0], stale) },
+      { istiod: ISTIODS[1], ok: true, rows: [] },
+    ]);
     const r = diagnoseStale({ read, logs: [], now: NOW, namespace: 'bookinfo' });
     expect(r.health).toMatchObject({ ready: 2, desired: 3, unhealthy: true });
-    expect(r.health.reasons).toEqual(['2 of 3 istiod replicas ready', `${ISTIODS[0]} restarted (4×), last ended OOMKilled at 2026-11-25T11:45:00Z`]);
-    expect(r.restarts.map((s) => [s.target.name, s.forIstiod, s.pods.length])).toEqual([['istiod', true, 2], ['reviews-v2', false, 2]]);
+    expect(r.health.reasons).toEqual([
+      '2 of 3 istiod replicas ready',
+      `${ISTIODS[0]} restarted (4×), last ended OOMKilled at 2026-11-25T11:45:00Z`,
+    ]);
+    expect(r.restarts.map((s) => [s.target.name, s.forIstiod, s.pods.length])).toEqual([
+      ['istiod', true, 2],
+      ['reviews-v2', false, 2],
+    ]);
     const out = renderStale(r, NOW);
     expect(out.text).toBe('2 of 2 proxies in bookinfo are STALE (LDS) — since 4m');
     expect(out.offers?.map((o) => o.label)).toEqual(['Restart istiod', 'Restart deployment reviews-v2']);
@@ -89,15 +140,26 @@ describe('diagnoseStale', () => {
     const objects = [
       namespace('bookinfo'),
       ...istiodObjects(ISTIODS),
-      ...Array.from({ length: 40 }, (_, i) => workloadObjects({ namespace: 'bookinfo', deployment: `svc-${i}`, labels: { app: `svc-${i}` }, replicas: 3 })).flat(),
+      ...Array.from({ length: 40 }, (_, i) =>
+        workloadObjects({ namespace: 'bookinfo', deployment: `svc-${i}`, labels: { app: `svc-${i}` }, replicas: 3 }),
+      ).flat(),
     ];
-    const stale = new Set(objects.filter((o) => o.kind === 'Pod' && o.metadata.namespace === 'bookinfo').map((p) => `${p.metadata.name}.bookinfo`));
-    const read = readOf(objects, [{ istiod: ISTIODS[0], ok: true, rows: rowsFor(objects, ISTIODS[0], stale) }, { istiod: ISTIODS[1], ok: true, rows: [] }]);
+    const stale = new Set(
+      objects
+        .filter((o) => o.kind === 'Pod' && o.metadata.namespace === 'bookinfo')
+        .map((p) => `${p.metadata.name}.bookinfo`),
+    );
+    const read = readOf(objects, [
+      { istiod: ISTIODS[0], ok: true, rows: rowsFor(objects, ISTIODS[0], stale) },
+      { istiod: ISTIODS[1], ok: true, rows: [] },
+    ]);
     const out = renderStale(diagnoseStale({ read, logs: [], now: NOW }), NOW);
     expect(out.text).toBe('120 of 120 proxies in the mesh are STALE (LDS) — since 4m');
     expect(out.files?.map((f) => f.filename)).toEqual(['stale-proxies.txt']);
     expect(out.files?.[0]!.content.trim().split('\n')).toHaveLength(121);
-    expect(JSON.stringify(out.blocks)).toMatch(/and \d+ more rows: the full table is in the thread as `stale-proxies.txt`/);
+    expect(JSON.stringify(out.blocks)).toMatch(
+      /and \d+ more rows: the full table is in the thread as `stale-proxies.txt`/,
+    );
     expect(out.offers).toHaveLength(5);
   });
 });

@@ -23,13 +23,23 @@ async function ask(text: string): Promise<Reply & { out: string }> {
 const vs = (name: string, spec: Record<string, unknown>, changedAt?: string): KubeObject => ({
   apiVersion: 'networking.istio.io/v1',
   kind: 'VirtualService',
-  metadata: { name, namespace: 'bookinfo', ...(changedAt ? { managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: changedAt }] } : {}) },
+  metadata: {
+    name,
+    namespace: 'bookinfo',
+    ...(changedAt
+      ? { managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: changedAt }] }
+      : {}),
+  },
   spec,
 });
 
 beforeAll(async () => {
   sb = await startSandbox({ controllers: false, seed: meshSeed() });
-  router = new Router({ commands: [stale, status], clusters: [{ name: 'lab', kube: kubeOf(sb) }], log: createLogger({ level: 'silent' }) });
+  router = new Router({
+    commands: [stale, status],
+    clusters: [{ name: 'lab', kube: kubeOf(sb) }],
+    log: createLogger({ level: 'silent' }),
+  });
 });
 
 afterAll(async () => {
@@ -60,7 +70,13 @@ describe('/mesh stale', () => {
     expect(r.out).toMatch(new RegExp(`${id.split('.')[0]}\\s+STALE\\s+LDS\\s+4m5s\\s+istiod-`));
     expect(r.out).toContain('a *VirtualService or Gateway* problem');
     expect(r.rendered.offers).toEqual([
-      expect.objectContaining({ label: 'Restart deployment reviews-v2', remediation: expect.objectContaining({ kind: 'rollout-restart', target: { kind: 'Deployment', namespace: 'bookinfo', name: 'reviews-v2' } }) }),
+      expect.objectContaining({
+        label: 'Restart deployment reviews-v2',
+        remediation: expect.objectContaining({
+          kind: 'rollout-restart',
+          target: { kind: 'Deployment', namespace: 'bookinfo', name: 'reviews-v2' },
+        }),
+      }),
     ]);
     expect(r.rendered.offers?.[0]?.remediation.why).toContain('LDS STALE for 4m5s');
   });
@@ -75,8 +91,16 @@ describe('/mesh stale', () => {
   it('names the config changed most recently in the namespace (managedFields time) as the likely suspect', async () => {
     const id = proxyIdOf(sb, 'reviews-v1');
     const recent = new Date(Date.now() - 5 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    sb.store.put(vs('reviews-canary', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, recent));
-    sb.store.put(vs('ratings-old', { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] }, '2020-01-01T00:00:00Z'));
+    sb.store.put(
+      vs('reviews-canary', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, recent),
+    );
+    sb.store.put(
+      vs(
+        'ratings-old',
+        { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] },
+        '2020-01-01T00:00:00Z',
+      ),
+    );
     try {
       serveScenario(sb, { istiods: ISTIODS, staleLds: [id] });
       const r = await ask('stale bookinfo');
@@ -88,13 +112,21 @@ describe('/mesh stale', () => {
     }
   });
 
-  it('a NACK: ERROR with the text Envoy sent back, no restart offered for it, and istiod\'s log lines counted', async () => {
+  it("a NACK: ERROR with the text Envoy sent back, no restart offered for it, and istiod's log lines counted", async () => {
     const id = proxyIdOf(sb, 'ratings-v1');
     const sims = serveScenario(sb, { istiods: ISTIODS, nack: [{ proxyId: id, type: 'CDS' }] });
     // The same rejection logged twice more (Envoy retries), plus noise that must not count.
     const sim = sims.find((s) => s.proxy(id))!;
-    sim.nack(id, 'type.googleapis.com/envoy.config.cluster.v3.Cluster', 'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)');
-    sim.nack(id, 'type.googleapis.com/envoy.config.cluster.v3.Cluster', 'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)');
+    sim.nack(
+      id,
+      'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+      'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
+    );
+    sim.nack(
+      id,
+      'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+      'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
+    );
     sb.setPodLogs('istio-system', sim.podName, 'discovery', sim.logLines({ kubeletTime: true }));
     const r = await ask('stale bookinfo');
     expect(r.rendered.text).toBe('1 of 6 proxies in bookinfo: 1 proxy rejected config (NACK on CDS)');
@@ -132,7 +164,9 @@ describe('/mesh stale', () => {
     expect(r.out).toContain(`syncz: ${ISTIODS[0]} ${sims[0]!.size} proxies, ${ISTIODS[1]} ${sims[1]!.size} proxies`);
     const deploymentOf = (id: string) => id.replace(/-[a-z0-9]+-[a-z0-9]+\.[a-z]+$/, '');
     // One button per Deployment, however many of its pods are stale.
-    expect(r.rendered.offers?.map((o) => o.label)).toEqual([...new Set([stale1, stale2].map((id) => `Restart deployment ${deploymentOf(id)}`))].sort());
+    expect(r.rendered.offers?.map((o) => o.label)).toEqual(
+      [...new Set([stale1, stale2].map((id) => `Restart deployment ${deploymentOf(id)}`))].sort(),
+    );
     expect(r.out).toContain(`STALE    LDS     4m      ${sims.find((s) => s.proxy(stale1))!.podName}`);
   });
 
@@ -142,12 +176,18 @@ describe('/mesh stale', () => {
     const r = await ask('stale bookinfo');
     const lost = sims[1]!.connected().filter((id) => id.endsWith('.bookinfo')).length;
     expect(lost).toBeGreaterThan(0);
-    expect(r.rendered.text).toBe(`${lost} of 6 proxies in bookinfo: ${lost} proxies UNKNOWN (an istiod could not be read)`);
+    expect(r.rendered.text).toBe(
+      `${lost} of 6 proxies in bookinfo: ${lost} proxies UNKNOWN (an istiod could not be read)`,
+    );
     expect(r.out).toContain(`Could not read istiod \`${ISTIODS[1]}\`* (unreachable)`);
     expect(r.out).toContain('connection refused');
     expect(r.out).not.toContain('SYNCED');
     expect(r.rendered.offers?.map((o) => o.label)).toEqual(['Restart istiod']);
-    expect(r.rendered.offers?.[0]?.remediation.target).toEqual({ kind: 'Deployment', namespace: 'istio-system', name: 'istiod' });
+    expect(r.rendered.offers?.[0]?.remediation.target).toEqual({
+      kind: 'Deployment',
+      namespace: 'istio-system',
+      name: 'istiod',
+    });
   });
 
   it('ENABLE_DEBUG_ON_HTTP=false on every istiod: says so plainly', async () => {
@@ -157,7 +197,9 @@ describe('/mesh stale', () => {
     }
     const r = await ask('stale bookinfo');
     expect(r.outcome).toBe('ok');
-    expect(r.rendered.text).toBe('istiod runs with ENABLE_DEBUG_ON_HTTP=false, so its sync status cannot be read over HTTP.');
+    expect(r.rendered.text).toBe(
+      'istiod runs with ENABLE_DEBUG_ON_HTTP=false, so its sync status cannot be read over HTTP.',
+    );
     expect(r.out).toContain('istioctl proxy-status');
   });
 
@@ -165,7 +207,18 @@ describe('/mesh stale', () => {
     const id = proxyIdOf(sb, 'reviews-v1');
     const objs: KubeObject[] = [
       service('bookinfo', 'reviews-v9', { app: 'reviews', version: 'v9' }),
-      { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'bookinfo' }, spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v3', labels: { version: 'v3' } }] } },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'reviews', namespace: 'bookinfo' },
+        spec: {
+          host: 'reviews',
+          subsets: [
+            { name: 'v1', labels: { version: 'v1' } },
+            { name: 'v3', labels: { version: 'v3' } },
+          ],
+        },
+      },
       vs('reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v7' } }] }] }),
     ];
     for (const o of objs) sb.store.put(o);
@@ -174,8 +227,12 @@ describe('/mesh stale', () => {
       const r = await ask('stale bookinfo');
       expect(r.out).toContain('Obvious causes found');
       expect(r.out).toContain('Service `bookinfo/reviews-v9`: The selector app=reviews,version=v9 matches no pod');
-      expect(r.out).toContain('IST0173 DestinationRule `bookinfo/reviews`: The Subset v3 defined in the DestinationRule does not select any pods');
-      expect(r.out).toMatch(/IST0101 VirtualService `bookinfo\/reviews`: Referenced host\+subset in destinationrule not found: "reviews\+v7"/);
+      expect(r.out).toContain(
+        'IST0173 DestinationRule `bookinfo/reviews`: The Subset v3 defined in the DestinationRule does not select any pods',
+      );
+      expect(r.out).toMatch(
+        /IST0101 VirtualService `bookinfo\/reviews`: Referenced host\+subset in destinationrule not found: "reviews\+v7"/,
+      );
     } finally {
       for (const o of objs) sb.store.delete(o.kind, 'bookinfo', o.metadata.name);
     }
@@ -206,7 +263,11 @@ describe('/mesh stale', () => {
 
   it('asks the cluster a fixed number of times: one list per kind, one port-forward and one log read per istiod', async () => {
     const counted: string[] = [];
-    const r2 = new Router({ commands: [stale], clusters: [{ name: 'lab', kube: kubeOf(sb, (rec) => counted.push(`${rec.method} ${rec.path}`)) }], log: createLogger({ level: 'silent' }) });
+    const r2 = new Router({
+      commands: [stale],
+      clusters: [{ name: 'lab', kube: kubeOf(sb, (rec) => counted.push(`${rec.method} ${rec.path}`)) }],
+      log: createLogger({ level: 'silent' }),
+    });
     serveScenario(sb, { istiods: ISTIODS, staleLds: [proxyIdOf(sb, 'reviews-v2')] });
     sb.requests.length = 0;
     const r = await r2.handle('stale', user);
@@ -233,7 +294,11 @@ describe('/mesh status', () => {
     const r = await ask('status bookinfo');
     expect(r.rendered.text).toBe('6 proxies in bookinfo, 5 connected to 2 istiods');
     expect(r.out).toMatch(/NAME\s+CLUSTER\s+ISTIOD\s+VERSION\s+CDS\s+LDS\s+EDS\s+RDS/);
-    expect(r.out).toMatch(new RegExp(`${id.split('.')[0]}\\s+Kubernetes\\s+istiod-\\S+\\s+1\\.24\\.2\\s+SYNCED \\(\\d+s\\)\\s+STALE \\(4m\\)`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `${id.split('.')[0]}\\s+Kubernetes\\s+istiod-\\S+\\s+1\\.24\\.2\\s+SYNCED \\(\\d+s\\)\\s+STALE \\(4m\\)`,
+      ),
+    );
     expect(r.out).toMatch(new RegExp(`${off.split('.')[0]}\\s+-\\s+-\\s+-\\s+DISCONNECTED`));
   });
 
@@ -250,8 +315,15 @@ describe('no istiod at all', () => {
   let empty: Sandbox;
   let r3: Router;
   beforeAll(async () => {
-    empty = await startSandbox({ controllers: false, seed: meshSeed().filter((o) => o.metadata.namespace !== 'istio-system') });
-    r3 = new Router({ commands: [stale, status], clusters: [{ name: 'lab', kube: kubeOf(empty) }], log: createLogger({ level: 'silent' }) });
+    empty = await startSandbox({
+      controllers: false,
+      seed: meshSeed().filter((o) => o.metadata.namespace !== 'istio-system'),
+    });
+    r3 = new Router({
+      commands: [stale, status],
+      clusters: [{ name: 'lab', kube: kubeOf(empty) }],
+      log: createLogger({ level: 'silent' }),
+    });
   });
   afterAll(async () => {
     await empty?.close();
@@ -260,7 +332,9 @@ describe('no istiod at all', () => {
   it('/mesh stale says there is no istiod, not a crash', async () => {
     const r = await r3.handle('stale bookinfo', user);
     expect(r.outcome).toBe('ok');
-    expect(r.rendered.text).toBe('No istiod to ask about sync status: There is no istiod pod (label app=istiod) in istio-system.');
+    expect(r.rendered.text).toBe(
+      'No istiod to ask about sync status: There is no istiod pod (label app=istiod) in istio-system.',
+    );
     expect(renderedToText(r.rendered)).toContain('6 proxies in bookinfo keep running on what it last received');
   });
 

@@ -4,7 +4,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, type RequestRecord } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
-import { buildMeshSync, type IstiodSim, type MeshSyncScenario, type ProxyPodRef } from '../../src/sandbox/istiod-sim.ts';
+import {
+  buildMeshSync,
+  type IstiodSim,
+  type MeshSyncScenario,
+  type ProxyPodRef,
+} from '../../src/sandbox/istiod-sim.ts';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 
 export const ISTIOD_DEPLOY = 'istiod';
@@ -27,7 +32,9 @@ export const BOOKINFO: Workload[] = [
 ];
 
 const meta = (name: string, namespace: string, extra: Record<string, unknown> = {}) => ({ name, namespace, ...extra });
-const owner = (kind: string, name: string) => [{ apiVersion: kind === 'ReplicaSet' ? 'apps/v1' : 'apps/v1', kind, name, uid: `${kind}-${name}`, controller: true }];
+const owner = (kind: string, name: string) => [
+  { apiVersion: kind === 'ReplicaSet' ? 'apps/v1' : 'apps/v1', kind, name, uid: `${kind}-${name}`, controller: true },
+];
 // FNV-1a, spelled in Kubernetes' name alphabet: stable pod and ReplicaSet names per test run.
 const hash = (s: string) => {
   let h = 0x811c9dc5;
@@ -38,40 +45,110 @@ const hash = (s: string) => {
 /** Deployment, its ReplicaSet and `replicas` running pods with an istio-proxy sidecar. */
 export function workloadObjects(w: Workload, opts: { sidecar?: boolean; podPrefix?: string } = {}): KubeObject[] {
   const rs = `${w.deployment}-${hash(w.deployment)}`;
-  const containers = [{ name: 'app', image: 'example/app:1' }, ...(opts.sidecar === false ? [] : [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' }])];
-  const pods = Array.from({ length: w.replicas }, (_, i): KubeObject => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { ...meta(`${opts.podPrefix ?? rs}-${hash(`${w.deployment}/${i}`).slice(0, 5)}`, w.namespace), labels: { ...w.labels }, ownerReferences: owner('ReplicaSet', rs) },
-    spec: { containers },
-    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: containers.map((c) => ({ name: c.name, ready: true, restartCount: 0 })) },
-  }));
+  const containers = [
+    { name: 'app', image: 'example/app:1' },
+    ...(opts.sidecar === false ? [] : [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' }]),
+  ];
+  const pods = Array.from(
+    { length: w.replicas },
+    (_, i): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        ...meta(`${opts.podPrefix ?? rs}-${hash(`${w.deployment}/${i}`).slice(0, 5)}`, w.namespace),
+        labels: { ...w.labels },
+        ownerReferences: owner('ReplicaSet', rs),
+      },
+      spec: { containers },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: containers.map((c) => ({ name: c.name, ready: true, restartCount: 0 })),
+      },
+    }),
+  );
   return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { ...meta(w.deployment, w.namespace), labels: { ...w.labels } }, spec: { replicas: w.replicas, selector: { matchLabels: w.labels }, template: { metadata: { labels: w.labels }, spec: { containers } } } },
-    { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { ...meta(rs, w.namespace), labels: { ...w.labels }, ownerReferences: owner('Deployment', w.deployment) }, spec: { replicas: w.replicas, selector: { matchLabels: w.labels } } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { ...meta(w.deployment, w.namespace), labels: { ...w.labels } },
+      spec: {
+        replicas: w.replicas,
+        selector: { matchLabels: w.labels },
+        template: { metadata: { labels: w.labels }, spec: { containers } },
+      },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        ...meta(rs, w.namespace),
+        labels: { ...w.labels },
+        ownerReferences: owner('Deployment', w.deployment),
+      },
+      spec: { replicas: w.replicas, selector: { matchLabels: w.labels } },
+    },
     ...pods,
   ];
 }
 
-export function istiodObjects(pods: readonly string[], opts: { replicas?: number; notReady?: readonly string[]; lastTermination?: { pod: string; reason: string; at: string; restarts: number } } = {}): KubeObject[] {
+export function istiodObjects(
+  pods: readonly string[],
+  opts: {
+    replicas?: number;
+    notReady?: readonly string[];
+    lastTermination?: { pod: string; reason: string; at: string; restarts: number };
+  } = {},
+): KubeObject[] {
   const labels = { app: 'istiod', istio: 'pilot' };
   const rs = 'istiod-7d4f74889d';
   return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { ...meta(ISTIOD_DEPLOY, 'istio-system'), labels }, spec: { replicas: opts.replicas ?? pods.length, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.24.2' }] } } } },
-    { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { ...meta(rs, 'istio-system'), labels, ownerReferences: owner('Deployment', ISTIOD_DEPLOY) }, spec: { replicas: pods.length, selector: { matchLabels: labels } } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { ...meta(ISTIOD_DEPLOY, 'istio-system'), labels },
+      spec: {
+        replicas: opts.replicas ?? pods.length,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.24.2' }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { ...meta(rs, 'istio-system'), labels, ownerReferences: owner('Deployment', ISTIOD_DEPLOY) },
+      spec: { replicas: pods.length, selector: { matchLabels: labels } },
+    },
     ...pods.map((name): KubeObject => {
       const ready = !(opts.notReady ?? []).includes(name);
       const t = opts.lastTermination?.pod === name ? opts.lastTermination : undefined;
       return {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { ...meta(name, 'istio-system'), labels: { ...labels, 'istio.io/rev': 'default', 'sidecar.istio.io/inject': 'false' }, ownerReferences: owner('ReplicaSet', rs) },
+        metadata: {
+          ...meta(name, 'istio-system'),
+          labels: { ...labels, 'istio.io/rev': 'default', 'sidecar.istio.io/inject': 'false' },
+          ownerReferences: owner('ReplicaSet', rs),
+        },
         // Running pods run on a node (the API server answers an unscheduled pod's log with 204).
-        spec: { nodeName: 'sandbox-node-1', containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.24.2' }] },
+        spec: {
+          nodeName: 'sandbox-node-1',
+          containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.24.2' }],
+        },
         status: {
           phase: 'Running',
           conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
-          containerStatuses: [{ name: 'discovery', ready, restartCount: t?.restarts ?? 0, ...(t ? { lastState: { terminated: { reason: t.reason, exitCode: 137, finishedAt: t.at } } } : {}) }],
+          containerStatuses: [
+            {
+              name: 'discovery',
+              ready,
+              restartCount: t?.restarts ?? 0,
+              ...(t ? { lastState: { terminated: { reason: t.reason, exitCode: 137, finishedAt: t.at } } } : {}),
+            },
+          ],
         },
       };
     }),
@@ -83,7 +160,12 @@ export function namespace(name: string): KubeObject {
 }
 
 export function service(ns: string, name: string, selector: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Service', metadata: meta(name, ns), spec: { selector, ports: [{ name: 'http', port: 9080, targetPort: 9080 }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(name, ns),
+    spec: { selector, ports: [{ name: 'http', port: 9080, targetPort: 9080 }] },
+  };
 }
 
 /** The base mesh: namespaces, istiod with two replicas, bookinfo and shop workloads with their Services. */
@@ -106,7 +188,11 @@ export function meshSeed(extra: KubeObject[] = []): KubeObject[] {
 export function proxyPodsOf(sb: Sandbox): ProxyPodRef[] {
   return sb.store
     .list('Pod')
-    .filter((p) => p.metadata.namespace !== 'istio-system' && ((p.spec as { containers?: { name: string }[] }).containers ?? []).some((c) => c.name === 'istio-proxy'))
+    .filter(
+      (p) =>
+        p.metadata.namespace !== 'istio-system' &&
+        ((p.spec as { containers?: { name: string }[] }).containers ?? []).some((c) => c.name === 'istio-proxy'),
+    )
     .map((p) => ({ namespace: p.metadata.namespace as string, name: p.metadata.name }));
 }
 
@@ -117,7 +203,10 @@ export const proxyIdOf = (sb: Sandbox, deployment: string): string => {
 };
 
 /** Serves a fresh scenario on the sandbox's pod network, replacing whatever istiods served before. */
-export function serveScenario(sb: Sandbox, s: Omit<MeshSyncScenario, 'pods'> & { pods?: MeshSyncScenario['pods'] }): IstiodSim[] {
+export function serveScenario(
+  sb: Sandbox,
+  s: Omit<MeshSyncScenario, 'pods'> & { pods?: MeshSyncScenario['pods'] },
+): IstiodSim[] {
   for (const name of ISTIODS) sb.podEndpoints.unregister('istio-system', name);
   const sims = buildMeshSync({ ...s, pods: s.pods ?? proxyPodsOf(sb) });
   for (const sim of sims) {

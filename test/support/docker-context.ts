@@ -65,7 +65,11 @@ export function contextCopies(dockerfile: string): ContextCopy[] {
     if (words.some((w) => /^--from=/i.test(w))) return;
     const args = words.filter((w) => !w.startsWith('--'));
     if (args.length < 2) return;
-    out.push({ sources: args.slice(0, -1).map((s) => s.replace(/^\.\//, '').replace(/\/+$/, '') || '.'), dest: args[args.length - 1]!, line: i + 1 });
+    out.push({
+      sources: args.slice(0, -1).map((s) => s.replace(/^\.\//, '').replace(/\/+$/, '') || '.'),
+      dest: args[args.length - 1]!,
+      line: i + 1,
+    });
   });
   return out;
 }
@@ -74,7 +78,8 @@ export function contextCopies(dockerfile: string): ContextCopy[] {
 export function filesCopiedFromContext(dockerfile: string, dockerignore: string, files: readonly string[]): string[] {
   const rules = parseDockerignore(dockerignore);
   const copies = contextCopies(dockerfile);
-  const sourceCovers = (source: string, file: string) => source === '.' || file === source || file.startsWith(`${source}/`) || globToRegex(source).test(file);
+  const sourceCovers = (source: string, file: string) =>
+    source === '.' || file === source || file.startsWith(`${source}/`) || globToRegex(source).test(file);
   return files.filter((f) => !isIgnored(f, rules) && copies.some((c) => c.sources.some((s) => sourceCovers(s, f))));
 }
 

@@ -10,7 +10,12 @@
 //
 // Every request seen is logged (method, path, query, status, the fault applied, time).
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -160,7 +165,17 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 const MAX_BUFFERED_BODY = 8 * 1024 * 1024;
 
 const REASONS: Record<number, string> = {
@@ -329,7 +344,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
   const seen = (req: IncomingMessage, upgrade: boolean): { info: SeenRequest; entry: ProxyLogEntry } => {
     const url = new URL(req.url ?? '/', 'https://proxy');
-    const info: SeenRequest = { method: (req.method ?? 'GET').toUpperCase(), path: url.pathname, query: url.searchParams, headers: req.headers, upgrade };
+    const info: SeenRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      upgrade,
+    };
     const entry: ProxyLogEntry = {
       time: new Date(),
       method: info.method,
@@ -380,7 +401,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     };
     res.once('close', () => {
       const cutOnPurpose = entry.fault === 'cutResponse' || entry.fault === 'dropRequest';
-      done(res.writableFinished || cutOnPurpose ? undefined : 'the client connection closed before the answer was complete');
+      done(
+        res.writableFinished || cutOnPurpose
+          ? undefined
+          : 'the client connection closed before the answer was complete',
+      );
     });
     const sendHead = (status: number, message: string, headers: string[]): void => {
       res.writeHead(status, message, headers);
@@ -446,7 +471,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         const after = action.after ?? 'nothing';
         if (after !== 'nothing' && !req.socket.destroyed) {
           sendHead(status, message, headers);
-          const part = typeof after === 'number' ? whole.subarray(0, Math.max(0, Math.min(after, whole.length - 1))) : undefined;
+          const part =
+            typeof after === 'number' ? whole.subarray(0, Math.max(0, Math.min(after, whole.length - 1))) : undefined;
           await flushed(res, part);
         }
         breakClient(req.socket, action.how);
@@ -485,7 +511,14 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     if (action?.type === 'dropRequest') return breakClient(socket, action.how);
     if (action?.type === 'status') {
       const text = statusBody(action, info.method, info.path);
-      const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(text)), 'Connection', 'close'];
+      const headers = [
+        'Content-Type',
+        'application/json',
+        'Content-Length',
+        String(Buffer.byteLength(text)),
+        'Connection',
+        'close',
+      ];
       if (action.retryAfterSeconds !== undefined) headers.push('Retry-After', String(action.retryAfterSeconds));
       entry.status = action.code;
       socket.end(rawHead(action.code, REASONS[action.code] ?? 'Fault', headers) + text);
@@ -511,7 +544,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         if (action?.type === 'cutResponse') {
           if (action.after === 'headers') {
             entry.status = entry.upstreamStatus;
-            socket.write(rawHead(entry.upstreamStatus ?? 101, upRes.statusMessage ?? 'Switching Protocols', forwardable(upRes.rawHeaders, keep)));
+            socket.write(
+              rawHead(
+                entry.upstreamStatus ?? 101,
+                upRes.statusMessage ?? 'Switching Protocols',
+                forwardable(upRes.rawHeaders, keep),
+              ),
+            );
             await sleep(30);
           }
           breakClient(socket, action.how);
@@ -524,7 +563,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         }
         if (!(await sleep(delays.response)) || socket.destroyed) return;
         entry.status = entry.upstreamStatus;
-        socket.write(rawHead(entry.upstreamStatus ?? 101, upRes.statusMessage ?? 'Switching Protocols', forwardable(upRes.rawHeaders, keep)));
+        socket.write(
+          rawHead(
+            entry.upstreamStatus ?? 101,
+            upRes.statusMessage ?? 'Switching Protocols',
+            forwardable(upRes.rawHeaders, keep),
+          ),
+        );
         if (upHead.length) socket.write(upHead);
         if (head.length) upSocket.write(head);
         upSocket.pipe(socket);
@@ -541,7 +586,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           if (!(await sleep(delays.response)) || socket.destroyed) return;
           const headers = forwardable(upRes.rawHeaders);
           const clean: string[] = [];
-          for (let i = 0; i + 1 < headers.length; i += 2) if ((headers[i] as string).toLowerCase() !== 'content-length') clean.push(headers[i] as string, headers[i + 1] as string);
+          for (let i = 0; i + 1 < headers.length; i += 2)
+            if ((headers[i] as string).toLowerCase() !== 'content-length')
+              clean.push(headers[i] as string, headers[i + 1] as string);
           clean.push('Content-Length', String(text.length), 'Connection', 'close');
           entry.status = entry.upstreamStatus;
           socket.write(rawHead(entry.upstreamStatus ?? 502, upRes.statusMessage ?? '', clean));
@@ -606,12 +653,16 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const rewrite = (obj: KubeconfigObject): KubeconfigObject => {
     const copy = structuredClone(obj);
     const clusters = copy.clusters ?? [];
-    let targets = clusters.filter((c) => norm(c.cluster?.server) === norm(upstream.toString()) || norm(c.cluster?.server) === norm(opts.upstream.url));
+    let targets = clusters.filter(
+      (c) =>
+        norm(c.cluster?.server) === norm(upstream.toString()) || norm(c.cluster?.server) === norm(opts.upstream.url),
+    );
     if (targets.length === 0) {
       const current = copy.contexts?.find((c) => c.name === copy['current-context'])?.context.cluster;
       targets = clusters.filter((c) => c.name === current);
     }
-    if (targets.length === 0) throw new Error(`fault proxy: the kubeconfig has no cluster for ${opts.upstream.url} and no current cluster`);
+    if (targets.length === 0)
+      throw new Error(`fault proxy: the kubeconfig has no cluster for ${opts.upstream.url} and no current cluster`);
     for (const c of targets) {
       c.cluster.server = url;
       c.cluster['certificate-authority-data'] = Buffer.from(tls.cert).toString('base64');

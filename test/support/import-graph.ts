@@ -21,7 +21,8 @@ function resolveSpecifier(fromFile: string, specifier: string): string | undefin
   if (specifier.startsWith('file:')) return fileURLToPath(specifier);
   if (specifier.startsWith('.') || specifier.startsWith('/')) return resolve(dirname(fromFile), specifier);
   // The package importing itself by name (meshops/src/...) would reach our files too.
-  if (specifier === 'meshops' || specifier.startsWith('meshops/')) return resolve(projectRoot, specifier.slice('meshops/'.length));
+  if (specifier === 'meshops' || specifier.startsWith('meshops/'))
+    return resolve(projectRoot, specifier.slice('meshops/'.length));
   return undefined;
 }
 
@@ -36,11 +37,21 @@ export function importsOfSource(file: string, text: string): ModuleImport[] {
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) add(node.moduleSpecifier, node.importClause?.isTypeOnly ? 'type-only' : 'static');
-    else if (ts.isExportDeclaration(node) && node.moduleSpecifier) add(node.moduleSpecifier, node.isTypeOnly ? 'type-only' : 'static');
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node.moduleReference.expression, node.isTypeOnly ? 'type-only' : 'static');
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0]) add(node.arguments[0], 'dynamic');
-    else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'require' && node.arguments[0]) add(node.arguments[0], 'dynamic');
-    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node.argument.literal as ts.Expression, 'type-only');
+    else if (ts.isExportDeclaration(node) && node.moduleSpecifier)
+      add(node.moduleSpecifier, node.isTypeOnly ? 'type-only' : 'static');
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      add(node.moduleReference.expression, node.isTypeOnly ? 'type-only' : 'static');
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0])
+      add(node.arguments[0], 'dynamic');
+    else if (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'require' &&
+      node.arguments[0]
+    )
+      add(node.arguments[0], 'dynamic');
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument))
+      add(node.argument.literal as ts.Expression, 'type-only');
     ts.forEachChild(node, visit);
   };
   visit(sf);

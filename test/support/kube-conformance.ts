@@ -63,7 +63,15 @@ async function startProxy(sb: Sandbox, token: string): Promise<{ url: string; cl
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const headers = { ...req.headers, host: `127.0.0.1:${sb.port}`, authorization: `Bearer ${token}` };
     const up = httpsRequest(
-      { host: '127.0.0.1', port: sb.port, method: req.method, path: req.url, headers, ca: sb.caCert, servername: 'localhost' },
+      {
+        host: '127.0.0.1',
+        port: sb.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        ca: sb.caCert,
+        servername: 'localhost',
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
         answer.pipe(res);
@@ -106,7 +114,10 @@ async function installCrds(base: string, file: string): Promise<void> {
     if (!crd) continue;
     const url = `${base}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`;
     const cur = await fetch(`${url}/${crd.metadata.name}`, { headers: { accept: 'application/json' } });
-    if (cur.ok) crd.metadata.resourceVersion = ((await cur.json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    if (cur.ok)
+      crd.metadata.resourceVersion = (
+        (await cur.json()) as { metadata: { resourceVersion: string } }
+      ).metadata.resourceVersion;
     const r = await fetch(cur.ok ? `${url}/${crd.metadata.name}?fieldManager=kubectl` : `${url}?fieldManager=kubectl`, {
       method: cur.ok ? 'PUT' : 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },

@@ -3,7 +3,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DedupStore } from '../../src/slack/dedup.ts';
 
-export function describeDedupStore(name: string, makeStore: () => Promise<DedupStore> | DedupStore, options: { expiryMs?: number } = {}): void {
+export function describeDedupStore(
+  name: string,
+  makeStore: () => Promise<DedupStore> | DedupStore,
+  options: { expiryMs?: number } = {},
+): void {
   describe(`${name} (DedupStore contract)`, () => {
     const unique = () => `key-${Math.random().toString(36).slice(2)}`;
 

@@ -119,7 +119,11 @@ export interface SocketModeFake {
   readonly openConnections: number;
   waitForConnections(count: number, timeoutMs?: number): Promise<void>;
   /** Sends an envelope on the newest open connection (or the one at `connection`, oldest first); returns its envelope_id. */
-  send(type: EnvelopeType, payload: unknown, options?: { envelopeId?: string; retryAttempt?: number; retryReason?: string; connection?: number }): string;
+  send(
+    type: EnvelopeType,
+    payload: unknown,
+    options?: { envelopeId?: string; retryAttempt?: number; retryReason?: string; connection?: number },
+  ): string;
   /** Sends a message exactly as given (malformed envelopes, other envelope types) on the newest open connection. */
   sendRaw(text: string): void;
   readonly acks: SocketAck[];
@@ -149,7 +153,9 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   /** The first open window for `method`, counted as hit; undefined when the call is to be served. */
   const takeFault = (method: string): ActiveFault | undefined => {
     const now = Date.now();
-    const f = faults.find((x) => isActive(x, now) && (x.method === method || (x.method === '*' && method !== 'response_url')));
+    const f = faults.find(
+      (x) => isActive(x, now) && (x.method === method || (x.method === '*' && method !== 'response_url')),
+    );
     if (!f) return undefined;
     f.remaining--;
     f.hits++;
@@ -159,11 +165,17 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (f.status === 429) headers['retry-after'] = String(f.retryAfterSeconds ?? 1);
     res.writeHead(f.status, headers);
-    res.end(JSON.stringify({ ok: false, error: f.status === 429 ? 'ratelimited' : f.status >= 500 ? 'internal_error' : 'invalid_request' }));
+    res.end(
+      JSON.stringify({
+        ok: false,
+        error: f.status === 429 ? 'ratelimited' : f.status >= 500 ? 'internal_error' : 'invalid_request',
+      }),
+    );
   };
   let tsCounter = 0;
   let idCounter = 0;
-  const nextTs = () => `${1_700_000_000 + Math.floor(tsCounter / 1000)}.${String(100 + (tsCounter++ % 1000)).padStart(6, '0')}`;
+  const nextTs = () =>
+    `${1_700_000_000 + Math.floor(tsCounter / 1000)}.${String(100 + (tsCounter++ % 1000)).padStart(6, '0')}`;
   const nextId = (prefix: string) => `${prefix}${String(++idCounter).padStart(8, '0')}`;
 
   const server: Server = createServer((req, res) => {
@@ -186,13 +198,21 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       ws.on('message', (data) => {
         try {
           const msg = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
-          if (typeof msg.envelope_id === 'string') acks.push({ envelopeId: msg.envelope_id, payload: msg.payload, at: Date.now() });
+          if (typeof msg.envelope_id === 'string')
+            acks.push({ envelopeId: msg.envelope_id, payload: msg.payload, at: Date.now() });
         } catch {
           // Not JSON: Slack would ignore it too.
         }
       });
       ws.on('close', () => sockets.splice(sockets.indexOf(ws), 1));
-      ws.send(JSON.stringify({ type: 'hello', num_connections: sockets.length, debug_info: { host: 'fake-slack', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0000001' } }));
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: sockets.length,
+          debug_info: { host: 'fake-slack', approximate_connection_time: 18060 },
+          connection_info: { app_id: 'A0000001' },
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -204,7 +224,9 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const raw = await readBody(req);
     const contentType = String(req.headers['content-type'] ?? '');
     if (url.pathname.startsWith('/response/')) {
-      const body = contentType.includes('json') ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : { raw: raw.toString('utf8') };
+      const body = contentType.includes('json')
+        ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>)
+        : { raw: raw.toString('utf8') };
       const fault = takeFault('response_url');
       responses.push({ url: `${baseUrl}${url.pathname}`, body, at: Date.now(), status: fault?.status ?? 200 });
       if (fault) return answerFault(res, fault);
@@ -223,7 +245,11 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       let content = raw.toString('utf8');
       if (contentType.startsWith('multipart/form-data')) {
         // Node's fetch Request parses multipart the way a server framework would.
-        const form = await new Request(baseUrl, { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
+        const form = await new Request(baseUrl, {
+          method: 'POST',
+          headers: { 'content-type': contentType },
+          body: raw,
+        }).formData();
         const part = [...form.values()][0];
         content = typeof part === 'string' ? part : part ? await part.text() : '';
       }
@@ -271,10 +297,24 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     }
     if (!token) return { ok: false, error: 'not_authed' };
     if (!token.startsWith('xoxb-')) return { ok: false, error: 'invalid_auth' };
-    const channel = typeof args.channel === 'string' ? args.channel : typeof args.channel_id === 'string' ? args.channel_id : undefined;
+    const channel =
+      typeof args.channel === 'string'
+        ? args.channel
+        : typeof args.channel_id === 'string'
+          ? args.channel_id
+          : undefined;
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'meshops', team_id: teamId, user_id: botUserId, bot_id: botId, is_enterprise_install: false };
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake',
+          user: 'meshops',
+          team_id: teamId,
+          user_id: botUserId,
+          bot_id: botId,
+          is_enterprise_install: false,
+        };
       case 'chat.postMessage': {
         if (!channel) return { ok: false, error: 'channel_not_found' };
         if (notInChannel.has(channel)) return { ok: false, error: 'not_in_channel' };
@@ -282,10 +322,31 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         if (invalid) return invalid;
         const ts = nextTs();
         const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
-        const message: FakeMessage = { channel, ts, threadTs, text: args.text as string | undefined, blocks: args.blocks as unknown[] | undefined, updates: 0, history: [] };
+        const message: FakeMessage = {
+          channel,
+          ts,
+          threadTs,
+          text: args.text as string | undefined,
+          blocks: args.blocks as unknown[] | undefined,
+          updates: 0,
+          history: [],
+        };
         message.history.push({ text: message.text, blocks: message.blocks, at: Date.now() });
         messages.set(`${channel}/${ts}`, message);
-        return { ok: true, channel, ts, message: { type: 'message', user: botUserId, bot_id: botId, text: message.text, blocks: message.blocks, ts, ...(threadTs ? { thread_ts: threadTs } : {}) } };
+        return {
+          ok: true,
+          channel,
+          ts,
+          message: {
+            type: 'message',
+            user: botUserId,
+            bot_id: botId,
+            text: message.text,
+            blocks: message.blocks,
+            ts,
+            ...(threadTs ? { thread_ts: threadTs } : {}),
+          },
+        };
       }
       case 'chat.update': {
         const existing = channel && typeof args.ts === 'string' ? messages.get(`${channel}/${args.ts}`) : undefined;
@@ -296,7 +357,13 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         existing.blocks = args.blocks as unknown[] | undefined;
         existing.updates++;
         existing.history.push({ text: existing.text, blocks: existing.blocks, at: Date.now() });
-        return { ok: true, channel, ts: existing.ts, text: existing.text, message: { text: existing.text, blocks: existing.blocks } };
+        return {
+          ok: true,
+          channel,
+          ts: existing.ts,
+          text: existing.text,
+          message: { text: existing.text, blocks: existing.blocks },
+        };
       }
       case 'chat.postEphemeral': {
         if (!channel) return { ok: false, error: 'channel_not_found' };
@@ -307,7 +374,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         return { ok: true, message_ts: nextTs() };
       }
       case 'files.getUploadURLExternal': {
-        if (typeof args.filename !== 'string' || args.length === undefined) return { ok: false, error: 'invalid_arguments' };
+        if (typeof args.filename !== 'string' || args.length === undefined)
+          return { ok: false, error: 'invalid_arguments' };
         const fileId = nextId('F');
         pendingUploads.set(fileId, { filename: args.filename, length: Number(args.length) });
         return { ok: true, upload_url: `${baseUrl}/upload/${fileId}`, file_id: fileId };
@@ -316,13 +384,18 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         const files = args.files as Array<{ id: string; title?: string }> | undefined;
         if (!Array.isArray(files) || files.length === 0) return { ok: false, error: 'invalid_arguments' };
         if (channel && notInChannel.has(channel)) return { ok: false, error: 'not_in_channel' };
-        for (const f of files) if (!uploads.some((u) => u.fileId === f.id)) return { ok: false, error: 'file_not_found' };
-        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title, name: pendingUploads.get(f.id)?.filename })) };
+        for (const f of files)
+          if (!uploads.some((u) => u.fileId === f.id)) return { ok: false, error: 'file_not_found' };
+        return {
+          ok: true,
+          files: files.map((f) => ({ id: f.id, title: f.title, name: pendingUploads.get(f.id)?.filename })),
+        };
       }
       case 'views.open':
       case 'views.update':
       case 'views.publish': {
-        if (method === 'views.open' && typeof args.trigger_id !== 'string') return { ok: false, error: 'invalid_arguments' };
+        if (method === 'views.open' && typeof args.trigger_id !== 'string')
+          return { ok: false, error: 'invalid_arguments' };
         const view = args.view as Record<string, unknown> | undefined;
         if (!view) return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: { id: typeof args.view_id === 'string' ? args.view_id : nextId('V'), ...view } };
@@ -331,7 +404,16 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         const id = String(args.user ?? '');
         if (!/^[UW][A-Z0-9]+$/.test(id)) return { ok: false, error: 'user_not_found' };
         const known = options.users?.[id];
-        return { ok: true, user: { id, team_id: teamId, name: known?.name ?? id.toLowerCase(), real_name: known?.real_name ?? known?.name ?? id, is_bot: known?.is_bot ?? false } };
+        return {
+          ok: true,
+          user: {
+            id,
+            team_id: teamId,
+            name: known?.name ?? id.toLowerCase(),
+            real_name: known?.real_name ?? known?.name ?? id,
+            is_bot: known?.is_bot ?? false,
+          },
+        };
       }
       case 'usergroups.users.list': {
         const members = options.usergroups?.[String(args.usergroup ?? '')];
@@ -340,7 +422,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       }
       case 'conversations.info':
         if (!channel) return { ok: false, error: 'channel_not_found' };
-        return { ok: true, channel: { id: channel, name: channel.toLowerCase(), is_member: !notInChannel.has(channel) } };
+        return {
+          ok: true,
+          channel: { id: channel, name: channel.toLowerCase(), is_member: !notInChannel.has(channel) },
+        };
       default:
         return { ok: false, error: 'unknown_method' };
     }
@@ -370,8 +455,14 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       const ws = sockets[opts.connection ?? sockets.length - 1];
       if (!ws) throw new Error('no Socket Mode connection is open');
       const envelopeId = opts.envelopeId ?? randomBytes(12).toString('hex');
-      const envelope: Record<string, unknown> = { envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' };
-      if (type === 'events_api') Object.assign(envelope, { retry_attempt: opts.retryAttempt ?? 0, retry_reason: opts.retryReason ?? '' });
+      const envelope: Record<string, unknown> = {
+        envelope_id: envelopeId,
+        type,
+        payload,
+        accepts_response_payload: type !== 'events_api',
+      };
+      if (type === 'events_api')
+        Object.assign(envelope, { retry_attempt: opts.retryAttempt ?? 0, retry_reason: opts.retryReason ?? '' });
       ws.send(JSON.stringify(envelope));
       return envelopeId;
     },
@@ -386,7 +477,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     },
     disconnect(how = 'refresh') {
       for (const ws of [...sockets]) {
-        if (how === 'refresh') ws.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake-slack' } }));
+        if (how === 'refresh')
+          ws.send(
+            JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake-slack' } }),
+          );
         else ws.terminate();
       }
     },
@@ -409,8 +503,15 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       rateLimits.set(method, [...(rateLimits.get(method) ?? []), retryAfterSeconds]);
     },
     fault(rule) {
-      if (!(rule.status >= 400 && rule.status <= 599)) throw new Error(`fault: status ${rule.status} is not an error status`);
-      const f: ActiveFault = { ...rule, remaining: rule.calls ?? Number.POSITIVE_INFINITY, until: rule.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + rule.forMs, hits: 0, cleared: false };
+      if (!(rule.status >= 400 && rule.status <= 599))
+        throw new Error(`fault: status ${rule.status} is not an error status`);
+      const f: ActiveFault = {
+        ...rule,
+        remaining: rule.calls ?? Number.POSITIVE_INFINITY,
+        until: rule.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + rule.forMs,
+        hits: 0,
+        cleared: false,
+      };
       faults.push(f);
       return {
         get hits() {
@@ -452,10 +553,20 @@ function checkMessage(args: Record<string, unknown>): Record<string, unknown> | 
   if (!text && !blocks?.length) return { ok: false, error: 'no_text' };
   if (text.length > LIMITS.text) return { ok: false, error: 'msg_too_long' };
   if (blocks) {
-    if (blocks.length > LIMITS.blocks) return { ok: false, error: 'invalid_blocks', errors: [`must provide an array with no more than ${LIMITS.blocks} items [json-pointer:/blocks]`] };
+    if (blocks.length > LIMITS.blocks)
+      return {
+        ok: false,
+        error: 'invalid_blocks',
+        errors: [`must provide an array with no more than ${LIMITS.blocks} items [json-pointer:/blocks]`],
+      };
     for (const [i, b] of blocks.entries()) {
       const t = (b.text as { text?: string } | undefined)?.text;
-      if (b.type === 'section' && typeof t === 'string' && t.length > LIMITS.sectionText) return { ok: false, error: 'invalid_blocks', errors: [`must be less than ${LIMITS.sectionText + 1} characters [json-pointer:/blocks/${i}/text]`] };
+      if (b.type === 'section' && typeof t === 'string' && t.length > LIMITS.sectionText)
+        return {
+          ok: false,
+          error: 'invalid_blocks',
+          errors: [`must be less than ${LIMITS.sectionText + 1} characters [json-pointer:/blocks/${i}/text]`],
+        };
     }
   }
   return undefined;
@@ -465,7 +576,8 @@ function parseArgs(raw: Buffer, contentType: string, query: URLSearchParams): Re
   const args: Record<string, unknown> = {};
   for (const [k, v] of query) args[k] = v;
   const text = raw.toString('utf8');
-  if (contentType.includes('application/json')) return { ...args, ...(text ? (JSON.parse(text) as Record<string, unknown>) : {}) };
+  if (contentType.includes('application/json'))
+    return { ...args, ...(text ? (JSON.parse(text) as Record<string, unknown>) : {}) };
   for (const [k, v] of new URLSearchParams(text)) args[k] = decodeJson(v);
   return args;
 }

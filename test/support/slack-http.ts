@@ -27,7 +27,12 @@ export function slackSignature(secret: string, timestamp: number, body: string):
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
-export async function postSigned(url: string, body: string, contentType: string, knobs: SignKnobs): Promise<SignedResult> {
+export async function postSigned(
+  url: string,
+  body: string,
+  contentType: string,
+  knobs: SignKnobs,
+): Promise<SignedResult> {
   const timestamp = knobs.timestamp ?? Math.floor(Date.now() / 1000) - (knobs.stale ? 600 : 0);
   const secret = knobs.badSignature ? `${knobs.secret}-wrong` : knobs.secret;
   const headers: Record<string, string> = {
@@ -54,6 +59,15 @@ export function sendEvent(url: string, body: Record<string, unknown>, knobs: Sig
 }
 
 /** An interaction (block_actions, view_submission): form-encoded with the JSON in `payload`. */
-export function sendInteraction(url: string, payload: Record<string, unknown>, knobs: SignKnobs): Promise<SignedResult> {
-  return postSigned(url, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', knobs);
+export function sendInteraction(
+  url: string,
+  payload: Record<string, unknown>,
+  knobs: SignKnobs,
+): Promise<SignedResult> {
+  return postSigned(
+    url,
+    new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+    'application/x-www-form-urlencoded',
+    knobs,
+  );
 }

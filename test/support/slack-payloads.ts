@@ -10,7 +10,10 @@ const hex = () => randomBytes(6).toString('hex');
 let tsCounter = 0;
 export const newTs = () => `${1_700_100_000 + tsCounter++}.000200`;
 
-export function slashCommand(text: string, options: { responseUrl: string; user?: string; userName?: string; channel?: string; triggerId?: string }): Record<string, string> {
+export function slashCommand(
+  text: string,
+  options: { responseUrl: string; user?: string; userName?: string; channel?: string; triggerId?: string },
+): Record<string, string> {
   return {
     token: 'legacy-verification-token',
     team_id: TEAM,
@@ -42,32 +45,80 @@ function eventCallback(event: Record<string, unknown>, eventId?: string): Record
   };
 }
 
-export function mentionEvent(text: string, options: { user?: string; channel?: string; ts?: string; threadTs?: string; eventId?: string } = {}): Record<string, unknown> {
+export function mentionEvent(
+  text: string,
+  options: { user?: string; channel?: string; ts?: string; threadTs?: string; eventId?: string } = {},
+): Record<string, unknown> {
   const ts = options.ts ?? newTs();
   return eventCallback(
-    { type: 'app_mention', user: options.user ?? ALICE, text: `<@${BOT}> ${text}`, ts, channel: options.channel ?? GENERAL, event_ts: ts, ...(options.threadTs ? { thread_ts: options.threadTs } : {}) },
+    {
+      type: 'app_mention',
+      user: options.user ?? ALICE,
+      text: `<@${BOT}> ${text}`,
+      ts,
+      channel: options.channel ?? GENERAL,
+      event_ts: ts,
+      ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
+    },
     options.eventId,
   );
 }
 
-export function directMessageEvent(text: string, options: { user?: string; channel?: string; ts?: string; eventId?: string; extra?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function directMessageEvent(
+  text: string,
+  options: { user?: string; channel?: string; ts?: string; eventId?: string; extra?: Record<string, unknown> } = {},
+): Record<string, unknown> {
   const ts = options.ts ?? newTs();
-  return eventCallback({ type: 'message', channel_type: 'im', user: options.user ?? ALICE, text, ts, channel: options.channel ?? 'DALICE001', event_ts: ts, ...options.extra }, options.eventId);
+  return eventCallback(
+    {
+      type: 'message',
+      channel_type: 'im',
+      user: options.user ?? ALICE,
+      text,
+      ts,
+      channel: options.channel ?? 'DALICE001',
+      event_ts: ts,
+      ...options.extra,
+    },
+    options.eventId,
+  );
 }
 
-export function blockActions(options: { actionId: string; value: string; responseUrl: string; user?: string; channel?: string; messageTs: string; triggerId?: string }): Record<string, unknown> {
+export function blockActions(options: {
+  actionId: string;
+  value: string;
+  responseUrl: string;
+  user?: string;
+  channel?: string;
+  messageTs: string;
+  triggerId?: string;
+}): Record<string, unknown> {
   const actionTs = `${Math.floor(Date.now() / 1000)}.${String(Date.now() % 1_000_000).padStart(6, '0')}`;
   return {
     type: 'block_actions',
     user: { id: options.user ?? ALICE, username: 'alice', name: 'alice', team_id: TEAM },
     api_app_id: 'A0000001',
     token: 'legacy-verification-token',
-    container: { type: 'message', message_ts: options.messageTs, channel_id: options.channel ?? GENERAL, is_ephemeral: false },
+    container: {
+      type: 'message',
+      message_ts: options.messageTs,
+      channel_id: options.channel ?? GENERAL,
+      is_ephemeral: false,
+    },
     trigger_id: options.triggerId ?? `${Date.now()}.${hex()}`,
     team: { id: TEAM, domain: 'fake' },
     channel: { id: options.channel ?? GENERAL, name: 'general' },
     message: { type: 'message', ts: options.messageTs, user: BOT, text: 'a message with buttons' },
     response_url: options.responseUrl,
-    actions: [{ type: 'button', action_id: options.actionId, block_id: 'b1', text: { type: 'plain_text', text: 'Approve' }, value: options.value, action_ts: actionTs }],
+    actions: [
+      {
+        type: 'button',
+        action_id: options.actionId,
+        block_id: 'b1',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: options.value,
+        action_ts: actionTs,
+      },
+    ],
   };
 }

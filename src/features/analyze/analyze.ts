@@ -18,7 +18,11 @@ export const PASTE_CALLBACK_ID = 'meshops:analyze-paste';
 export type AnalyzeResult = { kind: 'report'; report: AnalyzeReport } | { kind: 'paste'; namespace?: string };
 
 /** Runs istioctl against the same cluster meshops talks to, through a private temporary kubeconfig. */
-export async function runIstioctlOnCluster(kube: KubeClient, binary: string | undefined, scope: { namespace?: string; all?: boolean }): Promise<IstioctlResult> {
+export async function runIstioctlOnCluster(
+  kube: KubeClient,
+  binary: string | undefined,
+  scope: { namespace?: string; all?: boolean },
+): Promise<IstioctlResult> {
   const dir = await mkdtemp(join(tmpdir(), 'meshops-istioctl-'));
   try {
     const kubeconfig = join(dir, 'kubeconfig');
@@ -41,25 +45,42 @@ export interface LiveAnalysisOptions {
 export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions): Promise<AnalyzeReport> {
   const ns = options.all ? undefined : options.namespace;
   if (ns && !(await kube.get('Namespace', undefined, ns))) {
-    throw new UserError(`There is no namespace \`${ns}\` in this cluster.`, 'Type `/mesh analyze` for every namespace, or check the name with `/mesh config`.');
+    throw new UserError(
+      `There is no namespace \`${ns}\` in this cluster.`,
+      'Type `/mesh analyze` for every namespace, or check the name with `/mesh config`.',
+    );
   }
   const [snapshot, istioctl] = await Promise.all([
     loadLiveSnapshot(kube, { overlay: options.overlay, inputs: analysisInputs() }),
-    options.useIstioctl ? runIstioctlOnCluster(kube, options.istioctlBinary, { namespace: ns, all: !ns }) : Promise.resolve(undefined),
+    options.useIstioctl
+      ? runIstioctlOnCluster(kube, options.istioctlBinary, { namespace: ns, all: !ns })
+      : Promise.resolve(undefined),
   ]);
-  const inScope = (namespace: string | undefined, resource: string) => !ns || namespace === ns || resource === `Namespace ${ns}`;
+  const inScope = (namespace: string | undefined, resource: string) =>
+    !ns || namespace === ns || resource === `Namespace ${ns}`;
   const analysis = runAnalysis(snapshot);
   const ours = analysis.messages.filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));
   const theirs = istioctl?.status === 'ok' ? istioctl.messages : [];
   const messages = mergeMessages(ours, theirs).filter((m) => inScope(m.namespace, m.resource));
-  const objectsAnalyzed = ns ? snapshot.objects.filter((o) => o.metadata.namespace === ns || (o.kind === 'Namespace' && o.metadata.name === ns)).length : snapshot.objects.length;
-  const scope = (ns ? `namespace ${ns}` : 'all namespaces') + (options.overlay?.length ? ` with ${options.overlay.length} pasted object${options.overlay.length === 1 ? '' : 's'}` : '');
+  const objectsAnalyzed = ns
+    ? snapshot.objects.filter((o) => o.metadata.namespace === ns || (o.kind === 'Namespace' && o.metadata.name === ns))
+        .length
+    : snapshot.objects.length;
+  const scope =
+    (ns ? `namespace ${ns}` : 'all namespaces') +
+    (options.overlay?.length
+      ? ` with ${options.overlay.length} pasted object${options.overlay.length === 1 ? '' : 's'}`
+      : '');
   return {
     scope,
     objectsAnalyzed,
     messages,
     notChecked: notCheckedOf(analysis),
-    istioctl: istioctl && { status: istioctl.status, reason: 'reason' in istioctl ? istioctl.reason : undefined, count: istioctl.status === 'ok' ? istioctl.messages.length : undefined },
+    istioctl: istioctl && {
+      status: istioctl.status,
+      reason: 'reason' in istioctl ? istioctl.reason : undefined,
+      count: istioctl.status === 'ok' ? istioctl.messages.length : undefined,
+    },
   };
 }
 
@@ -68,15 +89,33 @@ export default defineCommand({
   summary: "Istio's config analyzers on the live cluster (errors first), optionally cross-checked with istioctl",
   usage: '/mesh analyze [namespace|--all] [--istioctl] [--paste]',
   examples: ['/mesh analyze bookinfo', '/mesh analyze --all --istioctl', '/mesh analyze bookinfo --paste'],
-  args: z.object({ namespace: namespaceArg.optional(), all: z.boolean().optional(), istioctl: z.boolean().optional(), paste: z.boolean().optional() }),
-  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace' }, switches: { all: 'all', A: 'all', 'all-namespaces': 'all', istioctl: 'istioctl', paste: 'paste' } },
+  args: z.object({
+    namespace: namespaceArg.optional(),
+    all: z.boolean().optional(),
+    istioctl: z.boolean().optional(),
+    paste: z.boolean().optional(),
+  }),
+  argSpec: {
+    positional: ['namespace'],
+    options: { n: 'namespace', namespace: 'namespace' },
+    switches: { all: 'all', A: 'all', 'all-namespaces': 'all', istioctl: 'istioctl', paste: 'paste' },
+  },
   permission: 'read',
   // --paste only opens a form (within the 3 s a trigger_id lives): no "working…" message first.
   touchesCluster: (args) => !args.paste,
   async run({ args, kube, services }): Promise<AnalyzeResult> {
-    if (args.all && args.namespace) throw new UserError('Give a namespace or `--all`, not both.', 'Usage: `/mesh analyze [namespace|--all] [--istioctl]`');
+    if (args.all && args.namespace)
+      throw new UserError(
+        'Give a namespace or `--all`, not both.',
+        'Usage: `/mesh analyze [namespace|--all] [--istioctl]`',
+      );
     if (args.paste) return { kind: 'paste', namespace: args.namespace };
-    const report = await analyzeLive(kube, { namespace: args.namespace, all: args.all, useIstioctl: args.istioctl, istioctlBinary: services.settings?.istioctl });
+    const report = await analyzeLive(kube, {
+      namespace: args.namespace,
+      all: args.all,
+      useIstioctl: args.istioctl,
+      istioctlBinary: services.settings?.istioctl,
+    });
     return { kind: 'report', report };
   },
   render(result): Rendered {

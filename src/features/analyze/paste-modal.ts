@@ -18,7 +18,11 @@ export const PASTE_ACTION_ID = 'yaml';
 /** Slack's limit for a plain-text input. */
 export const PASTE_MAX_CHARS = 3000;
 
-const metadataSchema = z.object({ channel: z.string().min(1).max(40), cluster: z.string().min(1).max(64), namespace: z.string().max(63).optional() });
+const metadataSchema = z.object({
+  channel: z.string().min(1).max(40),
+  cluster: z.string().min(1).max(64),
+  namespace: z.string().max(63).optional(),
+});
 export type PasteMetadata = z.infer<typeof metadataSchema>;
 
 /** The modal (views.open payload's `view`). */
@@ -33,13 +37,22 @@ export function pasteModalView(meta: PasteMetadata): Record<string, unknown> {
     blocks: [
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: `Paste Istio or Kubernetes YAML. meshops analyzes it *as if applied* on top of cluster *${meta.cluster}*${meta.namespace ? ` (messages about namespace \`${meta.namespace}\`)` : ''}. Nothing is applied.` },
+        text: {
+          type: 'mrkdwn',
+          text: `Paste Istio or Kubernetes YAML. meshops analyzes it *as if applied* on top of cluster *${meta.cluster}*${meta.namespace ? ` (messages about namespace \`${meta.namespace}\`)` : ''}. Nothing is applied.`,
+        },
       },
       {
         type: 'input',
         block_id: PASTE_BLOCK_ID,
         label: { type: 'plain_text', text: 'YAML' },
-        element: { type: 'plain_text_input', action_id: PASTE_ACTION_ID, multiline: true, max_length: PASTE_MAX_CHARS, placeholder: { type: 'plain_text', text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\n...' } },
+        element: {
+          type: 'plain_text_input',
+          action_id: PASTE_ACTION_ID,
+          multiline: true,
+          max_length: PASTE_MAX_CHARS,
+          placeholder: { type: 'plain_text', text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\n...' },
+        },
       },
     ],
   };
@@ -56,7 +69,8 @@ export interface PasteHandlerOptions {
 export function pasteViewHandler(options: PasteHandlerOptions): FormHandler {
   return async (submission) => {
     const meta = metadataSchema.safeParse(safeJson(submission.privateMetadata));
-    if (!meta.success) return { errors: { [PASTE_BLOCK_ID]: 'This form is no longer valid. Type `/mesh analyze --paste` again.' } };
+    if (!meta.success)
+      return { errors: { [PASTE_BLOCK_ID]: 'This form is no longer valid. Type `/mesh analyze --paste` again.' } };
     const text = submission.values[PASTE_BLOCK_ID]?.[PASTE_ACTION_ID] ?? '';
     if (!text.trim()) return { errors: { [PASTE_BLOCK_ID]: 'Paste at least one YAML document.' } };
     let objects;
@@ -66,9 +80,15 @@ export function pasteViewHandler(options: PasteHandlerOptions): FormHandler {
       if (err instanceof YamlLoadError) return { errors: { [PASTE_BLOCK_ID]: err.message.slice(0, 1900) } };
       throw err;
     }
-    if (objects.length === 0) return { errors: { [PASTE_BLOCK_ID]: 'No Kubernetes objects found: each document needs apiVersion, kind and metadata.name.' } };
+    if (objects.length === 0)
+      return {
+        errors: {
+          [PASTE_BLOCK_ID]: 'No Kubernetes objects found: each document needs apiVersion, kind and metadata.name.',
+        },
+      };
     const cluster = options.clusters.find((c) => c.name === meta.data.cluster);
-    if (!cluster) return { errors: { [PASTE_BLOCK_ID]: `Cluster ${meta.data.cluster} is no longer served by this bot.` } };
+    if (!cluster)
+      return { errors: { [PASTE_BLOCK_ID]: `Cluster ${meta.data.cluster} is no longer served by this bot.` } };
     void (async () => {
       const messenger = options.messenger();
       if (!messenger) return;
@@ -78,13 +98,23 @@ export function pasteViewHandler(options: PasteHandlerOptions): FormHandler {
         const ref = await messenger.post(meta.data.channel, {
           ...rendered,
           text: `<@${submission.userId}> pasted YAML: ${rendered.text}`,
-          blocks: [context(`<@${submission.userId}> pasted ${objects.length} object${objects.length === 1 ? '' : 's'} · analyzed as if applied · cluster *${cluster.name}*`), ...rendered.blocks],
+          blocks: [
+            context(
+              `<@${submission.userId}> pasted ${objects.length} object${objects.length === 1 ? '' : 's'} · analyzed as if applied · cluster *${cluster.name}*`,
+            ),
+            ...rendered.blocks,
+          ],
         });
         for (const f of rendered.files) await messenger.upload(meta.data.channel, ref.threadTs ?? ref.ts, f);
       } catch (err) {
         const id = referenceId();
         options.log.error({ err, ref: id }, 'pasted YAML analysis failed');
-        await messenger.ephemeral(meta.data.channel, submission.userId, { text: 'The analysis failed', blocks: [section(`:x: Sorry, the analysis of your pasted YAML failed (ref \`${id}\`).`)] }).catch(() => undefined);
+        await messenger
+          .ephemeral(meta.data.channel, submission.userId, {
+            text: 'The analysis failed',
+            blocks: [section(`:x: Sorry, the analysis of your pasted YAML failed (ref \`${id}\`).`)],
+          })
+          .catch(() => undefined);
       }
     })();
     return undefined;
@@ -104,6 +134,11 @@ export function pasteForm(ctx: FeatureContext): FormSpec {
   return {
     callbackId: PASTE_CALLBACK_ID,
     view: (req) => pasteModalView({ channel: req.channel, cluster: req.cluster, namespace: req.params.namespace }),
-    submit: pasteViewHandler({ clusters: ctx.clusters, messenger: ctx.messenger, log: ctx.log, istioctlBinary: ctx.settings.istioctl }),
+    submit: pasteViewHandler({
+      clusters: ctx.clusters,
+      messenger: ctx.messenger,
+      log: ctx.log,
+      istioctlBinary: ctx.settings.istioctl,
+    }),
   };
 }

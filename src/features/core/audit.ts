@@ -61,24 +61,40 @@ export default defineCommand({
     const approvals = services.approvals;
     if (!approvals) throw new UserError('There is no audit trail: approvals are switched off in this meshops.');
     const recs = await approvals.recent({ namespace: args.namespace, limit: 20 });
-    return { namespace: args.namespace, rows: recs.map((r) => auditRow(r, approvals.title(r))), now: now().toISOString() };
+    return {
+      namespace: args.namespace,
+      rows: recs.map((r) => auditRow(r, approvals.title(r))),
+      now: now().toISOString(),
+    };
   },
   render(r) {
     const where = r.namespace ? `namespace ${r.namespace}` : 'all namespaces';
     const blocks: Block[] = [header(`Recent meshops actions · ${where}`)];
     if (r.rows.length === 0) {
-      blocks.push(section('_Nothing proposed yet._ Changes proposed with `/mesh restart` or from a diagnosis button show up here.'));
+      blocks.push(
+        section(
+          '_Nothing proposed yet._ Changes proposed with `/mesh restart` or from a diagnosis button show up here.',
+        ),
+      );
       return { text: `No meshops actions in ${where}`, blocks };
     }
     const now = new Date(r.now);
     const lines = r.rows.map((x) => {
-      const decided = x.approvers.length ? ` · approved by ${x.approvers.map((u) => `<@${u}>`).join(', ')}` : x.deniedBy ? ` · denied by <@${x.deniedBy}>` : '';
+      const decided = x.approvers.length
+        ? ` · approved by ${x.approvers.map((u) => `<@${u}>`).join(', ')}`
+        : x.deniedBy
+          ? ` · denied by <@${x.deniedBy}>`
+          : '';
       const outcome = x.outcome ? `: ${esc(x.outcome)}` : '';
       return `${ICON[x.state] ?? ''} *${esc(x.what)}* (${esc(x.cluster)}) · asked by <@${x.requester}>${decided} · *${x.state}*${outcome} · ${when(x.at, now)}`;
     });
     // One section per few rows keeps each under Slack's 3000-character limit.
     for (let i = 0; i < lines.length; i += 5) blocks.push(section(lines.slice(i, i + 5).join('\n')));
-    blocks.push(context('Also recorded as Kubernetes Events on each target (reason Meshops*) and as `audit` lines in the bot\'s log.'));
+    blocks.push(
+      context(
+        "Also recorded as Kubernetes Events on each target (reason Meshops*) and as `audit` lines in the bot's log.",
+      ),
+    );
     return { text: `${r.rows.length} recent meshops action${r.rows.length === 1 ? '' : 's'} in ${where}`, blocks };
   },
 });

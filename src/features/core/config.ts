@@ -28,18 +28,56 @@ export interface ConfigReport {
   podCount: number;
 }
 
-const KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'Sidecar', 'PeerAuthentication', 'AuthorizationPolicy'] as const;
+const KINDS = [
+  'VirtualService',
+  'DestinationRule',
+  'Gateway',
+  'Sidecar',
+  'PeerAuthentication',
+  'AuthorizationPolicy',
+] as const;
 
 const str = z.string();
-const vsSpec = z.looseObject({ hosts: z.array(str).optional(), gateways: z.array(str).optional(), http: z.array(z.unknown()).optional(), tcp: z.array(z.unknown()).optional(), tls: z.array(z.unknown()).optional() });
-const drSpec = z.looseObject({ host: str.optional(), subsets: z.array(z.looseObject({ name: str })).optional(), trafficPolicy: z.looseObject({ tls: z.looseObject({ mode: str.optional() }).optional() }).optional() });
-const gwSpec = z.looseObject({ servers: z.array(z.looseObject({ port: z.looseObject({ number: z.number().optional(), protocol: str.optional() }).optional(), hosts: z.array(str).optional() })).optional() });
+const vsSpec = z.looseObject({
+  hosts: z.array(str).optional(),
+  gateways: z.array(str).optional(),
+  http: z.array(z.unknown()).optional(),
+  tcp: z.array(z.unknown()).optional(),
+  tls: z.array(z.unknown()).optional(),
+});
+const drSpec = z.looseObject({
+  host: str.optional(),
+  subsets: z.array(z.looseObject({ name: str })).optional(),
+  trafficPolicy: z.looseObject({ tls: z.looseObject({ mode: str.optional() }).optional() }).optional(),
+});
+const gwSpec = z.looseObject({
+  servers: z
+    .array(
+      z.looseObject({
+        port: z.looseObject({ number: z.number().optional(), protocol: str.optional() }).optional(),
+        hosts: z.array(str).optional(),
+      }),
+    )
+    .optional(),
+});
 const selector = z.looseObject({ matchLabels: z.record(str, str).optional() }).optional();
-const sidecarSpec = z.looseObject({ workloadSelector: z.looseObject({ labels: z.record(str, str).optional() }).optional(), egress: z.array(z.looseObject({ hosts: z.array(str).optional() })).optional() });
-const paSpec = z.looseObject({ selector, mtls: z.looseObject({ mode: str.optional() }).optional(), portLevelMtls: z.record(str, z.looseObject({ mode: str.optional() })).optional() });
+const sidecarSpec = z.looseObject({
+  workloadSelector: z.looseObject({ labels: z.record(str, str).optional() }).optional(),
+  egress: z.array(z.looseObject({ hosts: z.array(str).optional() })).optional(),
+});
+const paSpec = z.looseObject({
+  selector,
+  mtls: z.looseObject({ mode: str.optional() }).optional(),
+  portLevelMtls: z.record(str, z.looseObject({ mode: str.optional() })).optional(),
+});
 const apSpec = z.looseObject({ selector, action: str.optional(), rules: z.array(z.unknown()).optional() });
 
-const labels = (m?: Record<string, string>) => (m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : '');
+const labels = (m?: Record<string, string>) =>
+  m && Object.keys(m).length
+    ? Object.entries(m)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
+    : '';
 
 /** One line that says what an Istio object does; what `kubectl get -o yaml` would make you read. */
 export function summarize(obj: KubeObject): string {
@@ -47,7 +85,13 @@ export function summarize(obj: KubeObject): string {
   switch (obj.kind) {
     case 'VirtualService': {
       const s = vsSpec.parse(spec);
-      const routes = [s.http?.length && `${s.http.length} http`, s.tcp?.length && `${s.tcp.length} tcp`, s.tls?.length && `${s.tls.length} tls`].filter(Boolean).join(', ');
+      const routes = [
+        s.http?.length && `${s.http.length} http`,
+        s.tcp?.length && `${s.tcp.length} tcp`,
+        s.tls?.length && `${s.tls.length} tls`,
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `hosts ${(s.hosts ?? []).join(', ') || '-'}${s.gateways?.length ? ` · gateways ${s.gateways.join(', ')}` : ''}${routes ? ` · ${routes} route${routes.includes(',') ? 's' : ''}` : ''}`;
     }
     case 'DestinationRule': {
@@ -57,7 +101,11 @@ export function summarize(obj: KubeObject): string {
     }
     case 'Gateway': {
       const s = gwSpec.parse(spec);
-      return (s.servers ?? []).map((sv) => `${sv.port?.protocol ?? '?'}/${sv.port?.number ?? '?'} ${(sv.hosts ?? []).join(',')}`).join(' · ') || 'no servers';
+      return (
+        (s.servers ?? [])
+          .map((sv) => `${sv.port?.protocol ?? '?'}/${sv.port?.number ?? '?'} ${(sv.hosts ?? []).join(',')}`)
+          .join(' · ') || 'no servers'
+      );
     }
     case 'Sidecar': {
       const s = sidecarSpec.parse(spec);
@@ -67,7 +115,9 @@ export function summarize(obj: KubeObject): string {
     case 'PeerAuthentication': {
       const s = paSpec.parse(spec);
       const sel = labels(s.selector?.matchLabels);
-      const ports = Object.entries(s.portLevelMtls ?? {}).map(([p, m]) => `${p}:${m.mode ?? 'UNSET'}`).join(', ');
+      const ports = Object.entries(s.portLevelMtls ?? {})
+        .map(([p, m]) => `${p}:${m.mode ?? 'UNSET'}`)
+        .join(', ');
       return `mtls ${s.mtls?.mode ?? 'UNSET'}${ports ? ` · ports ${ports}` : ''} · ${sel ? `selects ${sel}` : 'namespace-wide'}`;
     }
     case 'AuthorizationPolicy': {
@@ -89,10 +139,20 @@ export function injectionOf(ns: KubeObject): string {
   return 'not labelled';
 }
 
-export function configReport(namespace: string | undefined, objects: KubeObject[], namespaces: KubeObject[], pods: KubeObject[]): ConfigReport {
+export function configReport(
+  namespace: string | undefined,
+  objects: KubeObject[],
+  namespaces: KubeObject[],
+  pods: KubeObject[],
+): ConfigReport {
   const rows = objects
     .map((o) => ({ kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name, summary: summarize(o) }))
-    .sort((a, b) => KINDS.indexOf(a.kind as (typeof KINDS)[number]) - KINDS.indexOf(b.kind as (typeof KINDS)[number]) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    .sort(
+      (a, b) =>
+        KINDS.indexOf(a.kind as (typeof KINDS)[number]) - KINDS.indexOf(b.kind as (typeof KINDS)[number]) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name),
+    );
   const podsWithoutSidecar = pods
     .filter((p) => !hasSidecar(p) && (p.status as { phase?: string } | undefined)?.phase !== 'Succeeded')
     .map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }))
@@ -100,7 +160,9 @@ export function configReport(namespace: string | undefined, objects: KubeObject[
   return {
     namespace,
     rows,
-    namespaces: namespaces.map((n) => ({ name: n.metadata.name, injection: injectionOf(n) })).sort((a, b) => a.name.localeCompare(b.name)),
+    namespaces: namespaces
+      .map((n) => ({ name: n.metadata.name, injection: injectionOf(n) }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
     podsWithoutSidecar,
     podCount: pods.length,
   };
@@ -132,10 +194,19 @@ export default defineCommand({
     const blocks: Block[] = [header(`Istio config · ${where}`)];
     const files: Attachment[] = [];
     const checked = KINDS.filter((k) => !r.notServed?.includes(k));
-    if (r.notServed?.length) blocks.push(section(`:grey_question: Not checked: this cluster does not serve ${r.notServed.map((k) => `${k}s`).join(', ')} (their CRDs are not installed).`));
+    if (r.notServed?.length)
+      blocks.push(
+        section(
+          `:grey_question: Not checked: this cluster does not serve ${r.notServed.map((k) => `${k}s`).join(', ')} (their CRDs are not installed).`,
+        ),
+      );
     if (r.rows.length === 0) blocks.push(section(`_No ${checked.map((k) => `${k}s`).join(', ')} here._`));
     else {
-      const t = tableBlock(['KIND', 'NAME', 'WHAT IT DOES'], r.rows.map((x) => [x.kind, r.namespace ? x.name : `${x.namespace}/${x.name}`, x.summary]), 'istio-config.txt');
+      const t = tableBlock(
+        ['KIND', 'NAME', 'WHAT IT DOES'],
+        r.rows.map((x) => [x.kind, r.namespace ? x.name : `${x.namespace}/${x.name}`, x.summary]),
+        'istio-config.txt',
+      );
       blocks.push(t.block);
       if (t.overflow) files.push(t.overflow);
     }
@@ -144,7 +215,11 @@ export default defineCommand({
     if (r.podsWithoutSidecar.length) {
       const shown = r.podsWithoutSidecar.slice(0, 15).map((p) => (r.namespace ? p.name : `${p.namespace}/${p.name}`));
       const more = r.podsWithoutSidecar.length - shown.length;
-      blocks.push(section(`:warning: *${r.podsWithoutSidecar.length} pod${r.podsWithoutSidecar.length === 1 ? '' : 's'} without an istio-proxy sidecar:* ${shown.map((s) => `\`${esc(s)}\``).join(', ')}${more > 0 ? ` and ${more} more` : ''}`));
+      blocks.push(
+        section(
+          `:warning: *${r.podsWithoutSidecar.length} pod${r.podsWithoutSidecar.length === 1 ? '' : 's'} without an istio-proxy sidecar:* ${shown.map((s) => `\`${esc(s)}\``).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+        ),
+      );
     } else {
       blocks.push(context(`:white_check_mark: All ${r.podCount} pods carry an istio-proxy sidecar.`));
     }

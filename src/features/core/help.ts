@@ -19,13 +19,27 @@ export default defineCommand({
   permission: 'read',
   touchesCluster: false,
   async run({ args, commands, services }): Promise<HelpResult> {
-    const list = commands.map(({ name, summary, usage, aliases, examples, permission }) => ({ name, summary, usage, aliases, examples, permission }));
+    const list = commands.map(({ name, summary, usage, aliases, examples, permission }) => ({
+      name,
+      summary,
+      usage,
+      aliases,
+      examples,
+      permission,
+    }));
     if (args.command) {
       const wanted = args.command.toLowerCase();
       const found = list.find((c) => c.name === wanted || c.aliases?.includes(wanted));
       if (!found) {
-        const near = closest(wanted, list.map((c) => c.name));
-        throw new UserError(`There is no command \`${esc(wanted)}\`.` + (near.length ? ` Did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''), 'Type `/mesh help` for the list.');
+        const near = closest(
+          wanted,
+          list.map((c) => c.name),
+        );
+        throw new UserError(
+          `There is no command \`${esc(wanted)}\`.` +
+            (near.length ? ` Did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''),
+          'Type `/mesh help` for the list.',
+        );
       }
       return { commands: [found], detail: found.name, policyWarning: services.policyWarning };
     }
@@ -39,7 +53,8 @@ export default defineCommand({
       blocks.push(section(`*${c.name}* — ${esc(c.summary)}\nUsage: \`${esc(c.usage)}\``));
       if (c.examples?.length) blocks.push(section(`Examples:\n${c.examples.map((e) => `• \`${esc(e)}\``).join('\n')}`));
       if (c.aliases?.length) blocks.push(context(`Also: ${c.aliases.map((a) => `\`${a}\``).join(', ')}`));
-      if (c.permission === 'remediate') blocks.push(context('Proposes a change: someone the policy allows must approve it before it runs.'));
+      if (c.permission === 'remediate')
+        blocks.push(context('Proposes a change: someone the policy allows must approve it before it runs.'));
       return { text: `${c.name}: ${c.usage}`, blocks };
     }
     blocks.push(header('meshops — Istio operations from Slack'));
@@ -54,7 +69,11 @@ export default defineCommand({
       chunk.push(line);
     }
     if (chunk.length) blocks.push(section(chunk.join('\n')));
-    blocks.push(context('Type `/mesh help <command>` for examples. Mention `@meshops <command>` in a channel or send it a DM; add `--cluster <name>` to pick a cluster.'));
+    blocks.push(
+      context(
+        'Type `/mesh help <command>` for examples. Mention `@meshops <command>` in a channel or send it a DM; add `--cluster <name>` to pick a cluster.',
+      ),
+    );
     if (r.policyWarning) blocks.push(section(`:warning: ${esc(r.policyWarning)}`));
     return { text: `meshops commands: ${r.commands.map((c) => c.name).join(', ')}`, blocks };
   },

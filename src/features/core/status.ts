@@ -2,7 +2,14 @@ import { defineCommand, optionalNamespace } from '../../command.ts';
 import { type Attachment, type Block, context, esc, section, tableBlock, truncate } from '../../blocks/block-kit.ts';
 import type { IstiodFailure, MergedProxy } from '../../istio/merge.ts';
 import { readMeshSync, STATUS_KINDS } from '../../istio/mesh-sync-read.ts';
-import { formatStatus, shortTypeName, statusOfType, subscribedTypeOrder, TYPE_URL, type ProxyStatusRow } from '../../istio/proxy-status.ts';
+import {
+  formatStatus,
+  shortTypeName,
+  statusOfType,
+  subscribedTypeOrder,
+  TYPE_URL,
+  type ProxyStatusRow,
+} from '../../istio/proxy-status.ts';
 import { requireNamespace } from '../stale/stale.ts';
 
 export interface StatusReport {
@@ -21,10 +28,22 @@ export function statusRows(r: StatusReport, now: Date): string[][] {
     const name = r.namespace ? p.pod : p.proxyId;
     if (!p.row) {
       const cell = p.connection === 'UNKNOWN' ? 'UNKNOWN' : 'DISCONNECTED';
-      return [name, '-', p.connection === 'UNKNOWN' ? `? (${(p.unreadIstiods ?? []).map((f) => f.istiod).join(', ')} unread)` : '-', '-', ...r.types.map(() => cell)];
+      return [
+        name,
+        '-',
+        p.connection === 'UNKNOWN' ? `? (${(p.unreadIstiods ?? []).map((f) => f.istiod).join(', ')} unread)` : '-',
+        '-',
+        ...r.types.map(() => cell),
+      ];
     }
     const row: ProxyStatusRow = p.row;
-    return [name, row.cluster || '-', row.istiod, row.istioVersion || '-', ...r.types.map((t) => formatStatus(statusOfType(row, t), now))];
+    return [
+      name,
+      row.cluster || '-',
+      row.istiod,
+      row.istioVersion || '-',
+      ...r.types.map((t) => formatStatus(statusOfType(row, t), now)),
+    ];
   });
 }
 
@@ -40,16 +59,29 @@ export function renderStatus(r: StatusReport, now: Date) {
   const read = r.istiods.filter((i) => i.ok).length;
   const text = `${r.proxies.length} ${r.proxies.length === 1 ? 'proxy' : 'proxies'} ${where}, ${connected} connected to ${read} istiod${read === 1 ? '' : 's'}`;
   blocks.push(section(`*Proxy status ${esc(where)}* · ${esc(text)}`));
-  for (const f of r.failures) blocks.push(section(`:warning: Could not read istiod \`${esc(f.istiod)}\` (${f.kind}): ${esc(truncate(f.message, 400))}`));
+  for (const f of r.failures)
+    blocks.push(
+      section(`:warning: Could not read istiod \`${esc(f.istiod)}\` (${f.kind}): ${esc(truncate(f.message, 400))}`),
+    );
   if (r.proxies.length === 0) {
     blocks.push(context(`No running pod ${esc(where)} has an istio-proxy sidecar.`));
     return { text, blocks };
   }
-  const headers = [r.namespace ? 'NAME' : 'NAME (pod.namespace)', 'CLUSTER', 'ISTIOD', 'VERSION', ...r.types.map(shortTypeName)];
+  const headers = [
+    r.namespace ? 'NAME' : 'NAME (pod.namespace)',
+    'CLUSTER',
+    'ISTIOD',
+    'VERSION',
+    ...r.types.map(shortTypeName),
+  ];
   const t = tableBlock(headers, statusRows(r, now), `proxy-status${r.namespace ? `-${r.namespace}` : ''}.txt`);
   blocks.push(t.block);
   if (t.overflow) files.push(t.overflow);
-  blocks.push(context('Statuses as istiod computes them: SYNCED (acked = sent), STALE (sent, not acked), ERROR (NACK), NOT SENT, IGNORED (not watched). `/mesh stale` explains the trouble.'));
+  blocks.push(
+    context(
+      'Statuses as istiod computes them: SYNCED (acked = sent), STALE (sent, not acked), ERROR (NACK), NOT SENT, IGNORED (not watched). `/mesh stale` explains the trouble.',
+    ),
+  );
   return { text, blocks, files };
 }
 
@@ -62,7 +94,10 @@ export default defineCommand({
   permission: 'read',
   touchesCluster: true,
   async run({ kube, args }): Promise<StatusReport> {
-    const read = await readMeshSync(kube, { kinds: STATUS_KINDS, ...(args.namespace ? { namespace: args.namespace } : {}) });
+    const read = await readMeshSync(kube, {
+      kinds: STATUS_KINDS,
+      ...(args.namespace ? { namespace: args.namespace } : {}),
+    });
     requireNamespace(read.snapshot, args.namespace);
     const rows = read.merged.proxies.flatMap((p) => (p.row ? [p.row] : []));
     const report: StatusReport = {

@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { defineCommand } from '../../command.ts';
 import { context, esc, fields, header, section, tableBlock, type Block } from '../../blocks/block-kit.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import { hasSidecar, imageTag, isPodReady, lastTermination, minorVersion, podSpec, restartCount, sidecarContainer } from '../../mesh/pods.ts';
+import {
+  hasSidecar,
+  imageTag,
+  isPodReady,
+  lastTermination,
+  minorVersion,
+  podSpec,
+  restartCount,
+  sidecarContainer,
+} from '../../mesh/pods.ts';
 
 export interface IstiodReplica {
   pod: string;
@@ -31,7 +40,8 @@ export function skewProblem(proxy: string, controlPlane: string): string | undef
   const c = minorVersion(controlPlane);
   if (!p || !c) return undefined;
   const diff = (c.major - p.major) * 1000 + (c.minor - p.minor);
-  if (diff < 0) return `newer than the control plane (${controlPlane}); Istio does not support a data plane ahead of its control plane`;
+  if (diff < 0)
+    return `newer than the control plane (${controlPlane}); Istio does not support a data plane ahead of its control plane`;
   if (diff > 1) return `${diff} minor versions behind the control plane (${controlPlane}); Istio supports one`;
   return undefined;
 }
@@ -99,18 +109,28 @@ export default defineCommand({
     }
     const cp = r.controlPlaneVersions.join(', ') || 'unknown';
     const dp = r.dataPlane.map((d) => `${d.version} (${d.count})`).join(', ') || 'no sidecars';
-    const text = `Istio control plane ${cp}; data plane ${dp}` + (r.skew.length ? `; ${r.skew.length} unsupported skew` : '');
+    const text =
+      `Istio control plane ${cp}; data plane ${dp}` + (r.skew.length ? `; ${r.skew.length} unsupported skew` : '');
     const files = [];
     const blocks: Block[] = [header('Istio versions')];
-    blocks.push(fields([
-      ['Control plane', esc(cp)],
-      ['istiod replicas', `${r.istiod.filter((i) => i.ready).length}/${r.istiod.length} ready`],
-      ['Revisions', esc([...new Set(r.istiod.map((i) => i.revision))].join(', '))],
-      ['Proxies', `${r.podsWithSidecar} pods with a sidecar`],
-    ]));
+    blocks.push(
+      fields([
+        ['Control plane', esc(cp)],
+        ['istiod replicas', `${r.istiod.filter((i) => i.ready).length}/${r.istiod.length} ready`],
+        ['Revisions', esc([...new Set(r.istiod.map((i) => i.revision))].join(', '))],
+        ['Proxies', `${r.podsWithSidecar} pods with a sidecar`],
+      ]),
+    );
     const cpTable = tableBlock(
       ['ISTIOD POD', 'REVISION', 'VERSION', 'READY', 'RESTARTS', 'LAST TERMINATION'],
-      r.istiod.map((i) => [i.pod, i.revision, i.version ?? i.image, i.ready ? 'yes' : 'NO', String(i.restarts), i.lastTermination ?? '-']),
+      r.istiod.map((i) => [
+        i.pod,
+        i.revision,
+        i.version ?? i.image,
+        i.ready ? 'yes' : 'NO',
+        String(i.restarts),
+        i.lastTermination ?? '-',
+      ]),
       'istiod-replicas.txt',
     );
     blocks.push(section('*Control plane*'), cpTable.block);
@@ -123,9 +143,18 @@ export default defineCommand({
     blocks.push(section('*Data plane*'), dpTable.block);
     if (dpTable.overflow) files.push(dpTable.overflow);
     if (r.skew.length) {
-      blocks.push(section(r.skew.map((s) => `:warning: *${esc(s.version)}* on ${s.count} pod${s.count === 1 ? '' : 's'}: ${esc(s.problem)}. Restart those workloads after upgrading, to pick up the current sidecar.`).join('\n')));
+      blocks.push(
+        section(
+          r.skew
+            .map(
+              (s) =>
+                `:warning: *${esc(s.version)}* on ${s.count} pod${s.count === 1 ? '' : 's'}: ${esc(s.problem)}. Restart those workloads after upgrading, to pick up the current sidecar.`,
+            )
+            .join('\n'),
+        ),
+      );
     } else {
-      blocks.push(context(':white_check_mark: Every proxy is within Istio\'s supported skew of the control plane.'));
+      blocks.push(context(":white_check_mark: Every proxy is within Istio's supported skew of the control plane."));
     }
     return { text, blocks, files };
   },

@@ -3,7 +3,16 @@
 // istio#23709). The model lives in src/mesh/workload.ts; this file reads the cluster and words it.
 import { z } from 'zod';
 import { defineCommand, k8sObjectName, namespaceArg } from '../../command.ts';
-import { type Attachment, type Block, type Rendered, context, esc, header, section, tableBlock } from '../../blocks/block-kit.ts';
+import {
+  type Attachment,
+  type Block,
+  type Rendered,
+  context,
+  esc,
+  header,
+  section,
+  tableBlock,
+} from '../../blocks/block-kit.ts';
 import { UserError } from '../../errors.ts';
 import { KubeApiError, type KubeClient } from '../../kube/client.ts';
 import type { InjectorFacts } from '../../mesh/injection-diagnosis.ts';
@@ -23,9 +32,12 @@ import {
   ServiceNotFoundError,
 } from '../../mesh/workload.ts';
 
-const USAGE = '/mesh describe pod <pod>.<namespace> | <deployment> -n <namespace> | app=<label> -n <namespace> | service <svc>.<namespace>';
+const USAGE =
+  '/mesh describe pod <pod>.<namespace> | <deployment> -n <namespace> | app=<label> -n <namespace> | service <svc>.<namespace>';
 
-export type DescribeTarget = { kind: 'service'; name: string; namespace: string } | { kind: 'workload'; ref: WorkloadRef };
+export type DescribeTarget =
+  | { kind: 'service'; name: string; namespace: string }
+  | { kind: 'workload'; ref: WorkloadRef };
 
 const SERVICE_WORDS = new Set(['service', 'services', 'svc']);
 
@@ -37,7 +49,11 @@ export function parseDescribeTarget(words: readonly string[], namespace: string 
   if (SERVICE_WORDS.has(head)) {
     const rest = slash > 0 ? [words[0]!.slice(slash + 1), ...words.slice(1)] : words.slice(1);
     const target = rest[0];
-    if (!target || rest.length > 1) throw new UserError(target ? `Describe one service at a time, not \`${esc(rest.join(' '))}\`.` : 'Which service?', 'e.g. `/mesh describe service reviews.bookinfo` or `/mesh describe service reviews -n bookinfo`');
+    if (!target || rest.length > 1)
+      throw new UserError(
+        target ? `Describe one service at a time, not \`${esc(rest.join(' '))}\`.` : 'Which service?',
+        'e.g. `/mesh describe service reviews.bookinfo` or `/mesh describe service reviews -n bookinfo`',
+      );
     let name = target;
     let ns = namespace;
     if (!ns && target.includes('.')) {
@@ -45,9 +61,15 @@ export function parseDescribeTarget(words: readonly string[], namespace: string 
       name = target.slice(0, dot);
       ns = target.slice(dot + 1);
     }
-    if (!ns) throw new UserError(`Which namespace is service \`${esc(name)}\` in?`, `Write \`${esc(name)}.<namespace>\` or add \`-n <namespace>\`.`);
-    if (!k8sObjectName.safeParse(name).success) throw new UserError(`\`${esc(name)}\` is not a valid Service name.`, `Usage: \`${USAGE}\``);
-    if (!namespaceArg.safeParse(ns).success) throw new UserError(`\`${esc(ns)}\` is not a valid namespace name.`, `Usage: \`${USAGE}\``);
+    if (!ns)
+      throw new UserError(
+        `Which namespace is service \`${esc(name)}\` in?`,
+        `Write \`${esc(name)}.<namespace>\` or add \`-n <namespace>\`.`,
+      );
+    if (!k8sObjectName.safeParse(name).success)
+      throw new UserError(`\`${esc(name)}\` is not a valid Service name.`, `Usage: \`${USAGE}\``);
+    if (!namespaceArg.safeParse(ns).success)
+      throw new UserError(`\`${esc(ns)}\` is not a valid namespace name.`, `Usage: \`${USAGE}\``);
     return { kind: 'service', name, namespace: ns };
   }
   if (words.length === 0) throw new UserError('What should I describe?', `Usage: \`${USAGE}\``);
@@ -64,12 +86,23 @@ const argsSchema = z
     return { target, namespace: ns };
   });
 
-export type DescribeResult = { kind: 'workload'; workload: WorkloadDescription } | { kind: 'service'; service: ServiceDescription };
+export type DescribeResult =
+  | { kind: 'workload'; workload: WorkloadDescription }
+  | { kind: 'service'; service: ServiceDescription };
 
 // ---- words ----
 
 function portText(p: ServicePortView): string {
-  const from = p.protocol.source === 'appProtocol' ? `appProtocol ${p.appProtocol}` : p.protocol.source === 'name' ? `port name ${p.name}` : p.protocol.source === 'well-known-port' ? 'well-known port' : p.protocol.source === 'udp' ? 'UDP' : 'no usable name or appProtocol';
+  const from =
+    p.protocol.source === 'appProtocol'
+      ? `appProtocol ${p.appProtocol}`
+      : p.protocol.source === 'name'
+        ? `port name ${p.name}`
+        : p.protocol.source === 'well-known-port'
+          ? 'well-known port'
+          : p.protocol.source === 'udp'
+            ? 'UDP'
+            : 'no usable name or appProtocol';
   const target = p.targetPort !== undefined ? ` → pod port ${p.targetPort}` : '';
   return `${p.port}${target}${p.name ? ` (${p.name})` : ''}: ${p.protocol.display}, from ${from}`;
 }
@@ -81,9 +114,13 @@ function policyText(p: PolicySummary | undefined): string {
 
 function destinationRuleLines(drs: readonly (DestinationRuleSummary & { service?: string })[]): string[] {
   return drs.map((dr) => {
-    const parts = [`*DestinationRule ${esc(dr.ref.namespace)}/${esc(dr.ref.name)}* host \`${esc(dr.host)}\`${dr.hostMatch === 'wildcard' ? ' (wildcard)' : ''} · visible to ${esc(dr.exportTo.text)}`];
+    const parts = [
+      `*DestinationRule ${esc(dr.ref.namespace)}/${esc(dr.ref.name)}* host \`${esc(dr.host)}\`${dr.hostMatch === 'wildcard' ? ' (wildcard)' : ''} · visible to ${esc(dr.exportTo.text)}`,
+    ];
     if (dr.matchingSubsets.length || dr.nonMatchingSubsets.length) {
-      parts.push(`  subset${dr.matchingSubsets.length === 1 ? '' : 's'} this falls into: ${dr.matchingSubsets.map((s) => `\`${esc(s)}\``).join(', ') || '_none_'}${dr.nonMatchingSubsets.length ? ` · other subsets: ${dr.nonMatchingSubsets.map(esc).join(', ')}` : ''}`);
+      parts.push(
+        `  subset${dr.matchingSubsets.length === 1 ? '' : 's'} this falls into: ${dr.matchingSubsets.map((s) => `\`${esc(s)}\``).join(', ') || '_none_'}${dr.nonMatchingSubsets.length ? ` · other subsets: ${dr.nonMatchingSubsets.map(esc).join(', ')}` : ''}`,
+      );
     }
     parts.push(`  traffic policy: ${esc(policyText(dr.trafficPolicy))}`);
     for (const p of dr.portLevel) parts.push(`  port ${p.port}: ${esc(policyText(p))}`);
@@ -97,16 +134,24 @@ function destinationRuleLines(drs: readonly (DestinationRuleSummary & { service?
 
 function virtualServiceLines(vss: readonly VirtualServiceSummary[]): string[] {
   return vss.map((vs) => {
-    const where = vs.appliesToSidecars ? (vs.gateways.length > 1 || (vs.gateways[0] && vs.gateways[0] !== 'mesh') ? `mesh and gateways ${vs.gateways.filter((g) => g !== 'mesh').join(', ')}` : 'mesh (sidecars)') : `gateways ${vs.gateways.join(', ')}`;
+    const where = vs.appliesToSidecars
+      ? vs.gateways.length > 1 || (vs.gateways[0] && vs.gateways[0] !== 'mesh')
+        ? `mesh and gateways ${vs.gateways.filter((g) => g !== 'mesh').join(', ')}`
+        : 'mesh (sidecars)'
+      : `gateways ${vs.gateways.join(', ')}`;
     const routes = vs.routes.map((r) => `  ${r.reachesPod ? '→' : '·'} ${esc(r.text)}`);
-    return [`*VirtualService ${esc(vs.ref.namespace)}/${esc(vs.ref.name)}* hosts ${vs.hosts.map((h) => `\`${esc(h)}\``).join(', ')} · applies to ${esc(where)} · visible to ${esc(vs.exportTo.text)}`, ...routes].join('\n');
+    return [
+      `*VirtualService ${esc(vs.ref.namespace)}/${esc(vs.ref.name)}* hosts ${vs.hosts.map((h) => `\`${esc(h)}\``).join(', ')} · applies to ${esc(where)} · visible to ${esc(vs.exportTo.text)}`,
+      ...routes,
+    ].join('\n');
   });
 }
 
 function peerAuthenticationLines(pa: EffectivePeerAuthentication): string[] {
   const lines = [`Workload mode *${pa.workloadMode}*, decided by ${esc(pa.decidedBy.text)}`];
   for (const p of pa.ports) lines.push(`• port ${p.port}: *${p.mode}* (${esc(p.decidedBy.text)})`);
-  for (const a of pa.applied) lines.push(`_applies:_ ${a.level} ${esc(a.policy.namespace)}/${esc(a.policy.name)} → ${a.mode}`);
+  for (const a of pa.applied)
+    lines.push(`_applies:_ ${a.level} ${esc(a.policy.namespace)}/${esc(a.policy.name)} → ${a.mode}`);
   for (const i of pa.ignored) lines.push(`_ignored:_ ${esc(i.policy.namespace)}/${esc(i.policy.name)}: ${esc(i.why)}`);
   return lines;
 }
@@ -114,9 +159,13 @@ function peerAuthenticationLines(pa: EffectivePeerAuthentication): string[] {
 function authorizationLines(az: AuthorizationView): string[] {
   const lines: string[] = [];
   for (const action of ['CUSTOM', 'DENY', 'ALLOW', 'AUDIT'] as const) {
-    for (const p of az.byAction[action]) lines.push(`• *${action}* ${esc(p.policy.namespace)}/${esc(p.policy.name)} (${p.scope}): ${esc(p.meaning)}`);
+    for (const p of az.byAction[action])
+      lines.push(`• *${action}* ${esc(p.policy.namespace)}/${esc(p.policy.name)} (${p.scope}): ${esc(p.meaning)}`);
   }
-  for (const t of az.targetRefPolicies) lines.push(`• *${t.action}* ${esc(t.policy.namespace)}/${esc(t.policy.name)} on ${esc(t.targets.join(', '))}: ${esc(t.note)}`);
+  for (const t of az.targetRefPolicies)
+    lines.push(
+      `• *${t.action}* ${esc(t.policy.namespace)}/${esc(t.policy.name)} on ${esc(t.targets.join(', '))}: ${esc(t.note)}`,
+    );
   lines.push(...az.summary.map((s) => `_${esc(s)}_`));
   lines.push(`A request no policy matches is *${az.unmatchedRequest}*.`);
   return lines;
@@ -147,21 +196,44 @@ function renderPod(w: WorkloadDescription): Rendered {
   const others = w.pods.length > 1 ? ` · ${w.pods.length} pods; this one stands for the others` : '';
   blocks.push(context(`Found via ${esc(w.via)}${others} · phase ${esc(d.phase ?? 'unknown')}`));
   if (d.warnings.length) blocks.push(section(warningLines(d.warnings)));
-  const svcLines = d.services.flatMap((b) => [`*Service ${esc(b.service.name)}*`, ...b.ports.map((p) => `• ${esc(portText(p))}`)]);
-  pushChunked(blocks, 'Services and ports (protocol Istio assumes)', svcLines.length ? svcLines : ['_No Service selects this pod._']);
-  pushChunked(blocks, 'VirtualServices', d.virtualServices.length ? virtualServiceLines(d.virtualServices) : ['_None route to this pod; traffic takes the default route._']);
-  pushChunked(blocks, 'DestinationRules', d.destinationRules.length ? destinationRuleLines(d.destinationRules) : ['_None: default load balancing, auto mTLS._']);
+  const svcLines = d.services.flatMap((b) => [
+    `*Service ${esc(b.service.name)}*`,
+    ...b.ports.map((p) => `• ${esc(portText(p))}`),
+  ]);
+  pushChunked(
+    blocks,
+    'Services and ports (protocol Istio assumes)',
+    svcLines.length ? svcLines : ['_No Service selects this pod._'],
+  );
+  pushChunked(
+    blocks,
+    'VirtualServices',
+    d.virtualServices.length
+      ? virtualServiceLines(d.virtualServices)
+      : ['_None route to this pod; traffic takes the default route._'],
+  );
+  pushChunked(
+    blocks,
+    'DestinationRules',
+    d.destinationRules.length
+      ? destinationRuleLines(d.destinationRules)
+      : ['_None: default load balancing, auto mTLS._'],
+  );
   pushChunked(blocks, 'Effective PeerAuthentication', peerAuthenticationLines(d.peerAuthentication));
   pushChunked(blocks, 'AuthorizationPolicies', authorizationLines(d.authorization));
   const s = d.sidecar;
   const sidecarLines = [
     `Injection: ${s.injection.hasSidecar ? 'sidecar present' : '*no sidecar*'}${s.nativeSidecar ? ' (native sidecar)' : ''} · ${esc(s.injection.reason)}${s.injection.revision ? ` · revision ${esc(s.injection.revision)}` : ''}`,
-    s.version ? `Version: ${esc(s.version.tag ?? 'unknown tag')}${s.version.image ? ` (\`${esc(s.version.image)}\`)` : ''}${s.version.revision ? ` · revision ${esc(s.version.revision)}` : ''}` : 'Version: _no proxy_',
+    s.version
+      ? `Version: ${esc(s.version.tag ?? 'unknown tag')}${s.version.image ? ` (\`${esc(s.version.image)}\`)` : ''}${s.version.revision ? ` · revision ${esc(s.version.revision)}` : ''}`
+      : 'Version: _no proxy_',
     `Sidecar scope: ${esc(s.scope.text)}${s.scope.outboundTrafficPolicy ? ` · outbound ${esc(s.scope.outboundTrafficPolicy)}` : ''}`,
   ];
   if (s.settings) {
     const st = s.settings;
-    sidecarLines.push(`holdApplicationUntilProxyStarts: ${st.holdApplicationUntilProxyStarts.value} (${esc(st.holdApplicationUntilProxyStarts.from)})`);
+    sidecarLines.push(
+      `holdApplicationUntilProxyStarts: ${st.holdApplicationUntilProxyStarts.value} (${esc(st.holdApplicationUntilProxyStarts.from)})`,
+    );
     const res = [
       ['CPU request', st.cpuRequest],
       ['memory request', st.memoryRequest],
@@ -170,11 +242,16 @@ function renderPod(w: WorkloadDescription): Rendered {
     ] as const;
     const shown = res.filter(([, v]) => v).map(([k, v]) => `${k} ${esc(v!.value)} (${esc(v!.from)})`);
     sidecarLines.push(`Proxy resources: ${shown.join(' · ') || '_not set_'}`);
-    if (st.proxyConfigAnnotation) sidecarLines.push(`proxy.istio.io/config: \`${esc(JSON.stringify(st.proxyConfigAnnotation))}\``);
+    if (st.proxyConfigAnnotation)
+      sidecarLines.push(`proxy.istio.io/config: \`${esc(JSON.stringify(st.proxyConfigAnnotation))}\``);
   }
   pushChunked(blocks, 'Sidecar', sidecarLines);
   if (d.containerPorts.length) {
-    const t = tableBlock(['CONTAINER', 'PORT', 'PROTOCOL', 'NAME'], d.containerPorts.map((p) => [p.container, String(p.port), p.protocol, p.name ?? '']), `describe-${d.pod.name}-ports.txt`);
+    const t = tableBlock(
+      ['CONTAINER', 'PORT', 'PROTOCOL', 'NAME'],
+      d.containerPorts.map((p) => [p.container, String(p.port), p.protocol, p.name ?? '']),
+      `describe-${d.pod.name}-ports.txt`,
+    );
     blocks.push(t.block);
     if (t.overflow) files.push(t.overflow);
   }
@@ -184,16 +261,53 @@ function renderPod(w: WorkloadDescription): Rendered {
 
 function renderService(sd: ServiceDescription): Rendered {
   const blocks: Block[] = [header(`Service ${sd.service.namespace}/${sd.service.name}`)];
-  const sel = Object.entries(sd.selector).map(([k, v]) => `${k}=${v}`).join(',');
-  blocks.push(context(`Selector ${sel ? `\`${esc(sel)}\`` : '_none_'} · ${sd.pods.length} pod(s), ${sd.meshedPods.length} with a ready sidecar`));
+  const sel = Object.entries(sd.selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  blocks.push(
+    context(
+      `Selector ${sel ? `\`${esc(sel)}\`` : '_none_'} · ${sd.pods.length} pod(s), ${sd.meshedPods.length} with a ready sidecar`,
+    ),
+  );
   if (sd.warnings.length) blocks.push(section(warningLines(sd.warnings)));
-  pushChunked(blocks, 'Ports (protocol Istio assumes)', sd.ports.map((p) => `• ${esc(portText(p))}`));
-  const podLines = sd.pods.map((p) => `• ${esc(p.pod.name)} · ${esc(p.phase ?? '?')} · ${p.hasSidecar ? 'sidecar' : '*no sidecar*'}`);
-  pushChunked(blocks, 'Pods', podLines.length ? podLines.slice(0, 30).concat(podLines.length > 30 ? [`_…and ${podLines.length - 30} more_`] : []) : ['_none_']);
-  pushChunked(blocks, 'VirtualServices', sd.virtualServices.length ? virtualServiceLines(sd.virtualServices) : ['_None; traffic takes the default route._']);
-  pushChunked(blocks, 'DestinationRules', sd.destinationRules.length ? destinationRuleLines(sd.destinationRules) : ['_None: default load balancing, auto mTLS._']);
-  if (sd.ingress.length) pushChunked(blocks, 'Exposed through ingress', sd.ingress.map((i) => `• ${esc(i.url)} via Gateway ${esc(i.gateway.namespace)}/${esc(i.gateway.name)} and VirtualService ${esc(i.virtualService.namespace)}/${esc(i.virtualService.name)}`));
-  if (sd.peerAuthentication) pushChunked(blocks, 'Effective PeerAuthentication (its pods)', peerAuthenticationLines(sd.peerAuthentication));
+  pushChunked(
+    blocks,
+    'Ports (protocol Istio assumes)',
+    sd.ports.map((p) => `• ${esc(portText(p))}`),
+  );
+  const podLines = sd.pods.map(
+    (p) => `• ${esc(p.pod.name)} · ${esc(p.phase ?? '?')} · ${p.hasSidecar ? 'sidecar' : '*no sidecar*'}`,
+  );
+  pushChunked(
+    blocks,
+    'Pods',
+    podLines.length
+      ? podLines.slice(0, 30).concat(podLines.length > 30 ? [`_…and ${podLines.length - 30} more_`] : [])
+      : ['_none_'],
+  );
+  pushChunked(
+    blocks,
+    'VirtualServices',
+    sd.virtualServices.length ? virtualServiceLines(sd.virtualServices) : ['_None; traffic takes the default route._'],
+  );
+  pushChunked(
+    blocks,
+    'DestinationRules',
+    sd.destinationRules.length
+      ? destinationRuleLines(sd.destinationRules)
+      : ['_None: default load balancing, auto mTLS._'],
+  );
+  if (sd.ingress.length)
+    pushChunked(
+      blocks,
+      'Exposed through ingress',
+      sd.ingress.map(
+        (i) =>
+          `• ${esc(i.url)} via Gateway ${esc(i.gateway.namespace)}/${esc(i.gateway.name)} and VirtualService ${esc(i.virtualService.namespace)}/${esc(i.virtualService.name)}`,
+      ),
+    );
+  if (sd.peerAuthentication)
+    pushChunked(blocks, 'Effective PeerAuthentication (its pods)', peerAuthenticationLines(sd.peerAuthentication));
   if (sd.authorization) pushChunked(blocks, 'AuthorizationPolicies (its pods)', authorizationLines(sd.authorization));
   const text = `Service ${sd.service.namespace}/${sd.service.name}: ${sd.ports.length} port(s), ${sd.pods.length} pod(s), ${sd.virtualServices.length} VirtualService(s), ${sd.destinationRules.length} DestinationRule(s), ${sd.warnings.length} warning(s)`;
   return { text, blocks };
@@ -208,7 +322,10 @@ async function readInjectors(kube: KubeClient): Promise<InjectorFacts> {
   try {
     return { webhooks: await kube.list('MutatingWebhookConfiguration') };
   } catch (err) {
-    if (err instanceof KubeApiError) return { unreadable: `${err.status === 403 ? 'not allowed to list MutatingWebhookConfigurations' : `the API answered ${err.status} ${err.reason}`}: ${err.message}` };
+    if (err instanceof KubeApiError)
+      return {
+        unreadable: `${err.status === 403 ? 'not allowed to list MutatingWebhookConfigurations' : `the API answered ${err.status} ${err.reason}`}: ${err.message}`,
+      };
     throw err;
   }
 }
@@ -217,7 +334,12 @@ export default defineCommand({
   name: 'describe',
   summary: 'Everything Istio applies to a pod or service: routes, subsets, mTLS per port, authorization, sidecar',
   usage: USAGE,
-  examples: ['/mesh describe pod reviews-v1-7d8f9c-x2x4k.bookinfo', '/mesh describe reviews-v1 -n bookinfo', '/mesh describe app=reviews -n bookinfo', '/mesh describe service reviews.bookinfo'],
+  examples: [
+    '/mesh describe pod reviews-v1-7d8f9c-x2x4k.bookinfo',
+    '/mesh describe reviews-v1 -n bookinfo',
+    '/mesh describe app=reviews -n bookinfo',
+    '/mesh describe service reviews.bookinfo',
+  ],
   args: argsSchema,
   argSpec: { positional: ['words...'], options: { n: 'namespace', namespace: 'namespace' } },
   permission: 'read',
@@ -231,7 +353,15 @@ export default defineCommand({
       } catch (err) {
         if (!(err instanceof ServiceNotFoundError)) throw err;
         const names = snapshot.list('Service', t.namespace).map((s) => s.metadata.name);
-        throw new UserError(`There is no Service \`${esc(t.name)}\` in namespace \`${esc(t.namespace)}\`.`, names.length ? `Services there: ${names.slice(0, 15).map((n) => `\`${n}\``).join(', ')}` : `Namespace \`${esc(t.namespace)}\` has no Services; check the name with \`/mesh config\`.`);
+        throw new UserError(
+          `There is no Service \`${esc(t.name)}\` in namespace \`${esc(t.namespace)}\`.`,
+          names.length
+            ? `Services there: ${names
+                .slice(0, 15)
+                .map((n) => `\`${n}\``)
+                .join(', ')}`
+            : `Namespace \`${esc(t.namespace)}\` has no Services; check the name with \`/mesh config\`.`,
+        );
       }
     }
     workloadRefSchema.parse(t.ref);

@@ -10,7 +10,12 @@ export default defineFeature({
   name: 'mtls',
   commands: [mtls],
   setup(ctx) {
-    const hooks = migrationNotices({ approvals: () => ctx.approvals, messenger: ctx.messenger, log: ctx.log, scan: { prometheusUrl: ctx.settings.prometheusUrl } });
+    const hooks = migrationNotices({
+      approvals: () => ctx.approvals,
+      messenger: ctx.messenger,
+      log: ctx.log,
+      scan: { prometheusUrl: ctx.settings.prometheusUrl },
+    });
     return { remediations: mtlsRemediationKinds({ prometheusUrl: ctx.settings.prometheusUrl, hooks }) };
   },
 });

@@ -11,7 +11,13 @@ import type { ApprovalsPort } from '../../approvals/port.ts';
 import type { ApprovalRequest, Target } from '../../approvals/request.ts';
 import type { ScanOptions } from './plaintext-scan.ts';
 import { rankNamespaces } from './readiness-check.ts';
-import { type MigrationHooks, MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, strictTarget } from './strict-migration.ts';
+import {
+  type MigrationHooks,
+  MTLS_ROLLBACK,
+  MTLS_STRICT,
+  MTLS_STRICT_OVERRIDE,
+  strictTarget,
+} from './strict-migration.ts';
 import { type WatchReport, failureLines } from './migration-watch.ts';
 
 export interface NoticeDeps {
@@ -22,7 +28,15 @@ export interface NoticeDeps {
 }
 
 export function rollbackOffer(namespace: string, why: string): Offer {
-  return { label: 'Roll back to PERMISSIVE', remediation: { kind: MTLS_ROLLBACK, target: strictTarget(namespace), why, risk: 'Plaintext callers are accepted again.' } };
+  return {
+    label: 'Roll back to PERMISSIVE',
+    remediation: {
+      kind: MTLS_ROLLBACK,
+      target: strictTarget(namespace),
+      why,
+      risk: 'Plaintext callers are accepted again.',
+    },
+  };
 }
 
 /** Hooks for mtlsRemediationKinds({ hooks }); the getters let the kinds exist before the service does. */
@@ -33,7 +47,9 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
   const find = async (target: Target): Promise<ApprovalRequest | undefined> => {
     const approvals = deps.approvals();
     if (!approvals) return undefined;
-    const running = (await approvals.recent({ namespace: target.namespace, limit: 200 })).filter((r) => r.state === 'executing');
+    const running = (await approvals.recent({ namespace: target.namespace, limit: 200 })).filter(
+      (r) => r.state === 'executing',
+    );
     return running
       .filter((r) => r.kind === MTLS_STRICT || r.kind === MTLS_STRICT_OVERRIDE)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
@@ -45,8 +61,15 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
     const key = `${rec.id}:${verdict}`;
     if (!approvals || !messenger || !rec.message || posted.has(key)) return;
     posted.add(key);
-    const requester: Requester = { userId: rec.requester.userId, userName: rec.requester.userName, channelId: rec.requester.channelId, source: 'slack' };
-    const withButtons = offers.length ? await approvals.attachOffers(rendered, offers, requester, rec.cluster) : rendered;
+    const requester: Requester = {
+      userId: rec.requester.userId,
+      userName: rec.requester.userName,
+      channelId: rec.requester.channelId,
+      source: 'slack',
+    };
+    const withButtons = offers.length
+      ? await approvals.attachOffers(rendered, offers, requester, rec.cluster)
+      : rendered;
     await messenger.post(rec.message.channel, withButtons, { threadTs: rec.message.threadTs ?? rec.message.ts });
   };
 
@@ -59,11 +82,20 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
         const rendered: Rendered = {
           text: `ALARM after STRICT in ${target.namespace}: ${report.total} new failure(s)`,
           blocks: [
-            section(`:rotating_light: *STRICT in \`${esc(target.namespace)}\` is breaking callers:* ${report.total} new failure(s) since ${since.toISOString().slice(11, 19)} UTC.\n${lines.map((l) => `• ${esc(l)}`).join('\n')}`.slice(0, 2990)),
-            context('Callers without a sidecar are refused (the destination sidecar logs NR filter_chain_not_found, the caller sees a connection reset). Roll back, then give them a sidecar or a port exclusion.'),
+            section(
+              `:rotating_light: *STRICT in \`${esc(target.namespace)}\` is breaking callers:* ${report.total} new failure(s) since ${since.toISOString().slice(11, 19)} UTC.\n${lines.map((l) => `• ${esc(l)}`).join('\n')}`.slice(
+                0,
+                2990,
+              ),
+            ),
+            context(
+              'Callers without a sidecar are refused (the destination sidecar logs NR filter_chain_not_found, the caller sees a connection reset). Roll back, then give them a sidecar or a port exclusion.',
+            ),
           ],
         };
-        await post(rec, 'alarm', rendered, [rollbackOffer(target.namespace, `Alarm after STRICT: ${report.total} new failure(s)`)]);
+        await post(rec, 'alarm', rendered, [
+          rollbackOffer(target.namespace, `Alarm after STRICT: ${report.total} new failure(s)`),
+        ]);
       } catch (err) {
         deps.log.warn({ err, namespace: target.namespace }, 'could not post the mTLS migration alarm');
       }
@@ -74,19 +106,38 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
         const rec = await find(target);
         if (!rec) return;
         const next = (await rankNamespaces(kube, deps.scan, [target.namespace])).slice(0, 3);
-        const lines = next.map((n) => `• \`${esc(n.namespace)}\`: ${n.ready ? 'ready' : `not ready (${esc(n.reasons[0] ?? '')})`}`);
+        const lines = next.map(
+          (n) => `• \`${esc(n.namespace)}\`: ${n.ready ? 'ready' : `not ready (${esc(n.reasons[0] ?? '')})`}`,
+        );
         const rendered: Rendered = {
           text: `STRICT in ${target.namespace} looks healthy; next namespaces ranked by readiness`,
           blocks: [
-            section(`:white_check_mark: *STRICT in \`${esc(target.namespace)}\` stayed healthy* (${report.podsRead} proxy log(s) read, no new 403/503 or connection failures).`),
-            section(next.length ? `*Next, ranked by readiness:*\n${lines.join('\n')}` : '_No other meshed namespace is left to migrate._'),
+            section(
+              `:white_check_mark: *STRICT in \`${esc(target.namespace)}\` stayed healthy* (${report.podsRead} proxy log(s) read, no new 403/503 or connection failures).`,
+            ),
+            section(
+              next.length
+                ? `*Next, ranked by readiness:*\n${lines.join('\n')}`
+                : '_No other meshed namespace is left to migrate._',
+            ),
           ],
         };
         const offers: Offer[] = next
           .filter((n) => n.ready)
           .slice(0, 2)
-          .map((n) => ({ label: `Enable STRICT for ${n.namespace}`, remediation: { kind: MTLS_STRICT, target: strictTarget(n.namespace), why: `next after ${target.namespace}`, params: { windowMs: deps.scan?.windowMs } } }));
-        await post(rec, 'healthy', rendered, [...offers, rollbackOffer(target.namespace, `Roll back ${target.namespace} after a healthy watch`)]);
+          .map((n) => ({
+            label: `Enable STRICT for ${n.namespace}`,
+            remediation: {
+              kind: MTLS_STRICT,
+              target: strictTarget(n.namespace),
+              why: `next after ${target.namespace}`,
+              params: { windowMs: deps.scan?.windowMs },
+            },
+          }));
+        await post(rec, 'healthy', rendered, [
+          ...offers,
+          rollbackOffer(target.namespace, `Roll back ${target.namespace} after a healthy watch`),
+        ]);
       } catch (err) {
         deps.log.warn({ err, namespace: target.namespace }, 'could not post the mTLS migration verdict');
       }

@@ -47,7 +47,11 @@ const READ_CONCURRENCY = 8;
 
 /** Gateways whose routes may lead into the namespace: Istio ingress gateway pods anywhere. */
 function gatewayPods(all: readonly KubeObject[]): KubeObject[] {
-  return all.filter((p) => p.metadata.labels?.istio === 'ingressgateway' || p.metadata.labels?.['gateway.networking.k8s.io/gateway-name'] !== undefined);
+  return all.filter(
+    (p) =>
+      p.metadata.labels?.istio === 'ingressgateway' ||
+      p.metadata.labels?.['gateway.networking.k8s.io/gateway-name'] !== undefined,
+  );
 }
 
 function intoNamespace(e: AccessLogEntry, namespace: string): boolean {
@@ -62,8 +66,17 @@ function group(into: Map<string, FailureGroup>, where: string, what: string, fro
   else into.set(k, { where, what, count: n, from });
 }
 
-export async function watchOnce(kube: KubeClient, namespace: string, since: Date, now: Date, state: WatchState): Promise<WatchReport> {
-  const [nsPods, allPods] = await Promise.all([kube.list('Pod', { namespace }), kube.list('Pod', { labelSelector: 'istio=ingressgateway' })]);
+export async function watchOnce(
+  kube: KubeClient,
+  namespace: string,
+  since: Date,
+  now: Date,
+  state: WatchState,
+): Promise<WatchReport> {
+  const [nsPods, allPods] = await Promise.all([
+    kube.list('Pod', { namespace }),
+    kube.list('Pod', { labelSelector: 'istio=ingressgateway' }),
+  ]);
   const sidecars = nsPods.filter((p) => podPhase(p) === 'Running' && findProxyContainer(p));
   const gateways = gatewayPods(allPods).filter((p) => podPhase(p) === 'Running');
   const metricGroups = new Map<string, FailureGroup>();
@@ -78,7 +91,11 @@ export async function watchOnce(kube: KubeClient, namespace: string, since: Date
     const from = last ? last.at - 2000 : since.getTime();
     const sinceSeconds = Math.max(1, Math.ceil((now.getTime() - from) / 1000) + 1);
     try {
-      const text = await kube.podLogs(ns, pod.metadata.name, { container: proxyContainerName, sinceSeconds, limitBytes: 2_000_000 });
+      const text = await kube.podLogs(ns, pod.metadata.name, {
+        container: proxyContainerName,
+        sinceSeconds,
+        limitBytes: 2_000_000,
+      });
       podsRead++;
       const lines = new Set(text.split('\n').filter(Boolean));
       for (const line of lines) {
@@ -99,7 +116,8 @@ export async function watchOnce(kube: KubeClient, namespace: string, since: Date
     const ns = pod.metadata.namespace ?? '';
     try {
       const samples = (await scrapeMergedMetrics(kube, ns, pod.metadata.name)).filter(
-        (s) => s.name === 'istio_requests_total' && (s.labels.response_code === '403' || s.labels.response_code === '503'),
+        (s) =>
+          s.name === 'istio_requests_total' && (s.labels.response_code === '403' || s.labels.response_code === '503'),
       );
       const baseline = state.baseline.get(pod.metadata.name);
       // The first look only sets the baseline: counts from before STRICT are not ours to blame.
@@ -109,22 +127,41 @@ export async function watchOnce(kube: KubeClient, namespace: string, since: Date
       }
       for (const s of counterIncrease(baseline, samples)) {
         if (s.value <= 0) continue;
-        const caller = s.labels.source_workload && s.labels.source_workload !== 'unknown' ? `${s.labels.source_workload}.${s.labels.source_workload_namespace ?? '?'}` : 'unknown';
+        const caller =
+          s.labels.source_workload && s.labels.source_workload !== 'unknown'
+            ? `${s.labels.source_workload}.${s.labels.source_workload_namespace ?? '?'}`
+            : 'unknown';
         const flags = s.labels.response_flags && s.labels.response_flags !== '-' ? `, ${s.labels.response_flags}` : '';
-        group(metricGroups, `metrics ${ns}/${pod.metadata.name}`, `${s.labels.response_code} (${s.labels.reporter ?? '?'}-reported${flags})`, caller, s.value);
+        group(
+          metricGroups,
+          `metrics ${ns}/${pod.metadata.name}`,
+          `${s.labels.response_code} (${s.labels.reporter ?? '?'}-reported${flags})`,
+          caller,
+          s.value,
+        );
       }
     } catch (err) {
-      unread.push(`metrics ${ns}/${pod.metadata.name}: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);
+      unread.push(
+        `metrics ${ns}/${pod.metadata.name}: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`,
+      );
     }
   };
 
-  const jobs: Array<() => Promise<void>> = [...sidecars.map((p) => () => readLog(p, 'sidecar')), ...gateways.map((p) => () => readLog(p, 'gateway')), ...sidecars.map((p) => () => readMetrics(p))];
+  const jobs: Array<() => Promise<void>> = [
+    ...sidecars.map((p) => () => readLog(p, 'sidecar')),
+    ...gateways.map((p) => () => readLog(p, 'gateway')),
+    ...sidecars.map((p) => () => readMetrics(p)),
+  ];
   await mapBounded(jobs, READ_CONCURRENCY, (job) => job());
-  const failures = [...state.logFailures.values(), ...metricGroups.values()].sort((a, b) => b.count - a.count || a.where.localeCompare(b.where));
+  const failures = [...state.logFailures.values(), ...metricGroups.values()].sort(
+    (a, b) => b.count - a.count || a.where.localeCompare(b.where),
+  );
   return { failures, total: failures.reduce((n, f) => n + f.count, 0), unread, podsRead };
 }
 
 /** Lines for people: "12× 0 NR filter_chain_not_found at sidecar bookinfo/reviews-v1-abc from 10.244.1.7". */
 export function failureLines(report: WatchReport, max = 10): string[] {
-  return report.failures.slice(0, max).map((f) => `${f.count}× ${f.what} at ${f.where}${f.from ? ` from ${f.from}` : ''}`);
+  return report.failures
+    .slice(0, max)
+    .map((f) => `${f.count}× ${f.what} at ${f.where}${f.from ? ` from ${f.from}` : ''}`);
 }

@@ -5,15 +5,37 @@
 // back to PERMISSIVE.
 import { z } from 'zod';
 import { defineCommand, namespaceArg } from '../../command.ts';
-import { type Attachment, type Block, type Offer, type Rendered, context, esc, header, section, tableBlock } from '../../blocks/block-kit.ts';
+import {
+  type Attachment,
+  type Block,
+  type Offer,
+  type Rendered,
+  context,
+  esc,
+  header,
+  section,
+  tableBlock,
+} from '../../blocks/block-kit.ts';
 import { UserError } from '../../errors.ts';
 import { requireIstioKinds } from '../../mesh/istio-installed.ts';
 import { requireLiveNamespace } from '../../mesh/namespaces.ts';
 import type { ProposeResult } from '../../approvals/service.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
-import { type NamespaceReadiness, type RankedNamespace, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
+import {
+  type NamespaceReadiness,
+  type RankedNamespace,
+  namespaceReadiness,
+  rankNamespaces,
+  rootNamespaceOf,
+} from './readiness-check.ts';
 import { rollbackOffer } from './migration-notices.ts';
-import { MTLS_ROLLBACK, MTLS_STRICT, MTLS_STRICT_OVERRIDE, namespaceWidePolicy, strictTarget } from './strict-migration.ts';
+import {
+  MTLS_ROLLBACK,
+  MTLS_STRICT,
+  MTLS_STRICT_OVERRIDE,
+  namespaceWidePolicy,
+  strictTarget,
+} from './strict-migration.ts';
 
 const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--window 10s]';
 
@@ -22,7 +44,11 @@ export function parseWindow(text: string): number {
   const m = text.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m)$/);
   if (!m) throw new UserError(`\`--window ${esc(text)}\` is not a duration.`, 'Write it like `10s`, `500ms` or `2m`.');
   const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
-  if (ms < 100 || ms > 5 * 60_000) throw new UserError(`\`--window ${esc(text)}\` is out of range.`, 'Pick between `100ms` and `5m`; the default is `10s`.');
+  if (ms < 100 || ms > 5 * 60_000)
+    throw new UserError(
+      `\`--window ${esc(text)}\` is out of range.`,
+      'Pick between `100ms` and `5m`; the default is `10s`.',
+    );
   return ms;
 }
 
@@ -36,9 +62,20 @@ const argsSchema = z
   })
   .transform((a) => {
     if (!a.namespace) throw new UserError('Which namespace?', `Usage: \`${USAGE}\`, e.g. \`/mesh mtls bookinfo\``);
-    if (a.rollback && a.strict) throw new UserError('Ask for `--strict` or `--rollback`, not both.', `Usage: \`${USAGE}\``);
-    if (a.override && !a.strict) throw new UserError('`--override` goes with `--strict`.', `e.g. \`/mesh mtls ${a.namespace} --strict --override\``);
-    return { namespace: a.namespace, strict: a.strict ?? false, override: a.override ?? false, rollback: a.rollback ?? false, windowMs: a.window ? parseWindow(a.window) : 10_000 };
+    if (a.rollback && a.strict)
+      throw new UserError('Ask for `--strict` or `--rollback`, not both.', `Usage: \`${USAGE}\``);
+    if (a.override && !a.strict)
+      throw new UserError(
+        '`--override` goes with `--strict`.',
+        `e.g. \`/mesh mtls ${a.namespace} --strict --override\``,
+      );
+    return {
+      namespace: a.namespace,
+      strict: a.strict ?? false,
+      override: a.override ?? false,
+      rollback: a.rollback ?? false,
+      windowMs: a.window ? parseWindow(a.window) : 10_000,
+    };
   });
 
 export type MtlsResult =
@@ -52,19 +89,32 @@ function strictOffer(namespace: string, ready: boolean, windowMs: number, reason
     remediation: {
       kind: ready ? MTLS_STRICT : MTLS_STRICT_OVERRIDE,
       target: strictTarget(namespace),
-      why: ready ? `/mesh mtls ${namespace}: ready for STRICT` : `/mesh mtls ${namespace}: NOT ready, override asked for`,
-      risk: ready ? 'Callers that were not seen in the metrics may still send plaintext; meshops watches after the change.' : `Not ready: ${reasons.join(' ').slice(0, 400)}`,
+      why: ready
+        ? `/mesh mtls ${namespace}: ready for STRICT`
+        : `/mesh mtls ${namespace}: NOT ready, override asked for`,
+      risk: ready
+        ? 'Callers that were not seen in the metrics may still send plaintext; meshops watches after the change.'
+        : `Not ready: ${reasons.join(' ').slice(0, 400)}`,
       params: { windowMs, override: !ready },
     },
   };
 }
 
-function renderNamespace(check: NamespaceReadiness, windowMs: number, policy: { name: string; mode: string } | undefined): Rendered {
+function renderNamespace(
+  check: NamespaceReadiness,
+  windowMs: number,
+  policy: { name: string; mode: string } | undefined,
+): Rendered {
   const r = check.readiness;
   const blocks: Block[] = [header(`mTLS readiness · namespace ${r.namespace}`)];
   const files: Attachment[] = [];
   const strictAlready = policy?.mode === 'STRICT';
-  if (strictAlready) blocks.push(section(`:lock: PeerAuthentication \`${esc(r.namespace)}/${esc(policy.name)}\` already sets STRICT for the whole namespace.`));
+  if (strictAlready)
+    blocks.push(
+      section(
+        `:lock: PeerAuthentication \`${esc(r.namespace)}/${esc(policy.name)}\` already sets STRICT for the whole namespace.`,
+      ),
+    );
   blocks.push(
     section(
       r.ready
@@ -73,35 +123,88 @@ function renderNamespace(check: NamespaceReadiness, windowMs: number, policy: { 
     ),
   );
   if (r.workloads.length) {
-    const rows = r.workloads.map((w) => [w.workload, w.hasSidecar ? 'yes' : 'NO', w.mode, w.decidedBy.text, w.ports.map((p) => `${p.port}:${p.mode}${p.decidedBy.level === 'port' ? '*' : ''}`).join(' ') || '-']);
-    const t = tableBlock(['WORKLOAD', 'SIDECAR', 'MODE', 'DECIDED BY', 'PORTS'], rows, `mtls-${r.namespace}-workloads.txt`);
+    const rows = r.workloads.map((w) => [
+      w.workload,
+      w.hasSidecar ? 'yes' : 'NO',
+      w.mode,
+      w.decidedBy.text,
+      w.ports.map((p) => `${p.port}:${p.mode}${p.decidedBy.level === 'port' ? '*' : ''}`).join(' ') || '-',
+    ]);
+    const t = tableBlock(
+      ['WORKLOAD', 'SIDECAR', 'MODE', 'DECIDED BY', 'PORTS'],
+      rows,
+      `mtls-${r.namespace}-workloads.txt`,
+    );
     blocks.push(t.block);
     if (t.overflow) files.push(t.overflow);
   }
   if (r.destinationRuleOverrides.length) {
-    blocks.push(section(`*DestinationRules overriding auto-mTLS*\n${r.destinationRuleOverrides.map((o) => `• ${esc(o.rule.namespace)}/${esc(o.rule.name)} host \`${esc(o.host)}\` ${esc(o.at)}: tls.mode ${esc(o.tlsMode)} (visible to ${esc(o.visibleTo)}): ${esc(o.effect)}`).join('\n')}`));
+    blocks.push(
+      section(
+        `*DestinationRules overriding auto-mTLS*\n${r.destinationRuleOverrides.map((o) => `• ${esc(o.rule.namespace)}/${esc(o.rule.name)} host \`${esc(o.host)}\` ${esc(o.at)}: tls.mode ${esc(o.tlsMode)} (visible to ${esc(o.visibleTo)}): ${esc(o.effect)}`).join('\n')}`,
+      ),
+    );
   }
-  if (r.podsWithoutSidecar.length) blocks.push(section(`*Pods without a sidecar:* ${r.podsWithoutSidecar.map((p) => `\`${esc(p.name)}\``).join(', ')}`));
+  if (r.podsWithoutSidecar.length)
+    blocks.push(
+      section(`*Pods without a sidecar:* ${r.podsWithoutSidecar.map((p) => `\`${esc(p.name)}\``).join(', ')}`),
+    );
   if (check.scan.callers === undefined && check.scan.nothingToRead) {
     blocks.push(section(`:grey_question: *Plaintext callers:* could not check: ${esc(check.scan.nothingToRead)}.`));
   } else if (check.scan.callers === undefined) {
-    blocks.push(section(`:grey_question: *Plaintext callers:* could not read any metrics (${esc(check.scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; ').slice(0, 500))}).`));
+    blocks.push(
+      section(
+        `:grey_question: *Plaintext callers:* could not read any metrics (${esc(
+          check.scan.unread
+            .map((u) => `${u.pod}: ${u.reason}`)
+            .join('; ')
+            .slice(0, 500),
+        )}).`,
+      ),
+    );
   } else if (check.callers.length === 0) {
     blocks.push(section('*Plaintext callers:* none seen.'));
   } else {
-    const rows = check.callers.map((c) => [c.source, c.hasSidecar ? 'yes' : 'no', `${c.destinationWorkload}`, String(c.requests), String(c.recent), Object.entries(c.byResponseCode).map(([k, v]) => `${k}:${v}`).join(' ') || '-', String(c.tcpConnections)]);
-    const t = tableBlock(['CALLER', 'SIDECAR', 'CALLS', 'REQUESTS', 'RECENT', 'CODES', 'TCP'], rows, `mtls-${r.namespace}-callers.txt`);
+    const rows = check.callers.map((c) => [
+      c.source,
+      c.hasSidecar ? 'yes' : 'no',
+      `${c.destinationWorkload}`,
+      String(c.requests),
+      String(c.recent),
+      Object.entries(c.byResponseCode)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '-',
+      String(c.tcpConnections),
+    ]);
+    const t = tableBlock(
+      ['CALLER', 'SIDECAR', 'CALLS', 'REQUESTS', 'RECENT', 'CODES', 'TCP'],
+      rows,
+      `mtls-${r.namespace}-callers.txt`,
+    );
     blocks.push(section('*Plaintext callers* (accepted without mTLS, reported by the destination sidecars):'), t.block);
     if (t.overflow) files.push(t.overflow);
     if (check.peers.length) {
-      const who = check.peers.slice(0, 10).map((p) => `• \`${esc(p.pod ? `${p.pod.name}.${p.pod.namespace}` : p.address)}\` (${esc(p.address)}${p.pod ? `, ${p.pod.hasSidecar ? 'has a sidecar' : 'no sidecar'}` : ', not a pod in this cluster'}) → ${esc(p.destinationWorkload)}: ${p.requests} plaintext request(s) in the recent access log`);
-      blocks.push(section(`*Who they are* (from the destination sidecars' access logs):\n${who.join('\n')}`.slice(0, 2990)));
+      const who = check.peers
+        .slice(0, 10)
+        .map(
+          (p) =>
+            `• \`${esc(p.pod ? `${p.pod.name}.${p.pod.namespace}` : p.address)}\` (${esc(p.address)}${p.pod ? `, ${p.pod.hasSidecar ? 'has a sidecar' : 'no sidecar'}` : ', not a pod in this cluster'}) → ${esc(p.destinationWorkload)}: ${p.requests} plaintext request(s) in the recent access log`,
+        );
+      blocks.push(
+        section(`*Who they are* (from the destination sidecars' access logs):\n${who.join('\n')}`.slice(0, 2990)),
+      );
     }
   }
   if (r.notes.length) blocks.push(context(...r.notes.slice(0, 8).map((n) => esc(n))));
-  blocks.push(context(`Metrics: ${esc(check.scan.source)}. The verdict counts every plaintext caller in those totals, recent or not, to be safe.`));
+  blocks.push(
+    context(
+      `Metrics: ${esc(check.scan.source)}. The verdict counts every plaintext caller in those totals, recent or not, to be safe.`,
+    ),
+  );
   // Already STRICT: the useful button is the way back.
-  const offers = strictAlready ? [rollbackOffer(r.namespace, `/mesh mtls ${r.namespace}: roll back the namespace-wide STRICT`)] : [strictOffer(r.namespace, r.ready, windowMs, r.reasons)];
+  const offers = strictAlready
+    ? [rollbackOffer(r.namespace, `/mesh mtls ${r.namespace}: roll back the namespace-wide STRICT`)]
+    : [strictOffer(r.namespace, r.ready, windowMs, r.reasons)];
   const text = `mTLS readiness of ${r.namespace}: ${r.verdict}${r.reasons.length ? ` (${r.reasons.length} reason${r.reasons.length === 1 ? '' : 's'})` : ''}`;
   return { text, blocks, files, offers };
 }
@@ -116,13 +219,29 @@ function renderMesh(root: string, list: RankedNamespace[], windowMs: number): Re
         : `:x: *A mesh-wide STRICT is refused* until every meshed namespace is ready. Migrate them one at a time with \`/mesh mtls <namespace>\`.`,
     ),
   );
-  const t = tableBlock(['NAMESPACE', 'VERDICT', 'FIRST REASON'], list.map((n) => [n.namespace, n.ready ? 'ready' : 'not ready', n.reasons[0]?.slice(0, 120) ?? '']), 'mtls-mesh.txt');
+  const t = tableBlock(
+    ['NAMESPACE', 'VERDICT', 'FIRST REASON'],
+    list.map((n) => [n.namespace, n.ready ? 'ready' : 'not ready', n.reasons[0]?.slice(0, 120) ?? '']),
+    'mtls-mesh.txt',
+  );
   blocks.push(t.block);
   return {
     text: `Mesh-wide mTLS readiness: ${allReady ? 'ready' : 'not ready'}`,
     blocks,
     files: t.overflow ? [t.overflow] : [],
-    offers: allReady ? [{ label: 'Enable STRICT mesh-wide', remediation: { kind: MTLS_STRICT, target: strictTarget(root), why: '/mesh mtls: every namespace ready', params: { windowMs } } }] : [],
+    offers: allReady
+      ? [
+          {
+            label: 'Enable STRICT mesh-wide',
+            remediation: {
+              kind: MTLS_STRICT,
+              target: strictTarget(root),
+              why: '/mesh mtls: every namespace ready',
+              params: { windowMs },
+            },
+          },
+        ]
+      : [],
   };
 }
 
@@ -130,9 +249,18 @@ export default defineCommand({
   name: 'mtls',
   summary: 'Is a namespace ready for STRICT mTLS? Then migrate it with approval, a watch and a rollback button',
   usage: USAGE,
-  examples: ['/mesh mtls bookinfo', '/mesh mtls bookinfo --strict', '/mesh mtls legacy --strict --override', '/mesh mtls bookinfo --rollback'],
+  examples: [
+    '/mesh mtls bookinfo',
+    '/mesh mtls bookinfo --strict',
+    '/mesh mtls legacy --strict --override',
+    '/mesh mtls bookinfo --rollback',
+  ],
   args: argsSchema,
-  argSpec: { positional: ['namespace'], options: { n: 'namespace', namespace: 'namespace', window: 'window' }, switches: { strict: 'strict', override: 'override', rollback: 'rollback' } },
+  argSpec: {
+    positional: ['namespace'],
+    options: { n: 'namespace', namespace: 'namespace', window: 'window' },
+    switches: { strict: 'strict', override: 'override', rollback: 'rollback' },
+  },
   permission: 'read',
   touchesCluster: true,
   async run({ args, kube, services, requester, cluster }): Promise<MtlsResult> {
@@ -141,13 +269,19 @@ export default defineCommand({
     await requireIstioKinds(kube, ['PeerAuthentication']);
     if (args.strict || args.rollback) {
       const approvals = services.approvals;
-      if (!approvals) throw new UserError('Remediations are switched off in this meshops (no approvals service).', 'Ask whoever runs meshops to enable approvals.');
+      if (!approvals)
+        throw new UserError(
+          'Remediations are switched off in this meshops (no approvals service).',
+          'Ask whoever runs meshops to enable approvals.',
+        );
       const kind = args.rollback ? MTLS_ROLLBACK : args.override ? MTLS_STRICT_OVERRIDE : MTLS_STRICT;
       const result = await approvals.propose({
         kind,
         target: strictTarget(args.namespace),
         params: { windowMs: args.windowMs, override: args.override },
-        why: args.rollback ? `/mesh mtls ${args.namespace} --rollback` : `/mesh mtls ${args.namespace} --strict${args.override ? ' --override' : ''}`,
+        why: args.rollback
+          ? `/mesh mtls ${args.namespace} --rollback`
+          : `/mesh mtls ${args.namespace} --strict${args.override ? ' --override' : ''}`,
         requester,
         cluster: cluster.name,
       });
@@ -156,9 +290,23 @@ export default defineCommand({
     const scanOptions = { prometheusUrl: services.settings?.prometheusUrl, windowMs: args.windowMs };
     const snapshot = await loadLiveSnapshot(kube);
     const root = rootNamespaceOf(snapshot);
-    if (args.namespace === root) return { kind: 'mesh', rootNamespace: root, namespaces: await rankNamespaces(kube, scanOptions), windowMs: args.windowMs };
-    const [check, policy] = await Promise.all([namespaceReadiness(kube, snapshot, args.namespace, scanOptions), namespaceWidePolicy(kube, args.namespace)]);
-    const namespacePolicy = policy ? { name: policy.metadata.name, mode: (policy.spec as { mtls?: { mode?: string } } | undefined)?.mtls?.mode ?? 'UNSET' } : undefined;
+    if (args.namespace === root)
+      return {
+        kind: 'mesh',
+        rootNamespace: root,
+        namespaces: await rankNamespaces(kube, scanOptions),
+        windowMs: args.windowMs,
+      };
+    const [check, policy] = await Promise.all([
+      namespaceReadiness(kube, snapshot, args.namespace, scanOptions),
+      namespaceWidePolicy(kube, args.namespace),
+    ]);
+    const namespacePolicy = policy
+      ? {
+          name: policy.metadata.name,
+          mode: (policy.spec as { mtls?: { mode?: string } } | undefined)?.mtls?.mode ?? 'UNSET',
+        }
+      : undefined;
     return { kind: 'namespace', check, windowMs: args.windowMs, namespacePolicy };
   },
   render(r): Rendered {

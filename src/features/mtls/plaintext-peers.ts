@@ -19,7 +19,13 @@ export interface PlaintextPeer {
 }
 
 /** Plaintext peers of the given destination workloads in a namespace, from their last `tailLines` log lines. */
-export async function plaintextPeers(kube: KubeClient, snapshot: MeshSnapshot, namespace: string, destinationWorkloads: readonly string[], tailLines = 500): Promise<PlaintextPeer[]> {
+export async function plaintextPeers(
+  kube: KubeClient,
+  snapshot: MeshSnapshot,
+  namespace: string,
+  destinationWorkloads: readonly string[],
+  tailLines = 500,
+): Promise<PlaintextPeer[]> {
   const wanted = new Set(destinationWorkloads);
   const pods = snapshot.list('Pod', namespace).filter((p) => wanted.has(workloadNameOf(p)) && findProxyContainer(p));
   const byIp = new Map<string, KubeObject>();
@@ -52,7 +58,13 @@ export async function plaintextPeers(kube: KubeClient, snapshot: MeshSnapshot, n
         address,
         destinationWorkload: destination,
         requests: 1,
-        pod: owner ? { namespace: owner.metadata.namespace ?? '', name: owner.metadata.name, hasSidecar: findProxyContainer(owner) !== undefined } : undefined,
+        pod: owner
+          ? {
+              namespace: owner.metadata.namespace ?? '',
+              name: owner.metadata.name,
+              hasSidecar: findProxyContainer(owner) !== undefined,
+            }
+          : undefined,
       });
     }
   });

@@ -46,37 +46,49 @@ export interface PlaintextScan {
 
 /** Pods whose sidecar serves the merged metrics endpoint: Running, with an istio-proxy. */
 export function scrapeablePods(snapshot: MeshSnapshot, namespace: string): KubeObject[] {
-  return snapshot.list('Pod', namespace).filter((p) => podPhase(p) === 'Running' && findProxyContainer(p) !== undefined);
+  return snapshot
+    .list('Pod', namespace)
+    .filter((p) => podPhase(p) === 'Running' && findProxyContainer(p) !== undefined);
 }
 
 function key(c: PlaintextCaller): string {
   return `${c.source}\u0000${c.destinationWorkload}.${c.destinationNamespace}`;
 }
 
-async function scrapeAll(kube: KubeClient, pods: readonly KubeObject[]): Promise<{ samples: Map<string, Sample[]>; unread: PlaintextScan['unread'] }> {
+async function scrapeAll(
+  kube: KubeClient,
+  pods: readonly KubeObject[],
+): Promise<{ samples: Map<string, Sample[]>; unread: PlaintextScan['unread'] }> {
   const samples = new Map<string, Sample[]>();
   const unread: PlaintextScan['unread'] = [];
-  await mapBounded(
-    pods,
-    SCRAPE_CONCURRENCY,
-    async (p) => {
-      try {
-        samples.set(p.metadata.name, await scrapeMergedMetrics(kube, p.metadata.namespace ?? '', p.metadata.name));
-      } catch (err) {
-        unread.push({ pod: p.metadata.name, reason: err instanceof Error ? err.message.slice(0, 200) : String(err) });
-      }
-    },
-  );
+  await mapBounded(pods, SCRAPE_CONCURRENCY, async (p) => {
+    try {
+      samples.set(p.metadata.name, await scrapeMergedMetrics(kube, p.metadata.namespace ?? '', p.metadata.name));
+    } catch (err) {
+      unread.push({ pod: p.metadata.name, reason: err instanceof Error ? err.message.slice(0, 200) : String(err) });
+    }
+  });
   return { samples, unread };
 }
 
 /** Two scrapes of every meshed pod in the namespace, `windowMs` apart. */
-export async function scanPods(kube: KubeClient, snapshot: MeshSnapshot, namespace: string, windowMs: number): Promise<PlaintextScan> {
+export async function scanPods(
+  kube: KubeClient,
+  snapshot: MeshSnapshot,
+  namespace: string,
+  windowMs: number,
+): Promise<PlaintextScan> {
   const pods = scrapeablePods(snapshot, namespace);
   const seconds = Math.round(windowMs / 100) / 10;
   const source = `the sidecars' own metrics (:${MERGED_METRICS_PORT}${MERGED_METRICS_PATH}); totals since each proxy started, "recent" = growth over ${seconds}s`;
   // No sidecar to ask is not "no plaintext caller": the destination sidecars are the only witnesses.
-  if (pods.length === 0) return { source, unread: [], scrapedPods: 0, nothingToRead: `no running pod in ${namespace} has a sidecar, and only the destination's sidecar reports who called it` };
+  if (pods.length === 0)
+    return {
+      source,
+      unread: [],
+      scrapedPods: 0,
+      nothingToRead: `no running pod in ${namespace} has a sidecar, and only the destination's sidecar reports who called it`,
+    };
   const first = await scrapeAll(kube, pods);
   await delay(windowMs);
   const second = await scrapeAll(kube, pods);
@@ -106,23 +118,39 @@ export function plaintextQuery(namespace: string, range: string): string {
   return `sum by (source_workload, source_workload_namespace, source_principal, destination_workload, response_code) (increase(istio_requests_total{reporter="destination",connection_security_policy="none",destination_workload_namespace="${namespace}"}[${range}]))`;
 }
 
-export async function scanPrometheus(prometheusUrl: string, namespace: string, range = '10m', timeoutMs = 10_000): Promise<PlaintextScan> {
+export async function scanPrometheus(
+  prometheusUrl: string,
+  namespace: string,
+  range = '10m',
+  timeoutMs = 10_000,
+): Promise<PlaintextScan> {
   const source = `Prometheus (${prometheusUrl}): increase of istio_requests_total over the last ${range}`;
   const url = new URL('api/v1/query', prometheusUrl.endsWith('/') ? prometheusUrl : `${prometheusUrl}/`);
   url.searchParams.set('query', plaintextQuery(namespace, range));
   let body: unknown;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-    if (!res.ok) return { source, unread: [{ pod: 'prometheus', reason: `answered HTTP ${res.status}` }], scrapedPods: 0 };
+    if (!res.ok)
+      return { source, unread: [{ pod: 'prometheus', reason: `answered HTTP ${res.status}` }], scrapedPods: 0 };
     body = await res.json();
   } catch (err) {
-    return { source, unread: [{ pod: 'prometheus', reason: err instanceof Error ? err.message : String(err) }], scrapedPods: 0 };
+    return {
+      source,
+      unread: [{ pod: 'prometheus', reason: err instanceof Error ? err.message : String(err) }],
+      scrapedPods: 0,
+    };
   }
   const parsed = promAnswer.safeParse(body);
-  if (!parsed.success) return { source, unread: [{ pod: 'prometheus', reason: 'the answer was not an instant vector' }], scrapedPods: 0 };
+  if (!parsed.success)
+    return { source, unread: [{ pod: 'prometheus', reason: 'the answer was not an instant vector' }], scrapedPods: 0 };
   const samples: Sample[] = parsed.data.data.result.map((r) => ({
     name: 'istio_requests_total',
-    labels: { ...r.metric, reporter: 'destination', connection_security_policy: 'none', destination_workload_namespace: namespace },
+    labels: {
+      ...r.metric,
+      reporter: 'destination',
+      connection_security_policy: 'none',
+      destination_workload_namespace: namespace,
+    },
     // increase() extrapolates, so counts come back fractional.
     value: Math.round(Number(r.value[1])),
   }));
@@ -130,7 +158,13 @@ export async function scanPrometheus(prometheusUrl: string, namespace: string, r
   return { callers, source, unread: [], scrapedPods: 0 };
 }
 
-export async function scanPlaintextCallers(kube: KubeClient, snapshot: MeshSnapshot, namespace: string, options: ScanOptions = {}): Promise<PlaintextScan> {
-  if (options.prometheusUrl) return scanPrometheus(options.prometheusUrl, namespace, options.prometheusRange, options.fetchTimeoutMs);
+export async function scanPlaintextCallers(
+  kube: KubeClient,
+  snapshot: MeshSnapshot,
+  namespace: string,
+  options: ScanOptions = {},
+): Promise<PlaintextScan> {
+  if (options.prometheusUrl)
+    return scanPrometheus(options.prometheusUrl, namespace, options.prometheusRange, options.fetchTimeoutMs);
   return scanPods(kube, snapshot, namespace, options.windowMs ?? 10_000);
 }

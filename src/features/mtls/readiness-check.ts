@@ -22,12 +22,22 @@ export function rootNamespaceOf(snapshot: MeshSnapshot): string {
   return snapshot.meshConfig.rootNamespace ?? 'istio-system';
 }
 
-export async function namespaceReadiness(kube: KubeClient, snapshot: MeshSnapshot, namespace: string, options: ScanOptions = {}): Promise<NamespaceReadiness> {
+export async function namespaceReadiness(
+  kube: KubeClient,
+  snapshot: MeshSnapshot,
+  namespace: string,
+  options: ScanOptions = {},
+): Promise<NamespaceReadiness> {
   const scan = await scanPlaintextCallers(kube, snapshot, namespace, options);
   const readiness = meshTlsReadiness(snapshot, namespace, scan.callers, scan.nothingToRead);
   if (scan.callers !== undefined && scan.unread.length > 0) {
     // A pod we could not read may be the one taking plaintext: that keeps the verdict at not ready.
-    readiness.reasons.push(`The metrics of ${scan.unread.length} pod(s) could not be read (${scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; ').slice(0, 300)}), so plaintext callers to them cannot be ruled out.`);
+    readiness.reasons.push(
+      `The metrics of ${scan.unread.length} pod(s) could not be read (${scan.unread
+        .map((u) => `${u.pod}: ${u.reason}`)
+        .join('; ')
+        .slice(0, 300)}), so plaintext callers to them cannot be ruled out.`,
+    );
     readiness.ready = false;
     readiness.verdict = 'not ready';
   }
@@ -40,7 +50,8 @@ export async function namespaceReadiness(kube: KubeClient, snapshot: MeshSnapsho
 /** Namespaces with at least one pod carrying a sidecar: the ones a STRICT policy changes anything for. */
 export function meshedNamespaces(snapshot: MeshSnapshot): string[] {
   const out = new Set<string>();
-  for (const p of snapshot.list('Pod')) if (findProxyContainer(p) && p.metadata.namespace) out.add(p.metadata.namespace);
+  for (const p of snapshot.list('Pod'))
+    if (findProxyContainer(p) && p.metadata.namespace) out.add(p.metadata.namespace);
   return [...out].sort();
 }
 
@@ -53,7 +64,11 @@ export interface RankedNamespace {
 }
 
 /** Meshed namespaces ranked for the next migration: ready first, then by how few problems they have. */
-export async function rankNamespaces(kube: KubeClient, options: ScanOptions = {}, exclude: readonly string[] = []): Promise<RankedNamespace[]> {
+export async function rankNamespaces(
+  kube: KubeClient,
+  options: ScanOptions = {},
+  exclude: readonly string[] = [],
+): Promise<RankedNamespace[]> {
   const snapshot = await loadLiveSnapshot(kube);
   const root = rootNamespaceOf(snapshot);
   const candidates = meshedNamespaces(snapshot).filter((n) => n !== root && !exclude.includes(n));
@@ -63,8 +78,15 @@ export async function rankNamespaces(kube: KubeClient, options: ScanOptions = {}
       namespace: r.namespace,
       ready: r.ready,
       reasons: r.reasons,
-      alreadyStrict: r.workloads.length > 0 && r.workloads.every((w) => w.mode === 'STRICT' && w.ports.every((p) => p.mode === 'STRICT')),
+      alreadyStrict:
+        r.workloads.length > 0 &&
+        r.workloads.every((w) => w.mode === 'STRICT' && w.ports.every((p) => p.mode === 'STRICT')),
     }))
     .filter((r) => !r.alreadyStrict)
-    .sort((a, b) => Number(b.ready) - Number(a.ready) || a.reasons.length - b.reasons.length || a.namespace.localeCompare(b.namespace));
+    .sort(
+      (a, b) =>
+        Number(b.ready) - Number(a.ready) ||
+        a.reasons.length - b.reasons.length ||
+        a.namespace.localeCompare(b.namespace),
+    );
 }

@@ -53,7 +53,10 @@ export interface MtlsKindOptions {
   hooks?: MigrationHooks;
 }
 
-const paramsSchema = z.looseObject({ windowMs: z.number().int().min(0).max(300_000).optional(), override: z.boolean().optional() });
+const paramsSchema = z.looseObject({
+  windowMs: z.number().int().min(0).max(300_000).optional(),
+  override: z.boolean().optional(),
+});
 
 const paSchema = z.looseObject({
   metadata: z.looseObject({
@@ -62,12 +65,27 @@ const paSchema = z.looseObject({
     creationTimestamp: z.string().optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   }),
-  spec: z.looseObject({ selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).optional() }).optional(), mtls: z.looseObject({ mode: z.string().optional() }).optional() }).optional(),
+  spec: z
+    .looseObject({
+      selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).optional() }).optional(),
+      mtls: z.looseObject({ mode: z.string().optional() }).optional(),
+    })
+    .optional(),
 });
 
 const planSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('create'), mode: z.string(), object: z.looseObject({ metadata: z.looseObject({ name: z.string() }) }) }),
-  z.object({ op: z.literal('patch'), mode: z.string(), name: z.string(), previousMode: z.string(), ops: z.array(z.looseObject({ op: z.string(), path: z.string() })) }),
+  z.object({
+    op: z.literal('create'),
+    mode: z.string(),
+    object: z.looseObject({ metadata: z.looseObject({ name: z.string() }) }),
+  }),
+  z.object({
+    op: z.literal('patch'),
+    mode: z.string(),
+    name: z.string(),
+    previousMode: z.string(),
+    ops: z.array(z.looseObject({ op: z.string(), path: z.string() })),
+  }),
 ]);
 type Plan = z.infer<typeof planSchema>;
 
@@ -80,7 +98,9 @@ function olderFirst(a: KubeObject, b: KubeObject): number {
 /** The namespace-wide PeerAuthentication istiod uses (no selector; the oldest wins), if any. */
 export async function namespaceWidePolicy(kube: KubeClient, namespace: string): Promise<KubeObject | undefined> {
   const list = await kube.list('PeerAuthentication', { namespace });
-  return list.filter((p) => Object.keys(paSchema.parse(p).spec?.selector?.matchLabels ?? {}).length === 0).sort(olderFirst)[0];
+  return list
+    .filter((p) => Object.keys(paSchema.parse(p).spec?.selector?.matchLabels ?? {}).length === 0)
+    .sort(olderFirst)[0];
 }
 
 function modeOf(pa: KubeObject | undefined): string {
@@ -90,8 +110,17 @@ function modeOf(pa: KubeObject | undefined): string {
 const escPointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The change as data: create `default`, or patch the namespace-wide policy that decides today. */
-function planFor(existing: KubeObject | undefined, namespace: string, apiVersion: string, mode: 'STRICT' | 'PERMISSIVE', stamp: boolean): Plan {
-  const marks: Record<string, string> = { [REQUEST_ANNOTATION]: REQUEST_PLACEHOLDER, ...(stamp ? { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } : {}) };
+function planFor(
+  existing: KubeObject | undefined,
+  namespace: string,
+  apiVersion: string,
+  mode: 'STRICT' | 'PERMISSIVE',
+  stamp: boolean,
+): Plan {
+  const marks: Record<string, string> = {
+    [REQUEST_ANNOTATION]: REQUEST_PLACEHOLDER,
+    ...(stamp ? { [STRICT_SINCE_ANNOTATION]: APPLIED_AT_PLACEHOLDER } : {}),
+  };
   if (!existing) {
     return {
       op: 'create',
@@ -99,21 +128,36 @@ function planFor(existing: KubeObject | undefined, namespace: string, apiVersion
       object: {
         apiVersion,
         kind: 'PeerAuthentication',
-        metadata: { name: 'default', namespace, labels: { 'app.kubernetes.io/managed-by': 'meshops' }, annotations: marks },
+        metadata: {
+          name: 'default',
+          namespace,
+          labels: { 'app.kubernetes.io/managed-by': 'meshops' },
+          annotations: marks,
+        },
         spec: { mtls: { mode } },
       },
     };
   }
   const pa = paSchema.parse(existing);
-  const ops: Array<{ op: string; path: string; value?: unknown }> = [{ op: 'test', path: '/metadata/resourceVersion', value: pa.metadata.resourceVersion }];
-  if (pa.metadata.annotations) for (const [k, v] of Object.entries(marks)) ops.push({ op: 'add', path: `/metadata/annotations/${escPointer(k)}`, value: v });
+  const ops: Array<{ op: string; path: string; value?: unknown }> = [
+    { op: 'test', path: '/metadata/resourceVersion', value: pa.metadata.resourceVersion },
+  ];
+  if (pa.metadata.annotations)
+    for (const [k, v] of Object.entries(marks))
+      ops.push({ op: 'add', path: `/metadata/annotations/${escPointer(k)}`, value: v });
   else ops.push({ op: 'add', path: '/metadata/annotations', value: marks });
-  ops.push(pa.spec ? { op: 'add', path: '/spec/mtls', value: { mode } } : { op: 'add', path: '/spec', value: { mtls: { mode } } });
+  ops.push(
+    pa.spec
+      ? { op: 'add', path: '/spec/mtls', value: { mode } }
+      : { op: 'add', path: '/spec', value: { mtls: { mode } } },
+  );
   return { op: 'patch', mode, name: pa.metadata.name, previousMode: modeOf(existing), ops };
 }
 
 function withAppliedAt(value: unknown, at: string, requestId = 'dry-run'): unknown {
-  return JSON.parse(JSON.stringify(value).replaceAll(APPLIED_AT_PLACEHOLDER, at).replaceAll(REQUEST_PLACEHOLDER, requestId));
+  return JSON.parse(
+    JSON.stringify(value).replaceAll(APPLIED_AT_PLACEHOLDER, at).replaceAll(REQUEST_PLACEHOLDER, requestId),
+  );
 }
 
 /** Reads the object the plan writes: is this request's marker there with the planned mode? */
@@ -124,8 +168,17 @@ async function verifyPlan(kube: KubeClient, namespace: string, plan: Plan, reque
   if (!obj) return { landed: false, evidence: `PeerAuthentication ${namespace}/${name} does not exist.`, fingerprint };
   const marker = paSchema.parse(obj).metadata.annotations?.[REQUEST_ANNOTATION];
   const mode = modeOf(obj);
-  if (marker === requestId && mode === plan.mode) return { landed: true, evidence: `PeerAuthentication ${namespace}/${name} has mtls.mode ${mode} and this request's \`${REQUEST_ANNOTATION}\` marker.`, fingerprint };
-  return { landed: false, evidence: `PeerAuthentication ${namespace}/${name} has mtls.mode ${mode} and ${marker ? `the marker of another change (\`${marker.slice(0, 8)}\`)` : 'no meshops marker'}, not this request's.`, fingerprint };
+  if (marker === requestId && mode === plan.mode)
+    return {
+      landed: true,
+      evidence: `PeerAuthentication ${namespace}/${name} has mtls.mode ${mode} and this request's \`${REQUEST_ANNOTATION}\` marker.`,
+      fingerprint,
+    };
+  return {
+    landed: false,
+    evidence: `PeerAuthentication ${namespace}/${name} has mtls.mode ${mode} and ${marker ? `the marker of another change (\`${marker.slice(0, 8)}\`)` : 'no meshops marker'}, not this request's.`,
+    fingerprint,
+  };
 }
 
 async function dryRun(kube: KubeClient, namespace: string, plan: Plan, at: string): Promise<KubeObject> {
@@ -133,14 +186,25 @@ async function dryRun(kube: KubeClient, namespace: string, plan: Plan, at: strin
   return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at), 'json', { dryRun: true });
 }
 
-async function apply(kube: KubeClient, namespace: string, plan: Plan, at: string, requestId: string): Promise<KubeObject> {
+async function apply(
+  kube: KubeClient,
+  namespace: string,
+  plan: Plan,
+  at: string,
+  requestId: string,
+): Promise<KubeObject> {
   if (plan.op === 'create') return kube.create(withAppliedAt(plan.object, at, requestId) as KubeObject);
   return kube.patch('PeerAuthentication', namespace, plan.name, withAppliedAt(plan.ops, at, requestId), 'json');
 }
 
 function yamlOf(plan: Plan, apiVersion: string, namespace: string): string {
   const name = plan.op === 'create' ? plan.object.metadata.name : plan.name;
-  return toYaml({ apiVersion, kind: 'PeerAuthentication', metadata: { name, namespace }, spec: { mtls: { mode: plan.mode } } }).trim();
+  return toYaml({
+    apiVersion,
+    kind: 'PeerAuthentication',
+    metadata: { name, namespace },
+    spec: { mtls: { mode: plan.mode } },
+  }).trim();
 }
 
 function fingerprintOf(pa: KubeObject | undefined): string {
@@ -154,7 +218,8 @@ function duration(ms: number): string {
 }
 
 async function refusedDryRun(err: unknown): Promise<Preview> {
-  if (err instanceof KubeApiError) return { ok: false, reason: `The API server refused the dry run (${err.status} ${err.reason}): ${err.message}` };
+  if (err instanceof KubeApiError)
+    return { ok: false, reason: `The API server refused the dry run (${err.status} ${err.reason}): ${err.message}` };
   throw err;
 }
 
@@ -167,45 +232,80 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
   return {
     kind,
     targetKinds: ['PeerAuthentication'],
-    title: (t) => `${override ? 'Enable STRICT mTLS (override)' : 'Enable STRICT mTLS'} ${t.namespace === 'istio-system' ? 'mesh-wide' : `in namespace ${t.namespace}`}`,
-    confirm: (t, p) => `Require mTLS for ${p.affected.length} workload(s) in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchMs)} afterwards.`,
-    permissions: ['security.istio.io/peerauthentications: get, list, create, patch', 'pods: list', 'pods/log: get', 'pods/proxy: get'],
+    title: (t) =>
+      `${override ? 'Enable STRICT mTLS (override)' : 'Enable STRICT mTLS'} ${t.namespace === 'istio-system' ? 'mesh-wide' : `in namespace ${t.namespace}`}`,
+    confirm: (t, p) =>
+      `Require mTLS for ${p.affected.length} workload(s) in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchMs)} afterwards.`,
+    permissions: [
+      'security.istio.io/peerauthentications: get, list, create, patch',
+      'pods: list',
+      'pods/log: get',
+      'pods/proxy: get',
+    ],
     followUpTimeoutMs: watchMs + 5 * 60_000,
 
     async preview(kube, target, params, at): Promise<Preview> {
       const p = paramsSchema.parse(params);
       const ns = target.namespace;
-      if (!(await kube.get('Namespace', undefined, ns))) return { ok: false, reason: `There is no namespace \`${ns}\` in this cluster.` };
+      if (!(await kube.get('Namespace', undefined, ns)))
+        return { ok: false, reason: `There is no namespace \`${ns}\` in this cluster.` };
       const apiVersion = await kube.servedApiVersion('PeerAuthentication');
-      if (!apiVersion) return { ok: false, reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?' };
+      if (!apiVersion)
+        return {
+          ok: false,
+          reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?',
+        };
       const snapshot = await loadLiveSnapshot(kube);
       const root = rootNamespaceOf(snapshot);
-      const scan: ScanOptions = { prometheusUrl: options.prometheusUrl, windowMs: p.windowMs ?? options.windowMs ?? 10_000 };
+      const scan: ScanOptions = {
+        prometheusUrl: options.prometheusUrl,
+        windowMs: p.windowMs ?? options.windowMs ?? 10_000,
+      };
       let affected: string[];
       let readinessText: string;
       if (ns === root) {
         const ranked = await rankNamespaces(kube, scan);
         const notReady = ranked.filter((r) => !r.ready);
         if (notReady.length) {
-          return { ok: false, reason: `A mesh-wide STRICT is refused while ${notReady.length} namespace(s) are not ready: ${notReady.map((r) => `\`${r.namespace}\` (${r.reasons[0] ?? ''})`).join('; ').slice(0, 1500)}. Migrate them one at a time with \`/mesh mtls <namespace>\`.` };
+          return {
+            ok: false,
+            reason: `A mesh-wide STRICT is refused while ${notReady.length} namespace(s) are not ready: ${notReady
+              .map((r) => `\`${r.namespace}\` (${r.reasons[0] ?? ''})`)
+              .join('; ')
+              .slice(0, 1500)}. Migrate them one at a time with \`/mesh mtls <namespace>\`.`,
+          };
         }
         affected = meshedNamespaces(snapshot);
         // A namespace's own namespace-wide policy outranks the mesh-wide one (unless it is UNSET).
-        const own = (await Promise.all(affected.map(async (n) => [n, modeOf(await namespaceWidePolicy(kube, n))] as const))).filter(([, m]) => m !== 'UNSET' && m !== 'STRICT');
+        const own = (
+          await Promise.all(affected.map(async (n) => [n, modeOf(await namespaceWidePolicy(kube, n))] as const))
+        ).filter(([, m]) => m !== 'UNSET' && m !== 'STRICT');
         readinessText = `every meshed namespace is ready (${affected.length})${own.length ? `; these keep their own namespace-wide mode, which a mesh-wide policy does not override: ${own.map(([n, m]) => `${n} (${m})`).join(', ')}` : ''}`;
       } else {
         const { readiness } = await namespaceReadiness(kube, snapshot, ns, scan);
         if (!readiness.ready && !override) {
           return {
             ok: false,
-            reason: `Namespace \`${ns}\` is not ready for STRICT:\n${readiness.reasons.map((r) => `• ${r}`).join('\n').slice(0, 1800)}\nFix these first, or, if you accept the breakage, someone the policy allows \`${MTLS_STRICT_OVERRIDE}\` can type \`/mesh mtls ${ns} --strict --override\`.`,
+            reason: `Namespace \`${ns}\` is not ready for STRICT:\n${readiness.reasons
+              .map((r) => `• ${r}`)
+              .join('\n')
+              .slice(
+                0,
+                1800,
+              )}\nFix these first, or, if you accept the breakage, someone the policy allows \`${MTLS_STRICT_OVERRIDE}\` can type \`/mesh mtls ${ns} --strict --override\`.`,
           };
         }
         affected = readiness.workloads.filter((w) => !w.keepsOwnPolicy).map((w) => w.workload);
-        readinessText = readiness.ready ? 'ready' : `NOT ready, overridden: ${readiness.reasons.join(' ').slice(0, 600)}`;
+        readinessText = readiness.ready
+          ? 'ready'
+          : `NOT ready, overridden: ${readiness.reasons.join(' ').slice(0, 600)}`;
       }
       const existing = await namespaceWidePolicy(kube, ns);
-      if (modeOf(existing) === 'STRICT') return { ok: false, reason: `PeerAuthentication ${ns}/${existing!.metadata.name} already sets STRICT for the namespace; nothing to do.` };
+      if (modeOf(existing) === 'STRICT')
+        return {
+          ok: false,
+          reason: `PeerAuthentication ${ns}/${existing!.metadata.name} already sets STRICT for the namespace; nothing to do.`,
+        };
       const plan = planFor(existing, ns, apiVersion, 'STRICT', true);
       try {
         await dryRun(kube, ns, plan, at.toISOString());
@@ -216,9 +316,15 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
         ok: true,
         facts: [
           ['PeerAuthentication', `${apiVersion} ${ns}/${plan.op === 'create' ? 'default (new)' : plan.name}`],
-          ['Change', `mtls.mode ${plan.op === 'patch' ? plan.previousMode : 'none (PERMISSIVE)'} → STRICT, namespace-wide`],
+          [
+            'Change',
+            `mtls.mode ${plan.op === 'patch' ? plan.previousMode : 'none (PERMISSIVE)'} → STRICT, namespace-wide`,
+          ],
           ['Readiness', readinessText],
-          ['Watch', `${duration(watchMs)} of sidecar and gateway access logs and metrics for new 403/503 and connection failures`],
+          [
+            'Watch',
+            `${duration(watchMs)} of sidecar and gateway access logs and metrics for new 403/503 and connection failures`,
+          ],
           ['Manifest', '```' + yamlOf(plan, apiVersion, ns) + '```'],
         ],
         affected,
@@ -249,7 +355,12 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       const ns = target.namespace;
       const pa = await namespaceWidePolicy(kube, ns);
       if (modeOf(pa) !== 'STRICT') {
-        return { done: true, ok: false, summary: `The namespace-wide policy in ${ns} is no longer STRICT (${modeOf(pa)}), so the watch stopped: it was rolled back or changed.`, problems: [] };
+        return {
+          done: true,
+          ok: false,
+          summary: `The namespace-wide policy in ${ns} is no longer STRICT (${modeOf(pa)}), so the watch stopped: it was rolled back or changed.`,
+          problems: [],
+        };
       }
       const stamped = Date.parse(pa?.metadata.annotations?.[STRICT_SINCE_ANNOTATION] ?? '');
       const since = new Date(Number.isNaN(stamped) ? now().getTime() : stamped);
@@ -308,14 +419,23 @@ function rollbackKind(options: MtlsKindOptions): RemediationKind {
     kind: MTLS_ROLLBACK,
     targetKinds: ['PeerAuthentication'],
     title: (t) => `Roll back mTLS to PERMISSIVE in namespace ${t.namespace}`,
-    confirm: (t) => `Set the namespace-wide PeerAuthentication in ${t.namespace} to PERMISSIVE? Plaintext callers will be accepted again.`,
+    confirm: (t) =>
+      `Set the namespace-wide PeerAuthentication in ${t.namespace} to PERMISSIVE? Plaintext callers will be accepted again.`,
     permissions: ['security.istio.io/peerauthentications: get, list, create, patch'],
     async preview(kube, target, _params, at): Promise<Preview> {
       const ns = target.namespace;
       const apiVersion = await kube.servedApiVersion('PeerAuthentication');
-      if (!apiVersion) return { ok: false, reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?' };
+      if (!apiVersion)
+        return {
+          ok: false,
+          reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?',
+        };
       const existing = await namespaceWidePolicy(kube, ns);
-      if (modeOf(existing) === 'PERMISSIVE') return { ok: false, reason: `PeerAuthentication ${ns}/${existing!.metadata.name} is already PERMISSIVE; nothing to roll back.` };
+      if (modeOf(existing) === 'PERMISSIVE')
+        return {
+          ok: false,
+          reason: `PeerAuthentication ${ns}/${existing!.metadata.name} is already PERMISSIVE; nothing to roll back.`,
+        };
       const plan = planFor(existing, ns, apiVersion, 'PERMISSIVE', false);
       try {
         await dryRun(kube, ns, plan, at.toISOString());
@@ -344,7 +464,13 @@ function rollbackKind(options: MtlsKindOptions): RemediationKind {
     },
     async execute(kube, target, rawPlan, ctx) {
       const plan = planSchema.parse(rawPlan);
-      const after = await apply(kube, target.namespace, plan, (options.now ?? (() => new Date()))().toISOString(), ctx.requestId);
+      const after = await apply(
+        kube,
+        target.namespace,
+        plan,
+        (options.now ?? (() => new Date()))().toISOString(),
+        ctx.requestId,
+      );
       return `PeerAuthentication ${target.namespace}/${after.metadata.name} set to PERMISSIVE: plaintext callers are accepted again. Fix them, then try \`/mesh mtls ${target.namespace}\` again.`;
     },
     async verify(kube, target, rawPlan, ctx) {
@@ -355,5 +481,9 @@ function rollbackKind(options: MtlsKindOptions): RemediationKind {
 
 /** The three kinds, to register with the approvals engine's RemediationRegistry. */
 export function mtlsRemediationKinds(options: MtlsKindOptions = {}): RemediationKind[] {
-  return [strictKind(MTLS_STRICT, false, options), strictKind(MTLS_STRICT_OVERRIDE, true, options), rollbackKind(options)];
+  return [
+    strictKind(MTLS_STRICT, false, options),
+    strictKind(MTLS_STRICT_OVERRIDE, true, options),
+    rollbackKind(options),
+  ];
 }

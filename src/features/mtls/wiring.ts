@@ -12,9 +12,20 @@ export interface MtlsMigrationWiring {
   attachMessenger(messenger: Messenger): void;
 }
 
-export function registerMtlsMigration(approvals: ApprovalsService, options: { log: Logger; prometheusUrl?: string } & Pick<MtlsKindOptions, 'watchMs' | 'windowMs' | 'alarmThreshold' | 'now'>): MtlsMigrationWiring {
+export function registerMtlsMigration(
+  approvals: ApprovalsService,
+  options: { log: Logger; prometheusUrl?: string } & Pick<
+    MtlsKindOptions,
+    'watchMs' | 'windowMs' | 'alarmThreshold' | 'now'
+  >,
+): MtlsMigrationWiring {
   let messenger: Messenger | undefined;
-  const hooks = migrationNotices({ approvals: () => approvals, messenger: () => messenger, log: options.log, scan: { prometheusUrl: options.prometheusUrl, windowMs: options.windowMs } });
+  const hooks = migrationNotices({
+    approvals: () => approvals,
+    messenger: () => messenger,
+    log: options.log,
+    scan: { prometheusUrl: options.prometheusUrl, windowMs: options.windowMs },
+  });
   for (const kind of mtlsRemediationKinds({ ...options, hooks })) approvals.registry.register(kind);
   return {
     attachMessenger(m) {

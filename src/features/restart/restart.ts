@@ -14,19 +14,28 @@ export function parseRestartTarget(target: string, namespace: string | undefined
   if (slash >= 0) {
     const kind = target.slice(0, slash).toLowerCase();
     if (!['deployment', 'deployments', 'deploy', 'deployment.apps', 'deployments.apps'].includes(kind)) {
-      throw new UserError(`meshops restarts Deployments only, not \`${target.slice(0, slash)}\`.`, `Usage: \`${USAGE}\``);
+      throw new UserError(
+        `meshops restarts Deployments only, not \`${target.slice(0, slash)}\`.`,
+        `Usage: \`${USAGE}\``,
+      );
     }
     name = target.slice(slash + 1);
   }
   let ns = namespace;
   if (!ns) {
     const dot = name.lastIndexOf('.');
-    if (dot <= 0) throw new UserError(`Which namespace is \`${name}\` in?`, `Add \`-n <namespace>\`, e.g. \`/mesh restart deployment/${name} -n bookinfo\`, or write \`${name}.bookinfo\`.`);
+    if (dot <= 0)
+      throw new UserError(
+        `Which namespace is \`${name}\` in?`,
+        `Add \`-n <namespace>\`, e.g. \`/mesh restart deployment/${name} -n bookinfo\`, or write \`${name}.bookinfo\`.`,
+      );
     ns = name.slice(dot + 1);
     name = name.slice(0, dot);
   }
-  if (!k8sObjectName.safeParse(name).success) throw new UserError(`\`${name}\` is not a valid Deployment name.`, `Usage: \`${USAGE}\``);
-  if (!namespaceArg.safeParse(ns).success) throw new UserError(`\`${ns}\` is not a valid namespace name.`, `Usage: \`${USAGE}\``);
+  if (!k8sObjectName.safeParse(name).success)
+    throw new UserError(`\`${name}\` is not a valid Deployment name.`, `Usage: \`${USAGE}\``);
+  if (!namespaceArg.safeParse(ns).success)
+    throw new UserError(`\`${ns}\` is not a valid namespace name.`, `Usage: \`${USAGE}\``);
   return { name, namespace: ns };
 }
 
@@ -34,7 +43,10 @@ export default defineCommand({
   name: 'restart',
   summary: 'Propose a rolling restart of a Deployment (needs approval)',
   usage: USAGE,
-  examples: ['/mesh restart deployment/reviews-v2 -n bookinfo', '/mesh restart reviews-v2.bookinfo --why "stale Envoy config"'],
+  examples: [
+    '/mesh restart deployment/reviews-v2 -n bookinfo',
+    '/mesh restart reviews-v2.bookinfo --why "stale Envoy config"',
+  ],
   args: z.object({
     target: z.string().min(1).max(300),
     namespace: namespaceArg.optional(),
@@ -45,7 +57,11 @@ export default defineCommand({
   touchesCluster: true,
   async run({ args, services, requester, cluster }): Promise<ProposeResult> {
     const approvals = services.approvals;
-    if (!approvals) throw new UserError('Remediations are switched off in this meshops (no approvals service).', 'Ask whoever runs meshops to enable approvals.');
+    if (!approvals)
+      throw new UserError(
+        'Remediations are switched off in this meshops (no approvals service).',
+        'Ask whoever runs meshops to enable approvals.',
+      );
     const t = parseRestartTarget(args.target, args.namespace);
     return approvals.propose({
       kind: 'rollout-restart',

@@ -16,26 +16,30 @@ const messageSchema = z.object({
   args: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).default([]),
 });
 
-export const meshopsCatalogueSchema = z
-  .object({ messages: z.array(messageSchema).min(1) })
-  .superRefine((c, ctx) => {
-    const names = new Set<string>();
-    c.messages.forEach((m, i) => {
-      const path = ['messages', i];
-      const expected = `MSH${String(i + 1).padStart(4, '0')}`;
-      if (m.code !== expected) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'code'], message: `${m.code}: codes go in order without gaps, this one is ${expected}` });
-      }
-      if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: `${m.name} is listed twice` });
-      if (m.name in MESSAGE_TYPES) ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: `${m.name} is one of Istio's messages` });
-      names.add(m.name);
-      const verbs = (m.template.match(/%[svqd]/g) ?? []).length;
-      if (verbs !== m.args.length) {
-        const message = `${m.name}: the template takes ${verbs} arguments, ${m.args.length} are declared`;
-        ctx.addIssue({ code: 'custom', path: [...path, 'template'], message });
-      }
-    });
+export const meshopsCatalogueSchema = z.object({ messages: z.array(messageSchema).min(1) }).superRefine((c, ctx) => {
+  const names = new Set<string>();
+  c.messages.forEach((m, i) => {
+    const path = ['messages', i];
+    const expected = `MSH${String(i + 1).padStart(4, '0')}`;
+    if (m.code !== expected) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'code'],
+        message: `${m.code}: codes go in order without gaps, this one is ${expected}`,
+      });
+    }
+    if (names.has(m.name))
+      ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: `${m.name} is listed twice` });
+    if (m.name in MESSAGE_TYPES)
+      ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: `${m.name} is one of Istio's messages` });
+    names.add(m.name);
+    const verbs = (m.template.match(/%[svqd]/g) ?? []).length;
+    if (verbs !== m.args.length) {
+      const message = `${m.name}: the template takes ${verbs} arguments, ${m.args.length} are declared`;
+      ctx.addIssue({ code: 'custom', path: [...path, 'template'], message });
+    }
   });
+});
 
 export type MeshopsCatalogue = z.infer<typeof meshopsCatalogueSchema>;
 
@@ -64,11 +68,25 @@ export function renderMeshopsModule(catalogue: MeshopsCatalogue): string {
   ];
   for (const m of catalogue.messages) {
     lines.push(`  ${m.name}: {`);
-    lines.push(`    name: ${JSON.stringify(m.name)},`, `    code: ${JSON.stringify(m.code)},`, `    level: ${JSON.stringify(m.level)},`);
+    lines.push(
+      `    name: ${JSON.stringify(m.name)},`,
+      `    code: ${JSON.stringify(m.code)},`,
+      `    level: ${JSON.stringify(m.level)},`,
+    );
     lines.push(`    description: ${wrapped(m.description, 6)},`, `    template: ${wrapped(m.template, 6)},`);
-    lines.push('    args: [', ...m.args.map((a) => `      { name: ${JSON.stringify(a.name)}, type: ${JSON.stringify(a.type)} },`), '    ],', '  },');
+    lines.push(
+      '    args: [',
+      ...m.args.map((a) => `      { name: ${JSON.stringify(a.name)}, type: ${JSON.stringify(a.type)} },`),
+      '    ],',
+      '  },',
+    );
   }
-  lines.push('} as const satisfies Record<string, MessageType>;', '', 'export type MeshopsMessageName = keyof typeof MESHOPS_MESSAGE_TYPES;', '');
+  lines.push(
+    '} as const satisfies Record<string, MessageType>;',
+    '',
+    'export type MeshopsMessageName = keyof typeof MESHOPS_MESSAGE_TYPES;',
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -62,9 +62,22 @@ export function runCase(c: ConformanceCase, analyzersDir: string): CaseResult {
     const snapshot = caseSnapshot(c, analyzersDir);
     const got = analyze(snapshot, { analyzers: [c.analyzer] }).map((m) => `${m.code} ${messageResource(m)}`);
     const { missing, unexpected, matched } = diffMultiset(expected, got);
-    return { ...base, passed: missing.length === 0 && unexpected.length === 0, missing, unexpected, matchedCount: matched };
+    return {
+      ...base,
+      passed: missing.length === 0 && unexpected.length === 0,
+      missing,
+      unexpected,
+      matchedCount: matched,
+    };
   } catch (err) {
-    return { ...base, passed: false, missing: expected, unexpected: [], matchedCount: 0, error: (err as Error).message };
+    return {
+      ...base,
+      passed: false,
+      missing: expected,
+      unexpected: [],
+      matchedCount: 0,
+      error: (err as Error).message,
+    };
   }
 }
 
@@ -72,7 +85,9 @@ export function runCase(c: ConformanceCase, analyzersDir: string): CaseResult {
 export function caseSnapshot(c: ConformanceCase, analyzersDir: string): MeshSnapshot {
   const read = (f: string) => readFileSync(join(analyzersDir, f), 'utf8');
   const meshConfig = meshConfigFrom(c.meshConfigFile ? read(c.meshConfigFile) : undefined, c.meshConfigFile);
-  const meshNetworks = c.meshNetworksFile ? (parseYaml(read(c.meshNetworksFile)) as Record<string, unknown>) : undefined;
+  const meshNetworks = c.meshNetworksFile
+    ? (parseYaml(read(c.meshNetworksFile)) as Record<string, unknown>)
+    : undefined;
   const files = [...(c.inputFiles ?? []), ...(c.cluster1InputFiles ?? [])];
   const objects = files.flatMap((f) => parseYamlObjects(read(f), f));
   const remote = (c.cluster2InputFiles ?? []).flatMap((f) => parseYamlObjects(read(f), f));
@@ -85,7 +100,10 @@ export function caseSnapshot(c: ConformanceCase, analyzersDir: string): MeshSnap
   });
 }
 
-export function diffMultiset(expected: readonly string[], got: readonly string[]): { missing: string[]; unexpected: string[]; matched: number } {
+export function diffMultiset(
+  expected: readonly string[],
+  got: readonly string[],
+): { missing: string[]; unexpected: string[]; matched: number } {
   const counts = new Map<string, number>();
   for (const e of expected) counts.set(e, (counts.get(e) ?? 0) + 1);
   const unexpected: string[] = [];

@@ -25,7 +25,10 @@ export interface AnalysisCoverage {
 }
 
 /** Splits analyzers into those to run and those to skip, by what the snapshot could load. */
-export function planAnalysis(snapshot: MeshSnapshot, analyzers: readonly Analyzer[]): { run: Analyzer[] } & AnalysisCoverage {
+export function planAnalysis(
+  snapshot: MeshSnapshot,
+  analyzers: readonly Analyzer[],
+): { run: Analyzer[] } & AnalysisCoverage {
   const run: Analyzer[] = [];
   const skipped: SkippedAnalyzer[] = [];
   const partial: PartialAnalyzer[] = [];
@@ -57,7 +60,11 @@ export function inputsOf(analyzers: readonly Analyzer[]): KindRef[] {
 
 /** "Secrets", "Telemetries", "Gateway API Gateways": a kind as people name a collection of it. */
 export function kindPlural(ref: KindRef): string {
-  const plural = /[^aeiou]y$/.test(ref.kind) ? `${ref.kind.slice(0, -1)}ies` : ref.kind.endsWith('s') ? ref.kind : `${ref.kind}s`;
+  const plural = /[^aeiou]y$/.test(ref.kind)
+    ? `${ref.kind.slice(0, -1)}ies`
+    : ref.kind.endsWith('s')
+      ? ref.kind
+      : `${ref.kind}s`;
   // Only the Gateway needs its group said: Istio has a Gateway too.
   if (ref.group === GATEWAY_API && ref.kind === 'Gateway') return `Gateway API ${plural}`;
   return plural;

@@ -183,7 +183,15 @@ export function runAnalyzers(snapshot: MeshSnapshot, analyzers: readonly Analyze
     } catch (err) {
       const t = MESSAGE_TYPES.InternalError;
       const detail = `${a.name}: ${err instanceof Error ? err.message : String(err)}`;
-      messages = [{ code: t.code, name: t.name, level: t.level, resource: { kind: 'Analyzer', name: a.name }, text: formatGo(t.template, [detail]) }];
+      messages = [
+        {
+          code: t.code,
+          name: t.name,
+          level: t.level,
+          resource: { kind: 'Analyzer', name: a.name },
+          text: formatGo(t.template, [detail]),
+        },
+      ];
     }
     for (const m of messages) {
       // Istio leaves Kubernetes system namespaces (kube-system, ...) out of its analysis.

@@ -57,11 +57,17 @@ export function parseYamlObjects(text: string, file = 'input.yaml'): KubeObject[
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const problems: YamlProblem[] = [];
   const objects: KubeObject[] = [];
-  const lineAt = (offset: number | undefined): number | undefined => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  const lineAt = (offset: number | undefined): number | undefined =>
+    offset === undefined ? undefined : lineCounter.linePos(offset).line;
   // parseAllDocuments returns an EmptyStream (not an array) for blank input.
   for (const doc of Array.isArray(docs) ? docs : []) {
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) problems.push({ file, line: err.linePos?.[0]?.line ?? lineAt(err.pos[0]), message: err.message.split('\n')[0] ?? err.message });
+      for (const err of doc.errors)
+        problems.push({
+          file,
+          line: err.linePos?.[0]?.line ?? lineAt(err.pos[0]),
+          message: err.message.split('\n')[0] ?? err.message,
+        });
       continue;
     }
     if (doc.contents === null) continue; // an empty document between `---` separators
@@ -71,23 +77,42 @@ export function parseYamlObjects(text: string, file = 'input.yaml'): KubeObject[
       value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
       // An alias bomb, or anything else the conversion refuses: a problem in the file, like a syntax error.
-      problems.push({ file, line: docLine, message: isAliasLimitError(err) ? TOO_MANY_ALIASES : `the YAML could not be read: ${String((err as Error)?.message ?? err).split('\n')[0]}` });
+      problems.push({
+        file,
+        line: docLine,
+        message: isAliasLimitError(err)
+          ? TOO_MANY_ALIASES
+          : `the YAML could not be read: ${String((err as Error)?.message ?? err).split('\n')[0]}`,
+      });
       continue;
     }
     if (value === null || value === undefined) continue;
-    const isList = isRecord(value) && typeof value['kind'] === 'string' && value['kind'].endsWith('List') && Array.isArray(value['items']);
+    const isList =
+      isRecord(value) &&
+      typeof value['kind'] === 'string' &&
+      value['kind'].endsWith('List') &&
+      Array.isArray(value['items']);
     const candidates: { value: unknown; prefix: (string | number)[] }[] = isList
-      ? ((value as Record<string, unknown>)['items'] as unknown[]).map((item, i) => ({ value: item, prefix: ['items', i] }))
+      ? ((value as Record<string, unknown>)['items'] as unknown[]).map((item, i) => ({
+          value: item,
+          prefix: ['items', i],
+        }))
       : [{ value, prefix: [] }];
     for (const { value: candidate, prefix } of candidates) {
-      const line = prefix.length ? lineOfPath(doc, prefix, lineAt) ?? docLine : docLine;
+      const line = prefix.length ? (lineOfPath(doc, prefix, lineAt) ?? docLine) : docLine;
       const parsed = kubeObjectSchema.safeParse(candidate);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const where = issue ? [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')] : prefix;
+        const where = issue
+          ? [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')]
+          : prefix;
         const fieldLine = lineOfPath(doc, where, lineAt) ?? line;
         const field = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-        problems.push({ file, line: fieldLine, message: `not a Kubernetes object: ${field}${issue?.message ?? 'invalid'}` });
+        problems.push({
+          file,
+          line: fieldLine,
+          message: `not a Kubernetes object: ${field}${issue?.message ?? 'invalid'}`,
+        });
         continue;
       }
       const obj = parsed.data as KubeObject;
@@ -99,7 +124,11 @@ export function parseYamlObjects(text: string, file = 'input.yaml'): KubeObject[
   return objects;
 }
 
-function lineOfPath(doc: Document, path: readonly (string | number)[], lineAt: (o: number | undefined) => number | undefined): number | undefined {
+function lineOfPath(
+  doc: Document,
+  path: readonly (string | number)[],
+  lineAt: (o: number | undefined) => number | undefined,
+): number | undefined {
   if (path.length === 0) return lineAt(doc.contents?.range?.[0]);
   const parentPath = path.slice(0, -1);
   const parent = parentPath.length ? doc.getIn(parentPath, true) : doc.contents;
@@ -160,8 +189,20 @@ export function overlayObjects(base: readonly KubeObject[], ...layers: (readonly
 
 /** Kinds that live outside namespaces (never given a default namespace). */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'CustomResourceDefinition', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
-  'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'PriorityClass', 'IngressClass', 'GatewayClass', 'APIService', 'RuntimeClass',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'CustomResourceDefinition',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+  'GatewayClass',
+  'APIService',
+  'RuntimeClass',
 ]);
 
 export interface AnalyzeFilesOptions {
@@ -185,9 +226,13 @@ export interface AnalyzeFilesOptions {
 }
 
 export function snapshotFromFiles(files: readonly YamlFile[], options: AnalyzeFilesOptions = {}): MeshSnapshot {
-  const ingress = options.defaultIngress ? defaultIngressResources(options.meshConfig ?? {}, options.istioNamespace) : [];
+  const ingress = options.defaultIngress
+    ? defaultIngressResources(options.meshConfig ?? {}, options.istioNamespace)
+    : [];
   const parsed = parseYamlFiles(files);
-  if (options.defaultNamespace) for (const o of parsed) if (!o.metadata.namespace && !CLUSTER_SCOPED_KINDS.has(o.kind)) o.metadata.namespace = options.defaultNamespace;
+  if (options.defaultNamespace)
+    for (const o of parsed)
+      if (!o.metadata.namespace && !CLUSTER_SCOPED_KINDS.has(o.kind)) o.metadata.namespace = options.defaultNamespace;
   // Defaults go underneath, so objects from the base or the files win.
   const objects = overlayObjects(ingress, options.base ?? [], parsed);
   return new MeshSnapshot(objects, {
@@ -203,6 +248,9 @@ export function analyzeFiles(
   options: AnalyzeFilesOptions = {},
 ): { snapshot: MeshSnapshot; messages: AnalysisMessage[]; coverage: AnalysisCoverage } {
   const snapshot = snapshotFromFiles(files, options);
-  const { messages, skipped, partial } = runAnalysis(snapshot, options.analyzers ? { analyzers: options.analyzers } : {});
+  const { messages, skipped, partial } = runAnalysis(
+    snapshot,
+    options.analyzers ? { analyzers: options.analyzers } : {},
+  );
   return { snapshot, messages, coverage: { skipped, partial } };
 }

@@ -72,13 +72,22 @@ export function messageResource(m: Pick<AnalysisMessage, 'resource'>): string {
  * Builds a message of a catalogue type about an object. `path` points at the offending field
  * (e.g. ['spec', 'gateways', 0]) so the line can be found when the object came from YAML.
  */
-export function message(type: MessageName, obj: KubeObject, args: readonly unknown[], path?: readonly (string | number)[]): AnalysisMessage {
+export function message(
+  type: MessageName,
+  obj: KubeObject,
+  args: readonly unknown[],
+  path?: readonly (string | number)[],
+): AnalysisMessage {
   const t: MessageType = CATALOGUE[type];
   const msg: AnalysisMessage = {
     code: t.code,
     name: t.name,
     level: t.level,
-    resource: { kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) },
+    resource: {
+      kind: obj.kind,
+      name: obj.metadata.name,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    },
     text: formatGo(t.template, args),
   };
   const source = sourceOf(obj);

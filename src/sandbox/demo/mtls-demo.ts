@@ -13,16 +13,40 @@ export function mtlsDemoObjects(): KubeObject[] {
 }
 
 export const MTLS_DEMO_FLOWS: readonly Flow[] = [
-  { from: { namespace: 'shop', app: 'frontend' }, to: { namespace: 'shop', service: 'cart', port: 8080 }, path: '/cart/items' },
-  { from: { namespace: 'legacy', app: 'batch-report' }, to: { namespace: 'legacy', service: 'inventory', port: 8080 }, path: '/inventory/export' },
+  {
+    from: { namespace: 'shop', app: 'frontend' },
+    to: { namespace: 'shop', service: 'cart', port: 8080 },
+    path: '/cart/items',
+  },
+  {
+    from: { namespace: 'legacy', app: 'batch-report' },
+    to: { namespace: 'legacy', service: 'inventory', port: 8080 },
+    path: '/inventory/export',
+  },
 ];
 
 /** Bookinfo's calls, when the base demo mesh is loaded too. */
 export const BOOKINFO_FLOWS: readonly Flow[] = [
-  { from: { namespace: 'istio-system', app: 'istio-ingressgateway' }, to: { namespace: 'bookinfo', service: 'productpage', port: 9080 }, path: '/productpage' },
-  { from: { namespace: 'bookinfo', app: 'productpage' }, to: { namespace: 'bookinfo', service: 'reviews', port: 9080 }, path: '/reviews/0' },
-  { from: { namespace: 'bookinfo', app: 'productpage' }, to: { namespace: 'bookinfo', service: 'details', port: 9080 }, path: '/details/0' },
-  { from: { namespace: 'bookinfo', app: 'reviews' }, to: { namespace: 'bookinfo', service: 'ratings', port: 9080 }, path: '/ratings/0' },
+  {
+    from: { namespace: 'istio-system', app: 'istio-ingressgateway' },
+    to: { namespace: 'bookinfo', service: 'productpage', port: 9080 },
+    path: '/productpage',
+  },
+  {
+    from: { namespace: 'bookinfo', app: 'productpage' },
+    to: { namespace: 'bookinfo', service: 'reviews', port: 9080 },
+    path: '/reviews/0',
+  },
+  {
+    from: { namespace: 'bookinfo', app: 'productpage' },
+    to: { namespace: 'bookinfo', service: 'details', port: 9080 },
+    path: '/details/0',
+  },
+  {
+    from: { namespace: 'bookinfo', app: 'reviews' },
+    to: { namespace: 'bookinfo', service: 'ratings', port: 9080 },
+    path: '/ratings/0',
+  },
 ];
 
 /** Starts the traffic model on a sandbox seeded with mtlsDemoObjects() (and, optionally, the base demo). */

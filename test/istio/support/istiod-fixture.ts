@@ -10,11 +10,17 @@ export function istiodPod(name: string): KubeObject {
     kind: 'Pod',
     metadata: { name, namespace: 'istio-system', labels: { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default' } },
     spec: {
-      containers: [{
-        name: 'discovery',
-        image: 'docker.io/istio/pilot:1.24.2',
-        ports: [{ containerPort: 8080, protocol: 'TCP' }, { containerPort: 15010, protocol: 'TCP' }, { containerPort: 15017, protocol: 'TCP' }],
-      }],
+      containers: [
+        {
+          name: 'discovery',
+          image: 'docker.io/istio/pilot:1.24.2',
+          ports: [
+            { containerPort: 8080, protocol: 'TCP' },
+            { containerPort: 15010, protocol: 'TCP' },
+            { containerPort: 15017, protocol: 'TCP' },
+          ],
+        },
+      ],
     },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   };

@@ -30,4 +30,3 @@ export const alphaAnnotationsAnalyzer: Analyzer = {
     return out;
   },
 };
-

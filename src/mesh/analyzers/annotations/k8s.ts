@@ -11,7 +11,9 @@ import { message } from '../types.ts';
 import { SIDECAR_INJECT } from '../util/workloads.ts';
 
 export const ANNOTATED_KINDS: readonly KindRef[] = [gvk.Namespace, gvk.Service, gvk.Pod, gvk.Deployment];
-const DEPRECATION_EXTRA: Record<string, string> = { [SIDECAR_INJECT]: ' in favor of the "sidecar.istio.io/inject" label' };
+const DEPRECATION_EXTRA: Record<string, string> = {
+  [SIDECAR_INJECT]: ' in favor of the "sidecar.istio.io/inject" label',
+};
 
 export const k8sAnnotationsAnalyzer: Analyzer = {
   name: 'annotations.K8sAnalyzer',

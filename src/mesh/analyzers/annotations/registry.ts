@@ -14,8 +14,18 @@ export interface AnnotationDef {
   setByIstio?: boolean;
 }
 
-const pod = (name: string, status: Maturity | undefined, extra: Partial<AnnotationDef> = {}): AnnotationDef => ({ name, resources: ['Pod'], ...(status ? { status } : {}), ...extra });
-const any = (name: string, status: Maturity | undefined, extra: Partial<AnnotationDef> = {}): AnnotationDef => ({ name, resources: ['Any'], ...(status ? { status } : {}), ...extra });
+const pod = (name: string, status: Maturity | undefined, extra: Partial<AnnotationDef> = {}): AnnotationDef => ({
+  name,
+  resources: ['Pod'],
+  ...(status ? { status } : {}),
+  ...extra,
+});
+const any = (name: string, status: Maturity | undefined, extra: Partial<AnnotationDef> = {}): AnnotationDef => ({
+  name,
+  resources: ['Any'],
+  ...(status ? { status } : {}),
+  ...extra,
+});
 
 const DEFS: AnnotationDef[] = [
   { name: 'alpha.istio.io/kubernetes-serviceaccounts', resources: ['Service'], status: 'Alpha' },
@@ -111,7 +121,10 @@ export const CNI_DEFAULT_ANNOTATIONS: ReadonlySet<string> = new Set([
   'traffic.sidecar.istio.io/excludeInterfaces',
 ]);
 
-const uint32 = (v: string) => (/^\d+$/.test(v) && Number(v) <= 0xffffffff ? undefined : `strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+const uint32 = (v: string) =>
+  /^\d+$/.test(v) && Number(v) <= 0xffffffff
+    ? undefined
+    : `strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`;
 const port = (v: string) => {
   if (!/^\d+$/.test(v)) return `failed parsing port ${JSON.stringify(v)}`;
   const n = Number(v);
@@ -140,7 +153,8 @@ export const ANNOTATION_VALIDATION: Readonly<Record<string, (value: string) => s
   'readiness.status.sidecar.istio.io/failureThreshold': uint32,
   'readiness.status.sidecar.istio.io/applicationPorts': portList,
   'status.sidecar.istio.io/port': (v) => (v === '0' ? undefined : port(v)),
-  'sidecar.istio.io/interceptionMode': (v) => (['REDIRECT', 'TPROXY', 'NONE'].includes(v) ? undefined : `interceptionMode invalid, use REDIRECT,TPROXY,NONE: ${v}`),
+  'sidecar.istio.io/interceptionMode': (v) =>
+    ['REDIRECT', 'TPROXY', 'NONE'].includes(v) ? undefined : `interceptionMode invalid, use REDIRECT,TPROXY,NONE: ${v}`,
   'traffic.sidecar.istio.io/includeOutboundIPRanges': starOr(cidrList),
   'traffic.sidecar.istio.io/excludeOutboundIPRanges': cidrList,
   'traffic.sidecar.istio.io/includeInboundPorts': starOr(portList),

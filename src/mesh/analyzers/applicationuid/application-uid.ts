@@ -25,7 +25,8 @@ export const applicationUidAnalyzer: Analyzer = {
 
 function check(obj: KubeObject, podSpec: Rec, out: AnalysisMessage[]): void {
   if (isIstioControlPlane(obj)) return;
-  if (num(rec(podSpec['securityContext'])['runAsUser']) === PROXY_UID) out.push(message('InvalidApplicationUID', obj, []));
+  if (num(rec(podSpec['securityContext'])['runAsUser']) === PROXY_UID)
+    out.push(message('InvalidApplicationUID', obj, []));
   for (const c of containers(podSpec)) {
     if (SKIPPED_CONTAINERS.has(str(c['name']))) continue;
     if (num(rec(c['securityContext'])['runAsUser']) === PROXY_UID) out.push(message('InvalidApplicationUID', obj, []));

@@ -20,16 +20,29 @@ export const authorizationPoliciesAnalyzer: Analyzer = {
     const namespaces = snapshot.listOf(gvk.Namespace).map((n) => n.metadata.name);
     const lowerNames = new Set(namespaces.map((n) => n.toLowerCase()));
     // Exact names are a set lookup; only patterns (`*`, `prefix*`, `*suffix`) scan the namespaces.
-    const exists = (pattern: string) => (pattern.includes('*') ? namespaces.some((n) => namespaceMatch(n, pattern)) : lowerNames.has(pattern.toLowerCase()));
+    const exists = (pattern: string) =>
+      pattern.includes('*')
+        ? namespaces.some((n) => namespaceMatch(n, pattern))
+        : lowerNames.has(pattern.toLowerCase());
     for (const ap of snapshot.listOf(gvk.AuthorizationPolicy)) {
       noMatchingWorkloads(ap, meshPods, rootNs, out);
       recs(spec(ap)['rules']).forEach((rule, i) =>
         recs(rule['from']).forEach((from, j) => {
           const source = rec(from['source']);
-          for (const [field, list] of [['namespaces', strs(source['namespaces'])], ['notNamespaces', strs(source['notNamespaces'])]] as const) {
+          for (const [field, list] of [
+            ['namespaces', strs(source['namespaces'])],
+            ['notNamespaces', strs(source['notNamespaces'])],
+          ] as const) {
             list.forEach((ns, k) => {
               if (!exists(ns)) {
-                out.push(message('ReferencedResourceNotFound', ap, ['namespace', ns], ['spec', 'rules', i, 'from', j, 'source', field, k]));
+                out.push(
+                  message(
+                    'ReferencedResourceNotFound',
+                    ap,
+                    ['namespace', ns],
+                    ['spec', 'rules', i, 'from', j, 'source', field, k],
+                  ),
+                );
               }
             });
           }
@@ -40,7 +53,12 @@ export const authorizationPoliciesAnalyzer: Analyzer = {
   },
 };
 
-function noMatchingWorkloads(ap: KubeObject, meshPods: Map<string, Record<string, string>[]>, rootNs: string, out: AnalysisMessage[]): void {
+function noMatchingWorkloads(
+  ap: KubeObject,
+  meshPods: Map<string, Record<string, string>[]>,
+  rootNs: string,
+  out: AnalysisMessage[],
+): void {
   const ns = nsOf(ap);
   const sel = spec(ap)['selector'];
   const selector = isRec(sel) ? strMap(sel['matchLabels']) : undefined;
@@ -56,7 +74,8 @@ function noMatchingWorkloads(ap: KubeObject, meshPods: Map<string, Record<string
     if (pods.length === 0) out.push(message('NoMatchingWorkloadsFound', ap, ['']));
     return;
   }
-  if (!pods.some((l) => matchesLabels(selector, l))) out.push(message('NoMatchingWorkloadsFound', ap, [selectorString(selector)]));
+  if (!pods.some((l) => matchesLabels(selector, l)))
+    out.push(message('NoMatchingWorkloadsFound', ap, [selectorString(selector)]));
 }
 
 function meshPodLabelsByNamespace(snapshot: SnapshotReader): Map<string, Record<string, string>[]> {
@@ -79,4 +98,3 @@ export function namespaceMatch(ns: string, pattern: string): boolean {
   if (pattern.endsWith('*')) return ns.startsWith(pattern.slice(0, -1));
   return ns.toLowerCase() === pattern.toLowerCase();
 }
-

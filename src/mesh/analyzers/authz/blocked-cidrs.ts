@@ -11,16 +11,22 @@ const MAX_NAMES = 5;
 
 export const blockedCidrsAnalyzer: Analyzer = {
   name: 'authn.BlockedCIDRsAnalyzer',
-  description: 'Checks that BLOCKED_CIDRS_IN_JWKS_URIS is configured on istiod when RequestAuthentication resources exist',
+  description:
+    'Checks that BLOCKED_CIDRS_IN_JWKS_URIS is configured on istiod when RequestAuthentication resources exist',
   inputs: [gvk.RequestAuthentication, gvk.Deployment],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     const names = snapshot.listOf(gvk.RequestAuthentication).map(fullName);
     if (names.length === 0) return out;
-    const shown = names.length <= MAX_NAMES ? names.join(', ') : `${names.slice(0, MAX_NAMES).join(', ')}, and ${names.length - MAX_NAMES} more`;
+    const shown =
+      names.length <= MAX_NAMES
+        ? names.join(', ')
+        : `${names.slice(0, MAX_NAMES).join(', ')}, and ${names.length - MAX_NAMES} more`;
     for (const d of snapshot.listOf(gvk.Deployment)) {
       if (labels(d)['app'] !== 'istiod') continue;
-      const configured = containers(podTemplate(d).spec).some((c) => recs(c['env']).some((e) => str(e['name']) === ENV && str(e['value']) !== ''));
+      const configured = containers(podTemplate(d).spec).some((c) =>
+        recs(c['env']).some((e) => str(e['name']) === ENV && str(e['value']) !== ''),
+      );
       if (!configured) out.push(message('JwksUriFetchUnrestricted', d, [names.length, shown]));
     }
     return out;

@@ -41,7 +41,8 @@ export const conditionAnalyzer: Analyzer = {
           const reason = str(c['reason']);
           const negative = rule.conditions[type] !== undefined && rule.conditions[type] === str(c['status']);
           // A waypoint that accepted only part of a policy reports status True with reason PartiallyInvalid.
-          const partial = rule.ref.kind === 'AuthorizationPolicy' && type === 'WaypointAccepted' && reason === 'PartiallyInvalid';
+          const partial =
+            rule.ref.kind === 'AuthorizationPolicy' && type === 'WaypointAccepted' && reason === 'PartiallyInvalid';
           if (negative) out.push(message('NegativeConditionStatus', obj, [type, reason, str(c['message'])]));
           if (partial) out.push(message('NegativeConditionStatus', obj, [type, reason, str(c['message'])]));
         }

@@ -18,7 +18,9 @@ export const multiServiceAnalyzer: Analyzer = {
       if (!deploymentInMesh(snapshot, d)) continue;
       const podLabels = strMap(podTemplate(d).metadata['labels']);
       // A Service without selector selects everything here, as k8s SelectorFromSet(empty) does.
-      const services = snapshot.listOf(gvk.Service, nsOf(d)).filter((s) => matchesLabels(strMap(spec(s)['selector']), podLabels));
+      const services = snapshot
+        .listOf(gvk.Service, nsOf(d))
+        .filter((s) => matchesLabels(strMap(spec(s)['selector']), podLabels));
       if (services.length === 0) continue;
       checkProtocols(d, services, out);
       checkTargetPorts(d, services, out);
@@ -41,7 +43,10 @@ function checkProtocols(d: KubeObject, services: KubeObject[], out: AnalysisMess
     }
   }
   for (const [port, protocols] of byPort) {
-    if (protocols.size > 1) out.push(message('DeploymentAssociatedToMultipleServices', d, [d.metadata.name, port, [...protocols.values()].flat()]));
+    if (protocols.size > 1)
+      out.push(
+        message('DeploymentAssociatedToMultipleServices', d, [d.metadata.name, port, [...protocols.values()].flat()]),
+      );
   }
 }
 
@@ -58,6 +63,9 @@ function checkTargetPorts(d: KubeObject, services: KubeObject[], out: AnalysisMe
     }
   }
   for (const [target, ports] of byTarget) {
-    if (ports.size > 1) out.push(message('DeploymentConflictingPorts', d, [d.metadata.name, [...ports.values()], target, [...ports.keys()]]));
+    if (ports.size > 1)
+      out.push(
+        message('DeploymentConflictingPorts', d, [d.metadata.name, [...ports.values()], target, [...ports.keys()]]),
+      );
   }
 }

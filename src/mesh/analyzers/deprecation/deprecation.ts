@@ -15,20 +15,38 @@ const REMOVED_CRDS = [
 export const deprecationAnalyzer: Analyzer = {
   name: 'deprecation.DeprecationAnalyzer',
   description: 'Checks for deprecated Istio types and fields',
-  inputs: [gvk.VirtualService, gvk.Sidecar, optional(gvk.CustomResourceDefinition, 'CRDs of removed Istio kinds (rbac.istio.io) are not looked for')],
+  inputs: [
+    gvk.VirtualService,
+    gvk.Sidecar,
+    optional(gvk.CustomResourceDefinition, 'CRDs of removed Istio kinds (rbac.istio.io) are not looked for'),
+  ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const vs of snapshot.listOf(gvk.VirtualService)) {
       recs(spec(vs)['http']).forEach((route, i) => {
         const delay = rec(rec(route['fault'])['delay']);
         if ((num(delay['percent']) ?? 0) > 0) {
-          out.push(message('Deprecated', vs, ['HTTPRoute.fault.delay.percent is deprecated; use HTTPRoute.fault.delay.percentage'], ['spec', 'http', i, 'fault', 'delay', 'percent']));
+          out.push(
+            message(
+              'Deprecated',
+              vs,
+              ['HTTPRoute.fault.delay.percent is deprecated; use HTTPRoute.fault.delay.percentage'],
+              ['spec', 'http', i, 'fault', 'delay', 'percent'],
+            ),
+          );
         }
       });
     }
     for (const sc of snapshot.listOf(gvk.Sidecar)) {
       if (isRec(rec(spec(sc)['outboundTrafficPolicy'])['egressProxy'])) {
-        out.push(message('Deprecated', sc, ['OutboundTrafficPolicy.EgressProxy ignored'], ['spec', 'outboundTrafficPolicy', 'egressProxy']));
+        out.push(
+          message(
+            'Deprecated',
+            sc,
+            ['OutboundTrafficPolicy.EgressProxy ignored'],
+            ['spec', 'outboundTrafficPolicy', 'egressProxy'],
+          ),
+        );
       }
     }
     for (const crd of snapshot.listOf(gvk.CustomResourceDefinition)) {
@@ -36,7 +54,8 @@ export const deprecationAnalyzer: Analyzer = {
       const group = str(s['group']);
       const kind = str(rec(s['names'])['kind']);
       for (const removed of REMOVED_CRDS) {
-        if (removed.group === group && removed.kind === kind) out.push(message('Deprecated', crd, [`Custom resource type ${group} ${kind} is removed`]));
+        if (removed.group === group && removed.kind === kind)
+          out.push(message('Deprecated', crd, [`Custom resource type ${group} ${kind} is removed`]));
       }
     }
     return out;

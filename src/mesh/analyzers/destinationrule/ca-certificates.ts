@@ -19,12 +19,26 @@ export const caCertificateAnalyzer: Analyzer = {
       const host = str(s['host']);
       const tls = rec(policy['tls']);
       if (unverified(tls, hasSelector)) {
-        out.push(message('NoServerCertificateVerificationDestinationLevel', dr, [fullName(dr), nsOf(dr), str(tls['mode']), host], ['spec', 'trafficPolicy', 'tls', 'mode']));
+        out.push(
+          message(
+            'NoServerCertificateVerificationDestinationLevel',
+            dr,
+            [fullName(dr), nsOf(dr), str(tls['mode']), host],
+            ['spec', 'trafficPolicy', 'tls', 'mode'],
+          ),
+        );
       }
       recs(policy['portLevelSettings']).forEach((p, i) => {
         const ptls = rec(p['tls']);
         if (unverified(ptls, hasSelector)) {
-          out.push(message('NoServerCertificateVerificationPortLevel', dr, [fullName(dr), nsOf(dr), str(ptls['mode']), host, portString(p['port'])], ['spec', 'trafficPolicy', 'portLevelSettings', i, 'tls', 'mode']));
+          out.push(
+            message(
+              'NoServerCertificateVerificationPortLevel',
+              dr,
+              [fullName(dr), nsOf(dr), str(ptls['mode']), host, portString(p['port'])],
+              ['spec', 'trafficPolicy', 'portLevelSettings', i, 'tls', 'mode'],
+            ),
+          );
         }
       });
     }
@@ -44,4 +58,3 @@ function portString(port: unknown): string {
   const n = rec(port)['number'];
   return n === undefined ? '' : `number:${String(n)}`;
 }
-

@@ -34,7 +34,10 @@ export const subsetSelectPodAnalyzer: Analyzer = {
       }
       recs(s['subsets']).forEach((subset, i) => {
         const selector = { ...se.workloadSelector, ...strMap(subset['labels']) };
-        if (!anyPodMatches(snapshot, selector)) out.push(message('DestinationRuleSubsetNotSelectPods', dr, [str(subset['name'])], ['spec', 'subsets', i, 'name']));
+        if (!anyPodMatches(snapshot, selector))
+          out.push(
+            message('DestinationRuleSubsetNotSelectPods', dr, [str(subset['name'])], ['spec', 'subsets', i, 'name']),
+          );
       });
     }
     return out;
@@ -42,7 +45,10 @@ export const subsetSelectPodAnalyzer: Analyzer = {
 };
 
 /** Pod labels plus topology labels from the pod's node, indexed by label pair. */
-function augmentedPodIndex(snapshot: SnapshotReader): { byPair: Map<string, Record<string, string>[]>; all: Record<string, string>[] } {
+function augmentedPodIndex(snapshot: SnapshotReader): {
+  byPair: Map<string, Record<string, string>[]>;
+  all: Record<string, string>[];
+} {
   return memo(snapshot, 'destinationrule.augmentedPods', () => {
     const byPair = new Map<string, Record<string, string>[]>();
     const all: Record<string, string>[] = [];

@@ -18,7 +18,9 @@ export const envoyPatchAnalyzer: Analyzer = {
     const out: AnalysisMessage[] = [];
     // Filter names patched with a proxyVersion match, by EnvoyFilters seen so far (Istio walks them in name order).
     const versionedNames = new Set<string>();
-    const filters = [...snapshot.listOf(gvk.EnvoyFilter)].sort((a, b) => (fullName(a) < fullName(b) ? -1 : fullName(a) > fullName(b) ? 1 : 0));
+    const filters = [...snapshot.listOf(gvk.EnvoyFilter)].sort((a, b) =>
+      fullName(a) < fullName(b) ? -1 : fullName(a) > fullName(b) ? 1 : 0,
+    );
     for (const ef of filters) analyzeFilter(ef, versionedNames, out);
     return out;
   },
@@ -39,7 +41,14 @@ function analyzeFilter(ef: KubeObject, versionedNames: Set<string>, out: Analysi
     const relative = () => {
       if (priority !== 0) return;
       const withVersion = versionedNames.has(name);
-      out.push(message(withVersion ? 'EnvoyFilterUsesRelativeOperationWithProxyVersion' : 'EnvoyFilterUsesRelativeOperation', ef, [], path));
+      out.push(
+        message(
+          withVersion ? 'EnvoyFilterUsesRelativeOperationWithProxyVersion' : 'EnvoyFilterUsesRelativeOperation',
+          ef,
+          [],
+          path,
+        ),
+      );
     };
     if (operation === 'ADD') {
       if (ROUTE_TARGETS.has(applyTo)) out.push(message('EnvoyFilterUsesAddOperationIncorrectly', ef, [], path));
@@ -66,5 +75,7 @@ function instanceName(patch: Rec, match: Rec): string {
   if (!isRec(value)) return '';
   if (value['name'] !== undefined) return JSON.stringify(value['name']);
   const chain = rec(rec(match['listener'])['filterChain']);
-  return isRec(match['listener']) && isRec(rec(match['listener'])['filterChain']) ? str(rec(chain['filter'])['name']) : '';
+  return isRec(match['listener']) && isRec(rec(match['listener'])['filterChain'])
+    ? str(rec(chain['filter'])['name'])
+    : '';
 }

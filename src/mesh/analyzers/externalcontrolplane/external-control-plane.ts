@@ -10,7 +10,10 @@ import { gvk } from '../util/kinds.ts';
 export const externalControlPlaneAnalyzer: Analyzer = {
   name: 'externalcontrolplane.ExternalControlPlaneAnalyzer',
   description: 'Checks that the remote IstioOperator resources reference an external control plane',
-  inputs: [gvk.MutatingWebhookConfiguration, optional(gvk.ValidatingWebhookConfiguration, 'validating webhooks are not checked')],
+  inputs: [
+    gvk.MutatingWebhookConfiguration,
+    optional(gvk.ValidatingWebhookConfiguration, 'validating webhooks are not checked'),
+  ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const cfg of snapshot.listOf(gvk.ValidatingWebhookConfiguration)) {

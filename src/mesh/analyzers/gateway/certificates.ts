@@ -37,7 +37,10 @@ export const gatewayCertificateAnalyzer: Analyzer = {
       for (const other of candidates) {
         if (other === gw || !selectorSubset(selector, strMap(spec(other)['selector']))) continue;
         const theirs = tlsSettings(other);
-        for (const a of mine) for (const b of theirs) if (sameCertificate(a, b)) out.push(message('GatewayDuplicateCertificate', gw, [[fullName(gw), fullName(other)]]));
+        for (const a of mine)
+          for (const b of theirs)
+            if (sameCertificate(a, b))
+              out.push(message('GatewayDuplicateCertificate', gw, [[fullName(gw), fullName(other)]]));
       }
     }
     return out;
@@ -69,4 +72,3 @@ function sameCertificate(a: Rec, b: Rec): boolean {
   }
   return false;
 }
-

@@ -71,7 +71,12 @@ function matchingGateways(g: PortGroup, h: string): Set<string> {
   return out;
 }
 
-function analyzeGateway(gw: KubeObject, groups: Map<string, PortGroup>, selectors: Set<string>, out: AnalysisMessage[]): void {
+function analyzeGateway(
+  gw: KubeObject,
+  groups: Map<string, PortGroup>,
+  selectors: Set<string>,
+  out: AnalysisMessage[],
+): void {
   const selector = strMap(spec(gw)['selector']);
   const sel = selectorString(selector);
   const name = fullName(gw);
@@ -87,6 +92,7 @@ function analyzeGateway(gw: KubeObject, groups: Map<string, PortGroup>, selector
     if (!group) continue;
     const conflicts: string[] = [];
     for (const h of hosts) for (const other of matchingGateways(group, h)) if (other !== name) conflicts.push(other);
-    if (conflicts.length > 0) out.push(message('ConflictingGateways', gw, [conflicts.join(','), sel, String(port), hosts.join(',')]));
+    if (conflicts.length > 0)
+      out.push(message('ConflictingGateways', gw, [conflicts.join(','), sel, String(port), hosts.join(',')]));
   }
 }

@@ -37,7 +37,8 @@ export const ingressGatewayPortAnalyzer: Analyzer = {
         const port = server['port'];
         if (port === undefined || port === null) continue;
         const number = num(rec(port)['number']) ?? 0;
-        if (!servicePorts.has(number)) out.push(message('GatewayPortNotDefinedOnService', gw, [number, selectorString(selector)], selectorPath));
+        if (!servicePorts.has(number))
+          out.push(message('GatewayPortNotDefinedOnService', gw, [number, selectorString(selector)], selectorPath));
       }
     }
     return out;
@@ -45,7 +46,11 @@ export const ingressGatewayPortAnalyzer: Analyzer = {
 };
 
 /** Like servicesSelecting, but an empty Service selector selects everything (k8s SelectorFromSet semantics). */
-function servicesSelectingAny(snapshot: Parameters<typeof servicesSelecting>[0], ns: string, podLabels: Record<string, string>) {
+function servicesSelectingAny(
+  snapshot: Parameters<typeof servicesSelecting>[0],
+  ns: string,
+  podLabels: Record<string, string>,
+) {
   return snapshot.listOf(gvk.Service, ns).filter((svc) => {
     const sel = strMap(rec(svc.spec)['selector']);
     return Object.entries(sel).every(([k, v]) => podLabels[k] === v);
@@ -56,4 +61,3 @@ export function selectorLinePath(selector: Record<string, string>): (string | nu
   const first = Object.keys(selector).sort()[0];
   return first ? ['spec', 'selector', first] : ['spec', 'selector'];
 }
-

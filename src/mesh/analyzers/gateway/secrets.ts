@@ -20,7 +20,9 @@ export const gatewaySecretAnalyzer: Analyzer = {
       const pod = podsSelected(snapshot, selector)[0];
       const gwNs = pod ? nsOf(pod) : '';
       if (gwNs === '') {
-        out.push(message('ReferencedResourceNotFound', gw, ['selector', selectorString(selector)], selectorLinePath(selector)));
+        out.push(
+          message('ReferencedResourceNotFound', gw, ['selector', selectorString(selector)], selectorLinePath(selector)),
+        );
         continue;
       }
       recs(spec(gw)['servers']).forEach((server, i) => {
@@ -28,7 +30,14 @@ export const gatewaySecretAnalyzer: Analyzer = {
         if (cn === '') return;
         const ref = shortOrFullName(gwNs, cn);
         if (!snapshot.getOf(gvk.Secret, ref.namespace || undefined, ref.name)) {
-          out.push(message('ReferencedResourceNotFound', gw, ['credentialName', cn], ['spec', 'servers', i, 'tls', 'credentialName']));
+          out.push(
+            message(
+              'ReferencedResourceNotFound',
+              gw,
+              ['credentialName', cn],
+              ['spec', 'servers', i, 'tls', 'credentialName'],
+            ),
+          );
         }
       });
     }

@@ -14,7 +14,9 @@ export const imageAutoAnalyzer: Analyzer = {
   inputs: [gvk.MutatingWebhookConfiguration, gvk.Pod, gvk.Deployment, gvk.Namespace],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    const webhooks = snapshot.listOf(gvk.MutatingWebhookConfiguration).flatMap((w) => recs(w['webhooks']).filter((h) => str(h['name']).endsWith('istio.io')));
+    const webhooks = snapshot
+      .listOf(gvk.MutatingWebhookConfiguration)
+      .flatMap((w) => recs(w['webhooks']).filter((h) => str(h['name']).endsWith('istio.io')));
     for (const pod of snapshot.listOf(gvk.Pod)) {
       if (hasAutoImage(spec(pod))) out.push(message('ImageAutoWithoutInjectionError', pod, ['Pod', pod.metadata.name]));
     }
@@ -23,7 +25,11 @@ export const imageAutoAnalyzer: Analyzer = {
       if (!hasAutoImage(template.spec)) continue;
       const nsLabels = namespaceLabels(snapshot, d.metadata.namespace || 'default');
       const podLabels = strMap(template.metadata['labels']);
-      if (!webhooks.some((w) => selectorMatches(w['namespaceSelector'], nsLabels) && selectorMatches(w['objectSelector'], podLabels))) {
+      if (
+        !webhooks.some(
+          (w) => selectorMatches(w['namespaceSelector'], nsLabels) && selectorMatches(w['objectSelector'], podLabels),
+        )
+      ) {
         out.push(message('ImageAutoWithoutInjectionWarning', d, ['Deployment', d.metadata.name]));
       }
     }
@@ -67,4 +73,3 @@ export function selectorMatches(selector: unknown, have: Record<string, string>)
   }
   return true;
 }
-

@@ -65,7 +65,8 @@ function imageType(snapshot: SnapshotReader, pod: KubeObject): string {
   const typeOf = (pc: KubeObject) => str(rec(spec(pc)['image'])['imageType']);
   const withSelector = (pc: KubeObject) => isRec(spec(pc)['selector']);
   for (const pc of snapshot.listOf(gvk.ProxyConfig, nsOf(pod))) {
-    if (withSelector(pc) && matchesLabels(strMap(rec(spec(pc)['selector'])['matchLabels']), labels(pod)) && typeOf(pc)) return typeOf(pc);
+    if (withSelector(pc) && matchesLabels(strMap(rec(spec(pc)['selector'])['matchLabels']), labels(pod)) && typeOf(pc))
+      return typeOf(pc);
   }
   for (const ns of [nsOf(pod), snapshot.rootNamespace]) {
     for (const pc of snapshot.listOf(gvk.ProxyConfig, ns)) if (!withSelector(pc) && typeOf(pc)) return typeOf(pc);

@@ -5,7 +5,15 @@ import { annotations, fullName, labels, nsOf, spec } from '../util/fields.ts';
 import { enableNamespacesByDefault, injectorConfigMapName, injectorConfigMaps } from './injector-config.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message, optional } from '../types.ts';
-import { containers, DATAPLANE_MODE, INJECTION_LABEL, isSystemNamespace, PROXY_CONTAINER, REVISION_LABEL, SIDECAR_INJECT } from '../util/workloads.ts';
+import {
+  containers,
+  DATAPLANE_MODE,
+  INJECTION_LABEL,
+  isSystemNamespace,
+  PROXY_CONTAINER,
+  REVISION_LABEL,
+  SIDECAR_INJECT,
+} from '../util/workloads.ts';
 import { gvk } from '../util/kinds.ts';
 
 export const injectionAnalyzer: Analyzer = {
@@ -14,7 +22,10 @@ export const injectionAnalyzer: Analyzer = {
   inputs: [
     gvk.Namespace,
     gvk.Pod,
-    optional(gvk.ConfigMap, 'a namespace the injector injects by default (enableNamespacesByDefault) is reported as not injected'),
+    optional(
+      gvk.ConfigMap,
+      'a namespace the injector injects by default (enableNamespacesByDefault) is reported as not injected',
+    ),
   ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];

@@ -16,7 +16,8 @@ export function injectorConfigMapName(revision: string | undefined): string {
 export function injectorConfigMaps(snapshot: SnapshotReader): Map<string, KubeObject> {
   return memo(snapshot, 'injector.configMaps', () => {
     const out = new Map<string, KubeObject>();
-    for (const cm of snapshot.listOf(gvk.ConfigMap)) if (cm.metadata.name.startsWith(INJECTOR_CONFIGMAP)) out.set(cm.metadata.name, cm);
+    for (const cm of snapshot.listOf(gvk.ConfigMap))
+      if (cm.metadata.name.startsWith(INJECTOR_CONFIGMAP)) out.set(cm.metadata.name, cm);
     return out;
   });
 }

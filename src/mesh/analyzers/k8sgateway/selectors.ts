@@ -28,7 +28,9 @@ export const k8sGatewaySelectorAnalyzer: Analyzer = {
         const selector = strMap(rec(s['selector'])['matchLabels']);
         for (const podLabels of gatewayPods.get(nsOf(policy)) ?? []) {
           if (Object.entries(selector).every(([k, v]) => podLabels[k] === v)) {
-            out.push(message('IneffectiveSelector', policy, [str(podLabels[GATEWAY_NAME_LABEL])], ['spec', 'selector']));
+            out.push(
+              message('IneffectiveSelector', policy, [str(podLabels[GATEWAY_NAME_LABEL])], ['spec', 'selector']),
+            );
           }
         }
       }

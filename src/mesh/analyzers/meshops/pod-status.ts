@@ -17,7 +17,11 @@ export function podContainers(pod: KubeObject): PodContainer[] {
   const s = spec(pod);
   return [
     ...recs(s['containers']).map((c, i) => ({ container: c, path: ['spec', 'containers', i], nativeSidecar: false })),
-    ...recs(s['initContainers']).map((c, i) => ({ container: c, path: ['spec', 'initContainers', i], nativeSidecar: str(c['restartPolicy']) === 'Always' })),
+    ...recs(s['initContainers']).map((c, i) => ({
+      container: c,
+      path: ['spec', 'initContainers', i],
+      nativeSidecar: str(c['restartPolicy']) === 'Always',
+    })),
   ];
 }
 
@@ -29,12 +33,15 @@ export function proxyContainer(pod: KubeObject): PodContainer | undefined {
 export function containerStatuses(pod: KubeObject): Map<string, Rec> {
   const status = rec(pod['status']);
   const out = new Map<string, Rec>();
-  for (const s of [...recs(status['initContainerStatuses']), ...recs(status['containerStatuses'])]) out.set(str(s['name']), s);
+  for (const s of [...recs(status['initContainerStatuses']), ...recs(status['containerStatuses'])])
+    out.set(str(s['name']), s);
   return out;
 }
 
 /** `state.terminated` and `lastState.terminated` of a container status, those present. */
 export function terminations(status: Rec | undefined): Rec[] {
   if (!status) return [];
-  return [rec(rec(status['state'])['terminated']), rec(rec(status['lastState'])['terminated'])].filter((t) => Object.keys(t).length > 0);
+  return [rec(rec(status['state'])['terminated']), rec(rec(status['lastState'])['terminated'])].filter(
+    (t) => Object.keys(t).length > 0,
+  );
 }

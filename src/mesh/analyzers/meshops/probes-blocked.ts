@@ -39,7 +39,14 @@ export const probeAuthorizationAnalyzer: Analyzer = {
           if (!isRec(c[field]) || Object.keys(http).length === 0 || port === undefined) continue;
           const verdict = judge(policies, { port, path: str(http['path']) || '/' });
           if (!verdict) continue;
-          out.push(message('ProbeBlockedByAuthorizationPolicy', pod, [probe, str(c['name']), String(port), verdict], ['spec', 'containers', i, field]));
+          out.push(
+            message(
+              'ProbeBlockedByAuthorizationPolicy',
+              pod,
+              [probe, str(c['name']), String(port), verdict],
+              ['spec', 'containers', i, field],
+            ),
+          );
         }
       });
     }
@@ -63,10 +70,13 @@ function applying(snapshot: SnapshotReader, pod: KubeObject): KubeObject[] {
 /** Why the probe is refused, or undefined when it may pass. */
 function judge(policies: readonly KubeObject[], req: ProbeRequest): string | undefined {
   const action = (ap: KubeObject) => str(spec(ap)['action']) || 'ALLOW';
-  const deny = policies.find((ap) => action(ap) === 'DENY' && policyRules(spec(ap)).some((r) => ruleMatchesProbe(r, req, true)));
+  const deny = policies.find(
+    (ap) => action(ap) === 'DENY' && policyRules(spec(ap)).some((r) => ruleMatchesProbe(r, req, true)),
+  );
   if (deny) return `AuthorizationPolicy ${fullName(deny)} denies it`;
   const allows = policies.filter((ap) => action(ap) === 'ALLOW');
-  if (allows.length === 0 || allows.some((ap) => policyRules(spec(ap)).some((r) => ruleMatchesProbe(r, req, false)))) return undefined;
+  if (allows.length === 0 || allows.some((ap) => policyRules(spec(ap)).some((r) => ruleMatchesProbe(r, req, false))))
+    return undefined;
   return `no ALLOW policy that applies admits it (AuthorizationPolicy ${allows.map(fullName).sort().join(', ')})`;
 }
 

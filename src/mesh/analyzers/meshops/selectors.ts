@@ -27,7 +27,14 @@ export const selectorAnalyzer: Analyzer = {
       const selector = strMap(spec(svc)['selector']);
       if (str(spec(svc)['type']) === 'ExternalName' || Object.keys(selector).length === 0) continue;
       if (podsSelected(snapshot, selector, nsOf(svc)).length > 0) continue;
-      out.push(message('ServiceSelectsNoPods', svc, [selectorString(selector), nsOf(svc)], ['spec', 'selector', firstKey(selector)]));
+      out.push(
+        message(
+          'ServiceSelectsNoPods',
+          svc,
+          [selectorString(selector), nsOf(svc)],
+          ['spec', 'selector', firstKey(selector)],
+        ),
+      );
     }
     const root = snapshot.rootNamespace;
     for (const { ref, path } of POLICIES) {
@@ -39,7 +46,14 @@ export const selectorAnalyzer: Analyzer = {
         const meshWide = nsOf(policy) === root;
         if (podsSelected(snapshot, selector, meshWide ? undefined : nsOf(policy)).length > 0) continue;
         const scope = meshWide ? `any namespace (${root} is the root namespace)` : `namespace ${nsOf(policy)}`;
-        out.push(message('PolicySelectorMatchesNothing', policy, [selectorString(selector), scope, ref.kind], ['spec', ...path, firstKey(selector)]));
+        out.push(
+          message(
+            'PolicySelectorMatchesNothing',
+            policy,
+            [selectorString(selector), scope, ref.kind],
+            ['spec', ...path, firstKey(selector)],
+          ),
+        );
       }
     }
     return out;
@@ -49,4 +63,3 @@ export const selectorAnalyzer: Analyzer = {
 function firstKey(selector: Record<string, string>): string {
   return Object.keys(selector).sort()[0] ?? '';
 }
-

@@ -38,7 +38,14 @@ export const startupRaceAnalyzer: Analyzer = {
         const finished = Date.parse(str(last['finishedAt']));
         if (exitCode === 0 || Number.isNaN(started) || Number.isNaN(finished)) continue;
         if (started > proxyStarted + PROXY_STARTUP_MS || finished - started > STARTUP_FAILURE_MS) continue;
-        out.push(message('SidecarStartupRace', pod, [name, exitCode, `${Math.max(0, Math.round((finished - started) / 1000))}s`], c.path));
+        out.push(
+          message(
+            'SidecarStartupRace',
+            pod,
+            [name, exitCode, `${Math.max(0, Math.round((finished - started) / 1000))}s`],
+            c.path,
+          ),
+        );
       }
     }
     return out;

@@ -21,14 +21,18 @@ export const meshNetworksAnalyzer: Analyzer = {
       for (const cluster of Object.keys(rec(secret['data']))) registries.add(cluster);
     }
     // MeshNetworks lives in the istio ConfigMap, not as an object; report it under Istio's name for it.
-    const resource: KubeObject = { apiVersion: 'mesh.istio.io/v1alpha1', kind: 'MeshNetworks', metadata: { name: 'meshnetworks', namespace: snapshot.istioNamespace } };
+    const resource: KubeObject = {
+      apiVersion: 'mesh.istio.io/v1alpha1',
+      kind: 'MeshNetworks',
+      metadata: { name: 'meshnetworks', namespace: snapshot.istioNamespace },
+    };
     for (const [network, spec] of Object.entries(rec(snapshot.meshNetworks['networks']))) {
       for (const endpoint of recs(rec(spec)['endpoints'])) {
         const registry = endpoint['fromRegistry'];
-        if (typeof registry === 'string' && !registries.has(registry)) out.push(message('UnknownMeshNetworksServiceRegistry', resource, [registry, network]));
+        if (typeof registry === 'string' && !registries.has(registry))
+          out.push(message('UnknownMeshNetworksServiceRegistry', resource, [registry, network]));
       }
     }
     return out;
   },
 };
-

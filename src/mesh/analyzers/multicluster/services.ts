@@ -30,7 +30,9 @@ export const multiClusterServiceAnalyzer: Analyzer = {
       const { names, reasons } = inconsistencies(clusters);
       if (names.length === 0) continue;
       const svc = clusters.get(LOCAL_CLUSTER) ?? [...clusters.values()][0]!;
-      out.push(message('MultiClusterInconsistentService', svc, [svc.metadata.name, nsOf(svc), names, reasons.join('; ')]));
+      out.push(
+        message('MultiClusterInconsistentService', svc, [svc.metadata.name, nsOf(svc), names, reasons.join('; ')]),
+      );
     }
     return out;
   },
@@ -62,5 +64,9 @@ function inconsistencies(clusters: Map<string, KubeObject>): { names: string[]; 
 }
 
 function canonicalPort(p: Rec): string {
-  return JSON.stringify(Object.keys(p).sort().map((k) => [k, p[k]]));
+  return JSON.stringify(
+    Object.keys(p)
+      .sort()
+      .map((k) => [k, p[k]]),
+  );
 }

@@ -24,11 +24,16 @@ export const virtualServiceValidationAnalyzer: Analyzer = {
     }
     for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const s = spec(vs);
-      for (const problem of structuralProblems(s, delegates.has(`${vs.metadata.namespace ?? ''}/${vs.metadata.name}`))) {
+      for (const problem of structuralProblems(
+        s,
+        delegates.has(`${vs.metadata.namespace ?? ''}/${vs.metadata.name}`),
+      )) {
         out.push(message('SchemaValidationError', vs, [problem.text], problem.path));
       }
-      const unreachable = (rule: string, reason: string) => out.push(message('VirtualServiceUnreachableRule', vs, [rule, reason]));
-      const ineffective = (rule: string, match: string, dup: string) => out.push(message('VirtualServiceIneffectiveMatch', vs, [rule, match, dup]));
+      const unreachable = (rule: string, reason: string) =>
+        out.push(message('VirtualServiceUnreachableRule', vs, [rule, reason]));
+      const ineffective = (rule: string, match: string, dup: string) =>
+        out.push(message('VirtualServiceIneffectiveMatch', vs, [rule, match, dup]));
       analyzeRoutes(recs(s['http']), true, unreachable, ineffective);
       analyzeRoutes(recs(s['tcp']), false, unreachable, ineffective);
       analyzeRoutes(recs(s['tls']), false, unreachable, ineffective);
@@ -49,7 +54,12 @@ interface PrefixMatch {
   withoutHeaders: Map<string, string>;
 }
 
-function analyzeRoutes(routes: Rec[], http: boolean, unreachable: (rule: string, reason: string) => void, ineffective: (rule: string, match: string, dup: string) => void): void {
+function analyzeRoutes(
+  routes: Rec[],
+  http: boolean,
+  unreachable: (rule: string, reason: string) => void,
+  ineffective: (rule: string, match: string, dup: string) => void,
+): void {
   const seen = new Map<string, number>();
   let emptyMatchAt = -1;
   const prefixes: PrefixMatch[] = [];
@@ -88,7 +98,12 @@ function analyzeRoutes(routes: Rec[], http: boolean, unreachable: (rule: string,
       const earlier = prefixes[a]!;
       const later = prefixes[b]!;
       if (later.prefix === earlier.prefix) continue;
-      if (covers(earlier, later)) ineffective(later.rule, `${later.match} of prefix ${later.prefix}`, `${earlier.match} of prefix ${earlier.prefix} on ${earlier.rule}`);
+      if (covers(earlier, later))
+        ineffective(
+          later.rule,
+          `${later.match} of prefix ${later.prefix}`,
+          `${earlier.match} of prefix ${earlier.prefix} on ${earlier.rule}`,
+        );
     }
   }
 }
@@ -111,7 +126,11 @@ function withoutName(m: Rec): Rec {
 /** JSON with sorted keys, so equal matches compare equal whatever their field order in YAML. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isRec(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  if (isRec(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v) ?? 'null';
 }
 
@@ -148,7 +167,11 @@ function covers(a: PrefixMatch, b: PrefixMatch): boolean {
   if (a.port !== b.port) return false;
   if (a.method !== b.method && !a.method.startsWith(b.method)) return false;
   if (a.authority !== b.authority && !a.authority.startsWith(b.authority)) return false;
-  return mapCovers(a.headers, b.headers) && mapCovers(a.queryParams, b.queryParams) && mapCovers(a.withoutHeaders, b.withoutHeaders);
+  return (
+    mapCovers(a.headers, b.headers) &&
+    mapCovers(a.queryParams, b.queryParams) &&
+    mapCovers(a.withoutHeaders, b.withoutHeaders)
+  );
 }
 
 function mapCovers(a: Map<string, string>, b: Map<string, string>): boolean {
@@ -161,7 +184,6 @@ function mapCovers(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-
 interface Problem {
   text: string;
   path: (string | number)[];
@@ -171,15 +193,20 @@ interface Problem {
 function structuralProblems(s: Rec, isDelegate: boolean): Problem[] {
   const problems: Problem[] = [];
   const hosts = Array.isArray(s['hosts']) ? s['hosts'] : [];
-  if (hosts.length === 0 && !isDelegate) problems.push({ text: 'virtual service must have at least one host', path: ['spec'] });
+  if (hosts.length === 0 && !isDelegate)
+    problems.push({ text: 'virtual service must have at least one host', path: ['spec'] });
   const http = recs(s['http']);
   const tcp = recs(s['tcp']);
   const tls = recs(s['tls']);
-  if (http.length === 0 && tcp.length === 0 && tls.length === 0) problems.push({ text: 'http, tcp or tls must be provided in virtual service', path: ['spec'] });
+  if (http.length === 0 && tcp.length === 0 && tls.length === 0)
+    problems.push({ text: 'http, tcp or tls must be provided in virtual service', path: ['spec'] });
   http.forEach((h, i) => {
     const routes = recs(h['route']);
     if (routes.length === 0 && !isRec(h['redirect']) && !isRec(h['directResponse']) && !isRec(h['delegate'])) {
-      problems.push({ text: 'HTTP route, redirect, direct_response or delegate is required', path: ['spec', 'http', i] });
+      problems.push({
+        text: 'HTTP route, redirect, direct_response or delegate is required',
+        path: ['spec', 'http', i],
+      });
     }
     checkDestinations(routes, ['spec', 'http', i, 'route'], problems);
   });
@@ -189,7 +216,8 @@ function structuralProblems(s: Rec, isDelegate: boolean): Problem[] {
     checkDestinations(routes, ['spec', 'tcp', i, 'route'], problems);
   });
   tls.forEach((t, i) => {
-    if (recs(t['match']).length === 0) problems.push({ text: 'TLS route must have at least one match condition', path: ['spec', 'tls', i] });
+    if (recs(t['match']).length === 0)
+      problems.push({ text: 'TLS route must have at least one match condition', path: ['spec', 'tls', i] });
     const routes = recs(t['route']);
     if (routes.length === 0) problems.push({ text: 'TLS route is required', path: ['spec', 'tls', i] });
     checkDestinations(routes, ['spec', 'tls', i, 'route'], problems);
@@ -201,9 +229,15 @@ function checkDestinations(routes: Rec[], path: (string | number)[], problems: P
   routes.forEach((r, j) => {
     const dest = r['destination'];
     if (!isRec(dest)) problems.push({ text: 'destination is required', path: [...path, j] });
-    else if (str(dest['host']) === '') problems.push({ text: 'destination.host is required', path: [...path, j, 'destination'] });
+    else if (str(dest['host']) === '')
+      problems.push({ text: 'destination.host is required', path: [...path, j, 'destination'] });
     const weight = num(r['weight']);
-    if (typeof r['weight'] === 'number' && r['weight'] < 0) problems.push({ text: `weight ${r['weight']} < 0`, path: [...path, j, 'weight'] });
-    else if (r['weight'] !== undefined && weight === undefined) problems.push({ text: `weight must be an integer: ${JSON.stringify(r['weight'])}`, path: [...path, j, 'weight'] });
+    if (typeof r['weight'] === 'number' && r['weight'] < 0)
+      problems.push({ text: `weight ${r['weight']} < 0`, path: [...path, j, 'weight'] });
+    else if (r['weight'] !== undefined && weight === undefined)
+      problems.push({
+        text: `weight must be an integer: ${JSON.stringify(r['weight'])}`,
+        path: [...path, j, 'weight'],
+      });
   });
 }

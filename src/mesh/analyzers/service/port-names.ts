@@ -8,7 +8,11 @@ import { isIstioControlPlane } from '../util/workloads.ts';
 import { gvk } from '../util/kinds.ts';
 
 const GATEWAY_MANAGED = 'gateway.istio.io/managed';
-const MANAGED_VALUES = new Set(['istio.io-gateway-controller', 'istio.io-mesh-controller', 'istio.io-eastwest-controller']);
+const MANAGED_VALUES = new Set([
+  'istio.io-gateway-controller',
+  'istio.io-mesh-controller',
+  'istio.io-eastwest-controller',
+]);
 
 export const portNameAnalyzer: Analyzer = {
   name: 'service.PortNameAnalyzer',
@@ -28,7 +32,10 @@ export const portNameAnalyzer: Analyzer = {
         if (protocol !== 'Unsupported' && !(name === 'tcp' && external)) return;
         const path = ['spec', 'ports', i];
         if (external) out.push(message('ExternalNameServiceTypeInvalidPortName', svc, [], path));
-        else out.push(message('PortNameIsNotUnderNamingConvention', svc, [name, port, targetPortString(p['targetPort'])], path));
+        else
+          out.push(
+            message('PortNameIsNotUnderNamingConvention', svc, [name, port, targetPortString(p['targetPort'])], path),
+          );
       });
     }
     return out;

@@ -19,7 +19,8 @@ export const serviceEntryAddressesAnalyzer: Analyzer = {
       if (recs(rec(se['status'])['addresses']).length > 0) continue;
       recs(s['ports']).forEach((p, i) => {
         const protocol = str(p['protocol']);
-        if (protocol === '' || protocol.toUpperCase() === 'TCP') out.push(message('ServiceEntryAddressesRequired', se, [], ['spec', 'ports', i]));
+        if (protocol === '' || protocol.toUpperCase() === 'TCP')
+          out.push(message('ServiceEntryAddressesRequired', se, [], ['spec', 'ports', i]));
       });
     }
     return out;

@@ -21,7 +21,9 @@ export const conflictingServiceEntryProtocolAnalyzer: Analyzer = {
     for (const se of snapshot.listOf(gvk.ServiceEntry)) {
       const s = spec(se);
       const exportTo = strs(s['exportTo']);
-      const scopes = isExportToAll(exportTo) ? [EXPORT_TO_ALL] : [...new Set(exportTo.map((e) => (e === EXPORT_TO_LOCAL ? nsOf(se) : e)))];
+      const scopes = isExportToAll(exportTo)
+        ? [EXPORT_TO_ALL]
+        : [...new Set(exportTo.map((e) => (e === EXPORT_TO_LOCAL ? nsOf(se) : e)))];
       for (const scope of scopes) {
         for (const host of strs(s['hosts'])) {
           for (const p of recs(s['ports'])) {
@@ -37,7 +39,10 @@ export const conflictingServiceEntryProtocolAnalyzer: Analyzer = {
     const out: AnalysisMessage[] = [];
     const reported = new Set<KubeObject>();
     for (const slot of index.values()) {
-      const entries = slot.scope === EXPORT_TO_ALL ? slot.entries : [...slot.entries, ...(index.get(`${EXPORT_TO_ALL}\u0000${slot.host}\u0000${slot.port}`)?.entries ?? [])];
+      const entries =
+        slot.scope === EXPORT_TO_ALL
+          ? slot.entries
+          : [...slot.entries, ...(index.get(`${EXPORT_TO_ALL}\u0000${slot.host}\u0000${slot.port}`)?.entries ?? [])];
       const protocols = [...new Set(entries.map((e) => e.protocol.toUpperCase()))].sort();
       if (protocols.length < 2) continue;
       const names = [...new Set(entries.map((e) => fullName(e.se)))].sort().join(', ');

@@ -10,7 +10,8 @@ import { gvk } from '../util/kinds.ts';
 
 export const sidecarSelectorAnalyzer: Analyzer = {
   name: 'sidecar.SelectorAnalyzer',
-  description: 'Validates that sidecars that define a workload selector match at least one pod, and that there aren\'t multiple sidecar resources that select overlapping pods',
+  description:
+    "Validates that sidecars that define a workload selector match at least one pod, and that there aren't multiple sidecar resources that select overlapping pods",
   inputs: [gvk.Sidecar, gvk.Namespace, gvk.Pod],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
@@ -19,7 +20,9 @@ export const sidecarSelectorAnalyzer: Analyzer = {
     for (const sc of snapshot.listOf(gvk.Sidecar)) {
       const ns = nsOf(sc);
       if (namespaceInAmbient(snapshot.getOf(gvk.Namespace, undefined, ns))) {
-        out.push(message('IneffectivePolicy', sc, ['Sidecar resources are not supported for workloads in ambient mode']));
+        out.push(
+          message('IneffectivePolicy', sc, ['Sidecar resources are not supported for workloads in ambient mode']),
+        );
         continue;
       }
       const ws = spec(sc)['workloadSelector'];
@@ -34,7 +37,14 @@ export const sidecarSelectorAnalyzer: Analyzer = {
       const pods = podsSelected(snapshot, selector, ns);
       if (pods.length === 0) {
         const first = Object.keys(selector).sort()[0] ?? '';
-        out.push(message('ReferencedResourceNotFound', sc, ['selector', selectorString(selector)], ['spec', 'workloadSelector', 'labels', first]));
+        out.push(
+          message(
+            'ReferencedResourceNotFound',
+            sc,
+            ['selector', selectorString(selector)],
+            ['spec', 'workloadSelector', 'labels', first],
+          ),
+        );
       }
       for (const pod of pods) {
         const list = podToSidecars.get(pod);
@@ -45,7 +55,8 @@ export const sidecarSelectorAnalyzer: Analyzer = {
     for (const [pod, list] of podToSidecars) {
       if (list.length < 2) continue;
       const names = list.map((s) => s.metadata.name);
-      for (const sc of list) out.push(message('ConflictingSidecarWorkloadSelectors', sc, [names, nsOf(pod), pod.metadata.name]));
+      for (const sc of list)
+        out.push(message('ConflictingSidecarWorkloadSelectors', sc, [names, nsOf(pod), pod.metadata.name]));
     }
     for (const [ns, list] of selectorless) {
       if (list.length < 2) continue;
@@ -55,4 +66,3 @@ export const sidecarSelectorAnalyzer: Analyzer = {
     return out;
   },
 };
-

@@ -14,7 +14,12 @@ export const telemetryDefaultSelectorAnalyzer: Analyzer = {
     const byNs = new Map<string, KubeObject[]>();
     for (const t of snapshot.listOf(gvk.Telemetry)) {
       const s = spec(t);
-      if (isRec(s['selector']) || isRec(s['targetRef']) || (Array.isArray(s['targetRefs']) && s['targetRefs'].length > 0)) continue;
+      if (
+        isRec(s['selector']) ||
+        isRec(s['targetRef']) ||
+        (Array.isArray(s['targetRefs']) && s['targetRefs'].length > 0)
+      )
+        continue;
       const list = byNs.get(nsOf(t));
       if (list) list.push(t);
       else byNs.set(nsOf(t), [t]);

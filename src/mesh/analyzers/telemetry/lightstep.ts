@@ -11,13 +11,22 @@ export const telemetryLightstepAnalyzer: Analyzer = {
   inputs: [gvk.Telemetry, gvk.MeshConfig],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
-    const lightstep = new Set(recs(snapshot.meshConfig['extensionProviders']).filter((p) => isRec(p['lightstep'])).map((p) => str(p['name'])));
+    const lightstep = new Set(
+      recs(snapshot.meshConfig['extensionProviders'])
+        .filter((p) => isRec(p['lightstep']))
+        .map((p) => str(p['name'])),
+    );
     if (lightstep.size === 0) return out;
     for (const t of snapshot.listOf(gvk.Telemetry)) {
       for (const tracing of recs(spec(t)['tracing'])) {
         for (const p of recs(tracing['providers'])) {
           const name = str(p['name']);
-          if (lightstep.has(name)) out.push(message('Deprecated', t, [`The Lightstep provider ${name} is deprecated, please migrate to OpenTelemetry provider.`]));
+          if (lightstep.has(name))
+            out.push(
+              message('Deprecated', t, [
+                `The Lightstep provider ${name} is deprecated, please migrate to OpenTelemetry provider.`,
+              ]),
+            );
         }
       }
     }

@@ -15,7 +15,8 @@ export const telemetryProviderAnalyzer: Analyzer = {
     for (const t of snapshot.listOf(gvk.Telemetry)) {
       for (const l of recs(spec(t)['accessLogging'])) {
         if (l['disabled'] === true || (isRec(l['disabled']) && l['disabled']['value'] === true)) continue;
-        if (recs(l['providers']).length === 0) out.push(message('InvalidTelemetryProvider', t, [t.metadata.name, nsOf(t)]));
+        if (recs(l['providers']).length === 0)
+          out.push(message('InvalidTelemetryProvider', t, [t.metadata.name, nsOf(t)]));
       }
     }
     return out;

@@ -9,7 +9,8 @@ import { gvk } from '../util/kinds.ts';
 
 export const telemetrySelectorAnalyzer: Analyzer = {
   name: 'telemetry.SelectorAnalyzer',
-  description: "Validates that telemetries that define a selector match at least one pod, and that there aren't multiple telemetry resources that select overlapping pods",
+  description:
+    "Validates that telemetries that define a selector match at least one pod, and that there aren't multiple telemetry resources that select overlapping pods",
   inputs: [gvk.Telemetry, gvk.Pod],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
@@ -22,7 +23,14 @@ export const telemetrySelectorAnalyzer: Analyzer = {
       const pods = podsSelected(snapshot, selector, nsOf(t));
       if (pods.length === 0) {
         const first = Object.keys(selector).sort()[0] ?? '';
-        out.push(message('ReferencedResourceNotFound', t, ['selector', selectorString(selector)], ['spec', 'selector', 'matchLabels', first]));
+        out.push(
+          message(
+            'ReferencedResourceNotFound',
+            t,
+            ['selector', selectorString(selector)],
+            ['spec', 'selector', 'matchLabels', first],
+          ),
+        );
       }
       for (const pod of pods) {
         const list = podToTelemetries.get(pod);
@@ -33,7 +41,8 @@ export const telemetrySelectorAnalyzer: Analyzer = {
     for (const [pod, list] of podToTelemetries) {
       if (list.length < 2) continue;
       const names = list.map((t) => t.metadata.name);
-      for (const t of list) out.push(message('ConflictingTelemetryWorkloadSelectors', t, [names, nsOf(pod), pod.metadata.name]));
+      for (const t of list)
+        out.push(message('ConflictingTelemetryWorkloadSelectors', t, [names, nsOf(pod), pod.metadata.name]));
     }
     return out;
   },

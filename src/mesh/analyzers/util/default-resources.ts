@@ -7,7 +7,13 @@ import type { MeshConfig } from '../../snapshot.ts';
 export function defaultIngressResources(meshConfig: MeshConfig, istioNamespace = 'istio-system'): KubeObject[] {
   if (meshConfig.ingressControllerMode === 'OFF') return [];
   const service = meshConfig.ingressService || 'istio-ingressgateway';
-  const port = (name: string, nodePort: number, p: number) => ({ name, nodePort, port: p, protocol: 'TCP', targetPort: p });
+  const port = (name: string, nodePort: number, p: number) => ({
+    name,
+    nodePort,
+    port: p,
+    protocol: 'TCP',
+    targetPort: p,
+  });
   return [
     {
       apiVersion: 'v1',
@@ -20,7 +26,12 @@ export function defaultIngressResources(meshConfig: MeshConfig, istioNamespace =
       kind: 'Service',
       metadata: { name: service, namespace: istioNamespace },
       spec: {
-        ports: [port('http2', 31380, 80), port('https', 31390, 443), port('tcp', 31400, 31400), port('tls', 31447, 15443)],
+        ports: [
+          port('http2', 31380, 80),
+          port('https', 31390, 443),
+          port('tcp', 31400, 31400),
+          port('tls', 31447, 15443),
+        ],
         selector: { istio: 'ingressgateway' },
       },
     },

@@ -102,7 +102,11 @@ export function serviceEntryHosts(snapshot: SnapshotReader): HostIndex {
       const ns = nsOf(se);
       const entry: ServiceEntryLike = {
         object: se,
-        ports: recs(s['ports']).map((p) => ({ number: num(p['number']) ?? 0, name: str(p['name']), protocol: str(p['protocol']) })),
+        ports: recs(s['ports']).map((p) => ({
+          number: num(p['number']) ?? 0,
+          name: str(p['name']),
+          protocol: str(p['protocol']),
+        })),
         workloadSelector: strMap(rec(s['workloadSelector'])['labels']),
       };
       const exportTo = strs(s['exportTo']);
@@ -118,7 +122,11 @@ export function serviceEntryHosts(snapshot: SnapshotReader): HostIndex {
       const ns = nsOf(svc);
       const entry: ServiceEntryLike = {
         object: svc,
-        ports: recs(spec(svc)['ports']).map((p) => ({ number: num(p['port']) ?? 0, name: str(p['name']), protocol: str(p['protocol']) })),
+        ports: recs(spec(svc)['ports']).map((p) => ({
+          number: num(p['port']) ?? 0,
+          name: str(p['name']),
+          protocol: str(p['protocol']),
+        })),
         workloadSelector: {},
       };
       const anno = annotations(svc)['networking.istio.io/exportTo'];
@@ -130,7 +138,12 @@ export function serviceEntryHosts(snapshot: SnapshotReader): HostIndex {
 }
 
 /** Istio's GetDestinationHost: the service entry (or Service) a host resolves to from a namespace. */
-export function destinationHost(snapshot: SnapshotReader, sourceNs: string, exportTo: readonly string[], host: string): ServiceEntryLike | undefined {
+export function destinationHost(
+  snapshot: SnapshotReader,
+  sourceNs: string,
+  exportTo: readonly string[],
+  host: string,
+): ServiceEntryLike | undefined {
   const index = serviceEntryHosts(snapshot);
   const domain = clusterDomain(snapshot);
   const all = index.exact.get(scopedFqdn(EXPORT_TO_ALL, sourceNs, host, domain));
@@ -151,4 +164,3 @@ export function destinationHost(snapshot: SnapshotReader, sourceNs: string, expo
 export function isExportToAll(exportTo: readonly string[]): boolean {
   return exportTo.length === 0 || exportTo.includes(EXPORT_TO_ALL);
 }
-

@@ -3,8 +3,18 @@
 // well-known ports; anything else is unsupported, i.e. left to protocol sniffing.
 
 const PROTOCOLS = new Map<string, string>([
-  ['tcp', 'TCP'], ['udp', 'UDP'], ['grpc', 'GRPC'], ['grpc-web', 'GRPC-Web'], ['http', 'HTTP'], ['http_proxy', 'HTTP_PROXY'],
-  ['http2', 'HTTP2'], ['https', 'HTTPS'], ['tls', 'TLS'], ['mongo', 'Mongo'], ['redis', 'Redis'], ['mysql', 'MySQL'],
+  ['tcp', 'TCP'],
+  ['udp', 'UDP'],
+  ['grpc', 'GRPC'],
+  ['grpc-web', 'GRPC-Web'],
+  ['http', 'HTTP'],
+  ['http_proxy', 'HTTP_PROXY'],
+  ['http2', 'HTTP2'],
+  ['https', 'HTTPS'],
+  ['tls', 'TLS'],
+  ['mongo', 'Mongo'],
+  ['redis', 'Redis'],
+  ['mysql', 'MySQL'],
 ]);
 const WELL_KNOWN_TCP_PORTS = new Set([25, 53, 3306, 27017]);
 
@@ -16,7 +26,10 @@ export function portProtocol(port: number, name: string, k8sProtocol: string, ap
   if (k8sProtocol === 'UDP') return 'UDP';
   if (k8sProtocol === 'SCTP') return 'SCTP';
   if (appProtocol) {
-    const known = { 'kubernetes.io/h2c': 'HTTP2', 'kubernetes.io/ws': 'HTTP', 'kubernetes.io/wss': 'HTTPS' } as Record<string, string>;
+    const known = { 'kubernetes.io/h2c': 'HTTP2', 'kubernetes.io/ws': 'HTTP', 'kubernetes.io/wss': 'HTTPS' } as Record<
+      string,
+      string
+    >;
     const p = known[appProtocol] ?? parseProtocol(appProtocol);
     if (p !== 'Unsupported') return p;
   }

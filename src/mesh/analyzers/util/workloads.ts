@@ -8,7 +8,12 @@ import { labels, memo, nsOf, rec, recs, str, strMap } from './fields.ts';
 import { gvk } from './kinds.ts';
 
 /** Namespaces Istio never injects and its analyzers leave alone (inject.IgnoredNamespaces). */
-export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set([
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'local-path-storage',
+]);
 
 export function isSystemNamespace(ns: string | undefined): boolean {
   return ns !== undefined && SYSTEM_NAMESPACES.has(ns);
@@ -43,9 +48,14 @@ function podLabelIndex(snapshot: SnapshotReader): LabelIndex {
 }
 
 /** Pods (any namespace, or one namespace) whose labels the matchLabels selector selects. Empty selects all. */
-export function podsSelected(snapshot: SnapshotReader, selector: Record<string, string>, namespace?: string): KubeObject[] {
+export function podsSelected(
+  snapshot: SnapshotReader,
+  selector: Record<string, string>,
+  namespace?: string,
+): KubeObject[] {
   const entries = Object.entries(selector);
-  if (entries.length === 0) return [...(namespace === undefined ? snapshot.listOf(gvk.Pod) : snapshot.listOf(gvk.Pod, namespace))];
+  if (entries.length === 0)
+    return [...(namespace === undefined ? snapshot.listOf(gvk.Pod) : snapshot.listOf(gvk.Pod, namespace))];
   const index = podLabelIndex(snapshot);
   let smallest: KubeObject[] | undefined;
   for (const [k, v] of entries) {
@@ -53,11 +63,17 @@ export function podsSelected(snapshot: SnapshotReader, selector: Record<string, 
     if (!list) return [];
     if (!smallest || list.length < smallest.length) smallest = list;
   }
-  return (smallest ?? []).filter((p) => (namespace === undefined || nsOf(p) === namespace) && matchesLabels(selector, labels(p)));
+  return (smallest ?? []).filter(
+    (p) => (namespace === undefined || nsOf(p) === namespace) && matchesLabels(selector, labels(p)),
+  );
 }
 
 /** Services in the pod's namespace whose selector selects the given labels (a Service without selector selects nothing). */
-export function servicesSelecting(snapshot: SnapshotReader, namespace: string, podLabels: Record<string, string>): KubeObject[] {
+export function servicesSelecting(
+  snapshot: SnapshotReader,
+  namespace: string,
+  podLabels: Record<string, string>,
+): KubeObject[] {
   return snapshot.listOf(gvk.Service, namespace).filter((svc) => {
     const sel = strMap(rec(svc.spec)['selector']);
     return Object.keys(sel).length > 0 && matchesLabels(sel, podLabels);
@@ -82,7 +98,13 @@ function hasIstioProxy(cs: readonly Record<string, unknown>[]): boolean {
 }
 
 /** Istio's inMesh: proxy container present, or injection asked for by pod label/annotation, or by namespace label. */
-export function inMesh(snapshot: SnapshotReader, annos: Record<string, string>, podLabels: Record<string, string>, namespace: string, cs: readonly Record<string, unknown>[]): boolean {
+export function inMesh(
+  snapshot: SnapshotReader,
+  annos: Record<string, string>,
+  podLabels: Record<string, string>,
+  namespace: string,
+  cs: readonly Record<string, unknown>[],
+): boolean {
   if (hasIstioProxy(cs)) return true;
   if (SIDECAR_INJECT in podLabels) return podLabels[SIDECAR_INJECT] === 'true';
   if (SIDECAR_INJECT in annos) return annos[SIDECAR_INJECT] === 'true';
@@ -93,13 +115,22 @@ export function inMesh(snapshot: SnapshotReader, annos: Record<string, string>, 
 
 export function podInMesh(snapshot: SnapshotReader, pod: KubeObject): boolean {
   const s = rec(pod.spec);
-  return inMesh(snapshot, pod.metadata.annotations ?? {}, labels(pod), nsOf(pod), [...containers(s), ...initContainers(s)]);
+  return inMesh(snapshot, pod.metadata.annotations ?? {}, labels(pod), nsOf(pod), [
+    ...containers(s),
+    ...initContainers(s),
+  ]);
 }
 
 export function deploymentInMesh(snapshot: SnapshotReader, deployment: KubeObject): boolean {
   const template = rec(rec(deployment.spec)['template']);
   const meta = rec(template['metadata']);
-  return inMesh(snapshot, strMap(meta['annotations']), strMap(meta['labels']), nsOf(deployment), containers(template['spec']));
+  return inMesh(
+    snapshot,
+    strMap(meta['annotations']),
+    strMap(meta['labels']),
+    nsOf(deployment),
+    containers(template['spec']),
+  );
 }
 
 /** Istio-managed control plane objects (label `istio` or `release: istio`). */
@@ -107,7 +138,6 @@ export function isIstioControlPlane(obj: KubeObject): boolean {
   const l = labels(obj);
   return 'istio' in l || l['release'] === 'istio';
 }
-
 
 const AMBIENT_REDIRECTION = 'ambient.istio.io/redirection';
 export const DATAPLANE_MODE = 'istio.io/dataplane-mode';

@@ -2,7 +2,14 @@
 // the same host, in overlapping exportTo scopes, make routing undefined.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, nsOf, spec, strs } from '../util/fields.ts';
-import { clusterDomain, EXPORT_TO_LOCAL, isExportToAll, EXPORT_TO_ALL, MESH_GATEWAY, scopedFqdn } from '../util/hosts.ts';
+import {
+  clusterDomain,
+  EXPORT_TO_LOCAL,
+  isExportToAll,
+  EXPORT_TO_ALL,
+  MESH_GATEWAY,
+  scopedFqdn,
+} from '../util/hosts.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { gvk } from '../util/kinds.ts';
@@ -20,7 +27,9 @@ export const conflictingMeshGatewayHostsAnalyzer: Analyzer = {
       if (gateways.length > 0 && !gateways.includes(MESH_GATEWAY)) continue;
       const ns = nsOf(vs);
       const exportTo = strs(spec(vs)['exportTo']);
-      const scopes = isExportToAll(exportTo) ? [EXPORT_TO_ALL] : [...new Set(exportTo.map((e) => (e === EXPORT_TO_LOCAL ? ns : e)))];
+      const scopes = isExportToAll(exportTo)
+        ? [EXPORT_TO_ALL]
+        : [...new Set(exportTo.map((e) => (e === EXPORT_TO_LOCAL ? ns : e)))];
       for (const scope of scopes) {
         for (const h of strs(spec(vs)['hosts'])) {
           const key = scopedFqdn(scope, ns, h, domain);
@@ -35,7 +44,8 @@ export const conflictingMeshGatewayHostsAnalyzer: Analyzer = {
       const slash = key.indexOf('/');
       const scope = key.slice(0, slash);
       // A namespace-scoped host also conflicts with the same host exported to all namespaces.
-      const exportedToAll = scope === EXPORT_TO_ALL ? [] : (byHost.get(`${EXPORT_TO_ALL}/${key.slice(slash + 1)}`) ?? []);
+      const exportedToAll =
+        scope === EXPORT_TO_ALL ? [] : (byHost.get(`${EXPORT_TO_ALL}/${key.slice(slash + 1)}`) ?? []);
       const conflicting = [...list, ...exportedToAll];
       if (conflicting.length < 2) continue;
       const names = conflicting.map(fullName).join(',');

@@ -29,7 +29,14 @@ export const destinationHostAnalyzer: Analyzer = {
   },
 };
 
-function checkDestination(snapshot: SnapshotReader, vs: KubeObject, exportTo: string[], d: RouteDestination, refType: string, out: AnalysisMessage[]): void {
+function checkDestination(
+  snapshot: SnapshotReader,
+  vs: KubeObject,
+  exportTo: string[],
+  d: RouteDestination,
+  refType: string,
+  out: AnalysisMessage[],
+): void {
   const host = str(d.destination['host']);
   const entry = destinationHost(snapshot, nsOf(vs), exportTo, host);
   const path = [...d.path, 'host'];
@@ -40,15 +47,26 @@ function checkDestination(snapshot: SnapshotReader, vs: KubeObject, exportTo: st
   checkPorts(vs, d, entry, host, path, out);
 }
 
-function checkPorts(vs: KubeObject, d: RouteDestination, entry: ServiceEntryLike, host: string, path: (string | number)[], out: AnalysisMessage[]): void {
+function checkPorts(
+  vs: KubeObject,
+  d: RouteDestination,
+  entry: ServiceEntryLike,
+  host: string,
+  path: (string | number)[],
+  out: AnalysisMessage[],
+): void {
   const port = d.destination['port'];
   if (port === undefined || port === null) {
     // Without a port, only a service with several ports is ambiguous.
-    if (entry.ports.length > 1) out.push(message('VirtualServiceDestinationPortSelectorRequired', vs, [host, entry.ports.map((p) => p.number)], path));
+    if (entry.ports.length > 1)
+      out.push(
+        message('VirtualServiceDestinationPortSelectorRequired', vs, [host, entry.ports.map((p) => p.number)], path),
+      );
     return;
   }
   const number = num(rec(port)['number']) ?? 0;
-  if (!entry.ports.some((p) => p.number === number)) out.push(message('ReferencedResourceNotFound', vs, ['host:port', `${host}:${number}`], path));
+  if (!entry.ports.some((p) => p.number === number))
+    out.push(message('ReferencedResourceNotFound', vs, ['host:port', `${host}:${number}`], path));
 }
 
 /** host → full names of VirtualServices that route that host (one of their own hosts) to a subset, once per such destination. */
@@ -83,7 +101,14 @@ function checkIngressSubsets(vs: KubeObject, byHost: Map<string, string[]>, out:
       const dest = rec(route['destination']);
       if (str(dest['subset']) !== '') return;
       for (const other of byHost.get(toFqdn(nsOf(vs), str(dest['host']))) ?? []) {
-        out.push(message('IngressRouteRulesNotAffected', vs, [other, fullName(vs)], ['spec', 'http', i, 'route', j, 'destination', 'host']));
+        out.push(
+          message(
+            'IngressRouteRulesNotAffected',
+            vs,
+            [other, fullName(vs)],
+            ['spec', 'http', i, 'route', j, 'destination', 'host'],
+          ),
+        );
       }
     }),
   );

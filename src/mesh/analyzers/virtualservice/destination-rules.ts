@@ -17,16 +17,33 @@ export const virtualServiceDestinationRuleAnalyzer: Analyzer = {
     const out: AnalysisMessage[] = [];
     for (const vs of snapshot.listOf(gvk.VirtualService)) {
       const ns = nsOf(vs);
-      const missing = (host: string, subset: string) => subset !== '' && !known.has(`${resourceNameFromHost(ns, host)}\u0000${subset}`);
+      const missing = (host: string, subset: string) =>
+        subset !== '' && !known.has(`${resourceNameFromHost(ns, host)}\u0000${subset}`);
       for (const d of routeDestinations(vs)) {
         const host = str(d.destination['host']);
         const subset = str(d.destination['subset']);
-        if (missing(host, subset)) out.push(message('ReferencedResourceNotFound', vs, ['host+subset in destinationrule', `${host}+${subset}`], [...d.path, 'host']));
+        if (missing(host, subset))
+          out.push(
+            message(
+              'ReferencedResourceNotFound',
+              vs,
+              ['host+subset in destinationrule', `${host}+${subset}`],
+              [...d.path, 'host'],
+            ),
+          );
       }
       for (const d of mirrorDestinations(vs)) {
         const host = str(d.destination['host']);
         const subset = str(d.destination['subset']);
-        if (missing(host, subset)) out.push(message('ReferencedResourceNotFound', vs, ['mirror+subset in destinationrule', `${host}+${subset}`], [...d.path, 'host']));
+        if (missing(host, subset))
+          out.push(
+            message(
+              'ReferencedResourceNotFound',
+              vs,
+              ['mirror+subset in destinationrule', `${host}+${subset}`],
+              [...d.path, 'host'],
+            ),
+          );
       }
     }
     return out;
@@ -40,7 +57,8 @@ function hostSubsets(snapshot: SnapshotReader): Set<string> {
     for (const dr of snapshot.listOf(gvk.DestinationRule)) {
       const ns = nsOf(dr);
       const host = str(spec(dr)['host']);
-      for (const subset of recs(spec(dr)['subsets'])) set.add(`${resourceNameFromHost(ns, host)}\u0000${str(subset['name'])}`);
+      for (const subset of recs(spec(dr)['subsets']))
+        set.add(`${resourceNameFromHost(ns, host)}\u0000${str(subset['name'])}`);
     }
     return set;
   });

@@ -16,7 +16,9 @@ export function routeDestinations(vs: KubeObject): RouteDestination[] {
   const out: RouteDestination[] = [];
   for (const rule of ['tcp', 'tls', 'http'] as const) {
     recs(s[rule]).forEach((r, i) =>
-      recs(r['route']).forEach((rd, j) => out.push({ rule, destination: rec(rd['destination']), path: ['spec', rule, i, 'route', j, 'destination'] })),
+      recs(r['route']).forEach((rd, j) =>
+        out.push({ rule, destination: rec(rd['destination']), path: ['spec', rule, i, 'route', j, 'destination'] }),
+      ),
     );
   }
   return out;
@@ -25,9 +27,14 @@ export function routeDestinations(vs: KubeObject): RouteDestination[] {
 export function mirrorDestinations(vs: KubeObject): RouteDestination[] {
   const out: RouteDestination[] = [];
   recs(spec(vs)['http']).forEach((r, i) => {
-    if (r['mirror'] !== undefined && r['mirror'] !== null) out.push({ rule: 'http.mirror', destination: rec(r['mirror']), path: ['spec', 'http', i, 'mirror'] });
+    if (r['mirror'] !== undefined && r['mirror'] !== null)
+      out.push({ rule: 'http.mirror', destination: rec(r['mirror']), path: ['spec', 'http', i, 'mirror'] });
     recs(r['mirrors']).forEach((m, j) =>
-      out.push({ rule: 'http.mirrors', destination: rec(m['destination']), path: ['spec', 'http', i, 'mirrors', j, 'destination'] }),
+      out.push({
+        rule: 'http.mirrors',
+        destination: rec(m['destination']),
+        path: ['spec', 'http', i, 'mirrors', j, 'destination'],
+      }),
     );
   });
   return out;

@@ -16,7 +16,10 @@ export const virtualServiceGatewayAnalyzer: Analyzer = {
   inputs: [
     gvk.VirtualService,
     gvk.Gateway,
-    optional(gvk.KubernetesGateway, 'a VirtualService bound to a Gateway API Gateway is reported as naming a missing gateway'),
+    optional(
+      gvk.KubernetesGateway,
+      'a VirtualService bound to a Gateway API Gateway is reported as naming a missing gateway',
+    ),
   ],
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
@@ -37,7 +40,14 @@ export const virtualServiceGatewayAnalyzer: Analyzer = {
         if (!istioGw && !apiGw) out.push(message('ReferencedResourceNotFound', vs, ['gateway', gwName], path));
         const matched = apiGw ? hostInGatewayApiGateway(apiGw, hosts) : hostInGateway(istioGw, hosts, ns);
         if (!matched) {
-          out.push(message('VirtualServiceHostNotFoundInGateway', vs, [hosts, fullName(vs), ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name], path));
+          out.push(
+            message(
+              'VirtualServiceHostNotFoundInGateway',
+              vs,
+              [hosts, fullName(vs), ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name],
+              path,
+            ),
+          );
         }
       });
     }
@@ -59,7 +69,9 @@ export function sanitizedServerHosts(gw: KubeObject): string[] {
     let hosts = strs(server['hosts']);
     const fixed: string[] = [];
     for (const h of hosts) {
-      const [prefix, rest] = h.includes('/') ? [h.slice(0, h.indexOf('/')), h.slice(h.indexOf('/') + 1)] : [undefined, h];
+      const [prefix, rest] = h.includes('/')
+        ? [h.slice(0, h.indexOf('/')), h.slice(h.indexOf('/') + 1)]
+        : [undefined, h];
       if (prefix === '.') fixed.push(`${gwNs}/${rest}`);
       else if (prefix === '*' && rest === '*') {
         hosts = ['*'];
@@ -86,4 +98,3 @@ function hostInGateway(gw: KubeObject | undefined, vsHosts: readonly string[], v
   const gwHosts = namesForNamespace(sanitizedServerHosts(gw), vsNs);
   return gwHosts.some((gh) => vsHosts.some((vh) => hostMatches(gh, vh)));
 }
-

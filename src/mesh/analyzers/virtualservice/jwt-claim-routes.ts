@@ -36,7 +36,13 @@ export const jwtClaimRouteAnalyzer: Analyzer = {
         for (const pod of podsSelected(snapshot, strMap(spec(gw)['selector']))) {
           const selectors = [...(raSelectors.get('istio-system') ?? []), ...(raSelectors.get(nsOf(pod)) ?? [])];
           if (!selectors.some((s) => matchesLabels(s, labels(pod)))) {
-            out.push(message('JwtClaimBasedRoutingWithoutRequestAuthN', vs, [key, ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name, pod.metadata.name]));
+            out.push(
+              message('JwtClaimBasedRoutingWithoutRequestAuthN', vs, [
+                key,
+                ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name,
+                pod.metadata.name,
+              ]),
+            );
           }
         }
       }

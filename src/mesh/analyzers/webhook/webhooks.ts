@@ -25,17 +25,26 @@ export const webhookAnalyzer: Analyzer = {
     }
     const out: AnalysisMessage[] = [];
     // Every namespace/pod label combination that matters must reach at most one webhook.
-    const permutations = (base: Record<string, string>[]) => [...base, ...[...revisions].flatMap((rev) => base.map((l) => ({ ...l, [REVISION_LABEL]: rev })))];
+    const permutations = (base: Record<string, string>[]) => [
+      ...base,
+      ...[...revisions].flatMap((rev) => base.map((l) => ({ ...l, [REVISION_LABEL]: rev }))),
+    ];
     const nsLabels = permutations([{}, { [INJECTION_LABEL]: 'enabled' }, { [INJECTION_LABEL]: 'disabled' }]);
     const objLabels = permutations([{}, { [SIDECAR_INJECT]: 'true' }, { [SIDECAR_INJECT]: 'false' }]);
     for (const nl of nsLabels) {
       for (const ol of objLabels) {
-        const matches = hooks.filter((h) => selectorMatches(h.hook['namespaceSelector'], nl) && selectorMatches(h.hook['objectSelector'], ol));
+        const matches = hooks.filter(
+          (h) => selectorMatches(h.hook['namespaceSelector'], nl) && selectorMatches(h.hook['objectSelector'], ol),
+        );
         const keys = [...new Set(matches.map((m) => m.key))];
         if (keys.length < 2) continue;
         for (const m of matches) {
           const others = keys.filter((k) => k !== m.key).sort();
-          out.push(message('InvalidWebhook', m.config, [`Webhook overlaps with others: [${others.join(' ')}]. This may cause injection to occur twice.`]));
+          out.push(
+            message('InvalidWebhook', m.config, [
+              `Webhook overlaps with others: [${others.join(' ')}]. This may cause injection to occur twice.`,
+            ]),
+          );
         }
       }
     }
@@ -45,7 +54,11 @@ export const webhookAnalyzer: Analyzer = {
       const ns = str(svc['namespace']);
       const name = str(svc['name']);
       if (!snapshot.getOf(gvk.Service, ns || undefined, name)) {
-        out.push(message('InvalidWebhook', h.config, [`Injector refers to a control plane service that does not exist: ${ns ? `${ns}/${name}` : name}.`]));
+        out.push(
+          message('InvalidWebhook', h.config, [
+            `Injector refers to a control plane service that does not exist: ${ns ? `${ns}/${name}` : name}.`,
+          ]),
+        );
       }
     }
     return out;
@@ -61,7 +74,8 @@ function revisionsOf(cfg: KubeObject, webhooks: Rec[]): string[] {
       if (!isRec(sel)) continue;
       const ml = strMap(sel['matchLabels'])[REVISION_LABEL];
       if (ml !== undefined) revs.add(ml);
-      for (const e of recs(sel['matchExpressions'])) if (str(e['key']) === REVISION_LABEL) for (const v of strs(e['values'])) revs.add(v);
+      for (const e of recs(sel['matchExpressions']))
+        if (str(e['key']) === REVISION_LABEL) for (const v of strs(e['values'])) revs.add(v);
     }
   }
   return [...revs];
