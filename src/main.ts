@@ -11,7 +11,7 @@ import { Metrics } from './ops/metrics.ts';
  * resolves (SIGTERM/SIGINT drain and exit the process).
  */
 export async function main(): Promise<void> {
-  let settings;
+  let settings: ReturnType<typeof loadSettings>;
   try {
     settings = loadSettings();
   } catch (err) {
@@ -34,7 +34,7 @@ export async function main(): Promise<void> {
   // One registry for the process: cluster API calls, commands, approvals and Slack all count into it.
   const metrics = new Metrics();
   const connection = await connect(settings, { onRequest: metrics.onKubeRequest });
-  let meshops;
+  let meshops: Awaited<ReturnType<typeof assemble>>;
   try {
     meshops = await assemble(settings, connection, log, {
       hooks: { onCommand: metrics.onCommand },

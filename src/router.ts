@@ -1,7 +1,7 @@
 // Text in, rendered answer out. The router finds the verb, parses and validates its arguments, picks
 // the cluster, checks permission, runs the command and renders it, and turns every failure into
 // words for people. It knows nothing about Slack: Bolt, the console and the CLI all call it.
-import { z } from 'zod';
+import type { z } from 'zod';
 import { closest, parseWords, tokenize } from './args.ts';
 import type { AnyCommand, CommandContext } from './command.ts';
 import type { ClusterTarget, Requester } from './shared-types.ts';

@@ -8,7 +8,7 @@ import type { ClusterTarget, Requester } from '../shared-types.ts';
 import type { ProposeInput, ProposeResult } from './port.ts';
 
 export type { ProposeInput, ProposeResult } from './port.ts';
-import { type KubeClient } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { LeaseLock } from '../kube/lease.ts';
 import type { Logger } from '../log.ts';
 import type { ButtonClick, ClickOutcome, MessageRef, Messenger } from '../messenger.ts';
@@ -16,7 +16,7 @@ import { type AuditAction, Auditor } from './audit.ts';
 import { refusal, renderOutcome, renderPreviewFailure, renderRequest } from './messages.ts';
 import type { AccessPolicy } from './policy.ts';
 import { RemediationRegistry, type RemediationKind } from './remediation-kinds.ts';
-import { type ApprovalRequest, type Target, newRequestId } from './request.ts';
+import { type ApprovalRequest, newRequestId } from './request.ts';
 import { RequestStore, objectName } from './request-store.ts';
 import { type ApprovalEvent, type Effect, type Transition, transition } from './transitions.ts';
 export interface ApprovalsOptions {

@@ -3,9 +3,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { referenceId } from '../errors.ts';
 import { KubeApiError, type Identity, type KubeClient } from '../kube/client.ts';
-import { LeaseLock } from '../kube/lease.ts';
+import type { LeaseLock } from '../kube/lease.ts';
 import type { ButtonClick, ClickOutcome } from '../messenger.ts';
-import { type Progress, type RemediationKind, type Verification } from './remediation-kinds.ts';
+import type { Progress, RemediationKind, Verification } from './remediation-kinds.ts';
 import { type ApprovalRequest, moved, newRequestId } from './request.ts';
 import { type ApprovalEvent, transition } from './transitions.ts';
 import { ApprovalsCore, shortCause } from './core.ts';
@@ -211,7 +211,7 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
   /** One look; false when there is nothing more to follow. */
   protected async followOnce(id: string, mayShow: () => boolean, shown: () => void): Promise<boolean> {
     const stored = await this.store.read(id);
-    if (!stored || stored.record.state !== 'executing') return false;
+    if (stored?.record.state !== 'executing') return false;
     const rec = stored.record;
     if (!this.clusters.has(rec.cluster)) {
       // Recorded under a cluster this replica does not serve (renamed or removed from its settings): no

@@ -76,7 +76,7 @@ export class RequestStore {
 
   private fromObject(obj: KubeObject): StoredRequest | undefined {
     const text = (obj.data as Record<string, string> | undefined)?.[DATA_KEY];
-    let parsed;
+    let parsed: ReturnType<typeof requestSchema.safeParse> | undefined;
     try {
       parsed = requestSchema.safeParse(JSON.parse(text ?? ''));
     } catch {

@@ -136,7 +136,7 @@ export function parseAccessLogLine(line: string): AccessLogEntry | undefined {
   if (!text.startsWith('[')) return undefined;
   const t = tokens(text);
   // start time, the request line, then the 20 operators after it.
-  if (!t || t.length !== 22) return undefined;
+  if (t?.length !== 22) return undefined;
   const [method, path, protocol] = (t[1] ?? '').split(' ');
   const rest = t.slice(2);
   const fields: Partial<Record<AccessLogKey, unknown>> = { start_time: t[0], method, path, protocol };

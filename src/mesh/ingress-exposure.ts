@@ -39,7 +39,7 @@ export function ingressExposure(
       const gateway = snapshot.get('Gateway', gwNs, gwName);
       if (!gateway) continue;
       const spec = parseField(gateway, gatewaySpecSchema);
-      if (!spec || !spec.selector) continue;
+      if (!spec?.selector) continue;
       const hostsBind = spec.servers.some((s) =>
         s.hosts.some((h) => {
           const part = gatewayHostPart(h);

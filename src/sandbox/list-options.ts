@@ -104,7 +104,7 @@ function decodeContinue(token: string): ContinueToken {
     throw badRequest(`invalid continue token: continue key is not valid: ${(e as Error).message}`);
   }
   const t = parsed as Partial<ContinueToken> | null;
-  if (!t || t.v !== 'meta.k8s.io/v1')
+  if (t?.v !== 'meta.k8s.io/v1')
     throw badRequest(
       'invalid continue token: continue key is not valid: server does not recognize this encoded version',
     );

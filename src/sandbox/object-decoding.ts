@@ -107,7 +107,7 @@ export function decodeObjectBody(
 
   const model = modelFor(rt, version);
   if (!model) return { body: valueOf(node), warnings: [] };
-  let decoded;
+  let decoded: ReturnType<typeof decodeTyped>;
   try {
     decoded = decodeTyped(node, model);
   } catch (e) {

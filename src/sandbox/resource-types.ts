@@ -263,7 +263,7 @@ export class ResourceRegistry {
   /** The resource served at /api(s)/<group>/<version>/<plural>. */
   byPath(group: string, version: string, plural: string): ResourceType | undefined {
     const t = this.types.get(groupResource({ group, plural }));
-    return t && t.versions.includes(version) ? t : undefined;
+    return t?.versions.includes(version) ? t : undefined;
   }
 
   byGroupResource(group: string, plural: string): ResourceType | undefined {

@@ -178,7 +178,7 @@ describe('approve → execute once → follow up', () => {
       'succeeded',
     ]);
     const reasons = events('bookinfo', 'reviews')
-      .filter((e) => (e.metadata.annotations ?? {})['meshops.dev/request'] === r.record.id)
+      .filter((e) => e.metadata.annotations?.['meshops.dev/request'] === r.record.id)
       .map((e) => e.reason);
     expect(reasons).toEqual(
       expect.arrayContaining(['MeshopsProposed', 'MeshopsApproved', 'MeshopsExecuted', 'MeshopsSucceeded']),

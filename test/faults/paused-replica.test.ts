@@ -7,7 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { KubeConfig } from '@kubernetes/client-node';
 import { webApi } from '@slack/bolt';
 import { AccessPolicy, parsePolicy } from '../../src/approvals/policy.ts';
-import { objectName } from '../../src/approvals/request-store.ts';
 import type { ApprovalRequest } from '../../src/approvals/request.ts';
 import { ApprovalsService } from '../../src/approvals/service.ts';
 import { createLogger } from '../../src/log.ts';

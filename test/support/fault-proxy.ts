@@ -336,7 +336,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   /** Wait until what was written to the client has left (the write callback plus a beat for the kernel). */
   const flushed = async (res: ServerResponse, data?: Buffer): Promise<void> => {
     await new Promise<void>((resolve) => {
-      if (data && data.length) res.write(data, () => resolve());
+      if (data?.length) res.write(data, () => resolve());
       else res.write('', () => resolve());
     });
     await sleep(30);

@@ -73,7 +73,7 @@ export function pasteViewHandler(options: PasteHandlerOptions): FormHandler {
       return { errors: { [PASTE_BLOCK_ID]: 'This form is no longer valid. Type `/mesh analyze --paste` again.' } };
     const text = submission.values[PASTE_BLOCK_ID]?.[PASTE_ACTION_ID] ?? '';
     if (!text.trim()) return { errors: { [PASTE_BLOCK_ID]: 'Paste at least one YAML document.' } };
-    let objects;
+    let objects: ReturnType<typeof parseYamlObjects>;
     try {
       objects = parseYamlObjects(text, 'pasted.yaml');
     } catch (err) {

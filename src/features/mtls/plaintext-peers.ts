@@ -44,7 +44,7 @@ export async function plaintextPeers(
     const destination = workloadNameOf(pod);
     for (const line of text.split('\n')) {
       const e = parseAccessLogLine(line);
-      if (!e || !e.upstreamCluster?.startsWith('inbound|') || e.requestedServerName || e.responseCode === 0) continue;
+      if (!e?.upstreamCluster?.startsWith('inbound|') || e.requestedServerName || e.responseCode === 0) continue;
       const address = e.downstreamRemoteAddress?.replace(/:\d+$/, '');
       if (!address || address.startsWith('127.')) continue;
       const key = `${destination}\u0000${address}`;

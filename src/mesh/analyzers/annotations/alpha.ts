@@ -20,7 +20,7 @@ export const alphaAnnotationsAnalyzer: Analyzer = {
         for (const name of Object.keys(annotations(obj))) {
           if (!isIstioAnnotation(name)) continue;
           const def = lookupAnnotation(name);
-          if (!def || def.status !== 'Alpha' || def.setByIstio) continue;
+          if (def?.status !== 'Alpha' || def.setByIstio) continue;
           // With Istio CNI the injector writes these itself; the user did not choose them.
           if (cni && CNI_DEFAULT_ANNOTATIONS.has(name)) continue;
           out.push(message('AlphaAnnotation', obj, [name], ['metadata', 'annotations', name]));

@@ -4,7 +4,7 @@ import { istioGateways } from '../util/kinds.ts';
 import type { Analyzer, AnalysisMessage } from '../types.ts';
 import { message } from '../types.ts';
 import { labels, nsOf, num, rec, recs, spec, str, strMap } from '../util/fields.ts';
-import { podsSelected, selectorString, servicesSelecting } from '../util/workloads.ts';
+import { podsSelected, selectorString, type servicesSelecting } from '../util/workloads.ts';
 import { gvk } from '../util/kinds.ts';
 
 export const ingressGatewayPortAnalyzer: Analyzer = {

@@ -58,7 +58,7 @@ export const injectionAnalyzer: Analyzer = {
       if (inject.toLowerCase() === 'false') continue;
       if (spec(pod)['hostNetwork'] === true) continue;
       const proxy = containers(spec(pod)).find((c) => c['name'] === PROXY_CONTAINER);
-      if (!proxy || !proxy['image']) out.push(message('PodMissingProxy', pod, [fullName(pod)]));
+      if (!proxy?.['image']) out.push(message('PodMissingProxy', pod, [fullName(pod)]));
     }
     return out;
   },
