@@ -1,78 +1,21 @@
 // The sandbox's object storage: one map per resource, a global resourceVersion counter, a bounded
 // history of watch events, and the lifecycle rules that belong to storage rather than to HTTP
 // (metadata filling, generation bumps, status subresource semantics, namespace and owner cascades,
-// CRDs registering their kinds). Stored objects are never mutated in place, so events can share them.
+// CRDs registering their kinds; the rules themselves are in store-lifecycle.ts). Stored objects are never
+// mutated in place, so events can share them.
 import { randomUUID } from 'node:crypto';
-import type { KubeObject, ManagedFieldsEntry } from '../kube/objects.ts';
-import { alreadyExists, ApiError, conflict, invalid, notFound } from './api-errors.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import { alreadyExists, ApiError, conflict, notFound } from './api-errors.ts';
 import { atomicLists, builtinListTypes, type ListTypeOf, managedFieldsAfterUpdate } from './field-manager.ts';
 import { clone, deepEqual } from './patch.ts';
 import type { ResourceType } from './resource-types.ts';
-import { groupResource, ResourceRegistry, resourceTypeFromCrd } from './resource-types.ts';
+import { groupResource, ResourceRegistry } from './resource-types.ts';
+import { cascade, checkCrd, checkPreconditions, objKey, registerDefinedKind, specChanged } from './store-lifecycle.ts';
+import type { DeleteOptions, StoreEvent, StoreOptions, WatchEventType, WriteOptions } from './store-types.ts';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-export interface StoreEvent {
-  type: WatchEventType;
-  rt: ResourceType;
-  object: KubeObject;
-  /** The object before a MODIFIED event (watchers with selectors need it). */
-  old?: KubeObject;
-  rv: number;
-}
+export type { DeleteOptions, StoreEvent, StoreOptions, WatchEventType, WriteOptions } from './store-types.ts';
 
 export type Admission = (rt: ResourceType, obj: KubeObject, old: KubeObject | undefined, store: SandboxStore) => void;
-
-export interface WriteOptions {
-  dryRun?: boolean;
-  /** Who wrote, for metadata.managedFields. */
-  manager?: string;
-  operation?: 'Update' | 'Apply';
-  /** 'status' writes only .status; the main resource keeps the old status when the kind has a status subresource. */
-  subresource?: string;
-  /** Write status along with everything else (seeds and controllers; never from HTTP). */
-  wholeObject?: boolean;
-  /** managedFields already worked out (server-side apply); otherwise an Update by `manager` is recorded. */
-  managedFields?: ManagedFieldsEntry[];
-}
-
-export interface DeleteOptions {
-  dryRun?: boolean;
-  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
-  preconditions?: { uid?: string; resourceVersion?: string };
-}
-
-export interface StoreOptions {
-  registry?: ResourceRegistry;
-  now?: () => Date;
-  /** How many events a watch can replay from an older resourceVersion. */
-  historyLimit?: number;
-}
-
-function objKey(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
-}
-
-/**
- * Fields outside metadata and status changed: the rule for bumping metadata.generation. Deployments
- * also count annotation changes (they are copied to ReplicaSets), as their strategy does; the
- * controller's own writes (the status strategy in Kubernetes) do not.
- */
-function specChanged(rt: ResourceType, a: KubeObject, b: KubeObject, annotationsCount: boolean): boolean {
-  if (
-    annotationsCount &&
-    rt.group === 'apps' &&
-    rt.plural === 'deployments' &&
-    !deepEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})
-  )
-    return true;
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) {
-    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
-    if (!deepEqual(a[k], b[k])) return true;
-  }
-  return false;
-}
 
 export class SandboxStore {
   readonly registry: ResourceRegistry;
@@ -212,12 +155,12 @@ export class SandboxStore {
     delete obj.metadata.resourceVersion;
     delete obj.metadata.deletionTimestamp;
     this.runAdmission(rt, obj, undefined);
-    this.checkCrd(rt, obj);
+    checkCrd(rt, obj);
     this.stampManager(rt, obj, opts);
     if (opts.dryRun) return obj;
     obj.metadata.resourceVersion = String(++this.rv);
     this.bucket(rt).set(objKey(obj.metadata.namespace, obj.metadata.name), obj);
-    this.afterWrite(rt, obj, undefined);
+    registerDefinedKind(this.registry, rt, obj);
     this.emit('ADDED', rt, obj);
     return clone(obj);
   }
@@ -254,7 +197,7 @@ export class SandboxStore {
       obj.metadata.generation = (old.metadata.generation ?? 1) + (specChanged(rt, old, obj, !opts.wholeObject) ? 1 : 0);
     else if (old.metadata.generation !== undefined) obj.metadata.generation = old.metadata.generation;
     else delete obj.metadata.generation;
-    this.checkCrd(rt, obj);
+    checkCrd(rt, obj);
     this.stampManager(rt, obj, opts, old);
     if (opts.dryRun) {
       obj.metadata.resourceVersion = old.metadata.resourceVersion;
@@ -266,7 +209,7 @@ export class SandboxStore {
     if (deepEqual(candidate, old)) return clone(old);
     obj.metadata.resourceVersion = String(++this.rv);
     this.bucket(rt).set(objKey(obj.metadata.namespace, obj.metadata.name), obj);
-    this.afterWrite(rt, obj, old);
+    registerDefinedKind(this.registry, rt, obj);
     this.emit('MODIFIED', rt, obj, old);
     return clone(obj);
   }
@@ -276,21 +219,7 @@ export class SandboxStore {
     const ns = rt.namespaced ? namespace : undefined;
     const old = this.peek(rt, ns, name);
     if (!old) throw notFound(rt, name);
-    const pre = opts.preconditions;
-    if (pre?.uid && pre.uid !== old.metadata.uid) {
-      throw conflict(
-        rt,
-        name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
-      );
-    }
-    if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw conflict(
-        rt,
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
-      );
-    }
+    checkPreconditions(rt, name, old, opts.preconditions);
     const gone = clone(old);
     gone.metadata.deletionTimestamp = this.timestamp();
     if (rt.group === '' && rt.plural === 'namespaces')
@@ -300,64 +229,8 @@ export class SandboxStore {
     gone.metadata.resourceVersion = String(++this.rv);
     // The object as it was before the delete rides along, so a list can be rebuilt as of an older version.
     this.emit('DELETED', rt, gone, old);
-    this.cascade(rt, old, opts.propagationPolicy ?? 'Background');
+    cascade(this, rt, old, opts.propagationPolicy ?? 'Background');
     return clone(gone);
-  }
-
-  private cascade(rt: ResourceType, deleted: KubeObject, policy: 'Foreground' | 'Background' | 'Orphan'): void {
-    if (rt.group === '' && rt.plural === 'namespaces') {
-      for (const t of this.registry.all()) {
-        if (!t.namespaced) continue;
-        for (const o of this.scan(t, deleted.metadata.name)) {
-          if (this.peek(t, o.metadata.namespace, o.metadata.name))
-            this.remove(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
-        }
-      }
-    }
-    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions') {
-      const defined = resourceTypeFromCrd(deleted);
-      if (typeof defined !== 'string') {
-        const live = this.registry.byGroupResource(defined.group, defined.plural);
-        if (live) {
-          for (const o of this.scan(live))
-            this.remove(live, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Orphan' });
-          this.registry.remove(defined.group, defined.plural);
-        }
-      }
-    }
-    const uid = deleted.metadata.uid;
-    if (!uid) return;
-    for (const t of this.registry.all()) {
-      for (const o of this.scan(t)) {
-        const refs = o.metadata.ownerReferences ?? [];
-        if (!refs.some((r) => r.uid === uid)) continue;
-        if (policy === 'Orphan' || refs.length > 1) {
-          const kept = clone(o);
-          kept.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
-          if (kept.metadata.ownerReferences.length === 0) delete kept.metadata.ownerReferences;
-          this.update(t, { ...kept, metadata: { ...kept.metadata, resourceVersion: undefined } });
-        } else if (this.peek(t, o.metadata.namespace, o.metadata.name)) {
-          this.remove(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: policy });
-        }
-      }
-    }
-  }
-
-  private checkCrd(rt: ResourceType, obj: KubeObject): void {
-    if (rt.group !== 'apiextensions.k8s.io' || rt.plural !== 'customresourcedefinitions') return;
-    const defined = resourceTypeFromCrd(obj);
-    if (typeof defined === 'string') {
-      throw invalid('apiextensions.k8s.io', 'CustomResourceDefinition', obj.metadata.name, [
-        { type: 'FieldValueInvalid', field: 'spec', value: obj.metadata.name, detail: defined },
-      ]);
-    }
-  }
-
-  private afterWrite(rt: ResourceType, obj: KubeObject, _old: KubeObject | undefined): void {
-    if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions') {
-      const defined = resourceTypeFromCrd(obj);
-      if (typeof defined !== 'string') this.registry.add(defined);
-    }
   }
 
   // ------------------------------------------------------------ convenience API for tests and seeds

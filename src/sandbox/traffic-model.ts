@@ -6,21 +6,18 @@
 // logs `NR filter_chain_not_found` for the connection and counts nothing (no request was parsed), and
 // the caller's own log says "connection reset by peer". A caller with a sidecar whose DestinationRule
 // disables TLS toward the host gets a 503 UC from its own sidecar. Everything else is mTLS and 200.
-// The mTLS decisions come from the sandbox's own mesh-policy.ts, never from the bot's src/mesh.
+// The mTLS decisions come from the sandbox's own mesh-policy.ts, never from the bot's src/mesh; one
+// request is judged in traffic-requests.ts, and this file keeps the flows, the series and the logs.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../kube/objects.ts';
-import { clientTlsFor, peerModeFor, selects, serviceHost } from './mesh-policy.ts';
-import type { Sandbox } from './server.ts';
+import { selects } from './mesh-policy.ts';
+import type { Sandbox } from './server-types.ts';
+import { containerPortFor, hasSidecar, type Labels, type PodRef, podRef, type ServiceShape } from './traffic-pods.ts';
+import { type Flow, judgeRequest } from './traffic-requests.ts';
 
-export interface Flow {
-  /** Callers: Running pods in `namespace` labelled app=<app> (the ingress gateway is app=istio-ingressgateway). */
-  from: { namespace: string; app: string };
-  to: { namespace: string; service: string; port: number };
-  /** Requests per tick per flow; default 1. */
-  perTick?: number;
-  path?: string;
-}
+export { accessLogLine } from './envoy-access-log.ts';
+export type { Flow } from './traffic-requests.ts';
 
 export interface TrafficModelOptions {
   flows: Flow[];
@@ -35,119 +32,10 @@ export interface TrafficModelOptions {
 
 export const METRICS_PORT = 15020;
 
-type Labels = Record<string, string>;
-
-/** The sidecar's container name (a regular container, or a native-sidecar init container). */
-const proxyContainerName = 'istio-proxy';
-
-interface PodShape {
-  containers?: { name: string; ports?: { name?: string; containerPort?: number }[] }[];
-  initContainers?: { name: string }[];
-  serviceAccountName?: string;
-}
-
-interface ServiceShape {
-  selector?: Labels;
-  ports?: { port: number; targetPort?: number | string }[];
-}
-
-function hasSidecar(pod: KubeObject): boolean {
-  const spec = (pod.spec ?? {}) as PodShape;
-  return [...(spec.containers ?? []), ...(spec.initContainers ?? [])].some((c) => c.name === proxyContainerName);
-}
-
-/** The container port a Service port reaches on one pod: a number as is, a name looked up in the pod's containers. */
-function containerPortFor(pod: KubeObject, port: { port: number; targetPort?: number | string }): number | undefined {
-  const target = port.targetPort ?? port.port;
-  if (typeof target === 'number') return target;
-  if (/^\d+$/.test(target)) return Number(target);
-  for (const c of ((pod.spec ?? {}) as PodShape).containers ?? [])
-    for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
-  return undefined;
-}
-
-interface PodRef {
-  pod: KubeObject;
-  ns: string;
-  name: string;
-  ip: string;
-  workload: string;
-  app: string;
-  version: string;
-  principal: string;
-  sidecar: boolean;
-}
-
-function workloadOf(pod: KubeObject): string {
-  const owner = pod.metadata.ownerReferences?.find((o) => o.kind === 'ReplicaSet');
-  return owner ? owner.name.replace(/-[a-z0-9]{5,10}$/, '') : (pod.metadata.labels?.app ?? pod.metadata.name);
-}
-
-function podRef(pod: KubeObject): PodRef {
-  const ns = pod.metadata.namespace ?? '';
-  const spec = (pod.spec ?? {}) as PodShape;
-  const status = (pod.status ?? {}) as { podIP?: string };
-  return {
-    pod,
-    ns,
-    name: pod.metadata.name,
-    ip: status.podIP ?? '10.244.0.1',
-    workload: workloadOf(pod),
-    app: pod.metadata.labels?.app ?? workloadOf(pod),
-    version: pod.metadata.labels?.version ?? 'unknown',
-    principal: `spiffe://cluster.local/ns/${ns}/sa/${spec.serviceAccountName ?? 'default'}`,
-    sidecar: hasSidecar(pod),
-  };
-}
-
 function labelText(labels: Labels): string {
   return Object.entries(labels)
     .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
     .join(',');
-}
-
-/** One access-log line in Istio's default TEXT format (EnvoyTextLogFormat), or its JSON twin. */
-export function accessLogLine(f: Record<string, string | number | undefined>, encoding: 'TEXT' | 'JSON'): string {
-  const v = (k: string) => (f[k] === undefined || f[k] === '' ? '-' : String(f[k]));
-  if (encoding === 'JSON') {
-    const keys = [
-      'start_time',
-      'route_name',
-      'method',
-      'path',
-      'protocol',
-      'response_code',
-      'response_flags',
-      'response_code_details',
-      'connection_termination_details',
-      'bytes_received',
-      'bytes_sent',
-      'duration',
-      'upstream_service_time',
-      'x_forwarded_for',
-      'user_agent',
-      'request_id',
-      'authority',
-      'upstream_host',
-      'upstream_cluster',
-      'upstream_local_address',
-      'downstream_local_address',
-      'downstream_remote_address',
-      'requested_server_name',
-      'upstream_transport_failure_reason',
-    ];
-    const numeric = new Set(['response_code', 'bytes_received', 'bytes_sent', 'duration']);
-    return JSON.stringify(
-      Object.fromEntries(
-        keys.map((k) => [k, numeric.has(k) ? Number(f[k] ?? 0) : f[k] === undefined ? null : String(f[k])]),
-      ),
-    );
-  }
-  return (
-    `[${v('start_time')}] "${v('method')} ${v('path')} ${v('protocol')}" ${v('response_code')} ${v('response_flags')} ${v('response_code_details')} ${v('connection_termination_details')} "${v('upstream_transport_failure_reason')}" ` +
-    `${v('bytes_received')} ${v('bytes_sent')} ${v('duration')} ${v('upstream_service_time')} "${v('x_forwarded_for')}" "${v('user_agent')}" "${v('request_id')}" "${v('authority')}" "${v('upstream_host')}" ` +
-    `${v('upstream_cluster')} ${v('upstream_local_address')} ${v('downstream_local_address')} ${v('downstream_remote_address')} ${v('requested_server_name')} ${v('route_name')}`
-  );
 }
 
 export class TrafficModel {
@@ -265,259 +153,35 @@ export class TrafficModel {
       const dests = this.runningPods(flow.to.namespace, svcSpec.selector);
       if (callers.length === 0 || dests.length === 0) continue;
       const svcPort = svcSpec.ports?.find((p) => p.port === flow.to.port);
-      const fqdn = serviceHost(flow.to.service, flow.to.namespace);
       for (let i = 0; i < (flow.perTick ?? 1); i++) {
         const at = this.now();
         const caller = callers[(this.ticks + i) % callers.length]!;
         const dest = dests[(this.ticks + i) % dests.length]!;
         const targetPort = (svcPort && containerPortFor(dest.pod, svcPort)) ?? flow.to.port;
-        const mode = peerModeFor(
-          peerAuthentications,
-          { namespace: dest.ns, labels: dest.pod.metadata.labels },
-          targetPort,
-        ).mode;
-        // The caller's sidecar: its DestinationRule's tls mode, else auto mTLS (mTLS exactly when the endpoint has a sidecar).
-        const tls = caller.sidecar
-          ? clientTlsFor(
-              destinationRules,
-              { namespace: caller.ns, labels: caller.pod.metadata.labels },
-              { host: fqdn, serviceNamespace: flow.to.namespace, port: flow.to.port },
-            ).tls
-          : undefined;
-        const sendsMtls = caller.sidecar && (tls === 'ISTIO_MUTUAL' || (tls === undefined && dest.sidecar));
         const callerPort = this.port++ > 60000 ? (this.port = 40000) : this.port;
-        const start = at.toISOString();
-        const requestId = randomUUID();
-        const authority = `${flow.to.service}.${flow.to.namespace}.svc.cluster.local:${flow.to.port}`;
-        const path = flow.path ?? '/';
-        const outboundCluster = `outbound|${flow.to.port}||${fqdn}`;
-        const refused = dest.sidecar && mode === 'STRICT' && !sendsMtls;
-        const callerContainer = caller.sidecar
-          ? proxyContainerName
-          : (((caller.pod.spec ?? {}) as PodShape).containers?.[0]?.name ?? 'app');
-        if (refused) {
-          // Plaintext into STRICT: no filter chain takes the connection; nothing is counted as a request.
-          this.log(
-            dest,
-            proxyContainerName,
-            accessLogLine(
-              {
-                start_time: start,
-                response_code: 0,
-                response_flags: 'NR',
-                response_code_details: 'filter_chain_not_found',
-                bytes_received: 0,
-                bytes_sent: 0,
-                duration: 0,
-                downstream_local_address: `${dest.ip}:${targetPort}`,
-                downstream_remote_address: `${caller.ip}:${callerPort}`,
-              },
-              enc,
-            ),
-            at,
-          );
-          touched.add(`${dest.ns}/${dest.name}/${proxyContainerName}`);
-          if (caller.sidecar) {
-            this.log(
-              caller,
-              proxyContainerName,
-              accessLogLine(
-                {
-                  start_time: start,
-                  method: 'GET',
-                  path,
-                  protocol: 'HTTP/1.1',
-                  response_code: 503,
-                  response_flags: 'UC',
-                  response_code_details: 'upstream_reset_before_response_started{connection_termination}',
-                  bytes_received: 0,
-                  bytes_sent: 95,
-                  duration: 1,
-                  user_agent: 'curl/8.5.0',
-                  request_id: requestId,
-                  authority,
-                  upstream_host: `${dest.ip}:${targetPort}`,
-                  upstream_cluster: outboundCluster,
-                  downstream_local_address: `${fqdn}:${flow.to.port}`,
-                  downstream_remote_address: `${caller.ip}:${callerPort}`,
-                  route_name: 'default',
-                },
-                enc,
-              ),
-              at,
-            );
-            this.count(
-              caller,
-              'istio_requests_total',
-              this.requestLabels('source', caller, dest, flow, '503', 'UC', 'unknown'),
-            );
-          } else {
-            this.log(
-              caller,
-              callerContainer,
-              `${start} ERROR request to http://${authority}${path} failed: read ECONNRESET (connection reset by peer)`,
-              at,
-            );
-          }
-          touched.add(`${caller.ns}/${caller.name}/${callerContainer}`);
-          continue;
+        const traces = judgeRequest({
+          flow,
+          caller,
+          dest,
+          targetPort,
+          callerPort,
+          requestId: randomUUID(),
+          at,
+          encoding: enc,
+          peerAuthentications,
+          destinationRules,
+        });
+        for (const l of traces.logs) {
+          this.log(l.pod, l.container, l.line, at);
+          touched.add(`${l.pod.ns}/${l.pod.name}/${l.container}`);
         }
-        if (sendsMtls && !dest.sidecar) {
-          // ISTIO_MUTUAL toward an endpoint without a sidecar: the app answers the TLS handshake in plaintext.
-          const reason = 'TLS_error:_268435703:SSL_routines:OPENSSL_internal:WRONG_VERSION_NUMBER';
-          this.log(
-            caller,
-            proxyContainerName,
-            accessLogLine(
-              {
-                start_time: start,
-                method: 'GET',
-                path,
-                protocol: 'HTTP/1.1',
-                response_code: 503,
-                response_flags: 'UF',
-                response_code_details: `upstream_reset_before_response_started{connection_failure,${reason}}`,
-                upstream_transport_failure_reason: reason,
-                bytes_received: 0,
-                bytes_sent: 190,
-                duration: 2,
-                user_agent: 'curl/8.5.0',
-                request_id: requestId,
-                authority,
-                upstream_host: `${dest.ip}:${targetPort}`,
-                upstream_cluster: outboundCluster,
-                downstream_local_address: `${fqdn}:${flow.to.port}`,
-                downstream_remote_address: `${caller.ip}:${callerPort}`,
-                route_name: 'default',
-              },
-              enc,
-            ),
-            at,
-          );
-          this.count(
-            caller,
-            'istio_requests_total',
-            this.requestLabels('source', caller, dest, flow, '503', 'UF', 'unknown'),
-          );
-          touched.add(`${caller.ns}/${caller.name}/${proxyContainerName}`);
-          continue;
-        }
-        const policy = sendsMtls ? 'mutual_tls' : 'none';
-        if (dest.sidecar) {
-          this.log(
-            dest,
-            proxyContainerName,
-            accessLogLine(
-              {
-                start_time: start,
-                method: 'GET',
-                path,
-                protocol: 'HTTP/1.1',
-                response_code: 200,
-                response_code_details: 'via_upstream',
-                bytes_received: 0,
-                bytes_sent: 358,
-                duration: 3,
-                upstream_service_time: 2,
-                user_agent: 'curl/8.5.0',
-                request_id: requestId,
-                authority,
-                upstream_host: `${dest.ip}:${targetPort}`,
-                upstream_cluster: `inbound|${targetPort}||`,
-                upstream_local_address: `127.0.0.6:${callerPort + 1}`,
-                downstream_local_address: `${dest.ip}:${targetPort}`,
-                downstream_remote_address: `${caller.ip}:${callerPort}`,
-                requested_server_name: sendsMtls ? `outbound_.${flow.to.port}_._.${fqdn}` : undefined,
-                route_name: 'default',
-              },
-              enc,
-            ),
-            at,
-          );
-          touched.add(`${dest.ns}/${dest.name}/${proxyContainerName}`);
-          this.count(
-            dest,
-            'istio_requests_total',
-            this.requestLabels('destination', caller, dest, flow, '200', '-', policy),
-          );
-        }
-        if (caller.sidecar) {
-          this.log(
-            caller,
-            proxyContainerName,
-            accessLogLine(
-              {
-                start_time: start,
-                method: 'GET',
-                path,
-                protocol: 'HTTP/1.1',
-                response_code: 200,
-                response_code_details: 'via_upstream',
-                bytes_received: 0,
-                bytes_sent: 358,
-                duration: 4,
-                upstream_service_time: 3,
-                user_agent: 'curl/8.5.0',
-                request_id: requestId,
-                authority,
-                upstream_host: `${dest.ip}:${targetPort}`,
-                upstream_cluster: outboundCluster,
-                upstream_local_address: `${caller.ip}:${callerPort}`,
-                downstream_local_address: `${fqdn}:${flow.to.port}`,
-                downstream_remote_address: `${caller.ip}:${callerPort - 1}`,
-                route_name: 'default',
-              },
-              enc,
-            ),
-            at,
-          );
-          touched.add(`${caller.ns}/${caller.name}/${proxyContainerName}`);
-          this.count(
-            caller,
-            'istio_requests_total',
-            this.requestLabels('source', caller, dest, flow, '200', '-', 'unknown'),
-          );
-        }
+        for (const c of traces.requests) this.count(c.pod, 'istio_requests_total', c.labels);
       }
     }
     for (const key of touched) {
       const [ns, pod, container] = key.split('/') as [string, string, string];
       this.sandbox.setPodLogs(ns, pod, container, this.logs.get(key) ?? []);
     }
-  }
-
-  private requestLabels(
-    reporter: 'source' | 'destination',
-    caller: PodRef,
-    dest: PodRef,
-    flow: Flow,
-    code: string,
-    flags: string,
-    policy: string,
-  ): Labels {
-    // A caller without a sidecar has no peer metadata: the destination sees it as unknown.
-    const known = caller.sidecar;
-    return {
-      reporter,
-      source_workload: known ? caller.workload : 'unknown',
-      source_workload_namespace: known ? caller.ns : 'unknown',
-      source_principal: known && policy === 'mutual_tls' ? caller.principal : 'unknown',
-      source_app: known ? caller.app : 'unknown',
-      source_version: known ? caller.version : 'unknown',
-      destination_workload: dest.workload,
-      destination_workload_namespace: dest.ns,
-      destination_principal: policy === 'mutual_tls' ? dest.principal : 'unknown',
-      destination_app: dest.app,
-      destination_version: dest.version,
-      destination_service: serviceHost(flow.to.service, flow.to.namespace),
-      destination_service_name: flow.to.service,
-      destination_service_namespace: flow.to.namespace,
-      request_protocol: 'http',
-      response_code: code,
-      grpc_response_status: '',
-      response_flags: flags,
-      connection_security_policy: policy,
-    };
   }
 
   start(): void {
