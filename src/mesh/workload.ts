@@ -1,13 +1,8 @@
 // Everything that applies to a workload, in one typed answer: the model behind `/mesh describe pod`
 // and `/mesh describe service`. Pure over a MeshSnapshot; rendering lives with the command.
+// The pod view is here; the service view is in service-description.ts, what both share in workload-common.ts.
 import type { KubeObject } from '../kube/objects.ts';
 import { matchesLabels } from '../kube/objects.ts';
-import type { ConfigDump } from '../envoy/config-dump.ts';
-import {
-  destinationRulePathForService,
-  parseIstioConfigPath,
-  virtualServicePathForService,
-} from '../envoy/config-dump.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { authorizationFor } from './authorization.ts';
 import type { AuthorizationView } from './authorization.ts';
@@ -15,8 +10,7 @@ import { parseField, podSpecSchema, podStatusSchema, serviceSpecSchema } from '.
 import type { SpecProblem } from './istio-specs.ts';
 import { effectivePeerAuthentication } from './peer-authentication.ts';
 import type { EffectivePeerAuthentication } from './peer-authentication.ts';
-import { protocolForPort, unclassifiedPortName } from './port-protocol.ts';
-import type { PortProtocol } from './port-protocol.ts';
+import { unclassifiedPortName } from './port-protocol.ts';
 import { type InjectorFacts, missingSidecarCause } from './injection-diagnosis.ts';
 import {
   findProxyContainer,
@@ -29,55 +23,25 @@ import {
 import type { InjectionStatus, ProxySettings, SidecarScope, SidecarVersion } from './sidecar-proxy.ts';
 import {
   destinationRulesForService,
-  ingressExposure,
   podPhase,
   refOf,
   subsetIndexOf,
-  targetPortOn,
   virtualServicesForService,
 } from './traffic-routing.ts';
-import type { DestinationRuleSummary, IngressExposure, ObjectRef, VirtualServiceSummary } from './traffic-routing.ts';
+import type { DestinationRuleSummary, ObjectRef, VirtualServiceSummary } from './traffic-routing.ts';
+import { dedupe, labelsOf, portViews, routingWarnings } from './workload-common.ts';
+import type { ServiceBacking, Warning } from './workload-common.ts';
 import { resolveWorkload } from './workload-ref.ts';
 import type { WorkloadRef } from './workload-ref.ts';
 
-export type WarningCode =
-  | 'no-sidecar'
-  | 'injection-mismatch'
-  | 'not-running'
-  | 'container-not-ready'
-  | 'no-service'
-  | 'unclassified-port'
-  | 'subset-selects-no-pods'
-  | 'pod-in-no-subset'
-  | 'route-subset'
-  | 'route-to-empty-subset'
-  | 'no-route-reaches-pod'
-  | 'invalid-spec'
-  | 'no-pods'
-  | 'no-meshed-pods'
-  | 'stale-proxy-config'
-  | 'proxy-config'
-  | 'reserved-uid'
-  | 'telemetry-labels';
-
-export interface Warning {
-  code: WarningCode;
-  message: string;
-}
-
-export interface ServicePortView {
-  name?: string;
-  port: number;
-  /** The pod port it targets (for a pod), or the targetPort as written (for a service). */
-  targetPort?: number | string;
-  appProtocol?: string;
-  protocol: PortProtocol;
-}
-
-export interface ServiceBacking {
-  service: ObjectRef;
-  ports: ServicePortView[];
-}
+export type { ServiceBacking, ServicePortView, Warning, WarningCode } from './workload-common.ts';
+export {
+  type DescribeServiceOptions,
+  describeService,
+  type ProxyPortView,
+  type ServiceDescription,
+  ServiceNotFoundError,
+} from './service-description.ts';
 
 export interface SidecarView {
   injection: InjectionStatus;
@@ -130,55 +94,6 @@ function servicesSelecting(snapshot: MeshSnapshot, pod: KubeObject): KubeObject[
       matchesLabels(spec.selector, pod.metadata.labels)
     );
   });
-}
-
-function portViews(svc: KubeObject, pod: KubeObject | undefined): ServicePortView[] {
-  const spec = parseField(svc, serviceSpecSchema);
-  return (spec?.ports ?? []).map((p) => ({
-    name: p.name,
-    port: p.port,
-    targetPort: pod ? (targetPortOn(pod, p) ?? p.targetPort) : (p.targetPort ?? p.port),
-    appProtocol: p.appProtocol,
-    protocol: protocolForPort(p),
-  }));
-}
-
-function labelsOf(pods: readonly KubeObject[]): Record<string, string>[] {
-  return pods.map((p) => p.metadata.labels ?? {});
-}
-
-function routingWarnings(
-  svcName: string,
-  drs: readonly DestinationRuleSummary[],
-  vss: readonly VirtualServiceSummary[],
-  describedPods: 'pod' | 'service',
-): Warning[] {
-  const out: Warning[] = [];
-  for (const dr of drs) {
-    for (const s of dr.subsetsSelectingNoPods) {
-      out.push({
-        code: 'subset-selects-no-pods',
-        message: `DestinationRule ${dr.ref.namespace}/${dr.ref.name}: subset ${s} selects no pod of service ${svcName}`,
-      });
-    }
-    if (dr.matchingSubsets.length === 0 && dr.nonMatchingSubsets.length > 0) {
-      out.push({
-        code: 'pod-in-no-subset',
-        message: `the ${describedPods === 'pod' ? 'pod matches' : 'pods match'} no subset of DestinationRule ${dr.ref.namespace}/${dr.ref.name} (subsets: ${dr.nonMatchingSubsets.join(', ')}); routes to a subset never reach ${describedPods === 'pod' ? 'it' : 'them'}`,
-      });
-    }
-  }
-  for (const vs of vss) {
-    for (const w of vs.warnings) {
-      const code: WarningCode = w.startsWith('no route')
-        ? 'no-route-reaches-pod'
-        : w.includes('selects no pods')
-          ? 'route-to-empty-subset'
-          : 'route-subset';
-      out.push({ code, message: `VirtualService ${vs.ref.namespace}/${vs.ref.name}: ${w}` });
-    }
-  }
-  return out;
 }
 
 export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?: InjectorFacts): PodDescription {
@@ -305,153 +220,6 @@ function podRequirementWarnings(pod: KubeObject): Warning[] {
     });
   }
   return out;
-}
-
-function dedupe(warnings: Warning[]): Warning[] {
-  const seen = new Set<string>();
-  return warnings.filter((w) => (seen.has(w.message) ? false : (seen.add(w.message), true)));
-}
-
-// --- service view ---
-
-export interface ProxyPortView {
-  port: number;
-  virtualService?: { namespace: string; name: string; exists: boolean };
-  destinationRule?: { namespace: string; name: string; exists: boolean };
-}
-
-export interface ServiceDescription {
-  service: ObjectRef;
-  selector: Record<string, string>;
-  ports: ServicePortView[];
-  pods: { pod: ObjectRef; phase?: string; hasSidecar: boolean; proxyReady?: boolean }[];
-  /** Pods that are Running with a ready istio-proxy: the ones whose labels decide subsets (as istioctl does). */
-  meshedPods: ObjectRef[];
-  destinationRules: DestinationRuleSummary[];
-  virtualServices: VirtualServiceSummary[];
-  ingress: IngressExposure[];
-  /** Effective mTLS for the first meshed pod (all pods of one Deployment share it). */
-  peerAuthentication?: EffectivePeerAuthentication;
-  authorization?: AuthorizationView;
-  /** What a pod's Envoy config says, when a config_dump was supplied. */
-  proxyView?: { pod: ObjectRef; ports: ProxyPortView[] };
-  warnings: Warning[];
-}
-
-export interface DescribeServiceOptions {
-  /** config_dump of the first meshed pod, to cross-check what the proxy actually received. */
-  configDump?: ConfigDump;
-}
-
-export class ServiceNotFoundError extends Error {
-  constructor(name: string, namespace: string) {
-    super(`services "${name}" not found in namespace ${namespace}`);
-    this.name = 'ServiceNotFoundError';
-  }
-}
-
-export function describeService(
-  snapshot: MeshSnapshot,
-  name: string,
-  namespace: string,
-  options: DescribeServiceOptions = {},
-): ServiceDescription {
-  const svc = snapshot.get('Service', namespace, name);
-  if (!svc) throw new ServiceNotFoundError(name, namespace);
-  const problems: SpecProblem[] = [];
-  const warnings: Warning[] = [];
-  const spec = parseField(svc, serviceSpecSchema, problems);
-  const selector = spec?.selector ?? {};
-  const selected = Object.keys(selector).length ? snapshot.podsMatching(namespace, selector) : [];
-  const pods = selected.map((p) => {
-    const status = parseField(p, podStatusSchema, undefined, 'status');
-    const proxyStatus = [...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])].find(
-      (s) => s.name === proxyContainerName,
-    );
-    return {
-      pod: refOf(p),
-      phase: podPhase(p),
-      hasSidecar: findProxyContainer(p) !== undefined,
-      proxyReady: proxyStatus?.ready,
-      obj: p,
-    };
-  });
-  const meshed = pods.filter((p) => p.phase === 'Running' && p.hasSidecar && p.proxyReady !== false);
-  if (selected.length === 0) warnings.push({ code: 'no-pods', message: `Service ${name} has no pods` });
-  else if (meshed.length === 0)
-    warnings.push({
-      code: 'no-meshed-pods',
-      message: `Service ${name} has no Istio pods (${selected.length} pods in service); inject a sidecar and restart them`,
-    });
-  for (const p of pods)
-    if (!p.hasSidecar) warnings.push({ code: 'no-sidecar', message: `pod ${p.pod.name} has no Istio sidecar` });
-
-  const ports = portViews(svc, undefined);
-  for (const p of spec?.ports ?? []) {
-    const what = unclassifiedPortName(p);
-    if (what)
-      warnings.push({
-        code: 'unclassified-port',
-        message: `port ${p.port}: Istio does not recognise the protocol in ${what}; it falls back to protocol sniffing`,
-      });
-  }
-  const describedLabels = labelsOf((meshed.length ? meshed : pods).map((p) => p.obj));
-  const drs = destinationRulesForService(snapshot, name, namespace, describedLabels, labelsOf(selected), problems);
-  const vss = virtualServicesForService(snapshot, name, namespace, subsetIndexOf(drs), problems);
-  warnings.push(...routingWarnings(name, drs, vss, 'service'));
-  const first = meshed[0]?.obj;
-  let proxyView: ServiceDescription['proxyView'];
-  if (first && options.configDump) {
-    proxyView = { pod: refOf(first), ports: [] };
-    for (const p of spec?.ports ?? []) {
-      const view: ProxyPortView = { port: p.port };
-      const key = { name, namespace };
-      const vsPath = parseIstioConfigPath(virtualServicePathForService(options.configDump, key, p.port) ?? '');
-      if (vsPath)
-        view.virtualService = {
-          namespace: vsPath.namespace,
-          name: vsPath.name,
-          exists: !!snapshot.get('VirtualService', vsPath.namespace, vsPath.name),
-        };
-      const drPath = parseIstioConfigPath(destinationRulePathForService(options.configDump, key, p.port) ?? '');
-      if (drPath)
-        view.destinationRule = {
-          namespace: drPath.namespace,
-          name: drPath.name,
-          exists: !!snapshot.get('DestinationRule', drPath.namespace, drPath.name),
-        };
-      for (const [kind, ref] of [
-        ['virtual service', view.virtualService],
-        ['destination rule', view.destinationRule],
-      ] as const) {
-        if (ref && !ref.exists)
-          warnings.push({
-            code: 'stale-proxy-config',
-            message: `proxy is stale: it references the non-existent ${kind} ${ref.namespace}/${ref.name}`,
-          });
-      }
-      proxyView.ports.push(view);
-    }
-  }
-  for (const p of problems) warnings.push({ code: 'invalid-spec', message: `${p.object}: ${p.problem}` });
-  return {
-    service: refOf(svc),
-    selector,
-    ports,
-    pods: pods.map(({ obj: _obj, ...rest }) => rest),
-    meshedPods: meshed.map((p) => p.pod),
-    destinationRules: drs,
-    virtualServices: vss,
-    ingress: ingressExposure(snapshot, vss),
-    peerAuthentication: first
-      ? effectivePeerAuthentication(snapshot, namespace, first.metadata.labels, [
-          ...new Set(portViews(svc, first).flatMap((p) => (typeof p.targetPort === 'number' ? [p.targetPort] : []))),
-        ])
-      : undefined,
-    authorization: first ? authorizationFor(snapshot, namespace, first.metadata.labels, [name]) : undefined,
-    proxyView,
-    warnings: dedupe(warnings),
-  };
 }
 
 // --- one call for `/mesh describe pod ...` ---
