@@ -1,7 +1,7 @@
 // Cluster access for meshops. Every request goes through @kubernetes/client-node: its KubeConfig
 // supplies authentication and TLS, its fetch library sends. We keep the JSON raw (no generated model
 // classes) so that fields the models do not know, and Istio kinds, survive untouched.
-import { HttpMethod, IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { type HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { z } from 'zod';
 import type { KubeObject } from './objects.ts';
@@ -59,7 +59,6 @@ const apiGroupListSchema = z.object({
 
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
-  private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly options: KubeClientOptions;
   private servedVersions: Promise<Map<string, Set<string>>> | undefined;
 

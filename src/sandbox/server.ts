@@ -146,14 +146,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (!p || p.group !== '' || p.plural !== 'pods' || p.subresource !== 'portforward' || !p.namespace || !p.name)
         throw pathNotFound();
       const rt = handler.resolve(p);
-      const verb = req.method === 'POST' ? 'create' : 'get';
-      if (
-        !authorized(store, who, verb, '', 'pods/portforward', p.namespace, p.name) &&
-        !authorized(store, who, 'create', '', 'pods/portforward', p.namespace, p.name)
-      ) {
+      // As the real API server: SPDY (POST) needs `create`; a WebSocket upgrade (GET) needs `get`, and from
+      // 1.35 also `create` (KEP-4006, AuthorizePodWebsocketUpgradeCreatePermission, on by default).
+      const verbs =
+        req.method === 'POST' ? ['create'] : Number(serverVersion.minor) >= 35 ? ['get', 'create'] : ['get'];
+      const missing = verbs.find((verb) => !authorized(store, who, verb, '', 'pods/portforward', p.namespace, p.name));
+      if (missing) {
         throw forbidden({
           user: who.user,
-          verb,
+          verb: missing,
           group: '',
           resource: 'pods',
           subresource: 'portforward',

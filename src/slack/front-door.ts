@@ -6,7 +6,7 @@
 // HTTP also refuses a request timestamp more than five minutes away from our clock in either direction
 // (Bolt refuses only old ones).
 // The checks are in delivery-check.ts, the HTTP door in http-guard.ts; the Socket Mode door is here.
-import { type SocketModeReceiver } from '@slack/bolt';
+import type { SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { type CheckOptions, checkDelivery, describe, firstIssue, record, type Verdict } from './delivery-check.ts';

@@ -1,7 +1,7 @@
 // The HTTP front door: in front of Bolt's HTTPReceiver, a request to the events endpoint is read,
 // verified (signature, and a timestamp at most five minutes away from our clock in either direction;
 // Bolt refuses only old ones), parsed and checked before Bolt sees it.
-import { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import { type HTTPReceiver, verifySlackRequest } from '@slack/bolt';
 import { z } from 'zod';

@@ -216,6 +216,42 @@ describe('pods/portforward under RBAC, for an impersonated identity (sandbox API
     expect(err).toMatchObject({ kind: 'tunnel', status: 403 });
   });
 
+  it('a WebSocket upgrade is a GET: `get` is what it needs before 1.35, and `get` plus `create` from 1.35', async () => {
+    const only = (name: string, verbs: string[]): KubeObject[] => [
+      rbac('Role', `only-${name}`, { rules: [{ apiGroups: [''], resources: ['pods/portforward'], verbs }] }),
+      rbac('RoleBinding', `only-${name}`, {
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `only-${name}` },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
+      }),
+    ];
+    for (const [version, getOnly, createOnly] of [
+      ['v1.32.0', 200, 403],
+      ['v1.35.0', 403, 403],
+    ] as const) {
+      const box = await startSandbox({
+        controllers: false,
+        kubernetesVersion: version,
+        seed: [...seed, ...only('g', ['get']), ...only('c', ['create'])],
+      });
+      try {
+        box.podEndpoints.register(NS, 'web-1', 8080, (_req, res) => res.writeHead(200).end('ok'));
+        const kc = new KubeConfig();
+        kc.loadFromString(box.kubeconfig());
+        const root = new KubeClient(kc, { timeoutMs: 5000 });
+        const status = async (user: string) =>
+          (await get(root.as({ user })).catch((e: { status?: number }) => e)).status;
+        expect([version, await status('g'), await status('c'), await status('alice')]).toEqual([
+          version,
+          getOnly,
+          createOnly,
+          200,
+        ]);
+      } finally {
+        await box.close();
+      }
+    }
+  });
+
   it('a caller who may not impersonate is refused before RBAC looks at the pod', async () => {
     const kc = new KubeConfig();
     kc.loadFromString(sb.kubeconfig({ user: 'mallory' }));

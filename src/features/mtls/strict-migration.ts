@@ -14,7 +14,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
 import type { Target } from '../../approvals/request.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
-import { type ScanOptions } from './plaintext-scan.ts';
+import type { ScanOptions } from './plaintext-scan.ts';
 import { meshedNamespaces, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
 import { type WatchReport, type WatchState, failureLines, newWatchState, watchOnce } from './migration-watch.ts';
 import {
