@@ -164,7 +164,7 @@ export class Router {
         outcome: 'ok',
         command: command.name,
         cluster: cluster.name,
-        rendered: fitToSlack({ ...rendered, blocks: [...rendered.blocks, footer] }, `${command.name}-output.txt`),
+        rendered: fitToSlack(rendered, `${command.name}-output.txt`, footer),
       };
     } catch (err) {
       reply = { ...this.failure(err, log, `answering ${command.name}`), command: command.name, cluster: cluster.name };

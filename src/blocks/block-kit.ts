@@ -189,28 +189,30 @@ export function blockChars(blocks: Block[]): number {
 /**
  * Makes any rendered message fit Slack: at most 50 blocks and about 12k characters of blocks. Blocks
  * that do not fit are turned into text and moved into a file for the thread, and the message says so.
- * Action blocks (buttons) are kept whenever possible because they are what the reader acts on.
+ * Action blocks (buttons) are kept whenever possible because they are what the reader acts on, and a
+ * `footer` (the router's cluster line) always stays last in the message, never in the file.
  */
-export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt'): Rendered {
+export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', footer?: Block): Rendered {
   const text = truncate(rendered.text || 'meshops', 3000);
-  const blocks = rendered.blocks;
+  const tail = footer ? [footer] : [];
+  const blocks = [...rendered.blocks, ...tail];
   if (blocks.length <= LIMITS.blocksPerMessage && blockChars(blocks) <= LIMITS.totalBlockChars)
-    return { ...rendered, text };
-  const actionsBlocks = blocks.filter((b) => b.type === 'actions').slice(0, 2);
+    return { ...rendered, text, blocks };
+  const actionsBlocks = rendered.blocks.filter((b) => b.type === 'actions').slice(0, 2);
   const note = context(`_Output was too long for one message: the rest is in the thread as \`${filename}\`._`);
-  const reserve = blockChars([...actionsBlocks, note]) + 2;
+  const reserve = blockChars([...actionsBlocks, note, ...tail]) + 2;
   const kept: Block[] = [];
   const moved: Block[] = [];
-  for (const b of blocks) {
+  for (const b of rendered.blocks) {
     if (b.type === 'actions') continue;
     const fits =
-      kept.length + actionsBlocks.length + 1 < LIMITS.blocksPerMessage &&
+      kept.length + actionsBlocks.length + 1 + tail.length < LIMITS.blocksPerMessage &&
       blockChars([...kept, b]) + reserve <= LIMITS.totalBlockChars;
     if (fits && moved.length === 0) kept.push(b);
     else moved.push(b);
   }
   const overflow: Attachment = { filename, title: filename, content: moved.map(blockToText).join('\n') + '\n' };
-  return { text, blocks: [...kept, note, ...actionsBlocks], files: [...(rendered.files ?? []), overflow] };
+  return { text, blocks: [...kept, note, ...actionsBlocks, ...tail], files: [...(rendered.files ?? []), overflow] };
 }
 
 /** A readable text rendering of one block (console output and overflow files). */
