@@ -8,19 +8,20 @@ import { matchesLabels } from '../kube/objects.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { deploymentSpecSchema, parseField } from './istio-specs.ts';
 
+// Messages are ours: they reach people as "That does not look like a workload: name is empty".
 const k8sName = z
   .string()
-  .min(1)
-  .max(253)
+  .min(1, 'is empty')
+  .max(253, 'is longer than 253 characters')
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes name');
 const labelKey = z
   .string()
-  .min(1)
-  .max(317)
+  .min(1, 'is empty')
+  .max(317, 'is longer than 317 characters')
   .regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a label key');
 const labelValue = z
   .string()
-  .max(63)
+  .max(63, 'is longer than 63 characters (the most a label value has)')
   .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'must be a label value');
 
 export const workloadRefSchema = z.discriminatedUnion('kind', [
