@@ -154,7 +154,8 @@ async function liveBase(analyzers: readonly string[]) {
   const { loadSettings } = await import('./config.ts');
   const { connect } = await import('./kube/connect.ts');
   const { loadLiveSnapshot } = await import('./mesh/live-snapshot.ts');
-  const connection = await connect(loadSettings());
+  // Read-only, and --live means the cluster the kubeconfig points at (as istioctl): not the console's demo default.
+  const connection = await connect(loadSettings(), {}, { localDefault: 'cluster' });
   try {
     const cluster = connection.clusters[0];
     if (!cluster) return undefined;

@@ -75,6 +75,11 @@ const envSchema = z.object({
     z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus server' }).optional(),
   ),
   MESHOPS_READ_ONLY: optionalText.pipe(z.enum(['true', 'false'], { error: 'true or false' }).optional()),
+  MESHOPS_CONSOLE_IMPERSONATION: optionalText.pipe(
+    z
+      .enum(['true', 'false'], { error: "true or false (allow the console's `as <user>` on a real cluster)" })
+      .optional(),
+  ),
   LOG_LEVEL: optionalText.pipe(z.enum(logLevels, { error: `one of ${logLevels.join(', ')}` }).optional()),
 });
 
@@ -100,6 +105,11 @@ export interface Settings {
   healthPort: number;
   /** Diagnose, never act: no approvals service, no fix buttons (the read-only install sets it). */
   readOnly: boolean;
+  /**
+   * The console's `as <user>` on a real cluster (it is always on with the demo). Off by default: switching who
+   * you are makes the two-person rule one typed line.
+   */
+  consoleImpersonation: boolean;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -169,6 +179,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     prometheusUrl: e.MESHOPS_PROMETHEUS_URL,
     healthPort: e.HEALTH_PORT ?? 8080,
     readOnly: e.MESHOPS_READ_ONLY === 'true',
+    consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

@@ -1,5 +1,6 @@
-// Where meshops finds its cluster: in-cluster service account, else a kubeconfig (KUBECONFIG or
-// ~/.kube/config, current or chosen context), else the built-in demo mesh on a sandbox API server.
+// Where meshops finds its cluster. Slack mode: in-cluster service account, else a kubeconfig (KUBECONFIG or
+// ~/.kube/config, current or chosen context). The console and `meshops run`: the built-in demo mesh on a
+// sandbox API server, unless a cluster is chosen explicitly (MESHOPS_KUBE, a context).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,18 @@ export interface Connection {
   defaultCluster: string;
   /** Human words for the start-up log and the console banner. */
   description: string;
+  /** How the cluster was chosen, and how to choose another, for the console banner. */
+  choice?: string;
   close(): Promise<void>;
+}
+
+export interface PickOptions {
+  /**
+   * Without Slack, with MESHOPS_KUBE=auto and no context named: `demo` (the console and `meshops run`, which
+   * can propose and approve changes: a real cluster only when chosen) or `cluster` (read-only front doors such
+   * as `meshops analyze --live`, which mean the cluster the kubeconfig points at, as istioctl does).
+   */
+  localDefault?: 'demo' | 'cluster';
 }
 
 /** Start-up cannot pick a cluster: one line saying what is wrong and what to set instead. */
@@ -30,17 +42,28 @@ export class ConnectError extends Error {
   }
 }
 
+/** The settings that choose a real cluster for the console: MESHOPS_KUBE=kubeconfig|in-cluster, or a context. */
+export const CHOOSE_A_CLUSTER =
+  'MESHOPS_KUBE=kubeconfig (the current context), MESHOPS_KUBE_CONTEXT=<context>, or MESHOPS_KUBE=in-cluster';
+
 /**
- * Which cluster to use. The demo mesh is used only when asked for (MESHOPS_KUBE=demo), or when nothing at
- * all is configured and no Slack workspace would be served fake answers; anything configured but broken
- * (a KUBECONFIG naming missing files, a pod without its service-account token, a context with no
- * kubeconfig) stops start-up instead of falling back silently.
+ * Which cluster to use. The demo mesh is used when asked for (MESHOPS_KUBE=demo), and by the console when no
+ * cluster is chosen explicitly, so that typing in a console never acts on whatever cluster a kubeconfig happens
+ * to point at. Anything configured but broken (a KUBECONFIG naming missing files, a pod without its
+ * service-account token, a context with no kubeconfig) stops start-up instead of falling back silently.
  */
-export function pickSource(settings: Settings, env: Record<string, string | undefined> = process.env): ClusterSource {
+export function pickSource(
+  settings: Settings,
+  env: Record<string, string | undefined> = process.env,
+  options: PickOptions = {},
+): ClusterSource {
   const wanted = settings.kube.source;
   const listed = (settings.kube.kubeconfigPath ?? '').split(':').filter(Boolean);
   const missing = listed.filter((p) => !existsSync(p));
   if (wanted === 'demo' || wanted === 'in-cluster') return wanted;
+  const contextNamed = Boolean(settings.kube.context || settings.kube.contexts?.length);
+  if (!settings.slack && wanted === 'auto' && !contextNamed && (options.localDefault ?? 'demo') === 'demo')
+    return 'demo';
   if (listed.length > 0 && missing.length === listed.length) {
     throw new ConnectError(
       `KUBECONFIG names ${missing.join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not exist: point it at your kubeconfig file, unset it to use ~/.kube/config, or set MESHOPS_KUBE=demo for the built-in demo mesh`,
@@ -54,7 +77,7 @@ export function pickSource(settings: Settings, env: Record<string, string | unde
     );
   }
   if (listed.length > 0 || existsSync(join(homedir(), '.kube', 'config'))) return 'kubeconfig';
-  if (settings.kube.context || settings.kube.contexts?.length) {
+  if (contextNamed) {
     throw new ConnectError(
       `MESHOPS_KUBE_CONTEXT${settings.kube.contexts?.length ? 'S' : ''} is set but there is no kubeconfig (KUBECONFIG is unset and ~/.kube/config does not exist)`,
     );
@@ -67,14 +90,34 @@ export function pickSource(settings: Settings, env: Record<string, string | unde
   return 'demo';
 }
 
-export async function connect(settings: Settings, clientOptions: KubeClientOptions = {}): Promise<Connection> {
-  const source = pickSource(settings);
+/** Why this source, in words for the console banner. */
+function choiceWords(settings: Settings, source: ClusterSource): string {
+  if (source !== 'demo')
+    return settings.kube.source === 'auto'
+      ? `chosen by ${settings.kube.contexts?.length ? 'MESHOPS_KUBE_CONTEXTS' : 'MESHOPS_KUBE_CONTEXT'}`
+      : `chosen by MESHOPS_KUBE=${settings.kube.source}`;
+  if (settings.kube.source === 'demo') return 'chosen by MESHOPS_KUBE=demo';
+  const kubeconfig = settings.kube.kubeconfigPath
+    ? 'KUBECONFIG is set, but no cluster was chosen'
+    : existsSync(join(homedir(), '.kube', 'config'))
+      ? '~/.kube/config exists, but no cluster was chosen'
+      : 'no cluster was chosen';
+  return `${kubeconfig}, so nothing here touches a real cluster; to use one, set ${CHOOSE_A_CLUSTER}`;
+}
+
+export async function connect(
+  settings: Settings,
+  clientOptions: KubeClientOptions = {},
+  options: PickOptions = {},
+): Promise<Connection> {
+  const source = pickSource(settings, process.env, options);
+  const choice = settings.slack ? undefined : choiceWords(settings, source);
   if (source === 'demo') {
     // Imported lazily: a production install never loads the sandbox, and the container image has none.
     const { startDemoSandbox } = await loadDemoModule(
       settings.kube.source === 'demo'
         ? 'the built-in demo mesh (MESHOPS_KUBE=demo)'
-        : 'the built-in demo mesh (the fallback when there is no cluster or kubeconfig)',
+        : "the built-in demo mesh (the console's default when no cluster is chosen)",
       () => import('../demo/demo-mesh.ts'),
     );
     const sandbox = await startDemoSandbox();
@@ -86,6 +129,7 @@ export async function connect(settings: Settings, clientOptions: KubeClientOptio
       clusters: [{ name, kube: new KubeClient(kc, clientOptions) }],
       defaultCluster: name,
       description: `the built-in demo mesh (sandbox API server at ${sandbox.url})`,
+      ...(choice ? { choice } : {}),
       close: () => sandbox.close(),
     };
   }
@@ -142,6 +186,7 @@ export async function connect(settings: Settings, clientOptions: KubeClientOptio
       source === 'in-cluster'
         ? 'the cluster it runs in (service account)'
         : `kubeconfig context${clusters.length > 1 ? 's' : ''} ${contexts.join(', ')}`,
+    ...(choice ? { choice } : {}),
     close: async () => {},
   };
 }
