@@ -1,5 +1,13 @@
 // Block Kit as plain data, with builders that respect Slack's limits. Commands build their answers
 // here without knowing anything about Bolt or the Web API; src/slack/ sends them, the console prints them.
+// Text is cut safely (safe-text.ts); what a builder had to cut is remembered, so that fitToSlack can put the whole
+// of it into a file in the thread and say so.
+import { count } from './count.ts';
+import { emojify, unMrkdwn } from './emoji.ts';
+import { truncate, truncateLines } from './safe-text.ts';
+
+export { andMore, count, countRequests, plural, verb } from './count.ts';
+export { safeCut, truncate, truncateLines } from './safe-text.ts';
 
 export const LIMITS = {
   blocksPerMessage: 50,
@@ -78,17 +86,34 @@ export interface Rendered {
   modal?: { callbackId: string; params?: Record<string, string> };
 }
 
-export function truncate(text: string, max: number, marker = '…'): string {
-  if (text.length <= max) return text;
-  return text.slice(0, Math.max(0, max - marker.length)) + marker;
-}
-
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export const mrkdwn = (text: string): TextObject => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
+/** Text objects a builder had to cut, with the whole text and the limit they were cut to. */
+const cutTexts = new WeakMap<TextObject, { full: string; max: number }>();
+/** Blocks that lost something when built (cut text, fields or elements over the limit): the block uncut. */
+const uncutBlocks = new WeakMap<Block, Block>();
+
+/** What a cut text says when there is no file to point to: how many lines are not shown. */
+const linesLeftOut = (more: number) => (more > 0 ? `_…and ${count(more, 'more line')}_` : '');
+
+function cutMrkdwn(text: string, max: number, note = linesLeftOut): TextObject {
+  if (text.length <= max) return { type: 'mrkdwn', text };
+  const t: TextObject = { type: 'mrkdwn', text: truncateLines(text, max, note) };
+  cutTexts.set(t, { full: text, max });
+  return t;
+}
+
+function remember<B extends Block>(block: B, uncut: () => Block, cut: boolean): B {
+  if (cut) uncutBlocks.set(block, uncut());
+  return block;
+}
+
+const wasCut = (t: TextObject | undefined) => t !== undefined && cutTexts.has(t);
+
+export const mrkdwn = (text: string): TextObject => cutMrkdwn(text, LIMITS.sectionText);
 export const plain = (text: string): TextObject => ({ type: 'plain_text', text, emoji: true });
 
 export function header(text: string): Block {
@@ -96,18 +121,26 @@ export function header(text: string): Block {
 }
 
 export function section(text: string): Block {
-  return { type: 'section', text: mrkdwn(text) };
+  const t = mrkdwn(text);
+  return remember({ type: 'section', text: t }, () => ({ type: 'section', text: { type: 'mrkdwn', text } }), wasCut(t));
 }
 
 export function fields(pairs: Array<[string, string]>): Block {
-  return {
-    type: 'section',
-    fields: pairs.slice(0, LIMITS.fieldsPerSection).map(([k, v]) => mrkdwn(truncate(`*${k}*\n${v}`, LIMITS.fieldText))),
-  };
+  const texts = pairs.slice(0, LIMITS.fieldsPerSection).map(([k, v]) => cutMrkdwn(`*${k}*\n${v}`, LIMITS.fieldText));
+  const whole = () => ({
+    type: 'section' as const,
+    fields: pairs.map(([k, v]): TextObject => ({ type: 'mrkdwn', text: `*${k}*\n${v}` })),
+  });
+  return remember({ type: 'section', fields: texts }, whole, pairs.length > texts.length || texts.some(wasCut));
 }
 
 export function context(...texts: string[]): Block {
-  return { type: 'context', elements: texts.slice(0, LIMITS.contextElements).map((t) => mrkdwn(t)) };
+  const elements = texts.slice(0, LIMITS.contextElements).map((t) => mrkdwn(t));
+  const whole = () => ({
+    type: 'context' as const,
+    elements: texts.map((text): TextObject => ({ type: 'mrkdwn', text })),
+  });
+  return remember({ type: 'context', elements }, whole, texts.length > elements.length || elements.some(wasCut));
 }
 
 export function divider(): Block {
@@ -152,6 +185,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
 /**
  * A table as a code-block section. When it does not fit one section, the section shows the rows that
  * fit and says how many more there are; the caller gets the full table back to attach as a file.
+ * Cells are plain text: they are escaped for the message (columns line up as in the file), not in the file.
  */
 export function tableBlock(
   headers: string[],
@@ -159,23 +193,24 @@ export function tableBlock(
   filename: string,
 ): { block: Block; overflow?: Attachment } {
   const full = formatTable(headers, rows);
+  const lines = full.split('\n').map(esc);
   const budget = LIMITS.sectionText - 80;
-  if (full.length + 8 <= budget) return { block: section('```\n' + full + '\n```') };
-  const lines = full.split('\n');
+  const whole = lines.join('\n');
+  if (whole.length + 8 <= budget) return { block: section('```\n' + whole + '\n```') };
   let shown = '';
-  let count = 0;
+  let n = 0;
   for (const l of lines) {
     if (shown.length + l.length + 1 > budget - 60) break;
     shown += (shown ? '\n' : '') + l;
-    count++;
+    n++;
   }
-  const more = lines.length - count;
+  const more = lines.length - n;
   return {
     block: section(
       '```\n' +
         shown +
         '\n```\n' +
-        `_…and ${more} more row${more === 1 ? '' : 's'}: the full table is in the thread as \`${filename}\`._`,
+        `_…and ${count(more, 'more row')}: the full table is in the thread as \`${filename}\`._`,
     ),
     overflow: { filename, title: filename, content: full + '\n' },
   };
@@ -186,40 +221,83 @@ export function blockChars(blocks: Block[]): number {
   return JSON.stringify(blocks).length;
 }
 
+/** A block whose cut texts now point to the file in the thread that holds them whole. */
+function pointingToFile(block: Block, filename: string): Block {
+  const note = (more: number) =>
+    more > 0
+      ? `_…and ${count(more, 'more line')}: all of it is in the thread as \`${filename}\`_`
+      : `_(cut: all of it is in the thread as \`${filename}\`)_`;
+  const fix = (t: TextObject): TextObject => {
+    const cut = cutTexts.get(t);
+    return cut ? { type: 'mrkdwn', text: truncateLines(cut.full, cut.max, note) } : t;
+  };
+  if (block.type === 'section')
+    return {
+      ...block,
+      ...(block.text ? { text: fix(block.text) } : {}),
+      ...(block.fields ? { fields: block.fields.map(fix) } : {}),
+    };
+  if (block.type === 'context') return { ...block, elements: block.elements.map(fix) };
+  return block;
+}
+
 /**
  * Makes any rendered message fit Slack: at most 50 blocks and about 12k characters of blocks. Blocks
- * that do not fit are turned into text and moved into a file for the thread, and the message says so.
- * Action blocks (buttons) are kept whenever possible because they are what the reader acts on, and a
- * `footer` (the router's cluster line) always stays last in the message, never in the file.
+ * that do not fit are turned into text and moved into a file for the thread, and the message says how many.
+ * What a builder had to cut (a long section, fields or context elements over the limit) goes into the same
+ * file whole, and the cut text says so. Action blocks (buttons) are kept whenever possible because they
+ * are what the reader acts on, and a `footer` (the router's cluster line) always stays last in the
+ * message, never in the file.
  */
 export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', footer?: Block): Rendered {
-  const text = truncate(rendered.text || 'meshops', 3000);
+  const text = truncate(rendered.text || 'meshops', LIMITS.sectionText);
+  const original = rendered.blocks;
+  const cut = original.map((b) => uncutBlocks.get(b));
+  const blocks = original.map((b, i) => (cut[i] ? pointingToFile(b, filename) : b));
   const tail = footer ? [footer] : [];
-  const blocks = [...rendered.blocks, ...tail];
-  if (blocks.length <= LIMITS.blocksPerMessage && blockChars(blocks) <= LIMITS.totalBlockChars)
-    return { ...rendered, text, blocks };
-  const actionsBlocks = rendered.blocks.filter((b) => b.type === 'actions').slice(0, 2);
-  const note = context(`_Output was too long for one message: the rest is in the thread as \`${filename}\`._`);
-  const reserve = blockChars([...actionsBlocks, note, ...tail]) + 2;
+  const fits =
+    blocks.length + tail.length <= LIMITS.blocksPerMessage &&
+    blockChars([...blocks, ...tail]) <= LIMITS.totalBlockChars;
+  if (fits && !cut.some(Boolean)) return { ...rendered, text, blocks: [...original, ...tail] };
+  const fileParts: string[] = [];
   const kept: Block[] = [];
-  const moved: Block[] = [];
-  for (const b of rendered.blocks) {
-    if (b.type === 'actions') continue;
-    const fits =
-      kept.length + actionsBlocks.length + 1 + tail.length < LIMITS.blocksPerMessage &&
-      blockChars([...kept, b]) + reserve <= LIMITS.totalBlockChars;
-    if (fits && moved.length === 0) kept.push(b);
-    else moved.push(b);
+  let movedCount = 0;
+  if (fits) {
+    kept.push(...blocks);
+    cut.forEach((whole) => whole && fileParts.push(blockToText(whole)));
+  } else {
+    const actionsBlocks = blocks.filter((b) => b.type === 'actions').slice(0, 2);
+    const noteFor = (n: number) =>
+      context(
+        `_…and ${count(n, 'more part')} of this answer in the thread as \`${filename}\`: it was too long for one message._`,
+      );
+    const reserve = blockChars([...actionsBlocks, noteFor(LIMITS.blocksPerMessage * 10), ...tail]) + 2;
+    let moving = false;
+    blocks.forEach((b, i) => {
+      if (b.type === 'actions') return;
+      const whole = cut[i];
+      moving ||=
+        kept.length + actionsBlocks.length + 1 + tail.length >= LIMITS.blocksPerMessage ||
+        blockChars([...kept, b]) + reserve > LIMITS.totalBlockChars;
+      if (moving) {
+        fileParts.push(blockToText(whole ?? (original[i] as Block)));
+        if (b.type !== 'divider') movedCount++;
+      } else {
+        kept.push(b);
+        if (whole) fileParts.push(blockToText(whole));
+      }
+    });
+    kept.push(noteFor(movedCount), ...actionsBlocks);
   }
-  const overflow: Attachment = { filename, title: filename, content: moved.map(blockToText).join('\n') + '\n' };
-  return { text, blocks: [...kept, note, ...actionsBlocks, ...tail], files: [...(rendered.files ?? []), overflow] };
+  const overflow: Attachment = { filename, title: filename, content: fileParts.join('\n') + '\n' };
+  return { ...rendered, text, blocks: [...kept, ...tail], files: [...(rendered.files ?? []), overflow] };
 }
 
 /** A readable text rendering of one block (console output and overflow files). */
 export function blockToText(block: Block): string {
   switch (block.type) {
     case 'header':
-      return `== ${block.text.text} ==`;
+      return `== ${emojify(block.text.text)} ==`;
     case 'section': {
       const parts = [block.text?.text ?? '', ...(block.fields ?? []).map((f) => f.text.replace(/\n/, ': '))].filter(
         Boolean,
@@ -227,41 +305,16 @@ export function blockToText(block: Block): string {
       return parts.map(unMrkdwn).join('\n');
     }
     case 'context':
-      return block.elements.map((e) => unMrkdwn(e.text)).join('  ·  ');
+      return block.elements.map((e) => (e.type === 'mrkdwn' ? unMrkdwn(e.text) : emojify(e.text))).join('  ·  ');
     case 'divider':
       return '----';
     case 'actions':
-      return block.elements.map((e) => `[ ${e.text.text} ]`).join('  ');
+      return block.elements.map((e) => `[ ${emojify(e.text.text)} ]`).join('  ');
   }
 }
 
-const EMOJI: Record<string, string> = {
-  warning: '⚠️',
-  white_check_mark: '✅',
-  x: '❌',
-  no_entry: '⛔',
-  red_circle: '🔴',
-  large_yellow_circle: '🟡',
-  large_blue_circle: '🔵',
-  hourglass_flowing_sand: '⏳',
-  rotating_light: '🚨',
-  arrows_counterclockwise: '🔄',
-  information_source: 'ℹ️',
-  large_green_circle: '🟢',
-};
-
-function unMrkdwn(text: string): string {
-  return text
-    .replace(/:([a-z_]+):/g, (m, name: string) => EMOJI[name] ?? m)
-    .replace(/```\n?/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)');
-}
-
 export function renderedToText(rendered: Rendered): string {
-  const body = rendered.blocks.length ? rendered.blocks.map(blockToText).join('\n') : rendered.text;
+  const body = rendered.blocks.length ? rendered.blocks.map(blockToText).join('\n') : unMrkdwn(rendered.text);
   const files = (rendered.files ?? []).map((f) => `\n--- ${f.title} ---\n${f.content}`);
   return body + files.join('');
 }

@@ -81,7 +81,7 @@ describe('console on the demo mesh', () => {
     const last = c.output().slice(c.output().lastIndexOf('proxies in bookinfo'));
     expect(last).not.toMatch(/reviews-v2-\S+\s+STALE/);
     c.type('audit');
-    await c.waitFor(/Restart deployment bookinfo\/reviews-v2.*approved by <@bob>.*done/);
+    await c.waitFor(/Restart deployment bookinfo\/reviews-v2.*approved by @bob.*done/);
     c.type('exit');
     await c.done;
   }, 40_000);
