@@ -11,6 +11,7 @@
 //                           ──verified: absent, target as previewed──▶ failed (nothing ran, checked)
 //                           ──verified: absent, target changed──▶ superseded (fresh preview)
 //                           ──verified: unknown──▶ unknown (words, no button)
+import { count } from '../blocks/count.ts';
 import type { AuditAction } from './audit.ts';
 import type { ApprovalRequest, ProposalState } from './request.ts';
 
@@ -190,7 +191,7 @@ export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date
       }
       if (rec.approvals.some((a) => a.userId === event.by.userId)) {
         return refuse(
-          `You already approved this; it needs ${rec.rule.approvers - rec.approvals.length} more approval(s) from other people.`,
+          `You already approved this; it needs ${count(rec.rule.approvers - rec.approvals.length, 'more approval')} from other people.`,
         );
       }
       const approvals = [

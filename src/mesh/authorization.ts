@@ -8,6 +8,7 @@
 // are not enforced by a sidecar through selection.
 import type { KubeObject } from '../kube/objects.ts';
 import { matchesLabels } from '../kube/objects.ts';
+import { count } from '../blocks/count.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { authorizationPolicySpecSchema, parseField } from './istio-specs.ts';
 import type { AuthorizationPolicySpec, PolicyTargetRef, SpecProblem } from './istio-specs.ts';
@@ -59,18 +60,18 @@ function meaningOf(action: AuthzAction, facts: ReturnType<typeof ruleFacts>, pro
       if (facts.nothing)
         return 'allows nothing (no rules): every request is denied unless another ALLOW policy matches it';
       if (facts.everything) return 'allows every request (has an empty rule)';
-      return `allows requests matching its ${facts.count} rule(s)`;
+      return `allows requests matching its ${count(facts.count, 'rule')}`;
     case 'DENY':
       if (facts.nothing) return 'has no rules, so it matches and denies nothing';
       if (facts.everything) return 'denies every request (has an empty rule)';
-      return `denies requests matching its ${facts.count} rule(s)`;
+      return `denies requests matching its ${count(facts.count, 'rule')}`;
     case 'CUSTOM':
       if (facts.nothing) return `has no rules, so nothing is sent to provider ${provider ?? '(none)'}`;
-      return `sends requests matching its ${facts.count} rule(s) to provider ${provider ?? '(none)'}, which may deny them`;
+      return `sends requests matching its ${count(facts.count, 'rule')} to provider ${provider ?? '(none)'}, which may deny them`;
     case 'AUDIT':
       return facts.nothing
         ? 'has no rules, so it audits nothing'
-        : `marks requests matching its ${facts.count} rule(s) for audit logging; allows or denies nothing`;
+        : `marks requests matching its ${count(facts.count, 'rule')} for audit logging; allows or denies nothing`;
   }
 }
 

@@ -53,7 +53,7 @@ describe('authorizationFor', () => {
       'DENY bookinfo/deny-delete: requests matching their rules are denied, even if an ALLOW policy matches them.',
       'An ALLOW policy exists (bookinfo/allow-productpage), so anything it does not match is denied.',
     ]);
-    expect(view.byAction.ALLOW[0]!.meaning).toBe('allows requests matching its 1 rule(s)');
+    expect(view.byAction.ALLOW[0]!.meaning).toBe('allows requests matching its 1 rule');
   });
 
   it('an ALLOW policy without rules allows nothing; `rules: [{}]` allows everything', () => {

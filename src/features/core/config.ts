@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { defineCommand, optionalNamespace } from '../../command.ts';
-import { type Attachment, type Block, context, esc, header, section, tableBlock } from '../../blocks/block-kit.ts';
+import {
+  type Attachment,
+  type Block,
+  context,
+  count,
+  esc,
+  header,
+  plural,
+  section,
+  tableBlock,
+} from '../../blocks/block-kit.ts';
 import { requireIstioKinds } from '../../mesh/istio-installed.ts';
 import { requireLiveNamespace } from '../../mesh/namespaces.ts';
 import type { KubeObject } from '../../kube/objects.ts';
@@ -86,13 +96,13 @@ export function summarize(obj: KubeObject): string {
     case 'VirtualService': {
       const s = vsSpec.parse(spec);
       const routes = [
-        s.http?.length && `${s.http.length} http`,
-        s.tcp?.length && `${s.tcp.length} tcp`,
-        s.tls?.length && `${s.tls.length} tls`,
+        s.http?.length && count(s.http.length, 'HTTP route'),
+        s.tcp?.length && count(s.tcp.length, 'TCP route'),
+        s.tls?.length && count(s.tls.length, 'TLS route'),
       ]
         .filter(Boolean)
         .join(', ');
-      return `hosts ${(s.hosts ?? []).join(', ') || '-'}${s.gateways?.length ? ` · gateways ${s.gateways.join(', ')}` : ''}${routes ? ` · ${routes} route${routes.includes(',') ? 's' : ''}` : ''}`;
+      return `hosts ${(s.hosts ?? []).join(', ') || '-'}${s.gateways?.length ? ` · gateways ${s.gateways.join(', ')}` : ''}${routes ? ` · ${routes}` : ''}`;
     }
     case 'DestinationRule': {
       const s = drSpec.parse(spec);
@@ -123,7 +133,7 @@ export function summarize(obj: KubeObject): string {
     case 'AuthorizationPolicy': {
       const s = apSpec.parse(spec);
       const sel = labels(s.selector?.matchLabels);
-      const rules = s.rules === undefined ? 'no rules' : `${s.rules.length} rule${s.rules.length === 1 ? '' : 's'}`;
+      const rules = s.rules === undefined ? 'no rules' : count(s.rules.length, 'rule');
       return `${s.action ?? 'ALLOW'} · ${rules} · ${sel ? `selects ${sel}` : 'namespace-wide'}`;
     }
     default:
@@ -190,17 +200,17 @@ export default defineCommand({
   render(r) {
     const where = r.namespace ? `namespace ${r.namespace}` : 'all namespaces';
     const counts = KINDS.map((k) => [k, r.rows.filter((x) => x.kind === k).length] as const).filter(([, n]) => n > 0);
-    const text = `Istio config in ${where}: ${counts.map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${r.podsWithoutSidecar.length} of ${r.podCount} pods without a sidecar`;
+    const text = `Istio config in ${where}: ${counts.map(([k, n]) => count(n, k)).join(', ') || 'none'}; ${r.podsWithoutSidecar.length} of ${count(r.podCount, 'pod')} without a sidecar`;
     const blocks: Block[] = [header(`Istio config · ${where}`)];
     const files: Attachment[] = [];
     const checked = KINDS.filter((k) => !r.notServed?.includes(k));
     if (r.notServed?.length)
       blocks.push(
         section(
-          `:grey_question: Not checked: this cluster does not serve ${r.notServed.map((k) => `${k}s`).join(', ')} (their CRDs are not installed).`,
+          `:grey_question: Not checked: this cluster does not serve ${r.notServed.map((k) => plural(2, k)).join(', ')} (their CRDs are not installed).`,
         ),
       );
-    if (r.rows.length === 0) blocks.push(section(`_No ${checked.map((k) => `${k}s`).join(', ')} here._`));
+    if (r.rows.length === 0) blocks.push(section(`_No ${checked.map((k) => plural(2, k)).join(', ')} here._`));
     else {
       const t = tableBlock(
         ['KIND', 'NAME', 'WHAT IT DOES'],
@@ -217,11 +227,17 @@ export default defineCommand({
       const more = r.podsWithoutSidecar.length - shown.length;
       blocks.push(
         section(
-          `:warning: *${r.podsWithoutSidecar.length} pod${r.podsWithoutSidecar.length === 1 ? '' : 's'} without an istio-proxy sidecar:* ${shown.map((s) => `\`${esc(s)}\``).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+          `:warning: *${count(r.podsWithoutSidecar.length, 'pod')} without an istio-proxy sidecar:* ${shown.map((s) => `\`${esc(s)}\``).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
         ),
       );
     } else {
-      blocks.push(context(`:white_check_mark: All ${r.podCount} pods carry an istio-proxy sidecar.`));
+      blocks.push(
+        context(
+          r.podCount === 1
+            ? ':white_check_mark: The one pod carries an istio-proxy sidecar.'
+            : `:white_check_mark: All ${count(r.podCount, 'pod')} carry an istio-proxy sidecar.`,
+        ),
+      );
     }
     return { text, blocks, files };
   },

@@ -2,7 +2,7 @@
 // the failures and a "Roll back to PERMISSIVE" button, or the healthy verdict with the next
 // namespaces to migrate, ranked by readiness. The engine gives a follow-up no message, so the
 // request is found by its target among the executing proposals.
-import { type Offer, type Rendered, context, esc, section } from '../../blocks/block-kit.ts';
+import { type Offer, type Rendered, context, count, esc, section } from '../../blocks/block-kit.ts';
 import type { Requester } from '../../shared-types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Logger } from '../../log.ts';
@@ -80,13 +80,10 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
         if (!rec) return;
         const lines = failureLines(report);
         const rendered: Rendered = {
-          text: `ALARM after STRICT in ${target.namespace}: ${report.total} new failure(s)`,
+          text: `ALARM after STRICT in ${target.namespace}: ${count(report.total, 'new failure')}`,
           blocks: [
             section(
-              `:rotating_light: *STRICT in \`${esc(target.namespace)}\` is breaking callers:* ${report.total} new failure(s) since ${since.toISOString().slice(11, 19)} UTC.\n${lines.map((l) => `• ${esc(l)}`).join('\n')}`.slice(
-                0,
-                2990,
-              ),
+              `:rotating_light: *STRICT in \`${esc(target.namespace)}\` is breaking callers:* ${count(report.total, 'new failure')} since ${since.toISOString().slice(11, 19)} UTC.\n${lines.map((l) => `• ${esc(l)}`).join('\n')}`,
             ),
             context(
               'Callers without a sidecar are refused (the destination sidecar logs NR filter_chain_not_found, the caller sees a connection reset). Roll back, then give them a sidecar or a port exclusion.',
@@ -94,7 +91,7 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
           ],
         };
         await post(rec, 'alarm', rendered, [
-          rollbackOffer(target.namespace, `Alarm after STRICT: ${report.total} new failure(s)`),
+          rollbackOffer(target.namespace, `Alarm after STRICT: ${count(report.total, 'new failure')}`),
         ]);
       } catch (err) {
         deps.log.warn({ err, namespace: target.namespace }, 'could not post the mTLS migration alarm');
@@ -113,7 +110,7 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
           text: `STRICT in ${target.namespace} looks healthy; next namespaces ranked by readiness`,
           blocks: [
             section(
-              `:white_check_mark: *STRICT in \`${esc(target.namespace)}\` stayed healthy* (${report.podsRead} proxy log(s) read, no new 403/503 or connection failures).`,
+              `:white_check_mark: *STRICT in \`${esc(target.namespace)}\` stayed healthy* (${count(report.podsRead, 'proxy log')} read, no new 403/503 or connection failures).`,
             ),
             section(
               next.length
