@@ -2,6 +2,7 @@
 // effective mode per workload and port, DestinationRules whose TLS settings override auto-mTLS
 // toward the namespace's hosts, pods without a sidecar, plaintext callers seen in metrics, and a
 // verdict with its reasons.
+import { count, verb } from '../blocks/count.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { exportScope, hostCovers, resolveHost, serviceFqdn } from './hosts.ts';
@@ -12,6 +13,14 @@ import { effectivePeerAuthentication } from './peer-authentication.ts';
 import type { MtlsDecider, MtlsMode, PortMtls } from './peer-authentication.ts';
 import { findProxyContainer, proxyContainerName } from './sidecar-proxy.ts';
 import { podPhase, refOf } from './traffic-routing.ts';
+import {
+  type ConfigDelivery,
+  configDelivery,
+  behindLines,
+  type ProxyDelivery,
+  type ProxySync,
+  unknownWhy,
+} from './workload-sync.ts';
 import type { ObjectRef } from './traffic-routing.ts';
 
 export interface WorkloadMtls {
@@ -24,6 +33,11 @@ export interface WorkloadMtls {
   ports: PortMtls[];
   /** A workload-level or port-level policy that a namespace-wide STRICT would not override. */
   keepsOwnPolicy?: string;
+  /**
+   * Its pods' proxies by whether they have the config istiod computed (absent when sync status was not read):
+   * `behind` are STALE, NACKing or DISCONNECTED, so the mode shown is declared for them, not enforced.
+   */
+  proxies?: { total: number; behind: ProxyDelivery[]; unknown: number };
 }
 
 export interface DestinationRuleTlsOverride {
@@ -43,6 +57,8 @@ export interface MtlsReadiness {
   podsWithoutSidecar: ObjectRef[];
   /** Plaintext callers into this namespace; undefined when no metrics were available. */
   plaintextCallers?: PlaintextCaller[];
+  /** Whether the namespace's proxies have the current config; absent when sync status was not read. */
+  delivery?: ConfigDelivery;
   ready: boolean;
   verdict: 'ready' | 'not ready';
   /** Why not ready (empty when ready). */
@@ -89,6 +105,8 @@ export function meshTlsReadiness(
   plaintextCallers: readonly PlaintextCaller[] | undefined,
   /** Why no metrics were read, when `plaintextCallers` is undefined (said in the reason). */
   uncheckedWhy?: string,
+  /** Proxy sync status (workload-sync.ts): proxies without the current config keep the verdict at not ready. */
+  sync?: ProxySync,
 ): MtlsReadiness {
   const problems: SpecProblem[] = [];
   const reasons: string[] = [];
@@ -124,6 +142,7 @@ export function meshTlsReadiness(
       keepsOwnPolicy = `port-level ${portOverrides.map((p) => `${p.port}: ${p.mode}`).join(', ')} would stay in force under a namespace-wide STRICT`;
     }
     if (keepsOwnPolicy) notes.push(`${workload}: ${keepsOwnPolicy}.`);
+    const delivered = sync ? configDelivery(sync, pods) : undefined;
     workloads.push({
       workload,
       pods: pods.map(refOf),
@@ -132,6 +151,15 @@ export function meshTlsReadiness(
       decidedBy: pa.decidedBy,
       ports: pa.ports,
       keepsOwnPolicy,
+      ...(delivered
+        ? {
+            proxies: {
+              total: delivered.proxies.length,
+              behind: delivered.behind,
+              unknown: delivered.unknown.length,
+            },
+          }
+        : {}),
     });
   }
   if (podsWithoutSidecar.length) {
@@ -171,6 +199,19 @@ export function meshTlsReadiness(
     );
   }
 
+  // Declared is not enforced: a proxy that never got the current config would not get STRICT either.
+  const delivery = sync ? configDelivery(sync, [...groups.values()].flat()) : undefined;
+  if (delivery?.behind.length) {
+    reasons.push(
+      `${count(delivery.behind.length, 'proxy')} ${verb(delivery.behind.length, 'does')} not have the current config, so the modes below are declared, not enforced, for ${delivery.behind.length === 1 ? 'it' : 'them'}, and STRICT would not reach ${delivery.behind.length === 1 ? 'it' : 'them'} until ${delivery.behind.length === 1 ? 'it resyncs' : 'they resync'} (\`/mesh stale ${namespace}\` says why): ${behindLines(delivery).join('; ')}.`,
+    );
+  }
+  const unknown = delivery ? unknownWhy(delivery) : undefined;
+  if (delivery && unknown)
+    notes.push(
+      `Whether ${count(delivery.unknown.length, 'proxy')} ${verb(delivery.unknown.length, 'has')} the current config is not known: ${unknown}.`,
+    );
+
   let callers: PlaintextCaller[] | undefined;
   if (plaintextCallers === undefined) {
     reasons.push(
@@ -208,6 +249,7 @@ export function meshTlsReadiness(
     destinationRuleOverrides,
     podsWithoutSidecar,
     plaintextCallers: callers,
+    ...(delivery ? { delivery } : {}),
     ready,
     verdict: ready ? 'ready' : 'not ready',
     reasons,

@@ -1,6 +1,7 @@
 // The service view: the model behind `/mesh describe service`. Pure over a MeshSnapshot (and, when one
 // is given, a pod's config_dump); rendering lives with the command.
 import type { ConfigDump } from '../envoy/config-dump.ts';
+import type { KubeObject } from '../kube/objects.ts';
 import {
   destinationRulePathForService,
   parseIstioConfigPath,
@@ -24,8 +25,9 @@ import {
   virtualServicesForService,
 } from './traffic-routing.ts';
 import type { DestinationRuleSummary, IngressExposure, ObjectRef, VirtualServiceSummary } from './traffic-routing.ts';
-import { dedupe, labelsOf, portViews, routingWarnings } from './workload-common.ts';
+import { dedupe, labelsOf, portViews, routingWarnings, splitByBinding } from './workload-common.ts';
 import type { ServicePortView, Warning } from './workload-common.ts';
+import { type ConfigDelivery, configDelivery, type ProxySync } from './workload-sync.ts';
 
 export interface ProxyPortView {
   port: number;
@@ -41,10 +43,15 @@ export interface ServiceDescription {
   /** Pods that are Running with a ready istio-proxy: the ones whose labels decide subsets (as istioctl does). */
   meshedPods: ObjectRef[];
   destinationRules: DestinationRuleSummary[];
+  /** VirtualServices sidecar callers get (bound to `mesh`). */
   virtualServices: VirtualServiceSummary[];
+  /** VirtualServices bound only to gateways that route to this service: how it is exposed, not sidecar routing. */
+  gatewayVirtualServices: VirtualServiceSummary[];
   ingress: IngressExposure[];
-  /** Effective mTLS for the first meshed pod (all pods of one Deployment share it). */
+  /** Effective mTLS for the first meshed pod; a warning says so when other pods get another. */
   peerAuthentication?: EffectivePeerAuthentication;
+  /** Whether each pod's proxy has the config istiod computed for it; absent when sync status was not read. */
+  delivery?: ConfigDelivery;
   authorization?: AuthorizationView;
   /** What a pod's Envoy config says, when a config_dump was supplied. */
   proxyView?: { pod: ObjectRef; ports: ProxyPortView[] };
@@ -54,6 +61,8 @@ export interface ServiceDescription {
 export interface DescribeServiceOptions {
   /** config_dump of the first meshed pod, to cross-check what the proxy actually received. */
   configDump?: ConfigDump;
+  /** Proxy sync status, to say which of its pods' proxies do not have the config described. */
+  sync?: ProxySync;
 }
 
 export class ServiceNotFoundError extends Error {
@@ -110,9 +119,20 @@ export function describeService(
   }
   const describedLabels = labelsOf((meshed.length ? meshed : pods).map((p) => p.obj));
   const drs = destinationRulesForService(snapshot, name, namespace, describedLabels, labelsOf(selected), problems);
-  const vss = virtualServicesForService(snapshot, name, namespace, subsetIndexOf(drs), problems);
-  warnings.push(...routingWarnings(name, drs, vss, 'service'));
+  const bound = splitByBinding(
+    virtualServicesForService(snapshot, name, namespace, subsetIndexOf(drs), problems),
+    'service',
+  );
+  warnings.push(...routingWarnings(name, drs, bound.warnFrom, 'service'));
   const first = meshed[0]?.obj;
+  const targetPorts = (pod: KubeObject) => [
+    ...new Set(portViews(svc, pod).flatMap((p) => (typeof p.targetPort === 'number' ? [p.targetPort] : []))),
+  ];
+  const peerAuthentication = first
+    ? effectivePeerAuthentication(snapshot, namespace, first.metadata.labels, targetPorts(first))
+    : undefined;
+  if (peerAuthentication)
+    warnings.push(...mtlsSplitWarnings(snapshot, namespace, meshed, peerAuthentication, targetPorts));
   let proxyView: ServiceDescription['proxyView'];
   if (first && options.configDump) {
     proxyView = { pod: refOf(first), ports: [] };
@@ -154,15 +174,41 @@ export function describeService(
     pods: pods.map(({ obj: _obj, ...rest }) => rest),
     meshedPods: meshed.map((p) => p.pod),
     destinationRules: drs,
-    virtualServices: vss,
-    ingress: ingressExposure(snapshot, vss),
-    peerAuthentication: first
-      ? effectivePeerAuthentication(snapshot, namespace, first.metadata.labels, [
-          ...new Set(portViews(svc, first).flatMap((p) => (typeof p.targetPort === 'number' ? [p.targetPort] : []))),
-        ])
-      : undefined,
+    virtualServices: bound.sidecar,
+    gatewayVirtualServices: bound.gateway,
+    ingress: ingressExposure(snapshot, [...bound.sidecar, ...bound.gateway]),
+    peerAuthentication,
+    ...(options.sync ? { delivery: configDelivery(options.sync, selected) } : {}),
     authorization: first ? authorizationFor(snapshot, namespace, first.metadata.labels, [name]) : undefined,
     proxyView,
     warnings: dedupe(warnings),
   };
+}
+
+function portModes(pa: EffectivePeerAuthentication): string {
+  return pa.ports.length
+    ? pa.ports.map((p) => `${p.port} ${p.mode} (${p.decidedBy.text})`).join('; ')
+    : `${pa.workloadMode} (${pa.decidedBy.text})`;
+}
+
+/** The service's pods do not all get the first one's mTLS (a workload-level policy selects some): say which. */
+function mtlsSplitWarnings(
+  snapshot: MeshSnapshot,
+  namespace: string,
+  meshed: readonly { pod: ObjectRef; obj: KubeObject }[],
+  firstPa: EffectivePeerAuthentication,
+  targetPorts: (pod: KubeObject) => number[],
+): Warning[] {
+  const mine = portModes(firstPa);
+  const others = new Map<string, string[]>();
+  for (const m of meshed.slice(1)) {
+    const words = portModes(
+      effectivePeerAuthentication(snapshot, namespace, m.obj.metadata.labels, targetPorts(m.obj)),
+    );
+    if (words !== mine) others.set(words, [...(others.get(words) ?? []), m.pod.name]);
+  }
+  return [...others].map(([words, pods]) => ({
+    code: 'mtls-differs' as const,
+    message: `not every pod gets the mTLS shown below (that of ${meshed[0]!.pod.name}): ${pods.join(', ')} get ${words}`,
+  }));
 }

@@ -23,6 +23,7 @@ export type WarningCode =
   | 'no-pods'
   | 'no-meshed-pods'
   | 'stale-proxy-config'
+  | 'mtls-differs'
   | 'proxy-config'
   | 'reserved-uid'
   | 'telemetry-labels';
@@ -98,4 +99,36 @@ export function routingWarnings(
 export function dedupe(warnings: Warning[]): Warning[] {
   const seen = new Set<string>();
   return warnings.filter((w) => (seen.has(w.message) ? false : (seen.add(w.message), true)));
+}
+
+export interface VirtualServiceBinding {
+  /** Bound to `mesh` (no `gateways`, or `mesh` among them): sidecar callers get these routes. */
+  sidecar: VirtualServiceSummary[];
+  /**
+   * Bound only to gateways (no `mesh`): they route at those gateways, never for sidecar callers. Only the
+   * ones that route to what is described (for a pod: a route reaches it; for a service: a route sends to it).
+   */
+  gateway: VirtualServiceSummary[];
+  /** The ones whose warnings count for what is described. */
+  warnFrom: VirtualServiceSummary[];
+}
+
+/**
+ * Splits the VirtualServices that concern a service by where Istio applies them. A VirtualService whose
+ * `gateways` is set without the reserved `mesh` does not apply to sidecars, so it is not listed for every
+ * workload its hosts happen to cover (`hosts: ["*"]` at an ingress): only for the workloads it routes to.
+ */
+export function splitByBinding(
+  vss: readonly VirtualServiceSummary[],
+  described: 'pod' | 'service',
+): VirtualServiceBinding {
+  const sidecar = vss.filter((v) => v.appliesToSidecars);
+  const routing = vss.filter((v) => !v.appliesToSidecars && v.routesToService);
+  const gateway = described === 'pod' ? routing.filter((v) => v.routes.some((r) => r.reachesPod)) : routing;
+  // A gateway route to this service's other subsets is still worth a warning about dead subsets, but not
+  // "no route reaches these pods": that VirtualService is simply not listed for them.
+  const quiet = routing
+    .filter((v) => !gateway.includes(v))
+    .map((v) => ({ ...v, warnings: v.warnings.filter((w) => !w.startsWith('no route')) }));
+  return { sidecar, gateway, warnFrom: [...sidecar, ...gateway, ...quiet] };
 }

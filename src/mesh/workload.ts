@@ -23,18 +23,23 @@ import {
 import type { InjectionStatus, ProxySettings, SidecarScope, SidecarVersion } from './sidecar-proxy.ts';
 import {
   destinationRulesForService,
+  ingressExposure,
   podPhase,
   refOf,
   subsetIndexOf,
   virtualServicesForService,
 } from './traffic-routing.ts';
-import type { DestinationRuleSummary, ObjectRef, VirtualServiceSummary } from './traffic-routing.ts';
-import { dedupe, labelsOf, portViews, routingWarnings } from './workload-common.ts';
+import type { DestinationRuleSummary, IngressExposure, ObjectRef, VirtualServiceSummary } from './traffic-routing.ts';
+import { dedupe, labelsOf, portViews, routingWarnings, splitByBinding } from './workload-common.ts';
 import type { ServiceBacking, Warning } from './workload-common.ts';
 import { resolveWorkload } from './workload-ref.ts';
+import { type ConfigDelivery, configDelivery, type ProxySync } from './workload-sync.ts';
+import { groupPods, type PodVariant } from './workload-variants.ts';
 import type { WorkloadRef } from './workload-ref.ts';
 
 export type { ServiceBacking, ServicePortView, Warning, WarningCode } from './workload-common.ts';
+export type { PodDifference, PodVariant } from './workload-variants.ts';
+export type { ConfigDelivery, ProxyDelivery, ProxySync } from './workload-sync.ts';
 export {
   type DescribeServiceOptions,
   describeService,
@@ -58,7 +63,12 @@ export interface PodDescription {
   containerPorts: { container: string; port: number; protocol: string; name?: string }[];
   containersNotReady: string[];
   services: ServiceBacking[];
+  /** VirtualServices sidecar callers get (bound to `mesh`), for the services this pod backs. */
   virtualServices: (VirtualServiceSummary & { service: string })[];
+  /** VirtualServices bound only to gateways with a route that reaches this pod: how it is exposed. */
+  gatewayVirtualServices: (VirtualServiceSummary & { service: string })[];
+  /** Where those gateways answer (URLs), for routes that reach this pod. */
+  ingress: IngressExposure[];
   destinationRules: (DestinationRuleSummary & { service: string })[];
   peerAuthentication: EffectivePeerAuthentication;
   authorization: AuthorizationView;
@@ -126,17 +136,20 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?:
 
   const podLabels = [pod.metadata.labels ?? {}];
   const virtualServices: PodDescription['virtualServices'] = [];
+  const gatewayVirtualServices: PodDescription['gatewayVirtualServices'] = [];
   const destinationRules: PodDescription['destinationRules'] = [];
   for (const svc of services) {
     const name = svc.metadata.name;
     const svcSpec = parseField(svc, serviceSpecSchema);
     const svcPods = snapshot.podsMatching(ns, svcSpec?.selector);
     const drs = destinationRulesForService(snapshot, name, ns, podLabels, labelsOf(svcPods), problems);
-    const vss = virtualServicesForService(snapshot, name, ns, subsetIndexOf(drs), problems);
+    const vss = splitByBinding(virtualServicesForService(snapshot, name, ns, subsetIndexOf(drs), problems), 'pod');
     destinationRules.push(...drs.map((d) => ({ ...d, service: name })));
-    virtualServices.push(...vss.map((v) => ({ ...v, service: name })));
-    warnings.push(...routingWarnings(name, drs, vss, 'pod'));
+    virtualServices.push(...vss.sidecar.map((v) => ({ ...v, service: name })));
+    gatewayVirtualServices.push(...vss.gateway.map((v) => ({ ...v, service: name })));
+    warnings.push(...routingWarnings(name, drs, vss.warnFrom, 'pod'));
   }
+  const ingress = ingressExposure(snapshot, [...virtualServices, ...gatewayVirtualServices]);
 
   const targetPorts = new Set<number>(containerPorts.map((p) => p.port));
   for (const b of backing) for (const p of b.ports) if (typeof p.targetPort === 'number') targetPorts.add(p.targetPort);
@@ -186,6 +199,8 @@ export function describePod(snapshot: MeshSnapshot, pod: KubeObject, injectors?:
     containersNotReady: notReady,
     services: backing,
     virtualServices,
+    gatewayVirtualServices,
+    ingress,
     destinationRules,
     peerAuthentication,
     authorization,
@@ -228,18 +243,44 @@ export interface WorkloadDescription {
   /** How the pods were found ("Deployment bookinfo/reviews-v1 (2 pods)"). */
   via: string;
   pods: ObjectRef[];
-  /** The pod described in full: the first Running one (pods of one workload share their config). */
+  /** The pod described in full: the first Running one. */
   described: PodDescription;
+  /** Pods that get exactly the described pod's configuration (itself first). */
+  sameAsDescribed: ObjectRef[];
+  /** The other pods, grouped by the configuration they get, each with what differs from the described pod. */
+  variants: PodVariant[];
+  /** Whether each pod's proxy has the config istiod computed for it; absent when sync status was not read. */
+  delivery?: ConfigDelivery;
 }
 
-/** Resolve what a person typed and describe the workload; throws WorkloadNotFoundError with suggestions. */
+/**
+ * Resolve what a person typed and describe the workload; throws WorkloadNotFoundError with suggestions.
+ * Every pod is described, so pods that get a different configuration (another subset, another policy)
+ * are told apart instead of one pod standing for all. `sync`: proxy sync status, to say which proxies
+ * do not have the config described.
+ */
 export function describeWorkload(
   snapshot: MeshSnapshot,
   ref: WorkloadRef,
   injectors?: InjectorFacts,
+  sync?: ProxySync,
 ): WorkloadDescription {
   const resolved = resolveWorkload(snapshot, ref);
-  const sorted = [...resolved.pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const sorted = [...resolved.pods].sort(
+    (a, b) =>
+      (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
   const first = sorted.find((p) => podPhase(p) === 'Running') ?? sorted[0]!;
-  return { via: resolved.via, pods: sorted.map(refOf), described: describePod(snapshot, first, injectors) };
+  const described = describePod(snapshot, first, injectors);
+  const others = sorted.filter((p) => p !== first).map((p) => describePod(snapshot, p, injectors));
+  const grouping = groupPods(described, [described, ...others]);
+  return {
+    via: resolved.via,
+    pods: sorted.map(refOf),
+    described,
+    sameAsDescribed: grouping.same,
+    variants: grouping.variants,
+    ...(sync ? { delivery: configDelivery(sync, sorted) } : {}),
+  };
 }

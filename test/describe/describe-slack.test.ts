@@ -36,8 +36,11 @@ describe('/mesh describe', () => {
     expect(t).toContain('load balancer LEAST_REQUEST');
     expect(t).toContain('outlier detection');
     // Effective PeerAuthentication per port, with the deciding object.
-    expect(t).toContain('port 8080: *PERMISSIVE* (Istio');
-    expect(t).toContain('port 9090: *STRICT* (PeerAuthentication shop/cart-admin-port (port-level))');
+    expect(t).toContain("port 8080: *PERMISSIVE*, decided by Istio's default");
+    expect(t).toContain('port 9090: *STRICT*, decided by PeerAuthentication shop/cart-admin-port (port-level)');
+    // Ports not listed take the workload-wide mode, said as such: no line contradicts another.
+    expect(t).toContain("any other port: *PERMISSIVE*, decided by Istio's default");
+    expect(t).not.toContain('Workload mode');
     // AuthorizationPolicies and what they mean together.
     expect(t).toContain('*ALLOW* shop/cart-from-frontend (workload)');
     expect(t).toContain('An ALLOW policy exists (shop/cart-from-frontend), so anything it does not match is denied.');

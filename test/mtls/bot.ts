@@ -1,6 +1,7 @@
 // A meshops bot for the mTLS and describe tests: the sandbox API server seeded with the demo mesh and
-// the mTLS scenario, its traffic model ticking, the approvals engine with the mtls kinds, the real
-// Bolt app in HTTP mode against the recording Slack fake, and helpers to type commands and click.
+// the mTLS scenario, its traffic model ticking, simulated istiods that follow the pods (no faults unless
+// asked: `bot.fleet.inject(...)`), the approvals engine with the mtls kinds, the real Bolt app in HTTP
+// mode against the recording Slack fake, and helpers to type commands and click.
 import { Writable } from 'node:stream';
 import describeCommand from '../../src/features/describe/describe.ts';
 import helpCommand from '../../src/features/core/help.ts';
@@ -14,6 +15,7 @@ import { createLogger } from '../../src/log.ts';
 import { registerMtlsMigration } from '../../src/features/mtls/wiring.ts';
 import { Router } from '../../src/router.ts';
 import { demoMeshObjects } from '../../src/sandbox/demo/demo-mesh.ts';
+import { IstiodFleet } from '../../src/sandbox/istiod-sim.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../../src/sandbox/demo/mtls-demo.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import type { TrafficModel } from '../../src/sandbox/traffic-model.ts';
@@ -56,6 +58,8 @@ export interface MtlsBot {
   slack: SlackApp;
   approvals: ApprovalsService;
   traffic: TrafficModel;
+  /** The simulated istiods: `fleet.inject({ disconnected: ['shop/cart-v1-'] })` breaks a proxy's sync. */
+  fleet: IstiodFleet;
   url: string;
   logs: string[];
   close(): Promise<void>;
@@ -70,6 +74,8 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
   const sb = await startSandbox({ seed, rolloutStepMs: 20 });
   sb.settle();
   const traffic = startMtlsTraffic(sb, { tickMs: 100 });
+  const fleet = new IstiodFleet(sb.store, sb.podEndpoints);
+  const stopFleet = fleet.start();
   const fake = await startSlackFake();
   const logs: string[] = [];
   const log = createLogger({
@@ -121,10 +127,12 @@ export async function startMtlsBot(options: { watchMs?: number } = {}): Promise<
   approvals.attachMessenger(slack.messenger);
   mtls.attachMessenger(slack.messenger);
   await slack.start();
-  const started = { sb, fake, slack, approvals, traffic, url: `http://127.0.0.1:${slack.port}/slack/events`, logs };
+  const url = `http://127.0.0.1:${slack.port}/slack/events`;
+  const started = { sb, fake, slack, approvals, traffic, fleet, url, logs };
   return {
     ...started,
     async close() {
+      stopFleet();
       traffic.stop();
       await slack.stop();
       await approvals.stop();

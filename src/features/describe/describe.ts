@@ -16,21 +16,31 @@ import {
 import { UserError } from '../../errors.ts';
 import { KubeApiError, type KubeClient } from '../../kube/client.ts';
 import type { InjectorFacts } from '../../mesh/injection-diagnosis.ts';
-import type { AuthorizationView } from '../../mesh/authorization.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
-import type { EffectivePeerAuthentication } from '../../mesh/peer-authentication.ts';
-import type { DestinationRuleSummary, PolicySummary, VirtualServiceSummary } from '../../mesh/traffic-routing.ts';
 import { parseWorkloadRef, type WorkloadRef, workloadRefSchema } from '../../mesh/workload-ref.ts';
+import { readProxySync } from '../../mesh/workload-sync.ts';
 import {
   type PodDescription,
   type ServiceDescription,
-  type ServicePortView,
-  type Warning,
   type WorkloadDescription,
   describeService,
   describeWorkload,
   ServiceNotFoundError,
 } from '../../mesh/workload.ts';
+import {
+  authorizationLines,
+  deliveryBlocks,
+  destinationRuleLines,
+  gatewayLines,
+  gatewayTitle,
+  mtlsSummary,
+  peerAuthenticationLines,
+  portText,
+  pushChunked,
+  variantLines,
+  virtualServiceLines,
+  warningLines,
+} from './describe-words.ts';
 
 const USAGE =
   '/mesh describe pod <pod>.<namespace> | <deployment> -n <namespace> | app=<label> -n <namespace> | service <svc>.<namespace>';
@@ -90,111 +100,22 @@ export type DescribeResult =
   | { kind: 'workload'; workload: WorkloadDescription }
   | { kind: 'service'; service: ServiceDescription };
 
-// ---- words ----
-
-function portText(p: ServicePortView): string {
-  const from =
-    p.protocol.source === 'appProtocol'
-      ? `appProtocol ${p.appProtocol}`
-      : p.protocol.source === 'name'
-        ? `port name ${p.name}`
-        : p.protocol.source === 'well-known-port'
-          ? 'well-known port'
-          : p.protocol.source === 'udp'
-            ? 'UDP'
-            : 'no usable name or appProtocol';
-  const target = p.targetPort !== undefined ? ` → pod port ${p.targetPort}` : '';
-  return `${p.port}${target}${p.name ? ` (${p.name})` : ''}: ${p.protocol.display}, from ${from}`;
+/** How many pods were found and whether this one's configuration is theirs too. */
+function podsLine(w: WorkloadDescription): string {
+  if (w.pods.length === 1) return '';
+  if (w.variants.length === 0) return ` · all ${w.pods.length} pods get this configuration`;
+  const configs = w.variants.length + 1;
+  return ` · ${w.pods.length} pods in ${configs} different configurations: this one${w.sameAsDescribed.length > 1 ? ` and ${w.sameAsDescribed.length - 1} more` : ''} below, how the others differ after it`;
 }
 
-function policyText(p: PolicySummary | undefined): string {
-  if (!p) return 'none';
-  return p.details.length ? p.details.join('; ') : 'none';
-}
-
-function destinationRuleLines(drs: readonly (DestinationRuleSummary & { service?: string })[]): string[] {
-  return drs.map((dr) => {
-    const parts = [
-      `*DestinationRule ${esc(dr.ref.namespace)}/${esc(dr.ref.name)}* host \`${esc(dr.host)}\`${dr.hostMatch === 'wildcard' ? ' (wildcard)' : ''} · visible to ${esc(dr.exportTo.text)}`,
-    ];
-    if (dr.matchingSubsets.length || dr.nonMatchingSubsets.length) {
-      parts.push(
-        `  subset${dr.matchingSubsets.length === 1 ? '' : 's'} this falls into: ${dr.matchingSubsets.map((s) => `\`${esc(s)}\``).join(', ') || '_none_'}${dr.nonMatchingSubsets.length ? ` · other subsets: ${dr.nonMatchingSubsets.map(esc).join(', ')}` : ''}`,
-      );
-    }
-    parts.push(`  traffic policy: ${esc(policyText(dr.trafficPolicy))}`);
-    for (const p of dr.portLevel) parts.push(`  port ${p.port}: ${esc(policyText(p))}`);
-    for (const s of dr.subsetPolicies) {
-      parts.push(`  subset ${esc(s.subset)} policy: ${esc(policyText(s.policy))}`);
-      for (const p of s.portLevel) parts.push(`  subset ${esc(s.subset)} port ${p.port}: ${esc(policyText(p))}`);
-    }
-    return parts.join('\n');
-  });
-}
-
-function virtualServiceLines(vss: readonly VirtualServiceSummary[]): string[] {
-  return vss.map((vs) => {
-    const where = vs.appliesToSidecars
-      ? vs.gateways.length > 1 || (vs.gateways[0] && vs.gateways[0] !== 'mesh')
-        ? `mesh and gateways ${vs.gateways.filter((g) => g !== 'mesh').join(', ')}`
-        : 'mesh (sidecars)'
-      : `gateways ${vs.gateways.join(', ')}`;
-    const routes = vs.routes.map((r) => `  ${r.reachesPod ? '→' : '·'} ${esc(r.text)}`);
-    return [
-      `*VirtualService ${esc(vs.ref.namespace)}/${esc(vs.ref.name)}* hosts ${vs.hosts.map((h) => `\`${esc(h)}\``).join(', ')} · applies to ${esc(where)} · visible to ${esc(vs.exportTo.text)}`,
-      ...routes,
-    ].join('\n');
-  });
-}
-
-function peerAuthenticationLines(pa: EffectivePeerAuthentication): string[] {
-  const lines = [`Workload mode *${pa.workloadMode}*, decided by ${esc(pa.decidedBy.text)}`];
-  for (const p of pa.ports) lines.push(`• port ${p.port}: *${p.mode}* (${esc(p.decidedBy.text)})`);
-  for (const a of pa.applied)
-    lines.push(`_applies:_ ${a.level} ${esc(a.policy.namespace)}/${esc(a.policy.name)} → ${a.mode}`);
-  for (const i of pa.ignored) lines.push(`_ignored:_ ${esc(i.policy.namespace)}/${esc(i.policy.name)}: ${esc(i.why)}`);
-  return lines;
-}
-
-function authorizationLines(az: AuthorizationView): string[] {
-  const lines: string[] = [];
-  for (const action of ['CUSTOM', 'DENY', 'ALLOW', 'AUDIT'] as const) {
-    for (const p of az.byAction[action])
-      lines.push(`• *${action}* ${esc(p.policy.namespace)}/${esc(p.policy.name)} (${p.scope}): ${esc(p.meaning)}`);
-  }
-  for (const t of az.targetRefPolicies)
-    lines.push(
-      `• *${t.action}* ${esc(t.policy.namespace)}/${esc(t.policy.name)} on ${esc(t.targets.join(', '))}: ${esc(t.note)}`,
-    );
-  lines.push(...az.summary.map((s) => `_${esc(s)}_`));
-  lines.push(`A request no policy matches is *${az.unmatchedRequest}*.`);
-  return lines;
-}
-
-function warningLines(ws: readonly Warning[]): string {
-  return ws.map((w) => `:warning: ${esc(w.message)}`).join('\n');
-}
-
-/** Sections that may be long: each becomes its own block, split when over the section limit. */
-function pushChunked(blocks: Block[], title: string, lines: readonly string[]): void {
-  if (lines.length === 0) return;
-  let current = `*${title}*`;
-  for (const l of lines) {
-    if (current.length + l.length + 1 > 2900) {
-      blocks.push(section(current));
-      current = `*${title} (continued)*`;
-    }
-    current += `\n${l}`;
-  }
-  blocks.push(section(current));
-}
-
-function renderPod(w: WorkloadDescription): Rendered {
+function renderPod(w: WorkloadDescription, now: Date): Rendered {
   const d: PodDescription = w.described;
   const blocks: Block[] = [header(`Pod ${d.pod.namespace}/${d.pod.name}`)];
   const files: Attachment[] = [];
-  const others = w.pods.length > 1 ? ` · ${w.pods.length} pods; this one stands for the others` : '';
-  blocks.push(context(`Found via ${esc(w.via)}${others} · phase ${esc(d.phase ?? 'unknown')}`));
+  blocks.push(context(`Found via ${esc(w.via)}${podsLine(w)} · phase ${esc(d.phase ?? 'unknown')}`));
+  blocks.push(...deliveryBlocks(w.delivery, d.pod.namespace, now));
+  if (w.variants.length)
+    pushChunked(blocks, `Not every pod gets this configuration (${w.pods.length} pods)`, variantLines(w.variants));
   if (d.warnings.length) blocks.push(section(warningLines(d.warnings)));
   const svcLines = d.services.flatMap((b) => [
     `*Service ${esc(b.service.name)}*`,
@@ -210,8 +131,14 @@ function renderPod(w: WorkloadDescription): Rendered {
     'VirtualServices',
     d.virtualServices.length
       ? virtualServiceLines(d.virtualServices)
-      : ['_None route to this pod; traffic takes the default route._'],
+      : ['_None apply to sidecar traffic to this pod; it takes the default route._'],
   );
+  if (d.gatewayVirtualServices.length || d.ingress.length)
+    pushChunked(
+      blocks,
+      gatewayTitle(d.gatewayVirtualServices, d.ingress),
+      gatewayLines(d.gatewayVirtualServices, d.ingress),
+    );
   pushChunked(
     blocks,
     'DestinationRules',
@@ -255,11 +182,12 @@ function renderPod(w: WorkloadDescription): Rendered {
     blocks.push(t.block);
     if (t.overflow) files.push(t.overflow);
   }
-  const text = `Pod ${d.pod.namespace}/${d.pod.name}: mTLS ${d.peerAuthentication.workloadMode}, ${d.services.length} service(s), ${d.virtualServices.length} VirtualService(s), ${d.destinationRules.length} DestinationRule(s), ${Object.values(d.authorization.byAction).flat().length} AuthorizationPolicy(ies), ${d.warnings.length} warning(s)`;
+  const behind = w.delivery?.behind.length ?? 0;
+  const text = `Pod ${d.pod.namespace}/${d.pod.name}: mTLS ${mtlsSummary(d.peerAuthentication)}, ${d.services.length} service(s), ${d.virtualServices.length} VirtualService(s), ${d.destinationRules.length} DestinationRule(s), ${Object.values(d.authorization.byAction).flat().length} AuthorizationPolicy(ies), ${d.warnings.length} warning(s)${w.variants.length ? `; ${w.pods.length} pods in ${w.variants.length + 1} configurations` : ''}${behind ? `; ${behind} proxy(ies) without the current config` : ''}`;
   return { text, blocks, files };
 }
 
-function renderService(sd: ServiceDescription): Rendered {
+function renderService(sd: ServiceDescription, now: Date): Rendered {
   const blocks: Block[] = [header(`Service ${sd.service.namespace}/${sd.service.name}`)];
   const sel = Object.entries(sd.selector)
     .map(([k, v]) => `${k}=${v}`)
@@ -269,6 +197,7 @@ function renderService(sd: ServiceDescription): Rendered {
       `Selector ${sel ? `\`${esc(sel)}\`` : '_none_'} · ${sd.pods.length} pod(s), ${sd.meshedPods.length} with a ready sidecar`,
     ),
   );
+  blocks.push(...deliveryBlocks(sd.delivery, sd.service.namespace, now));
   if (sd.warnings.length) blocks.push(section(warningLines(sd.warnings)));
   pushChunked(
     blocks,
@@ -288,8 +217,16 @@ function renderService(sd: ServiceDescription): Rendered {
   pushChunked(
     blocks,
     'VirtualServices',
-    sd.virtualServices.length ? virtualServiceLines(sd.virtualServices) : ['_None; traffic takes the default route._'],
+    sd.virtualServices.length
+      ? virtualServiceLines(sd.virtualServices)
+      : ['_None apply to sidecar traffic to this service; it takes the default route._'],
   );
+  if (sd.gatewayVirtualServices.length || sd.ingress.length)
+    pushChunked(
+      blocks,
+      gatewayTitle(sd.gatewayVirtualServices, sd.ingress),
+      gatewayLines(sd.gatewayVirtualServices, sd.ingress),
+    );
   pushChunked(
     blocks,
     'DestinationRules',
@@ -297,15 +234,6 @@ function renderService(sd: ServiceDescription): Rendered {
       ? destinationRuleLines(sd.destinationRules)
       : ['_None: default load balancing, auto mTLS._'],
   );
-  if (sd.ingress.length)
-    pushChunked(
-      blocks,
-      'Exposed through ingress',
-      sd.ingress.map(
-        (i) =>
-          `• ${esc(i.url)} via Gateway ${esc(i.gateway.namespace)}/${esc(i.gateway.name)} and VirtualService ${esc(i.virtualService.namespace)}/${esc(i.virtualService.name)}`,
-      ),
-    );
   if (sd.peerAuthentication)
     pushChunked(blocks, 'Effective PeerAuthentication (its pods)', peerAuthenticationLines(sd.peerAuthentication));
   if (sd.authorization) pushChunked(blocks, 'AuthorizationPolicies (its pods)', authorizationLines(sd.authorization));
@@ -313,8 +241,8 @@ function renderService(sd: ServiceDescription): Rendered {
   return { text, blocks };
 }
 
-export function renderDescribe(r: DescribeResult): Rendered {
-  return r.kind === 'service' ? renderService(r.service) : renderPod(r.workload);
+export function renderDescribe(r: DescribeResult, now: Date = new Date()): Rendered {
+  return r.kind === 'service' ? renderService(r.service, now) : renderPod(r.workload, now);
 }
 
 /** Istio's injector webhooks, or why they could not be read (describe says so instead of guessing). */
@@ -347,9 +275,11 @@ export default defineCommand({
   async run({ args, kube }): Promise<DescribeResult> {
     const snapshot = await loadLiveSnapshot(kube);
     const t = args.target;
+    // What istiod says about the proxies: the answer must not present declared config as enforced.
+    const sync = await readProxySync(kube, snapshot, args.namespace ? { namespace: args.namespace } : {});
     if (t.kind === 'service') {
       try {
-        return { kind: 'service', service: describeService(snapshot, t.name, t.namespace) };
+        return { kind: 'service', service: describeService(snapshot, t.name, t.namespace, { sync }) };
       } catch (err) {
         if (!(err instanceof ServiceNotFoundError)) throw err;
         const names = snapshot.list('Service', t.namespace).map((s) => s.metadata.name);
@@ -365,7 +295,7 @@ export default defineCommand({
       }
     }
     workloadRefSchema.parse(t.ref);
-    return { kind: 'workload', workload: describeWorkload(snapshot, t.ref, await readInjectors(kube)) };
+    return { kind: 'workload', workload: describeWorkload(snapshot, t.ref, await readInjectors(kube), sync) };
   },
-  render: renderDescribe,
+  render: (r, meta) => renderDescribe(r, meta.now),
 });

@@ -5,6 +5,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import { type MtlsReadiness, meshTlsReadiness } from '../../mesh/mtls-readiness.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import { type ProxySync, readProxySync } from '../../mesh/workload-sync.ts';
 import { findProxyContainer } from '../../mesh/sidecar-proxy.ts';
 import { type PlaintextPeer, plaintextPeers } from './plaintext-peers.ts';
 import { type CallerSeen, type PlaintextScan, type ScanOptions, scanPlaintextCallers } from './plaintext-scan.ts';
@@ -27,9 +28,14 @@ export async function namespaceReadiness(
   snapshot: MeshSnapshot,
   namespace: string,
   options: ScanOptions = {},
+  /** Proxy sync status read already (one read for many namespaces); read for this namespace otherwise. */
+  sync?: ProxySync,
 ): Promise<NamespaceReadiness> {
-  const scan = await scanPlaintextCallers(kube, snapshot, namespace, options);
-  const readiness = meshTlsReadiness(snapshot, namespace, scan.callers, scan.nothingToRead);
+  const [scan, synced] = await Promise.all([
+    scanPlaintextCallers(kube, snapshot, namespace, options),
+    sync ?? readProxySync(kube, snapshot, { namespace }),
+  ]);
+  const readiness = meshTlsReadiness(snapshot, namespace, scan.callers, scan.nothingToRead, synced);
   if (scan.callers !== undefined && scan.unread.length > 0) {
     // A pod we could not read may be the one taking plaintext: that keeps the verdict at not ready.
     readiness.reasons.push(
@@ -72,7 +78,8 @@ export async function rankNamespaces(
   const snapshot = await loadLiveSnapshot(kube);
   const root = rootNamespaceOf(snapshot);
   const candidates = meshedNamespaces(snapshot).filter((n) => n !== root && !exclude.includes(n));
-  const checked = await Promise.all(candidates.map((n) => namespaceReadiness(kube, snapshot, n, options)));
+  const sync = candidates.length ? await readProxySync(kube, snapshot) : {};
+  const checked = await Promise.all(candidates.map((n) => namespaceReadiness(kube, snapshot, n, options, sync)));
   return checked
     .map(({ readiness: r }) => ({
       namespace: r.namespace,

@@ -10,6 +10,7 @@
 // (with a rollback button in the thread), a quiet window ends in a healthy verdict that suggests the
 // next namespace.
 import { z } from 'zod';
+import { count } from '../../blocks/block-kit.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
 import type { Target } from '../../approvals/request.ts';
@@ -17,6 +18,7 @@ import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { ScanOptions } from './plaintext-scan.ts';
 import { meshedNamespaces, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
 import { type WatchReport, type WatchState, failureLines, newWatchState, watchOnce } from './migration-watch.ts';
+import { checkEnforcement, enforcementWords } from './watch-verdict.ts';
 import {
   apply,
   dryRun,
@@ -243,12 +245,30 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       }
       if (elapsed >= watchMs) {
         watches.delete(key);
+        const quiet = `no new 403/503 or connection failures toward ${ns} in ${duration(watchMs)} after STRICT (${count(report.podsRead, 'proxy log')} read)`;
+        const notRead = report.unread.length ? ` Not read: ${report.unread.slice(0, 3).join('; ')}.` : '';
+        // Declared is not enforced: a proxy that never got STRICT keeps the namespace from being called healthy.
+        const enforced = await checkEnforcement(kube, [...perNamespace.keys()], at).catch((err: unknown) => ({
+          behind: [],
+          unknown: err instanceof Error ? err.message.slice(0, 200) : String(err),
+        }));
+        const notEnforced = enforcementWords(enforced, ns);
+        if (notEnforced)
+          return {
+            done: true,
+            ok: false,
+            summary: `Not healthy: ${notEnforced} Otherwise ${quiet}.${notRead}`,
+            problems: [],
+          };
         await options.hooks?.onHealthy?.(kube, target, report, since).catch(() => undefined);
         const blind = report.podsRead === 0 ? ' But no access log could be read, so this is not proof of health.' : '';
+        const unknown = enforced.unknown
+          ? ` Whether every proxy got STRICT is not known (${enforced.unknown}).`
+          : ' Every proxy has the current config (istiod sync status).';
         return {
           done: true,
           ok: report.podsRead > 0,
-          summary: `Healthy: no new 403/503 or connection failures toward ${ns} in ${duration(watchMs)} after STRICT (${report.podsRead} proxy log(s) read).${blind}${report.unread.length ? ` Not read: ${report.unread.slice(0, 3).join('; ')}.` : ''}`,
+          summary: `Healthy: ${quiet}.${blind}${unknown}${notRead}`,
           problems: [],
         };
       }
@@ -279,10 +299,12 @@ function rollbackKind(options: MtlsKindOptions): RemediationKind {
           reason: 'This cluster serves no security.istio.io PeerAuthentication API: is Istio installed?',
         };
       const existing = await namespaceWidePolicy(kube, ns);
-      if (modeOf(existing) === 'PERMISSIVE')
+      if (!existing) return { ok: false, reason: await nothingToRollBack(kube, ns) };
+      const mode = modeOf(existing);
+      if (mode === 'PERMISSIVE' || mode === 'DISABLE')
         return {
           ok: false,
-          reason: `PeerAuthentication ${ns}/${existing!.metadata.name} is already PERMISSIVE; nothing to roll back.`,
+          reason: `PeerAuthentication ${ns}/${existing.metadata.name} is ${mode === 'PERMISSIVE' ? 'already PERMISSIVE' : 'DISABLE, not STRICT'}; nothing to roll back.`,
         };
       const plan = planFor(existing, ns, apiVersion, 'PERMISSIVE', false);
       try {
@@ -325,6 +347,17 @@ function rollbackKind(options: MtlsKindOptions): RemediationKind {
       return verifyPlan(kube, target.namespace, planSchema.parse(rawPlan), ctx.requestId);
     },
   };
+}
+
+/** Why a rollback is refused when the namespace has no namespace-wide PeerAuthentication at all. */
+async function nothingToRollBack(kube: KubeClient, ns: string): Promise<string> {
+  const none = `There is no namespace-wide PeerAuthentication in \`${ns}\` to roll back: STRICT was never set for the namespace, so there is nothing to undo and nothing is proposed.`;
+  const root = rootNamespaceOf(await loadLiveSnapshot(kube, { kinds: ['Namespace'] }));
+  if (ns === root) return none;
+  const mesh = await namespaceWidePolicy(kube, root);
+  return modeOf(mesh) === 'STRICT'
+    ? `${none} Its mode comes from the mesh-wide PeerAuthentication ${root}/${mesh!.metadata.name} (STRICT); \`/mesh mtls ${root} --rollback\` rolls that back.`
+    : none;
 }
 
 /** The three kinds, to register with the approvals engine's RemediationRegistry. */
