@@ -1,7 +1,8 @@
 // proxy-config bootstrap: -o short is the Istio and Envoy versions (tabwriter padding 1), -o json|yaml
 // the BootstrapConfigDump (bootstrap + last_updated) as jsonpb would print it.
 import { type EnvoyConfigDump, section, type StructuredFormat, structured } from './dump.ts';
-import { num, obj, structString, toJsonNames } from './proto.ts';
+import { num, obj, structString } from './proto.ts';
+import { jsonpbIndent, toJsonNames } from './jsonpb.ts';
 import { tabwriter } from './tabwriter.ts';
 
 export interface ProxyVersions {
@@ -45,5 +46,7 @@ export function bootstrapSummary(dump: EnvoyConfigDump): string {
 /** `istioctl proxy-config bootstrap -o json|yaml` (json is the default there). */
 export function bootstrapDump(dump: EnvoyConfigDump, format: StructuredFormat = 'json'): string {
   const { '@type': _type, ...rest } = section(dump, 'BootstrapConfigDump');
-  return structured(toJsonNames(rest), format);
+  if (format === 'yaml') return structured(toJsonNames(rest), 'yaml');
+  const structs = new WeakSet<object>();
+  return jsonpbIndent(toJsonNames(rest, { structs }), structs) + '\n';
 }

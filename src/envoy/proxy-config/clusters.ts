@@ -12,7 +12,8 @@ import {
   withoutType,
 } from './dump.ts';
 import { compareClusterNames, describeManagement, parseSubsetKey } from './names.ts';
-import { arr, field, type JsonObject, obj, str, toJsonNames } from './proto.ts';
+import { arr, field, type JsonObject, obj, str } from './proto.ts';
+import { toJsonNames } from './jsonpb.ts';
 import { tabwriter } from './tabwriter.ts';
 
 export interface ClusterFilter {

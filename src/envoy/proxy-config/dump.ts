@@ -2,7 +2,7 @@
 // *ConfigDump sections (BootstrapConfigDump, ClustersConfigDump, ...). istioctl takes the last
 // section of a type and fails with its own words when one is missing; those words are kept, as the
 // errors people paste into searches.
-import { stringify as toYaml } from 'yaml';
+import { Document, visit } from 'yaml';
 import { arr, isObject, type JsonObject, typeUrl } from './proto.ts';
 
 /** A failure istioctl reports in the same words (a missing section, nothing of a kind found). */
@@ -85,11 +85,26 @@ function sortKeys(v: unknown): unknown {
   );
 }
 
+// Strings a YAML 1.1 reader would take for a number, bool, null or timestamp: go-yaml v2 (behind
+// sigs.k8s.io/yaml) double-quotes them; other strings are plain, or single-quoted when they must be.
+const YAML11_NON_STRING =
+  /^(?:[-+]?(?:0|[1-9][0-9_]*)|[-+]?0[xX][0-9a-fA-F_]+|[-+]?0[0-7_]+|[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|[yYnN~]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?)$/;
+
+function goYaml(value: unknown): string {
+  const doc = new Document(sortKeys(value));
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && YAML11_NON_STRING.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ lineWidth: 0, indentSeq: false, singleQuote: true });
+}
+
 /**
- * What istioctl prints for -o json (4-space indent) or -o yaml (keys sorted, as sigs.k8s.io/yaml
- * does), each followed by the newline of its Fprintln.
+ * What istioctl prints for -o json (4-space indent) or -o yaml (sigs.k8s.io/yaml: keys sorted,
+ * sequences not indented, go-yaml's quoting), each followed by the newline of its Fprintln.
  */
 export function structured(value: unknown, format: StructuredFormat): string {
-  if (format === 'yaml') return toYaml(sortKeys(value), { lineWidth: 0 }) + '\n';
+  if (format === 'yaml') return goYaml(value) + '\n';
   return JSON.stringify(value, null, 4) + '\n';
 }

@@ -9,7 +9,8 @@ import {
   type StructuredFormat,
   structured,
 } from './dump.ts';
-import { arr, isObject, type JsonObject, obj, str, toJsonNames, typeUrl } from './proto.ts';
+import { arr, isObject, type JsonObject, obj, str, typeUrl } from './proto.ts';
+import { toJsonNames } from './jsonpb.ts';
 import { tabwriter } from './tabwriter.ts';
 
 const TYPE_URL_PREFIX = 'type.googleapis.com/';

@@ -13,7 +13,8 @@ import {
   sectionTypeUrl,
 } from './dump.ts';
 import { compareClusterNames } from './names.ts';
-import { arr, isObject, type JsonObject, num, obj, str, toJsonNames } from './proto.ts';
+import { arr, isObject, type JsonObject, num, obj, str } from './proto.ts';
+import { toJsonNames } from './jsonpb.ts';
 import { tabwriter } from './tabwriter.ts';
 
 export interface EndpointFilter {

@@ -4,7 +4,8 @@
 // (ip:port, or unix://path), STATUS, OUTLIER CHECK (OK | FAILED), CLUSTER with padding 5, or the
 // matching ClusterStatuses as JSON/YAML.
 import { ProxyConfigError, type StructuredFormat, structured } from './dump.ts';
-import { arr, field, isObject, type JsonObject, num, obj, str, toJsonNames } from './proto.ts';
+import { arr, field, isObject, type JsonObject, num, obj, str } from './proto.ts';
+import { toJsonNames } from './jsonpb.ts';
 import { tabwriter } from './tabwriter.ts';
 
 export interface ClustersEndpointFilter {

@@ -11,7 +11,8 @@ import {
   type SummaryOptions,
   withoutType,
 } from './dump.ts';
-import { arr, field, isObject, type JsonObject, num, obj, str, toJsonNames } from './proto.ts';
+import { arr, field, isObject, type JsonObject, num, obj, str } from './proto.ts';
+import { toJsonNames } from './jsonpb.ts';
 import { describeMatch } from './route-match.ts';
 import { tabwriter } from './tabwriter.ts';
 

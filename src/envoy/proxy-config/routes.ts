@@ -12,7 +12,8 @@ import {
   withoutType,
 } from './dump.ts';
 import { describeManagement, goInsertionSort } from './names.ts';
-import { arr, field, isObject, type JsonObject, obj, str, toJsonNames } from './proto.ts';
+import { arr, field, isObject, type JsonObject, obj, str } from './proto.ts';
+import { toJsonNames } from './jsonpb.ts';
 import { describeMatch } from './route-match.ts';
 import { tabwriter } from './tabwriter.ts';
 

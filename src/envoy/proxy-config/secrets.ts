@@ -6,7 +6,8 @@
 // Tabwriter padding 5.
 import { X509Certificate } from 'node:crypto';
 import { type EnvoyConfigDump, section, type StructuredFormat, structured, type SummaryOptions } from './dump.ts';
-import { arr, isObject, type JsonObject, obj, str, toJsonNames } from './proto.ts';
+import { arr, isObject, type JsonObject, obj, str } from './proto.ts';
+import { jsonpbIndent, toJsonNames } from './jsonpb.ts';
 import { tabwriter } from './tabwriter.ts';
 
 export interface SecretItem {
@@ -138,5 +139,7 @@ export function secretSummary(dump: EnvoyConfigDump, opts: SecretOptions = {}): 
 /** `istioctl proxy-config secret -o json|yaml`: the SecretsConfigDump as jsonpb prints it. */
 export function secretDump(dump: EnvoyConfigDump, format: StructuredFormat = 'json'): string {
   const { '@type': _t, ...rest } = section(dump, 'SecretsConfigDump');
-  return structured(toJsonNames(rest), format);
+  if (format === 'yaml') return structured(toJsonNames(rest), 'yaml');
+  const structs = new WeakSet<object>();
+  return jsonpbIndent(toJsonNames(rest, { structs }), structs) + '\n';
 }
