@@ -1,20 +1,71 @@
 // The built-in demo mesh: the sandbox API server seeded with bookinfo and istio-system, simulated
-// istiods that follow the pods, and a few faults to find (a STALE proxy, a NACK, a disconnected one).
+// istiods that follow the pods, and a few faults to find (a STALE proxy, a NACK, a disconnected one),
+// the NACK with the config change that causes it.
 import { startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/server.ts';
 import { demoMeshObjects } from '../sandbox/demo/demo-mesh.ts';
 import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../sandbox/demo/mtls-demo.ts';
+import type { KubeObject } from '../kube/objects.ts';
 
 export interface DemoSandbox extends Sandbox {
   fleet: IstiodFleet;
 }
 
-/** What the demo shows broken at start, by `<namespace>/<pod-name-prefix>`. */
+/** What the demo shows broken at start, by `<namespace>/<pod-name-prefix>`; the pushes went out 4 minutes ago. */
 export const DEMO_FAULTS: FleetFaults = {
   staleLds: ['bookinfo/reviews-v2-'],
   nackCds: ['bookinfo/ratings-v1-'],
   disconnected: ['bookinfo/details-v1-'],
+  staleForMs: 4 * 60_000,
 };
+
+/** How long before the pushes the change behind the demo's NACK was applied. */
+export const DEMO_NACK_CAUSE_LEAD_MS = 25_000;
+
+/**
+ * The change behind the demo's CDS NACK, applied 25s before the push: session affinity for reviews v2,
+ * scoped by its workloadSelector to ratings' sidecar (so only ratings-v1 gets the cluster, and only it
+ * NACKs), with a Maglev table size of 65536. Istio builds `outbound|9080|v2|reviews.bookinfo.svc.cluster.local`
+ * with LbPolicy MAGLEV and that table size; Envoy refuses it ("The table size of maglev must be prime number",
+ * DEMO_NACK_MESSAGES.CDS). istiod's validation would have refused the object too ("tableSize must be a prime
+ * number for maglev"), which is what `/mesh analyze` reports (IST0106): it reached the cluster without the
+ * webhook. 65537, Envoy's default, is prime.
+ */
+export function demoNackCause(changedAt: Date): KubeObject {
+  const time = changedAt.toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: {
+      name: 'reviews-affinity',
+      namespace: 'bookinfo',
+      creationTimestamp: time,
+      managedFields: [
+        {
+          manager: 'kubectl-client-side-apply',
+          operation: 'Update',
+          apiVersion: 'networking.istio.io/v1',
+          time,
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:spec': { '.': {}, 'f:host': {}, 'f:subsets': {}, 'f:workloadSelector': {} } },
+        },
+      ],
+    },
+    spec: {
+      host: 'reviews',
+      workloadSelector: { matchLabels: { app: 'ratings' } },
+      subsets: [
+        {
+          name: 'v2',
+          labels: { version: 'v2' },
+          trafficPolicy: {
+            loadBalancer: { consistentHash: { httpHeaderName: 'x-user', maglev: { tableSize: 65536 } } },
+          },
+        },
+      ],
+    },
+  };
+}
 
 export async function startDemoSandbox(
   options: SandboxOptions & { faults?: FleetFaults | false } = {},
@@ -37,7 +88,16 @@ export async function startDemoSandbox(
     istiodOptions: clock,
   });
   const stopFleet = fleet.start();
-  if (faults !== false) fleet.inject(faults ?? DEMO_FAULTS);
+  if (faults !== false) {
+    const injected = faults ?? DEMO_FAULTS;
+    // The demo's own faults come with their cause in the config, changed before the pushes it broke.
+    if (!faults) {
+      const now = sandboxOptions.now ?? (() => new Date());
+      const pushedAt = now().getTime() - (DEMO_FAULTS.staleForMs ?? 0);
+      sandbox.store.put(demoNackCause(new Date(pushedAt - DEMO_NACK_CAUSE_LEAD_MS)));
+    }
+    fleet.inject(injected);
+  }
   // Sidecar metrics on :15020 and Istio-format access logs, following the mesh's mTLS state.
   const traffic = startMtlsTraffic(sandbox, clock);
   const close = sandbox.close.bind(sandbox);

@@ -1,10 +1,9 @@
 // What the trouble points at, for /mesh stale: each STALE or NACKed type in the words an SRE acts on,
-// the config that changed last in a namespace, and the obvious causes checked directly.
-import type { KubeObject } from '../kube/objects.ts';
+// and the obvious causes checked directly (the config a NACK names is followed in stale-suspects.ts).
 import { matchesLabels } from '../kube/objects.ts';
 import { analyze } from '../mesh/analyzers/index.ts';
 import type { MeshSnapshot } from '../mesh/snapshot.ts';
-import { type AffectedProxy, cmp, type ConfigChange, type Interpretation, type ObviousCause } from './stale-report.ts';
+import { type AffectedProxy, cmp, type Interpretation, type ObviousCause } from './stale-report.ts';
 
 // What each type's trouble points at, in the words an SRE acts on.
 const STALE_MEANING: Record<string, string> = {
@@ -59,47 +58,14 @@ export function interpret(troubled: readonly AffectedProxy[]): Interpretation[] 
   return out;
 }
 
-/** The Istio config in a namespace written most recently (what istiod turns into the xDS at issue). */
-export function latestConfigChange(snapshot: MeshSnapshot, namespace: string): ConfigChange | undefined {
-  let best: ConfigChange | undefined;
-  for (const kind of ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'EnvoyFilter']) {
-    for (const obj of snapshot.list(kind, namespace)) {
-      const c = changeOf(obj);
-      if (c && (!best || c.changedAt > best.changedAt)) best = c;
-    }
-  }
-  return best;
-}
-
-function changeOf(obj: KubeObject): ConfigChange | undefined {
-  const base = { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name };
-  let at: string | undefined;
-  let manager: string | undefined;
-  // Status writes (e.g. istiod's own analysis status) are not config changes.
-  for (const m of (obj.metadata.managedFields ?? []) as Array<{
-    time?: string;
-    manager?: string;
-    subresource?: string;
-  }>) {
-    if (m.subresource || !m.time || Number.isNaN(Date.parse(m.time))) continue;
-    if (!at || Date.parse(m.time) > Date.parse(at)) {
-      at = new Date(Date.parse(m.time)).toISOString();
-      manager = m.manager;
-    }
-  }
-  if (at) return { ...base, changedAt: at, source: 'managedFields', ...(manager ? { manager } : {}) };
-  const created = obj.metadata.creationTimestamp;
-  if (created && !Number.isNaN(Date.parse(created)))
-    return { ...base, changedAt: new Date(Date.parse(created)).toISOString(), source: 'creationTimestamp' };
-  return undefined;
-}
-
-// Istio's own analyzers where one exists: a VirtualService host or subset that does not exist, and a
-// DestinationRule subset that selects no pod.
+// Istio's own analyzers where one exists: a VirtualService host or subset that does not exist, a
+// DestinationRule subset that selects no pod, and a DestinationRule traffic policy istiod's validation
+// refuses (which Envoy, receiving it anyway, NACKs: a Maglev table size that is not prime).
 const CAUSE_ANALYZERS = [
   'virtualservice.DestinationHostAnalyzer',
   'virtualservice.DestinationRuleAnalyzer',
   'destinationrule.SubsetSelectPodAnalyzer',
+  'schema.ValidationAnalyzer.DestinationRule',
 ];
 
 export function obviousCauses(snapshot: MeshSnapshot, namespaces: ReadonlySet<string>): ObviousCause[] {

@@ -1,26 +1,27 @@
 // The diagnosis behind /mesh stale, as plain data: which proxies are not in step with istiod and how
-// (STALE, a NACK, disconnected, unknown), what that type of config points at, the config that changed
-// last in their namespace, the obvious causes checked directly, what istiod logged and how istiod
-// itself is doing, and which restarts would help. Pure: the cluster reads happen in mesh-sync-read.ts
-// and the istiod log read in istiod-logs.ts, so tests can pin every word without a cluster.
+// (STALE, a NACK, disconnected, unknown), grouped by namespace and cause, what that type of config
+// points at, the config change the evidence leads to (or that none precedes the trouble), the obvious
+// causes checked directly, what istiod logged and how istiod itself is doing, and the fix for each
+// cause. Pure: the cluster reads happen in mesh-sync-read.ts and the istiod log read in istiod-logs.ts,
+// so tests can pin every word without a cluster.
 // The parts live beside this file: the report's shape (stale-report.ts), what the trouble points at
-// (stale-causes.ts), istiod's logs (istiod-logs.ts) and health (istiod-health.ts), pod owners (owner-index.ts).
+// (stale-causes.ts), what a NACK names (stale-evidence.ts) and the config behind it (stale-suspects.ts),
+// groups and fixes (stale-groups.ts), istiod's logs (istiod-logs.ts) and health (istiod-health.ts),
+// pod owners (owner-index.ts).
 import type { MergedProxy, MergedSyncStatus } from './merge.ts';
 import type { MeshSyncRead } from './mesh-sync-read.ts';
 import { groupLogLines } from './istiod-logs.ts';
 import { istiodHealth } from './istiod-health.ts';
 import { OwnerIndex } from './owner-index.ts';
-import { type ConfigStatus, humanDuration, shortTypeName } from './proxy-status.ts';
-import { interpret, latestConfigChange, obviousCauses } from './stale-causes.ts';
+import { type ConfigStatus, shortTypeName } from './proxy-status.ts';
+import { interpret, obviousCauses } from './stale-causes.ts';
+import { groupTrouble, restartSuggestions } from './stale-groups.ts';
 import {
   type AffectedProxy,
   cmp,
-  type ConfigChange,
   type Finding,
-  type IstiodHealth,
   type IstiodLogRead,
   type NamespaceCounts,
-  type RestartSuggestion,
   type StaleReport,
 } from './stale-report.ts';
 
@@ -37,6 +38,8 @@ export type {
   ObviousCause,
   RestartSuggestion,
   StaleReport,
+  Suspect,
+  TroubleGroup,
   WorkloadRef,
 } from './stale-report.ts';
 export {
@@ -50,7 +53,8 @@ export {
 } from './istiod-logs.ts';
 export { istiodHealth } from './istiod-health.ts';
 export { OwnerIndex } from './owner-index.ts';
-export { latestConfigChange, obviousCauses } from './stale-causes.ts';
+export { obviousCauses } from './stale-causes.ts';
+export { changeOf, findSuspect } from './stale-suspects.ts';
 
 export interface DiagnoseInput {
   read: MeshSyncRead;
@@ -62,11 +66,6 @@ export interface DiagnoseInput {
 export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): StaleReport {
   const { merged, snapshot, istiodNamespace } = read;
   const owners = new OwnerIndex(snapshot);
-  const suspects = new Map<string, ConfigChange | undefined>();
-  const suspectOf = (ns: string) => {
-    if (!suspects.has(ns)) suspects.set(ns, latestConfigChange(snapshot, ns));
-    return suspects.get(ns);
-  };
 
   const affected: AffectedProxy[] = [];
   for (const p of merged.proxies) {
@@ -75,10 +74,6 @@ export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): St
     const pod = snapshot.get('Pod', p.namespace, p.pod);
     const owner = pod ? owners.workloadOf(pod) : undefined;
     if (owner) a.owner = owner;
-    if (a.finding === 'STALE' || a.finding === 'ERROR') {
-      const s = suspectOf(p.namespace);
-      if (s) a.suspect = s;
-    }
     affected.push(a);
   }
   affected.sort(
@@ -101,6 +96,8 @@ export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): St
   );
   const troubled = affected.filter((a) => a.finding === 'STALE' || a.finding === 'ERROR');
   const health = istiodHealth(read, owners, now);
+  const connected = merged.proxies.filter((p) => p.connection === 'CONNECTED').length;
+  const { groups, massStale } = groupTrouble({ affected, snapshot, istiods: merged.istiods, connected, now });
   const debugDisabled =
     merged.failures.length > 0 &&
     merged.failures.length === merged.istiods.length &&
@@ -121,8 +118,10 @@ export function diagnoseStale({ read, namespace, logs, now }: DiagnoseInput): St
     failures: merged.failures,
     noIstiod: merged.noIstiod,
     debugDisabled,
-    restarts: restartSuggestions(affected, health, now),
+    restarts: restartSuggestions(groups, health, now, massStale),
+    groups,
   };
+  if (massStale) report.massStale = massStale;
   if (namespace) report.namespace = namespace;
   return report;
 }
@@ -146,6 +145,7 @@ function affectedOf(p: MergedProxy): AffectedProxy | undefined {
   const a: AffectedProxy = {
     ...base,
     istiod: row.istiod,
+    ...(row.proxyType ? { proxyType: row.proxyType } : {}),
     finding: bad.some((x) => x.status === 'ERROR') ? 'ERROR' : 'STALE',
   };
   a.types = bad.map((x) => shortTypeName(x.typeUrl));
@@ -198,43 +198,4 @@ function syncedTypes(merged: MergedSyncStatus): string[] {
     for (const x of p.row?.xds ?? []) if (x.status === 'SYNCED') seen.add(shortTypeName(x.typeUrl));
   const order = ['CDS', 'LDS', 'EDS', 'RDS'];
   return [...seen].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || cmp(a, b));
-}
-
-function restartSuggestions(affected: readonly AffectedProxy[], health: IstiodHealth, now: Date): RestartSuggestion[] {
-  const out: RestartSuggestion[] = [];
-  if (health.unhealthy) {
-    for (const d of health.deployments) {
-      out.push({
-        target: d,
-        forIstiod: true,
-        pods: health.pods.map((p) => p.name),
-        why: `istiod looks unhealthy: ${health.reasons.join('; ')}`,
-      });
-    }
-  }
-  // STALE and disconnected proxies come back in step with a fresh connection; a NACK does not (same config).
-  const byOwner = new Map<string, RestartSuggestion>();
-  for (const a of affected) {
-    if ((a.finding !== 'STALE' && a.finding !== 'DISCONNECTED') || a.owner?.kind !== 'Deployment') continue;
-    const key = `${a.owner.namespace}/${a.owner.name}`;
-    let s = byOwner.get(key);
-    if (!s) {
-      const what = a.finding === 'STALE' ? `${a.types.join(', ')} STALE` : 'disconnected from istiod';
-      const since = a.since ? ` for ${humanDuration(now.getTime() - Date.parse(a.since))}` : '';
-      s = {
-        target: a.owner,
-        forIstiod: false,
-        pods: [],
-        why: `Proxy ${a.proxyId} is ${what}${since}; new pods connect afresh and get the current config.`,
-      };
-      byOwner.set(key, s);
-    }
-    s.pods.push(a.pod);
-  }
-  return [
-    ...out,
-    ...[...byOwner.values()].sort((a, b) =>
-      cmp(`${a.target.namespace}/${a.target.name}`, `${b.target.namespace}/${b.target.name}`),
-    ),
-  ];
 }

@@ -20,6 +20,41 @@ export interface ConfigChange {
   manager?: string;
 }
 
+/** The config a proxy's trouble points at: what changed, what in the evidence leads to it, and where. */
+export interface Suspect extends ConfigChange {
+  /** `named`: the NACK names a resource this object builds; `type`: only the troubled type and the time do. */
+  via: 'named' | 'type';
+  /** The resource it builds, in words ("cluster `outbound|9080|v2|reviews…` (Service reviews.bookinfo, …)"). */
+  builds?: string;
+  /** The field Envoy's text points at, where the object sets it, with its value. */
+  field?: { path: string; value?: string };
+  /** How long before the unacknowledged push it changed. */
+  leadMs: number;
+}
+
+/** What fixes a group's trouble: the config (a NACK), new pods, istiod itself. */
+export type GroupFix = 'config' | 'restart' | 'istiod';
+
+/** Affected proxies of one namespace with one cause: a finding, its types and, for a NACK, Envoy's text. */
+export interface TroubleGroup {
+  namespace: string;
+  finding: Finding;
+  types: string[];
+  /** ERROR: the NACK text these proxies share (one per type, joined). */
+  message?: string;
+  /** The resources the NACK names, in words, with Envoy's words about each. */
+  named: Array<{ resource: string; detail: string }>;
+  suspect?: Suspect;
+  /** STALE or ERROR with no config change before it that could explain it. */
+  noPriorChange: boolean;
+  /** Earliest unacknowledged push among them (ISO). */
+  since?: string;
+  proxies: string[];
+  /** Their owners (Deployment where there is one), most affected pods first, with those pods' names. */
+  workloads: Array<WorkloadRef & { pods: string[] }>;
+  fix: GroupFix;
+}
+
 export interface AffectedProxy {
   proxyId: string;
   pod: string;
@@ -29,11 +64,14 @@ export interface AffectedProxy {
   types: string[];
   errors: Array<{ type: string; message: string }>;
   istiod?: string;
+  /** istiod's proxy type: `sidecar`, or `router` for gateways. */
+  proxyType?: string;
   /** Earliest unacknowledged push among the affected types (ISO). */
   since?: string;
   /** The pod's owner: ReplicaSet → Deployment where there is one. */
   owner?: WorkloadRef;
-  suspect?: ConfigChange;
+  /** The suspect of its group (shared), absent when none precedes the trouble. */
+  suspect?: Suspect;
 }
 
 export interface NamespaceCounts {
@@ -126,6 +164,10 @@ export interface StaleReport {
   /** Every istiod that was asked answered 404: ENABLE_DEBUG_ON_HTTP=false. */
   debugDisabled: boolean;
   restarts: RestartSuggestion[];
+  /** Affected proxies grouped by namespace and cause, the largest trouble first. */
+  groups: TroubleGroup[];
+  /** STALE on so many proxies at once that istiod, not each workload, is the common factor (why, in words). */
+  massStale?: string;
 }
 
 /** Plain code-unit order (not locale order), so the report reads the same on every machine. */

@@ -152,13 +152,15 @@ export class IstiodFleet {
       }
     };
     each(faults.staleLds, (sim, id) => sim.push(id, TYPE_URL.LDS, at));
+    // Envoy answers a push within milliseconds: the NACK, and istiod's log line about it, are timed with the push.
+    const nackAt = at;
     each(faults.nackCds, (sim, id) => {
       sim.push(id, TYPE_URL.CDS, at);
-      sim.nack(id, TYPE_URL.CDS, DEMO_NACK_MESSAGES.CDS);
+      sim.nack(id, TYPE_URL.CDS, DEMO_NACK_MESSAGES.CDS, nackAt);
     });
     each(faults.nackLds, (sim, id) => {
       sim.push(id, TYPE_URL.LDS, at);
-      sim.nack(id, TYPE_URL.LDS, DEMO_NACK_MESSAGES.LDS);
+      sim.nack(id, TYPE_URL.LDS, DEMO_NACK_MESSAGES.LDS, nackAt);
     });
     each(faults.disconnected, (sim, id) => {
       sim.disconnect(id);

@@ -75,9 +75,11 @@ export const DEMO_NACK_MESSAGES = {
     'Error adding/updating listener(s) 0.0.0.0_9080: Proto constraint validation failed ' +
     '(HttpConnectionManagerValidationError.HttpFilters[3]: embedded message failed validation | caused by ' +
     'HttpFilterValidationError.Name: value length must be at least 1 characters)',
+  // What Envoy's CDS answers for a MAGLEV cluster whose table size is not prime (MaglevLoadBalancer,
+  // cds_api_helper's "<cluster>: <error>"): the demo's DestinationRule reviews-affinity sets tableSize 65536.
   CDS:
     'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: ' +
-    'Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
+    'The table size of maglev must be prime number',
 } as const;
 
 export interface IstiodLogEntry {

@@ -162,13 +162,22 @@ export class IstiodSim {
     }
   }
 
-  /** Envoy NACKs the last push of a type: the acked nonce stays the old one, the error is kept. */
-  nack(proxyId: string, typeUrl: string, message: string): void {
-    for (const w of this.watchesOf(proxyId, typeUrl)) w.lastError = message;
+  /**
+   * Envoy NACKs the last push of a type: the acked nonce stays the old one, the error is kept. istiod logs
+   * it when the NACK arrives: `at`, else the push's send time (Envoy answers a push within moments).
+   */
+  nack(proxyId: string, typeUrl: string, message: string, at?: Date): void {
+    const watches = this.watchesOf(proxyId, typeUrl);
+    for (const w of watches) w.lastError = message;
     this.synczBody = undefined;
     const conId = this.proxies.get(proxyId)!.connectionId;
     // pilot/pkg/xds ShouldRespond: Envoy's error_detail, gRPC code INTERNAL as Envoy sends it.
-    this.log('warn', 'ads', `ADS:${SHORT_TYPE[typeUrl] ?? typeUrl}: ACK ERROR ${conId} Internal:${message}`);
+    this.log(
+      'warn',
+      'ads',
+      `ADS:${SHORT_TYPE[typeUrl] ?? typeUrl}: ACK ERROR ${conId} Internal:${message}`,
+      at ?? watches[0]?.sentTime,
+    );
   }
 
   /** Add a line to istiod's log (e.g. errors a scenario wants the bot to find). */
@@ -183,7 +192,9 @@ export class IstiodSim {
    * setPodLogs takes the line's time from (so sinceSeconds and tailLines select as on a cluster).
    */
   logLines(opts: { kubeletTime?: boolean } = {}): string[] {
-    return this.logEntries.map((e) => {
+    // In time order, as a log is written: a NACK recorded for an earlier push sits where it happened.
+    const entries = [...this.logEntries].sort((a, b) => a.time.getTime() - b.time.getTime());
+    return entries.map((e) => {
       const iso = e.time.toISOString();
       const line = `${iso.replace(/\.(\d{3})Z$/, '.$1000Z')}\t${e.level}\t${e.scope}\t${e.message}`;
       return opts.kubeletTime ? `${iso} ${line}` : line;

@@ -132,11 +132,14 @@ describe('diagnoseStale', () => {
     ]);
     const out = renderStale(r, NOW);
     expect(out.text).toBe('2 of 2 proxies in bookinfo are STALE (LDS) — since 4m');
-    expect(out.offers?.map((o) => o.label)).toEqual(['Restart istiod', 'Restart deployment reviews-v2']);
+    expect(out.offers?.map((o) => o.label)).toEqual([
+      'Restart istiod (istio-system/istiod)',
+      'Restart deployment bookinfo/reviews-v2',
+    ]);
     expect(JSON.stringify(out.blocks)).toContain('2 of 3 ready');
   });
 
-  it('a long table of affected proxies goes into the thread as a file; the message says how many more', () => {
+  it('a long table of affected proxies goes into the thread as a file; 120 STALE at once: istiod is the fix, not 40 restarts', () => {
     const objects = [
       namespace('bookinfo'),
       ...istiodObjects(ISTIODS),
@@ -160,6 +163,42 @@ describe('diagnoseStale', () => {
     expect(JSON.stringify(out.blocks)).toMatch(
       /and \d+ more rows: the full table is in the thread as `stale-proxies.txt`/,
     );
-    expect(out.offers).toHaveLength(5);
+    // 120 of 120 STALE: the common factor is istiod, so it is the one restart offered.
+    expect(out.offers?.map((o) => o.label)).toEqual(['Restart istiod (istio-system/istiod)']);
+    expect(out.offers?.[0]?.remediation.why).toContain('120 of 120 connected proxies (100%) are STALE at once');
+    expect(JSON.stringify(out.blocks)).toContain('*istiod is the common factor:*');
+    expect(JSON.stringify(out.blocks)).toContain('Fix: istiod, the common factor');
+  });
+
+  it("one istiod replica whose proxies are mostly STALE while the other's are in step: that replica is the cause", () => {
+    const objects = [
+      namespace('bookinfo'),
+      ...istiodObjects(ISTIODS),
+      ...Array.from({ length: 8 }, (_, i) =>
+        workloadObjects({ namespace: 'bookinfo', deployment: `svc-${i}`, labels: { app: `svc-${i}` }, replicas: 2 }),
+      ).flat(),
+    ];
+    const pods = objects.filter((o) => o.kind === 'Pod' && o.metadata.namespace === 'bookinfo');
+    const ids = pods.map((p) => `${p.metadata.name}.bookinfo`);
+    const onFirst = new Set(ids.slice(0, 8));
+    const stale = new Set([...onFirst].slice(0, 6));
+    const rows = rowsFor(objects, ISTIODS[0], stale);
+    const read = readOf(objects, [
+      { istiod: ISTIODS[0], ok: true, rows: rows.filter((r) => onFirst.has(r.proxyId)) },
+      {
+        istiod: ISTIODS[1],
+        ok: true,
+        rows: rows.filter((r) => !onFirst.has(r.proxyId)).map((r) => ({ ...r, istiod: ISTIODS[1] })),
+      },
+    ]);
+    const r = diagnoseStale({ read, logs: [], now: NOW });
+    // 6 of 16 is under the mesh-wide threshold, but 6 of the first replica's 8 is not chance.
+    expect(r.massStale).toBe(
+      `6 of the 8 proxies connected to ${ISTIODS[0]} are STALE, while the other replicas' proxies are in step: that replica is the common factor`,
+    );
+    expect(r.restarts.map((x) => [x.target.name, x.forIstiod])).toEqual([['istiod', true]]);
+    expect(r.groups.map((g) => [g.namespace, g.finding, g.proxies.length, g.fix])).toEqual([
+      ['bookinfo', 'STALE', 6, 'istiod'],
+    ]);
   });
 });

@@ -150,13 +150,17 @@ describe('/mesh stale through Bolt', () => {
     );
     expect(m.body).toMatch(/reviews-v2-\S+\s+STALE\s+LDS/);
     expect(m.body).toMatch(/ratings-v1-\S+\s+ERROR\s+CDS/);
-    expect(m.body).toContain('ClusterValidationError.LbPolicy: value must be one of the defined enum values');
+    expect(m.body).toContain('The table size of maglev must be prime number');
+    // The cause, followed from the cluster the NACK names to the DestinationRule and the field.
+    expect(m.body).toContain(
+      'Cause: DestinationRule `bookinfo/reviews-affinity` — `spec.subsets[0].trafficPolicy.loadBalancer.consistentHash.maglev.tableSize` = `65536`',
+    );
     expect(m.body).toMatch(/details-v1-\S+\s+DISCONNECTED/);
     expect(m.body).toContain('a *VirtualService or Gateway* problem');
     expect(m.body).toMatch(/`1×` warn, last \S+ ago on istiod-\S+: `ads ADS:CDS: ACK ERROR ratings-v1-/);
     expect(m.buttons.map((b) => b.text.text)).toEqual([
-      'Restart deployment details-v1',
-      'Restart deployment reviews-v2',
+      'Restart deployment bookinfo/reviews-v2',
+      'Restart deployment bookinfo/details-v1',
     ]);
     expect(m.buttons.every((b) => b.action_id.startsWith(`${OFFER_ACTION}:`))).toBe(true);
   });
@@ -166,7 +170,7 @@ describe('/mesh stale through Bolt', () => {
       .filter((p) => p.name.startsWith('reviews-v2-'))
       .map((p) => p.name);
     const m = await slash('stale bookinfo');
-    const restart = m.buttons.find((b) => b.text.text === 'Restart deployment reviews-v2')!;
+    const restart = m.buttons.find((b) => b.text.text === 'Restart deployment bookinfo/reviews-v2')!;
     await sendInteraction(
       url,
       blockActions({
@@ -256,7 +260,7 @@ describe('/mesh stale through Bolt', () => {
     );
     expect(m.body).toContain(`Could not read istiod \`${ISTIODS[1]}\`* (unreachable)`);
     for (const id of lost) expect(m.body).toMatch(new RegExp(`${id.split('.')[0]}\\s+UNKNOWN`));
-    expect(m.buttons.map((b) => b.text.text)).toEqual(['Restart istiod']);
+    expect(m.buttons.map((b) => b.text.text)).toEqual(['Restart istiod (istio-system/istiod)']);
   });
 
   it('no istiod at all: a clear message, not a crash', async () => {

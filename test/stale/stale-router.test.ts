@@ -7,7 +7,7 @@ import { renderedToText } from '../../src/blocks/block-kit.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';
 import { type Reply, Router } from '../../src/router.ts';
-import { IstiodSim } from '../../src/sandbox/istiod-sim.ts';
+import { DEMO_NACK_MESSAGES, IstiodSim, TYPE_URL } from '../../src/sandbox/istiod-sim.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { ISTIODS, kubeOf, meshSeed, proxyIdOf, proxyPodsOf, serveScenario, service } from './support.ts';
 
@@ -29,6 +29,17 @@ const vs = (name: string, spec: Record<string, unknown>, changedAt?: string): Ku
     ...(changedAt
       ? { managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: changedAt }] }
       : {}),
+  },
+  spec,
+});
+
+const dr = (name: string, spec: Record<string, unknown>, changedAt: string): KubeObject => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'DestinationRule',
+  metadata: {
+    name,
+    namespace: 'bookinfo',
+    managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: changedAt }],
   },
   spec,
 });
@@ -71,7 +82,7 @@ describe('/mesh stale', () => {
     expect(r.out).toContain('a *VirtualService or Gateway* problem');
     expect(r.rendered.offers).toEqual([
       expect.objectContaining({
-        label: 'Restart deployment reviews-v2',
+        label: 'Restart deployment bookinfo/reviews-v2',
         remediation: expect.objectContaining({
           kind: 'rollout-restart',
           target: { kind: 'Deployment', namespace: 'bookinfo', name: 'reviews-v2' },
@@ -88,11 +99,19 @@ describe('/mesh stale', () => {
     expect(r.out).toContain('may still be in flight: run `/mesh stale bookinfo` again in a moment');
   });
 
-  it('names the config changed most recently in the namespace (managedFields time) as the likely suspect', async () => {
+  it('a STALE type names nothing: the newest change of a kind that builds it before the push is the suspect, never a later one', async () => {
     const id = proxyIdOf(sb, 'reviews-v1');
-    const recent = new Date(Date.now() - 5 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const at = (ms: number) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
     sb.store.put(
-      vs('reviews-canary', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, recent),
+      vs(
+        'reviews-canary',
+        { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] },
+        at(5 * 60_000),
+      ),
+    );
+    // Changed after the push (4m ago): it cannot be what the proxy has not acknowledged.
+    sb.store.put(
+      vs('details-late', { hosts: ['details'], http: [{ route: [{ destination: { host: 'details' } }] }] }, at(9_000)),
     );
     sb.store.put(
       vs(
@@ -105,39 +124,152 @@ describe('/mesh stale', () => {
       serveScenario(sb, { istiods: ISTIODS, staleLds: [id] });
       const r = await ask('stale bookinfo');
       expect(r.out).toMatch(/VirtualService\/reviews-canary \(5m(\d+s)? ago\)/);
-      expect(r.out).toMatch(/VirtualService `reviews-canary`, changed 5m(\d+s)? ago by kubectl-client-side-apply/);
+      expect(r.out).toMatch(
+        /Last change that builds LDS before the push: VirtualService `bookinfo\/reviews-canary`, changed 5m(\d+s)? ago by kubectl-client-side-apply, \d+s before the push \(the timing only, nothing named\)/,
+      );
+      expect(r.out).not.toContain('details-late');
+      expect(r.out).not.toContain('ratings-old');
     } finally {
       sb.store.delete('VirtualService', 'bookinfo', 'reviews-canary');
+      sb.store.delete('VirtualService', 'bookinfo', 'details-late');
       sb.store.delete('VirtualService', 'bookinfo', 'ratings-old');
     }
   });
 
-  it("a NACK: ERROR with the text Envoy sent back, no restart offered for it, and istiod's log lines counted", async () => {
+  it('a STALE type with no change of its kinds before the push: no config change precedes this', async () => {
+    const id = proxyIdOf(sb, 'reviews-v1');
+    const recent = new Date(Date.now() - 9_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    sb.store.put(
+      vs(
+        'bookinfo',
+        { hosts: ['*'], gateways: ['bookinfo-gateway'], http: [{ route: [{ destination: { host: 'productpage' } }] }] },
+        recent,
+      ),
+    );
+    try {
+      serveScenario(sb, { istiods: ISTIODS, staleLds: [id] });
+      const r = await ask('stale bookinfo');
+      expect(r.out).toContain('No config change precedes this.');
+      expect(r.out).toMatch(/STALE\s+LDS\s+4m\s+istiod-\S+\s+none before it/);
+      expect(r.out).not.toContain('VirtualService/bookinfo');
+    } finally {
+      sb.store.delete('VirtualService', 'bookinfo', 'bookinfo');
+    }
+  });
+
+  it("a CDS NACK follows the cluster it names to the DestinationRule subset and field, not to the newest object; no restart; istiod's log lines counted", async () => {
     const id = proxyIdOf(sb, 'ratings-v1');
-    const sims = serveScenario(sb, { istiods: ISTIODS, nack: [{ proxyId: id, type: 'CDS' }] });
-    // The same rejection logged twice more (Envoy retries), plus noise that must not count.
-    const sim = sims.find((s) => s.proxy(id))!;
-    sim.nack(
-      id,
-      'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-      'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
-    );
-    sim.nack(
-      id,
-      'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-      'Error adding/updating cluster(s) outbound|9080|v2|reviews.bookinfo.svc.cluster.local: Proto constraint validation failed (ClusterValidationError.LbPolicy: value must be one of the defined enum values)',
-    );
-    sb.setPodLogs('istio-system', sim.podName, 'discovery', sim.logLines({ kubeletTime: true }));
-    const r = await ask('stale bookinfo');
-    expect(r.rendered.text).toBe('1 of 6 proxies in bookinfo: 1 proxy rejected config (NACK on CDS)');
-    expect(r.out).not.toContain('in flight');
-    expect(r.out).toMatch(/ratings-v1-\S+\s+ERROR\s+CDS/);
-    expect(r.out).toContain('*CDS NACK* (1 proxy)');
-    expect(r.out).toContain('ClusterValidationError.LbPolicy: value must be one of the defined enum values');
-    expect(r.out).toContain('A restart will not help');
-    expect(r.rendered.offers ?? []).toEqual([]);
-    expect(r.out).toMatch(/`3×` warn, last \S+ ago on istiod-[a-z0-9-]+: `ads ADS:CDS: ACK ERROR ratings-v1-/);
-    expect(r.out).not.toContain('new connection');
+    const at = (ms: number) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    const objs: KubeObject[] = [
+      dr(
+        'reviews',
+        {
+          host: 'reviews',
+          subsets: [
+            { name: 'v1', labels: { version: 'v1' } },
+            {
+              name: 'v2',
+              labels: { version: 'v2' },
+              trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, maglev: { tableSize: 65536 } } } },
+            },
+          ],
+        },
+        at(6 * 60_000),
+      ),
+      // The issue's decoy: the newest object in the namespace, created seconds ago, long after the NACK.
+      vs(
+        'bookinfo',
+        { hosts: ['*'], gateways: ['bookinfo-gateway'], http: [{ route: [{ destination: { host: 'productpage' } }] }] },
+        at(9_000),
+      ),
+    ];
+    for (const o of objs) sb.store.put(o);
+    try {
+      const sims = serveScenario(sb, { istiods: ISTIODS, nack: [{ proxyId: id, type: 'CDS' }] });
+      // The same rejection logged twice more (Envoy retries), plus noise that must not count.
+      const sim = sims.find((s) => s.proxy(id))!;
+      sim.nack(id, TYPE_URL.CDS, DEMO_NACK_MESSAGES.CDS);
+      sim.nack(id, TYPE_URL.CDS, DEMO_NACK_MESSAGES.CDS);
+      sb.setPodLogs('istio-system', sim.podName, 'discovery', sim.logLines({ kubeletTime: true }));
+      const r = await ask('stale bookinfo');
+      expect(r.rendered.text).toBe('1 of 6 proxies in bookinfo: 1 proxy rejected config (NACK on CDS)');
+      expect(r.out).not.toContain('in flight');
+      expect(r.out).toMatch(
+        /ratings-v1-\S+\s+ERROR\s+CDS\s+4m\s+istiod-\S+\s+DestinationRule\/reviews \(6m(\d+s)? ago\)/,
+      );
+      expect(r.out).toContain('*CDS NACK* (1 proxy)');
+      expect(r.out).toContain('The table size of maglev must be prime number');
+      expect(r.out).toContain(
+        'Envoy rejected cluster `outbound|9080|v2|reviews.bookinfo.svc.cluster.local` (Service reviews.bookinfo, port 9080, subset v2)',
+      );
+      expect(r.out).toMatch(
+        /Cause: DestinationRule `bookinfo\/reviews` — `spec\.subsets\[1\]\.trafficPolicy\.loadBalancer\.consistentHash\.maglev\.tableSize` = `65536`, changed 6m(\d+s)? ago by kubectl-client-side-apply, (\d+s|2m\d*s?) before the push\./,
+      );
+      expect(r.out).not.toMatch(/VirtualService.{0,3}bookinfo/);
+      // Istio's validation refuses the same field: the analyzer says so among the obvious causes.
+      expect(r.out).toContain(
+        'IST0106 DestinationRule `bookinfo/reviews`: Schema validation error: tableSize must be a prime number for maglev',
+      );
+      expect(r.out).toContain('A restart will not help');
+      expect(r.rendered.offers ?? []).toEqual([]);
+      expect(r.out).toMatch(/`3×` warn, last 4m ago on istiod-[a-z0-9-]+: `ads ADS:CDS: ACK ERROR ratings-v1-/);
+      expect(r.out).not.toContain('new connection');
+    } finally {
+      for (const o of objs) sb.store.delete(o.kind, 'bookinfo', o.metadata.name);
+    }
+  });
+
+  it('a NACK whose DestinationRule changed only after the push: no config change precedes this', async () => {
+    const id = proxyIdOf(sb, 'ratings-v1');
+    const recent = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const rule = dr('reviews', { host: 'reviews', subsets: [{ name: 'v2', labels: { version: 'v2' } }] }, recent);
+    sb.store.put(rule);
+    try {
+      serveScenario(sb, { istiods: ISTIODS, nack: [{ proxyId: id, type: 'CDS' }] });
+      const r = await ask('stale bookinfo');
+      expect(r.out).toContain('Envoy rejected cluster `outbound|9080|v2|reviews.bookinfo.svc.cluster.local`');
+      expect(r.out).toContain('No config change precedes this.');
+      expect(r.out).toMatch(/ERROR\s+CDS\s+4m\s+istiod-\S+\s+none before it/);
+      expect(r.out).toContain("Fix the config Envoy's text names; a restart will not help");
+    } finally {
+      sb.store.delete('DestinationRule', 'bookinfo', 'reviews');
+    }
+  });
+
+  it('an LDS NACK on a listener port: the EnvoyFilter patching that port is the suspect, with its patch', async () => {
+    const id = proxyIdOf(sb, 'productpage-v1');
+    const at = new Date(Date.now() - 5 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const ef: KubeObject = {
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'EnvoyFilter',
+      metadata: {
+        name: 'add-header-filter',
+        namespace: 'bookinfo',
+        managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: at }],
+      },
+      spec: {
+        workloadSelector: { labels: { app: 'productpage' } },
+        configPatches: [
+          { applyTo: 'CLUSTER', match: { context: 'SIDECAR_OUTBOUND' }, patch: { operation: 'MERGE', value: {} } },
+          {
+            applyTo: 'HTTP_FILTER',
+            match: { context: 'SIDECAR_OUTBOUND', listener: { portNumber: 9080 } },
+            patch: { operation: 'INSERT_BEFORE', value: { name: '' } },
+          },
+        ],
+      },
+    };
+    sb.store.put(ef);
+    try {
+      serveScenario(sb, { istiods: ISTIODS, nack: [{ proxyId: id, type: 'LDS' }] });
+      const r = await ask('stale bookinfo');
+      expect(r.out).toContain('Envoy rejected listener `0.0.0.0_9080` (port 9080)');
+      expect(r.out).toMatch(
+        /Cause: EnvoyFilter `bookinfo\/add-header-filter` — `spec\.configPatches\[1\]`, changed 5m(\d+s)? ago by kubectl-client-side-apply, \d+s before the push\./,
+      );
+    } finally {
+      sb.store.delete('EnvoyFilter', 'bookinfo', 'add-header-filter');
+    }
   });
 
   it('a disconnected proxy is a finding of its own, with a restart of its Deployment', async () => {
@@ -146,7 +278,7 @@ describe('/mesh stale', () => {
     const r = await ask('stale bookinfo');
     expect(r.rendered.text).toBe('1 of 6 proxies in bookinfo: 1 proxy DISCONNECTED from istiod');
     expect(r.out).toContain(`*Disconnected:* \`${id}\` has a sidecar but no istiod lists it`);
-    expect(r.rendered.offers?.map((o) => o.label)).toEqual(['Restart deployment details-v1']);
+    expect(r.rendered.offers?.map((o) => o.label)).toEqual(['Restart deployment bookinfo/details-v1']);
   });
 
   it('two istiod replicas split the proxies; the answer merges both and says how many each holds', async () => {
@@ -162,9 +294,9 @@ describe('/mesh stale', () => {
     const r = await ask('stale');
     expect(r.rendered.text).toMatch(/^2 of 8 proxies in the mesh are STALE \(LDS\)/);
     expect(r.out).toContain(`syncz: ${ISTIODS[0]} ${sims[0]!.size} proxies, ${ISTIODS[1]} ${sims[1]!.size} proxies`);
-    const deploymentOf = (id: string) => id.replace(/-[a-z0-9]+-[a-z0-9]+\.[a-z]+$/, '');
-    // One button per Deployment, however many of its pods are stale.
-    expect(r.rendered.offers?.map((o) => o.label)).toEqual(
+    const deploymentOf = (id: string) => `${id.split('.')[1]}/${id.replace(/-[a-z0-9]+-[a-z0-9]+\.[a-z]+$/, '')}`;
+    // One button per Deployment, however many of its pods are stale, the namespace in its label.
+    expect(r.rendered.offers?.map((o) => o.label).sort()).toEqual(
       [...new Set([stale1, stale2].map((id) => `Restart deployment ${deploymentOf(id)}`))].sort(),
     );
     expect(r.out).toContain(`STALE    LDS     4m      ${sims.find((s) => s.proxy(stale1))!.podName}`);
@@ -182,7 +314,7 @@ describe('/mesh stale', () => {
     expect(r.out).toContain(`Could not read istiod \`${ISTIODS[1]}\`* (unreachable)`);
     expect(r.out).toContain('connection refused');
     expect(r.out).not.toContain('SYNCED');
-    expect(r.rendered.offers?.map((o) => o.label)).toEqual(['Restart istiod']);
+    expect(r.rendered.offers?.map((o) => o.label)).toEqual(['Restart istiod (istio-system/istiod)']);
     expect(r.rendered.offers?.[0]?.remediation.target).toEqual({
       kind: 'Deployment',
       namespace: 'istio-system',
@@ -251,14 +383,22 @@ describe('/mesh stale', () => {
     expect(r.out).toContain('`bookinfo`');
   });
 
-  it('every proxy stale: grouped by namespace, and the buttons stay at five', async () => {
+  it('every proxy stale: grouped by namespace, five buttons taken in turn from each namespace, namespace in every label', async () => {
     const ids = proxyPodsOf(sb).map((p) => `${p.name}.${p.namespace}`);
     serveScenario(sb, { istiods: ISTIODS, staleLds: ids });
     const r = await ask('stale');
     expect(r.rendered.text).toMatch(/^8 of 8 proxies in the mesh are STALE \(LDS\)/);
-    // Six Deployments to restart; the approvals engine takes five buttons at most.
-    expect(r.rendered.offers?.length).toBe(5);
+    // Six Deployments to restart; the approvals engine takes five buttons at most, and shop is not left out.
+    expect(r.rendered.offers?.map((o) => o.label)).toEqual([
+      'Restart deployment bookinfo/reviews-v1',
+      'Restart deployment shop/cart-v1',
+      'Restart deployment bookinfo/details-v1',
+      'Restart deployment bookinfo/productpage-v1',
+      'Restart deployment bookinfo/ratings-v1',
+    ]);
     expect(r.out).toContain('By namespace: `bookinfo` 6 stale of 6 · `shop` 2 stale of 2');
+    expect(r.out).toContain('*By namespace and cause* (2 causes)');
+    expect(r.out).toContain('kubectl -n bookinfo rollout restart deployment/reviews-v2');
   });
 
   it('asks the cluster a fixed number of times: one list per kind, one port-forward and one log read per istiod', async () => {

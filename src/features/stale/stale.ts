@@ -16,6 +16,7 @@ import { readMeshSync, STALE_KINDS } from '../../istio/mesh-sync-read.ts';
 import { humanDuration } from '../../istio/proxy-status.ts';
 import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } from '../../istio/stale-diagnosis.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import { causesBlocks, istiodOffers, staleOffers, suspectCell } from './stale-causes-view.ts';
 
 const ISTIOD_NS = 'istio-system';
 const IN_FLIGHT_MS = 10_000;
@@ -104,7 +105,7 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
         `Check the control plane: \`kubectl -n ${r.istiodNamespace} get deploy,pods -l app=istiod\`, then \`/mesh stale\` again.`,
       ),
     );
-    addIstiodOffer(r, offers);
+    offers.push(...istiodOffers(r));
     return { text, blocks, offers };
   }
 
@@ -169,16 +170,15 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
 
   // The affected proxies, grouped by namespace (sorted that way), one row each.
   const headers = r.namespace
-    ? ['PROXY', 'STATUS', 'TYPES', 'SINCE', 'ISTIOD', 'LAST CONFIG CHANGE']
-    : ['NAMESPACE', 'POD', 'STATUS', 'TYPES', 'SINCE', 'ISTIOD', 'LAST CONFIG CHANGE'];
+    ? ['PROXY', 'STATUS', 'TYPES', 'SINCE', 'ISTIOD', 'SUSPECT']
+    : ['NAMESPACE', 'POD', 'STATUS', 'TYPES', 'SINCE', 'ISTIOD', 'SUSPECT'];
   const rows = r.affected.map((a) => {
-    const suspect = a.suspect ? `${a.suspect.kind}/${a.suspect.name} (${ago(a.suspect.changedAt, now)} ago)` : '';
     const cells = [
       a.finding,
       a.types.join(',') || '-',
       a.since ? ago(a.since, now) : '-',
       a.istiod ?? '-',
-      suspect || '-',
+      suspectCell(a, now),
     ];
     return r.namespace ? [a.pod, ...cells] : [a.namespace, a.pod, ...cells];
   });
@@ -200,22 +200,15 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
       blocks.push(section(`*${i.type} STALE* (${plural(i.proxies, 'proxy', 'proxies')}): ${i.text}`));
     }
   }
-  const suspects = new Map<string, string>();
-  for (const a of r.affected)
-    if (a.suspect)
-      suspects.set(
-        a.namespace,
-        `\`${esc(a.namespace)}\`: ${a.suspect.kind} \`${esc(a.suspect.name)}\`, ${a.suspect.source === 'creationTimestamp' ? 'created' : 'changed'} ${ago(a.suspect.changedAt, now)} ago${a.suspect.manager ? ` by ${esc(a.suspect.manager)}` : ''}`,
-      );
-  if (suspects.size)
+  if (r.massStale)
     blocks.push(
       section(
-        truncate(
-          `*Likely suspect* (the config changed most recently where the trouble is): ${[...suspects.values()].slice(0, 8).join(' · ')}`,
-          2900,
-        ),
+        `:warning: *istiod is the common factor:* ${esc(r.massStale)}. Restart istiod (button below) and watch its push queue (\`pilot_proxy_queue_time\`, \`pilot_xds_push_time\`); restarting workloads one by one would not help.`,
       ),
     );
+  const causes = causesBlocks(r, now);
+  blocks.push(...causes.blocks);
+  files.push(...causes.files);
   if (r.causes.length) {
     const lines = r.causes
       .slice(0, 8)
@@ -225,7 +218,7 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
   } else if (r.interpretations.length) {
     blocks.push(
       context(
-        'Checked directly, nothing found: Services whose selector matches no pod, DestinationRule subsets that select no pod, VirtualService hosts or subsets that do not exist.',
+        'Checked directly, nothing found: Services whose selector matches no pod, DestinationRule subsets that select no pod or traffic policies istiod would refuse, VirtualService hosts or subsets that do not exist.',
       ),
     );
   }
@@ -262,33 +255,8 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
   blocks.push(section(truncate(evidenceText(r, now), 2900)));
   blocks.push(context(healthText(r)));
 
-  addIstiodOffer(r, offers);
-  for (const s of r.restarts.filter((x) => !x.forIstiod)) {
-    offers.push({
-      label: `Restart deployment ${s.target.name}`,
-      remediation: {
-        kind: 'rollout-restart',
-        target: { kind: 'Deployment', namespace: s.target.namespace, name: s.target.name },
-        why: s.why,
-        risk: `Replaces the pods of ${s.target.name} (${plural(s.pods.length, 'affected pod')} among them) one at a time; traffic moves to new pods as they become ready.`,
-      },
-    });
-  }
-  return { text: summary, blocks, files, offers: offers.slice(0, 5) };
-}
-
-function addIstiodOffer(r: StaleReport, offers: Offer[]): void {
-  for (const s of r.restarts.filter((x) => x.forIstiod).slice(0, 2)) {
-    offers.push({
-      label: `Restart istiod${s.target.name === 'istiod' ? '' : ` (${s.target.name})`}`,
-      remediation: {
-        kind: 'rollout-restart',
-        target: { kind: 'Deployment', namespace: s.target.namespace, name: s.target.name },
-        why: s.why,
-        risk: 'Proxies reconnect to the other replicas and then to the new ones; config pushes pause briefly.',
-      },
-    });
-  }
+  offers.push(...staleOffers(r));
+  return { text: summary, blocks, files, offers };
 }
 
 function evidenceText(r: StaleReport, now: Date): string {

@@ -38,6 +38,7 @@ import { webhookAnalyzer } from './webhook/webhooks.ts';
 import { meshNetworksAnalyzer } from './multicluster/mesh-networks.ts';
 import { multiClusterServiceAnalyzer } from './multicluster/services.ts';
 import { virtualServiceValidationAnalyzer } from './schema/virtualservice.ts';
+import { destinationRuleValidationAnalyzer } from './schema/destinationrule.ts';
 import { k8sAnnotationsAnalyzer } from './annotations/k8s.ts';
 import { alphaAnnotationsAnalyzer } from './annotations/alpha.ts';
 import { sidecarOomAnalyzer } from './meshops/sidecar-oom.ts';
@@ -91,6 +92,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   meshNetworksAnalyzer,
   multiClusterServiceAnalyzer,
   virtualServiceValidationAnalyzer,
+  destinationRuleValidationAnalyzer,
   k8sAnnotationsAnalyzer,
   alphaAnnotationsAnalyzer,
   // meshops' own diagnostics (MSH codes, scripts/meshops-messages.yaml): no Istio analyzer looks for these.
