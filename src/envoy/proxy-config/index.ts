@@ -27,3 +27,18 @@ export { remoteClustersTable } from './remote-clusters.ts';
 export { describeRouteDomains, type RouteFilter, routeDump, routeSummary } from './routes.ts';
 export { type SecretItem, type SecretOptions, secretDump, secretSummary, secretSummaryItems } from './secrets.ts';
 export { tabwriter } from './tabwriter.ts';
+export {
+  parseZtunnelDump,
+  type ZtunnelDump,
+  type ZtunnelWorkloadFilter,
+  ztunnelPolicySummary,
+  ztunnelSecretSummary,
+  ztunnelServiceSummary,
+  ztunnelWorkloadSummary,
+} from './ztunnel.ts';
+export {
+  type ConnectionsFilter,
+  ztunnelAllSummary,
+  ztunnelConnectionsDump,
+  ztunnelConnectionsSummary,
+} from './ztunnel-connections.ts';
