@@ -22,6 +22,8 @@ export interface CommandContext<A> {
   now: () => Date;
   services: CommandServices;
   commands: readonly AnyCommand[];
+  /** What a long-running command is doing now ("sampling the sidecars' metrics…"); the front door may show it. */
+  progress?: (note: string) => void;
 }
 
 export interface RenderMeta {
@@ -70,7 +72,7 @@ export const k8sLabelName = z
   .max(63, 'at most 63 characters')
   .regex(
     /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    "lower-case letters, digits and '-', starting and ending with a letter or digit",
+    "use lower-case letters, digits and '-', starting and ending with a letter or digit",
   );
 
 /** DNS-1123 subdomain: names of Deployments, Services, Istio objects. */
@@ -79,7 +81,7 @@ export const k8sObjectName = z
   .max(253, 'at most 253 characters')
   .regex(
     /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    "lower-case letters, digits, '-' and '.'",
+    "use lower-case letters, digits, '-' and '.'",
   );
 
 export const namespaceArg = k8sLabelName;

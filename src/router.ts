@@ -1,14 +1,26 @@
 // Text in, rendered answer out. The router finds the verb, parses and validates its arguments, picks
 // the cluster, checks permission, runs the command and renders it, and turns every failure into
 // words for people. It knows nothing about Slack: Bolt, the console and the CLI all call it.
-import type { z } from 'zod';
-import { closest, parseWords, tokenize } from './args.ts';
+import { closest, describeZodError, parseWords, tokenize } from './args.ts';
 import type { AnyCommand, CommandContext } from './command.ts';
 import type { ClusterTarget, Requester } from './shared-types.ts';
 import { UserError, explain } from './errors.ts';
 import type { Logger } from './log.ts';
 import { type Rendered, context, esc, fitToSlack, section } from './blocks/block-kit.ts';
 import type { CommandServices } from './services.ts';
+import { KubeApiError } from './kube/api-errors.ts';
+import { unknownNamespace } from './mesh/namespaces.ts';
+
+/** Kept for importers from before the words moved to args.ts. */
+export { describeZodError } from './args.ts';
+
+/** What a front door passes along with one request: its logger, and where to show progress. */
+export interface HandleOptions {
+  /** The delivery's child logger (its delivery id on every line of this request, down to the command). */
+  log?: Logger;
+  /** Notes from a long-running command ("sampling…"), for the front door to show while it waits. */
+  progress?: (note: string) => void;
+}
 
 export type Outcome = 'ok' | 'user_error' | 'refused' | 'error';
 
@@ -85,12 +97,12 @@ export class Router {
    * Parse and validate without running: the front door learns whether to show "working…". `log` is the
    * delivery's child logger (its delivery id on every line of this request, down to the command).
    */
-  async prepare(text: string, requester: Requester, options: { log?: Logger } = {}): Promise<Prepared | Reply> {
+  async prepare(text: string, requester: Requester, options: HandleOptions = {}): Promise<Prepared | Reply> {
     const log = options.log ?? this.options.log;
     try {
       let words = tokenize(text.trim());
       const clusterFlag = extractCluster(words);
-      words = clusterFlag.words;
+      words = istioctlHabits(clusterFlag.words);
       const cluster = this.pickCluster(clusterFlag.name, requester);
       const verb = (words[0] ?? 'help').toLowerCase();
       const command = this.table.get(verb);
@@ -115,7 +127,7 @@ export class Router {
         cluster,
         touchesCluster:
           typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster,
-        execute: () => this.execute(command, args, cluster, requester, log),
+        execute: () => this.execute(command, args, cluster, requester, log, options.progress),
       };
     } catch (err) {
       return this.failure(err, log, 'reading a command');
@@ -123,7 +135,7 @@ export class Router {
   }
 
   /** Parse, validate, authorize, run and render. Never throws. */
-  async handle(text: string, requester: Requester, options: { log?: Logger } = {}): Promise<Reply> {
+  async handle(text: string, requester: Requester, options: HandleOptions = {}): Promise<Reply> {
     const prepared = await this.prepare(text, requester, options);
     if ('rendered' in prepared) return prepared;
     return prepared.execute();
@@ -135,11 +147,15 @@ export class Router {
     cluster: ClusterTarget,
     requester: Requester,
     parent: Logger,
+    progress?: (note: string) => void,
   ): Promise<Reply> {
     const started = performance.now();
     const log = parent.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
     let reply: Reply;
     try {
+      const touches =
+        typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster;
+      if (touches) await requireNamespace(cluster, args);
       const ctx: CommandContext<unknown> = {
         args,
         cluster,
@@ -149,6 +165,7 @@ export class Router {
         now: this.now,
         services: this.options.services ?? {},
         commands: this.commands,
+        ...(progress ? { progress } : {}),
       };
       const result = await command.run(ctx);
       let rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
@@ -212,13 +229,31 @@ function extractCluster(words: string[]): { words: string[]; name?: string } {
   return { words: out, name };
 }
 
-/** One sentence for the first problem zod found, naming the argument and what it expects. */
-export function describeZodError(error: z.ZodError, raw: Record<string, unknown>): string {
-  const issue = error.issues[0];
-  if (!issue) return 'Those arguments are not valid.';
-  const field = String(issue.path[0] ?? 'argument');
-  const given = raw[field];
-  if (issue.code === 'invalid_type' && given === undefined) return `\`${field}\` is missing.`;
-  const shown = typeof given === 'string' ? ` \`${esc(given.slice(0, 60))}\`` : '';
-  return `The ${field}${shown} is not valid: expected ${issue.message}.`;
+/**
+ * istioctl's habits: `istioctl proxy-status`, `x describe …`, `experimental describe …` mean what meshops calls
+ * `status` and `describe` (the verb aliases do the rest). A prefix alone is left for the unknown-verb answer.
+ */
+function istioctlHabits(words: string[]): string[] {
+  let out = words;
+  if (out[0]?.toLowerCase() === 'istioctl' && out.length > 1) out = out.slice(1);
+  if (['x', 'experimental', 'exp'].includes(out[0]?.toLowerCase() ?? '') && out.length > 1) out = out.slice(1);
+  return out;
+}
+
+/**
+ * A namespace that is not in the cluster is said so, with the ones there are, for every verb that reads the
+ * cluster, before the command runs (so no verb answers "no pod x in nope" or proposes a change there). Where
+ * the bot may not read Namespaces, the command runs and answers for itself.
+ */
+async function requireNamespace(cluster: ClusterTarget, args: unknown): Promise<void> {
+  const namespace = (args as { namespace?: unknown } | undefined)?.namespace;
+  if (typeof namespace !== 'string' || namespace === '') return;
+  try {
+    if (await cluster.kube.get('Namespace', undefined, namespace)) return;
+    const known = (await cluster.kube.list('Namespace')).map((n) => n.metadata.name);
+    throw unknownNamespace(namespace, known);
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.status === 403 || err.status === 401)) return;
+    throw err;
+  }
 }

@@ -10,7 +10,7 @@ import { analysisInputs, runAnalysis } from '../../mesh/analyzers/index.ts';
 import { type AnalyzeReport, mergeMessages, notCheckedOf, renderAnalyzeReport } from '../../mesh/analyze-report.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import type { Rendered } from '../../blocks/block-kit.ts';
+import { type Rendered, section } from '../../blocks/block-kit.ts';
 
 /** The paste modal's identifiers, shared with the Slack front door that opens it. */
 export const PASTE_CALLBACK_ID = 'meshops:analyze-paste';
@@ -120,9 +120,16 @@ export default defineCommand({
   },
   render(result): Rendered {
     if (result.kind === 'paste') {
+      // Slack opens the form and shows none of these blocks; a front door without forms (the console, `meshops
+      // run`) shows them: the same analysis from a terminal.
+      const ns = result.namespace ? ` -n ${result.namespace}` : '';
       return {
         text: 'Paste YAML to analyze it as if applied',
-        blocks: [],
+        blocks: [
+          section(
+            `:information_source: The paste form is Slack's: \`/mesh analyze${ns} --paste\` opens it there. From a terminal, analyze YAML files the same way: \`npx meshops analyze -f file.yaml${ns}\`, with \`--live\` to analyze them as if applied on top of the cluster your kubeconfig points at.`,
+          ),
+        ],
         modal: { callbackId: PASTE_CALLBACK_ID, params: result.namespace ? { namespace: result.namespace } : {} },
       };
     }

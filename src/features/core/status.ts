@@ -1,4 +1,7 @@
-import { defineCommand, optionalNamespace } from '../../command.ts';
+import { z } from 'zod';
+import { describeZodError } from '../../args.ts';
+import { defineCommand, k8sObjectName, namespaceArg } from '../../command.ts';
+import { UserError } from '../../errors.ts';
 import { type Attachment, type Block, context, esc, section, tableBlock, truncate } from '../../blocks/block-kit.ts';
 import type { IstiodFailure, MergedProxy } from '../../istio/merge.ts';
 import { readMeshSync, STATUS_KINDS } from '../../istio/mesh-sync-read.ts';
@@ -14,6 +17,8 @@ import { requireNamespace } from '../stale/stale.ts';
 
 export interface StatusReport {
   namespace?: string;
+  /** `status <pod>.<ns>` (istioctl proxy-status <pod>): the one pod asked about. */
+  pod?: string;
   proxies: MergedProxy[];
   /** Type URLs shown as columns: CDS, LDS, EDS, RDS when seen, then the rest (istioctl's order). */
   types: string[];
@@ -48,7 +53,7 @@ export function statusRows(r: StatusReport, now: Date): string[][] {
 }
 
 export function renderStatus(r: StatusReport, now: Date) {
-  const where = r.namespace ? `in ${r.namespace}` : 'in the mesh';
+  const where = r.pod ? `of ${r.pod} in ${r.namespace}` : r.namespace ? `in ${r.namespace}` : 'in the mesh';
   const blocks: Block[] = [];
   const files: Attachment[] = [];
   if (r.noIstiod) {
@@ -85,12 +90,67 @@ export function renderStatus(r: StatusReport, now: Date) {
   return { text, blocks, files };
 }
 
+const USAGE = '/mesh status [namespace | <pod>.<namespace>]';
+
+/**
+ * `status`, `status bookinfo`, and istioctl's one-pod forms: `status <pod>.<ns>`, `status pod/<pod>.<ns>`,
+ * `status <pod> -n <ns>`. A word with no dot and no `-n` is a namespace.
+ */
+export function parseStatusTarget(
+  target: string | undefined,
+  namespace: string | undefined,
+): { namespace?: string; pod?: string } {
+  if (!target) return namespace ? { namespace } : {};
+  const bare = target.replace(/^(pod|pods|po)\//i, '');
+  let pod: string | undefined;
+  let ns = namespace;
+  if (namespace) pod = bare;
+  else if (bare.includes('.')) {
+    const dot = bare.lastIndexOf('.');
+    pod = bare.slice(0, dot);
+    ns = bare.slice(dot + 1);
+  } else if (bare !== target)
+    throw new UserError(
+      `Which namespace is pod \`${bare}\` in?`,
+      `Write \`${bare}.<namespace>\` or add \`-n <namespace>\`.`,
+    );
+  else ns = bare;
+  const podOk = pod === undefined ? undefined : k8sObjectName.safeParse(pod);
+  if (podOk && !podOk.success)
+    throw new UserError(describeZodError(podOk.error, { pod }, { pod: 'pod name' }), `Usage: \`${USAGE}\``);
+  const nsOk = namespaceArg.safeParse(ns);
+  if (!nsOk.success) throw new UserError(describeZodError(nsOk.error, { namespace: ns }), `Usage: \`${USAGE}\``);
+  return pod ? { namespace: ns, pod } : { namespace: ns };
+}
+
+/** The pod's proxy, or those of pods named `<pod>-…` (a Deployment's, as `describe` reads a bare name). */
+function onePod(proxies: MergedProxy[], pod: string, namespace: string): MergedProxy[] {
+  const exact = proxies.filter((p) => p.pod === pod);
+  if (exact.length) return exact;
+  const prefixed = proxies.filter((p) => p.pod.startsWith(`${pod}-`));
+  if (prefixed.length) return prefixed;
+  const names = proxies.map((p) => p.pod).sort();
+  throw new UserError(
+    `No proxy of a pod \`${pod}\` in namespace \`${namespace}\`.`,
+    names.length
+      ? `Pods with a sidecar there: ${names
+          .slice(0, 15)
+          .map((n) => `\`${n}\``)
+          .join(', ')}${names.length > 15 ? ', …' : ''}`
+      : `No running pod in \`${namespace}\` has an istio-proxy sidecar.`,
+  );
+}
+
 export default defineCommand({
   name: 'status',
+  aliases: ['proxy-status', 'ps'],
   summary: 'Proxy sync status per xDS type, from every istiod replica (istioctl proxy-status)',
-  usage: '/mesh status [namespace]',
-  examples: ['/mesh status bookinfo', '/mesh status'],
-  ...optionalNamespace,
+  usage: USAGE,
+  examples: ['/mesh status bookinfo', '/mesh status', '/mesh proxy-status productpage-v1.bookinfo'],
+  args: z
+    .object({ target: z.string().optional(), namespace: namespaceArg.optional() })
+    .transform((a) => parseStatusTarget(a.target, a.namespace)),
+  argSpec: { positional: ['target'], options: { n: 'namespace', namespace: 'namespace' } },
   permission: 'read',
   touchesCluster: true,
   async run({ kube, args }): Promise<StatusReport> {
@@ -99,9 +159,13 @@ export default defineCommand({
       ...(args.namespace ? { namespace: args.namespace } : {}),
     });
     requireNamespace(read.snapshot, args.namespace);
-    const rows = read.merged.proxies.flatMap((p) => (p.row ? [p.row] : []));
+    const proxies =
+      args.pod && args.namespace && !read.merged.noIstiod
+        ? onePod(read.merged.proxies, args.pod, args.namespace)
+        : read.merged.proxies;
+    const rows = proxies.flatMap((p) => (p.row ? [p.row] : []));
     const report: StatusReport = {
-      proxies: read.merged.proxies,
+      proxies,
       // With nobody connected there is nothing to order by: show the four types every sidecar watches.
       types: rows.length ? subscribedTypeOrder(rows) : [TYPE_URL.CDS, TYPE_URL.LDS, TYPE_URL.EDS, TYPE_URL.RDS],
       istiods: read.merged.istiods.map((i) => ({ istiod: i.istiod, ok: i.ok, proxies: i.proxies })),
@@ -109,6 +173,7 @@ export default defineCommand({
       noIstiod: read.merged.noIstiod,
     };
     if (args.namespace) report.namespace = args.namespace;
+    if (args.pod) report.pod = args.pod;
     return report;
   },
   render(report, meta) {

@@ -25,6 +25,8 @@ export interface ScanOptions {
   /** Prometheus query range; default 10m. */
   prometheusRange?: string;
   fetchTimeoutMs?: number;
+  /** Told what the scan is doing while it waits (the console shows it; a scan takes `windowMs`). */
+  progress?: (note: string) => void;
 }
 
 export interface CallerSeen extends PlaintextCaller {
@@ -77,6 +79,7 @@ export async function scanPods(
   snapshot: MeshSnapshot,
   namespace: string,
   windowMs: number,
+  progress?: (note: string) => void,
 ): Promise<PlaintextScan> {
   const pods = scrapeablePods(snapshot, namespace);
   const seconds = Math.round(windowMs / 100) / 10;
@@ -89,7 +92,10 @@ export async function scanPods(
       scrapedPods: 0,
       nothingToRead: `no running pod in ${namespace} has a sidecar, and only the destination's sidecar reports who called it`,
     };
+  const sidecars = `${pods.length} sidecar${pods.length === 1 ? '' : 's'}`;
+  progress?.(`Reading the metrics of ${sidecars} in ${namespace}…`);
   const first = await scrapeAll(kube, pods);
+  progress?.(`Sampling ${sidecars} in ${namespace} again in ${seconds}s, to see who calls in plaintext now…`);
   await delay(windowMs);
   const second = await scrapeAll(kube, pods);
   const unread = [...first.unread, ...second.unread.filter((u) => !first.unread.some((f) => f.pod === u.pod))];
@@ -164,7 +170,9 @@ export async function scanPlaintextCallers(
   namespace: string,
   options: ScanOptions = {},
 ): Promise<PlaintextScan> {
-  if (options.prometheusUrl)
+  if (options.prometheusUrl) {
+    options.progress?.(`Asking Prometheus who calls ${namespace} in plaintext…`);
     return scanPrometheus(options.prometheusUrl, namespace, options.prometheusRange, options.fetchTimeoutMs);
-  return scanPods(kube, snapshot, namespace, options.windowMs ?? 10_000);
+  }
+  return scanPods(kube, snapshot, namespace, options.windowMs ?? 10_000, options.progress);
 }

@@ -47,11 +47,17 @@ export default defineCommand({
     '/mesh restart deployment/reviews-v2 -n bookinfo',
     '/mesh restart reviews-v2.bookinfo --why "stale Envoy config"',
   ],
-  args: z.object({
-    target: z.string().min(1).max(300),
-    namespace: namespaceArg.optional(),
-    why: z.string().max(500).optional(),
-  }),
+  // The target is read here, so the router sees the namespace (`x.<ns>` included) and checks it exists.
+  args: z
+    .object({
+      target: z.string().min(1).max(300),
+      namespace: namespaceArg.optional(),
+      why: z.string().max(500).optional(),
+    })
+    .transform((a) => {
+      const t = parseRestartTarget(a.target, a.namespace);
+      return { name: t.name, namespace: t.namespace, why: a.why };
+    }),
   argSpec: { positional: ['target'], options: { n: 'namespace', namespace: 'namespace', why: 'why', reason: 'why' } },
   permission: 'remediate',
   touchesCluster: true,
@@ -62,10 +68,9 @@ export default defineCommand({
         'Remediations are switched off in this meshops (no approvals service).',
         'Ask whoever runs meshops to enable approvals.',
       );
-    const t = parseRestartTarget(args.target, args.namespace);
     return approvals.propose({
       kind: 'rollout-restart',
-      target: { kind: 'Deployment', namespace: t.namespace, name: t.name },
+      target: { kind: 'Deployment', namespace: args.namespace, name: args.name },
       why: args.why ?? `Asked for with /mesh restart`,
       requester,
       cluster: cluster.name,
