@@ -87,8 +87,10 @@ const RUNNERS: Record<string, () => string> = {
     pc.routeSummary(dumpOf('configdump/routes/istio-gateway-http-route-prefix/configdump.json'), { verbose: true }),
   'configdump/routes/k8s-gateway-http-route-path-prefix/output.txt': () =>
     pc.routeSummary(dumpOf('configdump/routes/k8s-gateway-http-route-path-prefix/configdump.json'), { verbose: true }),
-  'configdump/secret/istio/output': () => pc.secretSummary(dumpOf('configdump/secret/istio/config_dump.json'), { now: NOW }),
-  'configdump/secret/spire/output': () => pc.secretSummary(dumpOf('configdump/secret/spire/config_dump.json'), { now: NOW }),
+  'configdump/secret/istio/output': () =>
+    pc.secretSummary(dumpOf('configdump/secret/istio/config_dump.json'), { now: NOW }),
+  'configdump/secret/spire/output': () =>
+    pc.secretSummary(dumpOf('configdump/secret/spire/config_dump.json'), { now: NOW }),
   'all/config_dump_summary.txt': () => pc.allSummary(dumpOf('all/config_dump.json'), {}, { now: NOW }),
   'all/config_dump_summary_withheaders.txt': () =>
     pc.allSummary(dumpOf('all/config_dump.json'), {}, { now: NOW, withHeaders: true }),
