@@ -221,3 +221,39 @@ export function kubeOf(sb: Sandbox, onRequest?: (r: RequestRecord) => void): Kub
   kc.loadFromString(sb.kubeconfig());
   return new KubeClient(kc, onRequest ? { onRequest } : {});
 }
+
+/**
+ * A large synthetic mesh (bench/stale.ts's shape): `namespaces` namespaces `team-00`… with five apps
+ * `svc-0-v1`… each (Deployment → ReplicaSet → pods, a Service, a VirtualService and a DestinationRule with
+ * subset v1), `proxies` pods with sidecars in all, istiod with the given replicas.
+ */
+export function largeMeshSeed(proxies: number, namespaces: number, istiods: readonly string[]): KubeObject[] {
+  const perNs = Math.ceil(proxies / namespaces);
+  const apps = 5;
+  const seed: KubeObject[] = [...istiodObjects(istiods)];
+  for (let n = 0; n < namespaces; n++) {
+    const ns = `team-${String(n).padStart(2, '0')}`;
+    seed.push(namespace(ns));
+    for (let a = 0; a < apps; a++) {
+      const replicas = Math.floor(perNs / apps) + (a < perNs % apps ? 1 : 0);
+      const labels = { app: `svc-${a}`, version: 'v1' };
+      seed.push(
+        ...workloadObjects({ namespace: ns, deployment: `svc-${a}-v1`, labels, replicas }),
+        service(ns, `svc-${a}`, { app: `svc-${a}` }),
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: `svc-${a}`, namespace: ns },
+          spec: { hosts: [`svc-${a}`], http: [{ route: [{ destination: { host: `svc-${a}`, subset: 'v1' } }] }] },
+        },
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: `svc-${a}`, namespace: ns },
+          spec: { host: `svc-${a}`, subsets: [{ name: 'v1', labels: { version: 'v1' } }] },
+        },
+      );
+    }
+  }
+  return seed;
+}
