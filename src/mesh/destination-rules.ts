@@ -36,6 +36,11 @@ export interface DestinationRuleSummary {
   portLevel: PortPolicySummary[];
   /** Traffic policy of the subset(s) the described pods fall into, when they have one. */
   subsetPolicies: { subset: string; policy: PolicySummary; portLevel: PortPolicySummary[] }[];
+  /**
+   * `workloadSelector`: the rule applies only at these callers' sidecars (workloads of its own namespace with
+   * these labels), not for every caller of the host.
+   */
+  onlyForCallers?: { namespace: string; labels: Record<string, string> };
 }
 
 /** The subsets of a service's DestinationRule(s) that select any of the given pods' labels. */
@@ -128,6 +133,9 @@ export function destinationRulesForService(
       trafficPolicy: spec.trafficPolicy ? summarizePolicy(spec.trafficPolicy) : undefined,
       portLevel: portLevelOf(spec.trafficPolicy),
       subsetPolicies,
+      ...(Object.keys(spec.workloadSelector?.matchLabels ?? {}).length
+        ? { onlyForCallers: { namespace: ns, labels: { ...spec.workloadSelector!.matchLabels } } }
+        : {}),
     });
   }
   return out.sort((a, b) =>

@@ -113,7 +113,7 @@ describe('describe says which proxies do not have the config it describes (item 
       ':warning: *Declared, not enforced:* 1 of 3 proxies does not have the current config',
     );
     expect(text(reviews)).toContain(`${podOf('reviews-v2-')}: STALE on LDS (sent 4m ago, not acknowledged)`);
-    expect(reviews.text).toContain('1 proxy(ies) without the current config');
+    expect(reviews.text).toContain('1 proxy without the current config');
 
     const details = await slash(bot, 'describe details-v1 -n bookinfo');
     expect(text(details)).toContain('this proxy does not have the current config');

@@ -64,7 +64,7 @@ describe('/mesh describe', () => {
     const msg = await slash(bot, 'describe service cart.shop');
     const t = text(msg);
     expect(t).toContain('Service shop/cart');
-    expect(t).toContain('2 pod(s), 2 with a ready sidecar');
+    expect(t).toContain('2 pods, 2 with a ready sidecar');
     expect(t).toContain('subsets this falls into: `v1`, `v2`');
     expect(t).toContain('*ALLOW* shop/cart-from-frontend');
   });

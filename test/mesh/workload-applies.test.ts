@@ -85,6 +85,23 @@ describe('gateway-only VirtualServices are exposure, not sidecar routing', () =>
   });
 });
 
+describe('a DestinationRule with a workloadSelector applies at its callers only', () => {
+  it('says whose sidecars it applies at', () => {
+    const s = shop([
+      istio('DestinationRule', 'shop', 'web-affinity', {
+        host: 'web',
+        workloadSelector: { matchLabels: { app: 'api' } },
+        subsets: [{ name: 'v2', labels: { version: 'v2' } }],
+      }) as ReturnType<typeof pod>,
+    ]);
+    const web = describeService(s, 'web', 'shop');
+    expect(web.destinationRules.map((d) => [d.ref.name, d.onlyForCallers])).toEqual([
+      ['web', undefined],
+      ['web-affinity', { namespace: 'shop', labels: { app: 'api' } }],
+    ]);
+  });
+});
+
 describe('pods found together are told apart by what applies to them', () => {
   const s = shop();
 

@@ -32,10 +32,20 @@ function policyText(p: PolicySummary | undefined): string {
   return p.details.length ? p.details.join('; ') : 'none';
 }
 
+/** A DestinationRule with a workloadSelector applies at the selected callers' sidecars only: say whose. */
+function callersText(dr: DestinationRuleSummary): string {
+  const c = dr.onlyForCallers;
+  if (!c) return '';
+  const labels = Object.entries(c.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return ` · only for callers in ${esc(c.namespace)} labelled \`${esc(labels)}\` (workloadSelector), not every caller`;
+}
+
 export function destinationRuleLines(drs: readonly (DestinationRuleSummary & { service?: string })[]): string[] {
   return drs.map((dr) => {
     const parts = [
-      `*DestinationRule ${esc(dr.ref.namespace)}/${esc(dr.ref.name)}* host \`${esc(dr.host)}\`${dr.hostMatch === 'wildcard' ? ' (wildcard)' : ''} · visible to ${esc(dr.exportTo.text)}`,
+      `*DestinationRule ${esc(dr.ref.namespace)}/${esc(dr.ref.name)}* host \`${esc(dr.host)}\`${dr.hostMatch === 'wildcard' ? ' (wildcard)' : ''} · visible to ${esc(dr.exportTo.text)}${callersText(dr)}`,
     ];
     if (dr.matchingSubsets.length || dr.nonMatchingSubsets.length) {
       parts.push(

@@ -8,6 +8,7 @@ import {
   type Block,
   type Rendered,
   context,
+  count,
   esc,
   header,
   section,
@@ -105,7 +106,8 @@ function podsLine(w: WorkloadDescription): string {
   if (w.pods.length === 1) return '';
   if (w.variants.length === 0) return ` · all ${w.pods.length} pods get this configuration`;
   const configs = w.variants.length + 1;
-  return ` · ${w.pods.length} pods in ${configs} different configurations: this one${w.sameAsDescribed.length > 1 ? ` and ${w.sameAsDescribed.length - 1} more` : ''} below, how the others differ after it`;
+  const same = w.sameAsDescribed.length > 1 ? ` (and ${count(w.sameAsDescribed.length - 1, 'pod')} like it)` : '';
+  return ` · ${w.pods.length} pods in ${configs} different configurations: this one${same} is described below, the others by how they differ`;
 }
 
 function renderPod(w: WorkloadDescription, now: Date): Rendered {
@@ -183,7 +185,7 @@ function renderPod(w: WorkloadDescription, now: Date): Rendered {
     if (t.overflow) files.push(t.overflow);
   }
   const behind = w.delivery?.behind.length ?? 0;
-  const text = `Pod ${d.pod.namespace}/${d.pod.name}: mTLS ${mtlsSummary(d.peerAuthentication)}, ${d.services.length} service(s), ${d.virtualServices.length} VirtualService(s), ${d.destinationRules.length} DestinationRule(s), ${Object.values(d.authorization.byAction).flat().length} AuthorizationPolicy(ies), ${d.warnings.length} warning(s)${w.variants.length ? `; ${w.pods.length} pods in ${w.variants.length + 1} configurations` : ''}${behind ? `; ${behind} proxy(ies) without the current config` : ''}`;
+  const text = `Pod ${d.pod.namespace}/${d.pod.name}: mTLS ${mtlsSummary(d.peerAuthentication)}, ${count(d.services.length, 'service')}, ${count(d.virtualServices.length, 'VirtualService')}${d.gatewayVirtualServices.length ? ` (and ${count(d.gatewayVirtualServices.length, 'gateway VirtualService')})` : ''}, ${count(d.destinationRules.length, 'DestinationRule')}, ${count(Object.values(d.authorization.byAction).flat().length, 'AuthorizationPolicy')}, ${count(d.warnings.length, 'warning')}${w.variants.length ? `; ${w.pods.length} pods in ${w.variants.length + 1} configurations` : ''}${behind ? `; ${count(behind, 'proxy')} without the current config` : ''}`;
   return { text, blocks, files };
 }
 
@@ -194,7 +196,7 @@ function renderService(sd: ServiceDescription, now: Date): Rendered {
     .join(',');
   blocks.push(
     context(
-      `Selector ${sel ? `\`${esc(sel)}\`` : '_none_'} · ${sd.pods.length} pod(s), ${sd.meshedPods.length} with a ready sidecar`,
+      `Selector ${sel ? `\`${esc(sel)}\`` : '_none_'} · ${count(sd.pods.length, 'pod')}, ${sd.meshedPods.length} with a ready sidecar`,
     ),
   );
   blocks.push(...deliveryBlocks(sd.delivery, sd.service.namespace, now));
@@ -237,7 +239,7 @@ function renderService(sd: ServiceDescription, now: Date): Rendered {
   if (sd.peerAuthentication)
     pushChunked(blocks, 'Effective PeerAuthentication (its pods)', peerAuthenticationLines(sd.peerAuthentication));
   if (sd.authorization) pushChunked(blocks, 'AuthorizationPolicies (its pods)', authorizationLines(sd.authorization));
-  const text = `Service ${sd.service.namespace}/${sd.service.name}: ${sd.ports.length} port(s), ${sd.pods.length} pod(s), ${sd.virtualServices.length} VirtualService(s), ${sd.destinationRules.length} DestinationRule(s), ${sd.warnings.length} warning(s)`;
+  const text = `Service ${sd.service.namespace}/${sd.service.name}: ${count(sd.ports.length, 'port')}, ${count(sd.pods.length, 'pod')}, ${count(sd.virtualServices.length, 'VirtualService')}${sd.gatewayVirtualServices.length ? ` (and ${count(sd.gatewayVirtualServices.length, 'gateway VirtualService')})` : ''}, ${count(sd.destinationRules.length, 'DestinationRule')}, ${count(sd.warnings.length, 'warning')}${sd.delivery?.behind.length ? `; ${count(sd.delivery.behind.length, 'proxy')} without the current config` : ''}`;
   return { text, blocks };
 }
 

@@ -11,16 +11,20 @@ import {
   type Offer,
   type Rendered,
   context,
+  count,
   esc,
   header,
   section,
   tableBlock,
+  verb,
 } from '../../blocks/block-kit.ts';
 import { UserError } from '../../errors.ts';
 import { requireIstioKinds } from '../../mesh/istio-installed.ts';
 import { requireLiveNamespace } from '../../mesh/namespaces.ts';
 import type { ProposeResult } from '../../approvals/service.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
+import type { WorkloadMtls } from '../../mesh/mtls-readiness.ts';
+import { behindLines } from '../../mesh/workload-sync.ts';
 import {
   type NamespaceReadiness,
   type RankedNamespace,
@@ -100,25 +104,47 @@ function strictOffer(namespace: string, ready: boolean, windowMs: number, reason
   };
 }
 
+/** Whether a workload's proxies have the current config: `current`, `1 of 2 STALE`, `unknown`. */
+function proxyCell(p: WorkloadMtls['proxies']): string {
+  if (!p || p.total === 0) return '-';
+  if (p.behind.length) {
+    const states = [...new Set(p.behind.map((b) => (b.state === 'NACK' ? 'NACKing' : b.state)))].join('/');
+    return `${p.behind.length} of ${p.total} ${states}`;
+  }
+  if (p.unknown) return p.unknown === p.total ? 'unknown' : `${p.unknown} of ${p.total} unknown`;
+  return 'current';
+}
+
 function renderNamespace(
   check: NamespaceReadiness,
   windowMs: number,
   policy: { name: string; mode: string } | undefined,
+  now: Date,
 ): Rendered {
   const r = check.readiness;
   const blocks: Block[] = [header(`mTLS readiness · namespace ${r.namespace}`)];
   const files: Attachment[] = [];
   const strictAlready = policy?.mode === 'STRICT';
+  const behind = r.delivery?.behind ?? [];
   if (strictAlready)
     blocks.push(
       section(
-        `:lock: PeerAuthentication \`${esc(r.namespace)}/${esc(policy.name)}\` already sets STRICT for the whole namespace.`,
+        `:lock: PeerAuthentication \`${esc(r.namespace)}/${esc(policy.name)}\` already sets STRICT for the whole namespace.${
+          behind.length
+            ? ` Declared, not enforced everywhere: ${count(behind.length, 'proxy')} ${verb(behind.length, 'does')} not have the current config, so ${behind.length === 1 ? 'it' : 'they'} may not have STRICT:\n${behindLines(
+                { ...r.delivery!, behind: behind.slice(0, 10) },
+                now,
+              )
+                .map((l) => `• ${esc(l)}`)
+                .join('\n')}`
+            : ''
+        }`.slice(0, 2990),
       ),
     );
   blocks.push(
     section(
       r.ready
-        ? ':white_check_mark: *Ready for STRICT.* No pod without a sidecar, no DestinationRule overriding mTLS, no plaintext caller in the metrics.'
+        ? `:white_check_mark: *Ready for STRICT.* No pod without a sidecar, no DestinationRule overriding mTLS, no plaintext caller in the metrics${r.delivery && r.delivery.unknown.length === 0 ? ', and every proxy has the current config' : ''}.`
         : `:x: *Not ready for STRICT:*\n${r.reasons.map((x) => `• ${esc(x)}`).join('\n')}`.slice(0, 2990),
     ),
   );
@@ -129,9 +155,10 @@ function renderNamespace(
       w.mode,
       w.decidedBy.text,
       w.ports.map((p) => `${p.port}:${p.mode}${p.decidedBy.level === 'port' ? '*' : ''}`).join(' ') || '-',
+      proxyCell(w.proxies),
     ]);
     const t = tableBlock(
-      ['WORKLOAD', 'SIDECAR', 'MODE', 'DECIDED BY', 'PORTS'],
+      ['WORKLOAD', 'SIDECAR', 'MODE', 'DECIDED BY', 'PORTS', 'PROXY CONFIG'],
       rows,
       `mtls-${r.namespace}-workloads.txt`,
     );
@@ -263,7 +290,7 @@ export default defineCommand({
   },
   permission: 'read',
   touchesCluster: true,
-  async run({ args, kube, services, requester, cluster }): Promise<MtlsResult> {
+  async run({ args, kube, services, requester, cluster, progress }): Promise<MtlsResult> {
     await requireLiveNamespace(kube, args.namespace);
     // No PeerAuthentication API: there is no Istio to migrate, and nothing to offer.
     await requireIstioKinds(kube, ['PeerAuthentication']);
@@ -287,7 +314,7 @@ export default defineCommand({
       });
       return { kind: 'proposal', result };
     }
-    const scanOptions = { prometheusUrl: services.settings?.prometheusUrl, windowMs: args.windowMs };
+    const scanOptions = { prometheusUrl: services.settings?.prometheusUrl, windowMs: args.windowMs, progress };
     const snapshot = await loadLiveSnapshot(kube);
     const root = rootNamespaceOf(snapshot);
     if (args.namespace === root)
@@ -309,9 +336,9 @@ export default defineCommand({
       : undefined;
     return { kind: 'namespace', check, windowMs: args.windowMs, namespacePolicy };
   },
-  render(r): Rendered {
+  render(r, meta): Rendered {
     if (r.kind === 'proposal') return r.result.rendered;
     if (r.kind === 'mesh') return renderMesh(r.rootNamespace, r.namespaces, r.windowMs);
-    return renderNamespace(r.check, r.windowMs, r.namespacePolicy);
+    return renderNamespace(r.check, r.windowMs, r.namespacePolicy, meta.now);
   },
 });
