@@ -183,7 +183,7 @@ export function deliveryBlocks(d: ConfigDelivery | undefined, namespace: string,
     const more = d.behind.length - lines.length;
     out.push(
       section(
-        `:warning: *Declared, not enforced:* ${d.proxies.length === 1 ? 'this proxy does' : `${d.behind.length} of ${count(d.proxies.length, 'proxy')} ${verb(d.behind.length, 'does')}`} not have the current config, so what ${d.proxies.length === 1 ? 'it enforces' : 'they enforce'} may differ from what is described below:\n${lines.map((l) => `• ${esc(l)}`).join('\n')}${more > 0 ? `\n_…and ${more} more_` : ''}\n_\`/mesh stale ${esc(namespace)}\` says why._`,
+        `:warning: *Declared, not enforced:* ${d.proxies.length === 1 ? 'this proxy does' : `${d.behind.length} of ${count(d.proxies.length, 'proxy')} ${verb(d.behind.length, 'does')}`} not have the current config, so what ${d.behind.length === 1 ? 'it enforces' : 'they enforce'} may differ from what is described below:\n${lines.map((l) => `• ${esc(l)}`).join('\n')}${more > 0 ? `\n_…and ${more} more_` : ''}\n_\`/mesh stale ${esc(namespace)}\` says why._`,
       ),
     );
   }
