@@ -55,6 +55,11 @@ export interface CommandDef<A, R> {
   permission: Permission;
   /** Talks to the cluster: the front door shows "working…" first and updates it in place. */
   touchesCluster: boolean | ((args: A) => boolean);
+  /**
+   * The router checks that `args.namespace`, when given, is a namespace of the cluster before `run`, for every
+   * command that touches the cluster (default true). False for a command that never asks the cluster about it.
+   */
+  namespaceMustExist?: boolean;
   run(ctx: CommandContext<A>): Promise<R>;
   render(result: R, meta: RenderMeta): Rendered;
 }

@@ -155,7 +155,7 @@ export class Router {
     try {
       const touches =
         typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster;
-      if (touches) await requireNamespace(cluster, args);
+      if (touches && command.namespaceMustExist !== false) await requireNamespace(cluster, args);
       const ctx: CommandContext<unknown> = {
         args,
         cluster,

@@ -33,6 +33,8 @@ export const probeCommand = defineCommand({
   argSpec: { positional: ['namespace'] },
   permission: 'read',
   touchesCluster: true,
+  // It stands in for a cluster command without a cluster: the router must not look its namespace up.
+  namespaceMustExist: false,
   async run({ args }) {
     await new Promise((r) => setTimeout(r, 100));
     return { namespace: args.namespace ?? 'default' };
