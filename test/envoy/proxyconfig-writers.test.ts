@@ -3,6 +3,7 @@
 // /clusters?format=json endpoint view, camelCase dumps, istioctl's errors, and the tabwriter itself.
 import { describe, expect, it } from '@jest/globals';
 import * as pc from '../../src/envoy/proxy-config/index.ts';
+import { toJsonNames } from '../../src/envoy/proxy-config/jsonpb.ts';
 import { tabwriter } from '../../src/envoy/proxy-config/tabwriter.ts';
 
 const any = (type: string, body: object) => ({ '@type': `type.googleapis.com/${type}`, ...body });
@@ -157,6 +158,47 @@ describe('tabwriter (Go text/tabwriter, flags 0)', () => {
 
   it('counts code points, not UTF-16 units', () => {
     expect(tabwriter('é\tx\nab\ty\n', { padding: 1 })).toBe('é  x\nab y\n');
+  });
+});
+
+describe('-o json spelling (jsonpb)', () => {
+  it('renames fields, not map keys or Struct contents; map and Struct keys come out sorted', () => {
+    const cluster = {
+      name: 'c',
+      typed_extension_protocol_options: {
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+          '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+          explicit_http_config: { http2_protocol_options: {} },
+        },
+      },
+      metadata: { filter_metadata: { istio: { services: [{ host: 'h' }] }, 'envoy.lb': { canary_weight: 1 } } },
+      access_log: [
+        {
+          typed_config: {
+            log_format: { json_format: { start_time: '%START_TIME%', upstream_host: '%UPSTREAM_HOST%' } },
+          },
+        },
+      ],
+    };
+    expect(JSON.stringify(toJsonNames(cluster))).toBe(
+      JSON.stringify({
+        name: 'c',
+        typedExtensionProtocolOptions: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicitHttpConfig: { http2ProtocolOptions: {} },
+          },
+        },
+        metadata: { filterMetadata: { 'envoy.lb': { canary_weight: 1 }, istio: { services: [{ host: 'h' }] } } },
+        accessLog: [
+          {
+            typedConfig: {
+              logFormat: { jsonFormat: { start_time: '%START_TIME%', upstream_host: '%UPSTREAM_HOST%' } },
+            },
+          },
+        ],
+      }),
+    );
   });
 });
 

@@ -5,10 +5,21 @@
 // a Struct inside an indented message (one level deeper than its key), seen in `bootstrap -o json`.
 import { isObject, type JsonObject, jsonName, typeUrl } from './proto.ts';
 
-// Struct-valued fields (by field, or by field under a parent), and proto maps.
-const STRUCT_FIELDS = new Set(['node.metadata', 'user_agent_build_version.metadata']);
-const MAP_OF_STRUCTS = new Set(['filter_metadata']);
-const MAP_OF_MESSAGES = new Set(['typed_filter_metadata', 'typed_per_filter_config', 'per_filter_config']);
+// Struct-valued fields (`parent.field`, or any parent: `*.field`), and proto maps. A key that is not a
+// field name (dotted, upper-case) is taken for a map key: kept, its value converted.
+const STRUCT_FIELDS = new Set([
+  'node.metadata',
+  'user_agent_build_version.metadata',
+  '*.static_layer',
+  '*.json_format',
+]);
+const MAP_OF_STRUCTS = new Set(['filter_metadata', 'per_filter_config']);
+const MAP_OF_MESSAGES = new Set([
+  'typed_filter_metadata',
+  'typed_per_filter_config',
+  'typed_extension_protocol_options',
+  'source_codes',
+]);
 const MAP_OF_SCALARS = new Set(['key_values', 'labels', 'annotations']);
 const TYPED_STRUCT = new Set([
   'type.googleapis.com/udpa.type.v1.TypedStruct',
@@ -47,13 +58,17 @@ export function toJsonNames(value: unknown, opts: JsonNamesOptions = {}, parentF
   const typedStruct = TYPED_STRUCT.has(typeUrl(value));
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === '@type' || !isFieldName(k)) {
+    if (k === '@type') {
       out[k] = v;
+      continue;
+    }
+    if (!isFieldName(k)) {
+      out[k] = toJsonNames(v, opts, parentField);
       continue;
     }
     const p = protoName(k);
     const name = jsonName(p);
-    if (STRUCT_FIELDS.has(`${parentField}.${p}`) || (p === 'value' && typedStruct)) {
+    if (STRUCT_FIELDS.has(`${parentField}.${p}`) || STRUCT_FIELDS.has(`*.${p}`) || (p === 'value' && typedStruct)) {
       out[name] = sortedStruct(v, opts.structs, true);
     } else if (MAP_OF_STRUCTS.has(p) && isObject(v)) {
       out[name] = Object.fromEntries(sortedEntries(v).map(([mk, mv]) => [mk, sortedStruct(mv, opts.structs, true)]));

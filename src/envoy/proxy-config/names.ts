@@ -59,9 +59,10 @@ export function describeManagement(metadata: unknown): string {
 }
 
 /**
- * Go's sort.Slice on fewer than 13 elements is an insertion sort: stable, and it only moves an element
- * left past neighbours it is strictly less than. Used where istioctl's comparator is not a total order
- * (route names compare only when both are numbers), so the rows keep istioctl's order.
+ * Go's sort.Slice on up to 12 elements is an insertion sort: stable, and it moves an element left
+ * only past neighbours it is strictly less than. istioctl's route comparator is not a total order
+ * (names compare only when both are numbers), so the result depends on the algorithm: this is Go's
+ * for up to 12 route configurations; beyond that Go's pdqsort may place non-numeric names elsewhere.
  */
 export function goInsertionSort<T>(items: T[], less: (a: T, b: T) => boolean): T[] {
   for (let i = 1; i < items.length; i++) {
