@@ -4,6 +4,7 @@ import { connect } from './kube/connect.ts';
 import { createLogger } from './log.ts';
 import { assemble } from './meshops.ts';
 import { ConsoleMessenger, runConsole } from './console/repl.ts';
+import { impersonationFor } from './console/builtins.ts';
 import { Metrics } from './ops/metrics.ts';
 
 /**
@@ -46,17 +47,29 @@ export async function main(): Promise<void> {
     throw err;
   }
   if (!settings.slack) {
+    const demo = connection.source === 'demo';
+    // On a real cluster, `as <user>` would make the two-person rule one typed line: off unless a setting allows it.
+    const impersonation = impersonationFor(connection.source, settings.consoleImpersonation);
     const banner = [
-      `meshops console — cluster "${connection.defaultCluster}": ${connection.description}.`,
+      `meshops console — cluster "${connection.defaultCluster}": ${connection.description}${connection.choice ? ` (${connection.choice})` : ''}.`,
+      ...(demo ? [] : ['This is a real cluster: answers read it, and a fix that someone approves changes it.']),
       'Type a command as you would after /mesh, e.g. `stale bookinfo`, `analyze bookinfo`, `help`. `exit` leaves.',
-      'Fixes need a second person: `as bob` switches who you are, `click N` presses button [N].',
+      impersonation.allowed
+        ? 'Fixes need a second person: `as bob` switches who you are, `click N` presses button [N].'
+        : '`click N` presses button [N]. `as <user>` is off on a real cluster (MESHOPS_CONSOLE_IMPERSONATION=true allows it): approvals come from a second person, in Slack.',
       'To connect Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) — see README.md.',
       ...(meshops.services.policyWarning ? [`Note: ${meshops.services.policyWarning}`] : []),
     ].join('\n');
     const messenger = new ConsoleMessenger(process.stdout);
     meshops.attachMessenger(messenger);
     meshops.approvals?.start();
-    await runConsole({ router: meshops.router, banner, messenger, clickHandlers: meshops.approvals?.clickHandlers });
+    await runConsole({
+      router: meshops.router,
+      banner,
+      messenger,
+      clickHandlers: meshops.approvals?.clickHandlers,
+      impersonation,
+    });
     await meshops.approvals?.stop();
     await connection.close();
     return;

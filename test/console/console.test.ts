@@ -66,9 +66,9 @@ describe('console on the demo mesh', () => {
   it('diagnoses the stale proxy, and a second person approves the offered restart, once', async () => {
     const c = console$();
     c.type('stale bookinfo');
-    await c.waitFor(/\[2\] Restart deployment reviews-v2/);
+    await c.waitFor(/\[1\] Restart deployment bookinfo\/reviews-v2/);
     expect(c.output()).toMatch(/STALE \(LDS\)/);
-    c.type('click 2');
+    c.type('click 1');
     await c.waitFor(/\[3\] Approve\s+\[4\] Deny/);
     c.type('click 3');
     await c.waitFor(/\(only you\).*someone else must approve it/);
