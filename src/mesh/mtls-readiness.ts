@@ -2,7 +2,7 @@
 // effective mode per workload and port, DestinationRules whose TLS settings override auto-mTLS
 // toward the namespace's hosts, pods without a sidecar, plaintext callers seen in metrics, and a
 // verdict with its reasons.
-import { count, verb } from '../blocks/count.ts';
+import { count, countRequests, verb } from '../blocks/count.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { exportScope, hostCovers, resolveHost, serviceFqdn } from './hosts.ts';
@@ -164,7 +164,7 @@ export function meshTlsReadiness(
   }
   if (podsWithoutSidecar.length) {
     reasons.push(
-      `${podsWithoutSidecar.length} pod(s) have no sidecar (${podsWithoutSidecar.map((p) => p.name).join(', ')}): they send plaintext, which STRICT rejects, and cannot present a mesh identity.`,
+      `${count(podsWithoutSidecar.length, 'pod')} ${verb(podsWithoutSidecar.length, 'has')} no sidecar (${podsWithoutSidecar.map((p) => p.name).join(', ')}): ${podsWithoutSidecar.length === 1 ? 'it sends' : 'they send'} plaintext, which STRICT rejects, and cannot present a mesh identity.`,
     );
   }
 
@@ -220,17 +220,14 @@ export function meshTlsReadiness(
   } else {
     callers = plaintextCallers.filter((c) => c.destinationNamespace === namespace);
     for (const c of callers) {
-      const codes = Object.entries(c.byResponseCode)
-        .map(([code, n]) => `${code}: ${n}`)
-        .join(', ');
       const volume = [
-        c.requests ? `${c.requests} request(s)${codes ? ` (${codes})` : ''}` : '',
-        c.tcpConnections ? `${c.tcpConnections} TCP connection(s)` : '',
+        c.requests ? countRequests(c.requests, c.byResponseCode) : '',
+        c.tcpConnections ? count(c.tcpConnections, 'TCP connection') : '',
       ]
         .filter(Boolean)
         .join(', ');
       reasons.push(
-        `${c.source} called ${c.destinationWorkload} in plaintext (${volume})${c.hasSidecar ? ', although it has a sidecar: check its DestinationRule or port exclusions' : ': it has no sidecar'}.`,
+        `${c.source} called ${c.destinationWorkload} in plaintext, ${volume}${c.hasSidecar ? ', although it has a sidecar: check its DestinationRule or port exclusions' : ': it has no sidecar'}.`,
       );
     }
   }

@@ -7,6 +7,7 @@ import {
   parseIstioConfigPath,
   virtualServicePathForService,
 } from '../envoy/config-dump.ts';
+import { count } from '../blocks/count.ts';
 import type { MeshSnapshot } from './snapshot.ts';
 import { authorizationFor } from './authorization.ts';
 import type { AuthorizationView } from './authorization.ts';
@@ -103,7 +104,7 @@ export function describeService(
   else if (meshed.length === 0)
     warnings.push({
       code: 'no-meshed-pods',
-      message: `Service ${name} has no Istio pods (${selected.length} pods in service); inject a sidecar and restart them`,
+      message: `Service ${name} has no Istio pods (${count(selected.length, 'pod')} in the service); inject a sidecar and restart them`,
     });
   for (const p of pods)
     if (!p.hasSidecar) warnings.push({ code: 'no-sidecar', message: `pod ${p.pod.name} has no Istio sidecar` });

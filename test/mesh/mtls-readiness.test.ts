@@ -77,9 +77,9 @@ describe('meshTlsReadiness', () => {
       'unknown (no sidecar) -> cart: 12',
     ]);
     expect(r.reasons).toEqual([
-      '1 pod(s) have no sidecar (legacy-cron): they send plaintext, which STRICT rejects, and cannot present a mesh identity.',
+      '1 pod has no sidecar (legacy-cron): it sends plaintext, which STRICT rejects, and cannot present a mesh identity.',
       'DestinationRule frontend/cart-plain sets tls.mode DISABLE for cart.shop.svc.cluster.local (top level): callers using this rule send plaintext; under STRICT their requests fail.',
-      'unknown (no sidecar) called cart in plaintext (12 request(s) (200: 12)): it has no sidecar.',
+      'unknown (no sidecar) called cart in plaintext, 12 requests (all 200): it has no sidecar.',
     ]);
     // The workload policy keeps PERMISSIVE even after a namespace-wide STRICT: said, not blocking.
     expect(r.notes).toEqual([

@@ -39,9 +39,9 @@ describe('/mesh mtls <namespace>', () => {
     const t = text(msg);
     const batch = bot.sb.store.list('Pod', 'legacy').find((p) => p.metadata.labels?.app === 'batch-report')!;
     expect(t).toContain('*Not ready for STRICT:*');
-    expect(t).toContain(`1 pod(s) have no sidecar (${batch.metadata.name})`);
+    expect(t).toContain(`1 pod has no sidecar (${batch.metadata.name})`);
     expect(t).toMatch(
-      /unknown \(no sidecar\) called inventory in plaintext \(\d+ request\(s\) \(200: \d+\)\): it has no sidecar/,
+      /unknown \(no sidecar\) called inventory in plaintext, \d+ requests \(all 200\): it has no sidecar/,
     );
     expect(t).toContain(`*Pods without a sidecar:* \`${batch.metadata.name}\``);
     // Caller table: total since the proxy started, and recent growth over the window (the model sends one per 100 ms).

@@ -18,6 +18,7 @@ import {
   tableBlock,
   verb,
 } from '../../blocks/block-kit.ts';
+import { truncate } from '../../blocks/safe-text.ts';
 import { UserError } from '../../errors.ts';
 import { requireIstioKinds } from '../../mesh/istio-installed.ts';
 import { requireLiveNamespace } from '../../mesh/namespaces.ts';
@@ -98,7 +99,7 @@ function strictOffer(namespace: string, ready: boolean, windowMs: number, reason
         : `/mesh mtls ${namespace}: NOT ready, override asked for`,
       risk: ready
         ? 'Callers that were not seen in the metrics may still send plaintext; meshops watches after the change.'
-        : `Not ready: ${reasons.join(' ').slice(0, 400)}`,
+        : `Not ready: ${truncate(reasons.join(' '), 400)}`,
       params: { windowMs, override: !ready },
     },
   };
@@ -138,14 +139,14 @@ function renderNamespace(
                 .map((l) => `• ${esc(l)}`)
                 .join('\n')}`
             : ''
-        }`.slice(0, 2990),
+        }`,
       ),
     );
   blocks.push(
     section(
       r.ready
         ? `:white_check_mark: *Ready for STRICT.* No pod without a sidecar, no DestinationRule overriding mTLS, no plaintext caller in the metrics${r.delivery && r.delivery.unknown.length === 0 ? ', and every proxy has the current config' : ''}.`
-        : `:x: *Not ready for STRICT:*\n${r.reasons.map((x) => `• ${esc(x)}`).join('\n')}`.slice(0, 2990),
+        : `:x: *Not ready for STRICT:*\n${r.reasons.map((x) => `• ${esc(x)}`).join('\n')}`,
     ),
   );
   if (r.workloads.length) {
@@ -182,10 +183,7 @@ function renderNamespace(
     blocks.push(
       section(
         `:grey_question: *Plaintext callers:* could not read any metrics (${esc(
-          check.scan.unread
-            .map((u) => `${u.pod}: ${u.reason}`)
-            .join('; ')
-            .slice(0, 500),
+          truncate(check.scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; '), 500),
         )}).`,
       ),
     );
@@ -215,11 +213,9 @@ function renderNamespace(
         .slice(0, 10)
         .map(
           (p) =>
-            `• \`${esc(p.pod ? `${p.pod.name}.${p.pod.namespace}` : p.address)}\` (${esc(p.address)}${p.pod ? `, ${p.pod.hasSidecar ? 'has a sidecar' : 'no sidecar'}` : ', not a pod in this cluster'}) → ${esc(p.destinationWorkload)}: ${p.requests} plaintext request(s) in the recent access log`,
+            `• \`${esc(p.pod ? `${p.pod.name}.${p.pod.namespace}` : p.address)}\` (${esc(p.address)}${p.pod ? `, ${p.pod.hasSidecar ? 'has a sidecar' : 'no sidecar'}` : ', not a pod in this cluster'}) → ${esc(p.destinationWorkload)}: ${count(p.requests, 'plaintext request')} in the recent access log`,
         );
-      blocks.push(
-        section(`*Who they are* (from the destination sidecars' access logs):\n${who.join('\n')}`.slice(0, 2990)),
-      );
+      blocks.push(section(`*Who they are* (from the destination sidecars' access logs):\n${who.join('\n')}`));
     }
   }
   if (r.notes.length) blocks.push(context(...r.notes.slice(0, 8).map((n) => esc(n))));

@@ -1,6 +1,7 @@
 // Readiness for STRICT against the live cluster: the snapshot, the plaintext callers read from
 // metrics, and meshTlsReadiness's verdict, plus what the metrics reading itself could not see.
 // Used by `/mesh mtls` and by the mtls-strict preview, so both judge a namespace the same way.
+import { count, truncate } from '../../blocks/block-kit.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import { type MtlsReadiness, meshTlsReadiness } from '../../mesh/mtls-readiness.ts';
@@ -39,10 +40,10 @@ export async function namespaceReadiness(
   if (scan.callers !== undefined && scan.unread.length > 0) {
     // A pod we could not read may be the one taking plaintext: that keeps the verdict at not ready.
     readiness.reasons.push(
-      `The metrics of ${scan.unread.length} pod(s) could not be read (${scan.unread
-        .map((u) => `${u.pod}: ${u.reason}`)
-        .join('; ')
-        .slice(0, 300)}), so plaintext callers to them cannot be ruled out.`,
+      `The metrics of ${count(scan.unread.length, 'pod')} could not be read (${truncate(
+        scan.unread.map((u) => `${u.pod}: ${u.reason}`).join('; '),
+        300,
+      )}), so plaintext callers to them cannot be ruled out.`,
     );
     readiness.ready = false;
     readiness.verdict = 'not ready';

@@ -10,7 +10,7 @@
 // (with a rollback button in the thread), a quiet window ends in a healthy verdict that suggests the
 // next namespace.
 import { z } from 'zod';
-import { count } from '../../blocks/block-kit.ts';
+import { count, truncate, verb } from '../../blocks/block-kit.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
 import type { Target } from '../../approvals/request.ts';
@@ -85,7 +85,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
     title: (t) =>
       `${override ? 'Enable STRICT mTLS (override)' : 'Enable STRICT mTLS'} ${t.namespace === 'istio-system' ? 'mesh-wide' : `in namespace ${t.namespace}`}`,
     confirm: (t, p) =>
-      `Require mTLS for ${p.affected.length} workload(s) in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchMs)} afterwards.`,
+      `Require mTLS for ${count(p.affected.length, 'workload')} in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchMs)} afterwards.`,
     permissions: [
       'security.istio.io/peerauthentications: get, list, create, patch',
       'pods: list',
@@ -119,10 +119,10 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
         if (notReady.length) {
           return {
             ok: false,
-            reason: `A mesh-wide STRICT is refused while ${notReady.length} namespace(s) are not ready: ${notReady
-              .map((r) => `\`${r.namespace}\` (${r.reasons[0] ?? ''})`)
-              .join('; ')
-              .slice(0, 1500)}. Migrate them one at a time with \`/mesh mtls <namespace>\`.`,
+            reason: `A mesh-wide STRICT is refused while ${count(notReady.length, 'namespace')} ${verb(notReady.length, 'is')} not ready: ${truncate(
+              notReady.map((r) => `\`${r.namespace}\` (${r.reasons[0] ?? ''})`).join('; '),
+              1500,
+            )}. Migrate them one at a time with \`/mesh mtls <namespace>\`.`,
           };
         }
         affected = meshedNamespaces(snapshot);
@@ -239,7 +239,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
         return {
           done: true,
           ok: false,
-          summary: `ALARM: ${report.total} new failure(s) toward ${ns} in the ${duration(elapsed)} since STRICT (${failureLines(report, 3).join('; ')}). Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.`,
+          summary: `ALARM: ${count(report.total, 'new failure')} toward ${ns} in the ${duration(elapsed)} since STRICT (${failureLines(report, 3).join('; ')}). Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.`,
           problems: [],
         };
       }
@@ -276,7 +276,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       const watching =
         report.podsRead === 0
           ? `could not check for failures yet: no sidecar or gateway access log could be read${report.unread.length ? ` (${report.unread.slice(0, 3).join('; ')})` : ' (no proxy to read from)'}`
-          : `no new failures in ${duration(elapsed)} of ${duration(watchMs)} (${report.podsRead} proxy log(s) read)`;
+          : `no new failures in ${duration(elapsed)} of ${duration(watchMs)} (${count(report.podsRead, 'proxy log')} read)`;
       return { done: false, ok: true, summary: `STRICT is on in ${ns}; watching: ${watching}.`, problems: [] };
     },
   };
