@@ -1,6 +1,7 @@
 // `meshops analyze`: istioctl analyze's offline form, in-process. Files alone, or (--live) as if
 // applied on top of the live cluster. Exits 79 when errors are found, like istioctl.
 import { readFile } from 'node:fs/promises';
+import { count } from './blocks/count.ts';
 import { analysisInputs, analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
 import { YamlLoadError, analyzeFiles, readYamlFiles } from './mesh/analyzers/load.ts';
 import { MeshConfigError, meshConfigFrom } from './mesh/mesh-config.ts';
@@ -131,7 +132,7 @@ export async function runAnalyzeCli(
       out.write(JSON.stringify(json, null, 2) + '\n');
     } else if (messages.length === 0) {
       out.write(
-        `✔ No validation issues found when analyzing ${args.files.join(', ')} (${snapshot.objects.length} objects).\n`,
+        `✔ No validation issues found when analyzing ${args.files.join(', ')} (${count(snapshot.objects.length, 'object')}).\n`,
       );
     } else {
       out.write(messages.map(messageToPlainLine).join('\n') + '\n');
