@@ -1,6 +1,7 @@
 // The console's own words, typed where Slack would have a person and a button: `as <user>` (who is typing)
 // and `click N` (press a button shown above). Each explains itself when typed bare or wrong.
 import type { ButtonElement } from '../blocks/block-kit.ts';
+import { emojify } from '../blocks/emoji.ts';
 
 /** Whether `as <user>` may switch who is typing. Off on a real cluster unless a setting allows it. */
 export interface Impersonation {
@@ -70,7 +71,7 @@ export function clickCommand(line: string, buttons: readonly ShownButton[]): num
   const first = Math.max(0, buttons.length - 8);
   const listed = buttons
     .slice(first)
-    .map(({ button }, i) => `[${first + i + 1}] ${button.text.text}`)
+    .map(({ button }, i) => `[${first + i + 1}] ${emojify(button.text.text)}`)
     .join('   ');
   return { text: `${intro} The latest buttons: ${listed}` };
 }

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Requester } from '../shared-types.ts';
 import type { Router } from '../router.ts';
 import { type ButtonElement, type Rendered, renderedToText } from '../blocks/block-kit.ts';
+import { emojify } from '../blocks/emoji.ts';
 import type { ClickHandler, Messenger, MessageRef, UpdateOptions } from '../messenger.ts';
 import { type Impersonation, asCommand, clickCommand } from './builtins.ts';
 import { ConsoleScreen } from './screen.ts';
@@ -58,7 +59,9 @@ export class ConsoleMessenger implements Messenger {
     const plain = renderedToText(rendered);
     let text = plain;
     this.buttons.slice(start).forEach(({ button }, i) => {
-      text = text.replace(`[ ${button.text.text} ]`, `[${start + i + 1}] ${button.text.text}`);
+      // blockToText prints labels with their emoji: number the label as printed.
+      const label = emojify(button.text.text);
+      text = text.replace(`[ ${label} ]`, `[${start + i + 1}] ${label}`);
     });
     this.screen.write(`${prefix}${text}\n`);
     if (message) {

@@ -56,6 +56,33 @@ describe('emoji shortcodes', () => {
     expect(emojify(':not_one_of_ours:')).toBe(':not_one_of_ours:');
   });
 
+  it('numbers buttons whose label has a shortcode, printed as emoji', () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        out += String(chunk);
+        done();
+      },
+    });
+    new ConsoleMessenger(sink, { tty: false }).show({
+      text: 'x',
+      blocks: [
+        {
+          type: 'actions',
+          elements: [
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: ':leftwards_arrow_with_hook: Roll back' },
+              action_id: 'a',
+            },
+          ],
+        },
+      ],
+    });
+    expect(out).toContain('[1] ↩️ Roll back');
+    expect(out.match(SHORTCODE)).toBeNull();
+  });
+
   it('reads links, mentions and escapes as words', () => {
     expect(unMrkdwn('asked by <@U0SRE001> in <#C0INCIDENT|incidents>, <!here>')).toBe(
       'asked by @U0SRE001 in #incidents, @here',
