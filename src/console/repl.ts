@@ -148,8 +148,8 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     // A form (Slack's modal) cannot open here: the command's own words say what to do instead.
     if (reply.rendered.modal && !reply.rendered.blocks.some((b) => b.type === 'section'))
       screen.write('That opens a form, which only Slack can show.\n');
-    const ref = await messenger.post('console', reply.rendered);
-    for (const f of reply.rendered.files ?? []) await messenger.upload('console', ref.ts, f);
+    // post() prints the answer's files after it, as Slack's messenger uploads them into the thread.
+    await messenger.post('console', reply.rendered);
     screen.prompt();
   }
   rl.close();

@@ -12,6 +12,7 @@ import { ConsoleMessenger, runConsole } from '../../src/console/repl.ts';
 import { type Connection, connect } from '../../src/kube/connect.ts';
 import { createLogger } from '../../src/log.ts';
 import { type Meshops, assemble } from '../../src/meshops.ts';
+import type { Router } from '../../src/router.ts';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** A shortcode as Slack reads one: not glued to a word or another colon (10:30:00, system:serviceaccount:ns:sa). */
@@ -81,6 +82,34 @@ describe('emoji shortcodes', () => {
     });
     expect(out).toContain('[1] ↩️ Roll back');
     expect(out.match(SHORTCODE)).toBeNull();
+  });
+
+  it('prints a file of an answer once', async () => {
+    let out = '';
+    const output = new Writable({
+      write(chunk, _enc, done) {
+        out += String(chunk);
+        done();
+      },
+    });
+    const input = new PassThrough();
+    const rendered = {
+      text: 'long',
+      blocks: [section(':warning: long answer')],
+      files: [{ filename: 'x.txt', title: 'x.txt', content: 'the whole of it\n' }],
+    };
+    const router = { handle: async () => ({ outcome: 'ok', rendered }) } as unknown as Router;
+    const done = runConsole({
+      router,
+      banner: 'b',
+      input,
+      output,
+      messenger: new ConsoleMessenger(output, { tty: false }),
+    });
+    input.end('stale\nexit\n');
+    await done;
+    expect(out.split('--- x.txt ---').length - 1).toBe(1);
+    expect(out).toContain('⚠️ long answer');
   });
 
   it('reads links, mentions and escapes as words', () => {
