@@ -6,7 +6,7 @@ import type { AnyCommand, CommandContext } from './command.ts';
 import type { ClusterTarget, Requester } from './shared-types.ts';
 import { UserError, explain } from './errors.ts';
 import type { Logger } from './log.ts';
-import { type Rendered, context, esc, fitToSlack, section } from './blocks/block-kit.ts';
+import { type Rendered, esc, fitToSlack, footerBlock, section } from './blocks/block-kit.ts';
 import type { CommandServices } from './services.ts';
 import { KubeApiError } from './kube/api-errors.ts';
 import { unknownNamespace } from './mesh/namespaces.ts';
@@ -174,7 +174,7 @@ export class Router {
       if (offers.length && approvals)
         rendered = await approvals.attachOffers(rendered, offers, requester, cluster.name);
       const seconds = (performance.now() - started) / 1000;
-      const footer = context(
+      const footer = footerBlock(
         `cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`,
       );
       reply = {

@@ -96,6 +96,20 @@ const cutTexts = new WeakMap<TextObject, { full: string; max: number }>();
 /** Blocks that lost something when built (cut text, fields or elements over the limit): the block uncut. */
 const uncutBlocks = new WeakMap<Block, Block>();
 
+/** Footers (footerBlock): kept last in the message by every fitToSlack, however often an answer is refitted. */
+const pinnedFooters = new WeakSet<Block>();
+
+/**
+ * The router's footer line (`cluster *prod* · 0.4s`): a context block that fitToSlack always keeps, last,
+ * in the message, never in the overflow file, including when a front door refits the answer (adding the
+ * "ran /mesh …" line on top).
+ */
+export function footerBlock(text: string): Block {
+  const b = context(text);
+  pinnedFooters.add(b);
+  return b;
+}
+
 /** What a cut text says when there is no file to point to: how many lines are not shown. */
 const linesLeftOut = (more: number) => (more > 0 ? `_…and ${count(more, 'more line')}_` : '');
 
@@ -246,15 +260,16 @@ function pointingToFile(block: Block, filename: string): Block {
  * that do not fit are turned into text and moved into a file for the thread, and the message says how many.
  * What a builder had to cut (a long section, fields or context elements over the limit) goes into the same
  * file whole, and the cut text says so. Action blocks (buttons) are kept whenever possible because they
- * are what the reader acts on, and a `footer` (the router's cluster line) always stays last in the
- * message, never in the file.
+ * are what the reader acts on, and a `footer` (the router's cluster line, see footerBlock) always stays
+ * last in the message, never in the file.
  */
 export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', footer?: Block): Rendered {
   const text = truncate(rendered.text || 'meshops', LIMITS.sectionText);
-  const original = rendered.blocks;
+  const pinned = rendered.blocks.filter((b) => pinnedFooters.has(b));
+  const tail = footer && !pinned.includes(footer) ? [...pinned, footer] : pinned;
+  const original = pinned.length ? rendered.blocks.filter((b) => !pinnedFooters.has(b)) : rendered.blocks;
   const cut = original.map((b) => uncutBlocks.get(b));
   const blocks = original.map((b, i) => (cut[i] ? pointingToFile(b, filename) : b));
-  const tail = footer ? [footer] : [];
   const fits =
     blocks.length + tail.length <= LIMITS.blocksPerMessage &&
     blockChars([...blocks, ...tail]) <= LIMITS.totalBlockChars;

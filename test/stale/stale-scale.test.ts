@@ -186,6 +186,12 @@ describe("the router's footer", () => {
     expect(r.outcome).toBe('ok');
     expect(r.rendered.files?.map((f) => f.filename)).toContain('huge-output.txt');
     expectFooterInMessage(r, 'prod-eu');
+    // A front door refits the answer with its "ran /mesh …" line on top (src/slack/replies.ts): the footer stays.
+    const refitted = fitToSlack({
+      ...r.rendered,
+      blocks: [context('<@U0SRE001> ran `/mesh huge`'), ...r.rendered.blocks],
+    });
+    expectFooterInMessage({ ...r, rendered: refitted }, 'prod-eu');
   });
 
   it('fitToSlack keeps a footer after the buttons and out of the file', () => {
