@@ -182,8 +182,8 @@ export function truncate(text: string, max: number, marker = '…'): string {
 
 /**
  * Shortens text of several lines to at most `max` characters at a line end where one is near, and says what was
- * left out: `note(n)` is appended on its own line (unless empty), n being the number of lines not shown; 0 means
- * only the last line shown was cut.
+ * left out: `note(n)` is appended on its own line (unless empty), n being the number of lines not shown (blank lines
+ * and a fence's closing line not counted); 0 means only the last line shown was cut.
  */
 export function truncateLines(text: string, max: number, note: (more: number) => string): string {
   if (text.length <= max) return text;
@@ -196,8 +196,10 @@ export function truncateLines(text: string, max: number, note: (more: number) =>
   if (!kept) return truncate(text, max);
   const closer = cut.closer.endsWith('```') ? '\n```' : cut.closer;
   const wholeLines = text[cut.at] === '\n' || text[cut.at - 1] === '\n';
+  // Lines left out, not counting blank ones or a fence's closing line (the closer stands in for it).
   const tail = text.slice(cut.at).replace(/^\n/, '');
-  const more = (tail ? tail.split('\n').length : 0) - (wholeLines ? 0 : 1);
+  const counted = (l: string, i: number) => (wholeLines || i > 0) && l.trim() !== '' && l.trim() !== '```';
+  const more = tail ? tail.split('\n').filter(counted).length : 0;
   const body = wholeLines ? kept + closer : kept + '…' + closer;
   const said = note(more);
   const out = said ? `${body}\n${said}` : body;

@@ -151,7 +151,11 @@ describe('truncate (property)', () => {
             const whole = text.startsWith(body);
             const shown = whole ? body : body.replace(/…$/, '');
             expect(text.startsWith(shown)).toBe(true);
-            const rest = text.slice(shown.length).replace(/^\n/, '').split('\n').length - (whole ? 0 : 1);
+            const rest = text
+              .slice(shown.length)
+              .replace(/^\n/, '')
+              .split('\n')
+              .filter((l, i) => (whole || i > 0) && l.trim() !== '' && l.trim() !== '```').length;
             expect(rest).toBe(Number(m[1]));
           }
         },
