@@ -79,6 +79,13 @@ const CASES: Case[] = [
   { name: 'restart-missing-namespace', ask: 'restart reviews-v2' },
   { name: 'describe-unknown-pod', ask: 'describe pod nosuch -n bookinfo' },
   { name: 'mtls-bad-window', ask: 'mtls shop --window 10h' },
+  // Issue 14 item 6: conflicts refused, a missing namespace named in every verb, limits in our words.
+  { name: 'router-conflicting-namespace', ask: 'stale bookinfo -n shop' },
+  { name: 'describe-unknown-namespace', ask: 'describe pod productpage-v1 -n nope' },
+  { name: 'restart-unknown-namespace', ask: 'restart reviews-v2.nope' },
+  { name: 'audit-unknown-namespace', ask: 'audit nope' },
+  { name: 'help-too-long', ask: `help ${'a'.repeat(50)}` },
+  { name: 'status-one-pod', ask: 'proxy-status productpage-v1.bookinfo' },
   // Refusals by the policy.
   { name: 'restart-refused-no-role', ask: 'restart deployment/reviews-v2 -n bookinfo', as: dev, bot: 'policy' },
   { name: 'stale-refused-channel', ask: 'stale bookinfo', as: elsewhere, bot: 'policy' },
