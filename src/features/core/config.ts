@@ -3,6 +3,7 @@ import { defineCommand, optionalNamespace } from '../../command.ts';
 import {
   type Attachment,
   type Block,
+  andMore,
   context,
   count,
   esc,
@@ -223,11 +224,16 @@ export default defineCommand({
     const injection = r.namespaces.map((n) => `\`${esc(n.name)}\` ${esc(n.injection)}`).join(' · ');
     blocks.push(section(`*Injection* ${injection || '_no namespaces_'}`));
     if (r.podsWithoutSidecar.length) {
-      const shown = r.podsWithoutSidecar.slice(0, 15).map((p) => (r.namespace ? p.name : `${p.namespace}/${p.name}`));
-      const more = r.podsWithoutSidecar.length - shown.length;
+      const names = r.podsWithoutSidecar.map((p) => (r.namespace ? p.name : `${p.namespace}/${p.name}`));
+      const file = 'pods-without-sidecar.txt';
+      if (names.length > 15) files.push({ filename: file, title: file, content: `${names.join('\n')}\n` });
       blocks.push(
         section(
-          `:warning: *${count(r.podsWithoutSidecar.length, 'pod')} without an istio-proxy sidecar:* ${shown.map((s) => `\`${esc(s)}\``).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+          `:warning: *${count(names.length, 'pod')} without an istio-proxy sidecar:* ${andMore(
+            names.map((n) => `\`${esc(n)}\``),
+            15,
+            { where: `(all of them are in the thread as \`${file}\`)` },
+          )}`,
         ),
       );
     } else {
