@@ -59,6 +59,9 @@ const CASES: Case[] = [
   { name: 'config-bookinfo', ask: 'config bookinfo' },
   { name: 'describe-pod-productpage', ask: 'describe pod productpage-v1 -n bookinfo' },
   { name: 'describe-service-reviews', ask: 'describe service reviews.bookinfo' },
+  // Pods in three subsets, one of them STALE (issue 14 items 2 and 3): told apart, and declared is not enforced.
+  { name: 'describe-app-reviews', ask: 'describe app=reviews -n bookinfo' },
+  { name: 'describe-pod-details', ask: 'describe details-v1 -n bookinfo' },
   { name: 'stale-bookinfo', ask: 'stale bookinfo' },
   { name: 'stale-mesh', ask: 'stale' },
   { name: 'analyze-bookinfo', ask: 'analyze bookinfo' },
@@ -67,11 +70,15 @@ const CASES: Case[] = [
   // A 1 s sampling window instead of the default 10 s keeps the suite quick; shop has no plaintext caller, so the
   // verdict does not depend on how much traffic the window saw.
   { name: 'mtls-shop', ask: 'mtls shop --window 1s' },
+  // bookinfo's STALE, NACKing and disconnected proxies keep it from being ready (issue 14 item 3).
+  { name: 'mtls-bookinfo', ask: 'mtls bookinfo --window 1s' },
   { name: 'restart-reviews-v2', ask: 'restart deployment/reviews-v2 -n bookinfo' },
   // After the restart proposal: one request to list (offers from stale/mtls buttons are not listed).
   { name: 'audit-recent', ask: 'audit' },
   // After audit, so that audit lists one request (all requests share the fixed clock's instant).
   { name: 'mtls-strict-shop', ask: 'mtls shop --strict --window 1s' },
+  // shop has no namespace-wide PeerAuthentication (the STRICT above is only proposed): nothing to roll back.
+  { name: 'mtls-rollback-shop', ask: 'mtls shop --rollback' },
   // User errors: bad input answered in words, with what to type.
   { name: 'router-unknown-verb', ask: 'frobnicate bookinfo' },
   { name: 'router-unknown-cluster', ask: '--cluster prod-eu stale bookinfo' },
