@@ -139,7 +139,7 @@ describe('slash commands over HTTP', () => {
     const blocks = post?.args.blocks as unknown[];
     expect(blocks.length).toBeLessThanOrEqual(50);
     expect(JSON.stringify(blocks).length).toBeLessThanOrEqual(12_000);
-    expect(blockText(post?.args)).toContain('the rest is in the thread as `long-output.txt`');
+    expect(blockText(post?.args)).toMatch(/…and \d+ more parts of this answer in the thread as `long-output.txt`/);
     const ts = fake.messages(GENERAL).find((m) => m.text === post?.args.text)?.ts;
     expect(complete.args).toMatchObject({ channel_id: GENERAL, thread_ts: ts });
     expect(fake.calls('files.getUploadURLExternal')[0]?.args.filename).toBe('long-output.txt');
