@@ -98,6 +98,9 @@ const uncutBlocks = new WeakMap<Block, Block>();
 
 /** Footers (footerBlock): kept last in the message by every fitToSlack, however often an answer is refitted. */
 const pinnedFooters = new WeakSet<Block>();
+/** Overflow files fitToSlack wrote, and its notes pointing at them (with how many parts they stand for). */
+const overflowFiles = new WeakSet<Attachment>();
+const overflowNotes = new WeakMap<Block, number>();
 
 /**
  * The router's footer line (`cluster *prod* · 0.4s`): a context block that fitToSlack always keeps, last,
@@ -264,28 +267,37 @@ function pointingToFile(block: Block, filename: string): Block {
  * last in the message, never in the file.
  */
 export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', footer?: Block): Rendered {
+  // Fitted before (the router fits, then a front door adds a line and fits again): keep one overflow file
+  // and one note, the parts moved now going in front of the ones moved before.
+  const earlier = rendered.files?.find((f) => overflowFiles.has(f));
+  const name = earlier?.filename ?? filename;
+  const earlierCount = rendered.blocks.reduce((n, b) => n + (overflowNotes.get(b) ?? 0), 0);
   const text = truncate(rendered.text || 'meshops', LIMITS.sectionText);
   const pinned = rendered.blocks.filter((b) => pinnedFooters.has(b));
   const tail = footer && !pinned.includes(footer) ? [...pinned, footer] : pinned;
-  const original = pinned.length ? rendered.blocks.filter((b) => !pinnedFooters.has(b)) : rendered.blocks;
+  const original = rendered.blocks.filter((b) => !pinnedFooters.has(b) && !overflowNotes.has(b));
   const cut = original.map((b) => uncutBlocks.get(b));
-  const blocks = original.map((b, i) => (cut[i] ? pointingToFile(b, filename) : b));
+  const blocks = original.map((b, i) => (cut[i] ? pointingToFile(b, name) : b));
+  const oldNotes = rendered.blocks.filter((b) => overflowNotes.has(b));
   const fits =
-    blocks.length + tail.length <= LIMITS.blocksPerMessage &&
-    blockChars([...blocks, ...tail]) <= LIMITS.totalBlockChars;
-  if (fits && !cut.some(Boolean)) return { ...rendered, text, blocks: [...original, ...tail] };
+    blocks.length + oldNotes.length + tail.length <= LIMITS.blocksPerMessage &&
+    blockChars([...blocks, ...oldNotes, ...tail]) <= LIMITS.totalBlockChars;
+  if (fits && !cut.some(Boolean)) return { ...rendered, text, blocks: [...original, ...oldNotes, ...tail] };
   const fileParts: string[] = [];
   const kept: Block[] = [];
   let movedCount = 0;
+  const noteFor = (n: number) => {
+    const note = context(
+      `_…and ${count(n, 'more part')} of this answer in the thread as \`${name}\`: it was too long for one message._`,
+    );
+    overflowNotes.set(note, n);
+    return note;
+  };
   if (fits) {
-    kept.push(...blocks);
+    kept.push(...blocks, ...oldNotes);
     cut.forEach((whole) => whole && fileParts.push(blockToText(whole)));
   } else {
     const actionsBlocks = blocks.filter((b) => b.type === 'actions').slice(0, 2);
-    const noteFor = (n: number) =>
-      context(
-        `_…and ${count(n, 'more part')} of this answer in the thread as \`${filename}\`: it was too long for one message._`,
-      );
     const reserve = blockChars([...actionsBlocks, noteFor(LIMITS.blocksPerMessage * 10), ...tail]) + 2;
     let moving = false;
     blocks.forEach((b, i) => {
@@ -302,10 +314,13 @@ export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', 
         if (whole) fileParts.push(blockToText(whole));
       }
     });
-    kept.push(noteFor(movedCount), ...actionsBlocks);
+    kept.push(noteFor(movedCount + earlierCount), ...actionsBlocks);
   }
-  const overflow: Attachment = { filename, title: filename, content: fileParts.join('\n') + '\n' };
-  return { ...rendered, text, blocks: [...kept, ...tail], files: [...(rendered.files ?? []), overflow] };
+  const content = fileParts.join('\n') + '\n' + (earlier ? earlier.content : '');
+  const overflow: Attachment = { filename: name, title: name, content };
+  overflowFiles.add(overflow);
+  const others = (rendered.files ?? []).filter((f) => f !== earlier);
+  return { ...rendered, text, blocks: [...kept, ...tail], files: [...others, overflow] };
 }
 
 /** A readable text rendering of one block (console output and overflow files). */
