@@ -106,9 +106,9 @@ describe('the bot in an installation without the demo', () => {
   it.each([
     ['MESHOPS_KUBE=demo', { MESHOPS_KUBE: 'demo' }, 'the built-in demo mesh (MESHOPS_KUBE=demo)'],
     [
-      'nothing configured (the demo fallback)',
+      'nothing configured (the console defaults to the demo)',
       {},
-      'the built-in demo mesh (the fallback when there is no cluster or kubeconfig)',
+      "the built-in demo mesh (the console's default when no cluster is chosen)",
     ],
   ])('%s: exits 1 with one clear line, no stack', (_title, env, what) => {
     const r = run(env);
