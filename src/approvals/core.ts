@@ -13,7 +13,7 @@ import { LeaseLock } from '../kube/lease.ts';
 import type { Logger } from '../log.ts';
 import type { ButtonClick, ClickOutcome, MessageRef, Messenger } from '../messenger.ts';
 import { type AuditAction, Auditor } from './audit.ts';
-import { refusal, renderOutcome, renderPreviewFailure, renderRequest } from './messages.ts';
+import { refusal, renderOutcome, renderPreviewFailure, renderRequest, withAffectedFile } from './messages.ts';
 import type { AccessPolicy } from './policy.ts';
 import { RemediationRegistry, type RemediationKind } from './remediation-kinds.ts';
 import { type ApprovalRequest, newRequestId } from './request.ts';
@@ -167,7 +167,7 @@ export class ApprovalsCore {
       input.requester.userId,
       `${input.requester.userName ?? input.requester.userId} proposed: ${title}${input.supersedes ? ' (fresh preview after the target changed)' : ''}`,
     );
-    return { ok: true, record: rec, rendered: this.render(rec) };
+    return { ok: true, record: rec, rendered: withAffectedFile(this.render(rec), rec) };
   }
 
   /** Moves a request by one event, on its latest state; effects run only when the write went through. */

@@ -93,7 +93,9 @@ export function renderRequest(
       .slice(0, 20)
       .map((n) => `\`${esc(n)}\``)
       .join(', ');
-    const more = p.affected.length > 20 ? ` and ${p.affected.length - 20} more` : '';
+    // The whole list goes with the first post only (updates re-send a message's files).
+    const more =
+      p.affected.length > 20 ? ` and ${p.affected.length - 20} more (all in the thread as \`${AFFECTED_FILE}\`)` : '';
     blocks.push(section(`*${esc(p.affectedLabel)} (${p.affected.length}):* ${shown || '_none_'}${more}`));
   }
   blocks.push(section(stateLine(rec, now)));
@@ -133,6 +135,16 @@ export function renderRequest(
   }
   const text = `${HEADLINE[rec.state] ?? rec.state}: ${title} (asked by ${rec.requester.userName ?? rec.requester.userId})`;
   return { text, blocks };
+}
+
+const AFFECTED_FILE = 'affected.txt';
+
+/** The proposal as first posted: with the whole list of what it affects as a file when the message shows part of it. */
+export function withAffectedFile(rendered: Rendered, rec: ApprovalRequest): Rendered {
+  const p = rec.preview;
+  if (!p || p.affected.length <= 20) return rendered;
+  const file = { filename: AFFECTED_FILE, title: p.affectedLabel, content: `${p.affected.join('\n')}\n` };
+  return { ...rendered, files: [...(rendered.files ?? []), file] };
 }
 
 /** A preview that failed: say why, offer nothing to click. */

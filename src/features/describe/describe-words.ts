@@ -1,5 +1,6 @@
 // The words of `/mesh describe`: each part of a pod's or service's configuration as mrkdwn lines, shared by
 // the pod and the service views (describe.ts). Pure.
+import type { Attachment } from '../../blocks/block-kit.ts';
 import { type Block, context, count, esc, section, verb } from '../../blocks/block-kit.ts';
 import type { AuthorizationView } from '../../mesh/authorization.ts';
 import type { EffectivePeerAuthentication } from '../../mesh/peer-authentication.ts';
@@ -175,15 +176,24 @@ export function pushChunked(blocks: Block[], title: string, lines: readonly stri
  * described, and say so first; proxies whose state could not be read are said to be unknown; otherwise one
  * line says the proxies have it.
  */
-export function deliveryBlocks(d: ConfigDelivery | undefined, namespace: string, now: Date): Block[] {
+export function deliveryBlocks(
+  d: ConfigDelivery | undefined,
+  namespace: string,
+  now: Date,
+  files?: Attachment[],
+): Block[] {
   if (!d || d.proxies.length === 0) return [];
   const out: Block[] = [];
   if (d.behind.length) {
-    const lines = behindLines(d, now).slice(0, 15);
+    const all = behindLines(d, now);
+    const lines = all.slice(0, 15);
     const more = d.behind.length - lines.length;
+    const filename = 'proxies-without-current-config.txt';
+    if (more > 0)
+      files?.push({ filename, title: 'Proxies without the current config', content: `${all.join('\n')}\n` });
     out.push(
       section(
-        `:warning: *Declared, not enforced:* ${d.proxies.length === 1 ? 'this proxy does' : `${d.behind.length} of ${count(d.proxies.length, 'proxy')} ${verb(d.behind.length, 'does')}`} not have the current config, so what ${d.behind.length === 1 ? 'it enforces' : 'they enforce'} may differ from what is described below:\n${lines.map((l) => `• ${esc(l)}`).join('\n')}${more > 0 ? `\n_…and ${more} more_` : ''}\n_\`/mesh stale ${esc(namespace)}\` says why._`,
+        `:warning: *Declared, not enforced:* ${d.proxies.length === 1 ? 'this proxy does' : `${d.behind.length} of ${count(d.proxies.length, 'proxy')} ${verb(d.behind.length, 'does')}`} not have the current config, so what ${d.behind.length === 1 ? 'it enforces' : 'they enforce'} may differ from what is described below:\n${lines.map((l) => `• ${esc(l)}`).join('\n')}${more > 0 ? `\n_…and ${more} more${files ? `, all in the thread as \`${filename}\`` : ''}_` : ''}\n_\`/mesh stale ${esc(namespace)}\` says why._`,
       ),
     );
   }
@@ -208,10 +218,20 @@ export function deliveryBlocks(d: ConfigDelivery | undefined, namespace: string,
 }
 
 /** Pods found together that do not get the described pod's configuration, with what differs. */
-export function variantLines(variants: readonly PodVariant[]): string[] {
+export function variantLines(variants: readonly PodVariant[], files?: Attachment[]): string[] {
+  const filename = 'pod-configurations.txt';
+  if (files && variants.some((v) => v.pods.length > 3)) {
+    const content = variants.map(
+      (v) =>
+        `${v.differences.map((d) => `${d.facet}: ${d.value}`).join('; ')}\n${v.pods.map((p) => `  ${p.name}`).join('\n')}`,
+    );
+    files.push({ filename, title: 'Pods by configuration', content: `${content.join('\n')}\n` });
+  }
   return variants.map((v) => {
     const names = v.pods.map((p) => `\`${esc(p.name)}\``);
-    const who = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+    const where = files ? ` (all in the thread as \`${filename}\`)` : '';
+    const who =
+      names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more${where}` : names.join(', ');
     const diffs = v.differences.map((d) => `${esc(d.facet)}: ${esc(d.value)} (here: ${esc(d.described)})`);
     return `• ${who}: ${diffs.join('; ')}`;
   });

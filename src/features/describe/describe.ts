@@ -115,9 +115,13 @@ function renderPod(w: WorkloadDescription, now: Date): Rendered {
   const blocks: Block[] = [header(`Pod ${d.pod.namespace}/${d.pod.name}`)];
   const files: Attachment[] = [];
   blocks.push(context(`Found via ${esc(w.via)}${podsLine(w)} · phase ${esc(d.phase ?? 'unknown')}`));
-  blocks.push(...deliveryBlocks(w.delivery, d.pod.namespace, now));
+  blocks.push(...deliveryBlocks(w.delivery, d.pod.namespace, now, files));
   if (w.variants.length)
-    pushChunked(blocks, `Not every pod gets this configuration (${w.pods.length} pods)`, variantLines(w.variants));
+    pushChunked(
+      blocks,
+      `Not every pod gets this configuration (${w.pods.length} pods)`,
+      variantLines(w.variants, files),
+    );
   if (d.warnings.length) blocks.push(section(warningLines(d.warnings)));
   const svcLines = d.services.flatMap((b) => [
     `*Service ${esc(b.service.name)}*`,
@@ -191,6 +195,7 @@ function renderPod(w: WorkloadDescription, now: Date): Rendered {
 
 function renderService(sd: ServiceDescription, now: Date): Rendered {
   const blocks: Block[] = [header(`Service ${sd.service.namespace}/${sd.service.name}`)];
+  const files: Attachment[] = [];
   const sel = Object.entries(sd.selector)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
@@ -199,7 +204,7 @@ function renderService(sd: ServiceDescription, now: Date): Rendered {
       `Selector ${sel ? `\`${esc(sel)}\`` : '_none_'} · ${count(sd.pods.length, 'pod')}, ${sd.meshedPods.length} with a ready sidecar`,
     ),
   );
-  blocks.push(...deliveryBlocks(sd.delivery, sd.service.namespace, now));
+  blocks.push(...deliveryBlocks(sd.delivery, sd.service.namespace, now, files));
   if (sd.warnings.length) blocks.push(section(warningLines(sd.warnings)));
   pushChunked(
     blocks,
@@ -240,7 +245,7 @@ function renderService(sd: ServiceDescription, now: Date): Rendered {
     pushChunked(blocks, 'Effective PeerAuthentication (its pods)', peerAuthenticationLines(sd.peerAuthentication));
   if (sd.authorization) pushChunked(blocks, 'AuthorizationPolicies (its pods)', authorizationLines(sd.authorization));
   const text = `Service ${sd.service.namespace}/${sd.service.name}: ${count(sd.ports.length, 'port')}, ${count(sd.pods.length, 'pod')}, ${count(sd.virtualServices.length, 'VirtualService')}${sd.gatewayVirtualServices.length ? ` (and ${count(sd.gatewayVirtualServices.length, 'gateway VirtualService')})` : ''}, ${count(sd.destinationRules.length, 'DestinationRule')}, ${count(sd.warnings.length, 'warning')}${sd.delivery?.behind.length ? `; ${count(sd.delivery.behind.length, 'proxy')} without the current config` : ''}`;
-  return { text, blocks };
+  return { text, blocks, ...(files.length ? { files } : {}) };
 }
 
 export function renderDescribe(r: DescribeResult, now: Date = new Date()): Rendered {

@@ -213,7 +213,13 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
     const lines = r.causes
       .slice(0, 8)
       .map((c) => `• ${c.code ? `${c.code} ` : ''}${c.kind} \`${esc(c.namespace)}/${esc(c.name)}\`: ${esc(c.text)}`);
-    if (r.causes.length > 8) lines.push(`…and ${r.causes.length - 8} more (\`/mesh analyze ${r.namespace ?? ''}\`).`);
+    if (r.causes.length > 8) {
+      lines.push(
+        `…and ${r.causes.length - 8} more, all of them in the thread as \`obvious-causes.txt\` (and \`/mesh analyze ${r.namespace ?? ''}\`).`,
+      );
+      const all = r.causes.map((c) => `${c.code ? `${c.code} ` : ''}${c.kind} ${c.namespace}/${c.name}: ${c.text}`);
+      files.push({ filename: 'obvious-causes.txt', title: 'Obvious causes', content: `${all.join('\n')}\n` });
+    }
     blocks.push(section(truncate(`*Obvious causes found:*\n${lines.join('\n')}`, 2900)));
   } else if (r.interpretations.length) {
     blocks.push(
@@ -224,6 +230,13 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
   }
 
   const disc = r.affected.filter((a) => a.finding === 'DISCONNECTED');
+  if (disc.length > 10) {
+    files.push({
+      filename: 'disconnected-proxies.txt',
+      title: 'Disconnected proxies',
+      content: `${disc.map((a) => a.proxyId).join('\n')}\n`,
+    });
+  }
   if (disc.length) {
     blocks.push(
       section(
@@ -233,7 +246,7 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
             .map((a) => `\`${esc(a.proxyId)}\``)
             .join(
               ', ',
-            )}${disc.length > 10 ? ` and ${disc.length - 10} more` : ''} ${disc.length === 1 ? 'has' : 'have'} a sidecar but no istiod lists ${disc.length === 1 ? 'it' : 'them'}. Envoy keeps serving the last config it got and receives no updates. Look at the istio-proxy log for xDS connection errors; a restart reconnects it.`,
+            )}${disc.length > 10 ? ` and ${disc.length - 10} more (all in the thread as \`disconnected-proxies.txt\`)` : ''} ${disc.length === 1 ? 'has' : 'have'} a sidecar but no istiod lists ${disc.length === 1 ? 'it' : 'them'}. Envoy keeps serving the last config it got and receives no updates. Look at the istio-proxy log for xDS connection errors; a restart reconnects it.`,
           2900,
         ),
       ),
@@ -253,6 +266,12 @@ export function renderStale(r: StaleReport, now: Date): Rendered {
 
   // istiod's side of the story.
   blocks.push(section(truncate(evidenceText(r, now), 2900)));
+  if (r.logs.groups.length > 5) {
+    const all = r.logs.groups.map(
+      (g) => `${g.count}x ${g.level}${g.lastAt ? ` last ${g.lastAt}` : ''} on ${g.istiods.join(', ')}: ${g.sample}`,
+    );
+    files.push({ filename: 'istiod-log-lines.txt', title: 'istiod log lines', content: `${all.join('\n')}\n` });
+  }
   blocks.push(context(healthText(r)));
 
   offers.push(...staleOffers(r));
@@ -266,7 +285,8 @@ function evidenceText(r: StaleReport, now: Date): string {
       `• \`${g.count}×\` ${esc(g.level)}${g.lastAt ? `, last ${ago(g.lastAt, now)} ago` : ''} on ${g.istiods.map(esc).join(', ')}: \`${esc(truncate(g.sample, 300))}\``,
     );
   }
-  if (r.logs.groups.length > 5) lines.push(`…and ${r.logs.groups.length - 5} more kinds of line.`);
+  if (r.logs.groups.length > 5)
+    lines.push(`…and ${r.logs.groups.length - 5} more kinds of line, all in the thread as \`istiod-log-lines.txt\`.`);
   for (const f of r.logs.failures)
     lines.push(`• could not read the log of \`${esc(f.istiod)}\`: ${esc(truncate(f.error, 200))}`);
   const head = `*istiod logs* (last ${r.logs.window}, lines matching error, NACK or rejected)`;
