@@ -14,7 +14,7 @@ const UNICODE_DASHES = /^[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+/;
 
 /** `—all` → `--all`, `–n` → `-n`: a word that starts with typographic dashes starts with a flag's dashes. */
 export function normalizeDashes(word: string): string {
-  const lead = UNICODE_DASHES.exec(word)?.[0];
+  const lead = word.match(UNICODE_DASHES)?.[0];
   if (!lead || /^-+$/.test(lead)) return word;
   const rest = word.slice(lead.length);
   if (!/^[A-Za-z]/.test(rest)) return word;

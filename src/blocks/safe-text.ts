@@ -26,7 +26,7 @@ const MAX_CLOSER = 4;
 
 function matchAt(re: RegExp, text: string, at: number): number {
   re.lastIndex = at;
-  return re.exec(text) ? re.lastIndex : -1;
+  return RegExp.prototype.exec.call(re, text) ? re.lastIndex : -1;
 }
 
 /** The atoms and regions of text that start before `limit`. */

@@ -55,7 +55,7 @@ const CLUSTER = /^(inbound|outbound)\|(\d+)\|([^|]*)\|(.*)$/;
 const CLUSTER_SNI = /^(inbound|outbound)_\.(\d+)_\.([^_]*)_\.(.+)$/;
 
 export function parseClusterName(name: string): ClusterName | undefined {
-  const m = CLUSTER.exec(name) ?? CLUSTER_SNI.exec(name);
+  const m = name.match(CLUSTER) ?? name.match(CLUSTER_SNI);
   if (!m) return undefined;
   return {
     type: 'cluster',
@@ -72,16 +72,16 @@ const LISTENER = /^(?:udp_)?(\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-fA-F:]*:[0-9a-fA-F
 export function parseListenerName(name: string): ListenerName | undefined {
   if (name === 'virtualInbound' || name === 'virtualOutbound')
     return { type: 'listener', name, inbound: name === 'virtualInbound' };
-  const m = LISTENER.exec(name);
+  const m = name.match(LISTENER);
   if (!m) return undefined;
   return { type: 'listener', name, address: m[1]!, port: Number(m[2]), inbound: false };
 }
 
 export function parseRouteName(name: string): RouteName | undefined {
   if (/^\d{1,5}$/.test(name)) return { type: 'route', name, port: Number(name) };
-  const http = /^http\.(\d{1,5})(?:\.(.+))?$/.exec(name);
+  const http = name.match(/^http\.(\d{1,5})(?:\.(.+))?$/);
   if (http) return { type: 'route', name, port: Number(http[1]), gateway: {} };
-  const https = /^https\.(\d{1,5})\.([^.]+)\.([^.]+)\.([^.]+)(?:\.(.+))?$/.exec(name);
+  const https = name.match(/^https\.(\d{1,5})\.([^.]+)\.([^.]+)\.([^.]+)(?:\.(.+))?$/);
   if (https)
     return {
       type: 'route',
@@ -91,7 +91,7 @@ export function parseRouteName(name: string): RouteName | undefined {
     };
   const inbound = parseClusterName(name);
   if (inbound?.direction === 'inbound') return { type: 'route', name, port: inbound.port, inbound: true };
-  const hostPort = /^([a-zA-Z0-9*][a-zA-Z0-9.*-]*):(\d{1,5})$/.exec(name);
+  const hostPort = name.match(/^([a-zA-Z0-9*][a-zA-Z0-9.*-]*):(\d{1,5})$/);
   if (hostPort) return { type: 'route', name, port: Number(hostPort[2]), host: hostPort[1]! };
   return undefined;
 }
@@ -154,7 +154,7 @@ export function resourceWords(r: XdsName): string {
 
 /** `reviews.bookinfo.svc.cluster.local` → reviews in bookinfo (Kubernetes Service FQDNs only). */
 export function serviceOfHost(host: string): { name: string; namespace: string } | undefined {
-  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.[a-z0-9.-]+$/.exec(host);
+  const m = host.match(/^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.[a-z0-9.-]+$/);
   return m ? { name: m[1]!, namespace: m[2]! } : undefined;
 }
 
