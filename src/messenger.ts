@@ -18,6 +18,12 @@ export interface UpdateOptions {
    * version, an update is still serialized with the others of that message, and always sent.
    */
   version?: number;
+  /**
+   * Asked right before the update is sent (after any wait in the queue): false drops it. For a state kept
+   * elsewhere (another replica may have moved it on while this process was held up), it says whether the
+   * state `rendered` shows is still the latest.
+   */
+  current?: () => Promise<boolean>;
 }
 
 export interface Messenger {

@@ -195,7 +195,7 @@ export class ApprovalsCore {
       if (e.type === 'audit') await this.audit(kube, rec, e.action, e.by, `${this.title(rec)}: ${e.detail}`);
       else if (e.type === 'show')
         outcome = click
-          ? await this.deliver(rec.message ?? click.message, this.render(rec), rec.rev)
+          ? await this.deliver(rec.message ?? click.message, this.render(rec), rec.rev, rec.id)
           : (await this.show(rec), {});
       else if (e.type === 'postOutcome') {
         if (this.messenger && rec.message) {
@@ -240,7 +240,12 @@ export class ApprovalsCore {
     const rendered = fresh.ok
       ? this.render(fresh.record, note)
       : { ...fresh.rendered, blocks: [...fresh.rendered.blocks, context(`:information_source: ${note}`)] };
-    return this.deliver(message, rendered, fresh.ok ? fresh.record.rev : rec.rev + 1);
+    return this.deliver(
+      message,
+      rendered,
+      fresh.ok ? fresh.record.rev : rec.rev + 1,
+      fresh.ok ? fresh.record.id : undefined,
+    );
   }
 
   title(rec: ApprovalRequest): string {
@@ -287,15 +292,37 @@ export class ApprovalsCore {
   protected async show(rec: ApprovalRequest, note?: string): Promise<void> {
     if (!this.messenger || !rec.message) return;
     await this.messenger
-      .update(rec.message, this.render(rec, note), { version: rec.rev })
+      .update(rec.message, this.render(rec, note), { version: rec.rev, current: this.stillLatest(rec.id, rec.rev) })
       .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
   }
 
+  /**
+   * For a message update: is revision `rev` still the request's latest? Another process may have moved it on
+   * while this one was held up (a paused replica), which no per-process order can see; asked right before
+   * sending, so an older state never lands over a newer one's message. Unreadable: sent anyway.
+   */
+  protected stillLatest(id: string, rev: number): () => Promise<boolean> {
+    return async () => {
+      const latest = await this.store.read(id).catch(() => undefined);
+      if (!latest || latest.record.rev <= rev) return true;
+      this.log.info({ id, rev, latest: latest.record.rev }, 'not showing an older state of the request');
+      return false;
+    };
+  }
+
   /** After a click: update the message ourselves when we can (ordered with follow-ups), else via the click's answer. */
-  protected async deliver(message: MessageRef | undefined, rendered: Rendered, version: number): Promise<ClickOutcome> {
+  protected async deliver(
+    message: MessageRef | undefined,
+    rendered: Rendered,
+    version: number,
+    id?: string,
+  ): Promise<ClickOutcome> {
     if (this.messenger && message) {
       try {
-        await this.messenger.update(message, rendered, { version });
+        await this.messenger.update(message, rendered, {
+          version,
+          ...(id ? { current: this.stillLatest(id, version) } : {}),
+        });
         return {};
       } catch (err) {
         this.log.warn({ err }, 'could not update the approval message; handing it to the front door');

@@ -29,7 +29,7 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
     const lease = this.lease(rec.id);
     if (!(await lease.tryAcquire({ reentrant: false }).catch(() => false))) {
       this.log.warn({ id: rec.id }, 'approved request is already leased; leaving it to its holder or to housekeeping');
-      return this.deliver(rec.message ?? click.message, this.render(rec), rec.rev);
+      return this.deliver(rec.message ?? click.message, this.render(rec), rec.rev, rec.id);
     }
     const keepalive = this.keepalive(lease, rec.id);
     let handedOver = false;

@@ -69,6 +69,13 @@ export class SlackMessenger implements Messenger {
   async update(ref: MessageRef, rendered: Rendered, options: UpdateOptions = {}): Promise<void> {
     const fitted = fitToSlack(rendered);
     const result = await this.updates.run(`${ref.channel}/${ref.ts}`, options.version, async () => {
+      if (options.current && !(await options.current())) {
+        this.log.info(
+          { channel: ref.channel, ts: ref.ts, version: options.version },
+          'message update dropped: it no longer shows the latest state',
+        );
+        return;
+      }
       await this.client.chat.update({
         channel: ref.channel,
         ts: ref.ts,
