@@ -110,7 +110,7 @@ describe('truncate (property)', () => {
         expectValidMrkdwn(out);
         expect(isSafeCut(text, out, m.length <= max ? m : '')).toBe(true);
       }),
-      { numRuns: 2000 },
+      { numRuns: 60, seed: 7 },
     );
   });
 
@@ -131,7 +131,7 @@ describe('truncate (property)', () => {
           expect(cut.closer.endsWith('```')).toBe(fences % 2 === 1);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 60, seed: 7 },
     );
   });
 
@@ -160,7 +160,7 @@ describe('truncate (property)', () => {
           }
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 60, seed: 7 },
     );
   });
 });
@@ -233,7 +233,7 @@ describe('builders and fitToSlack', () => {
         expect(again.blocks).toEqual(fitted.blocks);
         expect(again.files?.length ?? 0).toBe(fitted.files?.length ?? 0);
       }),
-      { numRuns: 150 },
+      { numRuns: 40, seed: 7 },
     );
   });
 
