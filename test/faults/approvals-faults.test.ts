@@ -483,11 +483,11 @@ describe('the follow-up reads', () => {
     const p = await proposal();
     const restarts = restartCounter(sb, 'bookinfo', p.name);
     const get = { method: 'GET', path: patchPath(p.name) };
-    // Reads 3 and 4 of the Deployment (after preview, fingerprint and the first follow-up look).
-    const cut = proxy.rule({ ...get, nth: 4, times: 1, action: { type: 'cutResponse' } });
-    const stall = proxy.rule({ ...get, nth: 5, times: 1, action: { type: 'stallResponse' } });
+    // Read 1 is the preview's, read 2 the fingerprint before acting: 3 is the first follow-up look, 4 the next.
+    const cut = proxy.rule({ ...get, nth: 3, times: 1, action: { type: 'cutResponse' } });
+    const stall = proxy.rule({ ...get, nth: 4, times: 1, action: { type: 'stallResponse' } });
     const rec = await approveAndSettle(p);
-    expect(cut.hits + stall.hits).toBeGreaterThanOrEqual(1);
+    expect(cut.hits).toBe(1);
     await expectDoneOnce(p, rec, restarts);
   });
 });
