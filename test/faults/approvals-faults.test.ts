@@ -175,8 +175,9 @@ async function proposal(): Promise<{ name: string; id: string; ts: string }> {
   return { name, id: approveValue(msg.blocks) as string, ts: msg.ts };
 }
 
-async function approveAndSettle(p: { id: string; ts: string }): Promise<ApprovalRequest> {
-  await sendInteraction(
+/** Bob clicks Approve on the proposal's message. */
+function clickApprove(p: { id: string; ts: string }) {
+  return sendInteraction(
     url,
     blockActions({
       actionId: APPROVE_ACTION,
@@ -187,6 +188,10 @@ async function approveAndSettle(p: { id: string; ts: string }): Promise<Approval
     }),
     knobs,
   );
+}
+
+async function approveAndSettle(p: { id: string; ts: string }): Promise<ApprovalRequest> {
+  await clickApprove(p);
   const rec = await waitFor(
     async () => {
       const obj = await direct.get('ConfigMap', BOT_NS, objectName(p.id));
@@ -442,17 +447,7 @@ describe('the request-state writes around it', () => {
     const restarts = restartCounter(sb, 'bookinfo', p.name);
     // Every attempt to write "approved" is dropped for a while: the store gives up and the click gets an apology.
     const rule = proxy.rule({ ...writeTo(p.id, '\\"state\\":\\"approved\\"'), action: { type: 'dropRequest' } });
-    await sendInteraction(
-      url,
-      blockActions({
-        actionId: APPROVE_ACTION,
-        value: p.id,
-        responseUrl: fake.responseUrl(),
-        messageTs: p.ts,
-        user: BOB,
-      }),
-      knobs,
-    );
+    await clickApprove(p);
     await fake.waitFor(
       () =>
         fake
