@@ -275,14 +275,16 @@ export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', 
   const text = truncate(rendered.text || 'meshops', LIMITS.sectionText);
   const pinned = rendered.blocks.filter((b) => pinnedFooters.has(b));
   const tail = footer && !pinned.includes(footer) ? [...pinned, footer] : pinned;
-  const original = rendered.blocks.filter((b) => !pinnedFooters.has(b) && !overflowNotes.has(b));
+  // The blocks in their order, an earlier note where it was (so that fitting again changes nothing).
+  const body = rendered.blocks.filter((b) => !pinnedFooters.has(b));
+  const original = body.filter((b) => !overflowNotes.has(b));
   const cut = original.map((b) => uncutBlocks.get(b));
   const blocks = original.map((b, i) => (cut[i] ? pointingToFile(b, name) : b));
-  const oldNotes = rendered.blocks.filter((b) => overflowNotes.has(b));
+  const inOrder = body.map((b) => (overflowNotes.has(b) ? b : (blocks[original.indexOf(b)] as Block)));
   const fits =
-    blocks.length + oldNotes.length + tail.length <= LIMITS.blocksPerMessage &&
-    blockChars([...blocks, ...oldNotes, ...tail]) <= LIMITS.totalBlockChars;
-  if (fits && !cut.some(Boolean)) return { ...rendered, text, blocks: [...original, ...oldNotes, ...tail] };
+    inOrder.length + tail.length <= LIMITS.blocksPerMessage &&
+    blockChars([...inOrder, ...tail]) <= LIMITS.totalBlockChars;
+  if (fits && !cut.some(Boolean)) return { ...rendered, text, blocks: [...body, ...tail] };
   const fileParts: string[] = [];
   const kept: Block[] = [];
   let movedCount = 0;
@@ -294,14 +296,14 @@ export function fitToSlack(rendered: Rendered, filename = 'meshops-output.txt', 
     return note;
   };
   if (fits) {
-    kept.push(...blocks, ...oldNotes);
+    kept.push(...inOrder);
     cut.forEach((whole) => whole && fileParts.push(blockToText(whole)));
   } else {
     const actionsBlocks = blocks.filter((b) => b.type === 'actions').slice(0, 2);
     const reserve = blockChars([...actionsBlocks, noteFor(LIMITS.blocksPerMessage * 10), ...tail]) + 2;
     let moving = false;
     blocks.forEach((b, i) => {
-      if (b.type === 'actions') return;
+      if ((actionsBlocks as Block[]).includes(b)) return;
       const whole = cut[i];
       moving ||=
         kept.length + actionsBlocks.length + 1 + tail.length >= LIMITS.blocksPerMessage ||

@@ -5,11 +5,12 @@ import type { Feature } from '../feature.ts';
 import analyze from './analyze/index.ts';
 import core from './core/index.ts';
 import describe from './describe/index.ts';
+import envoy from './envoy/index.ts';
 import mtls from './mtls/index.ts';
 import restart from './restart/index.ts';
 import stale from './stale/index.ts';
 
-export const allFeatures: readonly Feature[] = [core, analyze, restart, describe, mtls, stale];
+export const allFeatures: readonly Feature[] = [core, analyze, restart, describe, mtls, stale, envoy];
 
 /** Every feature's commands, in the features' order. */
 export function commandsOf(features: readonly Feature[]): AnyCommand[] {

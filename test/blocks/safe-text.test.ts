@@ -110,7 +110,7 @@ describe('truncate (property)', () => {
         expectValidMrkdwn(out);
         expect(isSafeCut(text, out, m.length <= max ? m : '')).toBe(true);
       }),
-      { numRuns: 60, seed: 7 },
+      { numRuns: 400, seed: 20261202 },
     );
   });
 
@@ -131,7 +131,7 @@ describe('truncate (property)', () => {
           expect(cut.closer.endsWith('```')).toBe(fences % 2 === 1);
         },
       ),
-      { numRuns: 60, seed: 7 },
+      { numRuns: 400, seed: 20261202 },
     );
   });
 
@@ -160,7 +160,7 @@ describe('truncate (property)', () => {
           }
         },
       ),
-      { numRuns: 60, seed: 7 },
+      { numRuns: 400, seed: 20261202 },
     );
   });
 });
@@ -228,13 +228,34 @@ describe('builders and fitToSlack', () => {
         const file = fitted.files?.find((f) => f.filename === 'out.txt');
         const said = JSON.stringify(fitted.blocks).includes('out.txt');
         expect(Boolean(file)).toBe(said);
+        // No button is lost: each one is in the message or, as text, in the file.
+        const content = file?.content ?? '';
+        for (const b of blocks)
+          if (b.type === 'actions')
+            for (const e of b.elements) {
+              const inMessage = fitted.blocks.some((k) => k.type === 'actions' && k.elements.includes(e));
+              expect(inMessage || content.includes(`[ ${e.text.text.slice(0, 20)}`)).toBe(true);
+            }
         // Fitting again changes nothing more: no second file, the same blocks.
         const again = fitToSlack(fitted, 'out.txt');
         expect(again.blocks).toEqual(fitted.blocks);
         expect(again.files?.length ?? 0).toBe(fitted.files?.length ?? 0);
       }),
-      { numRuns: 40, seed: 7 },
+      { numRuns: 300, seed: 20261202 },
     );
+  });
+
+  it('fitting a fitted message again keeps its note where it was, before the buttons', () => {
+    const blocks: Block[] = [
+      section('x'.repeat(2900)),
+      ...Array.from({ length: 6 }, (_, i) => section(`part ${i} ${'y'.repeat(2500)}`)),
+      { type: 'actions', elements: [button('Restart reviews-v2', 'act', 'v')] },
+    ];
+    const fitted = fitToSlack({ text: 't', blocks }, 'out.txt');
+    const types = fitted.blocks.map((b) => b.type);
+    expect(types.at(-1)).toBe('actions');
+    expect(types.at(-2)).toBe('context');
+    expect(fitToSlack(fitted, 'out.txt').blocks).toEqual(fitted.blocks);
   });
 
   it('a long section says how many lines are left out and the file has them all', () => {
