@@ -11,10 +11,28 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../kube/objects.ts';
-import { selects } from './mesh-policy.ts';
+import { selects, serviceHost } from './mesh-policy.ts';
 import type { Sandbox } from './server-types.ts';
-import { containerPortFor, hasSidecar, type Labels, type PodRef, podRef, type ServiceShape } from './traffic-pods.ts';
-import { type Flow, judgeRequest } from './traffic-requests.ts';
+import {
+  containerPortFor,
+  hasSidecar,
+  isGatewayPod,
+  isReadyEndpoint,
+  type Labels,
+  type PodRef,
+  podRef,
+  type ServiceShape,
+} from './traffic-pods.ts';
+import { type Flow, judgeRequest, type RequestInput } from './traffic-requests.ts';
+import {
+  DEFAULT_RETRIES,
+  gatewaysSelecting,
+  parseServiceHost,
+  type RouteDecision,
+  routeFor,
+  subsetLabels,
+} from './traffic-routing.ts';
+import { EnvoyCounters } from './traffic-stats.ts';
 
 export { accessLogLine } from './envoy-access-log.ts';
 export type { Flow } from './traffic-requests.ts';
@@ -46,6 +64,9 @@ export class TrafficModel {
   private readonly counters = new Map<string, Map<string, { name: string; labels: Labels; value: number }>>();
   private readonly logs = new Map<string, string[]>();
   private readonly registered = new Set<string>();
+  private readonly envoy = new EnvoyCounters();
+  /** Requests sent so far per flow (by index in options.flows): weighted routes spread by it. */
+  private readonly flowRequests: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private port = 40000;
@@ -102,9 +123,7 @@ export class TrafficModel {
    * like), from the same requests that leave the access-log lines. Counters only grow.
    */
   envoyStats(namespace: string, pod: string): Array<{ name: string; value: number }> {
-    void namespace;
-    void pod;
-    return [];
+    return this.envoy.list(namespace, pod);
   }
 
   private count(pod: PodRef, name: string, labels: Labels, n = 1): void {
@@ -130,6 +149,13 @@ export class TrafficModel {
     this.logs.set(key, lines);
   }
 
+  private readyPods(namespace: string, labels: Labels): PodRef[] {
+    return this.sandbox.store
+      .list('Pod', namespace)
+      .filter((p) => isReadyEndpoint(p) && selects(labels, p.metadata.labels))
+      .map(podRef);
+  }
+
   private runningPods(namespace: string, labels: Labels): PodRef[] {
     return this.sandbox.store
       .list('Pod', namespace)
@@ -148,32 +174,33 @@ export class TrafficModel {
     }
   }
 
-  /** One step: every flow sends its requests, judged against the store as it is now. */
+  /** One step: every flow sends its requests, routed and judged against the store as it is now. */
   tick(): void {
     this.ticks++;
     const peerAuthentications = this.listed('PeerAuthentication');
     const destinationRules = this.listed('DestinationRule');
+    const virtualServices = this.listed('VirtualService');
+    const gateways = this.listed('Gateway');
     const touched = new Set<string>();
     const enc = this.options.accessLogEncoding ?? 'TEXT';
-    for (const flow of this.options.flows) {
+    for (const [f, flow] of this.options.flows.entries()) {
       const svc = this.sandbox.store.get('Service', flow.to.namespace, flow.to.service);
-      const svcSpec = svc?.spec as ServiceShape | undefined;
-      if (!svcSpec?.selector) continue;
+      if (!(svc?.spec as ServiceShape | undefined)?.selector) continue;
       const callers = this.runningPods(flow.from.namespace, { app: flow.from.app });
-      const dests = this.runningPods(flow.to.namespace, svcSpec.selector);
-      if (callers.length === 0 || dests.length === 0) continue;
-      const svcPort = svcSpec.ports?.find((p) => p.port === flow.to.port);
+      if (callers.length === 0) continue;
       for (let i = 0; i < (flow.perTick ?? 1); i++) {
         const at = this.now();
+        const index = this.flowRequests[f] ?? 0;
+        this.flowRequests[f] = index + 1;
         const caller = callers[(this.ticks + i) % callers.length]!;
-        const dest = dests[(this.ticks + i) % dests.length]!;
-        const targetPort = (svcPort && containerPortFor(dest.pod, svcPort)) ?? flow.to.port;
+        const routed = this.route(flow, caller, index, { virtualServices, destinationRules, gateways });
+        // Without a sidecar there is no proxy to answer for a missing endpoint: such a request is not modelled.
+        if (!routed.dest && !routed.outcome && !caller.sidecar) continue;
         const callerPort = this.port++ > 60000 ? (this.port = 40000) : this.port;
         const traces = judgeRequest({
           flow,
           caller,
-          dest,
-          targetPort,
+          ...routed,
           callerPort,
           requestId: randomUUID(),
           at,
@@ -186,12 +213,70 @@ export class TrafficModel {
           touched.add(`${l.pod.ns}/${l.pod.name}/${l.container}`);
         }
         for (const c of traces.requests) this.count(c.pod, 'istio_requests_total', c.labels);
+        for (const s of traces.stats) this.envoy.add(s);
       }
     }
     for (const key of touched) {
       const [ns, pod, container] = key.split('/') as [string, string, string];
       this.sandbox.setPodLogs(ns, pod, container, this.logs.get(key) ?? []);
     }
+  }
+
+  /** Where one request goes: the caller sidecar's route, the subset's pods, one Ready endpoint among them. */
+  private route(
+    flow: Flow,
+    caller: PodRef,
+    index: number,
+    config: { virtualServices: KubeObject[]; destinationRules: KubeObject[]; gateways: KubeObject[] },
+  ): Pick<RequestInput, 'dest' | 'target' | 'outcome' | 'routeName' | 'retries' | 'targetPort'> {
+    const host = serviceHost(flow.to.service, flow.to.namespace);
+    const labels = caller.pod.metadata.labels ?? {};
+    const decision: RouteDecision = caller.sidecar
+      ? routeFor(config.virtualServices, {
+          caller: {
+            namespace: caller.ns,
+            labels,
+            gateways: isGatewayPod(caller.pod) ? gatewaysSelecting(config.gateways, labels) : undefined,
+          },
+          host,
+          serviceNamespace: flow.to.namespace,
+          port: flow.to.port,
+          path: flow.path ?? '/',
+          method: flow.method ?? 'GET',
+          headers: flow.headers ?? {},
+          index,
+        })
+      : { routeName: 'default', destination: { host, port: flow.to.port }, retries: DEFAULT_RETRIES };
+    const { port, subset } = decision.destination;
+    const named = parseServiceHost(decision.destination.host);
+    const target = {
+      service: named?.name ?? flow.to.service,
+      namespace: named?.namespace ?? flow.to.namespace,
+      port,
+      subset,
+    };
+    const base = { target, routeName: decision.routeName, retries: decision.retries, targetPort: port };
+    if (decision.noRoute) return { ...base, outcome: 'no_route' };
+    const svc = named && this.sandbox.store.get('Service', named.namespace, named.name);
+    const svcSpec = svc?.spec as ServiceShape | undefined;
+    // A host outside the registry, or a subset no DestinationRule defines: istiod built no such cluster.
+    if (!svcSpec?.selector) return { ...base, outcome: 'no_cluster' };
+    let selector: Labels = svcSpec.selector;
+    if (subset) {
+      const found = subsetLabels(
+        config.destinationRules,
+        { namespace: caller.ns, labels },
+        { host: decision.destination.host, serviceNamespace: target.namespace, port },
+        subset,
+      );
+      if (!found.labels) return { ...base, outcome: 'no_cluster' };
+      selector = { ...selector, ...found.labels };
+    }
+    const dests = this.readyPods(target.namespace, selector);
+    const dest = dests.length > 0 ? dests[(this.ticks + index) % dests.length] : undefined;
+    const svcPort = svcSpec.ports?.find((p) => p.port === port);
+    const targetPort = (dest && svcPort && containerPortFor(dest.pod, svcPort)) || port;
+    return { ...base, dest, targetPort };
   }
 
   start(): void {

@@ -69,3 +69,19 @@ export function podRef(pod: KubeObject): PodRef {
     sidecar: hasSidecar(pod),
   };
 }
+
+/** A gateway's proxy (pilot-agent `proxy router`), which takes Gateway-bound VirtualServices, not the mesh's. */
+export function isGatewayPod(pod: KubeObject): boolean {
+  const spec = (pod.spec ?? {}) as { containers?: { name: string; args?: string[] }[] };
+  return (spec.containers ?? []).some((c) => c.name === proxyContainerName && (c.args ?? []).includes('router'));
+}
+
+/** Running, Ready and not being deleted: what the endpoints controller and EDS offer as a healthy endpoint. */
+export function isReadyEndpoint(pod: KubeObject): boolean {
+  const status = (pod.status ?? {}) as { phase?: string; conditions?: { type: string; status: string }[] };
+  return (
+    status.phase === 'Running' &&
+    !pod.metadata.deletionTimestamp &&
+    (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}

@@ -1,13 +1,18 @@
-// One request of a traffic flow, judged as the mesh would: the destination's effective
-// PeerAuthentication mode and the caller sidecar's DestinationRule decide between mTLS (200), plaintext
-// (200, or refused under STRICT: `NR filter_chain_not_found` at the destination, a reset at the caller)
-// and ISTIO_MUTUAL toward an endpoint without a sidecar (503 UF). The traces it leaves are returned in
-// the order a mesh writes them: access-log lines and istio_requests_total series.
-// The mTLS decisions come from the sandbox's own mesh-policy.ts, never from the bot's src/mesh.
+// One request of a traffic flow, judged as the mesh would once routing has picked where it goes
+// (traffic-routing.ts): the destination's effective PeerAuthentication mode and the caller
+// sidecar's DestinationRule decide between mTLS (200), plaintext (200, or refused under STRICT:
+// `NR filter_chain_not_found` at the destination, a reset at the caller) and ISTIO_MUTUAL toward an
+// endpoint without a sidecar (503 URX,UF after the retries); a request with no route, no cluster or
+// no healthy endpoint gets the caller sidecar's own answer (traffic-failures.ts). The traces it leaves
+// are returned in the order a mesh writes them: access-log lines, istio_requests_total series and
+// Envoy's cluster counters. The mTLS decisions come from the sandbox's own mesh-policy.ts.
 import type { KubeObject } from '../kube/objects.ts';
 import { accessLogLine } from './envoy-access-log.ts';
 import { clientTlsFor, peerModeFor, serviceHost } from './mesh-policy.ts';
+import { type CallerSide, connectionFailure, noCluster, noHealthyUpstream, noRoute } from './traffic-failures.ts';
+import { requestLabels } from './traffic-labels.ts';
 import { type Labels, type PodRef, type PodShape, proxyContainerName } from './traffic-pods.ts';
+import { chargeCode, clusterStat, type StatIncrement, servedRequest } from './traffic-stats.ts';
 
 export interface Flow {
   /** Callers: Running pods in `namespace` labelled app=<app> (the ingress gateway is app=istio-ingressgateway). */
@@ -16,12 +21,23 @@ export interface Flow {
   /** Requests per tick per flow; default 1. */
   perTick?: number;
   path?: string;
+  /** Request headers (lower-case names), for VirtualService header matches. */
+  headers?: Labels;
+  method?: string;
 }
 
 export interface RequestInput {
   flow: Flow;
   caller: PodRef;
-  dest: PodRef;
+  /** The pod the request lands on; absent when the cluster has no Running and Ready endpoint. */
+  dest?: PodRef;
+  /** Where routing sent it: the service, its port and the subset (flow.to without a VirtualService). */
+  target: { service: string; namespace: string; port: number; subset?: string };
+  /** Routing found no http route (404 NR), or a subset with no cluster (503 NC). */
+  outcome?: 'no_route' | 'no_cluster';
+  routeName?: string;
+  /** Retries on connect failure; Istio's default 2. */
+  retries?: number;
   /** The container port the Service port reaches on `dest`. */
   targetPort: number;
   /** The caller's source port for this connection. */
@@ -39,14 +55,50 @@ export interface RequestTraces {
   logs: { pod: PodRef; container: string; line: string }[];
   /** istio_requests_total increments, in order: the reporting pod and the series' labels. */
   requests: { pod: PodRef; labels: Labels }[];
+  /** Envoy counter increments on the sidecars involved. */
+  stats: StatIncrement[];
 }
 
-/** What one request from `caller` to `dest` leaves behind. */
+/** `outbound|<port>|<subset>|<fqdn>`: the cluster istiod builds for a service port (and subset). */
+export function outboundCluster(fqdn: string, port: number, subset?: string): string {
+  return `outbound|${port}|${subset ?? ''}|${fqdn}`;
+}
+
+/** What one request from `caller` leaves behind. */
 export function judgeRequest(r: RequestInput): RequestTraces {
-  const { flow, caller, dest, targetPort, callerPort, requestId, at } = r;
+  const { flow, caller, targetPort, callerPort, requestId, at, target } = r;
   const enc = r.encoding;
-  const fqdn = serviceHost(flow.to.service, flow.to.namespace);
-  const traces: RequestTraces = { logs: [], requests: [] };
+  const fqdn = serviceHost(target.service, target.namespace);
+  const traces: RequestTraces = { logs: [], requests: [], stats: [] };
+  const start = at.toISOString();
+  const authority = `${flow.to.service}.${flow.to.namespace}.svc.cluster.local:${flow.to.port}`;
+  const path = flow.path ?? '/';
+  const method = flow.method ?? 'GET';
+  const cluster = outboundCluster(fqdn, target.port, target.subset);
+  const side: CallerSide = {
+    caller,
+    target,
+    start,
+    method,
+    path,
+    authority,
+    requestId,
+    callerPort,
+    fqdn: serviceHost(flow.to.service, flow.to.namespace),
+    port: flow.to.port,
+    routeName: r.routeName ?? 'default',
+    encoding: enc,
+  };
+  const local = (f: ReturnType<typeof noRoute>) => {
+    traces.logs.push(f.log);
+    traces.requests.push({ pod: caller, labels: f.labels });
+    traces.stats.push(...f.stats);
+    return traces;
+  };
+  if (caller.sidecar && r.outcome === 'no_route') return local(noRoute(side));
+  if (caller.sidecar && r.outcome === 'no_cluster') return local(noCluster(side));
+  const dest = r.dest;
+  if (!dest) return caller.sidecar ? local(noHealthyUpstream(side, cluster)) : traces;
   const mode = peerModeFor(
     r.peerAuthentications,
     { namespace: dest.ns, labels: dest.pod.metadata.labels },
@@ -57,14 +109,11 @@ export function judgeRequest(r: RequestInput): RequestTraces {
     ? clientTlsFor(
         r.destinationRules,
         { namespace: caller.ns, labels: caller.pod.metadata.labels },
-        { host: fqdn, serviceNamespace: flow.to.namespace, port: flow.to.port },
+        { host: fqdn, serviceNamespace: target.namespace, port: target.port },
       ).tls
     : undefined;
   const sendsMtls = caller.sidecar && (tls === 'ISTIO_MUTUAL' || (tls === undefined && dest.sidecar));
-  const start = at.toISOString();
-  const authority = `${flow.to.service}.${flow.to.namespace}.svc.cluster.local:${flow.to.port}`;
-  const path = flow.path ?? '/';
-  const outboundCluster = `outbound|${flow.to.port}||${fqdn}`;
+  const upstreamHost = `${dest.ip}:${targetPort}`;
   const refused = dest.sidecar && mode === 'STRICT' && !sendsMtls;
   const callerContainer = caller.sidecar
     ? proxyContainerName
@@ -83,7 +132,7 @@ export function judgeRequest(r: RequestInput): RequestTraces {
           bytes_received: 0,
           bytes_sent: 0,
           duration: 0,
-          downstream_local_address: `${dest.ip}:${targetPort}`,
+          downstream_local_address: upstreamHost,
           downstream_remote_address: `${caller.ip}:${callerPort}`,
         },
         enc,
@@ -96,7 +145,7 @@ export function judgeRequest(r: RequestInput): RequestTraces {
         line: accessLogLine(
           {
             start_time: start,
-            method: 'GET',
+            method,
             path,
             protocol: 'HTTP/1.1',
             response_code: 503,
@@ -108,19 +157,26 @@ export function judgeRequest(r: RequestInput): RequestTraces {
             user_agent: 'curl/8.5.0',
             request_id: requestId,
             authority,
-            upstream_host: `${dest.ip}:${targetPort}`,
-            upstream_cluster: outboundCluster,
-            downstream_local_address: `${fqdn}:${flow.to.port}`,
+            upstream_host: upstreamHost,
+            upstream_cluster: cluster,
+            downstream_local_address: `${side.fqdn}:${flow.to.port}`,
             downstream_remote_address: `${caller.ip}:${callerPort}`,
-            route_name: 'default',
+            route_name: side.routeName,
           },
           enc,
         ),
       });
       traces.requests.push({
         pod: caller,
-        labels: requestLabels('source', caller, dest, flow, '503', 'UC', 'unknown'),
+        labels: requestLabels('source', caller, dest, target, '503', 'UC', 'unknown'),
       });
+      // The connection was made and the request sent; the peer closed it before any response.
+      traces.stats.push(
+        { pod: caller, name: clusterStat(cluster, 'upstream_cx_total') },
+        { pod: caller, name: clusterStat(cluster, 'upstream_rq_total') },
+        { pod: caller, name: clusterStat(cluster, 'upstream_cx_destroy_remote_with_active_rq') },
+        ...chargeCode(caller, cluster, 503),
+      );
     } else {
       traces.logs.push({
         pod: caller,
@@ -132,47 +188,18 @@ export function judgeRequest(r: RequestInput): RequestTraces {
   }
   if (sendsMtls && !dest.sidecar) {
     // ISTIO_MUTUAL toward an endpoint without a sidecar: the app answers the TLS handshake in plaintext.
-    const reason = 'TLS_error:_268435703:SSL_routines:OPENSSL_internal:WRONG_VERSION_NUMBER';
-    traces.logs.push({
-      pod: caller,
-      container: proxyContainerName,
-      line: accessLogLine(
-        {
-          start_time: start,
-          method: 'GET',
-          path,
-          protocol: 'HTTP/1.1',
-          response_code: 503,
-          response_flags: 'UF',
-          response_code_details: `upstream_reset_before_response_started{connection_failure,${reason}}`,
-          upstream_transport_failure_reason: reason,
-          bytes_received: 0,
-          bytes_sent: 190,
-          duration: 2,
-          user_agent: 'curl/8.5.0',
-          request_id: requestId,
-          authority,
-          upstream_host: `${dest.ip}:${targetPort}`,
-          upstream_cluster: outboundCluster,
-          downstream_local_address: `${fqdn}:${flow.to.port}`,
-          downstream_remote_address: `${caller.ip}:${callerPort}`,
-          route_name: 'default',
-        },
-        enc,
-      ),
-    });
-    traces.requests.push({ pod: caller, labels: requestLabels('source', caller, dest, flow, '503', 'UF', 'unknown') });
-    return traces;
+    return local(connectionFailure(side, cluster, dest, upstreamHost, r.retries ?? 2));
   }
   const policy = sendsMtls ? 'mutual_tls' : 'none';
   if (dest.sidecar) {
+    const inbound = `inbound|${targetPort}||`;
     traces.logs.push({
       pod: dest,
       container: proxyContainerName,
       line: accessLogLine(
         {
           start_time: start,
-          method: 'GET',
+          method,
           path,
           protocol: 'HTTP/1.1',
           response_code: 200,
@@ -184,18 +211,19 @@ export function judgeRequest(r: RequestInput): RequestTraces {
           user_agent: 'curl/8.5.0',
           request_id: requestId,
           authority,
-          upstream_host: `${dest.ip}:${targetPort}`,
-          upstream_cluster: `inbound|${targetPort}||`,
+          upstream_host: upstreamHost,
+          upstream_cluster: inbound,
           upstream_local_address: `127.0.0.6:${callerPort + 1}`,
-          downstream_local_address: `${dest.ip}:${targetPort}`,
+          downstream_local_address: upstreamHost,
           downstream_remote_address: `${caller.ip}:${callerPort}`,
-          requested_server_name: sendsMtls ? `outbound_.${flow.to.port}_._.${fqdn}` : undefined,
+          requested_server_name: sendsMtls ? `outbound_.${target.port}_.${target.subset ?? ''}_.${fqdn}` : undefined,
           route_name: 'default',
         },
         enc,
       ),
     });
-    traces.requests.push({ pod: dest, labels: requestLabels('destination', caller, dest, flow, '200', '-', policy) });
+    traces.requests.push({ pod: dest, labels: requestLabels('destination', caller, dest, target, '200', '-', policy) });
+    traces.stats.push(...servedRequest(dest, inbound, upstreamHost, 200));
   }
   if (caller.sidecar) {
     traces.logs.push({
@@ -204,7 +232,7 @@ export function judgeRequest(r: RequestInput): RequestTraces {
       line: accessLogLine(
         {
           start_time: start,
-          method: 'GET',
+          method,
           path,
           protocol: 'HTTP/1.1',
           response_code: 200,
@@ -216,51 +244,18 @@ export function judgeRequest(r: RequestInput): RequestTraces {
           user_agent: 'curl/8.5.0',
           request_id: requestId,
           authority,
-          upstream_host: `${dest.ip}:${targetPort}`,
-          upstream_cluster: outboundCluster,
+          upstream_host: upstreamHost,
+          upstream_cluster: cluster,
           upstream_local_address: `${caller.ip}:${callerPort}`,
-          downstream_local_address: `${fqdn}:${flow.to.port}`,
+          downstream_local_address: `${side.fqdn}:${flow.to.port}`,
           downstream_remote_address: `${caller.ip}:${callerPort - 1}`,
-          route_name: 'default',
+          route_name: side.routeName,
         },
         enc,
       ),
     });
-    traces.requests.push({ pod: caller, labels: requestLabels('source', caller, dest, flow, '200', '-', 'unknown') });
+    traces.requests.push({ pod: caller, labels: requestLabels('source', caller, dest, target, '200', '-', 'unknown') });
+    traces.stats.push(...servedRequest(caller, cluster, upstreamHost, 200));
   }
   return traces;
-}
-
-function requestLabels(
-  reporter: 'source' | 'destination',
-  caller: PodRef,
-  dest: PodRef,
-  flow: Flow,
-  code: string,
-  flags: string,
-  policy: string,
-): Labels {
-  // A caller without a sidecar has no peer metadata: the destination sees it as unknown.
-  const known = caller.sidecar;
-  return {
-    reporter,
-    source_workload: known ? caller.workload : 'unknown',
-    source_workload_namespace: known ? caller.ns : 'unknown',
-    source_principal: known && policy === 'mutual_tls' ? caller.principal : 'unknown',
-    source_app: known ? caller.app : 'unknown',
-    source_version: known ? caller.version : 'unknown',
-    destination_workload: dest.workload,
-    destination_workload_namespace: dest.ns,
-    destination_principal: policy === 'mutual_tls' ? dest.principal : 'unknown',
-    destination_app: dest.app,
-    destination_version: dest.version,
-    destination_service: serviceHost(flow.to.service, flow.to.namespace),
-    destination_service_name: flow.to.service,
-    destination_service_namespace: flow.to.namespace,
-    request_protocol: 'http',
-    response_code: code,
-    grpc_response_status: '',
-    response_flags: flags,
-    connection_security_policy: policy,
-  };
 }

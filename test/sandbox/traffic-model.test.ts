@@ -49,7 +49,7 @@ describe('TrafficModel and DestinationRules', () => {
     expect(countOf('inventory', '200', '-')).toBe(1);
   });
 
-  it("ISTIO_MUTUAL from a rule in the service's namespace toward a pod without a sidecar: 503 UF, TLS error", () => {
+  it("ISTIO_MUTUAL from a rule in the service's namespace toward a pod without a sidecar: 503 URX,UF, TLS error", () => {
     sb.store.put({
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
@@ -57,7 +57,8 @@ describe('TrafficModel and DestinationRules', () => {
       spec: { host: 'report', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } },
     });
     model.tick();
-    expect(countOf('report', '503', 'UF')).toBe(1);
+    // Istio's default retry policy retries the connect failure twice before giving up: URX, then UF.
+    expect(countOf('report', '503', 'URX,UF')).toBe(1);
     expect(countOf('report', '200', '-')).toBe(1);
   });
 
