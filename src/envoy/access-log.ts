@@ -52,6 +52,9 @@ export interface AccessLogEntry {
   downstreamLocalAddress?: string;
   downstreamRemoteAddress?: string;
   requestedServerName?: string;
+  /** %DURATION%: milliseconds from the request's start to its last byte out. */
+  duration?: number;
+  routeName?: string;
   format: 'text' | 'json';
 }
 
@@ -60,6 +63,11 @@ function value(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
   const s = String(v);
   return s === '-' || s === '' ? undefined : s;
+}
+
+function millis(v: string | undefined): number | undefined {
+  const n = v === undefined ? Number.NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function entryFrom(
@@ -86,6 +94,8 @@ function entryFrom(
     downstreamLocalAddress: value(fields.downstream_local_address),
     downstreamRemoteAddress: value(fields.downstream_remote_address),
     requestedServerName: value(fields.requested_server_name),
+    duration: millis(value(fields.duration)),
+    routeName: value(fields.route_name),
     format,
   };
 }

@@ -2,6 +2,7 @@
 // through a port-forward (proxy-config, dump, stats, certs), its access logs (logs) and links to the
 // dashboards (dashboard). Each verb is one file here; they share proxy-target.ts to pick the pod.
 import { defineFeature } from '../../feature.ts';
+import logs from './logs.ts';
 import stats from './stats.ts';
 
 export default defineFeature({
@@ -9,5 +10,6 @@ export default defineFeature({
   commands: [
     // One line per verb, added by the file that defines it.
     stats,
+    logs,
   ],
 });
