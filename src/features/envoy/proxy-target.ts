@@ -5,6 +5,9 @@
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { UserError } from '../../errors.ts';
+import { ENVOY_ADMIN_PORT, EnvoyAdminError } from '../../envoy/admin.ts';
+import { ProxyConfigError } from '../../envoy/proxy-config/index.ts';
+import { PortForwardError } from '../../kube/port-forward.ts';
 import { findProxyContainer } from '../../mesh/sidecar-proxy.ts';
 import { MeshSnapshot } from '../../mesh/snapshot.ts';
 import { resolveWorkload, type WorkloadRef } from '../../mesh/workload-ref.ts';
@@ -78,4 +81,71 @@ export function targetLine(t: ProxyTarget): string {
   const own = `pod \`${t.namespace}/${t.pod}\``;
   if (t.others.length === 0) return `${t.role === 'gateway' ? 'gateway ' : ''}${own}`;
   return `${own}, one of ${t.others.length + 1} pods of ${t.via.replace(/ \(\d+ pods?\)$/, '')}`;
+}
+
+/** Why Envoy's admin API could not be read, in words, and what to do about it; undefined for other errors. */
+export interface AdminFailure {
+  reason: string;
+  hint: string;
+}
+
+/** A failed admin read (tunnel, Envoy's answer, a body that is not Envoy's) in words for people. */
+export function adminFailure(
+  err: unknown,
+  t: Pick<ProxyTarget, 'namespace' | 'pod'>,
+  what: string,
+): AdminFailure | undefined {
+  const pod = `${t.namespace}/${t.pod}`;
+  const pf = `\`kubectl port-forward -n ${t.namespace} pod/${t.pod} ${ENVOY_ADMIN_PORT}\``;
+  if (err instanceof PortForwardError) {
+    if (err.kind === 'tunnel' && (err.status === 403 || err.status === 401))
+      return {
+        reason: `The cluster refused meshops a port-forward to pod ${pod} (RBAC ${err.status}: no \`create\` on \`pods/portforward\` in namespace ${t.namespace}), so ${what} could not be read.`,
+        hint: `Grant meshops' identity \`create\` on \`pods/portforward\` in \`${t.namespace}\` (the optional component deploy/components/envoy-admin grants it), or ask someone who may: ${pf}.`,
+      };
+    if (err.kind === 'tunnel' && err.status === 404)
+      return {
+        reason: `Pod ${pod} is gone (the port-forward found no such pod), so ${what} could not be read.`,
+        hint: 'Ask again: the workload may have a new pod by now.',
+      };
+    if (err.kind === 'refused')
+      return {
+        reason: `Nothing answers on port ${ENVOY_ADMIN_PORT} in pod ${pod} (port-forward refused: ${err.message}): its Envoy is not running yet, has exited, or moved its admin port, so ${what} could not be read.`,
+        hint: `\`/mesh describe pod ${t.pod}.${t.namespace}\` shows the sidecar's state; \`kubectl logs -n ${t.namespace} ${t.pod} -c istio-proxy\` says why Envoy is down.`,
+      };
+    if (err.kind === 'timeout')
+      return {
+        reason: `Envoy in pod ${pod} did not answer in time (${err.message}), so ${what} could not be read.`,
+        hint:
+          'The proxy may be overloaded or its config very large; ask again, or read it from a terminal with ' +
+          pf +
+          '.',
+      };
+    if (err.kind === 'too-large')
+      return {
+        reason: `Envoy's answer for ${what} in pod ${pod} is larger than meshops reads (${err.message}).`,
+        hint: `Narrow it with a filter (\`--fqdn\`, \`--port\`), or read it from a terminal with ${pf}.`,
+      };
+    return {
+      reason: `The port-forward to pod ${pod} failed before Envoy answered (${err.message}), so ${what} could not be read.`,
+      hint: 'Ask again; if it keeps failing the API server or the node cannot reach the pod.',
+    };
+  }
+  if (err instanceof EnvoyAdminError) {
+    if (err.kind === 'http')
+      return {
+        reason: `Envoy in pod ${pod} refused ${err.path} (HTTP ${err.status}): ${err.message}`,
+        hint: 'An admin port that answers but not like Envoy is not an Istio proxy, or an Envoy too old for this request.',
+      };
+    return {
+      reason: `Port ${ENVOY_ADMIN_PORT} of pod ${pod} answered ${err.path}, but not with Envoy's JSON: this is not an Envoy admin API.`,
+      hint: `Check what listens on ${ENVOY_ADMIN_PORT} in the pod (a ProxyConfig may have moved Envoy's admin port).`,
+    };
+  }
+  if (err instanceof ProxyConfigError)
+    return {
+      reason: `Envoy in pod ${pod} answered, but ${what} is not in it: ${err.message}.`,
+      hint: 'A proxy that has not received its configuration from istiod yet has nothing to show; `/mesh stale` says whether it is in sync.',
+    };
+  return undefined;
 }
