@@ -9,8 +9,9 @@ import envoy from './envoy/index.ts';
 import mtls from './mtls/index.ts';
 import restart from './restart/index.ts';
 import stale from './stale/index.ts';
+import why from './why/index.ts';
 
-export const allFeatures: readonly Feature[] = [core, analyze, restart, describe, mtls, stale, envoy];
+export const allFeatures: readonly Feature[] = [core, analyze, restart, describe, mtls, stale, envoy, why];
 
 /** Every feature's commands, in the features' order. */
 export function commandsOf(features: readonly Feature[]): AnyCommand[] {
