@@ -2,6 +2,7 @@
 // through a port-forward (proxy-config, dump, stats, certs), its access logs (logs) and links to the
 // dashboards (dashboard). Each verb is one file here; they share proxy-target.ts to pick the pod.
 import { defineFeature } from '../../feature.ts';
+import dump from './dump.ts';
 import proxyConfig from './proxy-config.ts';
 import logs from './logs.ts';
 import stats from './stats.ts';
@@ -11,6 +12,7 @@ export default defineFeature({
   commands: [
     // One line per verb, added by the file that defines it.
     proxyConfig,
+    dump,
     stats,
     logs,
   ],

@@ -365,6 +365,6 @@ export function renderProxyConfig(r: ProxyConfigResult): Rendered {
   const attention = r.insights.length
     ? `; ${r.insights.length} ${r.insights.length === 1 ? 'thing needs' : 'things need'} attention`
     : '';
-  const text = `proxy-config ${r.view} of ${who}: ${r.counts.map((c) => c.replace(/[*]/g, '').split(' — ')[0]).join(', ') || 'read'}${attention}`;
+  const text = `proxy-config ${r.view} of ${who}: ${r.counts.map((c) => c.replace(/[*]|\s?:[a-z_]+:/g, '').split(' — ')[0]).join(', ') || 'read'}${attention}`;
   return { text, blocks, ...(files.length ? { files } : {}) };
 }
