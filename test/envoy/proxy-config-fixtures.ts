@@ -119,6 +119,18 @@ export function brokenAnswers(): AdminAnswers {
       },
     },
   ];
+  // (5) a listener still warming and an update Envoy rejected (the shapes of ListenersConfigDump.DynamicListener).
+  const lds = a.configDump.configs.find((c: Json) => String(c['@type']).endsWith('ListenersConfigDump'));
+  lds.dynamic_listeners.push(
+    { name: '0.0.0.0_9080', warming_state: { listener: { name: '0.0.0.0_9080' } } },
+    {
+      name: '0.0.0.0_8080',
+      active_state: {
+        listener: { name: '0.0.0.0_8080', address: { socket_address: { address: '0.0.0.0', port_value: 8080 } } },
+      },
+      error_state: { details: 'Error adding/updating listener(s) 0.0.0.0_8080: duplicate matcher' },
+    },
+  );
   const sds = a.configDump.configs.find((c: Json) => String(c['@type']).endsWith('SecretsConfigDump'));
   sds.dynamic_active_secrets[0].secret.tls_certificate.private_key = {
     inline_string: '-----BEGIN PRIVATE KEY-----\nMIIEsecret\n',

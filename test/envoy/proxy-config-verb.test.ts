@@ -140,6 +140,14 @@ describeWithShared('/mesh proxy-config against real Envoy dumps', () => {
     });
     expect(ep.out).toContain(eps.trimEnd());
     expect(eps.trim().split('\n')).toHaveLength(4);
+    // The whole endpoint table does not fit a section: its first rows in the message, all of it as a file.
+    const whole = await ask('pc endpoints productpage-v1-abc.bookinfo');
+    expect(real.seen.at(-1)).toBe('/clusters?format=json');
+    const full = endpointSummary(parseEnvoyClusters(real.clusters));
+    expect(whole.out).toMatch(
+      /…and \d+ more rows: the whole table is in the thread as `productpage-v1-abc-endpoints.txt`/,
+    );
+    expect(whole.rendered.files?.find((f) => f.filename === 'productpage-v1-abc-endpoints.txt')?.content).toBe(full);
     const ad = await ask('pc endpoints productpage-v1-abc.bookinfo --address 10.244.0.191');
     expect(ad.out).toContain('outbound|9080||ratings.default.svc.cluster.local');
     expect(ad.out).not.toContain('reviews.default');
@@ -209,6 +217,13 @@ describeWithShared('/mesh proxy-config against real Envoy dumps', () => {
     );
     expect(rt.out).toContain('No DestinationRule defines subset `v4` of reviews.bookinfo.svc.cluster.local');
     expect(rt.out).not.toContain('`outbound|9080|v1|reviews.bookinfo.svc.cluster.local`, a cluster');
+    const l = await ask('pc l app=reviews -n bookinfo');
+    // A label selector picks one pod (the oldest ready one) and names the other.
+    expect(l.out).toContain('pod `bookinfo/reviews-v1-aaa`, one of 2 pods of');
+    expect(l.out).toContain('1 listener still warming (`0.0.0.0_9080`)');
+    expect(l.out).toContain(
+      'Envoy rejected `0.0.0.0_8080`: Error adding/updating listener(s) 0.0.0.0_8080: duplicate matcher',
+    );
     const clean = await ask('pc listeners productpage-v1-abc.bookinfo');
     expect(clean.out).toContain('Nothing here needs attention.');
   });
