@@ -74,6 +74,22 @@ const envSchema = z.object({
   MESHOPS_PROMETHEUS_URL: optionalText.pipe(
     z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus server' }).optional(),
   ),
+  MESHOPS_KIALI_URL: optionalText.pipe(
+    z
+      .url({
+        protocol: /^https?$/,
+        error: 'an http(s) URL of Kiali, with its web root (e.g. https://kiali.example.com/kiali)',
+      })
+      .optional(),
+  ),
+  MESHOPS_GRAFANA_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: 'an http(s) URL of Grafana (e.g. https://grafana.example.com)' }).optional(),
+  ),
+  MESHOPS_JAEGER_URL: optionalText.pipe(
+    z
+      .url({ protocol: /^https?$/, error: "an http(s) URL of Jaeger's UI (e.g. https://jaeger.example.com)" })
+      .optional(),
+  ),
   MESHOPS_READ_ONLY: optionalText.pipe(z.enum(['true', 'false'], { error: 'true or false' }).optional()),
   MESHOPS_CONSOLE_IMPERSONATION: optionalText.pipe(
     z
@@ -102,6 +118,10 @@ export interface Settings {
   policyFile?: string;
   istioctl?: string;
   prometheusUrl?: string;
+  /** Dashboards `/mesh dashboard` links to (base URLs). */
+  kialiUrl?: string;
+  grafanaUrl?: string;
+  jaegerUrl?: string;
   healthPort: number;
   /** Diagnose, never act: no approvals service, no fix buttons (the read-only install sets it). */
   readOnly: boolean;
@@ -177,6 +197,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     policyFile: e.MESHOPS_POLICY_FILE,
     istioctl: e.MESHOPS_ISTIOCTL,
     prometheusUrl: e.MESHOPS_PROMETHEUS_URL,
+    kialiUrl: e.MESHOPS_KIALI_URL,
+    grafanaUrl: e.MESHOPS_GRAFANA_URL,
+    jaegerUrl: e.MESHOPS_JAEGER_URL,
     healthPort: e.HEALTH_PORT ?? 8080,
     readOnly: e.MESHOPS_READ_ONLY === 'true',
     consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',

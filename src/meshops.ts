@@ -66,7 +66,13 @@ export async function assemble(
     onAudit: options.onAudit,
   });
   const approvals = settings.readOnly ? undefined : service;
-  const commandSettings = { istioctl: settings.istioctl, prometheusUrl: settings.prometheusUrl };
+  const commandSettings = {
+    istioctl: settings.istioctl,
+    prometheusUrl: settings.prometheusUrl,
+    kialiUrl: settings.kialiUrl,
+    grafanaUrl: settings.grafanaUrl,
+    jaegerUrl: settings.jaegerUrl,
+  };
   let messenger: Messenger | undefined;
   const features = options.features ?? allFeatures;
   const ctx: FeatureContext = {

@@ -11,6 +11,10 @@ export interface CommandSettings {
   istioctl?: string;
   /** Prometheus, when configured: rates over a window instead of sidecar scrapes. */
   prometheusUrl?: string;
+  /** Base URLs of Kiali (with its web root), Grafana and Jaeger's UI, for `/mesh dashboard`'s links. */
+  kialiUrl?: string;
+  grafanaUrl?: string;
+  jaegerUrl?: string;
 }
 
 export interface CommandServices {

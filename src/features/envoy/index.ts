@@ -2,6 +2,7 @@
 // through a port-forward (proxy-config, dump, stats, certs), its access logs (logs) and links to the
 // dashboards (dashboard). Each verb is one file here; they share proxy-target.ts to pick the pod.
 import { defineFeature } from '../../feature.ts';
+import dashboard from './dashboard.ts';
 import dump from './dump.ts';
 import proxyConfig from './proxy-config.ts';
 import logs from './logs.ts';
@@ -15,5 +16,6 @@ export default defineFeature({
     dump,
     stats,
     logs,
+    dashboard,
   ],
 });
