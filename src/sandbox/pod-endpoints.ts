@@ -36,22 +36,33 @@ export function connectionRefused(namespace: string, pod: string, port: number):
 export class PodEndpoints {
   private readonly handlers = new Map<string, PodHttpHandler>();
   private readonly servers = new Map<string, http.Server>();
+  /** Handlers bound to 127.0.0.1 inside the pod (Envoy's admin): port-forward reaches them, pods/proxy does not. */
+  private readonly localhostOnly = new Set<string>();
   private readonly log: Logger | undefined;
 
   constructor(opts: { logger?: Logger } = {}) {
     this.log = opts.logger;
   }
 
-  register(namespace: string, pod: string, port: number, handler: PodHttpHandler): void {
+  register(
+    namespace: string,
+    pod: string,
+    port: number,
+    handler: PodHttpHandler,
+    opts: { localhostOnly?: boolean } = {},
+  ): void {
     const k = key(namespace, pod, port);
     this.handlers.set(k, handler);
     this.servers.delete(k);
+    if (opts.localhostOnly) this.localhostOnly.add(k);
+    else this.localhostOnly.delete(k);
   }
 
   unregister(namespace: string, pod: string, port?: number): void {
     if (port !== undefined) {
       this.handlers.delete(key(namespace, pod, port));
       this.servers.delete(key(namespace, pod, port));
+      this.localhostOnly.delete(key(namespace, pod, port));
       return;
     }
     const prefix = `${namespace}/${pod}:`;
@@ -59,6 +70,7 @@ export class PodEndpoints {
       if (k.startsWith(prefix)) {
         this.handlers.delete(k);
         this.servers.delete(k);
+        this.localhostOnly.delete(k);
       }
     }
   }
@@ -98,7 +110,8 @@ export class PodEndpoints {
     path: string,
   ): void {
     const handler = this.lookup(namespace, pod, port);
-    if (!handler) {
+    // Nothing listens on the pod IP for a localhost-only handler: the API server's dial is refused.
+    if (!handler || this.localhostOnly.has(key(namespace, pod, port))) {
       writeStatus(
         res,
         503,

@@ -1,7 +1,7 @@
 // A throwaway self-signed TLS certificate for the sandbox API server. It has to be TLS: kubectl
 // (client-go's clientcmd) only sends a kubeconfig's bearer token over https. Node has no API that
 // writes X.509, so this encodes the few DER structures a P-256 self-signed certificate needs.
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';
 
 function len(n: number): Buffer {
@@ -102,4 +102,70 @@ export function selfSignedCert(hosts: string[], now = new Date()): SelfSignedCer
     .export({ type: 'pkcs8', format: 'pem' })
     .toString();
   return { cert, key };
+}
+
+/** A relative distinguished name's attributes, in order: `[['2.5.4.10', 'cluster.local']]` is O=cluster.local. */
+export type DistinguishedName = Array<[oid: string, value: string]>;
+
+export interface CertificateRequest {
+  subject: DistinguishedName;
+  /** The subject public key. */
+  publicKey: KeyObject;
+  /** Who signs: the issuer's name and private key (P-256); the subject itself when self-signed. */
+  issuer: { name: DistinguishedName; key: KeyObject };
+  notBefore: Date;
+  notAfter: Date;
+  /** A CA may sign others (basicConstraints CA:TRUE, keyCertSign); a leaf is for TLS client and server. */
+  ca: boolean;
+  uris?: string[];
+  dnsNames?: string[];
+}
+
+export interface IssuedCertificate {
+  pem: string;
+  /** Lowercase hex, as Envoy's /certs prints it. */
+  serialNumber: string;
+}
+
+function distinguishedName(dn: DistinguishedName): Buffer {
+  return seq(...dn.map(([o, v]) => set(seq(oid(o), utf8(v)))));
+}
+
+/** An X.509 v3 certificate signed with ECDSA P-256/SHA-256 by `issuer` (the sandbox's mesh CA and its workload certificates). */
+export function issueCertificate(req: CertificateRequest): IssuedCertificate {
+  const ecdsaSha256 = seq(oid('1.2.840.10045.4.3.2'));
+  const altNames = [
+    ...(req.uris ?? []).map((u) => tlv(0x86, Buffer.from(u, 'ascii'))),
+    ...(req.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d, 'ascii'))),
+  ];
+  const extensions: Buffer[] = [
+    seq(oid('2.5.29.19'), bool(true), octets(req.ca ? seq(bool(true)) : seq())),
+    // CA: digitalSignature | keyCertSign | cRLSign; leaf: digitalSignature | keyEncipherment.
+    seq(oid('2.5.29.15'), bool(true), octets(tlv(0x03, Buffer.from(req.ca ? [1, 0x86] : [5, 0xa0])))),
+  ];
+  if (!req.ca) extensions.push(seq(oid('2.5.29.37'), octets(seq(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2')))));
+  // With an empty subject (Istio's workload certificates) the SAN extension must be critical (RFC 5280 4.2.1.6).
+  if (altNames.length > 0)
+    extensions.push(seq(oid('2.5.29.17'), ...(req.subject.length === 0 ? [bool(true)] : []), octets(seq(...altNames))));
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
+  const tbs = seq(
+    explicit(0, integer(Buffer.from([2]))),
+    integer(serial),
+    ecdsaSha256,
+    distinguishedName(req.issuer.name),
+    seq(utcTime(req.notBefore), utcTime(req.notAfter)),
+    distinguishedName(req.subject),
+    req.publicKey.export({ type: 'spki', format: 'der' }),
+    explicit(3, seq(...extensions)),
+  );
+  const der = seq(tbs, ecdsaSha256, bitString(sign('sha256', tbs, req.issuer.key)));
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
+  return {
+    pem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`,
+    serialNumber: serial.toString('hex'),
+  };
 }
