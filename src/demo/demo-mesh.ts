@@ -6,9 +6,12 @@ import { demoMeshObjects } from '../sandbox/demo/demo-mesh.ts';
 import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../sandbox/demo/mtls-demo.ts';
 import type { KubeObject } from '../kube/objects.ts';
+import { EnvoyAdminFleet } from '../sandbox/envoy-admin.ts';
 
 export interface DemoSandbox extends Sandbox {
   fleet: IstiodFleet;
+  /** Envoy's admin API (:15000) of every sidecar and gateway, and the mesh CA behind their certificates. */
+  envoyAdmin: EnvoyAdminFleet;
 }
 
 /** What the demo shows broken at start, by `<namespace>/<pod-name-prefix>`; the pushes went out 4 minutes ago. */
@@ -100,11 +103,15 @@ export async function startDemoSandbox(
   }
   // Sidecar metrics on :15020 and Istio-format access logs, following the mesh's mTLS state.
   const traffic = startMtlsTraffic(sandbox, clock);
+  // Envoy's admin API on :15000 in every sidecar and gateway (127.0.0.1 only: port-forward reaches it, pods/proxy not).
+  const envoyAdmin = new EnvoyAdminFleet(sandbox, { ...clock, stats: (ns, pod) => traffic.envoyStats(ns, pod) });
   const close = sandbox.close.bind(sandbox);
   return Object.assign(sandbox, {
     fleet,
+    envoyAdmin,
     close: async () => {
       stopFleet();
+      envoyAdmin.stop();
       traffic.stop();
       await close();
     },
