@@ -12,7 +12,46 @@ import {
   tableBlock,
 } from '../../blocks/block-kit.ts';
 import { type AuthzVerdict, type PolicyEval, policyName, ruleRef } from '../../mesh/authz-eval.ts';
-import type { CanPair, CanResult } from './can.ts';
+import type { MtlsMode } from '../../mesh/peer-authentication.ts';
+
+export interface Party {
+  /** What the person typed, e.g. `productpage.bookinfo`, `svc/reviews.bookinfo`. */
+  text: string;
+  service: boolean;
+}
+
+export interface CanRequest {
+  source: Party;
+  destination: Party;
+  namespace?: string;
+  port?: number;
+  method?: string;
+  path?: string;
+  host?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CanPair {
+  source: { serviceAccount: string; hasSidecar: boolean; pods: string[] };
+  destination: { labels: Record<string, string>; hasSidecar: boolean; pods: string[] };
+  peer: { mode: MtlsMode; decidedBy: string };
+  principal?: string;
+  verdict: AuthzVerdict;
+}
+
+export interface CanResult {
+  asked: CanRequest;
+  /** The method evaluated: the one asked, or POST on a gRPC port. */
+  method?: string;
+  source: { via: string; namespace: string };
+  destination: { via: string; namespace: string };
+  /** The destination port the sidecar sees (a Service port becomes its targetPort). */
+  port?: number;
+  portNote?: string;
+  protocol: 'http' | 'tcp';
+  protocolNote: string;
+  pairs: CanPair[];
+}
 
 const MARK: Record<AuthzVerdict['decision'], string> = {
   ALLOWED: ':white_check_mark:',

@@ -7,16 +7,18 @@ import { defineCommand, k8sObjectName, namespaceArg } from '../../command.ts';
 import { esc } from '../../blocks/block-kit.ts';
 import { UserError } from '../../errors.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import { type AuthzVerdict, evaluateAuthorization } from '../../mesh/authz-eval.ts';
+import { evaluateAuthorization } from '../../mesh/authz-eval.ts';
 import { serviceSpecSchema, parseField, podSpecSchema } from '../../mesh/istio-specs.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
-import { effectivePeerAuthentication, type MtlsMode } from '../../mesh/peer-authentication.ts';
+import { effectivePeerAuthentication } from '../../mesh/peer-authentication.ts';
 import { protocolForPort } from '../../mesh/port-protocol.ts';
 import { hasSidecar } from '../../mesh/pods.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
 import { targetPortOn } from '../../mesh/pod-lookups.ts';
 import { WorkloadNotFoundError, parseWorkloadRef, resolveWorkload } from '../../mesh/workload-ref.ts';
-import { renderCan } from './can-words.ts';
+import { type CanPair, type CanRequest, type CanResult, type Party, renderCan } from './can-words.ts';
+
+export type { CanPair, CanRequest, CanResult, Party } from './can-words.ts';
 
 export const USAGE = '/mesh can <source> <destination> [port] [method] [path] [--host <host>] [--header name=value]';
 const EXAMPLE = '`/mesh can productpage.bookinfo reviews.bookinfo 9080 GET /reviews/0`';
@@ -26,23 +28,6 @@ const SERVICE_WORDS = new Set(['service', 'svc', 'services']);
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 /** A method people type in any case, or an extension method in capitals as HTTP spells them. */
 const isMethod = (w: string) => HTTP_METHODS.has(w.toUpperCase()) || /^[A-Z][A-Z_-]{2,19}$/.test(w);
-
-export interface Party {
-  /** What the person typed, e.g. `productpage.bookinfo`, `svc/reviews.bookinfo`. */
-  text: string;
-  service: boolean;
-}
-
-export interface CanRequest {
-  source: Party;
-  destination: Party;
-  namespace?: string;
-  port?: number;
-  method?: string;
-  path?: string;
-  host?: string;
-  headers?: Record<string, string>;
-}
 
 function takeParty(words: string[], role: 'source' | 'destination'): Party {
   const first = words.shift();
@@ -180,28 +165,6 @@ export function findParty(
 }
 
 const TCP_PROTOCOLS = new Set(['TCP', 'TLS', 'HTTPS', 'Mongo', 'Redis', 'MySQL']);
-
-export interface CanPair {
-  source: { serviceAccount: string; hasSidecar: boolean; pods: string[] };
-  destination: { labels: Record<string, string>; hasSidecar: boolean; pods: string[] };
-  peer: { mode: MtlsMode; decidedBy: string };
-  principal?: string;
-  verdict: AuthzVerdict;
-}
-
-export interface CanResult {
-  asked: CanRequest;
-  /** The method evaluated: the one asked, or POST on a gRPC port. */
-  method?: string;
-  source: { via: string; namespace: string };
-  destination: { via: string; namespace: string };
-  /** The destination port the sidecar sees (a Service port becomes its targetPort). */
-  port?: number;
-  portNote?: string;
-  protocol: 'http' | 'tcp';
-  protocolNote: string;
-  pairs: CanPair[];
-}
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
   const m = new Map<string, T[]>();
