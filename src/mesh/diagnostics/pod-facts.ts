@@ -29,6 +29,7 @@ export type ContainerStatus = z.infer<typeof containerStatusSchema>;
 
 const statusSchema = z.looseObject({
   phase: z.string().optional(),
+  podIP: z.string().optional(),
   reason: z.string().optional(),
   message: z.string().optional(),
   conditions: z
