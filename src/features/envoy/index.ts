@@ -2,6 +2,7 @@
 // through a port-forward (proxy-config, dump, stats, certs), its access logs (logs) and links to the
 // dashboards (dashboard). Each verb is one file here; they share proxy-target.ts to pick the pod.
 import { defineFeature } from '../../feature.ts';
+import certs from './certs.ts';
 import dashboard from './dashboard.ts';
 import dump from './dump.ts';
 import proxyConfig from './proxy-config.ts';
@@ -15,6 +16,7 @@ export default defineFeature({
     proxyConfig,
     dump,
     stats,
+    certs,
     logs,
     dashboard,
   ],

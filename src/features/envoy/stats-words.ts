@@ -13,11 +13,10 @@ import {
   section,
 } from '../../blocks/block-kit.ts';
 import { type ClusterRates, completed, perSecond, type RatesReport } from '../../envoy/stats-rates.ts';
-import { type ProxyTarget, targetLine } from './proxy-target.ts';
-import type { AdminUnread } from './admin-unread.ts';
+import { type AdminFailure, type ProxyTarget, targetLine } from './proxy-target.ts';
 
 export type StatsResult =
-  | { kind: 'unread'; target: ProxyTarget; unread: AdminUnread }
+  | { kind: 'unread'; target: ProxyTarget; unread: AdminFailure }
   | {
       kind: 'rates';
       target: ProxyTarget;
@@ -33,7 +32,7 @@ export type StatsResult =
       filter?: string;
       report: RatesReport;
       unfiltered: number;
-      unread: AdminUnread;
+      unread: AdminFailure;
     };
 
 /** Cluster lines in the message; all of them are in the file. */
@@ -154,11 +153,17 @@ export function statsTable(r: RatesReport, proxyNamespace: string): string {
   );
 }
 
+/** A reason as one sentence, ending with its full stop. */
+export const sentence = (s: string): string => (/[.!?)]$/.test(s.trim()) ? s.trim() : `${s.trim()}.`);
+
 function unreadBlocks(target: ProxyTarget, reason: string, hint: string): Rendered {
-  const text = `Could not read Envoy's counters from ${targetLine(target).replace(/`/g, '')}: ${reason.replace(/`/g, '')}.`;
+  const text = `Could not read Envoy's counters from ${targetLine(target).replace(/`/g, '')}. ${sentence(reason).replace(/`/g, '')}`;
   return {
     text,
-    blocks: [section(`:x: *Could not read Envoy's counters* from ${targetLine(target)}: ${reason}.`), context(hint)],
+    blocks: [
+      section(`:x: *Could not read Envoy's counters* from ${targetLine(target)}. ${sentence(reason)}`),
+      context(hint),
+    ],
   };
 }
 
@@ -229,7 +234,8 @@ export function renderStats(result: StatsResult): Rendered {
   }
   const lead = summary(r, ns, result.kind);
   blocks.push(section(`${lead.icon} ${lead.text} (${from}).`));
-  if (result.kind === 'totals') blocks.push(context(`:warning: ${result.unread.reason}. ${result.unread.hint}`));
+  if (result.kind === 'totals')
+    blocks.push(context(`:warning: ${sentence(result.unread.reason)} ${result.unread.hint}`));
   if (r.restarted)
     blocks.push(
       section(

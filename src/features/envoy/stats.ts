@@ -18,8 +18,7 @@ import {
   type StatsSample,
 } from '../../envoy/stats-rates.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../../mesh/workload-ref.ts';
-import { adminUnread } from './admin-unread.ts';
-import { resolveProxy } from './proxy-target.ts';
+import { adminFailure, resolveProxy } from './proxy-target.ts';
 import { renderStats, type StatsResult } from './stats-words.ts';
 
 export const STATS_USAGE =
@@ -108,7 +107,7 @@ export default defineCommand({
     try {
       first = await read();
     } catch (err) {
-      const unread = adminUnread(err, proxy, what);
+      const unread = adminFailure(err, proxy, what);
       if (!unread) throw err;
       return { kind: 'unread', target, unread };
     }
@@ -123,7 +122,7 @@ export default defineCommand({
       const second = await read();
       return { kind: 'rates', target, ...withFilter(compareSamples(first, second)) };
     } catch (err) {
-      const unread = adminUnread(err, proxy, 'the second read of its counters');
+      const unread = adminFailure(err, proxy, 'the second read of its counters');
       if (!unread) throw err;
       // Totals since start from the one read: a "sample" of no time, so no rate is claimed.
       return { kind: 'totals', target, unread, ...withFilter(compareSamples({ at: first.at, stats: [] }, first)) };
