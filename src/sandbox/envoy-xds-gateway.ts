@@ -33,13 +33,18 @@ export function gatewayRoutes(world: MeshWorld, proxy: ProxyRef): BuiltRoutes {
           ? `https.${number}.${String(port.name ?? '')}.${gw.metadata.name}.${gwNs}`
           : `http.${number}`;
       const hosts = list(server.hosts).map((h) => String(h).replace(/^[^/]*\//, ''));
+      // A server's routes carry only the VirtualService hosts its own hosts admit.
+      const admitted = (h: string) =>
+        hosts.some((s) => s === '*' || s === h || (s.startsWith('*.') && h.endsWith(s.slice(1))) || h === '*');
       const vhosts = bound.flatMap((vs) =>
-        list(rec(vs.spec).hosts).map((h) => ({
-          name: `${String(h)}:${number}`,
-          domains: [String(h)],
-          routes: vsRoutes(world, vs, `${String(h)}:${number}/*`),
-          include_request_attempt_count: true,
-        })),
+        list(rec(vs.spec).hosts)
+          .filter((h) => admitted(String(h)))
+          .map((h) => ({
+            name: `${String(h)}:${number}`,
+            domains: [String(h)],
+            routes: vsRoutes(world, vs, `${String(h)}:${number}/*`),
+            include_request_attempt_count: true,
+          })),
       );
       dynamicRoutes.push({
         '@type': TYPE.routeConfig,
