@@ -197,10 +197,13 @@ export class EnvoyAdminFleet {
     for (const name of [...routes.credentials].sort()) {
       const secret = world.secret(proxy.namespace, name.slice('kubernetes://'.length));
       const data = rec((secret as { data?: unknown } | undefined)?.data);
+      // As istiod's SDS reads a credential: a certificate and a key (tls.crt/tls.key, or cert/key).
       const crt =
         typeof data['tls.crt'] === 'string' ? data['tls.crt'] : typeof data.cert === 'string' ? data.cert : undefined;
-      if (!crt) {
-        // istiod sends nothing for a credential it cannot read: Envoy keeps asking, the secret stays warming.
+      const key = typeof data['tls.key'] === 'string' ? data['tls.key'] : data.key;
+      if (!crt || typeof key !== 'string') {
+        // istiod sends nothing for a credential it cannot read ("failed to fetch key and certificate for …"):
+        // Envoy keeps asking, the secret stays warming.
         warming.push({
           name,
           version_info: 'uninitialized',
