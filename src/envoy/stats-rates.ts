@@ -56,7 +56,14 @@ export function clusterStats(stats: readonly EnvoyStat[]): Map<string, Values> {
   return out;
 }
 
-export type Counts = Record<RateCounter, number> & { r2xx: number; r4xx: number; r5xx: number };
+export type Counts = Record<RateCounter, number> & {
+  r2xx: number;
+  r3xx: number;
+  r4xx: number;
+  r5xx: number;
+  /** upstream_rq_completed: final responses sent downstream. */
+  completed: number;
+};
 
 export interface CodeCount {
   /** `503`, `404`: final responses with that code. */
@@ -81,7 +88,7 @@ export interface ClusterRates {
   breakersOpen: string[];
   /** A counter of this cluster went down between the reads. */
   reset: boolean;
-  /** New in the second read (added by a config push during the sample). */
+  /** Not in the first read: its counters were all 0 then (usedonly leaves them out), or it is new. */
   added: boolean;
   /** Errors during the sample per second: 5xx, connection failures, no healthy host, overflows, timeouts. */
   failureRate: number;
@@ -101,9 +108,19 @@ export interface RatesReport {
 
 const COUNTER_KEYS = Object.keys(RATE_COUNTERS) as RateCounter[];
 
+// `requests` is upstream_rq_total, or the final responses when they outnumber it: a request failed
+// before any upstream request (no healthy host, connection failure) gets a response code but no
+// upstream_rq_total.
 function counts(get: (stat: string) => number): Counts {
-  const c = { r2xx: get('upstream_rq_2xx'), r4xx: get('upstream_rq_4xx'), r5xx: get('upstream_rq_5xx') } as Counts;
+  const c = {
+    r2xx: get('upstream_rq_2xx'),
+    r3xx: get('upstream_rq_3xx'),
+    r4xx: get('upstream_rq_4xx'),
+    r5xx: get('upstream_rq_5xx'),
+    completed: get('upstream_rq_completed'),
+  } as Counts;
   for (const k of COUNTER_KEYS) c[k] = get(RATE_COUNTERS[k]);
+  c.requests = Math.max(c.requests, completed(c));
   return c;
 }
 
@@ -187,9 +204,9 @@ export function compareSamples(first: StatsSample, second: StatsSample): RatesRe
   };
 }
 
-/** Requests during the sample that got a final response (the denominator of a code's share). */
-export function completed(c: Counts): number {
-  return c.r2xx + c.r4xx + c.r5xx;
+/** Requests that got a final response (the denominator of a code's share). */
+export function completed(c: Omit<Counts, 'requests'> | Counts): number {
+  return Math.max(c.completed, c.r2xx + c.r3xx + c.r4xx + c.r5xx);
 }
 
 /** Keep the clusters whose name contains `filter` (case-insensitive). */

@@ -6,7 +6,7 @@ import { UserError } from '../../src/errors.ts';
 import type { EnvoyStat } from '../../src/envoy/stats.ts';
 import { clusterStats, compareSamples, filterClusters } from '../../src/envoy/stats-rates.ts';
 import { parseStatsArgs } from '../../src/features/envoy/stats.ts';
-import { clusterLabel, clusterLine, renderStats } from '../../src/features/envoy/stats-words.ts';
+import { clusterLabel, clusterLine, failureMeaning, renderStats } from '../../src/features/envoy/stats-words.ts';
 import type { ProxyTarget } from '../../src/features/envoy/proxy-target.ts';
 
 const REVIEWS_V2 = 'outbound|9080|v2|reviews.bookinfo.svc.cluster.local';
@@ -134,6 +134,18 @@ describe('a restart between the reads', () => {
     expect(report.removed).toEqual([DETAILS]);
     expect(report.clusters.find((c) => c.name === REVIEWS_V2)).toMatchObject({ added: true, delta: { requests: 4 } });
     expect(report.uptimeUnknown).toBe(true);
+  });
+});
+
+describe('requests that never reached an upstream', () => {
+  it('503s with no upstream request (no healthy host) still count as requests, and the meaning is UH', () => {
+    const before = stats({ [REVIEWS_V2]: { upstream_rq_503: 4, upstream_rq_5xx: 4, upstream_cx_none_healthy: 4 } });
+    const after = stats({ [REVIEWS_V2]: { upstream_rq_503: 10, upstream_rq_5xx: 10, upstream_cx_none_healthy: 10 } });
+    const c = compareSamples({ at: 0, stats: before }, { at: 2000, stats: after }).clusters[0]!;
+    expect(c.delta.requests).toBe(6);
+    expect(clusterLine(c, 2, 'bookinfo')).toContain('3.0 req/s, 503: 100%, 5xx 3.0/s, no healthy host 3.0/s');
+    expect(failureMeaning(c, target)).toContain("No healthy host (Envoy's UH)");
+    expect(failureMeaning(c, target)).toContain(`--envoy-cluster "${REVIEWS_V2}"`);
   });
 });
 

@@ -129,7 +129,7 @@ export function statsTable(r: RatesReport, proxyNamespace: string): string {
     c.ejectionsActive === undefined ? '-' : String(c.ejectionsActive),
     String(c.total.requests),
     String(c.total.r5xx),
-    c.reset ? 'counters reset' : c.added ? 'new in 2nd read' : '',
+    c.reset ? 'counters reset' : '',
   ]);
   return formatTable(
     [
@@ -165,6 +165,25 @@ function unreadBlocks(target: ProxyTarget, reason: string, hint: string): Render
       context(hint),
     ],
   };
+}
+
+/** What the worst cluster's dominant failure means in Istio terms (Envoy's response flag), and where to look next. */
+export function failureMeaning(c: ClusterRates, t: ProxyTarget): string | undefined {
+  const d = c.delta;
+  const endpoints = `\`/mesh pc endpoints ${t.pod}.${t.namespace} --envoy-cluster "${c.name}"\``;
+  if (d.noneHealthy > 0)
+    return `No healthy host (Envoy's UH): the subset selects no ready pod, or every endpoint is ejected — ${endpoints} shows them.`;
+  if (d.connectFail > 0)
+    return 'Connections to the upstream fail (UF): often an mTLS mismatch (a DestinationRule with ISTIO_MUTUAL toward pods without a sidecar, or STRICT toward plaintext), or nothing listening on the port.';
+  if (d.pendingOverflow + d.cxOverflow > 0 || c.breakersOpen.length > 0)
+    return "The DestinationRule's connectionPool circuit breaker is full (UO): raise its limits or find why the upstream is slow.";
+  if (d.timeouts + d.perTryTimeouts > 0)
+    return "Requests hit the route's timeout (UT): the VirtualService timeout (or per-try timeout) is shorter than the upstream takes.";
+  if ((c.ejectionsActive ?? 0) > 0)
+    return `Outlier detection ejected hosts: they answered errors; ${endpoints} shows which.`;
+  if (d.r5xx > 0)
+    return 'The upstream answers 5xx itself (no Envoy-side failure counted): look at its logs (`/mesh logs`).';
+  return undefined;
 }
 
 /** The lead: what fails and how sure, or that nothing does (and how much traffic that rests on). */
@@ -234,6 +253,9 @@ export function renderStats(result: StatsResult): Rendered {
   }
   const lead = summary(r, ns, result.kind);
   blocks.push(section(`${lead.icon} ${lead.text} (${from}).`));
+  const worst = r.clusters[0];
+  const meaning = result.kind === 'rates' && worst?.failing ? failureMeaning(worst, t) : undefined;
+  if (meaning) blocks.push(context(meaning));
   if (result.kind === 'totals')
     blocks.push(context(`:warning: ${sentence(result.unread.reason)} ${result.unread.hint}`));
   if (r.restarted)
@@ -265,9 +287,6 @@ export function renderStats(result: StatsResult): Rendered {
         .map((n) => `\`${esc(n)}\``)
         .join(', ')}${r.removed.length > 3 ? '…' : ''}.`,
     );
-  const added = r.clusters.filter((c) => c.added).length;
-  if (result.kind === 'rates' && added)
-    notes.push(`${count(added, 'cluster')} appeared between the reads: their rates count from 0.`);
   if (t.others.length)
     notes.push(
       `Other pods of the workload: ${t.others
