@@ -130,6 +130,9 @@ describe('a namespace that does not exist', () => {
     'mtls nope',
     'restart deployment/reviews-v2 -n nope',
     'restart reviews-v2.nope',
+    'logs reviews-v1 -n nope',
+    'logs productpage-v1.nope',
+    'dashboard kiali -n nope',
   ];
   it.each(asks)('%s: says so, and lists the namespaces there are', async (text) => {
     const r = await ask(text);
