@@ -133,6 +133,8 @@ describe('a namespace that does not exist', () => {
     'logs reviews-v1 -n nope',
     'logs productpage-v1.nope',
     'dashboard kiali -n nope',
+    'stats productpage-v1.nope',
+    'certs app=istio-ingressgateway -n nope',
   ];
   it.each(asks)('%s: says so, and lists the namespaces there are', async (text) => {
     const r = await ask(text);
