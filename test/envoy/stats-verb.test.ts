@@ -137,6 +137,26 @@ describe('a restart between the reads', () => {
   });
 });
 
+describe('a second read that failed', () => {
+  it('totals since start from the one read, no rate claimed, and why the second read failed', () => {
+    const one = stats({ [REVIEWS_V2]: { upstream_rq_total: 50, upstream_rq_5xx: 5, upstream_rq_503: 5 } });
+    const report = compareSamples({ at: 0, stats: [] }, { at: 0, stats: one });
+    const r = renderStats({
+      kind: 'totals',
+      target,
+      report,
+      unfiltered: 1,
+      unread: { reason: 'Envoy in pod bookinfo/productpage-v1-abc did not answer in time.', hint: 'Ask again.' },
+    });
+    expect(r.text).toContain(
+      'Since the proxy started, 1 cluster had failures; most: reviews v2 (9080) (50 requests, 5 5xx)',
+    );
+    expect(r.text).toContain('No rate: the second read failed');
+    expect(JSON.stringify(r.blocks)).toContain('did not answer in time. Ask again.');
+    expect(r.files?.[0]?.content).toContain('TOTAL 5XX');
+  });
+});
+
 describe('requests that never reached an upstream', () => {
   it('503s with no upstream request (no healthy host) still count as requests, and the meaning is UH', () => {
     const before = stats({ [REVIEWS_V2]: { upstream_rq_503: 4, upstream_rq_5xx: 4, upstream_cx_none_healthy: 4 } });
