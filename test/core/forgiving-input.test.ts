@@ -135,6 +135,8 @@ describe('a namespace that does not exist', () => {
     'dashboard kiali -n nope',
     'stats productpage-v1.nope',
     'certs app=istio-ingressgateway -n nope',
+    'pc clusters productpage-v1.nope',
+    'dump productpage-v1 -n nope',
   ];
   it.each(asks)('%s: says so, and lists the namespaces there are', async (text) => {
     const r = await ask(text);

@@ -62,7 +62,9 @@ const argsSchema = z
         'Which proxy? Give a pod, a Deployment or a label.',
         'e.g. `/mesh dump productpage-v1-7d8f9c-x2x4k.bookinfo` or `/mesh dump app=reviews -n bookinfo`',
       );
-    return a;
+    // The pod's namespace lifted out (`<pod>.<ns>` too), so the router checks it exists before the run.
+    const ref = parseWorkloadRef(a.words.join(' '), a.namespace);
+    return { ref, namespace: ref.namespace };
   });
 
 export default defineCommand({
@@ -76,7 +78,7 @@ export default defineCommand({
   permission: 'read',
   touchesCluster: true,
   async run({ args, kube }): Promise<DumpResult> {
-    const target = await resolveProxy(kube, parseWorkloadRef(args.words.join(' '), args.namespace));
+    const target = await resolveProxy(kube, args.ref);
     const { object: _pod, ...t } = target;
     const r: DumpResult = { target: t, path: FULL_DUMP_PATH, sections: [], receivedBytes: 0 };
     try {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { type ArgSpec, namespaceArg } from '../../command.ts';
 import { UserError } from '../../errors.ts';
 import type { ProxyConfigView } from '../../envoy/admin-paths.ts';
+import { parseWorkloadRef } from '../../mesh/workload-ref.ts';
 
 export const USAGE =
   '/mesh proxy-config <clusters|listeners|routes|endpoints|bootstrap|secrets|all> <pod>.<namespace> | <deployment> -n <ns> | app=<label> -n <ns> [--fqdn f] [--port p] [--subset s] [--direction d] [--name n] [--envoy-cluster c] [--status s] [--address a] [--type t] [-o short|json|yaml]';
@@ -117,10 +118,12 @@ export const pcArgsSchema = raw.transform((a) => {
   const port = a.port === undefined ? undefined : Number(a.port);
   if (port !== undefined && (port < 1 || port > 65535))
     throw new UserError(`\`--port ${a.port}\` is not a port.`, 'Give a port from 1 to 65535, e.g. `--port 9080`.');
+  // The pod's namespace lifted out (`<pod>.<ns>` too), so the router checks it exists before the run.
+  const ref = parseWorkloadRef(a.words.join(' '), a.namespace);
   return {
     view,
-    words: a.words,
-    namespace: a.namespace,
+    ref,
+    namespace: ref.namespace,
     output: output as 'short' | 'json' | 'yaml',
     outputGiven: a.output !== undefined,
     fqdn: a.fqdn,

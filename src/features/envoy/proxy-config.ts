@@ -39,7 +39,6 @@ import {
 } from '../../envoy/proxy-config/index.ts';
 import { redactConfigDump } from '../../envoy/redact.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { parseWorkloadRef } from '../../mesh/workload-ref.ts';
 import { type PcArgs, pcArgSpec, pcArgsSchema, USAGE } from './proxy-config-args.ts';
 import {
   type Insight,
@@ -252,7 +251,7 @@ export default defineCommand({
   permission: 'read',
   touchesCluster: true,
   async run({ args, kube, now }): Promise<ProxyConfigResult> {
-    const target = await resolveProxy(kube, parseWorkloadRef(args.words.join(' '), args.namespace));
+    const target = await resolveProxy(kube, args.ref);
     const { object: _pod, ...t } = target;
     const path = PROXY_CONFIG_PATHS[args.view];
     const r: ProxyConfigResult = {
