@@ -137,6 +137,7 @@ describe('a namespace that does not exist', () => {
     'certs app=istio-ingressgateway -n nope',
     'pc clusters productpage-v1.nope',
     'dump productpage-v1 -n nope',
+    'can productpage reviews -n nope',
   ];
   it.each(asks)('%s: says so, and lists the namespaces there are', async (text) => {
     const r = await ask(text);

@@ -93,6 +93,7 @@ const CASES: Case[] = [
   { name: 'audit-unknown-namespace', ask: 'audit nope' },
   { name: 'help-too-long', ask: `help ${'a'.repeat(50)}` },
   { name: 'status-one-pod', ask: 'proxy-status productpage-v1.bookinfo' },
+  { name: 'can-shop-denied', ask: 'can from frontend.shop to cart.shop 8080 DELETE /items/1' },
   // Refusals by the policy.
   { name: 'restart-refused-no-role', ask: 'restart deployment/reviews-v2 -n bookinfo', as: dev, bot: 'policy' },
   { name: 'stale-refused-channel', ask: 'stale bookinfo', as: elsewhere, bot: 'policy' },
