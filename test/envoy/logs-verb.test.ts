@@ -244,6 +244,32 @@ describe('/mesh logs <workload>', () => {
     expect(none.out).not.toMatch(/Invalid|expected/);
   });
 
+  it('names the upstream pod without a sidecar behind a UF', async () => {
+    const [pod] = podsOf('productpage-v1');
+    const legacyIp = (
+      sb.store.list('Pod', 'bookinfo').find((p) => p.metadata.labels?.app === 'legacy')?.status as { podIP: string }
+    ).podIP;
+    sb.setPodLogs('bookinfo', pod as string, 'istio-proxy', [
+      line('TEXT', {
+        path: '/legacy',
+        response_code: 503,
+        response_flags: 'UF',
+        response_code_details: 'upstream_reset_before_response_started{remote_connection_failure}',
+        upstream_transport_failure_reason: 'TLS_error:WRONG_VERSION_NUMBER',
+        duration: 3,
+        upstream_host: `${legacyIp}:9080`,
+        upstream_cluster: 'outbound|9080||legacy.bookinfo.svc.cluster.local',
+      }),
+    ]);
+    const r = await ask('logs productpage-v1 -n bookinfo');
+    const legacy = podsOf('legacy-v1')[0];
+    expect(r.out).toContain(
+      `*Here:* the upstream pod \`${legacy}\` has no sidecar, so an ISTIO_MUTUAL connection meets plaintext`,
+    );
+    // reviews' UF went to a pod with a sidecar: no such claim there.
+    expect((await ask('logs app=reviews -n bookinfo')).out).not.toContain('*Here:*');
+  });
+
   it('says what the bounds cut', async () => {
     const [pod] = podsOf('details-v1');
     const lines = Array.from({ length: 2100 }, (_, i) =>

@@ -60,6 +60,8 @@ export interface ProxyLogsReport {
   matched: MatchedLine[];
   /** Pod IP → version label of the namespace's pods, to tell upstream hosts apart. */
   versions: Record<string, string>;
+  /** Pod IP → name of the namespace's pods without an istio-proxy container. */
+  withoutSidecar: Record<string, string>;
   /** Set when no pod had an access-log line: whether Istio has access logging on, and why we think so. */
   logging?: { on: boolean | undefined; why: string };
 }
@@ -90,6 +92,8 @@ export interface FlagCount {
   details: string[];
   /** NR at an inbound listener with filter_chain_not_found. */
   filterChainNotFound: boolean;
+  /** UF toward these pods, which have no sidecar (ISTIO_MUTUAL meets plaintext). */
+  plaintextPods: string[];
 }
 
 export interface UpstreamRow {
@@ -115,7 +119,11 @@ export interface LogSummary {
   slowest: PathRow[];
 }
 
-export function summarize(matched: readonly MatchedLine[], versions: Record<string, string>): LogSummary {
+export function summarize(
+  matched: readonly MatchedLine[],
+  versions: Record<string, string>,
+  withoutSidecar: Record<string, string> = {},
+): LogSummary {
   const byCode: Record<string, number> = {};
   const flags = new Map<string, FlagCount>();
   const ups = new Map<string, UpstreamRow & { v: Set<string> }>();
@@ -133,17 +141,24 @@ export function summarize(matched: readonly MatchedLine[], versions: Record<stri
         count: 0,
         details: [],
         filterChainNotFound: false,
+        plaintextPods: [],
       };
       c.count++;
       if (e.responseCodeDetails && !c.details.includes(e.responseCodeDetails) && c.details.length < 3)
         c.details.push(e.responseCodeDetails);
       if (f === 'NR' && isFilterChainNotFound(e.responseCodeDetails)) c.filterChainNotFound = true;
+      const bare = withoutSidecar[e.upstreamHost?.replace(/:\d+$/, '') ?? ''];
+      if (f === 'UF' && bare && !c.plaintextPods.includes(bare)) c.plaintextPods.push(bare);
       flags.set(f, c);
     }
     if (e.upstreamCluster) {
       const parts = parseClusterName(e.upstreamCluster);
       const row = ups.get(e.upstreamCluster) ?? {
-        cluster: parts.host ? `${parts.direction} ${parts.host}:${parts.port}` : e.upstreamCluster,
+        cluster: parts.host
+          ? `${parts.direction} ${parts.host}:${parts.port}`
+          : parts.direction === 'inbound'
+            ? `inbound :${parts.port}`
+            : e.upstreamCluster,
         ...(parts.subset ? { subset: parts.subset } : {}),
         versions: [],
         requests: 0,
@@ -194,7 +209,10 @@ function flagLine(f: FlagCount): string {
     f.flag === 'NR' && f.filterChainNotFound
       ? 'at this inbound listener no filter chain took the connection (`filter_chain_not_found`): a plaintext caller (no sidecar) into a STRICT PeerAuthentication. Give the caller a sidecar, or keep the port PERMISSIVE until it has one.'
       : f.known.istio;
-  return `• *${f.known.short}* (${f.known.long}) ×${f.count}${details}: Envoy: ${esc(f.known.envoy)}. In Istio: ${istio}`;
+  const here = f.plaintextPods.length
+    ? ` *Here:* the upstream ${f.plaintextPods.length === 1 ? 'pod' : 'pods'} ${f.plaintextPods.map((p) => `\`${esc(p)}\``).join(', ')} ${f.plaintextPods.length === 1 ? 'has' : 'have'} no sidecar, so an ISTIO_MUTUAL connection meets plaintext: give ${f.plaintextPods.length === 1 ? 'it' : 'them'} a sidecar, or set the DestinationRule's tls mode to DISABLE for ${f.plaintextPods.length === 1 ? 'it' : 'them'}.`
+    : '';
+  return `• *${f.known.short}* (${f.known.long}) ×${f.count}${details}: Envoy: ${esc(f.known.envoy)}. In Istio: ${istio}${here}`;
 }
 
 function lead(r: ProxyLogsReport, s: LogSummary, window: string): { text: string; icon: string } {
@@ -242,7 +260,7 @@ function lead(r: ProxyLogsReport, s: LogSummary, window: string): { text: string
 
 export function renderProxyLogs(r: ProxyLogsReport): Rendered {
   const window = windowWords(r.sinceSeconds);
-  const s = summarize(r.matched, r.versions);
+  const s = summarize(r.matched, r.versions, r.withoutSidecar);
   const blocks: Block[] = [];
   const files: Attachment[] = [];
   const head = lead(r, s, window);

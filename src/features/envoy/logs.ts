@@ -232,10 +232,12 @@ export async function readProxyLogs(
   const reads = results.map((r) => r.read);
   const accessTotal = reads.reduce((n, r) => n + r.accessLines, 0);
   const versions: Record<string, string> = {};
+  const withoutSidecar: Record<string, string> = {};
   for (const p of pods) {
     const ip = (p.status as { podIP?: string } | undefined)?.podIP;
     const v = versionOf(p);
     if (ip && v) versions[ip] = v;
+    if (ip && !findProxyContainer(p)) withoutSidecar[ip] = p.metadata.name;
   }
   const report: ProxyLogsReport = {
     kind: 'proxy',
@@ -252,6 +254,7 @@ export async function readProxyLogs(
     },
     matched,
     versions,
+    withoutSidecar,
   };
   const readable = reads.filter((r) => !r.noSidecar && !r.error);
   if (accessTotal === 0 && readable.length > 0) report.logging = await accessLoggingState(kube, resolved.namespace);
