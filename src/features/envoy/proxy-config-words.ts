@@ -202,6 +202,8 @@ function whyNoEndpoints(cluster: string, check: SubsetCheck): string {
     string,
     string
   >;
+  if (Object.keys(selector).length === 0)
+    return ` Service ${esc(`${ns}/${svc}`)} has no selector: its endpoints come from EndpointSlices written by something else (for \`kubernetes\`, the API server), and none reached this proxy.`;
   const pods = check.objects.filter(
     (o) =>
       o.kind === 'Pod' &&
