@@ -59,7 +59,7 @@ describe('the Envoy views against the demo', () => {
     expect(answer).not.toContain('`outbound|8080|v1|wallet.orders.svc.cluster.local` has');
     expect(answer).toMatch(/\*\d+ clusters\* — by direction: \d+ outbound/);
     expect(answer).toMatch(/in the thread as `storefront-[a-z0-9-]+-clusters.txt`/);
-    const upload = await fake.waitFor(() => fake.uploads.find((u) => u.filename.endsWith('-clusters.txt')));
+    const upload = await fake.waitFor(() => fake.uploads.find((u) => u.filename?.endsWith('-clusters.txt')));
     expect(upload.content).toMatch(/^SERVICE FQDN\s+PORT\s+SUBSET\s+DIRECTION\s+TYPE\s+DESTINATION RULE\n/);
     expect(upload.content).toMatch(/wallet\.orders\.svc\.cluster\.local\s+8080\s+v2\s+outbound\s+EDS\s+wallet\.orders/);
   });
@@ -80,7 +80,7 @@ describe('the Envoy views against the demo', () => {
     expect(answer).toMatch(/Envoy \d+\.\d+\.\d+[^ ]* · Istio \d+\.\d+\.\d+/);
     expect(answer).toMatch(/\*Clusters\*: \d+ static clusters, \d+ dynamic active clusters/);
     expect(answer).toContain('redacted by Envoy as \\"[redacted]\\"');
-    const upload = await fake.waitFor(() => fake.uploads.find((u) => u.filename.endsWith('.orders-config_dump.json')));
+    const upload = await fake.waitFor(() => fake.uploads.find((u) => u.filename?.endsWith('.orders-config_dump.json')));
     const json = JSON.parse(upload.content) as { configs: Array<Record<string, unknown>> };
     expect(json.configs.map((c) => String(c['@type']).split('.').pop())).toContain('EndpointsConfigDump');
   });
