@@ -5,6 +5,7 @@ import { startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/serv
 import { demoMeshObjects } from '../sandbox/demo/demo-mesh.ts';
 import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../sandbox/demo/mtls-demo.ts';
+import { checkoutDemoObjects } from '../sandbox/demo/checkout-demo.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { EnvoyAdminFleet } from '../sandbox/envoy-admin.ts';
 
@@ -76,9 +77,15 @@ export async function startDemoSandbox(
   const { faults, ...sandboxOptions } = options;
   // The bot's own namespace (MESHOPS_NAMESPACE's default) holds approval requests and leases.
   const botNamespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } };
-  // Beside bookinfo: `shop` (ready for STRICT mTLS) and `legacy` (a plaintext caller without a sidecar).
+  // Beside bookinfo: `shop` (ready for STRICT mTLS), `legacy` (a plaintext caller without a sidecar) and
+  // `checkout` (503 UH and UF, and a gateway certificate that expires 5 days after the demo's clock).
   const sandbox = await startSandbox({
-    seed: [botNamespace, ...demoMeshObjects(), ...mtlsDemoObjects()],
+    seed: [
+      botNamespace,
+      ...demoMeshObjects(),
+      ...mtlsDemoObjects(),
+      ...checkoutDemoObjects((sandboxOptions.now ?? (() => new Date()))()),
+    ],
     ...sandboxOptions,
   });
   sandbox.settle();

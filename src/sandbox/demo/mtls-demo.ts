@@ -4,6 +4,7 @@
 import type { KubeObject } from '../../kube/objects.ts';
 import type { Sandbox } from '../server.ts';
 import { type Flow, TrafficModel, type TrafficModelOptions } from '../traffic-model.ts';
+import { CHECKOUT_DEMO_FLOWS } from './checkout-demo.ts';
 import { demoFile } from './demo-mesh.ts';
 
 export const MTLS_DEMO_FILE = 'mtls-demo.yaml';
@@ -49,9 +50,15 @@ export const BOOKINFO_FLOWS: readonly Flow[] = [
   },
 ];
 
-/** Starts the traffic model on a sandbox seeded with mtlsDemoObjects() (and, optionally, the base demo). */
+/**
+ * Starts the traffic model on a sandbox seeded with mtlsDemoObjects() (and, optionally, the base demo and
+ * the checkout scenario: flows whose callers are not there send nothing).
+ */
 export function startMtlsTraffic(sandbox: Sandbox, options: Partial<TrafficModelOptions> = {}): TrafficModel {
-  const model = new TrafficModel(sandbox, { flows: [...MTLS_DEMO_FLOWS, ...BOOKINFO_FLOWS], ...options });
+  const model = new TrafficModel(sandbox, {
+    flows: [...MTLS_DEMO_FLOWS, ...BOOKINFO_FLOWS, ...CHECKOUT_DEMO_FLOWS],
+    ...options,
+  });
   model.tick();
   model.start();
   return model;
