@@ -4,9 +4,9 @@
 import { defineFeature } from '../../feature.ts';
 import certs from './certs.ts';
 import dashboard from './dashboard.ts';
+import logs from './logs.ts';
 import dump from './dump.ts';
 import proxyConfig from './proxy-config.ts';
-import logs from './logs.ts';
 import stats from './stats.ts';
 
 export default defineFeature({
