@@ -147,7 +147,7 @@ export function closest(word: string, candidates: string[], max = 3): string[] {
   const w = word.toLowerCase();
   return candidates
     .map((c) => ({ c, d: c.startsWith(w) || w.startsWith(c) ? 0.5 : editDistance(w, c) }))
-    .filter(({ c, d }) => d <= Math.max(2, Math.floor(c.length / 2)))
+    .filter(({ c, d }) => d <= Math.max(2, Math.floor(Math.min(w.length, c.length) / 3)))
     .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
     .slice(0, max)
     .map(({ c }) => c);

@@ -72,9 +72,13 @@ export function demoNackCause(changedAt: Date): KubeObject {
 }
 
 export async function startDemoSandbox(
-  options: SandboxOptions & { faults?: FleetFaults | false } = {},
+  options: SandboxOptions & {
+    faults?: FleetFaults | false;
+    /** How often the demo's traffic ticks (default 1 s); test/golden makes it rare so counts are reproducible. */
+    trafficTickMs?: number;
+  } = {},
 ): Promise<DemoSandbox> {
-  const { faults, ...sandboxOptions } = options;
+  const { faults, trafficTickMs, ...sandboxOptions } = options;
   // The bot's own namespace (MESHOPS_NAMESPACE's default) holds approval requests and leases.
   const botNamespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } };
   // Beside bookinfo: `shop` (ready for STRICT mTLS), `legacy` (a plaintext caller without a sidecar) and
@@ -109,7 +113,7 @@ export async function startDemoSandbox(
     fleet.inject(injected);
   }
   // Sidecar metrics on :15020 and Istio-format access logs, following the mesh's mTLS state.
-  const traffic = startMtlsTraffic(sandbox, clock);
+  const traffic = startMtlsTraffic(sandbox, { ...clock, ...(trafficTickMs ? { tickMs: trafficTickMs } : {}) });
   // Envoy's admin API on :15000 in every sidecar and gateway (127.0.0.1 only: port-forward reaches it, pods/proxy not).
   const envoyAdmin = new EnvoyAdminFleet(sandbox, { ...clock, stats: (ns, pod) => traffic.envoyStats(ns, pod) });
   const close = sandbox.close.bind(sandbox);

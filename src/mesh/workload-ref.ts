@@ -42,8 +42,9 @@ export interface ResolvedWorkload {
 
 export class WorkloadNotFoundError extends UserError {
   readonly suggestions: string[];
-  constructor(message: string, suggestions: string[]) {
-    super(message, suggestions.length ? `Did you mean: ${suggestions.join(', ')}?` : undefined);
+  /** `hint`: the line under the message; by default "Did you mean: <suggestions>?". */
+  constructor(message: string, suggestions: string[], hint?: string) {
+    super(message, hint ?? (suggestions.length ? `Did you mean: ${suggestions.join(', ')}?` : undefined));
     this.name = 'WorkloadNotFoundError';
     this.suggestions = suggestions;
   }
@@ -184,7 +185,60 @@ function notFound(snapshot: MeshSnapshot, what: string, name: string, ns: string
       .map((o) => `${o.metadata.name}.${o.metadata.namespace}`)
       .slice(0, 5);
   }
+  const gateway = gatewayPods(snapshot, name, ns);
+  if (gateway) return gateway;
+  if (suggestions.length === 0) {
+    // Nothing close: what there is to ask about in that namespace.
+    const deployments = snapshot.list('Deployment', ns).map((d) => `${d.metadata.name}.${ns}`);
+    const shown = deployments.slice(0, 8);
+    const hint = deployments.length
+      ? `Deployments in ${ns}: ${shown.join(', ')}${deployments.length > shown.length ? ` and ${deployments.length - shown.length} more` : ''}.`
+      : `Namespace ${ns} has no pods or Deployments meshops can see.`;
+    return new WorkloadNotFoundError(`No ${what} named ${name} in namespace ${ns}.`, shown, hint);
+  }
   return new WorkloadNotFoundError(`No ${what} named ${name} in namespace ${ns}.`, suggestions);
+}
+
+/** An Istio Gateway's pod selector (spec.selector), and it written as people type it (istio=ingressgateway). */
+export function gatewaySelector(gw: KubeObject): { selector: Record<string, string>; shown: string } {
+  const raw = (gw.spec as { selector?: unknown } | undefined)?.selector;
+  const selector =
+    raw && typeof raw === 'object' && !Array.isArray(raw)
+      ? Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string'))
+      : {};
+  const shown = Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return { selector, shown };
+}
+
+/**
+ * The pods that serve a Gateway: those its selector picks, in any namespace (istiod's default; with
+ * PILOT_SCOPE_GATEWAY_TO_NAMESPACE only the Gateway's own). An empty selector picks none here: Istio would
+ * apply it to every proxy, which is never what a gateway question means.
+ */
+export function gatewayServingPods(gw: KubeObject, pods: readonly KubeObject[]): KubeObject[] {
+  const { selector } = gatewaySelector(gw);
+  if (Object.keys(selector).length === 0) return [];
+  return pods.filter((p) => matchesLabels(selector, p.metadata.labels));
+}
+
+/**
+ * A Gateway's name where a workload was expected: the gateway pods its selector picks (in any namespace, as
+ * istiod matches them unless PILOT_SCOPE_GATEWAY_TO_NAMESPACE is set) are what to ask about.
+ */
+function gatewayPods(snapshot: MeshSnapshot, name: string, ns: string): WorkloadNotFoundError | undefined {
+  const gw = snapshot.list('Gateway', ns).find((g) => g.metadata.name === name);
+  if (!gw) return undefined;
+  const { shown } = gatewaySelector(gw);
+  const pods = gatewayServingPods(gw, snapshot.list('Pod'));
+  return new WorkloadNotFoundError(
+    `${name} is a Gateway in ${ns}, not a workload: ` +
+      (pods.length
+        ? `it is served by ${pods.length === 1 ? 'the pod' : `${pods.length} pods`} labelled ${shown}.`
+        : `no pod matches its selector${shown ? ` ${shown}` : ''}, so no gateway serves it.`),
+    pods.slice(0, 5).map((p) => `${p.metadata.name}.${p.metadata.namespace}`),
+  );
 }
 
 /** Up to five names close to `want`: sharing its prefix, or within a small edit distance. */

@@ -178,6 +178,20 @@ export function bootstrapObjects(): KubeObject[] {
         type: 'ClusterIP',
       },
     },
+    // The API server keeps its own Service's endpoints (it has no selector): the slice istiod reads for
+    // outbound|443||kubernetes.default.svc.cluster.local.
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { 'kubernetes.io/service-name': 'kubernetes' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['172.18.0.2'], conditions: { ready: true } }],
+      ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+    },
     clusterRole('cluster-admin', [
       { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
       { nonResourceURLs: ['*'], verbs: ['*'] },

@@ -132,6 +132,7 @@ export class EnvoyAdminFleet {
       gateways: listed('Gateway'),
       sidecars: listed('Sidecar'),
       peerAuthentications: listed('PeerAuthentication'),
+      endpointSlices: listed('EndpointSlice'),
       secret: (ns, name) => store.get('Secret', ns, name),
     };
   }

@@ -42,7 +42,7 @@ export function gatewayRoutes(world: MeshWorld, proxy: ProxyRef): BuiltRoutes {
           .map((h) => ({
             name: `${String(h)}:${number}`,
             domains: [String(h)],
-            routes: vsRoutes(world, vs, `${String(h)}:${number}/*`),
+            routes: vsRoutes(world, vs, `${String(h)}:${number}/*`, number),
             include_request_attempt_count: true,
           })),
       );

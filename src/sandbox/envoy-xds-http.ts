@@ -106,23 +106,27 @@ export function matchOf(m: Json): Json {
   return out;
 }
 
-export function destinationCluster(world: MeshWorld, d: Json, vsNs: string): string {
+/**
+ * The cluster a route destination names, as Istio's GetDestinationCluster (pilot/pkg/networking/core/route):
+ * the destination's port, else the Service's only port, else the port of the listener the route is built for.
+ */
+export function destinationCluster(world: MeshWorld, d: Json, vsNs: string, listenerPort: number): string {
   const host = fullHost(String(d.host ?? ''), vsNs);
   const svc = world.services.find((s) => s.host === host);
-  const port = Number(rec(d.port).number ?? (svc?.ports.length === 1 ? svc.ports[0]!.port : 0));
+  const port = Number(rec(d.port).number ?? (svc?.ports.length === 1 ? svc.ports[0]!.port : listenerPort));
   return `outbound|${port}|${typeof d.subset === 'string' ? d.subset : ''}|${host}`;
 }
 
-export function routeAction(world: MeshWorld, http: Json, vsNs: string): Json {
+export function routeAction(world: MeshWorld, http: Json, vsNs: string, listenerPort: number): Json {
   const dests = list(http.route).map(rec);
   const timeout = protoDuration(http.timeout) ?? '0s';
   const base: Json =
     dests.length === 1
-      ? { cluster: destinationCluster(world, rec(dests[0]!.destination), vsNs) }
+      ? { cluster: destinationCluster(world, rec(dests[0]!.destination), vsNs, listenerPort) }
       : {
           weighted_clusters: {
             clusters: dests.map((d) => ({
-              name: destinationCluster(world, rec(d.destination), vsNs),
+              name: destinationCluster(world, rec(d.destination), vsNs, listenerPort),
               weight: Number(d.weight ?? 0),
             })),
           },
@@ -144,7 +148,7 @@ export function routeAction(world: MeshWorld, http: Json, vsNs: string): Json {
 }
 
 /** The routes of one VirtualService's http section: one Envoy route per match (or one catch-all). */
-export function vsRoutes(world: MeshWorld, vs: KubeObject, operation: string): Json[] {
+export function vsRoutes(world: MeshWorld, vs: KubeObject, operation: string, listenerPort: number): Json[] {
   const ns = vs.metadata.namespace ?? '';
   const out: Json[] = [];
   for (const http of list(rec(vs.spec).http).map(rec)) {
@@ -153,7 +157,7 @@ export function vsRoutes(world: MeshWorld, vs: KubeObject, operation: string): J
       out.push({
         ...(typeof http.name === 'string' ? { name: http.name } : {}),
         match: matchOf(m),
-        route: routeAction(world, http, ns),
+        route: routeAction(world, http, ns, listenerPort),
         metadata: { filter_metadata: { istio: { config: configPath('virtual-service', vs) } } },
         decorator: { operation },
       });

@@ -55,7 +55,7 @@ function sidecarRoutes(world: MeshWorld, proxy: ProxyRef, services: MeshService[
     const vhosts = svcs.map((svc) => {
       const vs = meshVirtualService(world, proxy.namespace, svc);
       const op = `${svc.host}:${port}/*`;
-      const routes = vs ? vsRoutes(world, vs, op) : [defaultRoute(svc, port)];
+      const routes = vs ? vsRoutes(world, vs, op, port) : [defaultRoute(svc, port)];
       return {
         name: `${svc.host}:${port}`,
         domains: domainsFor(svc, proxy.namespace),

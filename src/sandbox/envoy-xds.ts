@@ -60,6 +60,8 @@ export interface MeshWorld {
   gateways: KubeObject[];
   sidecars: KubeObject[];
   peerAuthentications: KubeObject[];
+  /** EndpointSlices: the endpoints of Services without a selector (default/kubernetes, the API server). */
+  endpointSlices?: KubeObject[];
   secret: (namespace: string, name: string) => KubeObject | undefined;
 }
 
@@ -142,7 +144,8 @@ export function isReady(pod: KubeObject): boolean {
 }
 
 export interface ClusterEndpoint {
-  pod: KubeObject;
+  /** The pod behind the endpoint; absent for an endpoint a Service without a selector lists (its EndpointSlice). */
+  pod?: KubeObject;
   address: string;
   port: number;
 }
@@ -177,7 +180,7 @@ export function serviceEndpoints(
   port: ServicePort,
   subset?: Labels,
 ): ClusterEndpoint[] {
-  if (!svc.selector) return [];
+  if (!svc.selector) return subset ? [] : sliceEndpoints(world, svc, port);
   return world.pods
     .filter((p) => p.metadata.namespace === svc.namespace && selects(svc.selector, p.metadata.labels))
     .filter((p) => !subset || selects(subset, p.metadata.labels))
@@ -190,10 +193,33 @@ export function serviceEndpoints(
     .sort((a, b) => a.address.localeCompare(b.address));
 }
 
+/**
+ * A Service without a selector: its endpoints are the ready ones of the EndpointSlices labelled with its name, as
+ * istiod's EndpointSlice controller reads them (the port matched by the Service port's name).
+ */
+function sliceEndpoints(world: MeshWorld, svc: MeshService, port: ServicePort): ClusterEndpoint[] {
+  const out: ClusterEndpoint[] = [];
+  for (const slice of world.endpointSlices ?? []) {
+    if (slice.metadata.namespace !== svc.namespace) continue;
+    if (slice.metadata.labels?.['kubernetes.io/service-name'] !== svc.name) continue;
+    const ports = list((slice as Json).ports).map(rec);
+    const matched = ports.find((p) => (p.name ?? '') === (port.name ?? ''));
+    if (!matched || typeof matched.port !== 'number') continue;
+    for (const ep of list((slice as Json).endpoints).map(rec)) {
+      if (rec(ep.conditions).ready === false) continue;
+      for (const address of list(ep.addresses)) out.push({ address: String(address), port: matched.port });
+    }
+  }
+  return out.sort((a, b) => a.address.localeCompare(b.address));
+}
+
 function serviceAccountsOf(eps: ClusterEndpoint[], trustDomain: string): string[] {
-  const ids = eps.map(
-    (e) =>
-      `spiffe://${trustDomain}/ns/${e.pod.metadata.namespace}/sa/${String(rec(e.pod.spec).serviceAccountName ?? 'default')}`,
+  const ids = eps.flatMap((e) =>
+    !e.pod
+      ? []
+      : [
+          `spiffe://${trustDomain}/ns/${e.pod.metadata.namespace}/sa/${String(rec(e.pod.spec).serviceAccountName ?? 'default')}`,
+        ],
   );
   return [...new Set(ids)].sort();
 }
@@ -333,6 +359,14 @@ export function loadAssignment(c: BuiltCluster): Json {
       load_balancing_weight: 1,
     });
   for (const e of c.endpoints ?? []) {
+    if (!e.pod) {
+      lbEndpoints.push({
+        endpoint: { address: { socket_address: { address: e.address, port_value: e.port } }, health_check_config: {} },
+        health_status: 'HEALTHY',
+        load_balancing_weight: 1,
+      });
+      continue;
+    }
     const labels = e.pod.metadata.labels ?? {};
     const workload = [
       labels['app.kubernetes.io/name'] ?? labels.app ?? '',

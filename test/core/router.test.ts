@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
+import { closest } from '../../src/args.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Router, commandTable } from '../../src/router.ts';
 import { defineCommand, namespaceArg, type AnyCommand, type Requester } from '../../src/command.ts';
@@ -89,6 +90,14 @@ describe('router', () => {
     expect(r.outcome).toBe('user_error');
     expect(r.rendered.blocks[0]).toMatchObject({ type: 'section' });
     expect(JSON.stringify(r.rendered.blocks)).toContain('Did you mean `config`');
+  });
+
+  it('offers no guess for a word far from every verb (a long verb is not "close" to anything)', async () => {
+    const r = await router().handle('frobnicate bookinfo', me);
+    expect(r.outcome).toBe('user_error');
+    expect(JSON.stringify(r.rendered.blocks)).not.toContain('Did you mean');
+    expect(closest('frobnicate', ['certificates', 'config', 'describe'])).toEqual([]);
+    expect(closest('certifcates', ['certificates', 'config'])).toEqual(['certificates']);
   });
 
   it('answers a bad namespace with the usage of that verb', async () => {

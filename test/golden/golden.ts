@@ -12,6 +12,9 @@
 //      the n-th to appear in an answer becomes n in 8 digits padded with zeros to 32 (`00000001000000000000000000000000`),
 //      so that its 8-character short form (`request 1a2b3c4d`) becomes `00000001`. Numbering restarts in each answer.
 //   3. The router's footer timing (`cluster *demo* · 0.3s`): wall-clock time, written `cluster *demo* · [elapsed]`.
+//   4. Key material the demo generates per run: a certificate's serial (`*Serial*` field) and SHA-256 fingerprints,
+//      written `[serial]` and `[fingerprint]`.
+//   5. UUIDs (Envoy's x-request-id in access-log lines): the n-th distinct one becomes 00000000-0000-4000-8000-<n>.
 //
 // Nothing else is touched: a change anywhere else in an answer shows up in the diff.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,6 +83,17 @@ export function goldenText(answer: GoldenAnswer, pods: Map<string, string>, requ
     json = json
       .replaceAll(id, placeholder)
       .replace(new RegExp(`\\b${id.slice(0, 8)}\\b`, 'g'), placeholder.slice(0, 8));
+  });
+  // Key material is generated per run (the demo's mesh CA and gateway certificates): certificate serials and
+  // SHA-256 fingerprints are placeholders.
+  json = json
+    .replace(/(\*Serial\*\\n`)[0-9a-fA-F:]+`/g, '$1[serial]`')
+    .replace(/SHA-256 `[0-9A-F]{2}(?::[0-9A-F]{2})+…?`/g, 'SHA-256 `[fingerprint]`');
+  // Envoy's x-request-id and other generated UUIDs (access-log lines): placeholders in order of appearance.
+  const uuids = new Map<string, string>();
+  json = json.replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, (id) => {
+    if (!uuids.has(id)) uuids.set(id, `00000000-0000-4000-8000-${String(uuids.size + 1).padStart(12, '0')}`);
+    return uuids.get(id)!;
   });
   return `${json}\n`;
 }

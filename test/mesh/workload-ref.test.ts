@@ -100,6 +100,45 @@ describe('resolveWorkload', () => {
     }
   });
 
+  it('nothing close: the Deployments of the namespace are listed, not offered as guesses', () => {
+    const err = catchError(() => resolveWorkload(snapshot, parseWorkloadRef('zzz -n bookinfo')));
+    expect(err).toBeInstanceOf(WorkloadNotFoundError);
+    expect((err as WorkloadNotFoundError).hint).toBe('Deployments in bookinfo: reviews-v1.bookinfo.');
+    const empty = catchError(() => resolveWorkload(snapshot, parseWorkloadRef('zzz -n nowhere')));
+    expect((empty as WorkloadNotFoundError).hint).toBe('Namespace nowhere has no pods or Deployments meshops can see.');
+  });
+
+  it("a Gateway's name: said so, with the gateway pods its selector picks in any namespace", () => {
+    const withGateway = new MeshSnapshot([
+      ...snapshot.list('Pod'),
+      pod('istio-system', 'istio-ingressgateway-5f6d7c8b9-abcde', { labels: { istio: 'ingressgateway' } }),
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'shop-gw', namespace: 'shop' },
+        spec: { selector: { istio: 'ingressgateway' }, servers: [] },
+      },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'orphan-gw', namespace: 'shop' },
+        spec: { selector: { istio: 'nosuchgateway' }, servers: [] },
+      },
+    ]);
+    const served = catchError(() =>
+      resolveWorkload(withGateway, parseWorkloadRef('shop-gw -n shop')),
+    ) as WorkloadNotFoundError;
+    expect(served.message).toBe(
+      'shop-gw is a Gateway in shop, not a workload: it is served by the pod labelled istio=ingressgateway.',
+    );
+    expect(served.suggestions).toEqual(['istio-ingressgateway-5f6d7c8b9-abcde.istio-system']);
+    const orphan = catchError(() =>
+      resolveWorkload(withGateway, parseWorkloadRef('orphan-gw -n shop')),
+    ) as WorkloadNotFoundError;
+    expect(orphan.message).toContain('no pod matches its selector istio=nosuchgateway');
+    expect(orphan.suggestions).toEqual([]);
+  });
+
   it('an unknown label lists the values that exist', () => {
     try {
       resolveWorkload(snapshot, parseWorkloadRef('app=review -n bookinfo'));
@@ -120,3 +159,12 @@ describe('resolveWorkload', () => {
     );
   });
 });
+
+function catchError(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}

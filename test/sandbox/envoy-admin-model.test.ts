@@ -170,6 +170,72 @@ describe('what a proxy sees', () => {
   });
 });
 
+describe('routes and endpoints as istiod builds them', () => {
+  type RouteDump = {
+    configs: Array<{
+      route_config: {
+        name: string;
+        virtual_hosts: Array<{
+          name: string;
+          routes: Array<{ route: { cluster?: string; weighted_clusters?: { clusters: Array<{ name: string }> } } }>;
+        }>;
+      };
+    }>;
+  };
+  const routeClusters = (pod: KubeObject, config: string, vhost: string) =>
+    (JSON.parse(ask(pod, '/config_dump?resource=dynamic_route_configs').body) as RouteDump).configs
+      .map((c) => c.route_config)
+      .find((r) => r.name === config)!
+      .virtual_hosts.find((v) => v.name === vhost)!
+      .routes.flatMap((r) =>
+        r.route.cluster ? [r.route.cluster] : (r.route.weighted_clusters?.clusters ?? []).map((c) => c.name),
+      );
+
+  it("a destination without a port, to a Service of several ports, takes the listener's port (GetDestinationCluster)", () => {
+    // VirtualService shop/cart routes to subsets v1/v2 without a port; Service cart has ports 8080 and 9090.
+    const clusters = routeClusters(podOf('bookinfo', 'productpage-'), '8080', 'cart.shop.svc.cluster.local:8080');
+    expect(clusters.length).toBeGreaterThan(0);
+    expect(clusters.filter((c) => !/^outbound\|8080\|v[12]\|cart\.shop\.svc\.cluster\.local$/.test(c))).toEqual([]);
+  });
+
+  it('a Service without a selector gets its endpoints from its EndpointSlices, ready ones only', () => {
+    const pp = podOf('bookinfo', 'productpage-');
+    const hostsOf = (name: string) =>
+      parseClusters(ask(pp, '/clusters?format=json').body)
+        .find((c) => c.name === name)
+        ?.hosts.map((h) => h.address);
+    // The API server's own Service, as every cluster has it.
+    expect(hostsOf('outbound|443||kubernetes.default.svc.cluster.local')).toEqual(['172.18.0.2:6443']);
+    sandbox.store.put({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'external-db', namespace: 'bookinfo' },
+      spec: { clusterIP: '10.96.0.99', ports: [{ name: 'tcp-db', port: 5432 }] },
+    });
+    sandbox.store.put({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'external-db-1',
+        namespace: 'bookinfo',
+        labels: { 'kubernetes.io/service-name': 'external-db' },
+      },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['192.0.2.10'], conditions: { ready: true } },
+        { addresses: ['192.0.2.11'], conditions: { ready: false } },
+      ],
+      ports: [{ name: 'tcp-db', port: 15432, protocol: 'TCP' }],
+    });
+    try {
+      expect(hostsOf('outbound|5432||external-db.bookinfo.svc.cluster.local')).toEqual(['192.0.2.10:15432']);
+    } finally {
+      sandbox.store.delete('EndpointSlice', 'bookinfo', 'external-db-1');
+      sandbox.store.delete('Service', 'bookinfo', 'external-db');
+    }
+  });
+});
+
 describe('identity and certificates', () => {
   it("the SPIFFE id follows the mesh config's trust domain", () => {
     const details = podOf('bookinfo', 'details-');

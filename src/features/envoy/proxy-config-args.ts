@@ -4,6 +4,7 @@
 // only on the views istioctl has it on, so a flag that would be ignored is refused with the ones that work.
 // istioctl's endpoint `--cluster` is `--envoy-cluster` here: `--cluster` picks meshops' Kubernetes cluster.
 import { z } from 'zod';
+import { closest } from '../../args.ts';
 import { type ArgSpec, namespaceArg } from '../../command.ts';
 import { UserError } from '../../errors.ts';
 import type { ProxyConfigView } from '../../envoy/admin-paths.ts';
@@ -82,11 +83,13 @@ const raw = z.object({
 
 export const pcArgsSchema = raw.transform((a) => {
   const view = VIEW_WORDS[a.view.toLowerCase()];
-  if (!view)
+  if (!view) {
+    const near = closest(a.view, [...new Set(Object.values(VIEW_WORDS))], 1);
     throw new UserError(
-      `\`${a.view}\` is not a proxy-config view.`,
+      `\`${a.view}\` is not a proxy-config view.${near.length ? ` Did you mean \`${near[0]}\`?` : ''}`,
       `Use one of clusters (c), listeners (l), routes (r), endpoints (ep), bootstrap (b), secrets (s), all (a): e.g. \`/mesh pc clusters <pod>.<namespace>\``,
     );
+  }
   if (a.words.length === 0)
     throw new UserError(
       `Which proxy? Give a pod, a Deployment or a label after \`${view}\`.`,

@@ -10,7 +10,14 @@ import { ProxyConfigError } from '../../envoy/proxy-config/index.ts';
 import { PortForwardError } from '../../kube/port-forward.ts';
 import { findProxyContainer } from '../../mesh/sidecar-proxy.ts';
 import { MeshSnapshot } from '../../mesh/snapshot.ts';
-import { resolveWorkload, type WorkloadRef } from '../../mesh/workload-ref.ts';
+import {
+  gatewaySelector,
+  gatewayServingPods,
+  type ResolvedWorkload,
+  resolveWorkload,
+  WorkloadNotFoundError,
+  type WorkloadRef,
+} from '../../mesh/workload-ref.ts';
 
 export interface ProxyTarget {
   namespace: string;
@@ -48,7 +55,14 @@ export async function resolveProxy(kube: KubeClient, ref: WorkloadRef): Promise<
     kube.list('Pod', namespace ? { namespace } : {}),
     ref.kind === 'label' ? Promise.resolve([]) : kube.list('Deployment', namespace ? { namespace } : {}),
   ]);
-  const resolved = resolveWorkload(new MeshSnapshot([...pods, ...deployments]), ref);
+  let resolved: ResolvedWorkload;
+  try {
+    resolved = resolveWorkload(new MeshSnapshot([...pods, ...deployments]), ref);
+  } catch (err) {
+    const viaGateway = err instanceof WorkloadNotFoundError ? await gatewayWorkload(kube, ref) : undefined;
+    if (!viaGateway) throw err;
+    resolved = viaGateway;
+  }
   const withEnvoy = resolved.pods.filter((p) => findProxyContainer(p) || isGateway(p));
   if (withEnvoy.length === 0) {
     const first = resolved.pods[0];
@@ -76,10 +90,42 @@ export async function resolveProxy(kube: KubeClient, ref: WorkloadRef): Promise<
   };
 }
 
+/**
+ * `certs checkout-gateway -n checkout`: a name that is no pod or Deployment but an Istio Gateway is answered from
+ * the gateway pods serving it (its selector, in any namespace). Undefined when there is no such Gateway or no
+ * pod serves it (the not-found error then stands, with a word on the Gateway from resolveWorkload's snapshot).
+ */
+async function gatewayWorkload(kube: KubeClient, ref: WorkloadRef): Promise<ResolvedWorkload | undefined> {
+  if ((ref.kind !== 'any' && ref.kind !== 'deployment') || !ref.namespace) return undefined;
+  const name = ref.name;
+  const gw = (await kube.list('Gateway', { namespace: ref.namespace }).catch(() => [])).find(
+    (g) => g.metadata.name === name,
+  );
+  if (!gw) return undefined;
+  const serving = gatewayServingPods(gw, await kube.list('Pod', {}));
+  if (serving.length === 0) {
+    const { shown } = gatewaySelector(gw);
+    throw new UserError(
+      `${name} is a Gateway in ${ref.namespace}, and no pod matches its selector${shown ? ` ${shown}` : ''}: no gateway serves it.`,
+      'Check that the ingress gateway is installed and its pods carry those labels: `kubectl get pods -A -l ' +
+        (shown || '<selector>') +
+        '`',
+    );
+  }
+  const { shown } = gatewaySelector(gw);
+  return {
+    namespace: serving[0]!.metadata.namespace ?? ref.namespace,
+    pods: serving,
+    via: `Gateway ${ref.namespace}/${name} (served by ${serving.length === 1 ? 'the pod' : `${serving.length} pods`} labelled ${shown})`,
+  };
+}
+
 /** "from pod reviews-v1-abc (one of 3 pods of Deployment bookinfo/reviews-v1)" — said in every answer. */
 export function targetLine(t: ProxyTarget): string {
   const own = `pod \`${t.namespace}/${t.pod}\``;
-  if (t.others.length === 0) return `${t.role === 'gateway' ? 'gateway ' : ''}${own}`;
+  const forGateway = t.via.startsWith('Gateway ') ? ` (for ${t.via.replace(/ \(.*$/, '')})` : '';
+  if (t.others.length === 0) return `${t.role === 'gateway' ? 'gateway ' : ''}${own}${forGateway}`;
+  if (forGateway) return `gateway ${own}, one of ${t.others.length + 1} pods serving ${t.via.replace(/ \(.*$/, '')}`;
   return `${own}, one of ${t.others.length + 1} pods of ${t.via.replace(/ \(\d+ pods?\)$/, '')}`;
 }
 
