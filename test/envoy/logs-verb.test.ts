@@ -270,6 +270,28 @@ describe('/mesh logs <workload>', () => {
     expect((await ask('logs app=reviews -n bookinfo')).out).not.toContain('*Here:*');
   });
 
+  it('counts each failed request once in the headline: flags written together are one cause', async () => {
+    const [pod] = podsOf('productpage-v1');
+    const retried = {
+      path: '/ledger',
+      response_code: 503,
+      response_flags: 'URX,UF',
+      response_code_details: 'upstream_reset_before_response_started{remote_connection_failure}',
+      duration: 40,
+      upstream_cluster: 'outbound|9080||legacy.bookinfo.svc.cluster.local',
+    };
+    sb.setPodLogs('bookinfo', pod as string, 'istio-proxy', [
+      line('TEXT', retried),
+      line('TEXT', retried),
+      line('TEXT', { ...retried, response_flags: 'UH', response_code_details: 'no_healthy_upstream' }),
+    ]);
+    const r = await ask('logs productpage-v1 -n bookinfo');
+    expect(r.rendered.text).toMatch(/^3 of 3 requests .* failed: 2 × URX,UF \(.*\), 1 × UH \(/);
+    // The per-flag explanations still count each flag.
+    expect(r.out).toContain('*UF* (UpstreamConnectionFailure) ×2');
+    expect(r.out).toContain('*URX* (UpstreamRetryLimitExceeded) ×2');
+  });
+
   it('says what the bounds cut', async () => {
     const [pod] = podsOf('details-v1');
     const lines = Array.from({ length: 2100 }, (_, i) =>

@@ -248,10 +248,22 @@ function lead(r: ProxyLogsReport, s: LogSummary, window: string): { text: string
       icon: ':white_check_mark:',
       text: `No failures in ${countRequests(r.matched.length, s.byCode, filtered ? 'matching request' : 'request')} from ${where}.`,
     };
-  const causes = s.flags
-    .filter((f) => f.count > 0)
+  // One count per request: flags Envoy wrote together (URX,UF: the connection failed and the retries ran out) are
+  // one cause, so the counts add up to the failures.
+  const combos = new Map<string, number>();
+  for (const { entry: e } of r.matched)
+    if (isFailure(e) && e.responseFlags.length > 0)
+      combos.set(e.responseFlags.join(','), (combos.get(e.responseFlags.join(',')) ?? 0) + 1);
+  const causes = [...combos]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, 3)
-    .map((f) => `${f.count} × ${f.flag}${f.known ? ` (${f.known.envoy.replace(/ \(\d+\)$/, '')})` : ''}`);
+    .map(([flags, n]) => {
+      const words = flags
+        .split(',')
+        .map((f) => responseFlag(f)?.envoy.replace(/ \(\d+\)$/, ''))
+        .filter((w): w is string => w !== undefined);
+      return `${n} × ${flags}${words.length ? ` (${words.join('; ')})` : ''}`;
+    });
   return {
     icon: ':rotating_light:',
     text: `${s.failed} of ${total} from ${where} failed${causes.length ? `: ${causes.join(', ')}` : ''}.`,
