@@ -6,6 +6,7 @@ import { demoMeshObjects } from '../sandbox/demo/demo-mesh.ts';
 import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../sandbox/demo/mtls-demo.ts';
 import { checkoutDemoObjects } from '../sandbox/demo/checkout-demo.ts';
+import { gotchasDemoObjects } from '../sandbox/demo/gotchas-demo.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { EnvoyAdminFleet } from '../sandbox/envoy-admin.ts';
 
@@ -82,13 +83,15 @@ export async function startDemoSandbox(
   // The bot's own namespace (MESHOPS_NAMESPACE's default) holds approval requests and leases.
   const botNamespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshops' } };
   // Beside bookinfo: `shop` (ready for STRICT mTLS), `legacy` (a plaintext caller without a sidecar) and
-  // `checkout` (503 UH and UF, and a gateway certificate that expires 5 days after the demo's clock).
+  // `checkout` (503 UH and UF, and a gateway certificate that expires 5 days after the demo's clock), and the
+  // gotcha namespaces media, billing, accounts (sidecar OOM, startup race, probes vs AuthorizationPolicy) and catalog.
   const sandbox = await startSandbox({
     seed: [
       botNamespace,
       ...demoMeshObjects(),
       ...mtlsDemoObjects(),
       ...checkoutDemoObjects((sandboxOptions.now ?? (() => new Date()))()),
+      ...gotchasDemoObjects(),
     ],
     ...sandboxOptions,
   });

@@ -2,6 +2,8 @@
 // start (Pending while their containers are created, then Running with a pod IP), or keep failing
 // when the template says `sandbox.meshops.dev/fail-start: <reason>` (CrashLoopBackOff pods restart
 // every few ticks); graceful deletes finish after the controllers' lag. With no node it does nothing.
+// Running pods' readiness probes are judged each tick (kubelet-probes.ts), and the template's
+// `sandbox.meshops.dev/restarts.<container>` gives a container a restart history (kubelet-faults.ts).
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../kube/objects.ts';
 import {
@@ -11,21 +13,25 @@ import {
   type Obj,
   type PodStatus,
 } from './controller-context.ts';
+import { historyEvents, withHistory } from './kubelet-faults.ts';
+import { ReadinessProber } from './kubelet-probes.ts';
 import { clone } from './patch.ts';
 
 export const FAIL_START_ANNOTATION = 'sandbox.meshops.dev/fail-start';
 const HOST_IP = '172.18.0.2';
 
-type Container = { name: string; image?: string };
+type Container = { name: string; image?: string; resources?: { limits?: { memory?: string } } };
 
 export class Kubelet {
   private readonly ctx: ControllerContext;
   private ipCounter = 10;
   /** When the kubelet first saw each pod marked for graceful deletion, by uid. */
   private readonly terminatingSince = new Map<string, number>();
+  private readonly prober: ReadinessProber;
 
   constructor(ctx: ControllerContext) {
     this.ctx = ctx;
+    this.prober = new ReadinessProber(ctx);
   }
 
   private allocateIp(): string {
@@ -49,6 +55,7 @@ export class Kubelet {
         // A graceful delete: the kubelet stops the containers, then removes the pod for good.
         if (this.ctx.lagged(this.terminatingSince, pod.metadata.uid as string)) {
           this.terminatingSince.delete(pod.metadata.uid as string);
+          this.prober.forget(pod.metadata.uid as string);
           this.ctx.store.remove(podrt, pod.metadata.namespace, pod.metadata.name);
           this.ctx.opts.logs?.forgetPod(pod.metadata.namespace as string, pod.metadata.name);
         }
@@ -117,6 +124,7 @@ export class Kubelet {
         continue;
       }
       if (failReason === 'CrashLoopBackOff') this.crashLoop(pod);
+      else if (!failReason) this.prober.probe(pod);
     }
   }
 
@@ -154,7 +162,8 @@ export class Kubelet {
     const failing = (name: string) => failReason !== undefined && name !== 'istio-proxy';
     const containers = spec.containers ?? [];
     const statuses = containers.map((c) => {
-      if (!failing(c.name)) return this.containerStatus(c, { running: { startedAt: now } }, true, 0);
+      if (!failing(c.name))
+        return withHistory(pod, this.containerStatus(c, { running: { startedAt: now } }, true, 0), now);
       if (failReason === 'CrashLoopBackOff') {
         return this.containerStatus(
           c,
@@ -223,6 +232,7 @@ export class Kubelet {
       this.ctx.event(next, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet');
       this.ctx.event(next, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet');
     }
+    historyEvents(this.ctx, next, containers);
     if (failReason) {
       const app = containers.find((c) => failing(c.name));
       const msg =

@@ -4,6 +4,7 @@
 // `istio-sidecar-injector` ConfigMap's `values` (global.hub/tag), so a scenario can "upgrade" istiod
 // and see old pods keep the old proxy until restarted.
 import type { KubeObject } from '../kube/objects.ts';
+import { holdsApplication, proxyResources, rewriteAppProbes, rewritesProbes } from './injection-options.ts';
 import type { Admission, SandboxStore } from './store.ts';
 
 export const DEFAULT_PROXY_IMAGE = 'docker.io/istio/proxyv2:1.24.2';
@@ -94,7 +95,7 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
       '15090,15021,15020',
       '--log_output_level=default:info',
     ],
-    resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+    resources: proxyResources(pod.metadata.annotations),
     securityContext: {
       ...securityContext,
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
@@ -155,7 +156,7 @@ export function sidecarContainers(pod: KubeObject, image: string): { init: Obj; 
       successThreshold: 1,
       timeoutSeconds: 3,
     },
-    resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+    resources: proxyResources(pod.metadata.annotations),
     securityContext,
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
@@ -209,8 +210,17 @@ export const injectSidecar: Admission = (rt, pod, old, store) => {
   if (!wanted) return;
   const { init, proxy, volumes } = sidecarContainers(pod, currentProxyImage(store));
   const appContainer = String(containers[0]?.name ?? '');
+  const apps = containers.map((c) => structuredClone(c));
+  // Probe rewrite (on by default): the kubelet's probes go to pilot-agent on 15020, which calls the app itself.
+  if (rewritesProbes(pod, store)) {
+    (proxy.env as Obj[]).push(env('ISTIO_KUBE_APP_PROBERS', rewriteAppProbes(apps)));
+  }
   spec.initContainers = [...initContainers, init];
-  spec.containers = [...containers, proxy];
+  // holdApplicationUntilProxyStarts: istio-proxy first, and its postStart blocks the next container until Envoy is ready.
+  if (holdsApplication(pod, store)) {
+    proxy.lifecycle = { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
+    spec.containers = [proxy, ...apps];
+  } else spec.containers = [...apps, proxy];
   spec.volumes = [...((spec.volumes as Obj[] | undefined) ?? []), ...volumes];
   const labels = pod.metadata.labels ?? {};
   pod.metadata.labels = {

@@ -143,7 +143,9 @@ describe('a namespace that does not exist', () => {
     const r = await ask(text);
     expect(r.outcome).toBe('user_error');
     expect(words(r)).toContain('There is no namespace `nope` in this cluster.');
-    expect(words(r)).toMatch(/Namespaces: `bookinfo`, `checkout`, `default`, `istio-system`.*`shop`/);
+    expect(words(r)).toMatch(
+      /Namespaces: `accounts`, `billing`, `bookinfo`, `catalog`, `checkout`, `default`, `istio-system`.*`media`.*`shop`/,
+    );
   });
 
   it('every command that takes a namespace is among those asked', () => {
