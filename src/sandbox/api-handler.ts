@@ -14,6 +14,7 @@ import { createObject, patchObject, updateObject } from './api-writes.ts';
 import type { Identity } from './auth.ts';
 import { isBuiltinGroup } from './discovery.ts';
 import { negotiateOutput, recordOutput } from './negotiation.ts';
+import { METRICS_GROUP, metricsRequest } from './pod-metrics.ts';
 import type { ResourceType } from './resource-types.ts';
 import type { SandboxStore } from './store.ts';
 
@@ -84,6 +85,7 @@ export class ApiHandler {
       if (method !== 'POST') throw methodNotAllowed();
       return accessReview(this.ctx, req, res, rt, p, who);
     }
+    if (rt.group === METRICS_GROUP) return metricsRequest(this.ctx, res, rt, p, verb, params);
     if (p.subresource === 'log') return podLog(this.ctx, res, rt, p, params);
     if (p.subresource === 'proxy') return proxy(this.ctx, req, res, rt, p);
     if (p.subresource === 'portforward' || p.subresource === 'attach' || p.subresource === 'exec')

@@ -42,6 +42,7 @@ export const BUILTIN_GROUP_VERSIONS: Record<string, string[]> = {
   'discovery.k8s.io': ['v1', 'v1beta1'],
   'events.k8s.io': ['v1', 'v1beta1'],
   'flowcontrol.apiserver.k8s.io': ['v1beta2', 'v1beta1'],
+  'metrics.k8s.io': ['v1beta1'],
   'networking.k8s.io': ['v1'],
   'node.k8s.io': ['v1', 'v1beta1'],
   policy: ['v1', 'v1beta1'],
@@ -146,6 +147,11 @@ const CATALOG: Record<string, Record<string, [string, Entry]>> = {
   'flowcontrol.apiserver.k8s.io': {
     flowschemas: ['FlowSchema', { cluster: true, sub: ['status'], gen: true }],
     prioritylevelconfigurations: ['PriorityLevelConfiguration', { cluster: true, sub: ['status'], gen: true }],
+  },
+  // metrics-server's aggregated API: read-only, computed per request from the pods (pod-metrics.ts).
+  'metrics.k8s.io': {
+    nodes: ['NodeMetrics', { cluster: true, verbs: ['get', 'list'], virtual: true }],
+    pods: ['PodMetrics', { verbs: ['get', 'list'], virtual: true }],
   },
   'networking.k8s.io': {
     ingressclasses: ['IngressClass', { cluster: true, gen: true }],

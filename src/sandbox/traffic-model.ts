@@ -23,6 +23,7 @@ import {
   podRef,
   type ServiceShape,
 } from './traffic-pods.ts';
+import { KubeletProbeTraffic } from './traffic-probes.ts';
 import { type Flow, judgeRequest, type RequestInput } from './traffic-requests.ts';
 import {
   DEFAULT_RETRIES,
@@ -65,6 +66,8 @@ export class TrafficModel {
   private readonly logs = new Map<string, string[]>();
   private readonly registered = new Set<string>();
   private readonly envoy = new EnvoyCounters();
+  /** The kubelet's probes that go through a sidecar (probe rewrite off) leave lines in its log too. */
+  private readonly probes: KubeletProbeTraffic;
   /** Requests sent so far per flow (by index in options.flows): weighted routes spread by it. */
   private readonly flowRequests: number[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -76,6 +79,7 @@ export class TrafficModel {
     this.sandbox = sandbox;
     this.options = options;
     this.now = options.now ?? (() => new Date());
+    this.probes = new KubeletProbeTraffic(sandbox.store);
     for (const p of sandbox.store.list('Pod')) this.serve(p);
     // Pods come and go with rollouts: each new sidecar gets its metrics endpoint.
     this.unsubscribe = sandbox.store.subscribe((e) => {
@@ -216,6 +220,13 @@ export class TrafficModel {
         for (const s of traces.stats) this.envoy.add(s);
       }
     }
+    const at = this.now();
+    const probed = this.probes.traces(at, enc);
+    for (const l of probed.logs) {
+      this.log(l.pod, l.container, l.line, at);
+      touched.add(`${l.pod.ns}/${l.pod.name}/${l.container}`);
+    }
+    for (const c of probed.requests) this.count(c.pod, 'istio_requests_total', c.labels);
     for (const key of touched) {
       const [ns, pod, container] = key.split('/') as [string, string, string];
       this.sandbox.setPodLogs(ns, pod, container, this.logs.get(key) ?? []);
