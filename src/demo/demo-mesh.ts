@@ -93,6 +93,8 @@ export async function startDemoSandbox(
       ...checkoutDemoObjects((sandboxOptions.now ?? (() => new Date()))()),
       ...gotchasDemoObjects(),
     ],
+    // metrics-server is installed: PodMetrics for the sidecar-resources diagnostic and `kubectl top`.
+    metricsServer: true,
     ...sandboxOptions,
   });
   sandbox.settle();

@@ -42,7 +42,6 @@ export const BUILTIN_GROUP_VERSIONS: Record<string, string[]> = {
   'discovery.k8s.io': ['v1', 'v1beta1'],
   'events.k8s.io': ['v1', 'v1beta1'],
   'flowcontrol.apiserver.k8s.io': ['v1beta2', 'v1beta1'],
-  'metrics.k8s.io': ['v1beta1'],
   'networking.k8s.io': ['v1'],
   'node.k8s.io': ['v1', 'v1beta1'],
   policy: ['v1', 'v1beta1'],
@@ -148,11 +147,6 @@ const CATALOG: Record<string, Record<string, [string, Entry]>> = {
     flowschemas: ['FlowSchema', { cluster: true, sub: ['status'], gen: true }],
     prioritylevelconfigurations: ['PriorityLevelConfiguration', { cluster: true, sub: ['status'], gen: true }],
   },
-  // metrics-server's aggregated API: read-only, computed per request from the pods (pod-metrics.ts).
-  'metrics.k8s.io': {
-    nodes: ['NodeMetrics', { cluster: true, verbs: ['get', 'list'], virtual: true }],
-    pods: ['PodMetrics', { verbs: ['get', 'list'], virtual: true }],
-  },
   'networking.k8s.io': {
     ingressclasses: ['IngressClass', { cluster: true, gen: true }],
     ingresses: ['Ingress', { short: ['ing'], sub: ['status'], gen: true }],
@@ -183,7 +177,8 @@ const CATALOG: Record<string, Record<string, [string, Entry]>> = {
   },
 };
 
-const VIRTUAL = new Set<string>();
+// metrics-server's aggregated API (pod-metrics.ts), registered only when the sandbox serves it: computed, no storage.
+const VIRTUAL = new Set<string>(['metrics.k8s.io/pods', 'metrics.k8s.io/nodes']);
 for (const [group, resources] of Object.entries(CATALOG)) {
   for (const [plural, [, e]] of Object.entries(resources)) if (e.virtual) VIRTUAL.add(`${group}/${plural}`);
 }

@@ -1,6 +1,8 @@
 // metrics.k8s.io/v1beta1 as metrics-server serves it: PodMetrics (namespaced, `pods`) and NodeMetrics
 // (cluster, `nodes`), read-only (get and list, with label and field selectors; anything else 405),
 // computed at each request from the pods as they are, never stored (no resourceVersion, no watch).
+// Served only when the sandbox is started with `metricsServer: true` (the demo does), as a cluster
+// serves it only with metrics-server installed.
 // A pod has metrics once it runs and every container has started; usage is the pod template's
 // sandbox-only knob `sandbox.meshops.dev/usage.<container>: "cpu=<quantity> memory=<quantity>"`, else
 // a small idle figure (istio-proxy 4m / 41Mi, other containers 2m / 24Mi). CPU is written in nanocores
@@ -19,6 +21,30 @@ export const METRICS_GROUP = 'metrics.k8s.io';
 export const USAGE_ANNOTATION_PREFIX = 'sandbox.meshops.dev/usage.';
 const API_VERSION = 'metrics.k8s.io/v1beta1';
 const WINDOW = '15s';
+
+function metricsType(kind: string, plural: string, namespaced: boolean): ResourceType {
+  return {
+    group: METRICS_GROUP,
+    versions: ['v1beta1'],
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    singular: '',
+    shortNames: [],
+    categories: [],
+    namespaced,
+    verbs: ['get', 'list'],
+    subresources: [],
+    custom: false,
+    generation: false,
+  };
+}
+
+/** The two resources metrics-server registers, as its discovery document lists them. */
+export const METRICS_RESOURCE_TYPES: readonly ResourceType[] = [
+  metricsType('NodeMetrics', 'nodes', false),
+  metricsType('PodMetrics', 'pods', true),
+];
 
 const IDLE: Record<string, { cpu: string; memory: string }> = {
   'istio-proxy': { cpu: '4m', memory: '41Mi' },

@@ -37,6 +37,8 @@ export interface SandboxOptions {
    * never ready), so logs answer 204 and rollouts stall; the Deployment/ReplicaSet controllers still run.
    */
   nodes?: boolean;
+  /** Serve metrics.k8s.io (PodMetrics, NodeMetrics; pod-metrics.ts), as with metrics-server installed; default false. */
+  metricsServer?: boolean;
 }
 
 export interface RequestRecord {

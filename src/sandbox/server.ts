@@ -12,6 +12,7 @@ import { ApiError, forbidden, internalError, notFound, pathNotFound, plainNotFou
 import { ApiHandler, authorized, parseResourcePath, sendError } from './api-handler.ts';
 import { ADMIN_USER, TokenBook } from './auth.ts';
 import { withBuiltinCatalog } from './builtin-catalog.ts';
+import { METRICS_RESOURCE_TYPES } from './pod-metrics.ts';
 import { bootstrapObjects } from './cluster-bootstrap.ts';
 import { Controllers } from './controllers.ts';
 import { schemaListTypes, schemaOf } from './cr-schema.ts';
@@ -51,6 +52,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const registry = new ResourceRegistry(withBuiltinCatalog(builtinResourceTypes()));
   const istioRows = opts.istioCrds === false ? [] : ISTIO_CRDS;
   for (const row of istioRows) registry.add(resourceTypeFromCrdRow(row));
+  if (opts.metricsServer && opts.nodes !== false) for (const t of METRICS_RESOURCE_TYPES) registry.add({ ...t });
   const store = new SandboxStore({
     registry,
     now,
