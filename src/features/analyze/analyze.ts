@@ -6,11 +6,18 @@ import { defineCommand, namespaceArg } from '../../command.ts';
 import { UserError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type IstioctlResult, istioctlAnalyze } from '../../istio/istioctl.ts';
-import { analysisInputs, runAnalysis } from '../../mesh/analyzers/index.ts';
-import { type AnalyzeReport, mergeMessages, notCheckedOf, renderAnalyzeReport } from '../../mesh/analyze-report.ts';
+import { analysisInputs, compareMessages, runAnalysis } from '../../mesh/analyzers/index.ts';
+import {
+  type AnalyzeReport,
+  type NotChecked,
+  mergeMessages,
+  notCheckedOf,
+  renderAnalyzeReport,
+} from '../../mesh/analyze-report.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { type Rendered, section } from '../../blocks/block-kit.ts';
+import { SECRET_ANALYZER, checkLiveGatewayCredentials } from './gateway-credentials.ts';
 
 /** The paste modal's identifiers, shared with the Slack front door that opens it. */
 export const PASTE_CALLBACK_ID = 'meshops:analyze-paste';
@@ -40,6 +47,8 @@ export interface LiveAnalysisOptions {
   istioctlBinary?: string;
   /** Pasted objects, analyzed as if applied on top of the cluster. */
   overlay?: KubeObject[];
+  /** The clock certificates are judged at (the command's `now`); default the real time. */
+  now?: Date;
 }
 
 export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions): Promise<AnalyzeReport> {
@@ -59,6 +68,17 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
   const inScope = (namespace: string | undefined, resource: string) =>
     !ns || namespace === ns || resource === `Namespace ${ns}`;
   const analysis = runAnalysis(snapshot);
+  // Secrets are not read: gateway.SecretAnalyzer's questions go to what the gateways' Envoy loaded instead.
+  const secretsSkipped = analysis.skipped.find(
+    (s) => s.analyzer === SECRET_ANALYZER && s.missing.every((m) => m.reason === 'not-read'),
+  );
+  const live = secretsSkipped
+    ? await checkLiveGatewayCredentials(kube, snapshot, { namespace: ns, now: options.now ?? new Date() })
+    : undefined;
+  if (live) {
+    analysis.skipped = analysis.skipped.filter((s) => s !== secretsSkipped);
+    analysis.messages = [...analysis.messages, ...live.messages].sort(compareMessages);
+  }
   const ours = analysis.messages.filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));
   const theirs = istioctl?.status === 'ok' ? istioctl.messages : [];
   const messages = mergeMessages(ours, theirs).filter((m) => inScope(m.namespace, m.resource));
@@ -75,13 +95,17 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
     scope,
     objectsAnalyzed,
     messages,
-    notChecked: notCheckedOf(analysis),
+    notChecked: withLines(notCheckedOf(analysis), live?.lines ?? []),
     istioctl: istioctl && {
       status: istioctl.status,
       reason: 'reason' in istioctl ? istioctl.reason : undefined,
       count: istioctl.status === 'ok' ? istioctl.messages.length : undefined,
     },
   };
+}
+
+function withLines(n: NotChecked, lines: readonly string[]): NotChecked {
+  return lines.length ? { ...n, partial: [...n.partial, ...lines] } : n;
 }
 
 export default defineCommand({
@@ -103,7 +127,7 @@ export default defineCommand({
   permission: 'read',
   // --paste only opens a form (within the 3 s a trigger_id lives): no "working…" message first.
   touchesCluster: (args) => !args.paste,
-  async run({ args, kube, services }): Promise<AnalyzeResult> {
+  async run({ args, kube, services, now }): Promise<AnalyzeResult> {
     if (args.all && args.namespace)
       throw new UserError(
         'Give a namespace or `--all`, not both.',
@@ -115,6 +139,7 @@ export default defineCommand({
       all: args.all,
       useIstioctl: args.istioctl,
       istioctlBinary: services.settings?.istioctl,
+      now: now(),
     });
     return { kind: 'report', report };
   },
