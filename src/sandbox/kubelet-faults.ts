@@ -10,6 +10,9 @@ import { type ContainerStatus, type ControllerContext, NODE_NAME } from './contr
 
 export const RESTARTS_ANNOTATION_PREFIX = 'sandbox.meshops.dev/restarts.';
 
+/** Process ids for the kernel's OOM messages: one per kill the node has seen. */
+let nextPid = 4100;
+
 export interface RestartHistory {
   count: number;
   reason: string;
@@ -77,7 +80,6 @@ export function historyEvents(
   containers: { name: string; resources?: { limits?: { memory?: string } } }[],
 ): void {
   const node = ctx.store.peek(ctx.rt('nodes'), undefined, NODE_NAME);
-  let pid = 4100;
   for (const c of containers) {
     const h = restartHistory(pod, c.name);
     if (!h || h.count === 0) continue;
@@ -96,7 +98,7 @@ export function historyEvents(
     countedEvent(ctx, node, {
       type: 'Warning',
       reason: 'OOMKilling',
-      message: `Memory cgroup out of memory: Killed process ${pid++} (${process}) total-vm:1418544kB, anon-rss:${rssKb}kB, file-rss:0kB, shmem-rss:0kB, UID:${c.name === 'istio-proxy' ? 1337 : 1000} pgtables:1024kB oom_score_adj:${c.name === 'istio-proxy' ? 999 : 984}`,
+      message: `Memory cgroup out of memory: Killed process ${nextPid++} (${process}) total-vm:1418544kB, anon-rss:${rssKb}kB, file-rss:0kB, shmem-rss:0kB, UID:${c.name === 'istio-proxy' ? 1337 : 1000} pgtables:1024kB oom_score_adj:${c.name === 'istio-proxy' ? 999 : 984}`,
       component: 'kernel-monitor',
       count: h.count,
     });
