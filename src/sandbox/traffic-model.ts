@@ -70,6 +70,12 @@ export class TrafficModel {
   private readonly probes: KubeletProbeTraffic;
   /** Requests sent so far per flow (by index in options.flows): weighted routes spread by it. */
   private readonly flowRequests: number[] = [];
+  /**
+   * Requests each caller sidecar has sent to each cluster: its load balancer takes the cluster's Ready
+   * endpoints in turn (a deterministic stand-in for Istio's default LEAST_REQUEST, which spreads evenly over
+   * hosts with equal load), so every endpoint gets its share whatever the flows' pace.
+   */
+  private readonly picks = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private port = 40000;
@@ -284,7 +290,10 @@ export class TrafficModel {
       selector = { ...selector, ...found.labels };
     }
     const dests = this.readyPods(target.namespace, selector);
-    const dest = dests.length > 0 ? dests[(this.ticks + index) % dests.length] : undefined;
+    const lb = `${caller.ns}/${caller.name} ${port}|${subset ?? ''}|${decision.destination.host}`;
+    const turn = this.picks.get(lb) ?? 0;
+    if (dests.length > 0) this.picks.set(lb, turn + 1);
+    const dest = dests.length > 0 ? dests[turn % dests.length] : undefined;
     const svcPort = svcSpec.ports?.find((p) => p.port === port);
     const targetPort = (dest && svcPort && containerPortFor(dest.pod, svcPort)) || port;
     return { ...base, dest, targetPort };
