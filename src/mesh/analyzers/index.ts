@@ -30,6 +30,7 @@ import { deprecationAnalyzer } from './deprecation/deprecation.ts';
 import { blockedCidrsAnalyzer } from './authz/blocked-cidrs.ts';
 import { jwtClaimRouteAnalyzer } from './virtualservice/jwt-claim-routes.ts';
 import { gatewayApiCrdVersionAnalyzer } from './k8sgateway/crd-versions.ts';
+import { gatewayApiVersionAnalyzer } from './k8sgateway/api-versions.ts';
 import { injectionAnalyzer } from './injection/injection.ts';
 import { injectionImageAnalyzer } from './injection/images.ts';
 import { imageAutoAnalyzer } from './injection/image-auto.ts';
@@ -84,6 +85,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   blockedCidrsAnalyzer,
   jwtClaimRouteAnalyzer,
   gatewayApiCrdVersionAnalyzer,
+  gatewayApiVersionAnalyzer,
   injectionAnalyzer,
   injectionImageAnalyzer,
   imageAutoAnalyzer,
