@@ -96,7 +96,10 @@ export function judgeRequest(r: RequestInput): RequestTraces {
     return traces;
   };
   if (caller.sidecar && r.outcome === 'no_route') return local(noRoute(side));
-  if (caller.sidecar && r.outcome === 'no_cluster') return local(noCluster(side));
+  // No cluster, so no cluster metadata: Istio's stats filter names the destination service from the request's
+  // host header (its outbound default), i.e. the service asked for, not the host the route named.
+  if (caller.sidecar && r.outcome === 'no_cluster')
+    return local(noCluster({ ...side, target: { service: flow.to.service, namespace: flow.to.namespace } }));
   const dest = r.dest;
   if (!dest) return caller.sidecar ? local(noHealthyUpstream(side, cluster)) : traces;
   const mode = peerModeFor(
