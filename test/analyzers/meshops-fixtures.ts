@@ -58,6 +58,21 @@ export const racingPod = pod(
   },
 );
 
+/** The same timing, but the app was killed for its own memory (OOMKilled, 137): not the race. */
+export const appOomPod = pod(
+  'checkout-oom',
+  { containers: [{ name: 'app', image: 'shop/checkout:1' }, proxy()] },
+  {
+    containerStatuses: [
+      running('app', 20, {
+        restartCount: 1,
+        lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, startedAt: at(1), finishedAt: at(4) } },
+      }),
+      running('istio-proxy', 0),
+    ],
+  },
+);
+
 /** The same failure, but the pod asks for holdApplicationUntilProxyStarts: no race to report. */
 export const heldPod = pod(
   'checkout-held',

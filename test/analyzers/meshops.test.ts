@@ -13,6 +13,7 @@ import {
   meshopsFixtures,
   nativeSidecarPod,
   oomPod,
+  appOomPod,
   probedPod,
   racingPod,
   shopNamespace,
@@ -37,7 +38,10 @@ describe('meshops.SidecarOOMAnalyzer (MSH0001)', () => {
 
 describe('meshops.StartupRaceAnalyzer (MSH0002)', () => {
   it('reports an app that failed at start-up while its sidecar was starting, unless something holds it', () => {
-    const ms = run([shopNamespace, racingPod, heldPod, nativeSidecarPod, oomPod], 'meshops.StartupRaceAnalyzer');
+    const ms = run(
+      [shopNamespace, racingPod, heldPod, nativeSidecarPod, oomPod, appOomPod],
+      'meshops.StartupRaceAnalyzer',
+    );
     expect(pairs(ms)).toEqual(['MSH0002 Pod shop/checkout']);
     expect(ms[0]?.text).toMatch(
       /^Container app exited with code 1 3s after it started, while its istio-proxy was still starting\./,

@@ -77,6 +77,8 @@ interface PodRace {
   proxyRestarted: boolean;
   refusedEarly: boolean;
   hookFailed: string[];
+  /** App restarts whose last termination was OOMKilled: said as notes, never counted as the race. */
+  oomKilled: string[];
 }
 
 function examine(pod: KubeObject, state: HoldState, input: StartupRaceInput, unread: string[]): PodRace {
@@ -89,13 +91,21 @@ function examine(pod: KubeObject, state: HoldState, input: StartupRaceInput, unr
     proxyRestarted: false,
     refusedEarly: false,
     hookFailed: [],
+    oomKilled: [],
   };
   const proxyStatus = containerStatus(pod, proxyContainerName, state === 'native');
   race.proxyRestarted = (proxyStatus?.restartCount ?? 0) > 0;
   for (const c of statusOf(pod)?.containerStatuses ?? []) {
     if (c.name === proxyContainerName || (c.restartCount ?? 0) === 0) continue;
-    race.appRestarted = true;
     const t = c.lastState?.terminated;
+    // Killed for its own memory (OOMKilled, exit 137): the container's limit, not a call to an Envoy not yet up.
+    if (t?.reason === 'OOMKilled') {
+      race.oomKilled.push(
+        `pod ${name}: container ${c.name} restarted ${c.restartCount} times, last ${terminationText(t)}: its own memory limit, not the startup race`,
+      );
+      continue;
+    }
+    race.appRestarted = true;
     race.evidence.push(
       `pod ${name}: container ${c.name} restarted ${c.restartCount} times${t ? ` (last ${terminationText(t)})` : ''}, istio-proxy ${race.proxyRestarted ? `${proxyStatus?.restartCount} times` : 'never'}`,
     );
@@ -205,6 +215,7 @@ export function diagnoseStartupRace(input: StartupRaceInput): DiagnosticResult {
       pods: names(hookFailed),
     });
   }
+  for (const r of races) notes.push(...r.oomKilled);
   const unheld = races.filter((r) => r.state === 'not-held');
   const raced = unheld.filter((r) => (r.appRestarted && !r.proxyRestarted) || r.refusedEarly);
   const bothRestarted = unheld.filter((r) => r.appRestarted && r.proxyRestarted && !r.refusedEarly);

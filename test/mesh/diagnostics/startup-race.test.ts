@@ -115,6 +115,24 @@ describe('startup race', () => {
     expect(findings(r)[0]?.evidence[0]).toContain('timeout waiting for Envoy proxy');
   });
 
+  it('does not take an app killed for its own memory (OOMKilled, 137) for the race, and says what it was', () => {
+    const oom = {
+      cart: {
+        restartCount: 3,
+        lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: '2026-12-02T07:01:02Z' } },
+      },
+    };
+    const r = diagnoseStartupRace({
+      pods: [injectedPod({ statuses: oom })],
+      workload: deployment(),
+      meshConfig: meshConfigFrom(),
+      events: [],
+      appLogs: {},
+    });
+    expect(r.outcome).toBe('nothing-found');
+    expect(r.notes.join('\n')).toMatch(/container cart restarted 3 times, last .*OOMKilled.*not the startup race/);
+  });
+
   it('finds nothing on an unheld pod without cold-start failures, and says it is not held', () => {
     const r = diagnoseStartupRace({ pods: [injectedPod()], meshConfig: meshConfigFrom(), events: [], appLogs: {} });
     expect(r.outcome).toBe('nothing-found');

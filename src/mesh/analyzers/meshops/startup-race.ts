@@ -37,6 +37,8 @@ export const startupRaceAnalyzer: Analyzer = {
         const started = Date.parse(str(last['startedAt']));
         const finished = Date.parse(str(last['finishedAt']));
         if (exitCode === 0 || Number.isNaN(started) || Number.isNaN(finished)) continue;
+        // Killed for its own memory: the container's limit, not a call to an Envoy that was not up yet.
+        if (str(last['reason']) === 'OOMKilled') continue;
         if (started > proxyStarted + PROXY_STARTUP_MS || finished - started > STARTUP_FAILURE_MS) continue;
         out.push(
           message(
