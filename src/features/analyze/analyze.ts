@@ -18,6 +18,7 @@ import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { type Rendered, section } from '../../blocks/block-kit.ts';
 import { SECRET_ANALYZER, checkLiveGatewayCredentials } from './gateway-credentials.ts';
+import { serverVersionCheck } from './server-version.ts';
 
 /** The paste modal's identifiers, shared with the Slack front door that opens it. */
 export const PASTE_CALLBACK_ID = 'meshops:analyze-paste';
@@ -59,11 +60,12 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
       'Type `/mesh analyze` for every namespace, or check the name with `/mesh config`.',
     );
   }
-  const [snapshot, istioctl] = await Promise.all([
+  const [snapshot, istioctl, version] = await Promise.all([
     loadLiveSnapshot(kube, { overlay: options.overlay, inputs: analysisInputs() }),
     options.useIstioctl
       ? runIstioctlOnCluster(kube, options.istioctlBinary, { namespace: ns, all: !ns })
       : Promise.resolve(undefined),
+    serverVersionCheck(kube),
   ]);
   const inScope = (namespace: string | undefined, resource: string) =>
     !ns || namespace === ns || resource === `Namespace ${ns}`;
@@ -81,7 +83,11 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
   }
   const ours = analysis.messages.filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));
   const theirs = istioctl?.status === 'ok' ? istioctl.messages : [];
-  const messages = mergeMessages(ours, theirs).filter((m) => inScope(m.namespace, m.resource));
+  // The cluster's own findings (its Kubernetes version) concern every namespace.
+  const clusterWide = new Set(version.messages.map((m) => `${m.resource.kind} ${m.resource.name}`));
+  const messages = mergeMessages([...ours, ...version.messages], theirs).filter(
+    (m) => inScope(m.namespace, m.resource) || clusterWide.has(m.resource),
+  );
   const objectsAnalyzed = ns
     ? snapshot.objects.filter((o) => o.metadata.namespace === ns || (o.kind === 'Namespace' && o.metadata.name === ns))
         .length
@@ -95,7 +101,7 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
     scope,
     objectsAnalyzed,
     messages,
-    notChecked: withLines(notCheckedOf(analysis), live?.lines ?? []),
+    notChecked: withLines(notCheckedOf(analysis), [...(live?.lines ?? []), ...version.lines]),
     istioctl: istioctl && {
       status: istioctl.status,
       reason: 'reason' in istioctl ? istioctl.reason : undefined,
