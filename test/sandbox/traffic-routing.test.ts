@@ -265,8 +265,8 @@ describe('matches: the first http route that matches wins, in the VirtualService
 
   it('a catch-all first shadows every route after it', () => {
     const vs = ordered();
-    const http = (vs.spec as { http: unknown[] }).http;
-    sb.store.put({ ...vs, spec: { ...vs.spec, http: [http[3], ...http.slice(0, 3)] } } as KubeObject);
+    const spec = vs.spec as { hosts: string[]; http: unknown[] };
+    sb.store.put({ ...vs, spec: { ...spec, http: [spec.http[3], ...spec.http.slice(0, 3)] } } as KubeObject);
     const r = run(
       [toReviews({ path: '/api/x', headers: { 'end-user': 'jason' } }), toReviews({ path: '/shop', method: 'POST' })],
       5,
