@@ -47,6 +47,8 @@ export const KINDS: readonly KindInfo[] = [
     plural: 'mutatingwebhookconfigurations',
     namespaced: false,
   },
+  // metrics-server's API (absent on clusters without it: list answers [] after discovery finds no group).
+  { kind: 'PodMetrics', group: 'metrics.k8s.io', versions: ['v1beta1'], plural: 'pods', namespaced: true },
   {
     kind: 'CustomResourceDefinition',
     group: 'apiextensions.k8s.io',
