@@ -1,5 +1,7 @@
-// The why feature: `/mesh can` — would a request be allowed, and which AuthorizationPolicy rule decides it.
+// The why feature: `/mesh can` — would a request be allowed, and which AuthorizationPolicy rule decides it —
+// and `/mesh why` — every check that concerns a workload, the cause ranked first with its fix.
 import { defineFeature } from '../../feature.ts';
 import can from './can.ts';
+import why from './why.ts';
 
-export default defineFeature({ name: 'why', commands: [can] });
+export default defineFeature({ name: 'why', commands: [can, why] });

@@ -1,0 +1,357 @@
+// `/mesh why`'s checks, run in parallel, each under its own timeout: a check that throws or runs out of time
+// becomes "could not check: <reason>", never silence. The reads they share (snapshot, events, logs, metrics)
+// start once, together; each check waits only for the reads it needs.
+import type { KubeClient } from '../../kube/client.ts';
+import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
+import { analysisInputs, runAnalysis } from '../../mesh/analyzers/index.ts';
+import { diagnoseProbeAuthz } from '../../mesh/diagnostics/probe-authz.ts';
+import { diagnoseSidecarResources } from '../../mesh/diagnostics/sidecar-resources.ts';
+import { diagnoseStartupRace } from '../../mesh/diagnostics/startup-race.ts';
+import { type CheckName, type DiagnosticResult, isUnreadable } from '../../mesh/diagnostics/types.ts';
+import { destinationRulesForService } from '../../mesh/destination-rules.ts';
+import { hostCovers, resolveHost, serviceFqdn } from '../../mesh/hosts.ts';
+import { parseField, virtualServiceSpecSchema } from '../../mesh/istio-specs.ts';
+import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
+import { controllerOf } from '../../mesh/pods.ts';
+import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import { staleReport } from '../stale/stale.ts';
+import { findParty } from './can.ts';
+import { WHY_BOUNDS, readAppLogs, readEvents, readPodMetrics, readProxyLogs } from './why-reads.ts';
+import {
+  type CheckOutcome,
+  type CheckResult,
+  type Symptom,
+  type WhyCheckName,
+  type WhyFinding,
+  type WhyReport,
+  type WhyTarget,
+  assemble,
+  outcomeOf,
+} from './why-rank.ts';
+import { checkEndpoints, checkMtls, destinationsToCheck, servicesOf, symptomsFromLogs } from './why-traffic.ts';
+import { accessLoggingState } from '../envoy/logs.ts';
+
+/** Per check; the whole answer aims at under 5 s. */
+export const CHECK_TIMEOUT_MS = 4000;
+export const WHY_LOG_MINUTES = WHY_BOUNDS.logSinceSeconds / 60;
+
+export interface WhyAsk {
+  /** What the person named: `reviews`, `svc reviews`, `pod reviews-v1-abc`, `app=reviews`. */
+  target: string;
+  service: boolean;
+  namespace?: string;
+}
+
+interface Group {
+  owner?: KubeObject;
+  ownerText: string;
+  pods: KubeObject[];
+}
+
+/** The pods' owners (ReplicaSet → Deployment), so a fix patches the right template. */
+export function groupByOwner(snapshot: MeshSnapshot, pods: readonly KubeObject[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const pod of pods) {
+    const ns = pod.metadata.namespace ?? 'default';
+    const ctl = controllerOf(pod);
+    let owner: KubeObject | undefined;
+    if (ctl?.kind === 'ReplicaSet') {
+      const rs = snapshot.get('ReplicaSet', ns, ctl.name);
+      const deploy = rs ? controllerOf(rs) : undefined;
+      const name = deploy?.name ?? ctl.name.replace(/-[a-z0-9]{5,10}$/, '');
+      owner = snapshot.get('Deployment', ns, name);
+    } else if (ctl) owner = snapshot.get(ctl.kind, ns, ctl.name);
+    const key = owner ? `${owner.kind}/${owner.metadata.name}` : `Pod/${pod.metadata.name}`;
+    const g = groups.get(key) ?? { ...(owner ? { owner } : {}), ownerText: key, pods: [] };
+    g.pods.push(pod);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+async function timed(check: WhyCheckName, ms: number, run: () => Promise<CheckResult>): Promise<CheckOutcome> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`it did not answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+  });
+  try {
+    const out = await Promise.race([run(), timeout]);
+    return { ...out, ms: Math.round(performance.now() - started) } as CheckOutcome;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return {
+      check,
+      outcome: 'could-not-check',
+      reason,
+      notes: [],
+      unread: [],
+      ms: Math.round(performance.now() - started),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The three diagnostics, once per owner, merged into one outcome per check. */
+export function mergeDiagnostic(check: CheckName, results: readonly DiagnosticResult[]): CheckResult {
+  const notes = [...new Set(results.flatMap((r) => r.notes))];
+  const unread = [...new Set(results.flatMap((r) => r.unread))];
+  const findings: WhyFinding[] = results.flatMap((r) =>
+    r.outcome === 'found'
+      ? r.findings.map((f) => ({
+          check,
+          title: f.title,
+          cause: f.cause,
+          evidence: f.evidence,
+          confidence: f.confidence,
+          pods: f.pods,
+          // A diagnostic is high only on a failure it saw (OOM kill, cold-start restarts, readiness 403).
+          explains: f.confidence === 'high' ? ['runtime'] : [],
+          ...(f.fix ? { fix: f.fix } : {}),
+          ...(f.alternatives ? { alternatives: f.alternatives } : {}),
+          diagnostic: f,
+        }))
+      : [],
+  );
+  const couldNot = results.filter((r) => r.outcome === 'could-not-check');
+  if (!findings.length && couldNot.length === results.length && couldNot[0]?.outcome === 'could-not-check')
+    return { check, outcome: 'could-not-check', reason: couldNot[0].reason, notes, unread };
+  for (const r of couldNot)
+    if (r.outcome === 'could-not-check') notes.push(`some pods could not be checked: ${r.reason}`);
+  return outcomeOf(check, findings, notes, unread);
+}
+
+/** The objects an analyzer message may name that concern these pods. */
+function relatedResources(
+  snapshot: MeshSnapshot,
+  target: WhyTarget,
+  pods: readonly KubeObject[],
+  svcs: readonly KubeObject[],
+) {
+  const ns = target.namespace;
+  const keys = new Set<string>([`Namespace/${ns}`, ...target.pods.map((p) => `Pod/${ns}/${p}`)]);
+  for (const o of target.owners) keys.add(`${o.split('/')[0]}/${ns}/${o.split('/')[1]}`);
+  const fqdns = svcs.map((s) => serviceFqdn(s.metadata.name, ns));
+  for (const s of svcs) keys.add(`Service/${ns}/${s.metadata.name}`);
+  const labels = pods.map((p) => p.metadata.labels ?? {});
+  for (const s of svcs)
+    for (const dr of destinationRulesForService(snapshot, s.metadata.name, ns, labels, labels))
+      keys.add(`DestinationRule/${dr.ref.namespace}/${dr.ref.name}`);
+  for (const vs of snapshot.list('VirtualService')) {
+    const spec = parseField(vs, virtualServiceSpecSchema);
+    const vsNs = vs.metadata.namespace ?? 'default';
+    const hosts = [...(spec?.hosts ?? []), ...JSON.stringify(spec?.http ?? []).matchAll(/"host":"([^"]+)"/g)].map((h) =>
+      resolveHost(typeof h === 'string' ? h : h[1]!, vsNs),
+    );
+    if (hosts.some((h) => fqdns.some((f) => hostCovers(h, f)))) keys.add(`VirtualService/${vsNs}/${vs.metadata.name}`);
+  }
+  for (const kind of ['AuthorizationPolicy', 'PeerAuthentication', 'Sidecar', 'RequestAuthentication', 'EnvoyFilter']) {
+    for (const o of snapshot.list(kind, ns)) {
+      const sel = (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
+        ?.matchLabels;
+      const wsel = (o.spec as { workloadSelector?: { labels?: Record<string, string> } } | undefined)?.workloadSelector
+        ?.labels;
+      const s = sel ?? wsel;
+      if (!s || !Object.keys(s).length || labels.some((l) => matchesLabels(s, l)))
+        keys.add(`${kind}/${ns}/${o.metadata.name}`);
+    }
+  }
+  return keys;
+}
+
+/** meshops' own analyzers that report what a diagnostic reports, by code. */
+const ECHOES: Record<string, WhyCheckName> = {
+  MSH0001: 'sidecar-resources',
+  MSH0002: 'startup-race',
+  MSH0003: 'probe-authz',
+};
+
+function analyzerOutcome(snapshot: MeshSnapshot, related: Set<string>): CheckResult {
+  const analysis = runAnalysis(snapshot);
+  const mine = analysis.messages.filter((m) =>
+    related.has(`${m.resource.kind}/${m.resource.namespace ? `${m.resource.namespace}/` : ''}${m.resource.name}`),
+  );
+  const findings: WhyFinding[] = mine
+    .filter((m) => m.level !== 'Info')
+    .map((m) => ({
+      check: 'analyzers' as const,
+      title: `${m.code} ${m.name} on ${m.resource.kind} ${m.resource.namespace ? `${m.resource.namespace}/` : ''}${m.resource.name}`,
+      cause: m.text,
+      evidence: [`analyzer ${m.level}: ${m.text}`],
+      confidence: m.level === 'Error' ? ('medium' as const) : ('low' as const),
+      pods: m.resource.kind === 'Pod' ? [m.resource.name] : [],
+      explains: [],
+      ...(ECHOES[m.code] ? { sameAs: ECHOES[m.code] } : {}),
+    }));
+  const notes = mine.filter((m) => m.level === 'Info').map((m) => `${m.code} ${m.name}: ${m.text}`);
+  const unread = analysis.skipped.map(
+    (s) => `analyzer ${s.analyzer} did not run: ${s.missing.map((x) => `${x.ref.kind} ${x.reason}`).join(', ')}`,
+  );
+  return outcomeOf('analyzers', findings, notes, unread);
+}
+
+async function proxySyncOutcome(kube: KubeClient, target: WhyTarget, now: Date): Promise<CheckResult> {
+  const r = await staleReport(kube, target.namespace, now);
+  if (r.noIstiod)
+    return { check: 'proxy-sync', outcome: 'could-not-check', reason: 'no ready istiod to ask', notes: [], unread: [] };
+  if (r.debugDisabled)
+    return {
+      check: 'proxy-sync',
+      outcome: 'could-not-check',
+      reason: 'istiod runs with ENABLE_DEBUG_ON_HTTP=false',
+      notes: [],
+      unread: [],
+    };
+  const mine = r.affected.filter((a) => target.pods.includes(a.pod));
+  const unread = r.failures.map((f) => `istiod ${f.istiod} could not be read (${f.kind}): ${f.message}`);
+  const findings: WhyFinding[] = [];
+  for (const a of mine) {
+    if (a.finding === 'UNKNOWN') {
+      unread.push(`pod ${a.pod}: its istiod could not be read, sync status unknown`);
+      continue;
+    }
+    const nack = a.finding === 'ERROR';
+    findings.push({
+      check: 'proxy-sync',
+      title: nack
+        ? `proxy ${a.pod} rejected its config (NACK on ${a.errors.map((e) => e.type).join(', ')})`
+        : `proxy ${a.pod} is ${a.finding}${a.types.length ? ` (${a.types.join(', ')})` : ''}`,
+      cause: nack
+        ? 'the sidecar runs on the last config it accepted, not the current one'
+        : a.finding === 'STALE'
+          ? 'istiod pushed config the sidecar has not acknowledged: it may still route by older config'
+          : 'the sidecar is not connected to istiod and gets no new config',
+      evidence: [
+        ...a.errors.map((e) => `${e.type}: ${e.message}`),
+        ...(a.suspect ? [`suspect change: ${JSON.stringify(a.suspect).slice(0, 200)}`] : []),
+      ],
+      confidence: nack ? 'high' : 'medium',
+      pods: [a.pod],
+      explains: nack ? ['runtime'] : [],
+    });
+  }
+  const n = target.pods.length;
+  const notes = findings.length ? [] : [`${n} ${n === 1 ? 'proxy' : 'proxies'} SYNCED with istiod`];
+  return outcomeOf('proxy-sync', findings, notes, unread);
+}
+
+const diagnostic = (check: CheckName, groups: readonly Group[], run: (g: Group) => DiagnosticResult) =>
+  mergeDiagnostic(check, groups.map(run));
+
+/** Every check for the workload, in parallel; the report with the findings ranked. */
+export async function runWhy(
+  kube: KubeClient,
+  asked: WhyAsk,
+  now: Date,
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<WhyReport> {
+  const started = performance.now();
+  const snapshot = await loadLiveSnapshot(kube, { inputs: analysisInputs() });
+  const found = findParty(snapshot, { text: asked.target, service: asked.service }, asked.namespace, 'destination');
+  const ns = found.namespace;
+  const pods = found.pods;
+  const groups = groupByOwner(snapshot, pods);
+  const target: WhyTarget = {
+    via: found.via,
+    namespace: ns,
+    pods: pods.map((p) => p.metadata.name),
+    owners: groups.flatMap((g) => (g.owner ? [g.ownerText] : [])),
+  };
+  const svcs = servicesOf(snapshot, ns, pods);
+  const events = readEvents(kube, ns);
+  const proxyLogs = readProxyLogs(kube, pods);
+  const appLogs = readAppLogs(kube, pods);
+  const metrics = readPodMetrics(kube, ns);
+  let symptoms: Symptom[] = [];
+  const traffic = timed('traffic', timeoutMs, async () => {
+    const { logs, failed } = await proxyLogs;
+    if (isUnreadable(logs))
+      return {
+        check: 'traffic',
+        outcome: 'could-not-check',
+        reason: `istio-proxy logs: ${logs.unreadable}`,
+        notes: [],
+        unread: [],
+      };
+    const read = symptomsFromLogs(logs);
+    symptoms = read.symptoms;
+    const unread = failed.map((f) => `istio-proxy log of ${f}`);
+    if (read.accessLines === 0) {
+      const state = await accessLoggingState(kube, ns);
+      if (state.on !== true)
+        return {
+          check: 'traffic',
+          outcome: 'could-not-check',
+          reason: `no access-log lines: ${state.why}`,
+          notes: [],
+          unread,
+        };
+    }
+    const total = symptoms.reduce((n, s) => n + s.count, 0);
+    return outcomeOf(
+      'traffic',
+      [],
+      [`${total} 5xx in ${read.accessLines} access-log lines of the last ${WHY_LOG_MINUTES} minutes`],
+      unread,
+    );
+  });
+  // The destination checks use the symptoms to tie config to failures, so they start once the logs are in.
+  const afterTraffic = traffic.then(() => destinationsToCheck(svcs, symptoms));
+  const destinationCheck = (check: 'mtls' | 'endpoints') =>
+    timed(check, timeoutMs, async () => {
+      const dests = await afterTraffic;
+      const parts = dests.map((d) =>
+        check === 'mtls' ? checkMtls(snapshot, d.dest, symptoms) : checkEndpoints(snapshot, d.dest, symptoms, d.own),
+      );
+      const notes = parts.flatMap((p) => p.notes);
+      if (!dests.length) notes.push('the workload has no Service and its sidecars logged no failing destination');
+      return outcomeOf(
+        check,
+        parts.flatMap((p) => p.findings),
+        notes,
+        [],
+      );
+    });
+  const checks = await Promise.all([
+    traffic,
+    timed('sidecar-resources', timeoutMs, async () => {
+      const podMetrics = await metrics;
+      return diagnostic('sidecar-resources', groups, (g) =>
+        diagnoseSidecarResources({ pods: g.pods, ...(g.owner ? { workload: g.owner } : {}), podMetrics, snapshot }),
+      );
+    }),
+    timed('startup-race', timeoutMs, async () => {
+      const [ev, logs] = await Promise.all([events, appLogs]);
+      return diagnostic('startup-race', groups, (g) =>
+        diagnoseStartupRace({
+          pods: g.pods,
+          ...(g.owner ? { workload: g.owner } : {}),
+          meshConfig: snapshot.meshConfig,
+          istioNamespace: snapshot.istioNamespace,
+          events: ev,
+          appLogs: logs,
+        }),
+      );
+    }),
+    timed('probe-authz', timeoutMs, async () => {
+      const [ev, { logs }] = await Promise.all([events, proxyLogs]);
+      return diagnostic('probe-authz', groups, (g) =>
+        diagnoseProbeAuthz({
+          pods: g.pods,
+          ...(g.owner ? { workload: g.owner } : {}),
+          snapshot,
+          events: ev,
+          accessLogs: logs,
+        }),
+      );
+    }),
+    destinationCheck('mtls'),
+    destinationCheck('endpoints'),
+    timed('proxy-sync', timeoutMs, () => proxySyncOutcome(kube, target, now)),
+    timed('analyzers', timeoutMs, async () =>
+      analyzerOutcome(snapshot, relatedResources(snapshot, target, pods, svcs)),
+    ),
+  ]);
+  return assemble(asked.target, target, symptoms, checks, Math.round(performance.now() - started));
+}
