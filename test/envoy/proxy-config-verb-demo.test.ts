@@ -66,6 +66,18 @@ describe('the Envoy views against the demo', () => {
     );
   });
 
+  it('a filter scopes what needs attention to what it asked about, and counts the rest', async () => {
+    const all = await ask('pc clusters storefront -n checkout');
+    const others = (all.match(/:red_circle: `outbound\|[^`]+`/g) ?? []).filter((l) => !l.includes('payments.checkout'));
+    expect(others.length).toBeGreaterThan(0);
+    const scoped = await ask('pc clusters storefront -n checkout --fqdn payments');
+    expect(scoped).toContain('`outbound|8080|v2|payments.checkout.svc.cluster.local` has *no endpoints*');
+    for (const o of others) expect(scoped).not.toContain(o);
+    expect(scoped).toContain(
+      `${others.length === 1 ? '1 more thing needs' : `${others.length} more things need`} attention in this proxy outside the filter`,
+    );
+  });
+
   it('pc endpoints storefront --envoy-cluster for payments v1: the one healthy endpoint, from /clusters', async () => {
     const answer = await ask(
       'pc ep storefront -n checkout --envoy-cluster outbound|8080|v1|payments.checkout.svc.cluster.local',

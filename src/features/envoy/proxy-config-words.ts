@@ -6,7 +6,7 @@
 // proxy-config.ts reads Envoy and the cluster, this file reads what they said.
 import { count, esc } from '../../blocks/block-kit.ts';
 import type { ClusterStatus } from '../../envoy/clusters.ts';
-import { clusterType } from '../../envoy/proxy-config/clusters.ts';
+import { type ClusterFilter, clusterMatches, clusterType } from '../../envoy/proxy-config/clusters.ts';
 import { type EnvoyConfigDump, sections } from '../../envoy/proxy-config/dump.ts';
 import { parseSubsetKey } from '../../envoy/proxy-config/names.ts';
 import { arr, field, isObject, type JsonObject, obj, str } from '../../envoy/proxy-config/proto.ts';
@@ -15,6 +15,32 @@ import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
 export interface Insight {
   /** One line for people, mrkdwn, with what it means. */
   text: string;
+  /** The cluster (and route configuration) it is about, so a filtered answer keeps only what it asked about. */
+  about?: { cluster: string; routeConfig?: string };
+}
+
+/** What the filters asked about: insights on other clusters or routes are counted, not shown. */
+export interface InsightScope {
+  clusters?: ClusterFilter;
+  routeConfig?: string;
+  cluster?: string;
+}
+
+export function scopeInsights(
+  insights: readonly Insight[],
+  scope: InsightScope,
+): { shown: Insight[]; elsewhere: number } {
+  const inScope = (i: Insight): boolean => {
+    if (!i.about) return true;
+    if (scope.routeConfig && i.about.routeConfig !== undefined && i.about.routeConfig !== scope.routeConfig)
+      return false;
+    if (scope.cluster && i.about.cluster !== scope.cluster) return false;
+    if (scope.clusters && i.about.routeConfig === undefined && !clusterMatches(i.about.cluster, scope.clusters))
+      return false;
+    return true;
+  };
+  const shown = insights.filter(inScope);
+  return { shown, elsewhere: insights.length - shown.length };
 }
 
 const key = (name: string) => (name.split('|').length > 3 ? parseSubsetKey(name) : undefined);
@@ -241,6 +267,7 @@ export function healthInsights(clusters: readonly ClusterStatus[], check: Subset
         ? 'has *no endpoints*'
         : `has *no healthy endpoint* (all ${c.hosts.length} unhealthy or ejected)`;
     out.push({
+      about: { cluster: c.name },
       text: `:red_circle: \`${esc(c.name)}\` ${state}: requests to it fail with 503 UH (no healthy upstream) — a DestinationRule subset that selects no pod, or all endpoints ejected or unhealthy.${whyNoEndpoints(c.name, check)}`,
     });
   }
@@ -307,10 +334,12 @@ export function routeInsights(
     const subsetMissing = k?.subset && subsets && !subsets.get(k.host)?.has(k.subset);
     if (clusterNames && !clusterNames.has(t.cluster)) {
       out.push({
+        about: { cluster: t.cluster, routeConfig: t.routeConfig },
         text: `:red_circle: ${where} sends to \`${esc(t.cluster)}\`, a cluster this proxy does not have: those requests fail with 503 NC (cluster not found).${subsetMissing ? ` No DestinationRule defines subset \`${esc(k.subset)}\` of ${esc(k.host)}: define it, or route to a subset that exists.` : ' A Sidecar resource or exportTo may hide the service from this namespace, or the proxy is stale.'}`,
       });
     } else if (subsetMissing) {
       out.push({
+        about: { cluster: t.cluster, routeConfig: t.routeConfig },
         text: `:warning: ${where} sends to subset \`${esc(k.subset)}\` of ${esc(k.host)}, which no DestinationRule defines now: once the proxy is updated those requests fail with 503 NC.`,
       });
     }

@@ -24,6 +24,7 @@ import {
   bootstrapSummary,
   clusterDump,
   clusterSummary,
+  type ClusterFilter,
   endpointDump,
   endpointSummary,
   listenerDump,
@@ -51,6 +52,7 @@ import {
   routeCountLine,
   routeFacts,
   routeInsights,
+  scopeInsights,
   type SubsetCheck,
   subsetIndex,
   warmingInsights,
@@ -149,6 +151,7 @@ async function answer(a: PcArgs, kube: KubeClient, target: ProxyTarget, body: st
     else r.table = endpointSummary(parsed, ef);
     r.counts.push(endpointCountLine(clusters));
     r.insights.push(...healthInsights(clusters, await subsetCheck(kube, namespacesOfUnhealthy(clusters), notes)));
+    scopeToFilters(a, r, {});
     return;
   }
   const dump = readDump(body);
@@ -231,6 +234,24 @@ async function answer(a: PcArgs, kube: KubeClient, target: ProxyTarget, body: st
     const check = needSubsets ? await subsetCheck(kube, [], notes) : {};
     r.insights.unshift(...routeInsights(rds, names, check.subsets));
   }
+  scopeToFilters(a, r, cf);
+}
+
+/** A filtered answer shows what needs attention among what it asked about, and counts the rest. */
+function scopeToFilters(a: PcArgs, r: ProxyConfigResult, cf: ClusterFilter): void {
+  const clusterView = a.view === 'clusters' || a.view === 'all';
+  const { shown, elsewhere } = scopeInsights(r.insights, {
+    ...(clusterView && Object.values(cf).some((v) => v !== undefined) ? { clusters: cf } : {}),
+    ...((a.view === 'routes' || a.view === 'all') && a.name ? { routeConfig: a.name } : {}),
+    ...((a.view === 'endpoints' || a.view === 'all') && a.cluster ? { cluster: a.cluster } : {}),
+  });
+  if (elsewhere === 0) return;
+  r.insights = [
+    ...shown,
+    {
+      text: `:information_source: ${elsewhere === 1 ? '1 more thing needs' : `${elsewhere} more things need`} attention in this proxy outside the filter: ask without \`${esc(r.filters.join(' '))}\` to see ${elsewhere === 1 ? 'it' : 'them'}.`,
+    },
+  ];
 }
 
 export default defineCommand({
