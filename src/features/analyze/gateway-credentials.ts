@@ -108,11 +108,11 @@ export async function checkLiveGatewayCredentials(
   );
   const { messages, checks } = checkGatewayCredentials(snapshot, loadedCredentialJudge(loaded, options.now), gateways);
   const lines: string[] = [];
-  if (checks.length > 0) {
-    const read = [...loaded].filter(([, v]) => !('unread' in v)).map(([k]) => k);
+  const read = [...loaded].filter(([, v]) => !('unread' in v)).map(([k]) => k);
+  if (checks.length > 0 && read.length > 0) {
     const ok = checks.filter((c) => c.verdict.state === 'ok').map((c) => okLine(c, options.now));
     lines.push(
-      `${SECRET_ANALYZER} judged credentials from what the gateways' Envoy loaded (SDS secrets of ${read.length ? read.join(', ') : 'no pod'}), not from Secrets, which meshops does not read${ok.length ? `: ${ok.join('; ')}` : ''}`,
+      `${SECRET_ANALYZER} judged credentials from what the gateways' Envoy loaded (SDS secrets of ${read.join(', ')}), not from Secrets, which meshops does not read${ok.length ? `: ${ok.join('; ')}` : ''}`,
     );
   }
   for (const c of checks) {
