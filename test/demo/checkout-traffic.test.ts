@@ -43,7 +43,7 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-describe('the checkout scenario's traffic', () => {
+describe("the checkout scenario's traffic", () => {
   const entries = () =>
     (logs.get(`checkout/${storefront()}/istio-proxy`) ?? []).map((l) => {
       const e = parseAccessLogLine(l.replace(/^\S+ /, ''));
