@@ -69,7 +69,7 @@ export function groupByOwner(snapshot: MeshSnapshot, pods: readonly KubeObject[]
   return [...groups.values()];
 }
 
-async function timed(check: WhyCheckName, ms: number, run: () => Promise<CheckResult>): Promise<CheckOutcome> {
+export async function timed(check: WhyCheckName, ms: number, run: () => Promise<CheckResult>): Promise<CheckOutcome> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
