@@ -71,6 +71,13 @@ function unreadReason(err: unknown): string | undefined {
   return undefined;
 }
 
+/** At most SHOWN_PER_LIST items, then "and N more …": the reply's section stays within Slack's limit. */
+export const SHOWN_PER_LIST = 5;
+function capped(items: string[], more: string): string[] {
+  if (items.length <= SHOWN_PER_LIST) return items;
+  return [...items.slice(0, SHOWN_PER_LIST), `and ${items.length - SHOWN_PER_LIST} ${more}`];
+}
+
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const DAY = 86_400_000;
 
@@ -110,17 +117,21 @@ export async function checkLiveGatewayCredentials(
   const lines: string[] = [];
   const read = [...loaded].filter(([, v]) => !('unread' in v)).map(([k]) => k);
   if (checks.length > 0 && read.length > 0) {
-    const ok = checks.filter((c) => c.verdict.state === 'ok').map((c) => okLine(c, options.now));
+    const ok = capped(
+      checks.filter((c) => c.verdict.state === 'ok').map((c) => okLine(c, options.now)),
+      'more valid',
+    );
     lines.push(
       `${SECRET_ANALYZER} judged credentials from what the gateways' Envoy loaded (SDS secrets of ${read.join(', ')}), not from Secrets, which meshops does not read${ok.length ? `: ${ok.join('; ')}` : ''}`,
     );
   }
-  for (const c of checks) {
-    if (c.verdict.state !== 'unknown') continue;
+  const unknown = checks.flatMap((c) => {
+    if (c.verdict.state !== 'unknown') return [];
     const gw = `${nsOf(c.question.gateway)}/${c.question.gateway.metadata.name}`;
-    lines.push(
+    return [
       `${SECRET_ANALYZER} did not check credentialName "${c.question.credentialName}" of Gateway ${gw}: ${c.verdict.why}`,
-    );
-  }
+    ];
+  });
+  lines.push(...capped(unknown, `more credentials not checked (${SECRET_ANALYZER})`));
   return { messages, lines, checks };
 }
