@@ -185,6 +185,11 @@ describe("gateway.SecretAnalyzer live: from the SDS secrets the gateway's Envoy 
     ]);
   });
 
+  it('takes an active-but-uninitialized secret as not served, like a warming one', () => {
+    const r = live([gateway('gw', [{ credentialName: 'x' }])], [sds('kubernetes://x', 'uninitialized')]);
+    expect(r.messages.map((m) => m.code)).toEqual(['IST0101']);
+  });
+
   it('needs the -cacert resource with roots for MUTUAL', () => {
     const gws = [gateway('m', [{ credentialName: 'm', mode: 'MUTUAL' }])];
     const without = live(gws, [sds('kubernetes://m', 'active', fresh.cert), sds('kubernetes://m-cacert', 'warming')]);

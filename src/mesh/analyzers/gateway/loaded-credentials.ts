@@ -8,7 +8,7 @@
 //   active, leaf valid now (and for MUTUAL the -cacert active with roots)  → fine
 //   active, leaf expired / not yet valid / no certificate that parses     → IST0161 InvalidGatewayCredential
 //   MUTUAL and `-cacert` warming or without roots                          → IST0161 (no CA to verify clients)
-//   warming                                                                → IST0101 credentialName not found
+//   warming (or active at version `uninitialized`)                         → IST0101 credentialName not found
 //                                                                            (no Secret, or one without keys)
 //   never asked for, or the pod's admin API unreadable                      → not checked, with why
 // With several pods, the first pod read that has a definite answer decides, worst first.
@@ -30,7 +30,8 @@ function judgeOnePod(secrets: readonly SdsSecret[], name: string, mode: string, 
     secrets.find((s) => s.name === r && s.state === 'active') ?? secrets.find((s) => s.name === r);
   const s = find(resource);
   if (!s) return { state: 'unknown', why: `its Envoy never asked for \`${resource}\` (no listener uses that server)` };
-  if (s.state === 'warming') return { state: 'missing' };
+  // Warming, or active with version `uninitialized`: asked for, never served.
+  if (s.state !== 'active') return { state: 'missing' };
   const leaf = s.chain[0];
   if (!leaf)
     return {
@@ -43,7 +44,7 @@ function judgeOnePod(secrets: readonly SdsSecret[], name: string, mode: string, 
     return { state: 'invalid', why: `the certificate is not valid before ${leaf.notBefore.toISOString()}` };
   if (MUTUAL_MODES.has(mode)) {
     const ca = find(`${resource}${CA_SUFFIX}`);
-    if (!ca || ca.state === 'warming' || (ca.roots.length === 0 && ca.bundles.length === 0))
+    if (!ca || ca.state !== 'active' || (ca.roots.length === 0 && ca.bundles.length === 0))
       return { state: 'invalid', why: `${mode} needs a CA certificate and the gateway has none for \`${resource}\`` };
   }
   return { state: 'ok', notAfter: leaf.notAfter };
