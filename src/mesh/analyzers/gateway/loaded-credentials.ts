@@ -11,7 +11,7 @@
 //   warming (or active at version `uninitialized`)                         → IST0101 credentialName not found
 //                                                                            (no Secret, or one without keys)
 //   never asked for, or the pod's admin API unreadable                      → not checked, with why
-// With several pods, the first pod read that has a definite answer decides, worst first.
+// With several pods, the worst definite answer among the pods read decides (missing, then invalid, then fine).
 import type { KubeObject } from '../../../kube/objects.ts';
 import { credentialResourceName, type SdsSecret } from '../../../envoy/sds-secrets.ts';
 import { CA_SUFFIX, type CredentialJudge, type CredentialVerdict, MUTUAL_MODES } from './credentials.ts';
