@@ -1,7 +1,8 @@
-// The fix buttons of `/mesh why`: the offers fix-offers.ts makes for the diagnostics' findings, in the order
-// the findings are ranked (the cause's fix first).
+// The fix buttons of `/mesh why`: the offers fix-offers.ts makes for the diagnostics' findings, asked in the order
+// the findings are ranked, so the cause's fix is the first button.
 import type { Offer } from '../../blocks/block-kit.ts';
 import type { Finding } from '../../mesh/diagnostics/types.ts';
+import { offersFor } from './fix-offers.ts';
 import type { WhyReport } from './why-rank.ts';
 
 /** The diagnostics' own findings, best ranked first: what offersFor turns into buttons. */
@@ -10,6 +11,5 @@ export function rankedDiagnosticFindings(r: WhyReport): Finding[] {
 }
 
 export function whyOffers(r: WhyReport): Offer[] {
-  void rankedDiagnosticFindings(r);
-  return [];
+  return offersFor(rankedDiagnosticFindings(r));
 }
