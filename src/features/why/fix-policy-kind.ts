@@ -7,7 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
-import { FIX_REQUEST_ANNOTATION, podsSelected, refused } from './fix-template-kind.ts';
+import { FIX_REQUEST_ANNOTATION, malformed, podsSelected, refused } from './fix-template-kind.ts';
 
 export const CREATE_AUTHORIZATION_POLICY = 'create-authorization-policy';
 const PLACEHOLDER_ID = '0'.repeat(32);
@@ -92,11 +92,7 @@ export const createAuthorizationPolicy: RemediationKind = {
 
   async preview(kube, target, params): Promise<Preview> {
     const parsed = policyParamsSchema.safeParse(params);
-    if (!parsed.success)
-      return {
-        ok: false,
-        reason: `This fix is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`,
-      };
+    if (!parsed.success) return malformed(parsed.error);
     const apiVersion = await kube.servedApiVersion('AuthorizationPolicy');
     if (!apiVersion)
       return {

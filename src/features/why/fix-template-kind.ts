@@ -18,13 +18,19 @@ export const FIX_REQUEST_ANNOTATION = 'meshops.dev/request';
 const PLACEHOLDER_ID = '0'.repeat(32);
 
 /** Annotations the kind may set directly; proxy.istio.io/config only through `proxyConfig` (merged). */
-const annotationKey = z
-  .string()
-  .regex(/^sidecar\.istio\.io\/[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, 'a sidecar.istio.io/ annotation');
+const ANNOTATION_KEY = /^sidecar\.istio\.io\/[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/;
+const annotationsSchema = z.record(z.string(), z.string().max(1024)).superRefine((m, ctx) => {
+  for (const key of Object.keys(m))
+    if (!ANNOTATION_KEY.test(key))
+      ctx.addIssue({
+        code: 'custom',
+        message: `\`${key.slice(0, 100)}\` is not an annotation this fix may set (only sidecar.istio.io/ ones; proxy.istio.io/config is merged through proxyConfig)`,
+      });
+});
 
 export const templateParamsSchema = z
   .object({
-    annotations: z.record(annotationKey, z.string().max(1024)).optional(),
+    annotations: annotationsSchema.optional(),
     proxyConfig: proxyConfigSettingsSchema.optional(),
   })
   .refine((p) => Object.keys(p.annotations ?? {}).length > 0 || p.proxyConfig !== undefined, {
@@ -89,6 +95,20 @@ export async function podsSelected(
   return kube.list('Pod', { namespace, labelSelector });
 }
 
+/** A malformed fix in our words: the field, and what is wrong with it. */
+export function malformed(error: z.ZodError): Preview {
+  const words = error.issues.slice(0, 5).map((i) => {
+    const at = i.path.length ? `${i.path.join('.')}: ` : '';
+    if (i.code === 'unrecognized_keys') return `${at}fields ${i.keys.join(', ')} are not part of this fix`;
+    if (i.code === 'invalid_type') return `${at}expected ${i.expected}`;
+    if (i.code === 'invalid_value') return `${at}must be ${i.values.map((v) => String(v)).join(' or ')}`;
+    if (i.code === 'too_small' || i.code === 'too_big')
+      return `${at}${i.code === 'too_small' ? 'too few or too short' : 'too many or too long'}`;
+    return `${at}${i.message}`;
+  });
+  return { ok: false, reason: `This fix is malformed: ${words.join('; ')}.` };
+}
+
 export function refused(err: unknown): Preview {
   if (err instanceof KubeApiError)
     return { ok: false, reason: `The API server refused the dry run (${err.status} ${err.reason}): ${err.message}` };
@@ -142,8 +162,7 @@ export const podTemplateAnnotations: RemediationKind = {
 
   async preview(kube, target, params): Promise<Preview> {
     const parsed = templateParamsSchema.safeParse(params);
-    if (!parsed.success)
-      return { ok: false, reason: `This fix is malformed: ${parsed.error.issues.map((i) => i.message).join('; ')}.` };
+    if (!parsed.success) return malformed(parsed.error);
     const obj = await kube.get('Deployment', target.namespace, target.name);
     if (!obj) return missing(kube, target);
     const d = deploymentSchema.parse(obj);
