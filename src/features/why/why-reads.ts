@@ -16,7 +16,7 @@ export const WHY_BOUNDS = {
   maxPods: 10,
 } as const;
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 
 /** The read's value, or why it could not be read. */
 export async function readable<T>(p: Promise<T>): Promise<Readable<T>> {
