@@ -120,8 +120,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
 
   const inFlight = new Set<Promise<unknown>>();
+  // Every listener acks first (Bolt acks events itself before the listener runs); the work then starts on a
+  // later turn of the event loop, so deliveries already waiting on the socket get their acks before it.
   const track = async (work: () => Promise<void>): Promise<void> => {
-    const p = work();
+    const p = afterPendingIo().then(work);
     inFlight.add(p);
     try {
       await p;
@@ -343,6 +345,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       await this.idle(deadlineMs);
     },
   };
+}
+
+/** Resolves after the event loop has polled for I/O once (setImmediate runs after the poll phase). */
+function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function delay(ms: number): Promise<void> {
