@@ -142,18 +142,37 @@ type Template = { metadata: { annotations?: Record<string, string> } };
 const invoices = () => demo.store.get('Deployment', 'billing', 'invoices');
 const annotations = () => (invoices()?.spec as { template: Template }).template.metadata.annotations ?? {};
 
+async function ask(text: string) {
+  const before = fake.messages(GENERAL).length;
+  await sendSlashCommand(url, slashCommand(text, { responseUrl: fake.responseUrl() }), knobs);
+  return fake.waitFor(
+    () =>
+      fake
+        .messages(GENERAL)
+        .slice(before)
+        .find((m) => !m.threadTs && m.updates > 0 && !JSON.stringify(m.blocks).includes('Working')),
+    20_000,
+  );
+}
+
+async function proposalIn(threadTs: string) {
+  return fake.waitFor(
+    () =>
+      fake
+        .messages(GENERAL)
+        .find((m) => m.threadTs === threadTs && buttons(m.blocks).some((b) => b.action_id === APPROVE_ACTION)),
+    10_000,
+  );
+}
+
+const ready = (pod: { status?: unknown }) =>
+  ((pod.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
+
 describe('a /mesh why fix button through Bolt', () => {
   it('clicked by another user, approved by a third, lands once, merged into what is there at preview time', async () => {
-    const before = fake.messages(GENERAL).length;
-    await sendSlashCommand(url, slashCommand('why invoices -n billing', { responseUrl: fake.responseUrl() }), knobs);
-    const answer = await fake.waitFor(
-      () =>
-        fake
-          .messages(GENERAL)
-          .slice(before)
-          .find((m) => !m.threadTs && m.updates > 0 && !JSON.stringify(m.blocks).includes('Working')),
-      20_000,
-    );
+    const answer = await ask('why invoices -n billing');
     const offer = buttons(answer.blocks).find((b) => b.text.text === LABEL);
     if (!offer?.value) throw new Error(`no "${LABEL}" button: ${buttons(answer.blocks).map((b) => b.text.text)}`);
     expect(offer.action_id.startsWith(`${OFFER_ACTION}:`)).toBe(true);
@@ -168,13 +187,7 @@ describe('a /mesh why fix button through Bolt', () => {
     );
 
     await click(offer.action_id, offer.value, answer.ts, BOB);
-    const proposal = await fake.waitFor(
-      () =>
-        fake
-          .messages(GENERAL)
-          .find((m) => m.threadTs === answer.ts && buttons(m.blocks).some((b) => b.action_id === APPROVE_ACTION)),
-      10_000,
-    );
+    const proposal = await proposalIn(answer.ts);
     const body = JSON.stringify(proposal.blocks);
     expect(body).toContain(`Asked by <@${BOB}>`);
     expect(body).toContain('dryRun=All');
@@ -223,5 +236,41 @@ describe('a /mesh why fix button through Bolt', () => {
       ]),
     );
     expect(actions.filter(([a]) => a === 'executed')).toHaveLength(1);
+  }, 60_000);
+
+  it('the probe policy for accounts/profile: created with exactly its probe, and the pods become Ready', async () => {
+    const pods = () => demo.store.list('Pod', 'accounts').filter((p) => p.metadata.labels?.app === 'profile');
+    expect(pods().length).toBeGreaterThan(0);
+    expect(pods().some((p) => !ready(p))).toBe(true); // the planted cause: readiness fails behind the ALLOW policy
+    const answer = await ask('why profile -n accounts');
+    const offer = buttons(answer.blocks).find((b) => b.text.text === 'Allow kubelet probes to accounts/profile');
+    if (!offer?.value) throw new Error(`no probe-policy button: ${buttons(answer.blocks).map((b) => b.text.text)}`);
+    await click(offer.action_id, offer.value, answer.ts, BOB);
+    const proposal = await proposalIn(answer.ts);
+    expect(JSON.stringify(proposal.blocks)).toContain('GET /ready on port 8081');
+    const id = buttons(proposal.blocks).find((b) => b.action_id === APPROVE_ACTION)?.value as string;
+    await click(APPROVE_ACTION, id, proposal.ts, ERIN);
+    const rec = await waitFor(
+      async () => {
+        const r = (await approvals.service.store.read(id))?.record;
+        return r && ['done', 'failed', 'superseded', 'unknown'].includes(r.state) ? r : undefined;
+      },
+      'the pods to become Ready',
+      30_000,
+    );
+    await approvals.service.idle();
+    expect(rec.state).toBe('done');
+    expect(rec.outcome?.summary).toContain('pods Ready');
+    const created = demo.store
+      .list('AuthorizationPolicy', 'accounts')
+      .filter((p) => p.metadata.annotations?.[FIX_REQUEST_ANNOTATION] === id);
+    expect(created).toHaveLength(1);
+    const selector = (demo.store.get('Deployment', 'accounts', 'profile')?.spec as { selector: unknown }).selector;
+    expect(created[0]?.spec).toEqual({
+      selector, // the Deployment's own selector: this workload only
+      action: 'ALLOW',
+      rules: [{ to: [{ operation: { ports: ['8081'], methods: ['GET'], paths: ['/ready'] } }] }],
+    });
+    expect(pods().every(ready)).toBe(true);
   }, 60_000);
 });

@@ -42,6 +42,8 @@ const planSchema = z.object({
   generation: z.number(),
   /** The template's annotations map exists (else the patch adds the whole map). */
   hasAnnotations: z.boolean(),
+  /** The template has a metadata object (else the patch adds it, with the annotations). */
+  hasMetadata: z.boolean().default(true),
   /** What each changed annotation was (null: absent) and becomes. */
   changes: z.array(z.object({ key: z.string(), before: z.string().nullable(), after: z.string() })),
 });
@@ -66,13 +68,17 @@ const pointer = (key: string) => `/spec/template/metadata/annotations/${key.repl
 export function templateOps(plan: Plan, requestId: string): Array<Record<string, unknown>> {
   const ops: Array<Record<string, unknown>> = [{ op: 'test', path: '/metadata/generation', value: plan.generation }];
   if (!plan.hasAnnotations) {
-    const all = Object.fromEntries(plan.changes.map((c) => [c.key, c.after]));
+    const all = {
+      ...Object.fromEntries(plan.changes.map((c) => [c.key, c.after])),
+      [FIX_REQUEST_ANNOTATION]: requestId,
+    };
+    if (!plan.hasMetadata) return [...ops, { op: 'add', path: '/spec/template/metadata', value: { annotations: all } }];
     return [
       ...ops,
       {
         op: 'add',
         path: '/spec/template/metadata/annotations',
-        value: { ...all, [FIX_REQUEST_ANNOTATION]: requestId },
+        value: all,
       },
     ];
   }
@@ -181,6 +187,7 @@ export const podTemplateAnnotations: RemediationKind = {
     const plan: Plan = {
       generation: d.metadata.generation ?? 0,
       hasAnnotations: d.spec.template.metadata?.annotations !== undefined,
+      hasMetadata: d.spec.template.metadata !== undefined,
       changes: desired.changes,
     };
     let dry: KubeObject;
