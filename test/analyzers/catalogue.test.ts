@@ -49,6 +49,7 @@ describe("meshops' message catalogue", () => {
       'meshops.StartupRaceAnalyzer',
       'meshops.ProbeAuthorizationAnalyzer',
       'meshops.SelectorAnalyzer',
+      'meshops.GatewayMutualCAAnalyzer',
     ]);
   });
 });

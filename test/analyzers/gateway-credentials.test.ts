@@ -8,6 +8,7 @@ import type { KubeObject } from '../../src/kube/objects.ts';
 import { checkGatewayCredentials, validateCertificate } from '../../src/mesh/analyzers/gateway/credentials.ts';
 import { type LoadedSecrets, loadedCredentialJudge } from '../../src/mesh/analyzers/gateway/loaded-credentials.ts';
 import { gatewaySecretAnalyzerAt } from '../../src/mesh/analyzers/gateway/secrets.ts';
+import { gatewayMutualCaAnalyzerAt } from '../../src/mesh/analyzers/meshops/gateway-mutual-ca.ts';
 import { messageResource } from '../../src/mesh/analyzers/types.ts';
 import { MeshSnapshot } from '../../src/mesh/snapshot.ts';
 import { selfSignedCert } from '../../src/sandbox/self-signed-cert.ts';
@@ -54,8 +55,8 @@ function secret(name: string, data: Record<string, string>, type = 'kubernetes.i
 const certIssued = (issued: Date) => selfSignedCert(['shop.example.com'], issued);
 const fresh = certIssued(new Date(NOW.getTime() - 10 * DAY));
 
-function offline(objects: KubeObject[]) {
-  const ms = gatewaySecretAnalyzerAt(() => NOW).analyze(new MeshSnapshot([gatewayPod, ...objects]));
+function offline(objects: KubeObject[], analyzer = gatewaySecretAnalyzerAt(() => NOW)) {
+  const ms = analyzer.analyze(new MeshSnapshot([gatewayPod, ...objects]));
   return ms.map((m) => `${m.code} ${messageResource(m)}`).sort();
 }
 
@@ -123,7 +124,7 @@ describe('gateway.SecretAnalyzer offline: the Secret must hold a certificate the
     expect(offline([gateway('gone', [{ credentialName: 'nowhere' }])])).toEqual(['IST0101 Gateway shop/gone']);
   });
 
-  it('asks a MUTUAL server for a CA: in the Secret, or in <name>-cacert; none is IST0161', () => {
+  it("asks a MUTUAL server for a CA: in the Secret, or in <name>-cacert; none is meshops' MSH0006, never IST0161", () => {
     const objects = [
       gateway('mtls-none', [{ credentialName: 'm1', mode: 'MUTUAL' }]),
       gateway('mtls-inline', [{ credentialName: 'm2', mode: 'MUTUAL' }]),
@@ -134,7 +135,26 @@ describe('gateway.SecretAnalyzer offline: the Secret must hold a certificate the
       secret('m3', { 'tls.crt': fresh.cert, 'tls.key': fresh.key }),
       secret('m3-cacert', { cacert: fresh.cert }, 'Opaque'),
     ];
-    expect(offline(objects)).toEqual(['IST0161 Gateway shop/mtls-none']);
+    // Istio's analyzer does not ask: it gives nothing here, so neither does meshops' port of it.
+    expect(offline(objects)).toEqual([]);
+    expect(
+      offline(
+        objects,
+        gatewayMutualCaAnalyzerAt(() => NOW),
+      ),
+    ).toEqual(['MSH0006 Gateway shop/mtls-none']);
+    // An invalid certificate on a MUTUAL server stays IST0161, and MSH0006 does not pile on.
+    const expired = [
+      gateway('mtls-expired', [{ credentialName: 'old', mode: 'MUTUAL' }]),
+      secret('old', { 'tls.crt': certIssued(new Date(NOW.getTime() - 400 * DAY)).cert, 'tls.key': fresh.key }),
+    ];
+    expect(offline(expired)).toEqual(['IST0161 Gateway shop/mtls-expired']);
+    expect(
+      offline(
+        expired,
+        gatewayMutualCaAnalyzerAt(() => NOW),
+      ),
+    ).toEqual([]);
   });
 
   it('judges validity by the first PEM block, as ValidateCertificate does', () => {
@@ -160,7 +180,7 @@ const sds = (name: string, state: SdsSecret['state'], chain = '', roots = ''): S
 function live(gateways: KubeObject[], loaded: LoadedSecrets | undefined) {
   const map = new Map<string, LoadedSecrets>(loaded ? [['istio-system/istio-ingressgateway-abc', loaded]] : []);
   const snapshot = new MeshSnapshot([gatewayPod, ...gateways]);
-  return checkGatewayCredentials(snapshot, loadedCredentialJudge(map, NOW));
+  return checkGatewayCredentials(snapshot, loadedCredentialJudge(map, NOW), undefined, 'all');
 }
 
 describe("gateway.SecretAnalyzer live: from the SDS secrets the gateway's Envoy loaded", () => {
@@ -193,7 +213,8 @@ describe("gateway.SecretAnalyzer live: from the SDS secrets the gateway's Envoy 
   it('needs the -cacert resource with roots for MUTUAL', () => {
     const gws = [gateway('m', [{ credentialName: 'm', mode: 'MUTUAL' }])];
     const without = live(gws, [sds('kubernetes://m', 'active', fresh.cert), sds('kubernetes://m-cacert', 'warming')]);
-    expect(without.messages.map((m) => m.code)).toEqual(['IST0161']);
+    expect(without.messages.map((m) => m.code)).toEqual(['MSH0006']);
+    expect(without.checks[0]?.verdict.state).toBe('no-ca');
     const withCa = live(gws, [
       sds('kubernetes://m', 'active', fresh.cert),
       sds('kubernetes://m-cacert', 'active', '', fresh.cert),

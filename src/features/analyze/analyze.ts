@@ -17,7 +17,7 @@ import {
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { type Rendered, section } from '../../blocks/block-kit.ts';
-import { SECRET_ANALYZER, checkLiveGatewayCredentials } from './gateway-credentials.ts';
+import { MUTUAL_CA_ANALYZER, SECRET_ANALYZER, checkLiveGatewayCredentials } from './gateway-credentials.ts';
 import { serverVersionCheck } from './server-version.ts';
 
 /** The paste modal's identifiers, shared with the Slack front door that opens it. */
@@ -78,7 +78,11 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
     ? await checkLiveGatewayCredentials(kube, snapshot, { namespace: ns, now: options.now ?? new Date() })
     : undefined;
   if (live) {
-    analysis.skipped = analysis.skipped.filter((s) => s !== secretsSkipped);
+    // meshops.GatewayMutualCAAnalyzer asks its question of the same loaded secrets (MSH0006 among live's messages).
+    analysis.skipped = analysis.skipped.filter(
+      (s) =>
+        s !== secretsSkipped && !(s.analyzer === MUTUAL_CA_ANALYZER && s.missing.every((m) => m.reason === 'not-read')),
+    );
     analysis.messages = [...analysis.messages, ...live.messages].sort(compareMessages);
   }
   const ours = analysis.messages.filter((m) => inScope(m.resource.namespace, `${m.resource.kind} ${m.resource.name}`));

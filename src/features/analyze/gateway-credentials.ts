@@ -18,6 +18,7 @@ import { podsSelected } from '../../mesh/analyzers/util/workloads.ts';
 import type { SnapshotReader } from '../../mesh/snapshot.ts';
 
 export const SECRET_ANALYZER = 'gateway.SecretAnalyzer';
+export const MUTUAL_CA_ANALYZER = 'meshops.GatewayMutualCAAnalyzer';
 /** Pods read per Gateway, and in all, per analysis. */
 export const PODS_PER_GATEWAY = 2;
 export const MAX_GATEWAY_PODS = 6;
@@ -113,7 +114,12 @@ export async function checkLiveGatewayCredentials(
       }
     }),
   );
-  const { messages, checks } = checkGatewayCredentials(snapshot, loadedCredentialJudge(loaded, options.now), gateways);
+  const { messages, checks } = checkGatewayCredentials(
+    snapshot,
+    loadedCredentialJudge(loaded, options.now),
+    gateways,
+    'all',
+  );
   const lines: string[] = [];
   const read = [...loaded].filter(([, v]) => !('unread' in v)).map(([k]) => k);
   if (checks.length > 0 && read.length > 0) {

@@ -46,6 +46,7 @@ import { sidecarOomAnalyzer } from './meshops/sidecar-oom.ts';
 import { startupRaceAnalyzer } from './meshops/startup-race.ts';
 import { probeAuthorizationAnalyzer } from './meshops/probes-blocked.ts';
 import { selectorAnalyzer } from './meshops/selectors.ts';
+import { gatewayMutualCaAnalyzer } from './meshops/gateway-mutual-ca.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { formatGo, messageResource } from './types.ts';
@@ -102,6 +103,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   startupRaceAnalyzer,
   probeAuthorizationAnalyzer,
   selectorAnalyzer,
+  gatewayMutualCaAnalyzer,
   // new analyzers above this line
 ];
 

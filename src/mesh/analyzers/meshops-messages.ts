@@ -71,6 +71,20 @@ export const MESHOPS_MESSAGE_TYPES = {
       { name: "kind", type: "string" },
     ],
   },
+  GatewayMutualWithoutCA: {
+    name: "GatewayMutualWithoutCA",
+    code: "MSH0006",
+    level: "Error",
+    description: "A MUTUAL or OPTIONAL_MUTUAL gateway server has a valid certificate but no CA to verify " +
+      "clients with.",
+    template: "Credential %s is used by a %s server but has no CA certificate (no ca.crt or cacert in it, " +
+      "and no <credentialName>-cacert Secret): istiod cannot send the gateway a validation " +
+      "context, and clients' TLS handshakes fail.",
+    args: [
+      { name: "credentialName", type: "string" },
+      { name: "mode", type: "string" },
+    ],
+  },
 } as const satisfies Record<string, MessageType>;
 
 export type MeshopsMessageName = keyof typeof MESHOPS_MESSAGE_TYPES;

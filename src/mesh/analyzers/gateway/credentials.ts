@@ -12,7 +12,9 @@
 // certificate's NotBefore..NotAfter). meshops adds the one question istiod's SDS asks that the analyzer
 // does not: a MUTUAL or OPTIONAL_MUTUAL server needs a CA certificate, from the Secret `<credentialName>-cacert`
 // (keys `cacert` or `ca.crt`) or from the credential's own `ca.crt`/`cacert` (pilot/pkg/xds/sds.go,
-// the `-cacert` resource); without one the gateway never gets its validation context.
+// the `-cacert` resource); without one the gateway never gets its validation context. That one is meshops'
+// own message (MSH0006, meshops.GatewayMutualCAAnalyzer), never IST0161, so gateway.SecretAnalyzer gives exactly
+// what Istio's does.
 import { X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../../../kube/objects.ts';
 import type { SnapshotReader } from '../../snapshot.ts';
@@ -42,6 +44,8 @@ export type CredentialVerdict =
   | { state: 'ok'; notAfter?: Date }
   | { state: 'missing' }
   | { state: 'invalid'; why: string }
+  /** A valid server certificate on a MUTUAL/OPTIONAL_MUTUAL server without a CA: meshops' own check (MSH0006). */
+  | { state: 'no-ca'; why: string; notAfter?: Date }
   | { state: 'unknown'; why: string };
 
 export type CredentialJudge = (q: CredentialQuestion) => CredentialVerdict;
@@ -56,12 +60,20 @@ export const MUTUAL_MODES: ReadonlySet<string> = new Set(['MUTUAL', 'OPTIONAL_MU
 /** Istio's SdsCaSuffix: the CA of credential `x` is the resource `x-cacert`. */
 export const CA_SUFFIX = '-cacert';
 
+/**
+ * Which messages to give: Istio's (`istio`: IST0101 and IST0161 exactly as gateway.SecretAnalyzer, which does not
+ * look for a MUTUAL server's CA), meshops' own MUTUAL-without-CA check (`mutual-ca`: MSH0006), or both (`all`).
+ */
+export type CredentialMessages = 'istio' | 'mutual-ca' | 'all';
+
 /** Every Gateway's TLS credentials judged; the messages, and each question with its answer. */
 export function checkGatewayCredentials(
   snapshot: SnapshotReader,
   judge: CredentialJudge,
   gateways: readonly KubeObject[] = istioGateways(snapshot).list,
+  emit: CredentialMessages = 'istio',
 ): { messages: AnalysisMessage[]; checks: CredentialCheck[] } {
+  const istio = emit !== 'mutual-ca';
   const messages: AnalysisMessage[] = [];
   const checks: CredentialCheck[] = [];
   for (const gw of gateways) {
@@ -69,9 +81,10 @@ export function checkGatewayCredentials(
     const pods = podsSelected(snapshot, selector);
     const gwNs = pods[0] ? nsOf(pods[0]) : '';
     if (gwNs === '') {
-      messages.push(
-        message('ReferencedResourceNotFound', gw, ['selector', selectorString(selector)], selectorLinePath(selector)),
-      );
+      if (istio)
+        messages.push(
+          message('ReferencedResourceNotFound', gw, ['selector', selectorString(selector)], selectorLinePath(selector)),
+        );
       continue;
     }
     recs(spec(gw)['servers']).forEach((server, i) => {
@@ -91,10 +104,14 @@ export function checkGatewayCredentials(
       const verdict = judge(question);
       checks.push({ question, verdict });
       const path = ['spec', 'servers', i, 'tls', 'credentialName'];
-      if (verdict.state === 'missing')
+      if (verdict.state === 'missing' && istio)
         messages.push(message('ReferencedResourceNotFound', gw, ['credentialName', cn], path));
-      else if (verdict.state === 'invalid')
+      else if (verdict.state === 'invalid' && istio)
         messages.push(message('InvalidGatewayCredential', gw, [gw.metadata.name, gwNs], path));
+      else if (verdict.state === 'no-ca' && emit !== 'istio')
+        messages.push(
+          message('GatewayMutualWithoutCA', gw, [cn, question.mode], ['spec', 'servers', i, 'tls', 'mode']),
+        );
     });
   }
   return { messages, checks };
@@ -163,8 +180,9 @@ export function secretJudge(snapshot: SnapshotReader, now: Date): CredentialJudg
       const ca = (caSecret && caCertOf(secretData(caSecret))) ?? caCertOf(data);
       if (!ca)
         return {
-          state: 'invalid',
+          state: 'no-ca',
           why: `${q.mode} needs a CA certificate: no ca.crt or cacert in it and no Secret ${q.name}${CA_SUFFIX}`,
+          notAfter: valid.notAfter,
         };
     }
     return { state: 'ok', notAfter: valid.notAfter };

@@ -7,7 +7,7 @@
 // answer becomes:
 //   active, leaf valid now (and for MUTUAL the -cacert active with roots)  → fine
 //   active, leaf expired / not yet valid / no certificate that parses     → IST0161 InvalidGatewayCredential
-//   MUTUAL and `-cacert` warming or without roots                          → IST0161 (no CA to verify clients)
+//   MUTUAL and `-cacert` warming or without roots                          → MSH0006 (no CA to verify clients)
 //   warming (or active at version `uninitialized`)                         → IST0101 credentialName not found
 //                                                                            (no Secret, or one without keys)
 //   never asked for, or the pod's admin API unreadable                      → not checked, with why
@@ -22,7 +22,7 @@ export type LoadedSecrets = readonly SdsSecret[] | { unread: string };
 /** `<namespace>/<pod>`: the key of a pod's reading. */
 export const podKey = (pod: KubeObject): string => `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
 
-const RANK: Record<CredentialVerdict['state'], number> = { missing: 3, invalid: 2, ok: 1, unknown: 0 };
+const RANK: Record<CredentialVerdict['state'], number> = { missing: 4, invalid: 3, 'no-ca': 2, ok: 1, unknown: 0 };
 
 function judgeOnePod(secrets: readonly SdsSecret[], name: string, mode: string, now: Date): CredentialVerdict {
   const resource = credentialResourceName(name);
@@ -45,7 +45,11 @@ function judgeOnePod(secrets: readonly SdsSecret[], name: string, mode: string, 
   if (MUTUAL_MODES.has(mode)) {
     const ca = find(`${resource}${CA_SUFFIX}`);
     if (!ca || ca.state !== 'active' || (ca.roots.length === 0 && ca.bundles.length === 0))
-      return { state: 'invalid', why: `${mode} needs a CA certificate and the gateway has none for \`${resource}\`` };
+      return {
+        state: 'no-ca',
+        why: `${mode} needs a CA certificate and the gateway has none for \`${resource}\``,
+        notAfter: leaf.notAfter,
+      };
   }
   return { state: 'ok', notAfter: leaf.notAfter };
 }
