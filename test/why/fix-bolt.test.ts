@@ -16,6 +16,7 @@ import { type DemoSandbox, startDemoSandbox } from '../../src/demo/demo-mesh.ts'
 import { FIX_REQUEST_ANNOTATION, POD_TEMPLATE_ANNOTATIONS, whyRemediations } from '../../src/features/why/fix-kinds.ts';
 import whyCommand from '../../src/features/why/why.ts';
 import { KubeClient } from '../../src/kube/client.ts';
+import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';
 import { Router } from '../../src/router.ts';
 import { type SlackApp, createSlackApp } from '../../src/slack/app.ts';
@@ -165,7 +166,7 @@ async function proposalIn(threadTs: string) {
   );
 }
 
-const ready = (pod: { status?: unknown }) =>
+const ready = (pod: KubeObject) =>
   ((pod.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
     (c) => c.type === 'Ready' && c.status === 'True',
   );
