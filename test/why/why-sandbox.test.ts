@@ -78,6 +78,7 @@ beforeAll(async () => {
       service('web'),
       pod('api-1', 'api', { version: 'v1' }, [running('api'), running('istio-proxy')]),
       service('api'),
+      pod('batch-1', 'batch', {}, [running('batch'), running('istio-proxy')]),
       {
         apiVersion: 'networking.istio.io/v1',
         kind: 'DestinationRule',
@@ -97,6 +98,14 @@ beforeAll(async () => {
   const ok = accessLine(200, '-', 'via_upstream', 'outbound|8080|stable|api.lab.svc.cluster.local');
   sb.setPodLogs(NS, 'web-1', 'istio-proxy', [uh, ok, uh, uh, uc, uc, ok]);
   sb.setPodLogs(NS, 'web-1', 'web', ['listening on :8080']);
+  // batch's sidecar writes no access log (access logging is off here: no istio ConfigMap, no Telemetry), but its
+  // merged metrics count 7 requests toward api answered 503 UH, and 12 that went well.
+  const requests = (code: number, flags: string, n: number) =>
+    `istio_requests_total{reporter="source",source_workload="batch",destination_service="api.lab.svc.cluster.local",response_code="${code}",response_flags="${flags}"} ${n}`;
+  sb.podEndpoints.register(NS, 'batch-1', 15020, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`# TYPE istio_requests_total counter\n${requests(503, 'UH', 7)}\n${requests(200, '-', 12)}\n`);
+  });
   const kc = new KubeConfig();
   kc.loadFromString(sb.kubeconfig());
   router = new Router({
@@ -143,6 +152,17 @@ describe('/mesh why on its own fixtures', () => {
     const text = await why('why web -n lab');
     expect(text).toMatch(/Could not check:\*\n(.*\n)*.*proxy sync status and NACKs: no ready istiod to ask/);
     expect(text).toMatch(/Not read: .*pod metrics \(metrics\.k8s\.io\)/);
+  });
+
+  it('without an access log, the 5xx come from istio_requests_total and still point at the empty subset', async () => {
+    const text = await why('why batch-1 -n lab');
+    expect(text).toContain("Failures seen in its sidecars' metrics: 7× 503 UH toward api.lab (istio_requests_total)");
+    expect(text).toMatch(
+      /Most likely cause:\* subset canary of DestinationRule lab\/api selects no pod\n_high confidence/,
+    );
+    expect(text).toMatch(
+      /no access-log lines \(meshConfig\.accessLogFile is empty.*\): 7 5xx counted in istio_requests_total/,
+    );
   });
 
   it('asked about the Service behind the empty subset: its own subset is flagged without a failure seen there', async () => {

@@ -16,7 +16,7 @@ import { controllerOf } from '../../mesh/pods.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
 import { staleReport } from '../stale/stale.ts';
 import { findParty } from './can.ts';
-import { WHY_BOUNDS, readAppLogs, readEvents, readPodMetrics, readProxyLogs } from './why-reads.ts';
+import { WHY_BOUNDS, readAppLogs, readEvents, readPodMetrics, readProxyLogs, readSidecarMetrics } from './why-reads.ts';
 import {
   type CheckOutcome,
   type CheckResult,
@@ -28,7 +28,14 @@ import {
   assemble,
   outcomeOf,
 } from './why-rank.ts';
-import { checkEndpoints, checkMtls, destinationsToCheck, servicesOf, symptomsFromLogs } from './why-traffic.ts';
+import {
+  checkEndpoints,
+  checkMtls,
+  destinationsToCheck,
+  servicesOf,
+  symptomsFromLogs,
+  symptomsFromMetrics,
+} from './why-traffic.ts';
 import { accessLoggingState } from '../envoy/logs.ts';
 
 /** Per check; the whole answer aims at under 5 s. */
@@ -279,14 +286,23 @@ export async function runWhy(
     const unread = failed.map((f) => `istio-proxy log of ${f}`);
     if (read.accessLines === 0) {
       const state = await accessLoggingState(kube, ns);
-      if (state.on !== true)
-        return {
-          check: 'traffic',
-          outcome: 'could-not-check',
-          reason: `no access-log lines: ${state.why}`,
-          notes: [],
-          unread,
-        };
+      if (state.on !== true) {
+        // No access log: the 5xx the sidecars counted in istio_requests_total instead (since each proxy started).
+        const { samples, failed: notScraped } = await readSidecarMetrics(kube, pods);
+        const reason = `no access-log lines (${state.why})`;
+        if (!samples.size)
+          return {
+            check: 'traffic',
+            outcome: 'could-not-check',
+            reason: `${reason} and the sidecars' metrics could not be read (${notScraped.join('; ')})`,
+            notes: [],
+            unread,
+          };
+        symptoms = symptomsFromMetrics(samples);
+        const counted = symptoms.reduce((n, s) => n + s.count, 0);
+        const note = `${reason}: ${counted} 5xx counted in istio_requests_total since the sidecars started`;
+        return outcomeOf('traffic', [], [note], [...unread, ...notScraped.map((f) => `metrics of ${f}`)]);
+      }
     }
     const total = symptoms.reduce((n, s) => n + s.count, 0);
     return outcomeOf(

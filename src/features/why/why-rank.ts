@@ -34,6 +34,8 @@ export interface Symptom {
   direction?: 'inbound' | 'outbound';
   /** One line as Envoy wrote it. */
   sample?: string;
+  /** Where the failures were counted: access-log lines of the last minutes, or istio_requests_total (since start). */
+  source?: 'access-log' | 'metrics';
 }
 
 export interface WhyFinding {

@@ -3,6 +3,8 @@
 // minutes, at most 2000 lines and 512 KiB a pod), the app containers' logs from their start (for the startup
 // race's early connection-refused lines), and metrics.k8s.io PodMetrics when metrics-server serves them.
 import { z } from 'zod';
+import type { Sample } from '../../envoy/istio-metrics.ts';
+import { scrapeMergedMetrics } from '../../envoy/metrics-scrape.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { Readable } from '../../mesh/diagnostics/types.ts';
@@ -102,4 +104,24 @@ export async function readPodMetrics(kube: KubeClient, namespace: string): Promi
       return parsed.data.items as unknown as KubeObject[];
     })(),
   );
+}
+
+/** Each sidecar's merged metrics (:15020/stats/prometheus through the pod proxy), by pod; and the pods that failed. */
+export async function readSidecarMetrics(
+  kube: KubeClient,
+  pods: readonly KubeObject[],
+): Promise<{ samples: Map<string, Sample[]>; failed: string[] }> {
+  const samples = new Map<string, Sample[]>();
+  const failed: string[] = [];
+  const withProxy = pods.filter((p) => findProxyContainer(p)).slice(0, WHY_BOUNDS.maxPods);
+  await Promise.all(
+    withProxy.map(async (p) => {
+      try {
+        samples.set(p.metadata.name, await scrapeMergedMetrics(kube, p.metadata.namespace ?? '', p.metadata.name));
+      } catch (err) {
+        failed.push(`pod ${p.metadata.name}: ${message(err).slice(0, 200)}`);
+      }
+    }),
+  );
+  return { samples, failed };
 }

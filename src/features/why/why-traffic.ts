@@ -5,6 +5,7 @@
 // without a sidecar meets plaintext: 503 UF/URX; DISABLE toward a STRICT workload is refused). Pure over
 // what why-checks.ts read.
 import { type AccessLogEntry, parseAccessLogLine } from '../../envoy/access-log.ts';
+import type { Sample } from '../../envoy/istio-metrics.ts';
 import { responseFlag } from '../../envoy/response-flags.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import { destinationRulesForService } from '../../mesh/destination-rules.ts';
@@ -68,10 +69,47 @@ export function symptomsFromLogs(logs: Record<string, string>): { symptoms: Symp
         ...(dest?.subset ? { subset: dest.subset } : {}),
         direction: dir,
         sample: line.trim(),
+        source: 'access-log',
       });
     }
   }
   return { symptoms: [...groups.values()].sort((a, b) => b.count - a.count), accessLines };
+}
+
+/**
+ * The 5xx in the sidecars' istio_requests_total (Istio's standard metric; counted since each proxy started), for
+ * when there is no access log: reporter="source" is the workload calling out, reporter="destination" its callers.
+ */
+export function symptomsFromMetrics(samples: ReadonlyMap<string, readonly Sample[]>): Symptom[] {
+  const groups = new Map<string, Symptom>();
+  for (const list of samples.values()) {
+    for (const m of list) {
+      const code = Number(m.labels.response_code);
+      if (m.name !== 'istio_requests_total' || !(code >= 500) || !(m.value > 0)) continue;
+      const dir = m.labels.reporter === 'destination' ? ('inbound' as const) : ('outbound' as const);
+      const host = m.labels.destination_service?.split('.');
+      const service = dir === 'outbound' && host && host.length >= 2 && host[1] ? `${host[0]}.${host[1]}` : undefined;
+      const flags = (m.labels.response_flags ?? '-').split(',').filter((f) => f && f !== '-');
+      const key = ['metrics', dir, code, flags.join(','), service ?? ''].join('|');
+      const where =
+        dir === 'inbound'
+          ? 'answered to its callers'
+          : `toward ${service ?? m.labels.destination_service ?? 'an unknown upstream'}`;
+      const found = groups.get(key);
+      if (found) found.count += m.value;
+      else
+        groups.set(key, {
+          key,
+          text: `${code}${flags.length ? ` ${flags.join(',')}` : ''} ${where} (istio_requests_total)`,
+          count: m.value,
+          flags,
+          ...(service ? { service } : {}),
+          direction: dir,
+          source: 'metrics',
+        });
+    }
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count);
 }
 
 /** What the flags mean in Istio terms, once each. */
@@ -128,6 +166,9 @@ export function checkEndpoints(
       evidence: [
         ...pods.map((p) => `pod ${p.metadata.name}: Ready ${isPodReady(p) ? 'True' : 'False'}`),
         ...seen(hits),
+        ...(own || !pods.length
+          ? []
+          : [`why its pods are not ready: \`/mesh why ${dest.service} -n ${dest.namespace}\``]),
       ],
       confidence: 'high',
       pods: pods.map((p) => p.metadata.name),
@@ -137,7 +178,12 @@ export function checkEndpoints(
   const labels = pods.map((p) => p.metadata.labels ?? {});
   for (const dr of destinationRulesForService(snapshot, dest.service, dest.namespace, labels, labels)) {
     for (const subset of dr.subsetsSelectingNoPods) {
-      const hits = symptomsToward(symptoms, name, (s) => s.subset === subset);
+      // istio_requests_total names no subset: a UH toward the service counted there may be this subset's.
+      const hits = symptomsToward(
+        symptoms,
+        name,
+        (s) => s.subset === subset || (s.source === 'metrics' && s.flags.includes('UH')),
+      );
       findings.push({
         check: 'endpoints',
         title: `subset ${subset} of DestinationRule ${dr.ref.namespace}/${dr.ref.name} selects no pod`,

@@ -4,6 +4,7 @@
 import { type Block, type Offer, type Rendered, context, esc, section, truncate } from '../../blocks/block-kit.ts';
 import type { Fix } from '../../mesh/diagnostics/types.ts';
 import { CHECK_LABELS, type CheckOutcome, type WhyFinding, type WhyReport, explainsSeen, isCause } from './why-rank.ts';
+import { WHY_BOUNDS } from './why-reads.ts';
 import { flagWords } from './why-traffic.ts';
 
 /** Findings shown in full after the cause; the rest go on one line each. */
@@ -55,7 +56,7 @@ export function renderWhy(r: WhyReport, offers: Offer[] = []): Rendered {
   const failed = r.checks.filter((c) => c.outcome === 'could-not-check');
   const ran = r.checks.length - failed.length;
   const seenLine = r.symptoms.length
-    ? `Failures seen in its sidecars' access logs: ${r.symptoms
+    ? `Failures seen in its sidecars' ${r.symptoms.some((s) => s.source === 'metrics') ? 'metrics' : 'access logs'}: ${r.symptoms
         .slice(0, 4)
         .map((s) => `${s.count}× ${esc(s.text)}`)
         .join(' · ')}${r.symptoms.length > 4 ? ` · ${r.symptoms.length - 4} more` : ''}`
@@ -147,7 +148,7 @@ export function renderWhy(r: WhyReport, offers: Offer[] = []): Rendered {
     );
   blocks.push(
     context(
-      `${esc(who)} · ${plural(r.target.pods.length, 'pod')} · ${plural(r.checks.length, 'check')} in ${(r.elapsedMs / 1000).toFixed(1)} s · access logs of the last ${10} minutes`,
+      `${esc(who)} · ${plural(r.target.pods.length, 'pod')} · ${plural(r.checks.length, 'check')} in ${(r.elapsedMs / 1000).toFixed(1)} s · access logs of the last ${WHY_BOUNDS.logSinceSeconds / 60} minutes`,
     ),
   );
   return { text, blocks, ...(offers.length ? { offers } : {}) };
