@@ -374,3 +374,40 @@ describe('create-authorization-policy', () => {
     expect(race?.metadata.annotations?.[FIX_REQUEST_ANNOTATION]).toBeUndefined();
   });
 });
+
+describe('verify: what the engine asks when the API server’s answer was lost', () => {
+  it('finds this request’s change by its marker, and not another request’s', async () => {
+    const kube = kubeFor(sb);
+    const [template, policy] = whyRemediations;
+    if (!template || !policy) throw new Error('kinds missing');
+    const dep = { kind: 'Deployment', namespace: 'shop', name: 'profile' };
+    const p = await template.preview(
+      kube,
+      dep,
+      { annotations: { 'sidecar.istio.io/proxyMemory': '300Mi' } },
+      new Date(),
+    );
+    if (!p.ok) throw new Error(p.reason);
+    const mine = { requestId: 'b'.repeat(32) };
+    const before = await template.verify(kube, dep, p.plan, mine);
+    expect(before.landed).toBe(false);
+    expect(before.fingerprint).toBe(p.fingerprint);
+    await template.execute(kube, dep, p.plan, mine);
+    const after = await template.verify(kube, dep, p.plan, mine);
+    expect(after.landed).toBe(true);
+    expect(after.fingerprint).not.toBe(p.fingerprint);
+    expect((await template.verify(kube, dep, p.plan, { requestId: 'c'.repeat(32) })).landed).toBe(false);
+    // The plan, executed again, is refused by the API server: it tests the generation the preview saw.
+    await expect(template.execute(kube, dep, p.plan, mine)).rejects.toThrow();
+
+    const ap = { kind: 'AuthorizationPolicy', namespace: 'shop', name: 'verify-me' };
+    const q = await policy.preview(kube, ap, { spec: PROBE_SPEC }, new Date());
+    if (!q.ok) throw new Error(q.reason);
+    const absent = await policy.verify(kube, ap, q.plan, mine);
+    expect(absent).toMatchObject({ landed: false, fingerprint: 'absent' });
+    await policy.execute(kube, ap, q.plan, mine);
+    expect((await policy.verify(kube, ap, q.plan, mine)).landed).toBe(true);
+    expect((await policy.verify(kube, ap, q.plan, { requestId: 'c'.repeat(32) })).landed).toBe(false);
+    await expect(policy.execute(kube, ap, q.plan, mine)).rejects.toThrow();
+  });
+});
