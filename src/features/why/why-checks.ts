@@ -308,7 +308,9 @@ export async function runWhy(
     return outcomeOf(
       'traffic',
       [],
-      [`${total} 5xx in ${read.accessLines} access-log lines of the last ${WHY_LOG_MINUTES} minutes`],
+      [
+        `${total} 5xx in ${read.accessLines} access-log line${read.accessLines === 1 ? '' : 's'} of the last ${WHY_LOG_MINUTES} minutes`,
+      ],
       unread,
     );
   });

@@ -78,7 +78,7 @@ export function renderWhy(r: WhyReport, offers: Offer[] = []): Rendered {
     text = `Why ${who}: most likely ${first.title} (${first.confidence} confidence)`;
     blocks.push(
       section(
-        `*Why ${esc(who)}?* ${plural(ran, 'check')} ran in ${(r.elapsedMs / 1000).toFixed(1)} s.${seenLine ? `\n${seenLine}` : ''}`,
+        `*Why ${esc(who)}?* ${plural(ran, 'check')} ran${failed.length ? `, ${failed.length} could not` : ''}.${seenLine ? `\n${seenLine}` : ''}`,
       ),
     );
     blocks.push(section(findingText(first, r, 1, true)));
@@ -148,7 +148,7 @@ export function renderWhy(r: WhyReport, offers: Offer[] = []): Rendered {
     );
   blocks.push(
     context(
-      `${esc(who)} · ${plural(r.target.pods.length, 'pod')} · ${plural(r.checks.length, 'check')} in ${(r.elapsedMs / 1000).toFixed(1)} s · access logs of the last ${WHY_BOUNDS.logSinceSeconds / 60} minutes`,
+      `${esc(who)} · ${plural(r.target.pods.length, 'pod')} · ${plural(r.checks.length, 'check')} · access logs of the last ${WHY_BOUNDS.logSinceSeconds / 60} minutes`,
     ),
   );
   return { text, blocks, ...(offers.length ? { offers } : {}) };
