@@ -60,6 +60,11 @@ export interface CommandDef<A, R> {
    * command that touches the cluster (default true). False for a command that never asks the cluster about it.
    */
   namespaceMustExist?: boolean;
+  /**
+   * Only reads (no proposal, approval or any other side effect), and its result does not depend on who asks:
+   * concurrent identical questions may share one run (src/single-flight.ts). Default false: never shared.
+   */
+  readOnly?: boolean | ((args: A) => boolean);
   run(ctx: CommandContext<A>): Promise<R>;
   render(result: R, meta: RenderMeta): Rendered;
 }

@@ -17,6 +17,13 @@ const port = (min: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `a TCP port number (${min}-65535)`).max(65535, `a TCP port number (${min}-65535)`));
 
+const wholeNumber = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${what} (${min}-${max})`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${what} (${min}-${max})`).max(max, `${what} (${min}-${max})`));
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalText.pipe(
     z
@@ -96,6 +103,12 @@ const envSchema = z.object({
       .enum(['true', 'false'], { error: "true or false (allow the console's `as <user>` on a real cluster)" })
       .optional(),
   ),
+  MESHOPS_MAX_CONCURRENT_COMMANDS: optionalText.pipe(
+    wholeNumber(1, 256, 'how many distinct cluster commands may run at once, a whole number').optional(),
+  ),
+  MESHOPS_SHARED_ANSWER_MS: optionalText.pipe(
+    wholeNumber(0, 60_000, 'milliseconds a finished read-only answer is shared with the same question').optional(),
+  ),
   LOG_LEVEL: optionalText.pipe(z.enum(logLevels, { error: `one of ${logLevels.join(', ')}` }).optional()),
 });
 
@@ -130,6 +143,10 @@ export interface Settings {
    * you are makes the two-person rule one typed line.
    */
   consoleImpersonation: boolean;
+  /** Distinct cluster commands running at once; the rest are told "queued" (MESHOPS_MAX_CONCURRENT_COMMANDS). */
+  maxConcurrentCommands: number;
+  /** A finished read-only answer is given to the same question for this long (MESHOPS_SHARED_ANSWER_MS). */
+  sharedAnswerMs: number;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -203,6 +220,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     healthPort: e.HEALTH_PORT ?? 8080,
     readOnly: e.MESHOPS_READ_ONLY === 'true',
     consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',
+    maxConcurrentCommands: e.MESHOPS_MAX_CONCURRENT_COMMANDS ?? 8,
+    sharedAnswerMs: e.MESHOPS_SHARED_ANSWER_MS ?? 2000,
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

@@ -8,6 +8,7 @@ import type { Settings } from './config.ts';
 import type { Connection } from './kube/connect.ts';
 import type { Logger } from './log.ts';
 import { Router, type RouterOptions } from './router.ts';
+import { SingleFlight } from './single-flight.ts';
 import type { CommandServices } from './services.ts';
 import { setupApprovals } from './approvals/setup.ts';
 import type { AccessPolicy } from './approvals/policy.ts';
@@ -114,6 +115,10 @@ export async function assemble(
     services,
     authorize: policy.authorize,
     channelCluster: (channelId) => policy.channelCluster(channelId),
+    flights: new SingleFlight({
+      maxConcurrent: settings.maxConcurrentCommands ?? 8,
+      shareWindowMs: settings.sharedAnswerMs ?? 0,
+    }),
     ...options.hooks,
   });
   return {

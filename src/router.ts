@@ -10,6 +10,7 @@ import { type Rendered, esc, fitToSlack, footerBlock, section } from './blocks/b
 import type { CommandServices } from './services.ts';
 import { KubeApiError } from './kube/api-errors.ts';
 import { unknownNamespace } from './mesh/namespaces.ts';
+import { SingleFlight, stableJson } from './single-flight.ts';
 
 /** Kept for importers from before the words moved to args.ts. */
 export { describeZodError } from './args.ts';
@@ -20,6 +21,8 @@ export interface HandleOptions {
   log?: Logger;
   /** Notes from a long-running command ("sampling…"), for the front door to show while it waits. */
   progress?: (note: string) => void;
+  /** The command waits for a free slot (`ahead` others before it): the front door may say "queued". */
+  queued?: (ahead: number) => void;
 }
 
 export type Outcome = 'ok' | 'user_error' | 'refused' | 'error';
@@ -57,6 +60,11 @@ export interface RouterOptions {
   channelCluster?: (channelId: string | undefined) => string | undefined;
   /** Called with each finished command (metrics). */
   onCommand?: (verb: string, outcome: Outcome, seconds: number) => void;
+  /**
+   * Cluster commands run through this: a bounded number at once, identical read-only questions sharing one
+   * run. Default: 8 at once, answers shared while they run (none reused after).
+   */
+  flights?: SingleFlight;
 }
 
 /** Builds the verb table; a name or alias used twice is a programming error caught at start-up. */
@@ -79,6 +87,7 @@ export class Router {
   private readonly clusters: Map<string, ClusterTarget>;
   private readonly options: RouterOptions;
   private readonly now: () => Date;
+  readonly flights: SingleFlight;
 
   constructor(options: RouterOptions) {
     if (options.clusters.length === 0) throw new Error('the router needs at least one cluster');
@@ -87,6 +96,7 @@ export class Router {
     this.table = commandTable(options.commands);
     this.clusters = new Map(options.clusters.map((c) => [c.name, c]));
     this.now = options.now ?? (() => new Date());
+    this.flights = options.flights ?? new SingleFlight({ maxConcurrent: 8 });
   }
 
   get clusterNames(): string[] {
@@ -127,7 +137,7 @@ export class Router {
         cluster,
         touchesCluster:
           typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster,
-        execute: () => this.execute(command, args, cluster, requester, log, options.progress),
+        execute: () => this.execute(command, args, cluster, requester, log, options),
       };
     } catch (err) {
       return this.failure(err, log, 'reading a command');
@@ -147,7 +157,7 @@ export class Router {
     cluster: ClusterTarget,
     requester: Requester,
     parent: Logger,
-    progress?: (note: string) => void,
+    { progress, queued }: HandleOptions,
   ): Promise<Reply> {
     const started = performance.now();
     const log = parent.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
@@ -155,7 +165,6 @@ export class Router {
     try {
       const touches =
         typeof command.touchesCluster === 'function' ? command.touchesCluster(args) : command.touchesCluster;
-      if (touches && command.namespaceMustExist !== false) await requireNamespace(cluster, args);
       const ctx: CommandContext<unknown> = {
         args,
         cluster,
@@ -167,15 +176,25 @@ export class Router {
         commands: this.commands,
         ...(progress ? { progress } : {}),
       };
-      const result = await command.run(ctx);
+      const work = async (): Promise<unknown> => {
+        if (touches && command.namespaceMustExist !== false) await requireNamespace(cluster, args);
+        return command.run(ctx);
+      };
+      // Rendering and offers stay per asker: only the reading of the cluster is shared.
+      const flight = touches
+        ? await this.flights.run(shareKey(command, args, cluster, requester), work, { onQueued: queued })
+        : { value: await work(), shared: false, ageMs: 0 };
+      const result = flight.value;
       let rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
       const offers = rendered.offers ?? [];
       const approvals = this.options.services?.approvals;
       if (offers.length && approvals)
         rendered = await approvals.attachOffers(rendered, offers, requester, cluster.name);
       const seconds = (performance.now() - started) / 1000;
+      const age = Math.round(flight.ageMs / 1000);
       const footer = footerBlock(
-        `cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`,
+        `cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s` +
+          (age >= 1 ? ` · shared answer, read from the cluster ${age}s ago` : ''),
       );
       reply = {
         outcome: 'ok',
@@ -212,6 +231,16 @@ export class Router {
     const text = block.type === 'section' ? (block.text?.text ?? '') : '';
     return { outcome, command, cluster, rendered: { text: text.replace(/[*_`]/g, '').slice(0, 300), blocks: [block] } };
   }
+}
+
+/**
+ * The question a read-only command answers: cluster, verb, normalized arguments and who may see it (where
+ * it is asked: the channel's restrictions; a refused ask never gets here). Undefined: never shared.
+ */
+function shareKey(command: AnyCommand, args: unknown, cluster: ClusterTarget, requester: Requester) {
+  const readOnly = typeof command.readOnly === 'function' ? command.readOnly(args) : command.readOnly === true;
+  if (!readOnly) return undefined;
+  return [cluster.name, command.name, stableJson(args), requester.source, requester.channelId ?? ''].join('\u0000');
 }
 
 function extractCluster(words: string[]): { words: string[]; name?: string } {

@@ -26,6 +26,9 @@ describe('loadSettings', () => {
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_MODE: 'webhook' }, 'SLACK_MODE', /socket .* or http/],
     [{ SLACK_API_URL: 'ftp://slack.example' }, 'SLACK_API_URL', /http\(s\) URL/],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/],
+    [{ MESHOPS_MAX_CONCURRENT_COMMANDS: '0' }, 'MESHOPS_MAX_CONCURRENT_COMMANDS', /at once, a whole number \(1-256\)/],
+    [{ MESHOPS_MAX_CONCURRENT_COMMANDS: 'many' }, 'MESHOPS_MAX_CONCURRENT_COMMANDS', /whole number/],
+    [{ MESHOPS_SHARED_ANSWER_MS: '90000' }, 'MESHOPS_SHARED_ANSWER_MS', /milliseconds .* \(0-60000\)/],
   ])('refuses %j naming %s', (env, variable, expected) => {
     const err = failure(env as Record<string, string>);
     expect(err.variable).toBe(variable);
@@ -55,5 +58,13 @@ describe('loadSettings', () => {
       port: 8443,
     });
     expect(loadSettings({}).slack).toBeUndefined();
+  });
+
+  it('bounds the cluster commands running at once (default 8) and shares finished answers 2 s by default', () => {
+    expect(loadSettings({})).toMatchObject({ maxConcurrentCommands: 8, sharedAnswerMs: 2000 });
+    expect(loadSettings({ MESHOPS_MAX_CONCURRENT_COMMANDS: ' 16 ', MESHOPS_SHARED_ANSWER_MS: '0' })).toMatchObject({
+      maxConcurrentCommands: 16,
+      sharedAnswerMs: 0,
+    });
   });
 });

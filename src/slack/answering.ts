@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { FormSpec } from '../messenger.ts';
 import type { Router } from '../router.ts';
 import type { Requester } from '../shared-types.ts';
-import { type AnswerTarget, type Posted, working } from './replies.ts';
+import { type AnswerTarget, type Posted, queuedNotice, working } from './replies.ts';
 import { ResponseUrlError } from './slack-messenger.ts';
 
 export interface AnswererDeps {
@@ -27,8 +27,16 @@ export function answerer(
     const started = performance.now();
     let posted: Posted | undefined;
     let outcome = 'error';
+    /** The "queued" update, awaited before the answer replaces it. */
+    let queued: Promise<void> | undefined;
+    const onQueued = (ahead: number): void => {
+      if (!posted || queued) return;
+      queued = target.update(posted, queuedNotice(label, ahead)).catch((err: unknown) => {
+        log.warn({ err }, 'could not say the command is queued');
+      });
+    };
     try {
-      const prepared = await router.prepare(text, requester);
+      const prepared = await router.prepare(text, requester, { queued: onQueued });
       if ('rendered' in prepared) {
         outcome = prepared.outcome;
         await (prepared.outcome === 'ok' ? target.post(prepared.rendered) : target.private(prepared.rendered));
@@ -38,6 +46,7 @@ export function answerer(
         posted = await target.post(working(label));
         const reply = await prepared.execute();
         outcome = reply.outcome;
+        await queued;
         await target.update(posted, reply.rendered);
       } else {
         const reply = await prepared.execute();
@@ -70,6 +79,7 @@ export function answerer(
         blocks: [section(e.text)],
       };
       try {
+        await queued;
         await (posted ? target.update(posted, sorry) : target.private(sorry));
       } catch (err2) {
         log.error({ err: err2, ref: e.ref }, 'could not even apologise');

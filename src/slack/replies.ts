@@ -159,6 +159,19 @@ export function working(label: string): Rendered {
   return { text, blocks: [context(`:hourglass_flowing_sand: Working on \`${esc(label)}\`…`)] };
 }
 
+/** The cluster is busy with other questions: this one waits its turn, then the message is updated in place. */
+export function queuedNotice(label: string, ahead: number): Rendered {
+  const before = ahead > 0 ? ` (${ahead} ahead of it)` : '';
+  return {
+    text: `Queued: ${label} waits for other questions to the cluster${before}.`,
+    blocks: [
+      context(
+        `:hourglass: Queued: \`${esc(label)}\` waits for other questions to the cluster${before}; the answer comes here.`,
+      ),
+    ],
+  };
+}
+
 export function apology(ref: string): Rendered {
   return {
     text: `Sorry, something went wrong on our side (ref ${ref}).`,

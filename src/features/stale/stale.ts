@@ -319,6 +319,7 @@ export default defineCommand({
   ...optionalNamespace,
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ kube, args, now }) {
     return staleReport(kube, args.namespace, now());
   },
