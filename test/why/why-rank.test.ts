@@ -219,6 +219,41 @@ describe('traffic: symptoms and the config that explains them', () => {
     expect(cart.notes[0]).toContain('no DestinationRule TLS mode disagrees');
   });
 
+  it('DestinationRule against PeerAuthentication: DISABLE toward STRICT and ISTIO_MUTUAL toward DISABLE; PERMISSIVE is fine', () => {
+    const pa = (name: string, mode: string): KubeObject => ({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: { name, namespace: 'shop' },
+      spec: { selector: { matchLabels: { app: name } }, mtls: { mode } },
+    });
+    const snapshot = new MeshSnapshot([
+      pod('strict-1', { app: 'strict' }, true),
+      service('strict', { app: 'strict' }),
+      pa('strict', 'STRICT'),
+      dr('strict', { host: 'strict', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
+      pod('off-1', { app: 'off' }, true),
+      service('off', { app: 'off' }),
+      pa('off', 'DISABLE'),
+      dr('off', {
+        host: 'off',
+        trafficPolicy: { portLevelSettings: [{ port: { number: 8080 }, tls: { mode: 'ISTIO_MUTUAL' } }] },
+      }),
+      pod('open-1', { app: 'open' }, true),
+      service('open', { app: 'open' }),
+      pa('open', 'PERMISSIVE'),
+      dr('open', { host: 'open', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
+    ]);
+    const titles = (svc: string) =>
+      checkMtls(snapshot, { service: svc, namespace: 'shop' }, []).findings.map((f) => [f.title, f.confidence]);
+    expect(titles('strict')).toEqual([
+      ['DestinationRule shop/strict turns TLS off toward strict.shop, whose PeerAuthentication is STRICT', 'medium'],
+    ]);
+    expect(titles('off')).toEqual([
+      ['DestinationRule shop/off sends ISTIO_MUTUAL to off.shop, whose PeerAuthentication is DISABLE', 'medium'],
+    ]);
+    expect(titles('open')).toEqual([]);
+  });
+
   it('a subset that selects no pod explains the UH toward it; without a failure seen it is only medium', () => {
     const { symptoms } = symptomsFromLogs(logs);
     const snapshot = new MeshSnapshot([

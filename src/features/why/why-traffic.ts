@@ -238,6 +238,20 @@ export function checkMtls(
           pods: without.map((p) => p.metadata.name),
           explains: tlsHits.map((s) => s.key),
         });
+      } else if (mode === 'ISTIO_MUTUAL' && pa.workloadMode === 'DISABLE') {
+        findings.push({
+          check: 'mtls',
+          title: `${ref} sends ISTIO_MUTUAL to ${name}, whose PeerAuthentication is DISABLE`,
+          cause: `the callers' sidecars open mTLS toward sidecars that accept only plaintext: the handshake fails and the connection is reset (IST0113's conflict of modes)`,
+          evidence: [
+            `${ref} tls.mode ISTIO_MUTUAL (${at}, host ${dr.host})`,
+            `mTLS DISABLE: ${pa.decidedBy.text}`,
+            ...seen(tlsHits),
+          ],
+          confidence: tlsHits.length ? 'high' : 'medium',
+          pods: pods.map((p) => p.metadata.name),
+          explains: tlsHits.map((s) => s.key),
+        });
       } else if (mode === 'DISABLE' && pa.workloadMode === 'STRICT' && without.length < pods.length) {
         findings.push({
           check: 'mtls',
