@@ -7,6 +7,7 @@ import { type FleetFaults, IstiodFleet } from '../sandbox/istiod-sim.ts';
 import { mtlsDemoObjects, startMtlsTraffic } from '../sandbox/demo/mtls-demo.ts';
 import { checkoutDemoObjects } from '../sandbox/demo/checkout-demo.ts';
 import { gotchasDemoObjects } from '../sandbox/demo/gotchas-demo.ts';
+import { canaryDemoObjects } from '../sandbox/demo/canary-demo.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { EnvoyAdminFleet } from '../sandbox/envoy-admin.ts';
 
@@ -92,6 +93,8 @@ export async function startDemoSandbox(
       ...mtlsDemoObjects(),
       ...checkoutDemoObjects((sandboxOptions.now ?? (() => new Date()))()),
       ...gotchasDemoObjects(),
+      // `canary`: orders v1/v2 behind one Service, a VirtualService at 100/0 (`/mesh canary orders -n canary`).
+      ...canaryDemoObjects(),
     ],
     // metrics-server is installed: PodMetrics for the sidecar-resources diagnostic and `kubectl top`.
     metricsServer: true,

@@ -34,6 +34,7 @@ import {
   subsetLabels,
 } from './traffic-routing.ts';
 import { EnvoyCounters } from './traffic-stats.ts';
+import { bucketsFor, ServedAnswers } from './traffic-served.ts';
 
 export { accessLogLine } from './envoy-access-log.ts';
 export type { Flow } from './traffic-requests.ts';
@@ -66,6 +67,8 @@ export class TrafficModel {
   private readonly logs = new Map<string, string[]>();
   private readonly registered = new Set<string>();
   private readonly envoy = new EnvoyCounters();
+  /** The sandbox knob's answers (error rate, latency) per destination pod. */
+  private readonly served = new ServedAnswers();
   /** The kubelet's probes that go through a sidecar (probe rewrite off) leave lines in its log too. */
   private readonly probes: KubeletProbeTraffic;
   /** Requests sent so far per flow (by index in options.flows): weighted routes spread by it. */
@@ -125,6 +128,12 @@ export class TrafficModel {
       out.push(`# TYPE ${name} counter`);
       for (const s of series.filter((x) => x.name === name)) out.push(`${name}{${labelText(s.labels)}} ${s.value}`);
     }
+    const histogram = 'istio_request_duration_milliseconds';
+    const parts = series.filter((x) => x.name.startsWith(`${histogram}_`));
+    if (parts.length) {
+      out.push(`# TYPE ${histogram} histogram`);
+      for (const s of parts) out.push(`${s.name}{${labelText(s.labels)}} ${s.value}`);
+    }
     return `${out.join('\n')}\n`;
   }
 
@@ -147,6 +156,14 @@ export class TrafficModel {
     const s = m.get(sk);
     if (s) s.value += n;
     else m.set(sk, { name, labels, value: n });
+  }
+
+  /** istio_request_duration_milliseconds: the buckets, sum and count of one observation. */
+  private observeDuration(pod: PodRef, labels: Labels, ms: number): void {
+    const name = 'istio_request_duration_milliseconds';
+    for (const le of bucketsFor(ms)) this.count(pod, `${name}_bucket`, { ...labels, le });
+    this.count(pod, `${name}_sum`, labels, ms);
+    this.count(pod, `${name}_count`, labels);
   }
 
   private log(pod: PodRef, container: string, line: string, at: Date): void {
@@ -207,10 +224,12 @@ export class TrafficModel {
         // Without a sidecar there is no proxy to answer for a missing endpoint: such a request is not modelled.
         if (!routed.dest && !routed.outcome && !caller.sidecar) continue;
         const callerPort = this.port++ > 60000 ? (this.port = 40000) : this.port;
+        const answer = routed.dest ? this.served.answer(routed.dest.pod) : undefined;
         const traces = judgeRequest({
           flow,
           caller,
           ...routed,
+          ...(answer ? { answer } : {}),
           callerPort,
           requestId: randomUUID(),
           at,
@@ -222,7 +241,10 @@ export class TrafficModel {
           this.log(l.pod, l.container, l.line, at);
           touched.add(`${l.pod.ns}/${l.pod.name}/${l.container}`);
         }
-        for (const c of traces.requests) this.count(c.pod, 'istio_requests_total', c.labels);
+        for (const c of traces.requests) {
+          this.count(c.pod, 'istio_requests_total', c.labels);
+          if (c.durationMs !== undefined) this.observeDuration(c.pod, c.labels, c.durationMs);
+        }
         for (const s of traces.stats) this.envoy.add(s);
       }
     }

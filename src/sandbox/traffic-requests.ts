@@ -13,6 +13,7 @@ import { type CallerSide, connectionFailure, noCluster, noHealthyUpstream, noRou
 import { requestLabels } from './traffic-labels.ts';
 import { type Labels, type PodRef, type PodShape, proxyContainerName } from './traffic-pods.ts';
 import { chargeCode, clusterStat, type StatIncrement, servedRequest } from './traffic-stats.ts';
+import type { ServedAnswer } from './traffic-served.ts';
 
 export interface Flow {
   /** Callers: Running pods in `namespace` labelled app=<app> (the ingress gateway is app=istio-ingressgateway). */
@@ -48,13 +49,15 @@ export interface RequestInput {
   /** The store's PeerAuthentications and DestinationRules, as they are now. */
   peerAuthentications: readonly KubeObject[];
   destinationRules: readonly KubeObject[];
+  /** The app's answer when its pod carries the sandbox knob (traffic-served.ts); else 200 in 3 ms. */
+  answer?: ServedAnswer;
 }
 
 export interface RequestTraces {
   /** Log lines, in the order written: each to one container of one pod. */
   logs: { pod: PodRef; container: string; line: string }[];
   /** istio_requests_total increments, in order: the reporting pod and the series' labels. */
-  requests: { pod: PodRef; labels: Labels }[];
+  requests: { pod: PodRef; labels: Labels; durationMs?: number }[];
   /** Envoy counter increments on the sidecars involved. */
   stats: StatIncrement[];
 }
@@ -194,6 +197,8 @@ export function judgeRequest(r: RequestInput): RequestTraces {
     return local(connectionFailure(side, cluster, dest, upstreamHost, r.retries ?? 2));
   }
   const policy = sendsMtls ? 'mutual_tls' : 'none';
+  const code = r.answer?.code ?? 200;
+  const destMs = r.answer ? Math.round(r.answer.appMs) + 2 : 3;
   if (dest.sidecar) {
     const inbound = `inbound|${targetPort}||`;
     traces.logs.push({
@@ -205,12 +210,12 @@ export function judgeRequest(r: RequestInput): RequestTraces {
           method,
           path,
           protocol: 'HTTP/1.1',
-          response_code: 200,
+          response_code: code,
           response_code_details: 'via_upstream',
           bytes_received: 0,
           bytes_sent: 358,
-          duration: 3,
-          upstream_service_time: 2,
+          duration: destMs,
+          upstream_service_time: destMs - 1,
           user_agent: 'curl/8.5.0',
           request_id: requestId,
           authority,
@@ -225,8 +230,12 @@ export function judgeRequest(r: RequestInput): RequestTraces {
         enc,
       ),
     });
-    traces.requests.push({ pod: dest, labels: requestLabels('destination', caller, dest, target, '200', '-', policy) });
-    traces.stats.push(...servedRequest(dest, inbound, upstreamHost, 200));
+    traces.requests.push({
+      pod: dest,
+      labels: requestLabels('destination', caller, dest, target, String(code), '-', policy),
+      durationMs: destMs,
+    });
+    traces.stats.push(...servedRequest(dest, inbound, upstreamHost, code));
   }
   if (caller.sidecar) {
     traces.logs.push({
@@ -238,12 +247,12 @@ export function judgeRequest(r: RequestInput): RequestTraces {
           method,
           path,
           protocol: 'HTTP/1.1',
-          response_code: 200,
+          response_code: code,
           response_code_details: 'via_upstream',
           bytes_received: 0,
           bytes_sent: 358,
-          duration: 4,
-          upstream_service_time: 3,
+          duration: destMs + 1,
+          upstream_service_time: destMs,
           user_agent: 'curl/8.5.0',
           request_id: requestId,
           authority,
@@ -257,8 +266,12 @@ export function judgeRequest(r: RequestInput): RequestTraces {
         enc,
       ),
     });
-    traces.requests.push({ pod: caller, labels: requestLabels('source', caller, dest, target, '200', '-', 'unknown') });
-    traces.stats.push(...servedRequest(caller, cluster, upstreamHost, 200));
+    traces.requests.push({
+      pod: caller,
+      labels: requestLabels('source', caller, dest, target, String(code), '-', 'unknown'),
+      durationMs: destMs + 1,
+    });
+    traces.stats.push(...servedRequest(caller, cluster, upstreamHost, code));
   }
   return traces;
 }

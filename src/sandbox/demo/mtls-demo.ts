@@ -7,6 +7,7 @@ import { type Flow, TrafficModel, type TrafficModelOptions } from '../traffic-mo
 import { CHECKOUT_DEMO_FLOWS } from './checkout-demo.ts';
 import { demoFile } from './demo-mesh.ts';
 import { GOTCHAS_DEMO_FLOWS } from './gotchas-demo.ts';
+import { CANARY_DEMO_FLOWS } from './canary-demo.ts';
 
 export const MTLS_DEMO_FILE = 'mtls-demo.yaml';
 
@@ -57,7 +58,7 @@ export const BOOKINFO_FLOWS: readonly Flow[] = [
  */
 export function startMtlsTraffic(sandbox: Sandbox, options: Partial<TrafficModelOptions> = {}): TrafficModel {
   const model = new TrafficModel(sandbox, {
-    flows: [...MTLS_DEMO_FLOWS, ...BOOKINFO_FLOWS, ...CHECKOUT_DEMO_FLOWS, ...GOTCHAS_DEMO_FLOWS],
+    flows: [...MTLS_DEMO_FLOWS, ...BOOKINFO_FLOWS, ...CHECKOUT_DEMO_FLOWS, ...GOTCHAS_DEMO_FLOWS, ...CANARY_DEMO_FLOWS],
     ...options,
   });
   model.tick();
