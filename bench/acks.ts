@@ -1,0 +1,339 @@
+// Ack latency of meshops beside a bare Bolt app that only acks, both on Bolt's HTTPReceiver, fed the same
+// signed slash commands, one at a time and in bursts of 50, for `help` and for `stale bookinfo` against the
+// demo sandbox API server in a process of its own; the time until every command of a burst is answered;
+// API requests per command; the app's RSS idle, under a burst and after.
+//   node_modules/.bin/node bench/acks.ts
+// Three processes besides this one's: the sandbox (`src/cli.ts sandbox`), then each app in turn (this file
+// with `serve <kind>`, reporting over IPC). This process sends the requests and hosts the Slack fake.
+// "Sequential": each command is sent once the previous one has been answered (the bot idle otherwise);
+// "burst": 50 sent at once, from 50 different people in one channel.
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type SlackFake, startSlackFake } from '../test/support/slack-fake.ts';
+import { sendSlashCommand } from '../test/support/slack-http.ts';
+import { slashCommand } from '../test/support/slack-payloads.ts';
+
+const SECRET = 'f00dfeedcafe0123456789abcdef0123';
+const TOKEN = 'xoxb-1111-2222-benchtoken';
+const BURST = 50;
+const SEQUENTIAL = { help: 20, stale: 10 };
+
+type Kind = 'bare' | 'meshops';
+interface Stats {
+  rss: number;
+  apiRequests: number;
+  executions: number;
+  /** API requests by method and resource (the path's last segment), since start. */
+  byKind: Record<string, number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app under test, in its own process.
+
+async function serve(kind: Kind): Promise<void> {
+  const port = Number(process.env.PORT);
+  let apiRequests = 0;
+  const byKind: Record<string, number> = {};
+  let executions = (): number => 0;
+  if (kind === 'bare') {
+    const { App, HTTPReceiver } = await import('@slack/bolt');
+    const receiver = new HTTPReceiver({
+      signingSecret: SECRET,
+      endpoints: '/slack/events',
+      processBeforeResponse: false,
+    });
+    const app = new App({
+      token: TOKEN,
+      receiver,
+      clientOptions: { slackApiUrl: process.env.SLACK_API_URL },
+    });
+    app.command('/mesh', async ({ ack }) => {
+      await ack();
+    });
+    await app.start(port);
+  } else {
+    const { loadSettings } = await import('../src/config.ts');
+    const { connect } = await import('../src/kube/connect.ts');
+    const { createLogger } = await import('../src/log.ts');
+    const { assemble } = await import('../src/meshops.ts');
+    const { startSlack } = await import('../src/slack/start.ts');
+    const settings = loadSettings(process.env);
+    if (!settings.slack) throw new Error('bench: no Slack settings');
+    const log = createLogger({ level: 'silent' });
+    const connection = await connect(settings, {
+      onRequest: (r) => {
+        apiRequests++;
+        const kind = `${r.method} ${r.path.split('/').at(-1)}`;
+        byKind[kind] = (byKind[kind] ?? 0) + 1;
+      },
+    });
+    const meshops = await assemble(settings, connection, log);
+    executions = () => meshops.router.flights.executions;
+    await startSlack({ settings, slack: settings.slack, connection, meshops, log });
+  }
+  process.on('message', (m: unknown) => {
+    if (m === 'stats')
+      process.send?.({ rss: process.memoryUsage().rss, apiRequests, executions: executions(), byKind } satisfies Stats);
+  });
+  process.send?.('ready');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startSandboxProcess(kubeconfig: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['src/cli.ts', 'sandbox', '--port', '0', '--kubeconfig', kubeconfig], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('bench: the sandbox did not start within 20 s')), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('kubeconfig written to')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`bench: the sandbox exited (${code}) before it started`)));
+  });
+  return child;
+}
+
+interface App {
+  kind: Kind;
+  child: ChildProcess;
+  url: string;
+  stats(): Promise<Stats>;
+}
+
+async function startApp(kind: Kind, env: Record<string, string>): Promise<App> {
+  const port = await freePort();
+  const child = fork(import.meta.filename, ['serve', kind], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bench: ${kind} did not start within 20 s`)), 20_000);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      if (m === 'ready') resolve();
+      else reject(new Error(`bench: ${kind} said ${JSON.stringify(m)}`));
+    });
+    child.once('exit', (code) => reject(new Error(`bench: ${kind} exited (${code}) before it started`)));
+  });
+  const stats = () =>
+    new Promise<Stats>((resolve) => {
+      child.once('message', (m) => resolve(m as Stats));
+      child.send('stats');
+    });
+  return { kind, child, url: `http://127.0.0.1:${port}/slack/events`, stats };
+}
+
+const ANSWERED = (m: { text?: string }) => !/^(Working on|Queued)/.test(m.text ?? '');
+
+async function answeredIn(fake: SlackFake, channel: string, count: number): Promise<void> {
+  await fake.waitFor(() => fake.messages(channel).filter(ANSWERED).length >= count || undefined, 45_000);
+}
+
+let channelCounter = 0;
+const newChannel = () => `CBENCH${String(++channelCounter).padStart(3, '0')}`;
+
+function ask(app: App, fake: SlackFake, text: string, channel: string, i: number) {
+  return sendSlashCommand(
+    app.url,
+    slashCommand(text, {
+      responseUrl: fake.responseUrl(),
+      channel,
+      user: `UBENCH${String(i).padStart(3, '0')}`,
+      userName: `bench${i}`,
+    }),
+    { secret: SECRET },
+  );
+}
+
+interface Phase {
+  acks: number[];
+  /** First request sent → every answer in (meshops only). */
+  allAnsweredMs?: number;
+  apiPerCommand?: number;
+  /** API requests during the phase by method and resource. */
+  byKind?: Record<string, number>;
+  peakRss?: number;
+}
+
+function kindsBetween(before: Stats, after: Stats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.byKind))
+    if (v - (before.byKind[k] ?? 0) > 0) out[k] = v - (before.byKind[k] ?? 0);
+  return out;
+}
+
+async function sequential(app: App, fake: SlackFake, text: string, count: number): Promise<Phase> {
+  const channel = newChannel();
+  const acks: number[] = [];
+  const before = await app.stats();
+  for (let i = 0; i < count; i++) {
+    const r = await ask(app, fake, text, channel, i);
+    if (r.status !== 200) throw new Error(`bench: ${app.kind} answered ${r.status} to ${text}`);
+    acks.push(r.ms);
+    if (app.kind === 'meshops') await answeredIn(fake, channel, i + 1);
+  }
+  const after = await app.stats();
+  return {
+    acks,
+    apiPerCommand: (after.apiRequests - before.apiRequests) / count,
+    byKind: kindsBetween(before, after),
+  };
+}
+
+async function burst(app: App, fake: SlackFake, text: string): Promise<Phase> {
+  const channel = newChannel();
+  const before = await app.stats();
+  let peakRss = before.rss;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peakRss = Math.max(peakRss, (await app.stats()).rss);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: BURST }, (_, i) => ask(app, fake, text, channel, i)));
+  for (const r of results) if (r.status !== 200) throw new Error(`bench: ${app.kind} answered ${r.status}`);
+  let allAnsweredMs: number | undefined;
+  if (app.kind === 'meshops') {
+    await answeredIn(fake, channel, BURST);
+    allAnsweredMs = performance.now() - t0;
+  }
+  sampling = false;
+  await sampler;
+  const after = await app.stats();
+  return {
+    acks: results.map((r) => r.ms),
+    allAnsweredMs,
+    apiPerCommand: (after.apiRequests - before.apiRequests) / BURST,
+    byKind: kindsBetween(before, after),
+    peakRss,
+  };
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};
+const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+
+async function drive(): Promise<void> {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'meshops-acks-'));
+  const kubeconfig = join(dir, 'sandbox.kubeconfig');
+  const sandbox = await startSandboxProcess(kubeconfig);
+  const fake = await startSlackFake();
+  const env = {
+    SLACK_BOT_TOKEN: TOKEN,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_MODE: 'http',
+    SLACK_API_URL: fake.apiUrl,
+    MESHOPS_KUBE: 'kubeconfig',
+    KUBECONFIG: kubeconfig,
+    HEALTH_PORT: '0',
+    LOG_LEVEL: 'silent',
+  };
+  const results: Record<Kind, Record<string, Phase>> = { bare: {}, meshops: {} };
+  const rss: Record<Kind, { idle: number; peak: number; after: number }> = {
+    bare: { idle: 0, peak: 0, after: 0 },
+    meshops: { idle: 0, peak: 0, after: 0 },
+  };
+  let executions = 0;
+  try {
+    for (const kind of ['bare', 'meshops'] as const) {
+      const app = await startApp(kind, env);
+      try {
+        // One of each first: module loading, TLS and discovery are start-up costs, not per-command ones.
+        await ask(app, fake, 'help', newChannel(), 999);
+        const warm = newChannel();
+        await ask(app, fake, 'stale bookinfo', warm, 999);
+        if (kind === 'meshops') await answeredIn(fake, warm, 1);
+        await new Promise((r) => setTimeout(r, 300));
+        rss[kind].idle = (await app.stats()).rss;
+        const ex0 = (await app.stats()).executions;
+        results[kind]['help sequential'] = await sequential(app, fake, 'help', SEQUENTIAL.help);
+        results[kind]['help burst'] = await burst(app, fake, 'help');
+        results[kind]['stale sequential'] = await sequential(app, fake, 'stale bookinfo', SEQUENTIAL.stale);
+        results[kind]['stale burst'] = await burst(app, fake, 'stale bookinfo');
+        if (kind === 'meshops') executions = (await app.stats()).executions - ex0;
+        rss[kind].peak = Math.max(...Object.values(results[kind]).map((p) => p.peakRss ?? 0));
+        await new Promise((r) => setTimeout(r, 1000));
+        rss[kind].after = (await app.stats()).rss;
+      } finally {
+        app.child.kill('SIGTERM');
+        await new Promise((r) => app.child.once('exit', r));
+      }
+    }
+  } finally {
+    await fake.close();
+    sandbox.kill('SIGTERM');
+    await new Promise((r) => sandbox.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const sent = Object.values(results).reduce(
+    (n, phases) => n + Object.values(phases).reduce((m, p) => m + p.acks.length, 0) + 2,
+    0,
+  );
+  console.log(
+    `ack latency over HTTP, ms (bare Bolt: an App with only ack(); meshops: the full composition, demo sandbox in another process)`,
+  );
+  console.log(
+    `${'phase'.padEnd(18)} ${'bare med'.padStart(9)} ${'bare p99'.padStart(9)} ${'mesh med'.padStart(9)} ${'mesh p99'.padStart(9)} ${'×med'.padStart(6)} ${'×p99'.padStart(6)}  all answered   API req/cmd`,
+  );
+  for (const phase of Object.keys(results.meshops)) {
+    const b = results.bare[phase] as Phase;
+    const m = results.meshops[phase] as Phase;
+    const [bm, bp, mm, mp] = [
+      quantile(b.acks, 0.5),
+      quantile(b.acks, 0.99),
+      quantile(m.acks, 0.5),
+      quantile(m.acks, 0.99),
+    ];
+    console.log(
+      `${phase.padEnd(18)} ${bm.toFixed(1).padStart(9)} ${bp.toFixed(1).padStart(9)} ${mm.toFixed(1).padStart(9)} ${mp.toFixed(1).padStart(9)} ${(mm / bm).toFixed(2).padStart(6)} ${(mp / bp).toFixed(2).padStart(6)}  ${(m.allAnsweredMs === undefined ? '-' : `${m.allAnsweredMs.toFixed(0)} ms`).padStart(12)}   ${(m.apiPerCommand ?? 0).toFixed(2)}`,
+    );
+  }
+  for (const phase of ['stale sequential', 'stale burst']) {
+    const kinds = results.meshops[phase]?.byKind ?? {};
+    console.log(
+      `  meshops API requests in ${phase}: ${Object.entries(kinds)
+        .sort(([, a], [, b]) => b - a)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  }
+  console.log(
+    `stale diagnoses run by meshops for ${SEQUENTIAL.stale + BURST} stale commands: ${executions} (single flight; finished answers shared ${process.env.MESHOPS_SHARED_ANSWER_MS ?? 'the default window'})`,
+  );
+  for (const kind of ['bare', 'meshops'] as const)
+    console.log(
+      `RSS ${kind.padEnd(7)}: idle ${mib(rss[kind].idle)}, peak under the bursts ${mib(rss[kind].peak)}, 1 s after ${mib(rss[kind].after)}`,
+    );
+  console.log(`${sent} requests in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[2] === 'serve') await serve(process.argv[3] === 'bare' ? 'bare' : 'meshops');
+else await drive();
