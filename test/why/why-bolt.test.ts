@@ -2,7 +2,8 @@
 // as a mention: in each namespace with a planted cause (media: istio-proxy OOM-killed; billing: the app starts
 // before its sidecar; accounts: the readiness probe is not rewritten and the ALLOW policy denies it; checkout:
 // ISTIO_MUTUAL toward a pod without a sidecar and a subset with no pod) the planted cause is ranked first, with
-// its evidence and confidence; catalog, healthy with look-alikes, answers "nothing wrong found".
+// its evidence and confidence, and bookinfo's ratings-v1 NACK is its cause; catalog, healthy with look-alikes,
+// answers "nothing wrong found".
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type DemoSandbox, startDemoSandbox } from '../../src/demo/demo-mesh.ts';
@@ -20,7 +21,8 @@ let slack: SlackApp;
 let eventsUrl: string;
 
 beforeAll(async () => {
-  sandbox = await startDemoSandbox({ faults: false });
+  // The demo's own istiod faults too: bookinfo's ratings-v1 NACKs CDS.
+  sandbox = await startDemoSandbox();
   const kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfig());
   fake = await startSlackFake();
@@ -114,6 +116,19 @@ describe('/mesh why through Bolt on the demo', () => {
     expect(c).toContain('*2.* :red_circle:');
     expect(c).not.toContain('*3.*');
     expect(c).not.toContain('Failures no check explains');
+  });
+
+  it('bookinfo: a proxy that rejected its config (NACK) is the cause, with Envoy’s rejection and the change before it', async () => {
+    const c = cause(await ask('why ratings-v1 -n bookinfo'));
+    expect(firstLine(c)).toMatch(/proxy ratings-v1-\S+ rejected its config \(NACK on CDS\)/);
+    expect(c).toContain('high confidence · explains a failure seen · proxy sync status and NACKs');
+    expect(c).toContain('The table size of maglev must be prime number');
+    expect(c).toContain('the change before it: DestinationRule bookinfo/reviews-affinity');
+    // IST0106 on that DestinationRule backs the NACK up instead of standing as a second finding.
+    expect(c).toContain(
+      'the analyzers agree: IST0106 SchemaValidationError on DestinationRule bookinfo/reviews-affinity',
+    );
+    expect(c).not.toContain('*2.*');
   });
 
   it('catalog: nothing wrong found, the look-alikes named as checked and fine', async () => {

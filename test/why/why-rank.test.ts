@@ -124,6 +124,20 @@ describe('ranking', () => {
     expect(folded.map((f) => f.title)).toEqual(['OOM', 'MSH0002 on Pod n/p2']);
     expect(folded[0]?.evidence).toEqual(['the analyzers agree: MSH0001 SidecarOOMKilled on Pod n/p1']);
   });
+
+  it('an analyzer message on the object a NACK blames backs the NACK up; on another object it stays', () => {
+    const folded = foldAnalyzerEchoes([
+      finding({ check: 'proxy-sync', title: 'NACK', objects: ['DestinationRule/b/reviews-affinity'] }),
+      finding({
+        check: 'analyzers',
+        title: 'IST0106 on reviews-affinity',
+        objects: ['DestinationRule/b/reviews-affinity'],
+      }),
+      finding({ check: 'analyzers', title: 'IST0101 on other', objects: ['VirtualService/b/other'] }),
+    ]);
+    expect(folded.map((f) => f.title)).toEqual(['NACK', 'IST0101 on other']);
+    expect(folded[0]?.evidence).toEqual(['the analyzers agree: IST0106 on reviews-affinity']);
+  });
 });
 
 describe('the words of a question', () => {

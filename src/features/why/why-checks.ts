@@ -2,19 +2,18 @@
 // becomes "could not check: <reason>", never silence. The reads they share (snapshot, events, logs, metrics)
 // start once, together; each check waits only for the reads it needs.
 import type { KubeClient } from '../../kube/client.ts';
-import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
-import { analysisInputs, runAnalysis } from '../../mesh/analyzers/index.ts';
+import type { KubeObject } from '../../kube/objects.ts';
+import { analysisInputs } from '../../mesh/analyzers/index.ts';
 import { diagnoseProbeAuthz } from '../../mesh/diagnostics/probe-authz.ts';
 import { diagnoseSidecarResources } from '../../mesh/diagnostics/sidecar-resources.ts';
 import { diagnoseStartupRace } from '../../mesh/diagnostics/startup-race.ts';
 import { type CheckName, type DiagnosticResult, isUnreadable } from '../../mesh/diagnostics/types.ts';
-import { destinationRulesForService } from '../../mesh/destination-rules.ts';
-import { hostCovers, resolveHost, serviceFqdn } from '../../mesh/hosts.ts';
-import { parseField, virtualServiceSpecSchema } from '../../mesh/istio-specs.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import { controllerOf } from '../../mesh/pods.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
+import type { Suspect } from '../../istio/stale-diagnosis.ts';
 import { staleReport } from '../stale/stale.ts';
+import { analyzerOutcome, relatedResources } from './why-analyzers.ts';
 import { findParty } from './can.ts';
 import { WHY_BOUNDS, readAppLogs, readEvents, readPodMetrics, readProxyLogs, readSidecarMetrics } from './why-reads.ts';
 import {
@@ -129,73 +128,13 @@ export function mergeDiagnostic(check: CheckName, results: readonly DiagnosticRe
   return outcomeOf(check, findings, notes, unread);
 }
 
-/** The objects an analyzer message may name that concern these pods. */
-function relatedResources(
-  snapshot: MeshSnapshot,
-  target: WhyTarget,
-  pods: readonly KubeObject[],
-  svcs: readonly KubeObject[],
-) {
-  const ns = target.namespace;
-  const keys = new Set<string>([`Namespace/${ns}`, ...target.pods.map((p) => `Pod/${ns}/${p}`)]);
-  for (const o of target.owners) keys.add(`${o.split('/')[0]}/${ns}/${o.split('/')[1]}`);
-  const fqdns = svcs.map((s) => serviceFqdn(s.metadata.name, ns));
-  for (const s of svcs) keys.add(`Service/${ns}/${s.metadata.name}`);
-  const labels = pods.map((p) => p.metadata.labels ?? {});
-  for (const s of svcs)
-    for (const dr of destinationRulesForService(snapshot, s.metadata.name, ns, labels, labels))
-      keys.add(`DestinationRule/${dr.ref.namespace}/${dr.ref.name}`);
-  for (const vs of snapshot.list('VirtualService')) {
-    const spec = parseField(vs, virtualServiceSpecSchema);
-    const vsNs = vs.metadata.namespace ?? 'default';
-    const hosts = [...(spec?.hosts ?? []), ...JSON.stringify(spec?.http ?? []).matchAll(/"host":"([^"]+)"/g)].map((h) =>
-      resolveHost(typeof h === 'string' ? h : h[1]!, vsNs),
-    );
-    if (hosts.some((h) => fqdns.some((f) => hostCovers(h, f)))) keys.add(`VirtualService/${vsNs}/${vs.metadata.name}`);
-  }
-  for (const kind of ['AuthorizationPolicy', 'PeerAuthentication', 'Sidecar', 'RequestAuthentication', 'EnvoyFilter']) {
-    for (const o of snapshot.list(kind, ns)) {
-      const sel = (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
-        ?.matchLabels;
-      const wsel = (o.spec as { workloadSelector?: { labels?: Record<string, string> } } | undefined)?.workloadSelector
-        ?.labels;
-      const s = sel ?? wsel;
-      if (!s || !Object.keys(s).length || labels.some((l) => matchesLabels(s, l)))
-        keys.add(`${kind}/${ns}/${o.metadata.name}`);
-    }
-  }
-  return keys;
-}
-
-/** meshops' own analyzers that report what a diagnostic reports, by code. */
-const ECHOES: Record<string, WhyCheckName> = {
-  MSH0001: 'sidecar-resources',
-  MSH0002: 'startup-race',
-  MSH0003: 'probe-authz',
-};
-
-function analyzerOutcome(snapshot: MeshSnapshot, related: Set<string>): CheckResult {
-  const analysis = runAnalysis(snapshot);
-  const mine = analysis.messages.filter((m) =>
-    related.has(`${m.resource.kind}/${m.resource.namespace ? `${m.resource.namespace}/` : ''}${m.resource.name}`),
-  );
-  const findings: WhyFinding[] = mine
-    .filter((m) => m.level !== 'Info')
-    .map((m) => ({
-      check: 'analyzers' as const,
-      title: `${m.code} ${m.name} on ${m.resource.kind} ${m.resource.namespace ? `${m.resource.namespace}/` : ''}${m.resource.name}`,
-      cause: m.text,
-      evidence: [`analyzer ${m.level}: ${m.text}`],
-      confidence: m.level === 'Error' ? ('medium' as const) : ('low' as const),
-      pods: m.resource.kind === 'Pod' ? [m.resource.name] : [],
-      explains: [],
-      ...(ECHOES[m.code] ? { sameAs: ECHOES[m.code] } : {}),
-    }));
-  const notes = mine.filter((m) => m.level === 'Info').map((m) => `${m.code} ${m.name}: ${m.text}`);
-  const unread = analysis.skipped.map(
-    (s) => `analyzer ${s.analyzer} did not run: ${s.missing.map((x) => `${x.ref.kind} ${x.reason}`).join(', ')}`,
-  );
-  return outcomeOf('analyzers', findings, notes, unread);
+/** The config change the rejection points at, in words. */
+function suspectText(x: Suspect): string {
+  const field = x.field ? `, ${x.field.path}${x.field.value !== undefined ? ` = ${x.field.value}` : ''}` : '';
+  const by = x.manager ? ` by ${x.manager}` : '';
+  const why =
+    x.via === 'named' ? `it builds ${x.builds ?? 'what the NACK names'}` : 'only the type and the time point at it';
+  return `the change before it: ${x.kind} ${x.namespace}/${x.name}${field}, changed ${x.changedAt}${by} (${why})`;
 }
 
 async function proxySyncOutcome(kube: KubeClient, target: WhyTarget, now: Date): Promise<CheckResult> {
@@ -229,13 +168,11 @@ async function proxySyncOutcome(kube: KubeClient, target: WhyTarget, now: Date):
         : a.finding === 'STALE'
           ? 'istiod pushed config the sidecar has not acknowledged: it may still route by older config'
           : 'the sidecar is not connected to istiod and gets no new config',
-      evidence: [
-        ...a.errors.map((e) => `${e.type}: ${e.message}`),
-        ...(a.suspect ? [`suspect change: ${JSON.stringify(a.suspect).slice(0, 200)}`] : []),
-      ],
+      evidence: [...a.errors.map((e) => `${e.type}: ${e.message}`), ...(a.suspect ? [suspectText(a.suspect)] : [])],
       confidence: nack ? 'high' : 'medium',
       pods: [a.pod],
       explains: nack ? ['runtime'] : [],
+      ...(a.suspect ? { objects: [`${a.suspect.kind}/${a.suspect.namespace}/${a.suspect.name}`] } : {}),
     });
   }
   const n = target.pods.length;

@@ -53,6 +53,8 @@ export interface WhyFinding {
   diagnostic?: Finding;
   /** An analyzer message that says what this check says: folded into that check's finding on the same pods. */
   sameAs?: WhyCheckName;
+  /** The config objects the finding is about (`DestinationRule/bookinfo/reviews-affinity`). */
+  objects?: string[];
 }
 
 export type CheckOutcome =
@@ -138,8 +140,12 @@ export function isCause(f: WhyFinding | undefined, symptoms: readonly Symptom[])
 export function foldAnalyzerEchoes(findings: readonly WhyFinding[]): WhyFinding[] {
   const out = findings.map((f) => ({ ...f, evidence: [...f.evidence] }));
   return out.filter((f) => {
-    if (!f.sameAs || !f.pods.length) return true;
-    const host = out.find((o) => o.check === f.sameAs && f.pods.every((p) => o.pods.includes(p)));
+    if (f.check !== 'analyzers') return true;
+    const samePods = (o: WhyFinding) =>
+      !!f.sameAs && f.pods.length > 0 && o.check === f.sameAs && f.pods.every((p) => o.pods.includes(p));
+    // An analyzer message on the object a finding blames (a NACK's suspect change) backs that finding up.
+    const sameObject = (o: WhyFinding) => o.check !== 'analyzers' && !!f.objects?.some((x) => o.objects?.includes(x));
+    const host = out.find((o) => samePods(o) || sameObject(o));
     if (!host) return true;
     host.evidence.push(`the analyzers agree: ${f.title}`);
     return false;
