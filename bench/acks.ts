@@ -7,8 +7,8 @@
 // with `serve <kind>`, reporting over IPC). This process sends the requests and hosts the Slack fake.
 // "Sequential": each command is sent once the previous one has been answered (the bot idle otherwise);
 // "burst": 50 sent at once, from 50 different people in one channel.
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -332,6 +332,28 @@ async function drive(): Promise<void> {
     console.log(
       `RSS ${kind.padEnd(7)}: idle ${mib(rss[kind].idle)}, peak under the bursts ${mib(rss[kind].peak)}, 1 s after ${mib(rss[kind].after)}`,
     );
+  // The CLI offline: `meshops analyze -f one.yaml`, wall time and peak RSS of the process, beside bare node.
+  const yaml = join(tmpdir(), `meshops-acks-one-${process.pid}.yaml`);
+  writeFileSync(
+    yaml,
+    'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: bookinfo}\n' +
+      'spec: {hosts: [reviews], gateways: [missing-gateway], http: [{route: [{destination: {host: reviews}}]}]}\n',
+  );
+  const timed = (args: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      spawnSync(process.execPath, args, { stdio: 'ignore' });
+      times.push(performance.now() - t0);
+    }
+    return quantile(times, 0.5);
+  };
+  const node = timed(['-e', '']);
+  const analyze = timed(['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'analyze', '-f', yaml]);
+  rmSync(yaml, { force: true });
+  console.log(
+    `meshops analyze -f one.yaml (offline): median of 3 ${analyze.toFixed(0)} ms; node -e '' ${node.toFixed(0)} ms; target under 500 ms: ${analyze < 500 ? 'met' : 'MISSED'}`,
+  );
   console.log(`${sent} requests in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -1,9 +1,7 @@
 // `meshops <subcommand>`: run one command and print it, serve the demo sandbox, analyze files.
+// Only what every subcommand needs is imported here: the cluster client, the features and the logger load with
+// the subcommand that uses them, so `meshops analyze -f` (offline) never loads the Kubernetes or Slack clients.
 import { SettingsError, loadSettings } from './config.ts';
-import { connect } from './kube/connect.ts';
-import { createLogger } from './log.ts';
-import { assemble } from './meshops.ts';
-import { renderedToText } from './blocks/block-kit.ts';
 import { loadDemoModule } from './kube/demo-loader.ts';
 
 const USAGE = `Usage:
@@ -23,6 +21,12 @@ export async function runCli(argv: string[]): Promise<number> {
         return 2;
       }
       const settings = loadSettings();
+      const [{ connect }, { createLogger }, { assemble }, { renderedToText }] = await Promise.all([
+        import('./kube/connect.ts'),
+        import('./log.ts'),
+        import('./meshops.ts'),
+        import('./blocks/block-kit.ts'),
+      ]);
       const log = createLogger({
         level: process.env.LOG_LEVEL ? settings.logLevel : 'error',
         destination: process.stderr,
