@@ -4,7 +4,7 @@
 // them (ISTIO_MUTUAL toward a pod without a sidecar, a subset that selects nothing) and the look-alikes that must
 // not be flagged, a check that times out or throws, and the answer's words.
 import { describe, expect, it } from '@jest/globals';
-import { renderedToText } from '../../src/blocks/block-kit.ts';
+import { LIMITS, blockChars, fitToSlack, renderedToText } from '../../src/blocks/block-kit.ts';
 import { timed } from '../../src/features/why/why-checks.ts';
 import {
   type CheckOutcome,
@@ -160,6 +160,7 @@ describe('the words of a question', () => {
       { target: 'pod reviews-v1-abc', service: false, namespace: 'bookinfo' },
     ],
     [['app=reviews'], undefined, { target: 'app=reviews', service: false }],
+    [['reviews', 'bookinfo'], undefined, { target: 'reviews', service: false, namespace: 'bookinfo' }],
   ])('%j -n %s', (words, ns, want) => {
     expect(parseWhyWords(words, ns)).toEqual(want);
   });
@@ -168,6 +169,7 @@ describe('the words of a question', () => {
     expect(() => parseWhyWords(['reviews', 'banana', 'split'])).toThrow(/not `banana split`/);
     expect(() => parseWhyWords(['is', 'failing'])).toThrow(UserError);
     expect(() => parseWhyWords(['reviews', 'in', 'shop'], 'bookinfo')).toThrow(/Two namespaces/);
+    expect(() => parseWhyWords(['reviews', 'shop'], 'bookinfo')).toThrow(/not `shop`/);
   });
 });
 
@@ -365,5 +367,33 @@ describe('the answer', () => {
     expect(text).toContain('*Fix:* patch Deployment shop/cart: sets all four annotations');
     expect(text).toContain('• restarted 4 times');
     expect(text).toMatch(/\*2\.\* \S+ IST0101\n_low confidence · no failure seen that it explains/);
+  });
+
+  it('forty findings with long evidence still fit one Slack message, the cause first, the rest in a file', () => {
+    const many = Array.from({ length: 40 }, (_, i) =>
+      finding({
+        check: i === 7 ? 'mtls' : 'analyzers',
+        title: `finding ${i} ${'x'.repeat(120)}`,
+        confidence: i === 7 ? 'high' : 'low',
+        explains: i === 7 ? ['runtime'] : [],
+        evidence: Array.from({ length: 12 }, (_, j) => `evidence ${j} ${'y'.repeat(500)}`),
+      }),
+    );
+    const r = assemble(
+      'cart',
+      target,
+      [],
+      [{ check: 'analyzers', outcome: 'found', findings: many, notes: [], unread: [], ms: 1 }],
+      10,
+    );
+    const fitted = fitToSlack(renderWhy(r));
+    expect(fitted.blocks.length).toBeLessThanOrEqual(LIMITS.blocksPerMessage);
+    expect(blockChars(fitted.blocks)).toBeLessThanOrEqual(LIMITS.totalBlockChars);
+    for (const b of fitted.blocks) {
+      const t = (b as { text?: { text: string } }).text?.text;
+      if (t) expect(t.length).toBeLessThanOrEqual(LIMITS.sectionText);
+    }
+    expect(renderedToText(fitted)).toContain('Most likely cause:* finding 7');
+    expect(fitted.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
   });
 });

@@ -116,6 +116,8 @@ export function parseWhyWords(input: readonly string[], namespace?: string): Why
       kept.shift();
     }
   }
+  // `why reviews bookinfo`: one more word is the namespace, as other commands take it (the router checks it exists).
+  if (kept.length === 1 && !ns && namespaceArg.safeParse(kept[0]).success) ns = kept.shift();
   if (kept.length)
     throw new UserError(
       `I read \`${esc(target)}\` as what to look at, but not \`${esc(kept.join(' '))}\`.`,
