@@ -3,8 +3,9 @@
 // demo sandbox API server in a process of its own; the time until every command of a burst is answered;
 // API requests per command; the app's RSS idle, under a burst and after.
 //   node_modules/.bin/node bench/acks.ts
-// Three processes besides this one's: the sandbox (`src/cli.ts sandbox`), then each app in turn (this file
-// with `serve <kind>`, reporting over IPC). This process sends the requests and hosts the Slack fake.
+// Three processes besides this one's: the sandbox (`src/cli.ts sandbox`), the Slack fake (this file with
+// `fake`), and each app in turn (this file with `serve <kind>`); they report over IPC. This one sends the
+// requests and times them.
 // "Sequential": each command is sent once the previous one has been answered (the bot idle otherwise);
 // "burst": 50 sent at once, from 50 different people in one channel.
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type SlackFake, startSlackFake } from '../test/support/slack-fake.ts';
+import { startSlackFake } from '../test/support/slack-fake.ts';
 import { sendSlashCommand } from '../test/support/slack-http.ts';
 import { slashCommand } from '../test/support/slack-payloads.ts';
 
@@ -21,6 +22,7 @@ const SECRET = 'f00dfeedcafe0123456789abcdef0123';
 const TOKEN = 'xoxb-1111-2222-benchtoken';
 const BURST = 50;
 const SEQUENTIAL = { help: 20, stale: 10 };
+const ANSWERED = (m: { text?: string }) => !/^(Working on|Queued)/.test(m.text ?? '');
 
 type Kind = 'bare' | 'meshops';
 interface Stats {
@@ -80,6 +82,56 @@ async function serve(kind: Kind): Promise<void> {
       process.send?.({ rss: process.memoryUsage().rss, apiRequests, executions: executions(), byKind } satisfies Stats);
   });
   process.send?.('ready');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Slack fake, in its own process too, so that recording answers does not slow the timing of acks here.
+
+async function serveFake(): Promise<void> {
+  const fake = await startSlackFake();
+  process.on('message', (m: { id: number; channel: string }) => {
+    const count = fake.messages(m.channel).filter(ANSWERED).length;
+    process.send?.({ id: m.id, count });
+  });
+  process.send?.({ apiUrl: fake.apiUrl });
+}
+
+/** The driver's view of the fake: its URLs, and how many messages of a channel are answers by now. */
+interface FakeHandle {
+  apiUrl: string;
+  responseUrl(): string;
+  answered(channel: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function startFakeProcess(): Promise<FakeHandle> {
+  const child = fork(import.meta.filename, ['fake'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const apiUrl = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { apiUrl: string }).apiUrl));
+    child.once('exit', (code) => reject(new Error(`bench: the Slack fake exited (${code})`)));
+  });
+  const base = apiUrl.replace(/\/api\/?$/, '');
+  let ids = 0;
+  const waiting = new Map<number, (n: number) => void>();
+  child.on('message', (m) => {
+    const r = m as { id?: number; count?: number };
+    if (r.id !== undefined) waiting.get(r.id)?.(r.count ?? 0);
+    if (r.id !== undefined) waiting.delete(r.id);
+  });
+  return {
+    apiUrl,
+    responseUrl: () => `${base}/response/RBENCH${++ids}`,
+    answered: (channel) =>
+      new Promise((resolve) => {
+        const id = ++ids;
+        waiting.set(id, resolve);
+        child.send({ id, channel });
+      }),
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,16 +197,18 @@ async function startApp(kind: Kind, env: Record<string, string>): Promise<App> {
   return { kind, child, url: `http://127.0.0.1:${port}/slack/events`, stats };
 }
 
-const ANSWERED = (m: { text?: string }) => !/^(Working on|Queued)/.test(m.text ?? '');
-
-async function answeredIn(fake: SlackFake, channel: string, count: number): Promise<void> {
-  await fake.waitFor(() => fake.messages(channel).filter(ANSWERED).length >= count || undefined, 45_000);
+async function answeredIn(fake: FakeHandle, channel: string, count: number): Promise<void> {
+  const deadline = performance.now() + 45_000;
+  while ((await fake.answered(channel)) < count) {
+    if (performance.now() > deadline) throw new Error(`bench: ${channel} did not get ${count} answers in 45 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 let channelCounter = 0;
 const newChannel = () => `CBENCH${String(++channelCounter).padStart(3, '0')}`;
 
-function ask(app: App, fake: SlackFake, text: string, channel: string, i: number) {
+function ask(app: App, fake: FakeHandle, text: string, channel: string, i: number) {
   return sendSlashCommand(
     app.url,
     slashCommand(text, {
@@ -184,7 +238,7 @@ function kindsBetween(before: Stats, after: Stats): Record<string, number> {
   return out;
 }
 
-async function sequential(app: App, fake: SlackFake, text: string, count: number): Promise<Phase> {
+async function sequential(app: App, fake: FakeHandle, text: string, count: number): Promise<Phase> {
   const channel = newChannel();
   const acks: number[] = [];
   const before = await app.stats();
@@ -202,7 +256,7 @@ async function sequential(app: App, fake: SlackFake, text: string, count: number
   };
 }
 
-async function burst(app: App, fake: SlackFake, text: string): Promise<Phase> {
+async function burst(app: App, fake: FakeHandle, text: string): Promise<Phase> {
   const channel = newChannel();
   const before = await app.stats();
   let peakRss = before.rss;
@@ -244,7 +298,7 @@ async function drive(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-acks-'));
   const kubeconfig = join(dir, 'sandbox.kubeconfig');
   const sandbox = await startSandboxProcess(kubeconfig);
-  const fake = await startSlackFake();
+  const fake = await startFakeProcess();
   const env = {
     SLACK_BOT_TOKEN: TOKEN,
     SLACK_SIGNING_SECRET: SECRET,
@@ -358,4 +412,5 @@ async function drive(): Promise<void> {
 }
 
 if (process.argv[2] === 'serve') await serve(process.argv[3] === 'bare' ? 'bare' : 'meshops');
+else if (process.argv[2] === 'fake') await serveFake();
 else await drive();
