@@ -168,4 +168,15 @@ describe('/mesh why through Bolt on the demo', () => {
     expect(answer).toContain('*Why Service checkout/storefront (1 pod)?*');
     expect(answer).toContain('Most likely cause:');
   });
+
+  it('a mention without a namespace: the one namespace that has the name is the one looked at', async () => {
+    fake.clear();
+    const ts = newTs();
+    await sendEvent(eventsUrl, mentionEvent('why is ratings-v1 failing', { ts }), { secret: SIGNING_SECRET });
+    const update = await fake.waitFor(() => fake.calls('chat.update')[0], 20_000);
+    await slack.idle();
+    const answer = blockText(update.args);
+    expect(answer).toContain('*Why Deployment bookinfo/ratings-v1 (1 pod)?*');
+    expect(answer).toMatch(/Most likely cause:\* proxy ratings-v1-\S+ rejected its config/);
+  });
 });

@@ -5,7 +5,7 @@
 // not be flagged, a check that times out or throws, and the answer's words.
 import { describe, expect, it } from '@jest/globals';
 import { LIMITS, blockChars, fitToSlack, renderedToText } from '../../src/blocks/block-kit.ts';
-import { timed } from '../../src/features/why/why-checks.ts';
+import { onlyNamespaceWith, timed } from '../../src/features/why/why-checks.ts';
 import {
   type CheckOutcome,
   type Symptom,
@@ -298,6 +298,27 @@ describe('traffic: symptoms and the config that explains them', () => {
     expect(r.findings[0]?.title).toBe('Service p.shop has no ready endpoint');
     const ok = new MeshSnapshot([pod('p-1', { app: 'p' }, true, true), service('p', { app: 'p' })]);
     expect(checkEndpoints(ok, { service: 'p', namespace: 'shop' }, [], true).findings).toEqual([]);
+  });
+});
+
+describe('no namespace given', () => {
+  const named = (kind: string, ns: string, name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind,
+    metadata: { name, namespace: ns },
+  });
+  const snapshot = new MeshSnapshot([
+    named('Service', 'bookinfo', 'reviews'),
+    named('Service', 'shop', 'cart'),
+    named('Service', 'legacy', 'cart'),
+  ]);
+
+  it('the one namespace that has the name; none when two have it, or the name says its namespace', () => {
+    expect(onlyNamespaceWith(snapshot, 'reviews')).toBe('bookinfo');
+    expect(onlyNamespaceWith(snapshot, 'svc reviews')).toBe('bookinfo');
+    expect(onlyNamespaceWith(snapshot, 'cart')).toBeUndefined();
+    expect(onlyNamespaceWith(snapshot, 'reviews.shop')).toBeUndefined();
+    expect(onlyNamespaceWith(snapshot, 'nothere')).toBeUndefined();
   });
 });
 

@@ -183,6 +183,23 @@ async function proxySyncOutcome(kube: KubeClient, target: WhyTarget, now: Date):
 const diagnostic = (check: CheckName, groups: readonly Group[], run: (g: Group) => DiagnosticResult) =>
   mergeDiagnostic(check, groups.map(run));
 
+/**
+ * `why is reviews failing` names no namespace: when one namespace alone has a Service, Deployment or pod of that
+ * name, it is that one (else `default`, as everywhere, whose not-found answer lists where the name is).
+ */
+export function onlyNamespaceWith(snapshot: MeshSnapshot, target: string): string | undefined {
+  const name = target.split(' ').at(-1) ?? '';
+  if (name.includes('.') || name.includes('=')) return undefined;
+  const namespaces = new Set(
+    ['Service', 'Deployment', 'Pod'].flatMap((kind) =>
+      snapshot
+        .list(kind)
+        .flatMap((o) => (o.metadata.name === name && o.metadata.namespace ? [o.metadata.namespace] : [])),
+    ),
+  );
+  return namespaces.size === 1 ? [...namespaces][0] : undefined;
+}
+
 /** Every check for the workload, in parallel; the report with the findings ranked. */
 export async function runWhy(
   kube: KubeClient,
@@ -192,7 +209,8 @@ export async function runWhy(
 ): Promise<WhyReport> {
   const started = performance.now();
   const snapshot = await loadLiveSnapshot(kube, { inputs: analysisInputs() });
-  const found = findParty(snapshot, { text: asked.target, service: asked.service }, asked.namespace, 'destination');
+  const namespace = asked.namespace ?? onlyNamespaceWith(snapshot, asked.target);
+  const found = findParty(snapshot, { text: asked.target, service: asked.service }, namespace, 'destination');
   const ns = found.namespace;
   const pods = found.pods;
   const groups = groupByOwner(snapshot, pods);
