@@ -3,6 +3,7 @@
 import type { AnyCommand } from '../command.ts';
 import type { Feature } from '../feature.ts';
 import analyze from './analyze/index.ts';
+import canary from './canary/index.ts';
 import core from './core/index.ts';
 import describe from './describe/index.ts';
 import envoy from './envoy/index.ts';
@@ -11,7 +12,7 @@ import restart from './restart/index.ts';
 import stale from './stale/index.ts';
 import why from './why/index.ts';
 
-export const allFeatures: readonly Feature[] = [core, analyze, restart, describe, mtls, stale, envoy, why];
+export const allFeatures: readonly Feature[] = [core, analyze, restart, describe, mtls, stale, envoy, why, canary];
 
 /** Every feature's commands, in the features' order. */
 export function commandsOf(features: readonly Feature[]): AnyCommand[] {
