@@ -100,6 +100,7 @@ describe('/mesh why through Bolt on the demo', () => {
     expect(c).toContain('statuscode: 403');
     const consequence = answer.indexOf('Service profile.accounts has no ready endpoint');
     expect(consequence).toBeGreaterThan(answer.indexOf('Most likely cause:'));
+    expect(answer.slice(consequence)).toContain('a consequence of: readiness probe blocked by AuthorizationPolicy');
   });
 
   it('checkout (storefront): the planted mTLS and subset causes explain its 503s, ranked above everything else', async () => {

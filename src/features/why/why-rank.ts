@@ -152,6 +152,20 @@ export function foldAnalyzerEchoes(findings: readonly WhyFinding[]): WhyFinding[
   });
 }
 
+const DIAGNOSTICS = new Set<WhyCheckName>(['sidecar-resources', 'startup-race', 'probe-authz']);
+
+/**
+ * Pods that are not ready because of what a diagnostic found (probes denied, the sidecar OOM-killed) leave their
+ * Service without endpoints: that finding is the consequence of the diagnostic ranked above it, and says so.
+ */
+export function markConsequences(ranked: readonly WhyFinding[]): WhyFinding[] {
+  return ranked.map((f, i) => {
+    if (f.check !== 'endpoints' || !f.pods.length) return f;
+    const cause = ranked.slice(0, i).find((c) => DIAGNOSTICS.has(c.check) && c.pods.some((p) => f.pods.includes(p)));
+    return cause ? { ...f, evidence: [...f.evidence, `a consequence of: ${cause.title}`] } : f;
+  });
+}
+
 export function assemble(
   asked: string,
   target: WhyTarget,
@@ -165,7 +179,7 @@ export function assemble(
     target,
     symptoms,
     checks,
-    ranked: rankFindings(findings, symptoms),
+    ranked: markConsequences(rankFindings(findings, symptoms)),
     unexplained: unexplainedSymptoms(findings, symptoms),
     elapsedMs,
   };
