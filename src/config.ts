@@ -145,7 +145,10 @@ export interface Settings {
   consoleImpersonation: boolean;
   /** Distinct cluster commands running at once; the rest are told "queued" (MESHOPS_MAX_CONCURRENT_COMMANDS). */
   maxConcurrentCommands: number;
-  /** A finished read-only answer is given to the same question for this long (MESHOPS_SHARED_ANSWER_MS). */
+  /**
+   * A finished read-only answer is given to the same question for this long (MESHOPS_SHARED_ANSWER_MS). Default 0:
+   * shared only while it runs, so "fixed it, ask again" reads the cluster again.
+   */
   sharedAnswerMs: number;
   logLevel: (typeof logLevels)[number];
 }
@@ -221,7 +224,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     readOnly: e.MESHOPS_READ_ONLY === 'true',
     consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',
     maxConcurrentCommands: e.MESHOPS_MAX_CONCURRENT_COMMANDS ?? 8,
-    sharedAnswerMs: e.MESHOPS_SHARED_ANSWER_MS ?? 2000,
+    sharedAnswerMs: e.MESHOPS_SHARED_ANSWER_MS ?? 0,
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

@@ -60,11 +60,11 @@ describe('loadSettings', () => {
     expect(loadSettings({}).slack).toBeUndefined();
   });
 
-  it('bounds the cluster commands running at once (default 8) and shares finished answers 2 s by default', () => {
-    expect(loadSettings({})).toMatchObject({ maxConcurrentCommands: 8, sharedAnswerMs: 2000 });
-    expect(loadSettings({ MESHOPS_MAX_CONCURRENT_COMMANDS: ' 16 ', MESHOPS_SHARED_ANSWER_MS: '0' })).toMatchObject({
+  it('bounds the cluster commands running at once (default 8); finished answers are not reused by default', () => {
+    expect(loadSettings({})).toMatchObject({ maxConcurrentCommands: 8, sharedAnswerMs: 0 });
+    expect(loadSettings({ MESHOPS_MAX_CONCURRENT_COMMANDS: ' 16 ', MESHOPS_SHARED_ANSWER_MS: '3000' })).toMatchObject({
       maxConcurrentCommands: 16,
-      sharedAnswerMs: 0,
+      sharedAnswerMs: 3000,
     });
   });
 });

@@ -88,7 +88,9 @@ describe('the bot loads the sandbox only on demand', () => {
   for (const entry of ['src/main.ts', 'src/cli.ts']) {
     it(`${entry}'s static import graph has no src/sandbox or src/demo file, and every import resolves`, () => {
       const graph = staticRuntimeGraph(entry);
-      expect(graph.files.size).toBeGreaterThan(30);
+      // src/cli.ts imports the bot per subcommand, dynamically (offline `analyze -f` loads no cluster client);
+      // those modules are in src/main.ts's static graph, walked here too.
+      expect(graph.files.size).toBeGreaterThan(entry === 'src/cli.ts' ? 2 : 30);
       expect([...graph.files].filter(sandboxOrDemo).map(projectPath)).toEqual([]);
       expect(graph.unresolved.map((u) => `${projectPath(u.from)}: ${u.import.specifier}`)).toEqual([]);
     });

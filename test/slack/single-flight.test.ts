@@ -83,6 +83,8 @@ beforeAll(async () => {
     commands: [staleCommand, lookupCommand, changeCommand],
     clusters: [{ name: 'lab', kube: kubeOf(sandbox) }],
     log,
+    // As with MESHOPS_SHARED_ANSWER_MS=30000: a finished answer is reused, so all 50 asks share one diagnosis
+    // however the burst spreads (without it, only asks that arrive while it runs share; see the unit tests).
     flights: new SingleFlight({ maxConcurrent: LIMIT, shareWindowMs: 30_000 }),
   });
   const settings: SlackSettings = {
@@ -203,6 +205,17 @@ describe('identical questions through Bolt share one execution', () => {
 
 describe('SingleFlight', () => {
   const later = <T>(value: T, ms = 20) => new Promise<T>((r) => setTimeout(() => r(value), ms));
+
+  it('without a window, asks share an execution only while it runs (the default)', async () => {
+    const f = new SingleFlight({ maxConcurrent: 8 });
+    let n = 0;
+    const all = await Promise.all(Array.from({ length: 20 }, () => f.run('k', () => later(++n, 30))));
+    expect(all.map((r) => r.value)).toEqual(Array(20).fill(1));
+    expect(all.filter((r) => !r.shared)).toHaveLength(1);
+    expect(await f.run('k', () => later(++n))).toEqual({ value: 2, shared: false, ageMs: 0 });
+    expect(f.executions).toBe(2);
+    expect(f.load).toEqual({ running: 0, queued: 0, shared: 0 });
+  });
 
   it('keeps at most maxShared finished answers, oldest dropped first', async () => {
     const f = new SingleFlight({ maxConcurrent: 4, shareWindowMs: 60_000, maxShared: 2 });
