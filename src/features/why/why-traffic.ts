@@ -159,6 +159,7 @@ export function checkEndpoints(
     findings.push({
       check: 'endpoints',
       title: `Service ${name} has no ready endpoint`,
+      objects: [`Service/${dest.namespace}/${dest.service}`],
       cause:
         pods.length === 0
           ? `its selector matches no pod, so callers' sidecars have no endpoint and answer 503 UH`
@@ -187,6 +188,7 @@ export function checkEndpoints(
       findings.push({
         check: 'endpoints',
         title: `subset ${subset} of DestinationRule ${dr.ref.namespace}/${dr.ref.name} selects no pod`,
+        objects: [`DestinationRule/${dr.ref.namespace}/${dr.ref.name}`],
         cause: `traffic routed to ${name} subset ${subset} has no endpoint: Envoy answers 503 UH (no healthy upstream)`,
         evidence: [
           `DestinationRule ${dr.ref.namespace}/${dr.ref.name} (host ${dr.host}) defines subset ${subset}; none of the ${pods.length} pod${pods.length === 1 ? '' : 's'} of ${name} has its labels`,
@@ -227,6 +229,7 @@ export function checkMtls(
       if (mode === 'ISTIO_MUTUAL' && without.length) {
         findings.push({
           check: 'mtls',
+          objects: [`DestinationRule/${dr.ref.namespace}/${dr.ref.name}`],
           title: `${ref} sends ISTIO_MUTUAL to ${name}, whose pods have no sidecar`,
           cause: `the callers' sidecars start an Istio mTLS handshake that the plaintext app cannot answer: the connection fails (503 UF, URX after retries)`,
           evidence: [
@@ -241,6 +244,7 @@ export function checkMtls(
       } else if (mode === 'ISTIO_MUTUAL' && pa.workloadMode === 'DISABLE') {
         findings.push({
           check: 'mtls',
+          objects: [`DestinationRule/${dr.ref.namespace}/${dr.ref.name}`],
           title: `${ref} sends ISTIO_MUTUAL to ${name}, whose PeerAuthentication is DISABLE`,
           cause: `the callers' sidecars open mTLS toward sidecars that accept only plaintext: the handshake fails and the connection is reset (IST0113's conflict of modes)`,
           evidence: [
@@ -255,6 +259,7 @@ export function checkMtls(
       } else if (mode === 'DISABLE' && pa.workloadMode === 'STRICT' && without.length < pods.length) {
         findings.push({
           check: 'mtls',
+          objects: [`DestinationRule/${dr.ref.namespace}/${dr.ref.name}`],
           title: `${ref} turns TLS off toward ${name}, whose PeerAuthentication is STRICT`,
           cause: `callers send plaintext that ${name}'s sidecars refuse (STRICT accepts only mTLS): the connection is reset`,
           evidence: [
