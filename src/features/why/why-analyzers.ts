@@ -2,6 +2,7 @@
 // the objects that concern the workload: its pods and owners, its Services, the DestinationRules and
 // VirtualServices for them, the DestinationRules that apply at its sidecars, and the policies that select it.
 // An Error is a medium finding and a Warning a low one (no symptom of their own); Info is a note.
+import { z } from 'zod';
 import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
 import { runAnalysis } from '../../mesh/analyzers/index.ts';
 import { destinationRulesForService } from '../../mesh/destination-rules.ts';
@@ -9,6 +10,13 @@ import { hostCovers, resolveHost, serviceFqdn } from '../../mesh/hosts.ts';
 import { parseField, virtualServiceSpecSchema } from '../../mesh/istio-specs.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
 import { type CheckResult, type WhyCheckName, type WhyFinding, type WhyTarget, outcomeOf } from './why-rank.ts';
+
+const labelMap = z.record(z.string(), z.string());
+/** Where the kinds that select workloads keep their labels: selector (policies), workloadSelector (Sidecar, DestinationRule). */
+const selectorsSchema = z.looseObject({
+  selector: z.looseObject({ matchLabels: labelMap.optional() }).optional(),
+  workloadSelector: z.looseObject({ labels: labelMap.optional(), matchLabels: labelMap.optional() }).optional(),
+});
 
 /** The objects an analyzer message may name that concern these pods. */
 export function relatedResources(
@@ -36,19 +44,15 @@ export function relatedResources(
   }
   for (const kind of ['AuthorizationPolicy', 'PeerAuthentication', 'Sidecar', 'RequestAuthentication', 'EnvoyFilter']) {
     for (const o of snapshot.list(kind, ns)) {
-      const sel = (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
-        ?.matchLabels;
-      const wsel = (o.spec as { workloadSelector?: { labels?: Record<string, string> } } | undefined)?.workloadSelector
-        ?.labels;
-      const s = sel ?? wsel;
+      const spec = parseField(o, selectorsSchema);
+      const s = spec?.selector?.matchLabels ?? spec?.workloadSelector?.labels ?? spec?.workloadSelector?.matchLabels;
       if (!s || !Object.keys(s).length || labels.some((l) => matchesLabels(s, l)))
         keys.add(`${kind}/${ns}/${o.metadata.name}`);
     }
   }
   // A DestinationRule with a workloadSelector applies at these pods' sidecars, as callers.
   for (const o of snapshot.list('DestinationRule', ns)) {
-    const s = (o.spec as { workloadSelector?: { matchLabels?: Record<string, string> } } | undefined)?.workloadSelector
-      ?.matchLabels;
+    const s = parseField(o, selectorsSchema)?.workloadSelector?.matchLabels;
     if (s && Object.keys(s).length && labels.some((l) => matchesLabels(s, l)))
       keys.add(`DestinationRule/${ns}/${o.metadata.name}`);
   }
