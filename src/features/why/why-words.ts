@@ -67,7 +67,7 @@ export function renderWhy(r: WhyReport, offers: Offer[] = []): Rendered {
     text = `Nothing wrong found for ${who}: ${plural(ran, 'check')} ran${failed.length ? `, ${failed.length} could not` : ''}.`;
     blocks.push(
       section(
-        `:white_check_mark: *Nothing wrong found* for ${esc(who)}: ${plural(ran, 'check')} ran and none found a cause${
+        `:white_check_mark: *Nothing wrong found* for ${esc(who)}: ${plural(ran, 'check')} of the mesh and its sidecars ran and none found a cause${
           failed.length
             ? `; ${plural(failed.length, 'check')} could not run (below), so this is not a clean bill of health`
             : ''
