@@ -2,11 +2,14 @@
 // web's sidecar logged 503 UH toward api's `canary` subset, which selects no pod, and 503 UC answered to its own
 // callers that nothing explains; web's app container (not its sidecar) was OOM-killed, a look-alike. The subset is
 // the cause; the UC is said as unexplained with what the flag means; proxy sync cannot be checked without an
-// istiod and says so; PodMetrics are not served, and the answer says that too.
+// istiod and says so; PodMetrics are not served, and the answer says that too; batch's 5xx come from its metrics
+// (no access log); and with a 1 ms budget the checks that read the cluster say they ran out of time.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { renderedToText } from '../../src/blocks/block-kit.ts';
-import whyCommand from '../../src/features/why/why.ts';
+import { runWhy } from '../../src/features/why/why-checks.ts';
+import whyCommand, { parseWhyWords } from '../../src/features/why/why.ts';
+import { renderWhy } from '../../src/features/why/why-words.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { createLogger } from '../../src/log.ts';
@@ -16,6 +19,7 @@ import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 const NS = 'lab';
 let sb: Sandbox;
 let router: Router;
+let kube: KubeClient;
 
 const running = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -108,9 +112,10 @@ beforeAll(async () => {
   });
   const kc = new KubeConfig();
   kc.loadFromString(sb.kubeconfig());
+  kube = new KubeClient(kc);
   router = new Router({
     commands: [whyCommand],
-    clusters: [{ name: 'lab', kube: new KubeClient(kc) }],
+    clusters: [{ name: 'lab', kube }],
     log: createLogger({ level: 'silent' }),
   });
 });
@@ -170,5 +175,18 @@ describe('/mesh why on its own fixtures', () => {
     expect(text).toContain('*Why Service lab/api (1 pod)?*');
     expect(text).toContain('subset canary of DestinationRule lab/api selects no pod');
     expect(text).toContain('medium confidence · no failure seen that it explains');
+  });
+
+  it('checks that run out of time say so, and are not taken for nothing found', async () => {
+    const r = await runWhy(kube, parseWhyWords(['web'], 'lab'), new Date(), 1);
+    const late = r.checks.filter(
+      (c) => c.outcome === 'could-not-check' && c.reason === 'it did not answer within 1 ms',
+    );
+    // Everything that reads the cluster after the snapshot waits longer than 1 ms.
+    expect(late.map((c) => c.check)).toEqual(expect.arrayContaining(['traffic', 'proxy-sync', 'sidecar-resources']));
+    expect(r.symptoms).toEqual([]);
+    const text = renderedToText(renderWhy(r));
+    expect(text).toContain('not a clean bill of health');
+    expect(text).toContain('proxy sync status and NACKs: it did not answer within 1 ms');
   });
 });

@@ -79,7 +79,8 @@ export async function timed(check: WhyCheckName, ms: number, run: () => Promise<
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`it did not answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+    const within = ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+    timer = setTimeout(() => reject(new Error(`it did not answer within ${within}`)), ms);
   });
   try {
     const out = await Promise.race([run(), timeout]);
@@ -326,5 +327,7 @@ export async function runWhy(
       analyzerOutcome(snapshot, relatedResources(snapshot, target, pods, svcs)),
     ),
   ]);
-  return assemble(asked.target, target, symptoms, checks, Math.round(performance.now() - started));
+  // A traffic check that ran out of time may still finish in the background: what it saw late is not reported.
+  const seen = checks[0]?.outcome === 'could-not-check' ? [] : symptoms;
+  return assemble(asked.target, target, seen, checks, Math.round(performance.now() - started));
 }
