@@ -234,3 +234,34 @@ describe('/mesh canary through Slack', () => {
     expect(said).toContain('v1:90,v2:10');
   }, 30_000);
 });
+
+describe('a VirtualService managed by another tool', () => {
+  it('is shown but not acted on, naming Flagger', async () => {
+    const kube = kubeFor(bot.sb);
+    const ownerReferences = [
+      {
+        apiVersion: 'flagger.app/v1beta1',
+        kind: 'Canary',
+        name: 'orders',
+        uid: '6f1e0c2a-0000-4000-8000-000000000001',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+    await kube.patch('VirtualService', NS, 'orders', { metadata: { ownerReferences } }, 'merge');
+    try {
+      const msg = await slash(bot, 'canary orders -n canary --sample 300ms');
+      expect(text(msg)).toContain('managed by Flagger (Canary orders)');
+      expect(buttonIn(msg.blocks, 'Next step')).toBeUndefined();
+      expect(buttonIn(msg.blocks, 'Complete')).toBeUndefined();
+      const direct = text(await slash(bot, 'canary orders -n canary --step 25'));
+      expect(direct).toContain('managed by Flagger (Canary orders)');
+      expect(weightOf('v2')).toBe(0);
+      expect(
+        (await bot.approvals.recent({ namespace: NS, limit: 50 })).filter((r) => r.createdAt >= testStart),
+      ).toHaveLength(0);
+    } finally {
+      await kube.patch('VirtualService', NS, 'orders', { metadata: { ownerReferences: null } }, 'merge');
+    }
+  }, 30_000);
+});
