@@ -17,6 +17,7 @@ import {
   tableBlock,
 } from '../../blocks/block-kit.ts';
 import { UserError } from '../../errors.ts';
+import { requireIstioKinds } from '../../mesh/istio-installed.ts';
 import type { ProposeResult } from '../../approvals/port.ts';
 import { parseWindow } from '../mtls/mtls.ts';
 import { pct, successRate } from './judge.ts';
@@ -251,6 +252,7 @@ export default defineCommand({
   permission: 'read',
   touchesCluster: true,
   async run({ args, kube, services, requester, cluster, progress }): Promise<CanaryResult> {
+    await requireIstioKinds(kube, ['VirtualService', 'DestinationRule']);
     const view = await readCanary(kube, args.namespace, args.service, args.canary);
     if (!view)
       throw new UserError(
