@@ -104,6 +104,11 @@ const CASES: Case[] = [
   { name: 'logs-storefront-5xx', ask: 'logs storefront -n checkout --code 5xx' },
   { name: 'dashboard-kiali-unset', ask: 'dashboard kiali reviews -n bookinfo' },
   { name: 'dashboard-envoy-productpage', ask: 'dashboard envoy productpage-v1.bookinfo' },
+  // Issue 16: every check on one workload, the cause first (media: the sidecar OOM-killed), and a healthy one.
+  { name: 'why-media-oom', ask: 'why transcoder -n media' },
+  { name: 'why-catalog-healthy', ask: 'why products -n catalog' },
+  // Issue 17: a canary's subsets, routes and traffic per version.
+  { name: 'canary-orders', ask: 'canary orders -n canary' },
   // Refusals by the policy.
   { name: 'restart-refused-no-role', ask: 'restart deployment/reviews-v2 -n bookinfo', as: dev, bot: 'policy' },
   { name: 'stale-refused-channel', ask: 'stale bookinfo', as: elsewhere, bot: 'policy' },
