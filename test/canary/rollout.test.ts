@@ -166,6 +166,35 @@ describe('/mesh canary through Slack', () => {
     expect(vs().metadata.annotations?.[CANARY_REQUEST_ANNOTATION]).toBe(done.id);
   }, 60_000);
 
+  it('a full rollout 5 → 25 → 50 → 100 passes every window; complete keeps the VirtualService and says why', async () => {
+    const report = await slash(bot, 'canary orders -n canary --sample 300ms --window 1s');
+    let button = buttonIn(report.blocks, 'Next step: canary/orders v2 to 5%')!;
+    let where = report.ts;
+    for (const weight of [5, 25, 50, 100]) {
+      await click(bot, button, where, ALICE);
+      const proposal = await inThread(where, 'Proposed: Shift canary traffic');
+      if (weight === 100) {
+        expect(text(proposal)).toContain('Deleting it would not keep v2 at 100%');
+        expect(text(proposal)).toContain('v1 3 pods ≈ 75%, v2 1 pod ≈ 25%');
+      }
+      await click(bot, approveButton(proposal.blocks)!, proposal.ts, BOB);
+      await waitFor(() => weightOf('v2') === weight && weightOf('v1') === 100 - weight, `weights at ${weight}`, 10_000);
+      const verdict = await inThread(where, `v2 at ${weight}% of canary/orders passed its window`);
+      const next = [5, 25, 50, 100].find((w) => w > weight);
+      if (next !== undefined) {
+        button = buttonIn(verdict.blocks, `to ${next}%`)!;
+        expect(button).toBeDefined();
+      } else {
+        expect(buttonIn(verdict.blocks, 'Next step')).toBeUndefined();
+        expect(text(verdict)).toContain('the VirtualService stays');
+      }
+      where = verdict.ts;
+    }
+    // The VirtualService is still there, at 100/0 for v2.
+    expect(vs()).toBeDefined();
+    expect(weightOf('v1')).toBe(0);
+  }, 90_000);
+
   it('a failing canary raises the alarm early and rolls back in one click by the requester', async () => {
     await v2ErrorRate('0.3');
     await setWeights(95, 5);
