@@ -4,6 +4,7 @@
 // An Error is a medium finding and a Warning a low one (no symptom of their own); Info is a note.
 import { z } from 'zod';
 import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
+import { skippedLine } from '../../mesh/analyzers/coverage.ts';
 import { runAnalysis } from '../../mesh/analyzers/index.ts';
 import { destinationRulesForService } from '../../mesh/destination-rules.ts';
 import { hostCovers, resolveHost, serviceFqdn } from '../../mesh/hosts.ts';
@@ -85,8 +86,7 @@ export function analyzerOutcome(snapshot: MeshSnapshot, related: Set<string>): C
       ...(ECHOES[m.code] ? { sameAs: ECHOES[m.code] } : {}),
     }));
   const notes = mine.filter((m) => m.level === 'Info').map((m) => `${m.code} ${m.name}: ${m.text}`);
-  const unread = analysis.skipped.map(
-    (s) => `analyzer ${s.analyzer} did not run: ${s.missing.map((x) => `${x.ref.kind} ${x.reason}`).join(', ')}`,
-  );
+  // "gateway.SecretAnalyzer needs Secrets, which meshops does not read": the words /mesh analyze uses.
+  const unread = analysis.skipped.map((s) => `analyzer ${skippedLine(s)}`);
   return outcomeOf('analyzers', findings, notes, unread);
 }
