@@ -263,6 +263,9 @@ function stepKind(options: CanaryKindOptions): RemediationKind {
       state.baseline = { at, scrape };
       return { bySubset: new Map(), source: podSource, unread };
     }
+    // A pod first read now (unreadable at the baseline, or new) starts its own baseline here: its earlier
+    // counts may be from before the step.
+    for (const [pod, samples] of scrape) if (!state.baseline.scrape.has(pod)) state.baseline.scrape.set(pod, samples);
     const seconds = (at - state.baseline.at) / 1000;
     return { bySubset: statsBetween(state.baseline.scrape, scrape, view.subsets, seconds), source: podSource, unread };
   };
@@ -311,9 +314,11 @@ function stepKind(options: CanaryKindOptions): RemediationKind {
         };
       }
       const at = now().getTime();
+      const firstLook = !options.prometheusUrl && !state.baseline;
       const observed = await observe(kube, target, plan, view, state, at, since);
       const elapsed = at - since.getTime();
-      const final = elapsed >= plan.windowMs;
+      // The first scrape is only the baseline: a window is never judged on it.
+      const final = elapsed >= plan.windowMs && !firstLook;
       const verdict = judgeWindow(observed.bySubset.get(plan.canary), plan.thresholds, final, observed.unread);
       const lines = verdict.lines.join('; ');
       if (verdict.kind === 'pending')
