@@ -139,6 +139,22 @@ describe('/mesh canary through Slack', () => {
     expect(buttonIn(msg.blocks, 'Roll back')).toBeUndefined();
   }, 30_000);
 
+  it('without a VirtualService says the split follows pod counts, and offers no step', async () => {
+    const saved = structuredClone(vs());
+    bot.sb.store.delete('VirtualService', NS, 'orders');
+    try {
+      const msg = await slash(bot, 'canary orders -n canary --sample 500ms');
+      expect(text(msg)).toContain('No VirtualService in canary routes orders.canary.svc.cluster.local');
+      expect(text(msg)).toContain('the split follows pod counts (v1 3 pods ≈ 75%, v2 1 pod ≈ 25%)');
+      // Observed: 3 of 4 requests went to v1.
+      expect(text(msg)).toMatch(/v1 +\d+\.\d +100\.0% +\d+ ms +7[0-9]\.\d%/);
+      expect(buttonIn(msg.blocks, 'Next step')).toBeUndefined();
+    } finally {
+      const { resourceVersion: _rv, uid: _uid, ...metadata } = saved.metadata;
+      bot.sb.store.put({ ...saved, metadata });
+    }
+  }, 30_000);
+
   it('a step 5 → 25, approved by someone else, passes its window and offers 50', async () => {
     await setWeights(95, 5);
     const report = await slash(bot, 'canary orders -n canary --sample 300ms --window 1500ms');

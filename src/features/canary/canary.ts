@@ -25,7 +25,7 @@ import { nextStep, type OfferBase, rollbackOffer, stepOffer } from './offers.ts'
 import { type CanaryView, readCanary, weightsText } from './routes.ts';
 import { CANARY_ROLLBACK, CANARY_STEP, DEFAULT_STEPS, DEFAULT_WINDOW_MS, type StepParams } from './step-kind.ts';
 import { type Observed, observePrometheus, podSource, scrapeSubsets, statsBetween } from './traffic.ts';
-import { deletionWords, duration } from './words.ts';
+import { deletionWords, duration, podSplit } from './words.ts';
 
 const USAGE =
   '/mesh canary <service> -n <namespace> [--canary <subset>] [--steps 5,25,50,100] [--window 2m] [--min-success 99] [--max-p99 500] [--sample 10s] [--step <pct> | --complete | --rollback]';
@@ -203,6 +203,14 @@ function render(view: CanaryView, observed: Observed | undefined, args: Args): R
       ),
     );
   else if (view.problems.length) blocks.push(section(`:warning: ${esc(view.problems.slice(0, 4).join(' '))}`));
+  if (!view.virtualService && view.subsets.length)
+    blocks.push(
+      context(
+        esc(
+          `Without a VirtualService every sidecar sends ${view.service} to every Ready endpoint of the Service, least-request over pods: the split follows pod counts (${podSplit(view)}).`,
+        ),
+      ),
+    );
   const offers: Offer[] = [];
   if (!view.owner && !view.problems.length && view.canary && vsName && view.canaryWeight !== undefined) {
     const base: OfferBase = {

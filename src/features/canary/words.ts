@@ -11,12 +11,17 @@ export function duration(ms: number): string {
  * Without a VirtualService a sidecar sends the Service's traffic to every Ready endpoint of the Service
  * (Istio's default LEAST_REQUEST over them), so each version gets its share of the pods, not of any weight.
  */
-export function deletionWords(v: CanaryView): string {
+/** "v1 3 pods ≈ 75%, v2 1 pod ≈ 25%": each subset's share of the Service's Ready endpoints. */
+export function podSplit(v: CanaryView): string {
   const ready = v.subsets.map((s) => ({ name: s.name, n: s.pods.filter((p) => p.ready).length }));
   const total = ready.reduce((n, s) => n + s.n, 0);
-  const split = total
+  return total
     ? ready.map((s) => `${s.name} ${s.n} pod${s.n === 1 ? '' : 's'} ≈ ${Math.round((100 * s.n) / total)}%`).join(', ')
     : 'no Ready pod in any subset';
+}
+
+export function deletionWords(v: CanaryView): string {
+  const split = podSplit(v);
   const selector = Object.entries(v.serviceSelector)
     .map(([k, val]) => `${k}=${val}`)
     .join(',');
