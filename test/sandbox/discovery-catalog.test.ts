@@ -36,7 +36,10 @@ describe('built-in discovery', () => {
   const r = registry();
 
   it('every kind meshops reads or writes is in discovery, in each version it asks for', () => {
-    for (const k of KINDS) {
+    // metrics.k8s.io is an aggregated API served only where metrics-server runs (startSandbox({ metricsServer:
+    // true }), which the demo sets; test/sandbox/gotchas-demo.test.ts reads it): the bot says so where it is absent.
+    const aggregated = new Set(['metrics.k8s.io']);
+    for (const k of KINDS.filter((x) => !aggregated.has(x.group))) {
       const served = k.versions.filter((v) => resources(r, k.group, v).get(k.plural)?.kind === k.kind);
       expect([k.kind, served.length > 0]).toEqual([k.kind, true]);
       expect(resources(r, k.group, served[0] as string).get(k.plural)?.namespaced).toBe(k.namespaced);
