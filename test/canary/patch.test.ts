@@ -76,7 +76,7 @@ describe('weightPatch', () => {
 });
 
 describe('managedBy', () => {
-  it('names Flagger from its owner reference, Argo Rollouts from its annotation or a Rollout naming the VirtualService', () => {
+  it('names Flagger from its owner reference, Argo Rollouts from its annotation on the VirtualService or the DestinationRule', () => {
     const uid = 'u';
     expect(
       managedBy(vs({ ownerReferences: [{ apiVersion: 'flagger.app/v1beta1', kind: 'Canary', name: 'orders', uid }] })),
@@ -84,13 +84,16 @@ describe('managedBy', () => {
     expect(managedBy(vs({ annotations: { 'argo-rollouts.argoproj.io/managed-by-rollouts': 'orders' } }))).toBe(
       'Argo Rollouts (Rollout orders)',
     );
-    const rollout: KubeObject = {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Rollout',
-      metadata: { name: 'orders-rollout', namespace: 'canary' },
-      spec: { strategy: { canary: { trafficRouting: { istio: { virtualService: { name: 'orders' } } } } } },
+    const dr: KubeObject = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: {
+        name: 'orders',
+        namespace: 'canary',
+        annotations: { 'argo-rollouts.argoproj.io/managed-by-rollouts': 'orders-rollout' },
+      },
     };
-    expect(managedBy(vs(), [rollout])).toBe('Argo Rollouts (Rollout orders-rollout)');
+    expect(managedBy(vs(), [dr])).toBe('Argo Rollouts (Rollout orders-rollout, which marks DestinationRule orders)');
     expect(
       managedBy(vs({ ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'x', uid }] })),
     ).toBeUndefined();

@@ -79,27 +79,26 @@ export function effectiveWeight(route: RouteSplit, subset: string): number {
   return route.destinations.find((d) => d.subset === subset)?.weight ?? 0;
 }
 
-/** Who manages a VirtualService besides meshops, from the marks Flagger and Argo Rollouts leave. */
-export function managedBy(vs: KubeObject, rollouts: readonly KubeObject[] = []): string | undefined {
+/**
+ * Who manages a VirtualService besides meshops, from the marks Flagger and Argo Rollouts leave: Flagger
+ * makes its objects owned by its Canary (a controller ownerReference, group flagger.app); Argo Rollouts
+ * does not own the VirtualService it shifts, but annotates the objects it changes with
+ * `argo-rollouts.argoproj.io/managed-by-rollouts: <rollout>`: the DestinationRule (subset-level
+ * splitting) or the stable/canary Services (host-level). `related` are those: the DestinationRule and
+ * the Service. (Rollout objects themselves are not read: meshops' kube client does not know the kind.)
+ */
+export function managedBy(vs: KubeObject, related: readonly KubeObject[] = []): string | undefined {
   for (const ref of vs.metadata.ownerReferences ?? []) {
     if (ref.apiVersion.startsWith('flagger.app/')) return `Flagger (${ref.kind} ${ref.name})`;
     if (ref.apiVersion.startsWith('argoproj.io/')) return `Argo Rollouts (${ref.kind} ${ref.name})`;
   }
-  const annotations = vs.metadata.annotations ?? {};
-  const argo = annotations[ARGO_MANAGED_BY];
-  if (argo !== undefined) return `Argo Rollouts (Rollout ${argo})`;
-  const keys = [...Object.keys(annotations), ...Object.keys(vs.metadata.labels ?? {})];
+  const keys = [...Object.keys(vs.metadata.annotations ?? {}), ...Object.keys(vs.metadata.labels ?? {})];
   if (keys.some((k) => k.startsWith('flagger.app/') || k.startsWith('flagger.kubernetes.io/')))
     return 'Flagger (its labels/annotations are on the object)';
-  // A Rollout names the VirtualService it shifts in spec.strategy.canary.trafficRouting.istio.
-  for (const r of rollouts) {
-    const istio = (r.spec as { strategy?: { canary?: { trafficRouting?: { istio?: unknown } } } } | undefined)?.strategy
-      ?.canary?.trafficRouting?.istio as
-      | { virtualService?: { name?: string }; virtualServices?: { name?: string }[] }
-      | undefined;
-    const names = [istio?.virtualService?.name, ...(istio?.virtualServices ?? []).map((v) => v.name)];
-    if (names.some((n) => n === vs.metadata.name || n === `${vs.metadata.name}.${vs.metadata.namespace}`))
-      return `Argo Rollouts (Rollout ${r.metadata.name})`;
+  for (const o of [vs, ...related]) {
+    const rollout = o.metadata.annotations?.[ARGO_MANAGED_BY];
+    if (rollout !== undefined)
+      return `Argo Rollouts (Rollout ${rollout}${o === vs ? '' : `, which marks ${o.kind} ${o.metadata.name}`})`;
   }
   return undefined;
 }
@@ -128,14 +127,6 @@ function routesFor(vs: KubeObject, fqdn: string, namespace: string): { routes: R
   return { routes, problems };
 }
 
-async function listOrEmpty(kube: KubeClient, kind: string, namespace: string): Promise<KubeObject[]> {
-  try {
-    return await kube.list(kind, { namespace });
-  } catch {
-    return [];
-  }
-}
-
 /** Reads everything `/mesh canary` shows; `canaryHint` picks the canary subset when given. */
 export async function readCanary(
   kube: KubeClient,
@@ -147,11 +138,10 @@ export async function readCanary(
   if (!svc) return undefined;
   const fqdn = serviceFqdn(service, namespace);
   const serviceSelector = serviceSchema.parse(svc).spec?.selector ?? {};
-  const [drs, vss, pods, rollouts] = await Promise.all([
+  const [drs, vss, pods] = await Promise.all([
     kube.list('DestinationRule', { namespace }),
     kube.list('VirtualService', { namespace }),
     kube.list('Pod', { namespace }),
-    listOrEmpty(kube, 'Rollout', namespace),
   ]);
   const view: CanaryView = { service, namespace, fqdn, serviceSelector, subsets: [], routes: [], problems: [] };
   const dr = drs.find((d) => {
@@ -186,7 +176,7 @@ export async function readCanary(
     (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
   )[0]!;
   view.virtualService = vs;
-  view.owner = managedBy(vs, rollouts);
+  view.owner = managedBy(vs, [...(dr ? [dr] : []), svc]);
   const { routes, problems } = routesFor(vs, fqdn, namespace);
   view.routes = routes;
   view.problems.push(...problems);
