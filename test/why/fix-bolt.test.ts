@@ -34,7 +34,7 @@ const LABEL = 'Hold app until proxy starts: billing/invoices';
 const POLICY = `
 roles:
   viewer: { commands: ["*"] }
-  sre: { commands: ["*"], remediations: ["${POD_TEMPLATE_ANNOTATIONS}", "create-authorization-policy"], namespaces: ["billing", "accounts"] }
+  sre: { commands: ["*"], remediations: ["${POD_TEMPLATE_ANNOTATIONS}", "create-authorization-policy"], namespaces: ["billing", "accounts", "media"] }
 bindings:
   - role: viewer
     users: ["*"]
@@ -273,5 +273,61 @@ describe('a /mesh why fix button through Bolt', () => {
       rules: [{ to: [{ operation: { ports: ['8081'], methods: ['GET'], paths: ['/ready'] } }] }],
     });
     expect(pods().every(ready)).toBe(true);
+  }, 60_000);
+
+  it('the sidecar resources for media/transcoder: all four annotations set once, and the OOM-killed proxy gets them', async () => {
+    const transcoder = () => demo.store.get('Deployment', 'media', 'transcoder');
+    const tmpl = () => (transcoder()?.spec as { template: Template }).template.metadata.annotations ?? {};
+    expect(Object.keys(tmpl()).filter((k) => k.startsWith('sidecar.istio.io/proxy'))).toEqual([
+      'sidecar.istio.io/proxyMemoryLimit',
+    ]);
+    const answer = await ask('why transcoder -n media');
+    const offer = buttons(answer.blocks)[0];
+    expect(offer?.text.text).toBe('Set proxy CPU/memory: media/transcoder'); // the cause's fix is the first button
+    await click(offer!.action_id, offer!.value as string, answer.ts, BOB);
+    const proposal = await proposalIn(answer.ts);
+    expect(JSON.stringify(proposal.blocks)).toContain('dryRun=All');
+    const id = buttons(proposal.blocks).find((b) => b.action_id === APPROVE_ACTION)?.value as string;
+    const generation = transcoder()?.metadata.generation ?? 0;
+    await click(APPROVE_ACTION, id, proposal.ts, ERIN);
+    const rec = await waitFor(
+      async () => {
+        const r = (await approvals.service.store.read(id))?.record;
+        return r && ['done', 'failed', 'superseded', 'unknown'].includes(r.state) ? r : undefined;
+      },
+      'the rollout',
+      30_000,
+    );
+    await approvals.service.idle();
+    expect(rec.state).toBe('done');
+    expect(transcoder()?.metadata.generation).toBe(generation + 1);
+    const set = Object.keys(tmpl())
+      .filter((k) => k.startsWith('sidecar.istio.io/proxy'))
+      .sort();
+    expect(set).toEqual([
+      'sidecar.istio.io/proxyCPU',
+      'sidecar.istio.io/proxyCPULimit',
+      'sidecar.istio.io/proxyMemory',
+      'sidecar.istio.io/proxyMemoryLimit',
+    ]);
+    // The new limit is above what the proxy was killed at (256Mi).
+    expect(tmpl()['sidecar.istio.io/proxyMemoryLimit']).not.toBe('256Mi');
+    // The injector gives the new pods' istio-proxy the whole resources block.
+    const fresh = await waitFor(
+      async () =>
+        demo.store
+          .list('Pod', 'media')
+          .find(
+            (p) =>
+              p.metadata.labels?.app === 'transcoder' &&
+              (p.metadata.annotations ?? {})['sidecar.istio.io/proxyCPU'] !== undefined,
+          ),
+      'a pod from the new template',
+      20_000,
+    );
+    const proxy = (
+      fresh.spec as { containers: Array<{ name: string; resources?: Record<string, unknown> }> }
+    ).containers.find((c) => c.name === 'istio-proxy');
+    expect(Object.keys(proxy?.resources ?? {}).sort()).toEqual(['limits', 'requests']);
   }, 60_000);
 });
