@@ -106,6 +106,9 @@ const envSchema = z.object({
   MESHOPS_MAX_CONCURRENT_COMMANDS: optionalText.pipe(
     wholeNumber(1, 256, 'how many distinct cluster commands may run at once, a whole number').optional(),
   ),
+  MESHOPS_SHUTDOWN_GRACE_MS: optionalText.pipe(
+    wholeNumber(1000, 600_000, 'milliseconds answers in flight may take after SIGTERM').optional(),
+  ),
   MESHOPS_SHARED_ANSWER_MS: optionalText.pipe(
     wholeNumber(0, 60_000, 'milliseconds a finished read-only answer is shared with the same question').optional(),
   ),
@@ -150,6 +153,11 @@ export interface Settings {
    * shared only while it runs, so "fixed it, ask again" reads the cluster again.
    */
   sharedAnswerMs: number;
+  /**
+   * After SIGTERM, answers in flight have this long to finish (MESHOPS_SHUTDOWN_GRACE_MS, default 20 s); the process
+   * exits within a few seconds more, under the pod's terminationGracePeriodSeconds (45).
+   */
+  shutdownGraceMs: number;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -225,6 +233,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',
     maxConcurrentCommands: e.MESHOPS_MAX_CONCURRENT_COMMANDS ?? 8,
     sharedAnswerMs: e.MESHOPS_SHARED_ANSWER_MS ?? 0,
+    shutdownGraceMs: e.MESHOPS_SHUTDOWN_GRACE_MS ?? 20_000,
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

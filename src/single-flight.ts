@@ -98,6 +98,19 @@ export class SingleFlight {
     return { value, shared: false, ageMs: 0 };
   }
 
+  /**
+   * Shutdown: every execution still waiting for a slot is dropped, never started, and its askers get `reason`.
+   * Returns how many were dropped. Executions already running carry on.
+   */
+  cancelQueued(reason: unknown): number {
+    const dropped = this.queue.splice(0);
+    for (const flight of dropped) {
+      if (flight.key !== undefined && this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
+      flight.reject(reason);
+    }
+    return dropped.length;
+  }
+
   private newFlight(key: string | undefined, work: () => Promise<unknown>): Flight {
     let resolve!: (v: unknown) => void;
     let reject!: (e: unknown) => void;

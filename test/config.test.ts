@@ -67,4 +67,11 @@ describe('loadSettings', () => {
       sharedAnswerMs: 3000,
     });
   });
+
+  it('gives answers in flight 20 s after SIGTERM by default, bounded 1 s to 10 min', () => {
+    expect(loadSettings({}).shutdownGraceMs).toBe(20_000);
+    expect(loadSettings({ MESHOPS_SHUTDOWN_GRACE_MS: '5000' }).shutdownGraceMs).toBe(5000);
+    expect(() => loadSettings({ MESHOPS_SHUTDOWN_GRACE_MS: '10' })).toThrow(/MESHOPS_SHUTDOWN_GRACE_MS/);
+    expect(() => loadSettings({ MESHOPS_SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/MESHOPS_SHUTDOWN_GRACE_MS/);
+  });
 });

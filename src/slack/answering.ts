@@ -9,12 +9,15 @@ import type { Router } from '../router.ts';
 import type { Requester } from '../shared-types.ts';
 import { type AnswerTarget, type Posted, queuedNotice, working } from './replies.ts';
 import { ResponseUrlError } from './slack-messenger.ts';
+import { type Drain, RestartingError, restartingNotice } from './restarting.ts';
 
 export interface AnswererDeps {
   router: Router;
   log: Logger;
   commandName: string;
   forms?: readonly FormSpec[];
+  /** At shutdown: answers still running at the deadline are given up with RestartingError. */
+  drain?: Drain;
 }
 
 export function answerer(
@@ -22,6 +25,7 @@ export function answerer(
 ): (text: string, requester: Requester, target: AnswerTarget, label: string) => Promise<void> {
   const { router, log, commandName } = deps;
   const options = { forms: deps.forms };
+  const guarded = <T>(work: Promise<T>): Promise<T> => (deps.drain ? deps.drain.guard(work) : work);
   /** Router in, answers out. Never throws: a failure becomes an apology where the asker will see it. */
   const answer = async (text: string, requester: Requester, target: AnswerTarget, label: string): Promise<void> => {
     const started = performance.now();
@@ -44,12 +48,12 @@ export function answerer(
       }
       if (prepared.touchesCluster) {
         posted = await target.post(working(label));
-        const reply = await prepared.execute();
+        const reply = await guarded(prepared.execute());
         outcome = reply.outcome;
         await queued;
         await target.update(posted, reply.rendered);
       } else {
-        const reply = await prepared.execute();
+        const reply = await guarded(prepared.execute());
         outcome = reply.outcome;
         if (reply.rendered.modal) {
           await openModalFor(reply.rendered.modal, reply.cluster ?? prepared.cluster.name, requester, target, text);
@@ -61,6 +65,17 @@ export function answerer(
       }
     } catch (err) {
       outcome = 'error';
+      if (err instanceof RestartingError) {
+        // Queued at SIGTERM or still running at the deadline: say so in place of "working…".
+        outcome = 'restarting';
+        try {
+          await queued;
+          await (posted ? target.update(posted, restartingNotice(label)) : target.private(restartingNotice(label)));
+        } catch (err2) {
+          log.warn({ err: err2 }, 'could not say meshops is restarting');
+        }
+        return;
+      }
       if (err instanceof ResponseUrlError && !posted) {
         // The answer itself could not reach Slack: an apology down the same failing URL would not either.
         log.warn(

@@ -22,6 +22,7 @@ import {
 } from './replies.ts';
 import { DEDUP_TTL_MS, MemoryDedupStore } from './dedup.ts';
 import { SlackDirectory } from './identity.ts';
+import { Drain, RestartingError, restartingNotice } from './restarting.ts';
 import {
   type BlockActions,
   blockActionsSchema,
@@ -147,7 +148,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     return { userId, userName: user.name ?? fallbackName, channelId, source: 'slack' };
   };
 
-  const answer = answerer({ router, log, commandName, forms: options.forms });
+  const drain = new Drain();
+  const answer = answerer({ router, log, commandName, forms: options.forms, drain });
+  /** After SIGTERM a new question gets the restarting notice at once, privately where the door allows. */
+  const sayRestarting = async (target: AnswerTarget, label: string): Promise<void> => {
+    log.info({ command: label }, 'shutting down: told the asker meshops is restarting');
+    await target.private(restartingNotice(label));
+  };
 
   // /mesh <verb> [args]
   app.command(commandName, async ({ ack, body }) => {
@@ -160,6 +167,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           return;
         }
         const cmd = parsed.data;
+        if (drain.stopping) {
+          const label = `${commandName} ${slackTextToPlain(cmd.text)}`.trim();
+          return sayRestarting(slashTarget(replies, cmd.channel_id, cmd.user_id, cmd.response_url, label), label);
+        }
         if (!(await claim(`command:${cmd.trigger_id}`))) return logDuplicate('command', cmd.trigger_id);
         const requester = await requesterFor(cmd.user_id, cmd.channel_id, cmd.user_name);
         const text = slackTextToPlain(cmd.text);
@@ -186,10 +197,12 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           return;
         }
         const e = parsed.data;
-        if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
         const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
+        const thread = threadTarget(replies, e.channel, e.thread_ts ?? e.ts);
+        if (drain.stopping) return sayRestarting(thread, `@meshops ${text}`);
+        if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
         const requester = await requesterFor(e.user, e.channel);
-        await answer(text, requester, threadTarget(replies, e.channel, e.thread_ts ?? e.ts), `@meshops ${text}`);
+        await answer(text, requester, thread, `@meshops ${text}`);
       }),
     );
   });
@@ -203,10 +216,12 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         const envelope = eventEnvelopeSchema.safeParse(body);
         if (!envelope.success) return;
         const e = parsed.data;
-        if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
         const text = slackTextToPlain(stripBotMention(e.text, context.botUserId));
+        const thread = threadTarget(replies, e.channel, e.thread_ts);
+        if (drain.stopping) return sayRestarting(thread, text);
+        if (!(await claim(`event:${envelope.data.event_id}`))) return logDuplicate('event', envelope.data.event_id);
         const requester = await requesterFor(e.user, e.channel);
-        await answer(text, requester, threadTarget(replies, e.channel, e.thread_ts), text);
+        await answer(text, requester, thread, text);
       }),
     );
   });
@@ -339,13 +354,25 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     async stop(deadlineMs = 10_000) {
       if (stopping) return;
       stopping = true;
+      // The door stays open while answers finish: new questions are told "restarting" instead of refused.
+      drain.stopping = true;
+      const dropped = router.flights.cancelQueued(new RestartingError());
+      if (dropped) log.info({ dropped }, 'shutting down: queued questions told meshops is restarting');
+      await this.idle(deadlineMs);
+      const gaveUp = drain.giveUpAll();
+      if (gaveUp) {
+        log.warn({ gaveUp }, 'shutdown deadline passed: answers still running told meshops is restarting');
+        await this.idle(RESTARTING_NOTICE_MS);
+      }
       if (receiver instanceof SocketModeReceiver) await receiver.client.disconnect();
       else if (httpServer) await app.stop();
       httpServer = undefined;
-      await this.idle(deadlineMs);
     },
   };
 }
+
+/** How long the "restarting" updates of answers given up at the deadline may take to reach Slack. */
+const RESTARTING_NOTICE_MS = 1500;
 
 /** Resolves after the event loop has polled for I/O once (setImmediate runs after the poll phase). */
 function afterPendingIo(): Promise<void> {

@@ -20,7 +20,7 @@ export interface StartSlackOptions {
   log: Logger;
   clickHandlers?: Record<string, ClickHandler>;
   dedup?: DedupStore;
-  /** How long answers in flight may take to finish after a shutdown signal. */
+  /** How long answers in flight may take to finish after a shutdown signal (default: settings.shutdownGraceMs). */
   shutdownDeadlineMs?: number;
   /** Prometheus metrics; the same object main.ts handed to connect() for the cluster API counters. */
   metrics?: Metrics;
@@ -32,6 +32,7 @@ export type RunningSlack = SlackApp & { operations: Operations };
 
 export async function startSlack(options: StartSlackOptions): Promise<RunningSlack> {
   const { slack, connection, log } = options;
+  const graceMs = options.shutdownDeadlineMs ?? options.settings.shutdownGraceMs ?? 20_000;
   const metrics = options.metrics ?? new Metrics();
   const approvals = options.meshops.approvals;
   const front = createSlackApp({
@@ -72,7 +73,7 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
       ...(options.background ?? []),
     ],
     close: () => connection.close(),
-    deadlineMs: options.shutdownDeadlineMs ?? 20_000,
+    deadlineMs: graceMs,
   });
   try {
     await front.start();
@@ -92,12 +93,21 @@ export async function startSlack(options: StartSlackOptions): Promise<RunningSla
     `meshops is answering /mesh in Slack (${connection.description})`,
   );
   const shutdown = (signal: string) => {
+    // Whatever hangs (a Lease release, a socket that will not close), the process ends a few seconds after the
+    // deadline; unref'd, so an orderly shutdown that finishes sooner is not held up by it.
+    setTimeout(() => {
+      log.error({ signal, graceMs, hardExitMs: HARD_EXIT_AFTER_MS }, 'shutdown overran its deadline: exiting anyway');
+      process.exit(1);
+    }, graceMs + HARD_EXIT_AFTER_MS).unref();
     void operations.shutdown(signal).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   return Object.assign(front, { operations });
 }
+
+/** After the shutdown deadline: time for the "restarting" notices, Lease releases and closing, then a hard exit. */
+const HARD_EXIT_AFTER_MS = 5000;
 
 /**
  * In a cluster the replicas share redelivery claims through ConfigMaps in the bot's namespace; elsewhere
