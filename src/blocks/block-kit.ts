@@ -54,11 +54,14 @@ export type Block =
   | { type: 'divider'; block_id?: string }
   | { type: 'actions'; elements: ButtonElement[]; block_id?: string };
 
-/** A file that goes into the thread when the full output does not fit a message. */
+/** A file that goes into the thread when the full output does not fit a message, or a chart. */
 export interface Attachment {
   filename: string;
   title: string;
+  /** The text; for a binary file (bytes set), what a console prints instead, e.g. `[chart: x.png, 123 bytes]`. */
   content: string;
+  /** A binary file's bytes (a PNG chart): Slack uploads these instead of content. */
+  bytes?: Uint8Array;
 }
 
 /**

@@ -105,7 +105,8 @@ export class SlackMessenger implements Messenger {
   }
 
   async upload(channel: string, threadTs: string | undefined, file: Attachment): Promise<void> {
-    const common = { channel_id: channel, filename: file.filename, title: file.title, content: file.content };
+    const body = file.bytes ? { file: Buffer.from(file.bytes) } : { content: file.content };
+    const common = { channel_id: channel, filename: file.filename, title: file.title, ...body };
     await this.client.filesUploadV2(threadTs ? { ...common, thread_ts: threadTs } : common);
   }
 

@@ -20,6 +20,8 @@ export interface RecordedUpload {
   fileId: string;
   filename?: string;
   content: string;
+  /** The uploaded bytes as sent (content is them read as UTF-8, which a PNG does not survive). */
+  bytes: Buffer;
   at: number;
 }
 
@@ -243,6 +245,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         return;
       }
       let content = raw.toString('utf8');
+      let bytes: Buffer = raw;
       if (contentType.startsWith('multipart/form-data')) {
         // Node's fetch Request parses multipart the way a server framework would.
         const form = await new Request(baseUrl, {
@@ -252,8 +255,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         }).formData();
         const part = [...form.values()][0];
         content = typeof part === 'string' ? part : part ? await part.text() : '';
+        bytes =
+          typeof part === 'string' ? Buffer.from(part) : part ? Buffer.from(await part.arrayBuffer()) : Buffer.alloc(0);
       }
-      uploads.push({ fileId, filename: pending.filename, content, at: Date.now() });
+      uploads.push({ fileId, filename: pending.filename, content, bytes, at: Date.now() });
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`OK - ${raw.length}`);
       return;

@@ -2,7 +2,7 @@
 // verdict with the canary's numbers, then the next step (after a pass only) and a one-click rollback.
 // The engine gives a follow-up no message, so the request is found by its target among the executing
 // proposals (as the mTLS watch does, src/features/mtls/migration-notices.ts).
-import { type Offer, type Rendered, context, esc, section } from '../../blocks/block-kit.ts';
+import { type Attachment, type Offer, type Rendered, context, esc, section } from '../../blocks/block-kit.ts';
 import type { ApprovalsPort } from '../../approvals/port.ts';
 import type { ApprovalRequest, Target } from '../../approvals/request.ts';
 import type { Logger } from '../../log.ts';
@@ -10,6 +10,7 @@ import type { Messenger } from '../../messenger.ts';
 import type { Requester } from '../../shared-types.ts';
 import type { Verdict } from './judge.ts';
 import { nextStep, type OfferBase, rollbackOffer, stepOffer } from './offers.ts';
+import type { WindowSeries } from './series.ts';
 import { CANARY_STEP, type CanaryHooks, type StepPlan } from './step-kind.ts';
 import type { Observed } from './traffic.ts';
 
@@ -30,7 +31,7 @@ export function canaryNotices(deps: CanaryNoticeDeps): CanaryHooks {
   };
 
   return {
-    async onVerdict(target: Target, plan: StepPlan, verdict: Verdict, observed: Observed) {
+    async onVerdict(target: Target, plan: StepPlan, verdict: Verdict, observed: Observed, series?: WindowSeries) {
       try {
         const rec = await find(target);
         const approvals = deps.approvals();
@@ -85,6 +86,9 @@ export function canaryNotices(deps: CanaryNoticeDeps): CanaryHooks {
             ),
           ],
         };
+        const chart = await windowChart(target, plan, series);
+        if ('file' in chart) rendered.files = [chart.file];
+        else rendered.blocks.push(context(`_chart could not be drawn: ${esc(chart.reason)}_`));
         const requester: Requester = {
           userId: rec.requester.userId,
           userName: rec.requester.userName,
@@ -98,4 +102,39 @@ export function canaryNotices(deps: CanaryNoticeDeps): CanaryHooks {
       }
     },
   };
+}
+
+/** The window's PNG chart for the thread, or why there is none. vega is loaded only here, when a window ends. */
+async function windowChart(
+  target: Target,
+  plan: StepPlan,
+  series: WindowSeries | undefined,
+): Promise<{ file: Attachment } | { reason: string }> {
+  if (!series) return { reason: 'the window kept no readings' };
+  const index = plan.steps.indexOf(plan.weight);
+  const n = index >= 0 ? index + 1 : plan.weight;
+  const safe = (v: string) => v.replace(/[^a-zA-Z0-9_.-]+/g, '_');
+  const filename = `canary-${safe(target.namespace)}-${safe(plan.service)}-step-${n}.png`;
+  try {
+    const { renderWindowChart } = await import('../../charts/window-chart.ts');
+    const chart = await renderWindowChart({
+      namespace: target.namespace,
+      service: plan.service,
+      step: `${plan.canary} ${plan.from}% → ${plan.weight}%`,
+      changeAt: series.changeAt,
+      points: series.points,
+      minSuccessRate: plan.thresholds.minSuccessRate,
+      maxP99Ms: plan.thresholds.maxP99Ms,
+    });
+    return {
+      file: {
+        filename,
+        title: `${target.namespace}/${plan.service}: ${plan.canary} at ${plan.weight}%, success rate and p99 over the window`,
+        content: `[chart: ${filename}, ${chart.png.length} bytes]`,
+        bytes: chart.png,
+      },
+    };
+  } catch (err) {
+    return { reason: err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300) };
+  }
 }

@@ -10,6 +10,8 @@ import { KubeApiError, type KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
 import type { Target } from '../../approvals/request.ts';
+import type { ChartPoint } from '../../charts/window-chart.ts';
+import { record, type WindowSeries } from './series.ts';
 import { DEFAULT_THRESHOLDS, judgeWindow, type Thresholds, type Verdict } from './judge.ts';
 import {
   CANARY_REQUEST_ANNOTATION,
@@ -29,9 +31,17 @@ export const DEFAULT_STEPS = [5, 25, 50, 100];
 export const DEFAULT_WINDOW_MS = 2 * 60_000;
 const MAX_WINDOW_MS = 30 * 60_000;
 
+export type { WindowSeries } from './series.ts';
+
 export interface CanaryHooks {
   /** The window ended (pass or fail) or alarmed early: post the verdict and the next buttons. */
-  onVerdict?(target: Target, plan: StepPlan, verdict: Verdict, observed: Observed): Promise<void>;
+  onVerdict?(
+    target: Target,
+    plan: StepPlan,
+    verdict: Verdict,
+    observed: Observed,
+    series?: WindowSeries,
+  ): Promise<void>;
 }
 
 export interface CanaryKindOptions {
@@ -235,6 +245,7 @@ async function verify(kube: KubeClient, target: Target, rawPlan: unknown, reques
 interface WindowState {
   baseline?: { at: number; scrape: PodScrape };
   done?: boolean;
+  series?: ChartPoint[];
 }
 
 function stepKind(options: CanaryKindOptions): RemediationKind {
@@ -317,6 +328,8 @@ function stepKind(options: CanaryKindOptions): RemediationKind {
       const firstLook = !options.prometheusUrl && !state.baseline;
       const observed = await observe(kube, target, plan, view, state, at, since);
       const elapsed = at - since.getTime();
+      state.series ??= [];
+      record(state.series, at, observed, [plan.stable, plan.canary]);
       // The first scrape is only the baseline: a window is never judged on it.
       const final = elapsed >= plan.windowMs && !firstLook;
       const verdict = judgeWindow(observed.bySubset.get(plan.canary), plan.thresholds, final, observed.unread);
@@ -329,7 +342,8 @@ function stepKind(options: CanaryKindOptions): RemediationKind {
           problems: [],
         };
       windows.delete(key);
-      await options.hooks?.onVerdict?.(target, plan, verdict, observed).catch(() => undefined);
+      const series: WindowSeries = { changeAt: since.getTime(), points: state.series };
+      await options.hooks?.onVerdict?.(target, plan, verdict, observed, series).catch(() => undefined);
       const head = verdict.kind === 'pass' ? 'Passed' : verdict.kind === 'alarm' ? 'ALARM' : 'Failed';
       return {
         done: true,
