@@ -10,7 +10,7 @@ export interface WindowSeries {
   points: ChartPoint[];
 }
 
-/** Readings kept per window: past this, every other one is dropped (the chart keeps its shape). */
+/** Readings kept per window: past this, every other reading is dropped, the first and the latest kept (the chart keeps its shape). */
 const MAX_SERIES_POINTS = 400;
 
 export function record(series: ChartPoint[], at: number, observed: Observed, versions: readonly string[]): void {
@@ -28,7 +28,7 @@ export function record(series: ChartPoint[], at: number, observed: Observed, ver
   if (series.length > MAX_SERIES_POINTS) {
     // By reading, not by point: a reading is one point per version.
     const times = [...new Set(series.map((p) => p.at))];
-    const keep = new Set(times.filter((_, i) => i % 2 === 1 || i === times.length - 1));
+    const keep = new Set(times.filter((_, i) => i % 2 === 0 || i === times.length - 1));
     const kept = series.filter((p) => keep.has(p.at));
     series.splice(0, series.length, ...kept);
   }
