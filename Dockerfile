@@ -11,6 +11,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only; Node itself comes from the image, not from the "node" dev dependency.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# The font resvg draws the canary charts' text with (distroless has no fonts).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 
 FROM ${NODE_IMAGE} AS istioctl
 ARG ISTIOCTL_VERSION=""
@@ -32,6 +34,7 @@ FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production MESHOPS_ISTIOCTL=""
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/dejavu
 COPY --from=istioctl /out/bin /usr/local/bin
 COPY package.json manifest.yml ./
 # .dockerignore keeps src/sandbox and src/demo (the sandbox API server and the demo mesh) out of the
