@@ -2,6 +2,7 @@
 // again in a moment" at once; a queued one is told the same at once (its work never starts); one still running
 // at the deadline gets its "working…" message replaced with the same words, so nobody is left with "working…".
 import { type Rendered, context, esc } from '../blocks/block-kit.ts';
+import { UserError } from '../errors.ts';
 
 export const RESTARTING_TEXT = 'meshops is restarting, try again in a moment.';
 
@@ -14,10 +15,14 @@ export function restartingNotice(label?: string): Rendered {
   };
 }
 
-/** Thrown into an answer meshops gives up on (queued at SIGTERM, or still running at the deadline). */
-export class RestartingError extends Error {
+/**
+ * Thrown into an answer meshops gives up on (queued at SIGTERM, or still running at the deadline). A UserError, so
+ * that where the router turns it into a reply (a queued question dropped from the single-flight queue) the asker
+ * reads these words, not an apology for an internal error.
+ */
+export class RestartingError extends UserError {
   constructor() {
-    super('meshops is restarting');
+    super(RESTARTING_TEXT);
     this.name = 'RestartingError';
   }
 }
