@@ -15,6 +15,7 @@ import { type Operations, startOperations } from '../../src/ops/operations.ts';
 import { Router } from '../../src/router.ts';
 import { type SlackApp, createSlackApp } from '../../src/slack/app.ts';
 import { MemoryDedupStore } from '../../src/slack/dedup.ts';
+import { RESTARTING_TEXT } from '../../src/slack/restarting.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { slashCommand } from '../support/slack-payloads.ts';
@@ -198,10 +199,13 @@ describe('graceful shutdown', () => {
       10_000,
     );
     const report = await r.ops.shutdown('SIGTERM');
-    // Still in flight when the shutdown finished: it did not wait the command's 2 s.
-    expect(report.abandoned).toBe(1);
-    expect(r.order).toEqual(['background stopped, in flight 1', 'connection closed']);
-    expect(r.lines.join('')).toContain('deadline passed with answers still in flight');
+    // Still running at the deadline: its "working…" message now says meshops is restarting, and the shutdown did
+    // not wait the command's 2 s.
+    expect(report.ms).toBeLessThan(1900);
+    expect(fake.calls('chat.update').some((c) => String(c.args.text).includes(RESTARTING_TEXT))).toBe(true);
+    expect(report.abandoned).toBe(0);
+    expect(r.order).toEqual(['background stopped, in flight 0', 'connection closed']);
+    expect(r.lines.join('')).toContain('shutdown deadline passed: answers still running told meshops is restarting');
     await r.front.idle(3000);
   }, 30_000);
 });
