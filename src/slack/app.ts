@@ -337,6 +337,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
     async start() {
       stopping = false;
+      drain.stopping = false;
       // auth.test: a bad token stops start-up here, with Slack's reason.
       await app.init();
       if (slack.mode === 'http') {
