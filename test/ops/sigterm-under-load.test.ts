@@ -3,7 +3,8 @@
 // signed slash commands (some slow, more than MESHOPS_MAX_CONCURRENT_COMMANDS, so some queue), then SIGTERM in the
 // middle of it, then more commands. Asserted: the process exits 0 within the grace period plus 3 s, and not before
 // the answers in flight had their grace; every command ends with its answer or "meshops is restarting", none left
-// on "Working on…" or "Queued"; commands and a mention sent after SIGTERM are acked and told the same.
+// on "Working on…" or "Queued"; commands and a mention sent after SIGTERM are acked and told the same. Then the
+// same over Socket Mode (the socket stays open through the drain).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -17,7 +18,7 @@ import { projectRoot } from '../support/shared.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
 import { sendEvent, sendSlashCommand } from '../support/slack-http.ts';
 import { GENERAL, mentionEvent, slashCommand } from '../support/slack-payloads.ts';
-import { BOT_TOKEN } from '../slack/harness.ts';
+import { APP_TOKEN, BOT_TOKEN } from '../slack/harness.ts';
 
 const SECRET = '8f14e45fceea167a5a36dedd4bea2543';
 const GRACE_MS = 5000;
@@ -106,33 +107,35 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** `npm start` as a real process on the sandbox behind the proxy; resolves on exit with when it happened. */
+function startMeshops(slackEnv: Record<string, string>): Promise<{ code: number | null; at: number }> {
+  output = '';
+  child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+    cwd: projectRoot,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: fake.apiUrl,
+      ...slackEnv,
+      MESHOPS_KUBE: 'kubeconfig',
+      KUBECONFIG: join(dir, 'kubeconfig'),
+      MESHOPS_MAX_CONCURRENT_COMMANDS: '3',
+      MESHOPS_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      HEALTH_PORT: '0',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d) => (output += String(d)));
+  child.stderr?.on('data', (d) => (output += String(d)));
+  return new Promise((resolve) => child?.on('exit', (code) => resolve({ code, at: Date.now() })));
+}
+
 describe('SIGTERM under load', () => {
   it('exits 0 within the grace period plus 3 s, every command answered or told meshops is restarting', async () => {
     const port = await freePort();
-    child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
-      cwd: projectRoot,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_MODE: 'http',
-        PORT: String(port),
-        SLACK_API_URL: fake.apiUrl,
-        MESHOPS_KUBE: 'kubeconfig',
-        KUBECONFIG: join(dir, 'kubeconfig'),
-        MESHOPS_MAX_CONCURRENT_COMMANDS: '3',
-        MESHOPS_SHUTDOWN_GRACE_MS: String(GRACE_MS),
-        HEALTH_PORT: '0',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d) => (output += String(d)));
-    child.stderr?.on('data', (d) => (output += String(d)));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-      child?.on('exit', (code) => resolve({ code, at: Date.now() })),
-    );
+    const exited = startMeshops({ SLACK_SIGNING_SECRET: SECRET, SLACK_MODE: 'http', PORT: String(port) });
     const url = `http://127.0.0.1:${port}/slack/events`;
     await poll(
       'the Slack receiver to listen',
@@ -158,7 +161,7 @@ describe('SIGTERM under load', () => {
     });
     const atSigterm = new Map(burst.map((s) => [s.ns, lastWords(s) ?? '(nothing)']));
     const termAt = Date.now();
-    child.kill('SIGTERM');
+    child?.kill('SIGTERM');
     await poll('the shutdown to start', () => (output.includes('shutting down: not ready') ? true : undefined), 5000);
     // After SIGTERM: more commands and a mention, each acked and told to try again.
     const late = await Promise.all(LATE.map(send));
@@ -194,4 +197,28 @@ describe('SIGTERM under load', () => {
     // Nobody was left on "working…": no message ends there.
     expect(fake.messages(GENERAL).filter((m) => /^(Working on|Queued)/.test(m.text ?? ''))).toEqual([]);
   }, 40_000);
+
+  it('over Socket Mode too: the socket stays open while answers finish, and new questions hear meshops is restarting', async () => {
+    fake.clear();
+    const exited = startMeshops({ SLACK_APP_TOKEN: APP_TOKEN });
+    await fake.socket.waitForConnections(1, 20_000);
+    const slow = { ns: 'slow-socket', label: '/mesh config slow-socket', responseUrl: fake.responseUrl() };
+    fake.socket.send('slash_commands', slashCommand(`config ${slow.ns}`, { responseUrl: slow.responseUrl }));
+    await poll('the slow command to be working', () => (lastWords(slow)?.startsWith('Working on') ? true : undefined));
+    const termAt = Date.now();
+    child?.kill('SIGTERM');
+    await poll('the shutdown to start', () => (output.includes('shutting down: not ready') ? true : undefined), 5000);
+    const late = { ns: 'fast-late-1', label: '/mesh config fast-late-1', responseUrl: fake.responseUrl() };
+    fake.socket.send('slash_commands', slashCommand(`config ${late.ns}`, { responseUrl: late.responseUrl }));
+    const mention = mentionEvent('config fast-late-mention');
+    fake.socket.send('events_api', mention);
+    const { code, at } = await exited;
+    process.stdout.write(`sigterm-under-load (socket): exit ${code} after ${at - termAt} ms (grace ${GRACE_MS} ms)\n`);
+    expect(code).toBe(0);
+    expect(at - termAt).toBeLessThanOrEqual(GRACE_MS + 3000);
+    expect(lastWords(slow)).toContain(RESTARTING_TEXT);
+    expect(fake.responses(late.responseUrl).map((r) => r.body.text)).toEqual([RESTARTING_TEXT]);
+    const thread = fake.messages(GENERAL).filter((m) => m.threadTs === (mention.event as { ts: string }).ts);
+    expect(thread.map((m) => m.text)).toEqual([RESTARTING_TEXT]);
+  }, 30_000);
 });
