@@ -40,6 +40,7 @@ import { meshNetworksAnalyzer } from './multicluster/mesh-networks.ts';
 import { multiClusterServiceAnalyzer } from './multicluster/services.ts';
 import { virtualServiceValidationAnalyzer } from './schema/virtualservice.ts';
 import { destinationRuleValidationAnalyzer } from './schema/destinationrule.ts';
+import { schemaValidationAnalyzers } from './schema/crd.ts';
 import { k8sAnnotationsAnalyzer } from './annotations/k8s.ts';
 import { alphaAnnotationsAnalyzer } from './annotations/alpha.ts';
 import { sidecarOomAnalyzer } from './meshops/sidecar-oom.ts';
@@ -94,8 +95,12 @@ export const allAnalyzers: readonly Analyzer[] = [
   webhookAnalyzer,
   meshNetworksAnalyzer,
   multiClusterServiceAnalyzer,
-  virtualServiceValidationAnalyzer,
-  destinationRuleValidationAnalyzer,
+  // schema.ValidationAnalyzer.<Kind> for every Istio kind (the VirtualService and DestinationRule ones with their
+  // own istiod checks plus the CRD schema's).
+  ...schemaValidationAnalyzers({
+    VirtualService: virtualServiceValidationAnalyzer,
+    DestinationRule: destinationRuleValidationAnalyzer,
+  }),
   k8sAnnotationsAnalyzer,
   alphaAnnotationsAnalyzer,
   // meshops' own diagnostics (MSH codes, scripts/meshops-messages.yaml): no Istio analyzer looks for these.
