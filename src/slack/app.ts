@@ -22,7 +22,7 @@ import {
 } from './replies.ts';
 import { DEDUP_TTL_MS, MemoryDedupStore } from './dedup.ts';
 import { SlackDirectory } from './identity.ts';
-import { Drain, RestartingError, restartingNotice } from './restarting.ts';
+import { Drain, RESTARTING_TEXT, RestartingError, restartingNotice } from './restarting.ts';
 import {
   type BlockActions,
   blockActionsSchema,
@@ -236,6 +236,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           | Record<string, unknown>
           | undefined;
         const key = `click:${String(raw.trigger_id ?? '')}:${String(rawAction?.action_ts ?? '')}:${String(rawAction?.action_id ?? '')}`;
+        // After SIGTERM no click starts anything (an approval would begin a change the deadline may cut): the
+        // clicker is told to try again, and the button still works on the replica that takes over.
+        if (drain.stopping) {
+          log.info('shutting down: a click told meshops is restarting, nothing done');
+          await refuseClick(replies, raw, `:arrows_counterclockwise: ${RESTARTING_TEXT} Nothing was done.`);
+          return;
+        }
         if (!(await claim(key))) return logDuplicate('click', key);
         const parsed = blockActionsSchema.safeParse(body);
         if (!parsed.success) {

@@ -16,8 +16,8 @@ import { RESTARTING_TEXT } from '../../src/slack/restarting.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { projectRoot } from '../support/shared.ts';
 import { type SlackFake, startSlackFake } from '../support/slack-fake.ts';
-import { sendEvent, sendSlashCommand } from '../support/slack-http.ts';
-import { GENERAL, mentionEvent, slashCommand } from '../support/slack-payloads.ts';
+import { sendEvent, sendInteraction, sendSlashCommand } from '../support/slack-http.ts';
+import { blockActions, GENERAL, mentionEvent, slashCommand } from '../support/slack-payloads.ts';
 import { APP_TOKEN, BOT_TOKEN } from '../slack/harness.ts';
 
 const SECRET = '8f14e45fceea167a5a36dedd4bea2543';
@@ -167,6 +167,15 @@ describe('SIGTERM under load', () => {
     const late = await Promise.all(LATE.map(send));
     const mention = mentionEvent('config fast-late-mention');
     expect((await sendEvent(url, mention, { secret: SECRET })).status).toBe(200);
+    // A button clicked after SIGTERM (an Approve, say) starts nothing: acked, and told to try again.
+    const clickUrl = fake.responseUrl();
+    const clicked = blockActions({
+      actionId: 'meshops:approve',
+      value: '0123456789abcdef0123456789abcdef',
+      responseUrl: clickUrl,
+      messageTs: '1700000000.000100',
+    });
+    expect((await sendInteraction(url, clicked, { secret: SECRET })).status).toBe(200);
 
     const { code, at } = await exited;
     const exitMs = at - termAt;
@@ -194,6 +203,11 @@ describe('SIGTERM under load', () => {
     for (const s of late) expect(fake.responses(s.responseUrl).map((r) => r.body.text)).toEqual([RESTARTING_TEXT]);
     const thread = fake.messages(GENERAL).filter((m) => m.threadTs === (mention.event as { ts: string }).ts);
     expect(thread.map((m) => m.text)).toEqual([RESTARTING_TEXT]);
+    const toClicker = [
+      ...fake.responses(clickUrl).map((r) => String(r.body.text)),
+      ...fake.calls('chat.postEphemeral').map((c) => String((c.args as { text?: string }).text ?? '')),
+    ];
+    expect(toClicker.some((t) => t.includes(RESTARTING_TEXT) && t.includes('Nothing was done'))).toBe(true);
     // Nobody was left on "working…": no message ends there.
     expect(fake.messages(GENERAL).filter((m) => /^(Working on|Queued)/.test(m.text ?? ''))).toEqual([]);
   }, 40_000);
