@@ -192,6 +192,13 @@ describe("istiod's stricter rules", () => {
     expect(errors(obj('Gateway', { servers: [withTls, withTls] }))).toEqual([
       'port names in servers must be unique: duplicate name https',
     ]);
+    const simple = { ...https, tls: { mode: 'SIMPLE' } };
+    expect(errors(obj('Gateway', { servers: [simple] })).sort()).toEqual([
+      'SIMPLE TLS requires a private key',
+      'SIMPLE TLS requires a server certificate',
+    ]);
+    // No mode is PASSTHROUGH, which needs no certificate.
+    expect(errors(obj('Gateway', { servers: [{ ...https, tls: {} }] }))).toEqual([]);
     const bad = { port: { number: 80, name: 'h', protocol: 'SMTP' }, hosts: ['*'] };
     expect(errors(obj('Gateway', { servers: [bad] }))[0]).toContain('invalid protocol "SMTP"');
   });

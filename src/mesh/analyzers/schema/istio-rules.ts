@@ -144,13 +144,16 @@ function gateway(s: Rec): RuleProblem[] {
     if ((protocol === 'HTTPS' || protocol === 'TLS') && !isRec(tls))
       out.push({ text: 'server must have TLS settings for HTTPS/TLS protocols', path: at });
     if (isRec(tls)) {
-      const mode = str(tls['mode']) || 'SIMPLE';
+      // The API's default mode is PASSTHROUGH (enum value 0), which needs no certificate.
+      const mode = str(tls['mode']) || 'PASSTHROUGH';
+      const word = mode === 'SIMPLE' ? 'SIMPLE' : 'MUTUAL';
       const credential = str(tls['credentialName']) !== '' || strs(tls['credentialNames']).length > 0;
-      if ((mode === 'SIMPLE' || mode === 'MUTUAL') && !credential && recs(tls['tlsCertificates']).length === 0) {
+      const terminates = mode === 'SIMPLE' || mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL';
+      if (terminates && !credential && recs(tls['tlsCertificates']).length === 0) {
         if (str(tls['serverCertificate']) === '')
-          out.push({ text: `${mode} TLS requires a server certificate`, path: [...at, 'tls'] });
+          out.push({ text: `${word} TLS requires a server certificate`, path: [...at, 'tls'] });
         if (str(tls['privateKey']) === '')
-          out.push({ text: `${mode} TLS requires a private key`, path: [...at, 'tls'] });
+          out.push({ text: `${word} TLS requires a private key`, path: [...at, 'tls'] });
       }
     }
   });
