@@ -147,6 +147,11 @@ describe('schema.ValidationAnalyzer.<Kind>', () => {
     );
   });
 
+  it("VirtualService: istiod's own wording of a missing destination host is not repeated by the CRD's", () => {
+    const found = errors(obj('VirtualService', { hosts: ['pay'], http: [{ route: [{ destination: {} }] }] }));
+    expect(found).toEqual(['destination.host is required']);
+  });
+
   it('reports an apiVersion the CRD does not serve', () => {
     const o = { ...obj('Gateway', { servers: [] }), apiVersion: 'networking.istio.io/v2' };
     const found = errors(o);

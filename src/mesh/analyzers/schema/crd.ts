@@ -90,9 +90,17 @@ export function withCrdSchema(analyzer: Analyzer, kind: ValidatedKind): Analyzer
     ...analyzer,
     analyze(snapshot) {
       const own = analyzer.analyze(snapshot);
-      const schema = snapshot
-        .listOf(ref)
-        .flatMap((obj) => crdSchemaErrors(obj).map((e) => message('SchemaValidationError', obj, [e.text], e.path)));
+      const schema = snapshot.listOf(ref).flatMap((obj) => {
+        // The analyzer's own "destination.host is required" and the CRD's "...destination.host: Required value"
+        // are one mistake: keep istiod's wording, once.
+        const required = own
+          .filter((m) => m.resource.name === obj.metadata.name && m.resource.namespace === obj.metadata.namespace)
+          .map((m) => /^Schema validation error: (\S+) is required$/.exec(m.text)?.[1])
+          .filter((f): f is string => f !== undefined);
+        return crdSchemaErrors(obj)
+          .filter((e) => !required.some((f) => e.text.endsWith(`.${f}: Required value`)))
+          .map((e) => message('SchemaValidationError', obj, [e.text], e.path));
+      });
       return [...own, ...schema];
     },
   };
