@@ -164,25 +164,36 @@ describe('schema.ValidationAnalyzer.<Kind>', () => {
 describe("istiod's stricter rules", () => {
   it('AuthorizationPolicy: DENY without rules, provider with ALLOW, non-numeric ports, empty when', () => {
     expect(errors(obj('AuthorizationPolicy', { action: 'DENY' }))).toContain(
-      'DENY action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request',
+      'invalid policy x.shop: DENY action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request',
     );
     expect(errors(obj('AuthorizationPolicy', { action: 'ALLOW', provider: { name: 'ext' }, rules: [{}] }))).toEqual([
-      '`provider` must not be with non CUSTOM action, found ALLOW',
+      'invalid policy x.shop: `provider` must not be with non CUSTOM action, found ALLOW',
     ]);
     expect(errors(obj('AuthorizationPolicy', { rules: [{ to: [{ operation: { ports: ['http', '80'] } }] }] }))).toEqual(
-      ['invalid port: "http"'],
+      ['invalid policy x.shop: invalid port: "http"'],
     );
     expect(errors(obj('AuthorizationPolicy', { rules: [{ when: [{ key: 'request.auth.claims[iss]' }] }] }))).toEqual([
-      'at least one of `values` or `notValues` must be set for key request.auth.claims[iss]',
+      'invalid policy x.shop: at least one of `values` or `notValues` must be set for key request.auth.claims[iss]',
     ]);
     expect(errors(obj('AuthorizationPolicy', { action: 'CUSTOM', provider: { name: 'ext' }, rules: [{}] }))).toEqual(
       [],
     );
+    const custom = {
+      action: 'CUSTOM',
+      provider: { name: 'ext' },
+      rules: [{ from: [{ source: { principals: ['a'] } }] }],
+    };
+    expect(errors(obj('AuthorizationPolicy', custom))).toEqual([
+      'invalid policy x.shop: From.Principals is currently not supported with CUSTOM action',
+    ]);
   });
 
   it('PeerAuthentication: a port outside 1..65535 in portLevelMtls', () => {
     const found = errors(obj('PeerAuthentication', { selector: sel, portLevelMtls: { '70000': { mode: 'DISABLE' } } }));
-    expect(found).toContain('port must be in range 1..65535: 70000');
+    expect(found).toContain('port must be in range 1..65535');
+    expect(errors(obj('PeerAuthentication', { selector: sel, portLevelMtls: {} }))).toEqual([
+      'spec.portLevelMtls: Invalid value: 0: spec.portLevelMtls in body should have at least 1 properties',
+    ]);
   });
 
   it('Gateway: no servers, HTTPS without TLS, duplicate port names, unknown protocol', () => {
@@ -202,6 +213,12 @@ describe("istiod's stricter rules", () => {
       'SIMPLE TLS requires a private key',
       'SIMPLE TLS requires a server certificate',
     ]);
+    expect(errors(obj('Gateway', { servers: [{ ...https, tls: { mode: 'MUTUAL', credentialName: 'c' } }] }))).toEqual(
+      [],
+    );
+    expect(errors(obj('Gateway', { servers: [{ ...https, tls: { mode: 'MUTUAL' } }] }))).toContain(
+      'MUTUAL TLS requires a client CA bundle',
+    );
     // No mode is PASSTHROUGH, which needs no certificate.
     expect(errors(obj('Gateway', { servers: [{ ...https, tls: {} }] }))).toEqual([]);
     const bad = { port: { number: 80, name: 'h', protocol: 'SMTP' }, hosts: ['*'] };

@@ -1,6 +1,7 @@
 // istiod's validation (pkg/config/validation) where it is stricter than the CRD schema, for the kinds people most
 // often write by hand. Each function names the Istio function it follows; the texts are Istio's where we know
-// them. Only errors the CRD schema does not already report are here (a missing server port is the CRD's).
+// them. Errors the CRD schema already reports are left to it (a missing server port, an empty portLevelMtls), except
+// where istiod's wording is the one people search for (port-level mTLS without a selector: both are reported).
 import type { KubeObject } from '../../../kube/objects.ts';
 import { arr, isRec, rec, recs, spec, str, strs } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
@@ -16,7 +17,11 @@ export function istioRuleProblems(obj: KubeObject): RuleProblem[] {
   const s = spec(obj);
   switch (obj.kind) {
     case 'AuthorizationPolicy':
-      return authorizationPolicy(s);
+      // Istio prefixes each of these errors with the policy (multierror.Prefix).
+      return authorizationPolicy(s).map((p) => ({
+        ...p,
+        text: `invalid policy ${obj.metadata.name}.${obj.metadata.namespace ?? ''}: ${p.text}`,
+      }));
     case 'PeerAuthentication':
       return peerAuthentication(s);
     case 'Gateway':
@@ -45,6 +50,7 @@ function authorizationPolicy(s: Rec): RuleProblem[] {
     if (rules === undefined || rules === null) out.push({ text: MEANINGLESS('CUSTOM'), path: ['spec', 'action'] });
     else if (str(rec(s['provider'])['name']) === '')
       out.push({ text: '`provider.name` must not be empty', path: ['spec', 'provider'] });
+    customUnsupported(recs(rules), out);
   } else if (s['provider'] !== undefined && s['provider'] !== null) {
     out.push({ text: `\`provider\` must not be with non CUSTOM action, found ${action}`, path: ['spec', 'provider'] });
   }
@@ -85,7 +91,8 @@ function authorizationPolicy(s: Rec): RuleProblem[] {
         });
     });
     recs(rule['when']).forEach((cond, j) => {
-      if (strs(cond['values']).length === 0 && strs(cond['notValues']).length === 0)
+      if (str(cond['key']) === '') out.push({ text: '`key` must not be empty', path: [...at, 'when', j] });
+      else if (strs(cond['values']).length === 0 && strs(cond['notValues']).length === 0)
         out.push({
           text: `at least one of \`values\` or \`notValues\` must be set for key ${str(cond['key'])}`,
           path: [...at, 'when', j],
@@ -93,6 +100,33 @@ function authorizationPolicy(s: Rec): RuleProblem[] {
     });
   });
   return out;
+}
+
+const CUSTOM_UNSUPPORTED_SOURCES: Array<[string, string]> = [
+  ['namespaces', 'From.Namespaces'],
+  ['notNamespaces', 'From.NotNamespaces'],
+  ['principals', 'From.Principals'],
+  ['notPrincipals', 'From.NotPrincipals'],
+  ['requestPrincipals', 'From.RequestPrincipals'],
+  ['notRequestPrincipals', 'From.NotRequestPrincipals'],
+];
+
+/** The sources and conditions ValidateAuthorizationPolicy says CUSTOM does not support yet. */
+function customUnsupported(rules: Rec[], out: RuleProblem[]): void {
+  const unsupported = (name: string, path: Path) =>
+    out.push({ text: `${name} is currently not supported with CUSTOM action`, path });
+  rules.forEach((rule, i) => {
+    recs(rule['from']).forEach((from, j) => {
+      const src = rec(from['source']);
+      for (const [field, name] of CUSTOM_UNSUPPORTED_SOURCES)
+        if (strs(src[field]).length > 0) unsupported(name, ['spec', 'rules', i, 'from', j, 'source', field]);
+    });
+    recs(rule['when']).forEach((cond, j) => {
+      const key = str(cond['key']);
+      if (['source.namespace', 'source.principal'].includes(key) || key.startsWith('request.auth.'))
+        unsupported(key, ['spec', 'rules', i, 'when', j, 'key']);
+    });
+  });
 }
 
 /** After ValidatePeerAuthentication. */
@@ -106,9 +140,10 @@ function peerAuthentication(s: Rec): RuleProblem[] {
       text: 'mesh/namespace peer authentication cannot have port level mTLS',
       path: ['spec', 'portLevelMtls'],
     });
+  // An empty portLevelMtls (istiod: "port level mTLS, if defined, must have at least one element") is the CRD's
+  // minProperties: 1, reported from the schema.
   for (const port of Object.keys(ports))
-    if (!validPort(port))
-      out.push({ text: `port must be in range 1..65535: ${port}`, path: ['spec', 'portLevelMtls', port] });
+    if (!validPort(port)) out.push({ text: 'port must be in range 1..65535', path: ['spec', 'portLevelMtls', port] });
   return out;
 }
 
@@ -144,16 +179,17 @@ function gateway(s: Rec): RuleProblem[] {
     if ((protocol === 'HTTPS' || protocol === 'TLS') && !isRec(tls))
       out.push({ text: 'server must have TLS settings for HTTPS/TLS protocols', path: at });
     if (isRec(tls)) {
-      // The API's default mode is PASSTHROUGH (enum value 0), which needs no certificate.
+      // The API's default mode is PASSTHROUGH (enum value 0), which needs no certificate; a credential name
+      // (or several, or inline tlsCertificates) means the certificates come from elsewhere.
       const mode = str(tls['mode']) || 'PASSTHROUGH';
-      const word = mode === 'SIMPLE' ? 'SIMPLE' : 'MUTUAL';
       const credential = str(tls['credentialName']) !== '' || strs(tls['credentialNames']).length > 0;
-      const terminates = mode === 'SIMPLE' || mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL';
-      if (terminates && !credential && recs(tls['tlsCertificates']).length === 0) {
+      if ((mode === 'SIMPLE' || mode === 'MUTUAL') && !credential && recs(tls['tlsCertificates']).length === 0) {
         if (str(tls['serverCertificate']) === '')
-          out.push({ text: `${word} TLS requires a server certificate`, path: [...at, 'tls'] });
+          out.push({ text: `${mode} TLS requires a server certificate`, path: [...at, 'tls'] });
         if (str(tls['privateKey']) === '')
-          out.push({ text: `${word} TLS requires a private key`, path: [...at, 'tls'] });
+          out.push({ text: `${mode} TLS requires a private key`, path: [...at, 'tls'] });
+        if (mode === 'MUTUAL' && str(tls['caCertificates']) === '')
+          out.push({ text: 'MUTUAL TLS requires a client CA bundle', path: [...at, 'tls'] });
       }
     }
   });
@@ -181,7 +217,7 @@ function serviceEntry(s: Rec): RuleProblem[] {
           path: ['spec', 'endpoints', i, 'address'],
         });
     });
-  if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && endpoints.length === 0)
+  if (resolution === 'DNS' && endpoints.length === 0)
     hosts.forEach((h, i) => {
       if (h.startsWith('*'))
         out.push({
