@@ -176,10 +176,18 @@ async function takeOverAndWake(c: ChildProcess, id: string): Promise<ApprovalReq
   return done;
 }
 
-function expectOnce(p: { id: string; message: { ts: string } }, before: ApprovalRequest, restarts: number) {
+async function expectOnce(p: { id: string; message: { ts: string } }, before: ApprovalRequest, restarts: number) {
   expect(restarts).toBe(1);
   expect(before.state).toBe('done');
-  const after = fake.messages(GENERAL).find((m) => m.ts === p.message.ts);
+  // The message follows the record through the update queue: under load it may trail the state by a moment.
+  const after = await waitFor(
+    () => {
+      const m = fake.messages(GENERAL).find((x) => x.ts === p.message.ts);
+      return JSON.stringify(m?.blocks).includes('Done: Restart deployment') ? m : undefined;
+    },
+    'the message to say Done',
+    10_000,
+  ).catch(() => fake.messages(GENERAL).find((m) => m.ts === p.message.ts));
   expect(JSON.stringify(after?.blocks)).toContain('Done: Restart deployment');
   const posts = fake.messages(GENERAL).filter((m) => m.threadTs === p.message.ts && m.ts !== p.message.ts);
   expect(posts).toHaveLength(1);
@@ -200,7 +208,7 @@ describe('a replica paused past its Lease', () => {
     const done = await takeOverAndWake(child, p.id);
     const after = await record(p.id);
     expect(after.rev).toBe(done.rev);
-    expectOnce(p, done, restarts.count());
+    await expectOnce(p, done, restarts.count());
     restarts.stop();
   }, 60_000);
 
@@ -225,7 +233,7 @@ describe('a replica paused past its Lease', () => {
     const after = await record(p.id);
     expect(after.rev).toBe(done.rev);
     expect(after.execution?.summary).toMatch(/confirmed the change/);
-    expectOnce(p, done, restarts.count());
+    await expectOnce(p, done, restarts.count());
     restarts.stop();
   }, 60_000);
 });
