@@ -294,6 +294,19 @@ export class ApprovalsCore {
     await this.messenger
       .update(rec.message, this.render(rec, note), { version: rec.rev, current: this.stillLatest(rec.id, rec.rev) })
       .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
+    // The check before sending and the send are not one step: a replica paused between them (SIGSTOP, a long GC)
+    // sends an older state after another replica showed a newer one. Looked at again after sending: when the
+    // request moved on meanwhile, its latest state is shown again, so the message ends on the newest state.
+    const latest = await this.store.read(rec.id).catch(() => undefined);
+    if (latest && latest.record.rev > rec.rev && latest.record.message) {
+      this.log.info({ id: rec.id, rev: rec.rev, latest: latest.record.rev }, 'showing the newer state again');
+      await this.messenger
+        .update(latest.record.message, this.render(latest.record), {
+          version: latest.record.rev,
+          current: this.stillLatest(rec.id, latest.record.rev),
+        })
+        .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
+    }
   }
 
   /**
