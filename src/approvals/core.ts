@@ -294,19 +294,25 @@ export class ApprovalsCore {
     await this.messenger
       .update(rec.message, this.render(rec, note), { version: rec.rev, current: this.stillLatest(rec.id, rec.rev) })
       .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
-    // The check before sending and the send are not one step: a replica paused between them (SIGSTOP, a long GC)
-    // sends an older state after another replica showed a newer one. Looked at again after sending: when the
-    // request moved on meanwhile, its latest state is shown again, so the message ends on the newest state.
-    const latest = await this.store.read(rec.id).catch(() => undefined);
-    if (latest && latest.record.rev > rec.rev && latest.record.message) {
-      this.log.info({ id: rec.id, rev: rec.rev, latest: latest.record.rev }, 'showing the newer state again');
-      await this.messenger
-        .update(latest.record.message, this.render(latest.record), {
-          version: latest.record.rev,
-          current: this.stillLatest(rec.id, latest.record.rev),
-        })
-        .catch((err: unknown) => this.log.warn({ err, id: rec.id }, 'could not update the approval message'));
-    }
+    await this.reshowIfMovedOn(rec.id, rec.rev);
+  }
+
+  /**
+   * The check before sending and the send are not one step: a replica paused between them (SIGSTOP, a long GC)
+   * sends an older state after another replica showed a newer one. Looked at again after sending: when the
+   * request moved on meanwhile, its latest state is shown again, so the message ends on the newest state.
+   */
+  protected async reshowIfMovedOn(id: string, sentRev: number): Promise<void> {
+    if (!this.messenger) return;
+    const latest = await this.store.read(id).catch(() => undefined);
+    if (!latest || latest.record.rev <= sentRev || !latest.record.message) return;
+    this.log.info({ id, rev: sentRev, latest: latest.record.rev }, 'showing the newer state again');
+    await this.messenger
+      .update(latest.record.message, this.render(latest.record), {
+        version: latest.record.rev,
+        current: this.stillLatest(id, latest.record.rev),
+      })
+      .catch((err: unknown) => this.log.warn({ err, id }, 'could not update the approval message'));
   }
 
   /**
@@ -336,6 +342,7 @@ export class ApprovalsCore {
           version,
           ...(id ? { current: this.stillLatest(id, version) } : {}),
         });
+        if (id) await this.reshowIfMovedOn(id, version);
         return {};
       } catch (err) {
         this.log.warn({ err }, 'could not update the approval message; handing it to the front door');
