@@ -10,6 +10,21 @@ import { countedEvent } from './kubelet-faults.ts';
 import { clone } from './patch.ts';
 import { readinessResults } from './pod-probes.ts';
 
+/** The pod's Ready condition as the kubelet writes it from its containers' readiness (ContainersReady alike). */
+export function readyCondition(statuses: ReadonlyArray<{ name: string; ready: boolean }>, now: string) {
+  const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
+  return notReady.length === 0
+    ? { type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: now }
+    : {
+        type: 'Ready',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: now,
+        reason: 'ContainersNotReady',
+        message: `containers with unready status: [${notReady.join(' ')}]`,
+      };
+}
+
 type Obj = Record<string, unknown>;
 
 export class ReadinessProber {
@@ -41,18 +56,7 @@ export class ReadinessProber {
     for (const r of results) if (!r.ok) this.unhealthy(pod, r.container, `Readiness probe failed: ${r.failure}`);
     if (!changed) return;
     const now = this.ctx.nowIso();
-    const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
-    const ready = notReady.length === 0;
-    const cond = ready
-      ? { type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: now }
-      : {
-          type: 'Ready',
-          status: 'False',
-          lastProbeTime: null,
-          lastTransitionTime: now,
-          reason: 'ContainersNotReady',
-          message: `containers with unready status: [${notReady.join(' ')}]`,
-        };
+    const cond = readyCondition(statuses, now);
     const next = clone(pod);
     next.status = {
       ...status,

@@ -14,7 +14,7 @@ import {
   type PodStatus,
 } from './controller-context.ts';
 import { historyEvents, withHistory } from './kubelet-faults.ts';
-import { ReadinessProber } from './kubelet-probes.ts';
+import { ReadinessProber, readyCondition } from './kubelet-probes.ts';
 import { clone } from './patch.ts';
 
 export const FAIL_START_ANNOTATION = 'sandbox.meshops.dev/fail-start';
@@ -184,19 +184,8 @@ export class Kubelet {
         : `the sandbox keeps this container in ${failReason}`;
       return this.containerStatus(c, { waiting: { reason: failReason, message } }, false, 0);
     });
-    const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
-    const allReady = notReady.length === 0;
     const phase = failReason && failReason !== 'CrashLoopBackOff' ? 'Pending' : 'Running';
-    const readyCond = allReady
-      ? { type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: now }
-      : {
-          type: 'Ready',
-          status: 'False',
-          lastProbeTime: null,
-          lastTransitionTime: now,
-          reason: 'ContainersNotReady',
-          message: `containers with unready status: [${notReady.join(' ')}]`,
-        };
+    const readyCond = readyCondition(statuses, now);
     const next = clone(pod);
     next.status = {
       ...status,
