@@ -245,6 +245,7 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
           rec.target,
           rec.preview?.plan,
           new Date(rec.followUp?.since ?? rec.execution.appliedAt),
+          rec.followUp?.window,
         )
       : { done: true, ok: true, summary: rec.execution.summary ?? 'Done.', problems: [] };
     const timedOut = rec.followUp ? this.now().getTime() > Date.parse(rec.followUp.deadline) : false;
@@ -264,10 +265,10 @@ export abstract class ApprovalsExecution extends ApprovalsCore {
     const r = await this.store.mutate(id, (cur) => {
       const t = transition(
         cur,
-        { type: 'progress', summary: progress.summary, problems: progress.problems },
+        { type: 'progress', summary: progress.summary, problems: progress.problems, window: progress.window },
         this.now(),
       );
-      return t.ok ? { write: t.next, result: true } : { keep: true, result: false };
+      return t.ok ? { write: t.next, result: t.effects.some((e) => e.type === 'show') } : { keep: true, result: false };
     });
     if (r?.result && mayShow()) {
       shown();

@@ -12,6 +12,11 @@ export interface Progress {
   summary: string;
   /** Things going wrong right now: pods failing to start, with their reason. */
   problems: string[];
+  /**
+   * The kind's own state of a watch window (baselines, readings), JSON only: the engine keeps it in the
+   * request, so the replica that resumes the follow-up through its Lease continues the same window.
+   */
+  window?: unknown;
 }
 
 export interface ExecutionContext {
@@ -49,8 +54,11 @@ export interface RemediationKind {
    * cannot tell, rather than guessing.
    */
   verify(kube: KubeClient, target: Target, plan: unknown, ctx: ExecutionContext): Promise<Verification>;
-  /** Where the change stands; `since` is when it was applied (watch windows, event filters). */
-  followUp?(kube: KubeClient, target: Target, plan: unknown, since: Date): Promise<Progress>;
+  /**
+   * Where the change stands; `since` is when it was applied (watch windows, event filters), `window` what
+   * the last look returned as Progress.window (from the request, so also after another replica's look).
+   */
+  followUp?(kube: KubeClient, target: Target, plan: unknown, since: Date, window?: unknown): Promise<Progress>;
   followUpTimeoutMs?: number;
 }
 

@@ -80,7 +80,14 @@ export const requestSchema = z.object({
     })
     .optional(),
   followUp: z
-    .object({ since: iso, deadline: iso, summary: z.string().optional(), problems: z.array(z.string()).default([]) })
+    .object({
+      since: iso,
+      deadline: iso,
+      summary: z.string().optional(),
+      problems: z.array(z.string()).default([]),
+      /** The kind's window state (Progress.window), for the replica that resumes the follow-up. */
+      window: z.unknown().optional(),
+    })
     .optional(),
   outcome: z.object({ ok: z.boolean(), summary: z.string(), at: iso }).optional(),
   /** An offer points at the proposal its click started; a fresh preview points at the one it replaced. */

@@ -55,7 +55,7 @@ export type ApprovalEvent =
       freshId: string;
     }
   /** A follow-up look at the change: still going. */
-  | { type: 'progress'; summary: string; problems: string[] }
+  | { type: 'progress'; summary: string; problems: string[]; window?: unknown }
   /** A follow-up look at the change: it finished (or its window ran out). */
   | { type: 'finish'; result: 'done' | 'failed' | 'unknown'; summary: string; problems: string[] };
 
@@ -353,13 +353,15 @@ export function transition(rec: ApprovalRequest, event: ApprovalEvent, now: Date
       if (rec.state !== 'executing') return refuse(alreadyDecided(rec));
       if (!rec.execution?.appliedAt || !rec.followUp)
         return refuse('The change is not applied yet, so there is nothing to follow.');
-      if (event.summary === rec.followUp.summary && event.problems.join('\n') === rec.followUp.problems.join('\n'))
-        return refuse('Nothing new to show.');
-      return {
-        ok: true,
-        next: { ...rec, followUp: { ...rec.followUp, summary: event.summary, problems: event.problems } },
-        effects: [{ type: 'show' }],
-      };
+      const sameWindow = JSON.stringify(event.window) === JSON.stringify(rec.followUp.window);
+      const sameText =
+        event.summary === rec.followUp.summary && event.problems.join('\n') === rec.followUp.problems.join('\n');
+      if (sameText && sameWindow) return refuse('Nothing new to show.');
+      const followUp = { ...rec.followUp, summary: event.summary, problems: event.problems };
+      if (event.window === undefined) delete followUp.window;
+      else followUp.window = event.window;
+      // A window's new readings alone are written, not shown: the message did not change.
+      return { ok: true, next: { ...rec, followUp }, effects: sameText ? [] : [{ type: 'show' }] };
     }
     case 'finish': {
       if (rec.state !== 'executing') return refuse(alreadyDecided(rec));

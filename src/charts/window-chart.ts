@@ -1,8 +1,11 @@
 // The chart a canary window ends with: success rate (%) and p99 (ms) per version over the window, the
 // step's change as a vertical rule at 0 s, the thresholds dashed. Rendered without a browser: a vega-lite
-// spec compiled to vega, drawn to SVG by vega's headless View (renderer 'none'), then resvg to PNG.
-// vega and resvg are imported lazily, so the bot's startup and the offline CLI never load them.
+// spec compiled to vega, drawn to SVG by vega's headless View (renderer 'none'), then resvg to PNG
+// (render.ts, which loads vega and resvg only when a chart is drawn).
 import { z } from 'zod';
+import { renderVegaLite, type WindowChart } from './render.ts';
+
+export type { WindowChart } from './render.ts';
 
 /** One reading of one version during the window (the numbers are since the window started). */
 export interface ChartPoint {
@@ -28,15 +31,7 @@ export interface WindowChartInput {
   width?: number;
 }
 
-export interface WindowChart {
-  png: Uint8Array;
-  width: number;
-  height: number;
-  /** How long rendering took (spec to PNG). */
-  ms: number;
-}
-
-const pointSchema = z.object({
+export const chartPointSchema = z.object({
   at: z.number().finite(),
   version: z.string().min(1).max(253),
   requests: z.number().finite().min(0),
@@ -48,7 +43,7 @@ const inputSchema = z.object({
   service: z.string().min(1).max(253),
   step: z.string().min(1).max(200),
   changeAt: z.number().finite(),
-  points: z.array(pointSchema).max(5000),
+  points: z.array(chartPointSchema).max(5000),
   minSuccessRate: z.number().min(0).max(1).optional(),
   maxP99Ms: z.number().positive().optional(),
   width: z.number().int().min(200).max(4000).optional(),
@@ -135,25 +130,5 @@ export async function renderWindowChart(raw: WindowChartInput): Promise<WindowCh
   if (!parsed.success) throw new Error(`the window's readings are malformed (${parsed.error.issues[0]?.message})`);
   const input = parsed.data as WindowChartInput;
   if (!chartRows(input).length) throw new Error('no reading in the window had requests or a p99');
-  const started = performance.now();
-  // One after the other: vega-lite imports vega's modules too, and loading them twice at once trips
-  // module linking under jest's vm modules.
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
-  const { Resvg } = await import('@resvg/resvg-js');
-  const compiled = vl.compile(windowChartSpec(input) as unknown as Parameters<typeof vl.compile>[0]).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  let svg: string;
-  try {
-    svg = await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-  const rendered = new Resvg(svg, {
-    fitTo: { mode: 'width', value: input.width ?? 800 },
-    background: 'white',
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
-  }).render();
-  const png = new Uint8Array(rendered.asPng());
-  return { png, width: rendered.width, height: rendered.height, ms: Math.round(performance.now() - started) };
+  return renderVegaLite(windowChartSpec(input), input.width ?? 800);
 }

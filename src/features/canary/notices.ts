@@ -1,13 +1,13 @@
 // What the verification window says in the step's thread beyond the engine's outcome line: the
 // verdict with the canary's numbers, then the next step (after a pass only) and a one-click rollback.
 // The engine gives a follow-up no message, so the request is found by its target among the executing
-// proposals (as the mTLS watch does, src/features/mtls/migration-notices.ts).
+// proposals (approvals/thread-notices.ts, as the mTLS watch does).
 import { type Attachment, type Offer, type Rendered, context, esc, section } from '../../blocks/block-kit.ts';
 import type { ApprovalsPort } from '../../approvals/port.ts';
-import type { ApprovalRequest, Target } from '../../approvals/request.ts';
+import type { Target } from '../../approvals/request.ts';
+import { chartAttachment, executingRequest, fileSafe, postInThread } from '../../approvals/thread-notices.ts';
 import type { Logger } from '../../log.ts';
 import type { Messenger } from '../../messenger.ts';
-import type { Requester } from '../../shared-types.ts';
 import type { Verdict } from './judge.ts';
 import { nextStep, type OfferBase, rollbackOffer, stepOffer } from './offers.ts';
 import type { WindowSeries } from './series.ts';
@@ -22,20 +22,12 @@ export interface CanaryNoticeDeps {
 
 export function canaryNotices(deps: CanaryNoticeDeps): CanaryHooks {
   const posted = new Set<string>();
-  const find = async (target: Target): Promise<ApprovalRequest | undefined> => {
-    const approvals = deps.approvals();
-    if (!approvals) return undefined;
-    return (await approvals.recent({ namespace: target.namespace, limit: 200 }))
-      .filter((r) => r.state === 'executing' && r.kind === CANARY_STEP && r.target.name === target.name)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-  };
-
   return {
     async onVerdict(target: Target, plan: StepPlan, verdict: Verdict, observed: Observed, series?: WindowSeries) {
       try {
-        const rec = await find(target);
         const approvals = deps.approvals();
         const messenger = deps.messenger();
+        const rec = approvals ? await executingRequest(approvals, target, [CANARY_STEP]) : undefined;
         if (!rec?.message || !approvals || !messenger) return;
         const key = `${rec.id}:${verdict.kind}`;
         if (posted.has(key)) return;
@@ -89,14 +81,7 @@ export function canaryNotices(deps: CanaryNoticeDeps): CanaryHooks {
         const chart = await windowChart(target, plan, series);
         if ('file' in chart) rendered.files = [chart.file];
         else rendered.blocks.push(context(`_chart could not be drawn: ${esc(chart.reason)}_`));
-        const requester: Requester = {
-          userId: rec.requester.userId,
-          userName: rec.requester.userName,
-          channelId: rec.requester.channelId,
-          source: 'slack',
-        };
-        const withButtons = await approvals.attachOffers(rendered, offers, requester, rec.cluster);
-        await messenger.post(rec.message.channel, withButtons, { threadTs: rec.message.threadTs ?? rec.message.ts });
+        await postInThread(approvals, messenger, rec, rendered, offers);
       } catch (err) {
         deps.log.warn({ err, namespace: target.namespace }, 'could not post the canary verdict');
       }
@@ -113,28 +98,21 @@ async function windowChart(
   if (!series) return { reason: 'the window kept no readings' };
   const index = plan.steps.indexOf(plan.weight);
   const n = index >= 0 ? index + 1 : plan.weight;
-  const safe = (v: string) => v.replace(/[^a-zA-Z0-9_.-]+/g, '_');
-  const filename = `canary-${safe(target.namespace)}-${safe(plan.service)}-step-${n}.png`;
-  try {
-    const { renderWindowChart } = await import('../../charts/window-chart.ts');
-    const chart = await renderWindowChart({
-      namespace: target.namespace,
-      service: plan.service,
-      step: `${plan.canary} ${plan.from}% → ${plan.weight}%`,
-      changeAt: series.changeAt,
-      points: series.points,
-      minSuccessRate: plan.thresholds.minSuccessRate,
-      maxP99Ms: plan.thresholds.maxP99Ms,
-    });
-    return {
-      file: {
-        filename,
-        title: `${target.namespace}/${plan.service}: ${plan.canary} at ${plan.weight}%, success rate and p99 over the window`,
-        content: `[chart: ${filename}, ${chart.png.length} bytes]`,
-        bytes: chart.png,
-      },
-    };
-  } catch (err) {
-    return { reason: err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300) };
-  }
+  const filename = `canary-${fileSafe(target.namespace)}-${fileSafe(plan.service)}-step-${n}.png`;
+  return chartAttachment(
+    async () => {
+      const { renderWindowChart } = await import('../../charts/window-chart.ts');
+      return renderWindowChart({
+        namespace: target.namespace,
+        service: plan.service,
+        step: `${plan.canary} ${plan.from}% → ${plan.weight}%`,
+        changeAt: series.changeAt,
+        points: series.points,
+        minSuccessRate: plan.thresholds.minSuccessRate,
+        maxP99Ms: plan.thresholds.maxP99Ms,
+      });
+    },
+    filename,
+    `${target.namespace}/${plan.service}: ${plan.canary} at ${plan.weight}%, success rate and p99 over the window`,
+  );
 }

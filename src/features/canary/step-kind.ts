@@ -8,11 +8,12 @@
 import { z } from 'zod';
 import { KubeApiError, type KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
+import type { Preview, RemediationKind } from '../../approvals/remediation-kinds.ts';
+import { guardedFollowUp } from '../../approvals/guarded-window.ts';
 import type { Target } from '../../approvals/request.ts';
-import type { ChartPoint } from '../../charts/window-chart.ts';
-import { record, type WindowSeries } from './series.ts';
-import { DEFAULT_THRESHOLDS, judgeWindow, type Thresholds, type Verdict } from './judge.ts';
+import type { WindowSeries } from './series.ts';
+import { DEFAULT_THRESHOLDS, type Thresholds, type Verdict } from './judge.ts';
+import { stepWindow } from './step-window.ts';
 import {
   CANARY_REQUEST_ANNOTATION,
   type CanaryView,
@@ -22,7 +23,7 @@ import {
   weightPatch,
   weightsText,
 } from './routes.ts';
-import { type Observed, observePrometheus, type PodScrape, podSource, scrapeSubsets, statsBetween } from './traffic.ts';
+import type { Observed } from './traffic.ts';
 import { deletionWords, duration } from './words.ts';
 
 export const CANARY_STEP = 'canary-step';
@@ -242,44 +243,17 @@ async function verify(kube: KubeClient, target: Target, rawPlan: unknown, reques
   };
 }
 
-interface WindowState {
-  baseline?: { at: number; scrape: PodScrape };
-  done?: boolean;
-  series?: ChartPoint[];
-}
-
 function stepKind(options: CanaryKindOptions): RemediationKind {
-  const now = options.now ?? (() => new Date());
-  const windows = new Map<string, WindowState>();
-
-  const observe = async (
-    kube: KubeClient,
-    target: Target,
-    plan: StepPlan,
-    view: CanaryView,
-    state: WindowState,
-    at: number,
-    since: Date,
-  ): Promise<Observed> => {
-    if (options.prometheusUrl)
-      return observePrometheus(
-        options.prometheusUrl,
-        plan.service,
-        target.namespace,
-        view.subsets,
-        Math.max(1, (at - since.getTime()) / 1000),
-      );
-    const { scrape, unread } = await scrapeSubsets(kube, target.namespace, plan.service, view.subsets);
-    if (!state.baseline) {
-      state.baseline = { at, scrape };
-      return { bySubset: new Map(), source: podSource, unread };
-    }
-    // A pod first read now (unreadable at the baseline, or new) starts its own baseline here: its earlier
-    // counts may be from before the step.
-    for (const [pod, samples] of scrape) if (!state.baseline.scrape.has(pod)) state.baseline.scrape.set(pod, samples);
-    const seconds = (at - state.baseline.at) / 1000;
-    return { bySubset: statsBetween(state.baseline.scrape, scrape, view.subsets, seconds), source: podSource, unread };
-  };
+  const followUp = guardedFollowUp(
+    stepWindow({
+      prometheusUrl: options.prometheusUrl,
+      parsePlan,
+      onVerdict: async (target, plan, verdict, observed, series) => {
+        await options.hooks?.onVerdict?.(target, plan, verdict, observed, series);
+      },
+    }),
+    options.now,
+  );
 
   return {
     kind: CANARY_STEP,
@@ -308,50 +282,7 @@ function stepKind(options: CanaryKindOptions): RemediationKind {
     execute: (kube, target, plan, ctx) => execute(kube, target, plan, ctx.requestId),
     verify: (kube, target, plan, ctx) => verify(kube, target, plan, ctx.requestId),
 
-    async followUp(kube, target, rawPlan, since): Promise<Progress> {
-      const plan = parsePlan(rawPlan);
-      const key = `${target.namespace}/${target.name}/${since.toISOString()}`;
-      const state = windows.get(key) ?? {};
-      windows.set(key, state);
-      const view = await readCanary(kube, target.namespace, plan.service, plan.canary);
-      const weight = view?.canaryWeight;
-      if (!view?.virtualService || weight !== plan.weight) {
-        windows.delete(key);
-        return {
-          done: true,
-          ok: false,
-          summary: `The weights changed during the window (${view ? weightsText(view.routes) : 'the Service is gone'}), so the watch stopped.`,
-          problems: [],
-        };
-      }
-      const at = now().getTime();
-      const firstLook = !options.prometheusUrl && !state.baseline;
-      const observed = await observe(kube, target, plan, view, state, at, since);
-      const elapsed = at - since.getTime();
-      state.series ??= [];
-      record(state.series, at, observed, [plan.stable, plan.canary]);
-      // The first scrape is only the baseline: a window is never judged on it.
-      const final = elapsed >= plan.windowMs && !firstLook;
-      const verdict = judgeWindow(observed.bySubset.get(plan.canary), plan.thresholds, final, observed.unread);
-      const lines = verdict.lines.join('; ');
-      if (verdict.kind === 'pending')
-        return {
-          done: false,
-          ok: true,
-          summary: `${plan.canary} at ${plan.weight}%: ${duration(elapsed)} of ${duration(plan.windowMs)}: ${lines}.`,
-          problems: [],
-        };
-      windows.delete(key);
-      const series: WindowSeries = { changeAt: since.getTime(), points: state.series };
-      await options.hooks?.onVerdict?.(target, plan, verdict, observed, series).catch(() => undefined);
-      const head = verdict.kind === 'pass' ? 'Passed' : verdict.kind === 'alarm' ? 'ALARM' : 'Failed';
-      return {
-        done: true,
-        ok: verdict.kind === 'pass',
-        summary: `${head}: ${plan.canary} at ${plan.weight}% of ${plan.service}.${target.namespace} after ${duration(elapsed)}: ${lines}. From ${observed.source}.`,
-        problems: [],
-      };
-    },
+    followUp,
   };
 }
 

@@ -25,6 +25,29 @@ export interface Observed {
 /** A scrape of the subsets' pods: samples per pod, only this Service's destination-reported series. */
 export type PodScrape = Map<string, Sample[]>;
 
+/**
+ * One pod's series summed to what the window needs: requests by response-code class (`2xx`, `5xx`, …)
+ * and duration buckets by `le`. Small enough to keep a baseline of hundreds of pods in the request
+ * (the window's state, approvals/guarded-window.ts). Summing across callers is exact for the window
+ * because Envoy resets a proxy's counters together (a restart): a shrunken sum is a reset, as per series.
+ */
+export function compactSamples(samples: readonly Sample[]): Sample[] {
+  const sums = new Map<string, Sample>();
+  for (const s of samples) {
+    const labels: Record<string, string> =
+      s.name === REQUESTS
+        ? { response_code: `${(s.labels.response_code ?? '0').slice(0, 1)}xx` }
+        : s.labels.le !== undefined
+          ? { le: s.labels.le }
+          : {};
+    const key = `${s.name}\u0000${labels.response_code ?? labels.le ?? ''}`;
+    const sum = sums.get(key);
+    if (sum) sum.value += s.value;
+    else sums.set(key, { name: s.name, labels, value: s.value });
+  }
+  return [...sums.values()];
+}
+
 function ours(s: Sample, service: string, namespace: string): boolean {
   return (
     (s.name === REQUESTS || s.name === BUCKET) &&
@@ -47,7 +70,7 @@ export async function scrapeSubsets(
     try {
       scrape.set(
         pod,
-        (await scrapeMergedMetrics(kube, namespace, pod)).filter((s) => ours(s, service, namespace)),
+        compactSamples((await scrapeMergedMetrics(kube, namespace, pod)).filter((s) => ours(s, service, namespace))),
       );
     } catch (err) {
       unread.push(`${pod}: ${err instanceof Error ? err.message.slice(0, 160) : String(err)}`);

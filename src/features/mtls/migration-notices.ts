@@ -2,13 +2,14 @@
 // the failures and a "Roll back to PERMISSIVE" button, or the healthy verdict with the next
 // namespaces to migrate, ranked by readiness. The engine gives a follow-up no message, so the
 // request is found by its target among the executing proposals.
-import { type Offer, type Rendered, context, count, esc, section } from '../../blocks/block-kit.ts';
-import type { Requester } from '../../shared-types.ts';
+import { type Attachment, type Offer, type Rendered, context, count, esc, section } from '../../blocks/block-kit.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Logger } from '../../log.ts';
 import type { Messenger } from '../../messenger.ts';
 import type { ApprovalsPort } from '../../approvals/port.ts';
 import type { ApprovalRequest, Target } from '../../approvals/request.ts';
+import { chartAttachment, executingRequest, fileSafe, postInThread } from '../../approvals/thread-notices.ts';
+import type { FailureSeries } from './strict-window.ts';
 import type { ScanOptions } from './plaintext-scan.ts';
 import { rankNamespaces } from './readiness-check.ts';
 import {
@@ -46,35 +47,28 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
 
   const find = async (target: Target): Promise<ApprovalRequest | undefined> => {
     const approvals = deps.approvals();
-    if (!approvals) return undefined;
-    const running = (await approvals.recent({ namespace: target.namespace, limit: 200 })).filter(
-      (r) => r.state === 'executing',
-    );
-    return running
-      .filter((r) => r.kind === MTLS_STRICT || r.kind === MTLS_STRICT_OVERRIDE)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    return approvals ? executingRequest(approvals, target, [MTLS_STRICT, MTLS_STRICT_OVERRIDE], false) : undefined;
   };
 
-  const post = async (rec: ApprovalRequest, verdict: string, rendered: Rendered, offers: Offer[]): Promise<void> => {
+  const post = async (
+    rec: ApprovalRequest,
+    verdict: string,
+    rendered: Rendered,
+    offers: Offer[],
+    chart: { file: Attachment } | { reason: string },
+  ): Promise<void> => {
     const approvals = deps.approvals();
     const messenger = deps.messenger();
     const key = `${rec.id}:${verdict}`;
     if (!approvals || !messenger || !rec.message || posted.has(key)) return;
     posted.add(key);
-    const requester: Requester = {
-      userId: rec.requester.userId,
-      userName: rec.requester.userName,
-      channelId: rec.requester.channelId,
-      source: 'slack',
-    };
-    const withButtons = offers.length
-      ? await approvals.attachOffers(rendered, offers, requester, rec.cluster)
-      : rendered;
-    await messenger.post(rec.message.channel, withButtons, { threadTs: rec.message.threadTs ?? rec.message.ts });
+    if ('file' in chart) rendered.files = [chart.file];
+    else rendered.blocks.push(context(`_chart could not be drawn: ${esc(chart.reason)}_`));
+    await postInThread(approvals, messenger, rec, rendered, offers);
   };
 
   return {
-    async onAlarm(_kube: KubeClient, target: Target, report: WatchReport, since: Date) {
+    async onAlarm(_kube: KubeClient, target: Target, report: WatchReport, since: Date, series: FailureSeries) {
       try {
         const rec = await find(target);
         if (!rec) return;
@@ -90,15 +84,19 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
             ),
           ],
         };
-        await post(rec, 'alarm', rendered, [
-          rollbackOffer(target.namespace, `Alarm after STRICT: ${count(report.total, 'new failure')}`),
-        ]);
+        await post(
+          rec,
+          'alarm',
+          rendered,
+          [rollbackOffer(target.namespace, `Alarm after STRICT: ${count(report.total, 'new failure')}`)],
+          await strictChart(target, series),
+        );
       } catch (err) {
         deps.log.warn({ err, namespace: target.namespace }, 'could not post the mTLS migration alarm');
       }
     },
 
-    async onHealthy(kube: KubeClient, target: Target, report: WatchReport) {
+    async onHealthy(kube: KubeClient, target: Target, report: WatchReport, _since: Date, series: FailureSeries) {
       try {
         const rec = await find(target);
         if (!rec) return;
@@ -131,13 +129,34 @@ export function migrationNotices(deps: NoticeDeps): MigrationHooks {
               params: { windowMs: deps.scan?.windowMs },
             },
           }));
-        await post(rec, 'healthy', rendered, [
-          ...offers,
-          rollbackOffer(target.namespace, `Roll back ${target.namespace} after a healthy watch`),
-        ]);
+        await post(
+          rec,
+          'healthy',
+          rendered,
+          [...offers, rollbackOffer(target.namespace, `Roll back ${target.namespace} after a healthy watch`)],
+          await strictChart(target, series),
+        );
       } catch (err) {
         deps.log.warn({ err, namespace: target.namespace }, 'could not post the mTLS migration verdict');
       }
     },
   };
+}
+
+/** The watch's PNG chart: 403, 503 and connection failures since STRICT. vega is loaded only here. */
+async function strictChart(target: Target, series: FailureSeries): Promise<{ file: Attachment } | { reason: string }> {
+  const filename = `mtls-${fileSafe(target.namespace)}-strict-watch.png`;
+  return chartAttachment(
+    async () => {
+      const { renderFailureChart } = await import('../../charts/failure-chart.ts');
+      return renderFailureChart({
+        title: `${target.namespace}: new failures since STRICT`,
+        changeAt: series.changeAt,
+        points: series.points,
+        alarmAt: series.alarmAt,
+      });
+    },
+    filename,
+    `${target.namespace}: 403, 503 and connection failures since STRICT`,
+  );
 }

@@ -3,9 +3,11 @@
 // access logs for routes into the namespace, and the sidecars' istio_requests_total 403/503 counts
 // (growth since the first look). Only what happened after `since` counts; logs are read
 // incrementally and their failures accumulate in the WatchState.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import { type Sample, counterIncrease } from '../../envoy/istio-metrics.ts';
+import { type Sample, counterIncrease, sampleSchema } from '../../envoy/istio-metrics.ts';
 import { scrapeMergedMetrics } from '../../envoy/metrics-scrape.ts';
 import { findProxyContainer, proxyContainerName } from '../../mesh/sidecar-proxy.ts';
 import { podPhase } from '../../mesh/traffic-routing.ts';
@@ -34,12 +36,54 @@ export interface WatchState {
   baseline: Map<string, Sample[]>;
   /** Failures found in access logs so far (logs are read incrementally, so these accumulate). */
   logFailures: Map<string, FailureGroup>;
-  /** Per pod: when its log was last read, and the lines of that read (to skip the overlap next time). */
+  /** Per pod: when its log was last read, and its lines' hashes (lineKey), to skip the overlap next time. */
   lastRead: Map<string, { at: number; lines: Set<string> }>;
 }
 
 export function newWatchState(): WatchState {
   return { baseline: new Map(), logFailures: new Map(), lastRead: new Map() };
+}
+
+/** A log line's short hash: what is kept of the last read to skip the overlap of the next one. */
+export function lineKey(line: string): string {
+  return createHash('sha1').update(line).digest('base64').slice(0, 12);
+}
+
+/** Hashes kept per pod: the newest lines of the last read, which are the ones the next read overlaps. */
+const KEPT_LINE_KEYS = 1000;
+
+const failureGroupSchema = z.object({
+  where: z.string(),
+  what: z.string(),
+  count: z.number(),
+  from: z.string().optional(),
+});
+/** A WatchState as JSON, for the request that carries the window (approvals/guarded-window.ts). */
+export const watchStateJsonSchema = z.object({
+  baseline: z.record(z.string(), z.array(sampleSchema)),
+  logFailures: z.array(failureGroupSchema),
+  lastRead: z.record(z.string(), z.object({ at: z.number(), lines: z.array(z.string()) })),
+});
+export type WatchStateJson = z.infer<typeof watchStateJsonSchema>;
+
+export function watchStateToJson(s: WatchState, keepLines = KEPT_LINE_KEYS): WatchStateJson {
+  return {
+    baseline: Object.fromEntries(s.baseline),
+    logFailures: [...s.logFailures.values()],
+    lastRead: Object.fromEntries(
+      [...s.lastRead].map(([k, v]) => [k, { at: v.at, lines: keepLines > 0 ? [...v.lines].slice(-keepLines) : [] }]),
+    ),
+  };
+}
+
+export function watchStateFromJson(j: WatchStateJson): WatchState {
+  const logFailures = new Map<string, FailureGroup>();
+  for (const g of j.logFailures) group(logFailures, g.where, g.what, g.from, g.count);
+  return {
+    baseline: new Map(Object.entries(j.baseline)),
+    logFailures,
+    lastRead: new Map(Object.entries(j.lastRead).map(([k, v]) => [k, { at: v.at, lines: new Set(v.lines) }])),
+  };
 }
 
 /** Log reads and scrapes in flight at once. */
@@ -97,9 +141,10 @@ export async function watchOnce(
         limitBytes: 2_000_000,
       });
       podsRead++;
-      const lines = new Set(text.split('\n').filter(Boolean));
-      for (const line of lines) {
-        if (last?.lines.has(line)) continue;
+      const all = text.split('\n').filter(Boolean);
+      const lines = new Set(all.map(lineKey));
+      for (const line of new Set(all)) {
+        if (last?.lines.has(lineKey(line))) continue;
         const e = parseAccessLogLine(line);
         if (!e || (e.startTime && e.startTime.getTime() < since.getTime())) continue;
         if (role === 'gateway' && !intoNamespace(e, namespace)) continue;

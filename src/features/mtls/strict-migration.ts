@@ -12,13 +12,13 @@
 import { z } from 'zod';
 import { count, truncate, verb } from '../../blocks/block-kit.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import type { Preview, Progress, RemediationKind } from '../../approvals/remediation-kinds.ts';
+import type { Preview, RemediationKind } from '../../approvals/remediation-kinds.ts';
 import type { Target } from '../../approvals/request.ts';
 import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { ScanOptions } from './plaintext-scan.ts';
 import { meshedNamespaces, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
-import { type WatchReport, type WatchState, failureLines, newWatchState, watchOnce } from './migration-watch.ts';
-import { checkEnforcement, enforcementWords } from './watch-verdict.ts';
+import { guardedFollowUp } from '../../approvals/guarded-window.ts';
+import { type StrictWindowHooks, strictWindow } from './strict-window.ts';
 import {
   apply,
   dryRun,
@@ -28,7 +28,6 @@ import {
   planFor,
   planSchema,
   refusedDryRun,
-  STRICT_SINCE_ANNOTATION,
   verifyPlan,
   yamlOf,
 } from './namespace-policy.ts';
@@ -43,12 +42,7 @@ export function strictTarget(namespace: string): Target {
   return { kind: 'PeerAuthentication', namespace, name: 'default' };
 }
 
-export interface MigrationHooks {
-  /** New failures after STRICT: post the alarm and a rollback button in the request's thread. */
-  onAlarm?(kube: KubeClient, target: Target, report: WatchReport, since: Date): Promise<void>;
-  /** The watch window passed quietly: post the verdict and suggest the next namespace. */
-  onHealthy?(kube: KubeClient, target: Target, report: WatchReport, since: Date): Promise<void>;
-}
+export type MigrationHooks = StrictWindowHooks;
 
 export interface MtlsKindOptions {
   /** How long to watch after STRICT lands; default 10 minutes. */
@@ -77,8 +71,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
   const now = options.now ?? (() => new Date());
   const watchMs = options.watchMs ?? 10 * 60_000;
   const threshold = options.alarmThreshold ?? 1;
-  /** Per watch: the namespaces watched (fixed at its first look) and one WatchState per namespace. */
-  const watches = new Map<string, Map<string, WatchState>>();
+  const followUp = guardedFollowUp(strictWindow({ watchMs, threshold, hooks: options.hooks }), now);
   return {
     kind,
     targetKinds: ['PeerAuthentication'],
@@ -201,84 +194,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
       return verifyPlan(kube, target.namespace, planSchema.parse(rawPlan), ctx.requestId);
     },
 
-    async followUp(kube, target): Promise<Progress> {
-      const ns = target.namespace;
-      const pa = await namespaceWidePolicy(kube, ns);
-      if (modeOf(pa) !== 'STRICT') {
-        return {
-          done: true,
-          ok: false,
-          summary: `The namespace-wide policy in ${ns} is no longer STRICT (${modeOf(pa)}), so the watch stopped: it was rolled back or changed.`,
-          problems: [],
-        };
-      }
-      const stamped = Date.parse(pa?.metadata.annotations?.[STRICT_SINCE_ANNOTATION] ?? '');
-      const since = new Date(Number.isNaN(stamped) ? now().getTime() : stamped);
-      const key = `${ns}/${pa?.metadata.uid ?? pa?.metadata.name}/${since.toISOString()}`;
-      let perNamespace = watches.get(key);
-      if (!perNamespace) {
-        const pods = await loadLiveSnapshot(kube, { kinds: ['Pod'] });
-        // Mesh-wide STRICT: every meshed namespace is watched.
-        const watched = ns === rootNamespaceOf(pods) ? meshedNamespaces(pods) : [ns];
-        perNamespace = new Map(watched.map((n) => [n, newWatchState()]));
-        watches.set(key, perNamespace);
-      }
-      const at = now();
-      const reports = await Promise.all([...perNamespace].map(([n, state]) => watchOnce(kube, n, since, at, state)));
-      const report: WatchReport = {
-        failures: reports.flatMap((r) => r.failures),
-        total: reports.reduce((s, r) => s + r.total, 0),
-        unread: reports.flatMap((r) => r.unread),
-        podsRead: reports.reduce((s, r) => s + r.podsRead, 0),
-      };
-      const elapsed = at.getTime() - since.getTime();
-      if (report.total >= threshold) {
-        watches.delete(key);
-        await options.hooks?.onAlarm?.(kube, target, report, since).catch(() => undefined);
-        // The failures go in the summary, not in `problems`: the engine labels those as pods failing to start.
-        return {
-          done: true,
-          ok: false,
-          summary: `ALARM: ${count(report.total, 'new failure')} toward ${ns} in the ${duration(elapsed)} since STRICT (${failureLines(report, 3).join('; ')}). Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.`,
-          problems: [],
-        };
-      }
-      if (elapsed >= watchMs) {
-        watches.delete(key);
-        const quiet = `no new 403/503 or connection failures toward ${ns} in ${duration(watchMs)} after STRICT (${count(report.podsRead, 'proxy log')} read)`;
-        const notRead = report.unread.length ? ` Not read: ${report.unread.slice(0, 3).join('; ')}.` : '';
-        // Declared is not enforced: a proxy that never got STRICT keeps the namespace from being called healthy.
-        const enforced = await checkEnforcement(kube, [...perNamespace.keys()], at).catch((err: unknown) => ({
-          behind: [],
-          unknown: err instanceof Error ? err.message.slice(0, 200) : String(err),
-        }));
-        const notEnforced = enforcementWords(enforced, ns);
-        if (notEnforced)
-          return {
-            done: true,
-            ok: false,
-            summary: `Not healthy: ${notEnforced} Otherwise ${quiet}.${notRead}`,
-            problems: [],
-          };
-        await options.hooks?.onHealthy?.(kube, target, report, since).catch(() => undefined);
-        const blind = report.podsRead === 0 ? ' But no access log could be read, so this is not proof of health.' : '';
-        const unknown = enforced.unknown
-          ? ` Whether every proxy got STRICT is not known (${enforced.unknown}).`
-          : ' Every proxy has the current config (istiod sync status).';
-        return {
-          done: true,
-          ok: report.podsRead > 0,
-          summary: `Healthy: ${quiet}.${blind}${unknown}${notRead}`,
-          problems: [],
-        };
-      }
-      // Nothing read is not "no failures": say what could not be checked.
-      const watching =
-        report.podsRead === 0
-          ? `could not check for failures yet: no sidecar or gateway access log could be read${report.unread.length ? ` (${report.unread.slice(0, 3).join('; ')})` : ' (no proxy to read from)'}`
-          : `no new failures in ${duration(elapsed)} of ${duration(watchMs)} (${count(report.podsRead, 'proxy log')} read)`;
-      return { done: false, ok: true, summary: `STRICT is on in ${ns}; watching: ${watching}.`, problems: [] };
-    },
+    followUp,
   };
 }
 
