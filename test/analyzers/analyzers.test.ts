@@ -391,7 +391,12 @@ describe('route order, annotations, policies and gateways on fresh state', () =>
       },
     });
     const ms = run(
-      [...shop(), gw('a', ['shop.example.com']), gw('b', ['*.example.com']), gw('c', ['admin.example.org'])],
+      [
+        ...shop(),
+        gw('a', ['shop.example.com']),
+        gw('b', ['*.example.com', 'shop.example.com']),
+        gw('c', ['admin.example.org']),
+      ],
       'gateway.ConflictingGatewayAnalyzer',
     );
     expect(pairs(ms).sort()).toEqual(['IST0145 Gateway shop/a', 'IST0145 Gateway shop/b']);

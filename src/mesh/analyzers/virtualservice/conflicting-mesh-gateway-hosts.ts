@@ -1,5 +1,11 @@
-// virtualservice.ConflictingMeshGatewayHostsAnalyzer: two VirtualServices bound to the mesh gateway for
-// the same host, in overlapping exportTo scopes, make routing undefined.
+// Follows istio/istio pkg/config/analysis/analyzers/virtualservice/conflictingmeshgatewayhosts.go:
+// ConflictingMeshGatewayHostsAnalyzer.Analyze, initMeshGatewayHosts, getExportToAllNamespacesVSListForScopedHost.
+//
+// virtualservice.ConflictingMeshGatewayHostsAnalyzer: two VirtualServices bound to the mesh gateway (no gateways,
+// or `mesh` among them) for the same host, in overlapping exportTo scopes, make routing undefined. Hosts are keyed
+// `<scope>/<fqdn>` (scope `*` for exported to all, else each exportTo namespace, `.` as the VirtualService's own).
+// A key with two VirtualServices conflicts; a namespace-scoped key also conflicts with every `*` key whose host
+// it matches, wildcards included. Each VirtualService is reported once.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, nsOf, spec, strs } from '../util/fields.ts';
 import {
@@ -7,6 +13,7 @@ import {
   EXPORT_TO_LOCAL,
   isExportToAll,
   EXPORT_TO_ALL,
+  hostMatches,
   MESH_GATEWAY,
   scopedFqdn,
 } from '../util/hosts.ts';
@@ -40,16 +47,29 @@ export const conflictingMeshGatewayHostsAnalyzer: Analyzer = {
       }
     }
     const out: AnalysisMessage[] = [];
-    for (const [key, list] of byHost) {
+    // Each VirtualService is reported once, for the first conflict it is found in.
+    const reported = new Set<KubeObject>();
+    for (const [key, own] of byHost) {
       const slash = key.indexOf('/');
       const scope = key.slice(0, slash);
-      // A namespace-scoped host also conflicts with the same host exported to all namespaces.
-      const exportedToAll =
-        scope === EXPORT_TO_ALL ? [] : (byHost.get(`${EXPORT_TO_ALL}/${key.slice(slash + 1)}`) ?? []);
-      const conflicting = [...list, ...exportedToAll];
+      const fqdn = key.slice(slash + 1);
+      // A namespace-scoped host also conflicts with every host exported to all namespaces that it matches
+      // (host.Name.Matches: either side may be a wildcard).
+      const conflicting = [...own];
+      if (scope !== EXPORT_TO_ALL) {
+        for (const [other, list] of byHost) {
+          const otherSlash = other.indexOf('/');
+          if (other.slice(0, otherSlash) !== EXPORT_TO_ALL) continue;
+          if (hostMatches(fqdn, other.slice(otherSlash + 1))) conflicting.push(...list);
+        }
+      }
       if (conflicting.length < 2) continue;
       const names = conflicting.map(fullName).join(',');
-      for (const vs of list) out.push(message('ConflictingMeshGatewayVirtualServiceHosts', vs, [names, key]));
+      for (const vs of conflicting) {
+        if (reported.has(vs)) continue;
+        reported.add(vs);
+        out.push(message('ConflictingMeshGatewayVirtualServiceHosts', vs, [names, key]));
+      }
     }
     return out;
   },

@@ -1,10 +1,15 @@
+// Follows istio/istio pkg/config/analysis/analyzers/virtualservice/destinationhosts.go: DestinationHostAnalyzer.Analyze,
+// analyzeVirtualService, checkServiceEntryPorts, analyzeSubset, initVirtualServiceDestinations; hosts resolved by
+// util/hosts.ts after pkg/config/analysis/analyzers/util/hosts.go (InitServiceEntryHostMap, GetDestinationHost).
+//
 // virtualservice.DestinationHostAnalyzer: every route and mirror destination must resolve to a Service
-// or ServiceEntry visible from the VirtualService, on a port it has; and subset-less routes on gateways
-// are flagged when another VirtualService routes the same host by subset (ingress ignores those rules).
+// or ServiceEntry visible from the VirtualService, on a port it has (no port is fine unless the service has
+// several: IST0112); and subset-less routes on gateways are flagged (IST0132) once for every subset destination
+// of a VirtualService routing one of its own hosts, when the host strings are equal (ingress ignores those rules).
 import type { KubeObject } from '../../../kube/objects.ts';
 import type { SnapshotReader } from '../../snapshot.ts';
 import { fullName, num, rec, recs, spec, str, strs, nsOf } from '../util/fields.ts';
-import { destinationHost, toFqdn } from '../util/hosts.ts';
+import { destinationHost } from '../util/hosts.ts';
 import type { ServiceEntryLike } from '../util/hosts.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
@@ -79,9 +84,9 @@ function subsetDestinationsByHost(snapshot: SnapshotReader): Map<string, string[
         const dest = rec(route['destination']);
         if (str(dest['subset']) === '') continue;
         const host = str(dest['host']);
-        // Keyed by FQDN in the VirtualService's namespace: Istio compares the raw strings, which makes
-        // `reviews` in one namespace clash with `reviews` in every other (and grows with the square of them).
-        const key = toFqdn(nsOf(vs), host);
+        // Keyed by the host as written, as Istio compares them: `reviews` in one namespace meets `reviews` in
+        // every other, and `reviews` does not meet `reviews.default.svc.cluster.local`.
+        const key = host;
         for (const h of hosts) {
           if (h !== host) continue;
           const list = byHost.get(key);
@@ -100,7 +105,7 @@ function checkIngressSubsets(vs: KubeObject, byHost: Map<string, string[]>, out:
     recs(http['route']).forEach((route, j) => {
       const dest = rec(route['destination']);
       if (str(dest['subset']) !== '') return;
-      for (const other of byHost.get(toFqdn(nsOf(vs), str(dest['host']))) ?? []) {
+      for (const other of byHost.get(str(dest['host'])) ?? []) {
         out.push(
           message(
             'IngressRouteRulesNotAffected',
