@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import canaryCommand from '../../src/features/canary/canary.ts';
 import { canaryNotices } from '../../src/features/canary/notices.ts';
-import { canaryRemediationKinds } from '../../src/features/canary/step-kind.ts';
+import { type CanaryHooks, canaryRemediationKinds, type WindowSeries } from '../../src/features/canary/step-kind.ts';
 import { AccessPolicy, parsePolicy } from '../../src/approvals/policy.ts';
 import { ApprovalsService } from '../../src/approvals/service.ts';
 import { RemediationRegistry } from '../../src/approvals/remediation-kinds.ts';
@@ -133,4 +133,51 @@ export async function startCanaryBot(): Promise<CanaryBot> {
       await sb.close();
     },
   };
+}
+
+/**
+ * A second replica's approvals engine over the same sandbox, Slack app and policy, its canary kinds'
+ * verdicts posted through the same messenger; `onVerdict` sees what its hook is handed (the series).
+ */
+export function secondReplica(
+  bot: CanaryBot,
+  onVerdict?: (series: WindowSeries | undefined) => void,
+): ApprovalsService {
+  const log = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const kube = kubeFor(bot.sb);
+  const b = new ApprovalsService({
+    policy: new AccessPolicy(parsePolicy(POLICY)),
+    clusters: [{ name: 'sandbox', kube }],
+    stateKube: kube,
+    namespace: 'meshops',
+    log,
+    pollMs: 100,
+    leaseSeconds: 5,
+    replicaId: 'replica-b',
+    registry: new RemediationRegistry([]),
+  });
+  const notices = canaryNotices({ approvals: () => b, messenger: () => bot.slack.messenger, log });
+  const hooks: CanaryHooks = {
+    async onVerdict(target, plan, verdict, observed, series) {
+      onVerdict?.(series);
+      await notices.onVerdict?.(target, plan, verdict, observed, series);
+    },
+  };
+  for (const kind of canaryRemediationKinds({ hooks })) b.registry.register(kind);
+  b.attachMessenger(bot.slack.messenger);
+  return b;
+}
+
+/** Sets orders' weights in namespace canary as another hand would (through the API server). */
+export async function setWeights(bot: CanaryBot, v1: number, v2: number): Promise<void> {
+  await kubeFor(bot.sb).patch(
+    'VirtualService',
+    'canary',
+    'orders',
+    [
+      { op: 'replace', path: '/spec/http/0/route/0/weight', value: v1 },
+      { op: 'replace', path: '/spec/http/0/route/1/weight', value: v2 },
+    ],
+    'json',
+  );
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { parseAccessLog } from '../../src/envoy/access-log.ts';
 import { kubeFor, waitFor } from '../approvals/support.ts';
+import { decodePng, inkedPixels, pixelsNear } from '../charts/png.ts';
 import {
   ALICE,
   BOB,
@@ -44,6 +45,11 @@ async function destinationLog(namespace: string, app: string): Promise<ReturnTyp
   const pod = bot.sb.store.list('Pod', namespace).find((p) => p.metadata.labels?.app === app);
   if (!pod) throw new Error(`no ${app} pod in ${namespace}`);
   return parseAccessLog(await kube.podLogs(namespace, pod.metadata.name, { container: 'istio-proxy' }));
+}
+
+/** The PNGs uploaded under `name` since upload number `from`. */
+function pngs(from: number, name: string) {
+  return bot.fake.uploads.slice(from).filter((u) => u.filename === name);
 }
 
 /** Waits for a thread message whose blocks contain `needle`. */
@@ -86,9 +92,17 @@ describe('STRICT migration through Slack', () => {
     await bot.fake.waitFor(() => ephemeralsFor(bot, ALICE).find((t) => t.includes('someone else must approve')));
     expect(mode('shop')).toBeUndefined();
 
+    const uploadsBefore = bot.fake.uploads.length;
     await click(bot, approve, proposal.ts, BOB);
     await waitFor(() => mode('shop') === 'STRICT', 'STRICT in shop', 10_000);
     const healthy = await inThread(report.ts, 'stayed healthy');
+    expect(text(healthy)).not.toContain('chart could not be drawn');
+    // The watch's chart: one PNG, 800 px wide, three flat lines at 0 (the 403 line in the first colour).
+    const healthyChart = await bot.fake.waitFor(() => pngs(uploadsBefore, 'mtls-shop-strict-watch.png')[0], 10_000);
+    expect(pngs(uploadsBefore, 'mtls-shop-strict-watch.png')).toHaveLength(1);
+    const hp = decodePng(healthyChart.bytes);
+    expect(hp.width).toBe(800);
+    expect(inkedPixels(hp)).toBeGreaterThan(2000);
     expect(text(healthy)).toContain('Next, ranked by readiness');
     // bookinfo is ready, legacy is not: bookinfo comes first and gets a button.
     expect(text(healthy).indexOf('bookinfo')).toBeLessThan(text(healthy).indexOf('legacy'));
@@ -128,11 +142,17 @@ describe('STRICT migration through Slack', () => {
     await click(bot, override, report.ts, CAROL);
     const proposal = await inThread(report.ts, 'Proposed: Enable STRICT mTLS (override) in namespace legacy');
     expect(text(proposal)).toContain('NOT ready, overridden');
+    const uploadsBefore = bot.fake.uploads.length;
     await click(bot, approveButton(proposal.blocks)!, proposal.ts, BOB);
     await waitFor(() => mode('legacy') === 'STRICT', 'STRICT in legacy', 10_000);
 
     const alarm = await inThread(report.ts, 'is breaking callers');
     expect(text(alarm)).toContain('NR filter_chain_not_found');
+    // The alarm's chart: connection failures drawn in their colour (#e45756), above the dashed alarm line.
+    const alarmChart = await bot.fake.waitFor(() => pngs(uploadsBefore, 'mtls-legacy-strict-watch.png')[0], 10_000);
+    const ap = decodePng(alarmChart.bytes);
+    expect(ap.width).toBe(800);
+    expect(pixelsNear(ap, [0xe4, 0x57, 0x56])).toBeGreaterThan(50);
     const rollback = buttonIn(alarm.blocks, 'Roll back to PERMISSIVE')!;
     expect(rollback).toBeDefined();
     const failed = await waitFor(

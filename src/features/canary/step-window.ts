@@ -9,12 +9,11 @@ import type { Target } from '../../approvals/request.ts';
 import type { GuardedWindow, WindowLook } from '../../approvals/guarded-window.ts';
 import { chartPointSchema } from '../../charts/window-chart.ts';
 import { sampleSchema } from '../../envoy/istio-metrics.ts';
-import { judgeWindow, type Verdict } from './judge.ts';
+import { judgeWindow, type Thresholds, type Verdict } from './judge.ts';
 import { type CanaryView, readCanary, weightsText } from './routes.ts';
 import { record, type WindowSeries } from './series.ts';
 import { type Observed, observePrometheus, podSource, scrapeSubsets, statsBetween } from './traffic.ts';
 import { duration } from './words.ts';
-import type { StepPlan } from './step-kind.ts';
 
 const stateSchema = z.object({
   /** The first scrape of the subsets' pods (compacted counters), from which the window's numbers grow. */
@@ -23,22 +22,31 @@ const stateSchema = z.object({
 });
 export type StepWindowState = z.infer<typeof stateSchema>;
 
+/** What the window reads of a step's plan (step-kind.ts's StepPlan). */
+export interface StepWindowPlan {
+  service: string;
+  canary: string;
+  stable: string;
+  weight: number;
+  windowMs: number;
+  thresholds: Thresholds;
+}
+
 export interface StepWindowDetail {
   verdict: Verdict;
   observed: Observed;
   series: WindowSeries;
 }
 
-export interface StepWindowOptions {
+export interface StepWindowOptions<P extends StepWindowPlan> {
   prometheusUrl?: string;
-  now?: () => Date;
-  parsePlan(raw: unknown): StepPlan;
-  onVerdict?(target: Target, plan: StepPlan, verdict: Verdict, observed: Observed, series: WindowSeries): Promise<void>;
+  parsePlan(raw: unknown): P;
+  onVerdict?(target: Target, plan: P, verdict: Verdict, observed: Observed, series: WindowSeries): Promise<void>;
 }
 
 async function observe(
   kube: KubeClient,
-  ctx: WindowLook<StepPlan, CanaryView>,
+  ctx: WindowLook<StepWindowPlan, CanaryView>,
   state: StepWindowState,
   prometheusUrl: string | undefined,
 ): Promise<{ observed: Observed; state: StepWindowState; baselineOnly: boolean }> {
@@ -69,9 +77,9 @@ async function observe(
   };
 }
 
-export function stepWindow(
-  options: StepWindowOptions,
-): GuardedWindow<StepPlan, StepWindowState, CanaryView, StepWindowDetail> {
+export function stepWindow<P extends StepWindowPlan>(
+  options: StepWindowOptions<P>,
+): GuardedWindow<P, StepWindowState, CanaryView, StepWindowDetail> {
   return {
     name: 'canary-step',
     parsePlan: options.parsePlan,
