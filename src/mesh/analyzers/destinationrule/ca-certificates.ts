@@ -1,3 +1,8 @@
+// Follows istio/istio pkg/config/analysis/analyzers/destinationrule/ca-certificates.go:
+// CaCertificateAnalyzer.Analyze, analyzeDestinationRule (IST0128 at destination level, IST0129 per port-level
+// setting, for SIMPLE or MUTUAL without caCertificates; a credentialName on a DestinationRule with a
+// workloadSelector supplies the CA, as in Istio's current version).
+//
 // destinationrule.CaCertificateAnalyzer: TLS SIMPLE/MUTUAL without caCertificates does not verify the
 // server. A credentialName on a DestinationRule with a workloadSelector carries the CA, so it is fine.
 import { fullName, isRec, nsOf, rec, recs, spec, str } from '../util/fields.ts';

@@ -1,5 +1,12 @@
-// destinationrule.SubsetSelectPodAnalyzer: a DestinationRule's host must exist, and each subset should
-// select at least one pod (pod labels augmented with the node's topology labels, as istiod does).
+// Follows istio/istio pkg/config/analysis/analyzers/destinationrule/subset.go: PodNotSelectedAnalyzer.Analyze,
+// augmentPodLabelsWithNodeTopology; the host lookup is util/hosts.ts (Istio's util.GetDestinationHost with the
+// DestinationRule's exportTo).
+//
+// destinationrule.SubsetSelectPodAnalyzer: a DestinationRule's host must resolve to a Service or ServiceEntry
+// visible from it (IST0174 UnknownDestinationRuleHost otherwise, and its subsets are not judged), and each subset
+// (by name) should select at least one pod in any namespace, the host's workloadSelector merged under the
+// subset's labels, pod labels augmented with the node's topology labels and hostname, as istiod does (IST0173).
+// Nodes are optional here (Istio requires them): without them pods are judged on their own labels.
 import type { KubeObject } from '../../../kube/objects.ts';
 import type { SnapshotReader } from '../../snapshot.ts';
 import { labels, memo, nsOf, rec, recs, spec, str, strMap, strs } from '../util/fields.ts';
@@ -32,13 +39,18 @@ export const subsetSelectPodAnalyzer: Analyzer = {
         out.push(message('UnknownDestinationRuleHost', dr, [host], ['spec', 'host']));
         continue;
       }
-      recs(s['subsets']).forEach((subset, i) => {
-        const selector = { ...se.workloadSelector, ...strMap(subset['labels']) };
+      // Istio keys the subsets by name: a name given twice is judged once, on the last subset of that name.
+      const byName = new Map<string, { labels: Record<string, string>; index: number }>();
+      recs(s['subsets']).forEach((subset, index) => {
+        byName.set(str(subset['name']), { labels: strMap(subset['labels']), index });
+      });
+      for (const [name, subset] of byName) {
+        const selector = { ...se.workloadSelector, ...subset.labels };
         if (!anyPodMatches(snapshot, selector))
           out.push(
-            message('DestinationRuleSubsetNotSelectPods', dr, [str(subset['name'])], ['spec', 'subsets', i, 'name']),
+            message('DestinationRuleSubsetNotSelectPods', dr, [name], ['spec', 'subsets', subset.index, 'name']),
           );
-      });
+      }
     }
     return out;
   },
@@ -73,7 +85,8 @@ function augment(snapshot: SnapshotReader, pod: KubeObject): Record<string, stri
   const node = snapshot.getOf(gvk.Node, undefined, nodeName);
   if (!node) return out;
   const nodeLabels = labels(node);
-  // Istio does not match on empty node locality labels, so only non-empty ones are added.
+  // Istio's augmentPodLabelsWithNodeTopology at the pinned version adds only non-empty locality labels (a subset
+  // asking for an empty region matches no pod; Istio's case DestinationRuleEmptyTopologyLabels).
   for (const key of TOPOLOGY) if (nodeLabels[key]) out[key] = nodeLabels[key];
   out[HOSTNAME] = nodeName;
   return out;

@@ -1,3 +1,8 @@
+// Follows istio/istio pkg/config/analysis/analyzers/gateway/certificate.go: CertificateAnalyzer.Analyze,
+// analyzeDuplicateCertificate, haveSameCertificate, getGatewaysWithSelector, selectorSubset (with
+// PILOT_SCOPE_GATEWAY_TO_NAMESPACE at its default, false: gateways of every namespace are compared; an empty
+// selector is a subset of every selector; one IST0138 per pair of TLS servers that share a certificate).
+//
 // gateway.CertificateAnalyzer: two Gateways on overlapping workloads must not serve the same
 // certificate (same credentialName, or same serverCertificate + privateKey).
 import type { KubeObject } from '../../../kube/objects.ts';

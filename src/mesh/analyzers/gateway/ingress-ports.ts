@@ -1,3 +1,8 @@
+// Follows istio/istio pkg/config/analysis/analyzers/gateway/gateway.go: IngressGatewayPortAnalyzer.Analyze,
+// analyzeGateway (pods of any namespace the selector matches; Services in each pod's namespace whose selector,
+// empty = all, matches it; their TCP ports, by port and targetPort; IST0101 on the Gateway when no pod matches,
+// else IST0162 for each server port none of them offers).
+//
 // gateway.IngressGatewayPortAnalyzer: a Gateway must select some pod, and each server port must be a
 // TCP port of a Service that selects those pods, or traffic to it goes nowhere.
 import { istioGateways } from '../util/kinds.ts';

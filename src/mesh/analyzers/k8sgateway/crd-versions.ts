@@ -1,3 +1,5 @@
+// Follows istio/istio pkg/config/analysis/analyzers/k8sgateway/crdversion.go: CRDVersionAnalyzer.Analyze.
+//
 // k8sgateway.CRDVersionAnalyzer: istiod ignores Gateway API CRDs older than the bundle version it needs,
 // so their resources silently do nothing.
 import { annotations } from '../util/fields.ts';

@@ -1,3 +1,7 @@
+// Follows istio/istio pkg/config/analysis/analyzers/k8sgateway/workloadselector.go: SelectorAnalyzer.Analyze,
+// gatewayPodsLabelMap (a policy without targetRef whose selector's matchLabels are contained in the labels of a
+// Gateway API gateway pod of its namespace: IST0166 once per such pod).
+//
 // k8sgateway.SelectorAnalyzer: policies that pick a Gateway API gateway's pods by label selector have
 // no effect; they must use targetRef.
 import { isRec, labels, nsOf, rec, spec, str, strMap } from '../util/fields.ts';

@@ -1,7 +1,12 @@
-// serviceentry.Analyzer: a ServiceEntry with TCP (or unset protocol) ports needs addresses, unless
-// istiod allocates them (DNS capture with auto-allocation, or an address already in its status).
+// Follows istio/istio pkg/config/analysis/analyzers/serviceentry/protocoladdresses.go: ProtocolAddressesAnalyzer.Analyze,
+// analyzeProtocolAddresses, addressAllocated.
+//
+// serviceentry.Analyzer: a ServiceEntry without addresses (absent or an empty list) gets IST0134 once for each
+// port whose protocol is unset or TCP (any case), unless istiod allocates addresses: mesh config's
+// defaultConfig.proxyMetadata has ISTIO_META_DNS_CAPTURE "true" and ISTIO_META_DNS_AUTO_ALLOCATE or
+// PILOT_ENABLE_IP_AUTOALLOCATE "true", or the ServiceEntry's status already carries addresses.
 import type { SnapshotReader } from '../../snapshot.ts';
-import { rec, recs, spec, str, strMap } from '../util/fields.ts';
+import { arr, rec, recs, spec, str, strMap } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { gvk } from '../util/kinds.ts';
@@ -15,7 +20,8 @@ export const serviceEntryAddressesAnalyzer: Analyzer = {
     if (autoAllocated(snapshot)) return out;
     for (const se of snapshot.listOf(gvk.ServiceEntry)) {
       const s = spec(se);
-      if (s['addresses'] !== undefined && s['addresses'] !== null) continue;
+      // Go's `se.Addresses == nil`: an empty list decodes to nil, so `addresses: []` counts as none.
+      if (arr(s['addresses']).length > 0) continue;
       if (recs(rec(se['status'])['addresses']).length > 0) continue;
       recs(s['ports']).forEach((p, i) => {
         const protocol = str(p['protocol']);

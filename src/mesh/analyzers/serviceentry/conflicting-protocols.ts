@@ -1,5 +1,10 @@
-// serviceentry.ConflictingServiceEntryProtocolAnalyzer: ServiceEntries visible in the same scope must
-// not give one host and port different protocols.
+// Follows istio/istio pkg/config/analysis/analyzers/serviceentry/conflictingserviceentries.go:
+// ConflictingServiceEntryProtocolAnalyzer.Analyze, exportToScopes.
+//
+// serviceentry.ConflictingServiceEntryProtocolAnalyzer: ServiceEntries visible in the same scope must not give one
+// host (as written) and port different protocols (compared upper-cased). Scopes are `*` (no exportTo or `*` in
+// it) or each exportTo namespace (`.` = its own); a namespace scope also meets the `*` entries. Each ServiceEntry
+// is reported once, with the sorted names and protocols.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, nsOf, num, recs, spec, str, strs } from '../util/fields.ts';
 import { EXPORT_TO_ALL, EXPORT_TO_LOCAL, isExportToAll } from '../util/hosts.ts';

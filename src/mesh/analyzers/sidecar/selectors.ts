@@ -1,3 +1,8 @@
+// Follows istio/istio pkg/config/analysis/analyzers/sidecar/selector.go: SelectorAnalyzer.Analyze (IST0101 for a
+// workload selector that selects no pod of its namespace, IST0110 on every Sidecar once per pod it shares), with
+// defaultselector.go's DefaultSelectorAnalyzer.Analyze folded in as Istio's current SelectorAnalyzer does (IST0111
+// for two selector-less Sidecars in a namespace) and IST0167 IneffectivePolicy for Sidecars in ambient namespaces.
+//
 // sidecar.SelectorAnalyzer: a Sidecar's workload selector should select a pod; two Sidecars must not
 // select the same pod; at most one selector-less Sidecar per namespace; and Sidecars in ambient
 // namespaces do nothing.

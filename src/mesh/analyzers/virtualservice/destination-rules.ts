@@ -1,3 +1,7 @@
+// Follows istio/istio pkg/config/analysis/analyzers/virtualservice/destinationrules.go: DestinationRuleAnalyzer.Analyze,
+// analyzeVirtualService, checkDestinationSubset, initDestHostsAndSubsets (hosts compared as
+// util.GetResourceNameFromHost: `ns/name` of an FQDN, else the short name in the referring object's namespace).
+//
 // virtualservice.DestinationRuleAnalyzer: a route to a subset needs a DestinationRule for that host
 // that defines the subset.
 import type { SnapshotReader } from '../../snapshot.ts';

@@ -1,3 +1,6 @@
+// Follows istio/istio pkg/config/analysis/analyzers/virtualservice/util.go: getRouteDestinations,
+// getHTTPMirrorDestinations.
+//
 // The destinations a VirtualService routes and mirrors to, with where each sits in the object so a
 // message can point at its line.
 import type { KubeObject } from '../../../kube/objects.ts';

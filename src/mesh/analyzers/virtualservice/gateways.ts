@@ -1,3 +1,7 @@
+// Follows istio/istio pkg/config/analysis/analyzers/virtualservice/gateways.go: GatewayAnalyzer.Analyze,
+// analyzeVirtualService, vsHostInGateway, sanitizeServerHostNamespace (with pkg/config/host NamesForNamespace and
+// Name.Matches), plus the current version's IST0165 for gateways istiod generates from Gateway API objects.
+//
 // virtualservice.GatewayAnalyzer: every gateway a VirtualService binds to must exist, and must serve at
 // least one of the VirtualService's hosts.
 import type { KubeObject } from '../../../kube/objects.ts';

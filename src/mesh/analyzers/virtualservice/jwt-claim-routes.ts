@@ -1,3 +1,7 @@
+// Follows istio/istio pkg/config/analysis/analyzers/virtualservice/jwtclaimroute.go: JWTClaimRouteAnalyzer.Analyze,
+// analyze, routeBasedOnJWTClaimKey (RequestAuthentications of istio-system, hard-coded as in Istio, and of the
+// pod's namespace; one IST0149 per gateway pod none of them selects).
+//
 // virtualservice.JWTClaimRouteAnalyzer: routing on JWT claims at a gateway only works when a
 // RequestAuthentication applies to the gateway pods; without one, the claims are never populated.
 import { matchesLabels } from '../../../kube/objects.ts';
