@@ -1,11 +1,12 @@
 // Follows istio/istio pkg/config/analysis/analyzers/virtualservice/destinationhosts.go: DestinationHostAnalyzer.Analyze,
 // analyzeVirtualService, checkServiceEntryPorts, analyzeSubset, initVirtualServiceDestinations; hosts resolved by
-// util/hosts.ts after pkg/config/analysis/analyzers/util/hosts.go (InitServiceEntryHostMap, GetDestinationHost).
+// util/hosts.ts after Istio's InitServiceEntryHostMap and GetDestinationHost (with the VirtualService's exportTo).
 //
 // virtualservice.DestinationHostAnalyzer: every route and mirror destination must resolve to a Service
 // or ServiceEntry visible from the VirtualService, on a port it has (no port is fine unless the service has
-// several: IST0112); and subset-less routes on gateways are flagged (IST0132) once for every subset destination
-// of a VirtualService routing one of its own hosts, when the host strings are equal (ingress ignores those rules).
+// several: IST0112); and subset-less routes on gateways are flagged (IST0140 IngressRouteRulesNotAffected) once
+// for every subset destination of a VirtualService routing one of its own hosts, when the host strings are equal
+// (ingress ignores those rules). GetDestinationHost lives in pkg/config/analysis/analyzers/util/service_lookup.go.
 import type { KubeObject } from '../../../kube/objects.ts';
 import type { SnapshotReader } from '../../snapshot.ts';
 import { fullName, num, rec, recs, spec, str, strs, nsOf } from '../util/fields.ts';
