@@ -14,13 +14,12 @@
 //   duplicate adds its hosts to that gateway's known hosts, so later servers compare against them too.
 // * The message lists the conflicting gateways sorted, on the gateway being analyzed.
 import type { KubeObject } from '../../../kube/objects.ts';
-import { matchesLabels } from '../../../kube/objects.ts';
 import type { SnapshotReader } from '../../snapshot.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
-import { fullName, labels, num, rec, recs, spec, str, strMap, strs } from '../util/fields.ts';
+import { fullName, num, rec, recs, spec, str, strMap, strs } from '../util/fields.ts';
 import { gvk, istioGateways } from '../util/kinds.ts';
-import { selectorString } from '../util/workloads.ts';
+import { podsSelected, selectorString } from '../util/workloads.ts';
 import { selectorLinePath } from './ingress-ports.ts';
 
 /** `<selector>~<port>` → gateway full name → host → bind. */
@@ -69,6 +68,18 @@ function parseSelector(s: string): Record<string, string> {
   return out;
 }
 
+/** Does some pod (any namespace) carry labels both selectors select? Through the pod label index, not a scan. */
+function shareAPod(snapshot: SnapshotReader, selector: Record<string, string>, other: string): boolean {
+  const otherSelector = parseSelector(other);
+  const both: Record<string, string> = { ...selector };
+  for (const [k, v] of Object.entries(otherSelector)) {
+    // The same label asked with two values: no pod has both.
+    if (k in both && both[k] !== v) return false;
+    both[k] = v;
+  }
+  return podsSelected(snapshot, both).length > 0;
+}
+
 function splitKey(key: string): [string, string] {
   const parts = key.split('~');
   return parts.length === 2 ? [parts[0] ?? '', parts[1] ?? ''] : ['', ''];
@@ -82,12 +93,7 @@ function analyzeGateway(snapshot: SnapshotReader, gw: KubeObject, map: GatewayMa
   for (const [key, group] of map) {
     const [other] = splitKey(key);
     let matched = other === sel;
-    if (!matched && (other.includes(sel) || sel.includes(other))) {
-      const otherSelector = parseSelector(other);
-      matched = snapshot
-        .listOf(gvk.Pod)
-        .some((pod) => matchesLabels(selector, labels(pod)) && matchesLabels(otherSelector, labels(pod)));
-    }
+    if (!matched && (other.includes(sel) || sel.includes(other))) matched = shareAPod(snapshot, selector, other);
     if (matched) hit.set(key, group);
   }
   if (sel !== '' && hit.size === 0) {
