@@ -1,5 +1,8 @@
 // The local console: the same router as Slack, answers printed as text. `npm start` without Slack
 // tokens lands here, against the demo mesh unless a cluster is chosen (src/kube/connect.ts).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Requester } from '../shared-types.ts';
 import type { Router } from '../router.ts';
@@ -48,11 +51,34 @@ export class ConsoleMessenger implements Messenger {
   /** The highest version printed per message: an older state arriving late is not printed over a newer one. */
   private readonly versions = new Map<string, number>();
   private readonly printed = new Map<string, Printed>();
-  /** `tty`: rewrite one status line in place (default: when `out` is a terminal). */
-  constructor(out: NodeJS.WritableStream, options: { tty?: boolean } = {}) {
+  /** Where files with bytes (charts) are saved, since a terminal cannot show them. */
+  readonly filesDir: string;
+  /**
+   * `tty`: rewrite one status line in place (default: when `out` is a terminal); `filesDir`: where charts
+   * are saved (default `$TMPDIR/meshops-console`).
+   */
+  constructor(out: NodeJS.WritableStream, options: { tty?: boolean; filesDir?: string } = {}) {
     this.screen = new ConsoleScreen(out, options);
+    this.filesDir = options.filesDir ?? join(tmpdir(), 'meshops-console');
   }
-  show(rendered: Rendered, prefix = '', message?: MessageRef): void {
+  /** Binary files (a window's PNG chart) are written to filesDir; the message says where. */
+  private saveFiles(rendered: Rendered): Rendered {
+    if (!rendered.files?.some((f) => f.bytes)) return rendered;
+    const files = rendered.files.map((f) => {
+      if (!f.bytes) return f;
+      try {
+        mkdirSync(this.filesDir, { recursive: true });
+        const path = join(this.filesDir, `${this.seq}-${basename(f.filename)}`);
+        writeFileSync(path, f.bytes);
+        return { ...f, content: `saved to ${path} (${f.bytes.length} bytes)` };
+      } catch (err) {
+        return { ...f, content: `could not be saved in ${this.filesDir}: ${err instanceof Error ? err.message : err}` };
+      }
+    });
+    return { ...rendered, files };
+  }
+  show(shown: Rendered, prefix = '', message?: MessageRef): void {
+    const rendered = this.saveFiles(shown);
     const start = this.buttons.length;
     for (const b of rendered.blocks)
       if (b.type === 'actions') for (const button of b.elements) this.buttons.push({ button, message });
