@@ -54,6 +54,7 @@ describe('inputsOf()', () => {
       'VirtualService.networking.istio.io',
       'Gateway.networking.istio.io',
       'Gateway.gateway.networking.k8s.io',
+      'Pod',
     ]);
   });
 });
