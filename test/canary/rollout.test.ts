@@ -14,6 +14,7 @@ import {
   click,
   ephemeralsFor,
   slash,
+  setWeights as setCanaryWeights,
   startCanaryBot,
   text,
   thread,
@@ -43,18 +44,7 @@ function weightOf(subset: string): number | undefined {
 }
 
 /** Sets the weights as another hand would (through the API server, so resourceVersion moves). */
-async function setWeights(v1: number, v2: number): Promise<void> {
-  await kubeFor(bot.sb).patch(
-    'VirtualService',
-    NS,
-    'orders',
-    [
-      { op: 'replace', path: '/spec/http/0/route/0/weight', value: v1 },
-      { op: 'replace', path: '/spec/http/0/route/1/weight', value: v2 },
-    ],
-    'json',
-  );
-}
+const setWeights = (v1: number, v2: number) => setCanaryWeights(bot, v1, v2);
 
 /** v2's sandbox knob (a pod-template annotation), then waits for a Ready v2 pod that carries it. */
 async function v2ErrorRate(rate: string): Promise<void> {

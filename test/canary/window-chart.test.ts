@@ -13,6 +13,7 @@ import {
   buttonIn,
   click,
   slash,
+  setWeights as setCanaryWeights,
   startCanaryBot,
   text,
   thread,
@@ -36,18 +37,8 @@ const weightOf = (subset: string) =>
     (d) => d.destination.subset === subset,
   )?.weight;
 
-async function setWeights(v1: number, v2: number): Promise<void> {
-  await kubeFor(bot.sb).patch(
-    'VirtualService',
-    NS,
-    'orders',
-    [
-      { op: 'replace', path: '/spec/http/0/route/0/weight', value: v1 },
-      { op: 'replace', path: '/spec/http/0/route/1/weight', value: v2 },
-    ],
-    'json',
-  );
-}
+/** Sets the weights as another hand would (through the API server, so resourceVersion moves). */
+const setWeights = (v1: number, v2: number) => setCanaryWeights(bot, v1, v2);
 
 async function scaleWeb(replicas: number): Promise<void> {
   await kubeFor(bot.sb).patch('Deployment', NS, 'web', { spec: { replicas } }, 'merge');
