@@ -1,7 +1,9 @@
 // Follows istio/istio pkg/config/analysis/analyzers/gateway/gateway.go: IngressGatewayPortAnalyzer.Analyze,
 // analyzeGateway (pods of any namespace the selector matches; Services in each pod's namespace whose selector,
-// empty = all, matches it; their TCP ports, by port and targetPort; IST0101 on the Gateway when no pod matches,
-// else IST0162 for each server port none of them offers).
+// empty = all, matches it; their TCP ports, by port and by numeric targetPort; IST0101 on the Gateway when no pod
+// matches, else IST0162 for each server port none of them offers). One stored version of Istio's source counts the
+// targetPort alone (the port only when no numeric targetPort); that would flag every standard 443→8443 ingress and
+// contradicts Istio's translation case, so both are kept.
 //
 // gateway.IngressGatewayPortAnalyzer: a Gateway must select some pod, and each server port must be a
 // TCP port of a Service that selects those pods, or traffic to it goes nowhere.
@@ -29,7 +31,9 @@ export const ingressGatewayPortAnalyzer: Analyzer = {
       const servicePorts = new Set<number>();
       for (const pod of pods) {
         for (const svc of servicesSelectingAny(snapshot, nsOf(pod), labels(pod))) {
-          // A server port may name the Service port or the targetPort the gateway pod listens on.
+          // A server port may be the Service port (istiod translates it to the targetPort the pod listens on;
+          // Istio's case gatewayCustomIngressGatewayTranslation) or that targetPort itself
+          // (gatewayCustomIngressGateway). A port without protocol is TCP, as the API server defaults it.
           for (const p of recs(rec(svc.spec)['ports'])) {
             if (str(p['protocol'] || 'TCP') !== 'TCP') continue;
             servicePorts.add(num(p['port']) ?? -1);
