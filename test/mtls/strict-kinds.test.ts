@@ -10,6 +10,7 @@ import {
   STRICT_SINCE_ANNOTATION,
   strictTarget,
 } from '../../src/features/mtls/strict-migration.ts';
+import { parseWatch } from '../../src/features/mtls/mtls.ts';
 import { click, waitFor } from '../approvals/support.ts';
 import { ALICE, BOB, type MtlsBot, startMtlsBot } from './bot.ts';
 
@@ -89,6 +90,37 @@ describe('mtls kinds in the approvals engine', () => {
     await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, rb.record.id, ALICE));
     expect(await finished(rb.record.id)).toBe('done');
     expect(pa('bookinfo', 'mesh-team-policy')?.spec?.mtls?.mode).toBe('PERMISSIVE');
+  });
+
+  it('a request may ask for its own watch (--watch): the preview says it, and the window lasts that long', async () => {
+    const proposed = await bot.approvals.propose({
+      kind: MTLS_STRICT,
+      target: strictTarget('shop'),
+      params: { windowMs: 200, watchMs: 10_000 },
+      requester,
+      cluster: 'sandbox',
+    });
+    expect(proposed.ok).toBe(true);
+    if (!proposed.ok) return;
+    expect(Object.fromEntries(proposed.record.preview!.facts).Watch).toMatch(
+      /^10 s of sidecar and gateway access logs/,
+    );
+    const approvedAt = Date.now();
+    await bot.approvals.clickHandlers[APPROVE_ACTION]!(click(APPROVE_ACTION, proposed.record.id, BOB));
+    expect(await finished(proposed.record.id)).toBe('done');
+    // The bot's default watch is 600 ms: this one lasted the 10 s it asked for.
+    expect(Date.now() - approvedAt).toBeGreaterThanOrEqual(10_000);
+    const rec = (await bot.approvals.store.read(proposed.record.id))!.record;
+    expect(rec.outcome?.summary).toContain('in 10 s after STRICT');
+    expect(rec.execution?.summary).toContain('watching for 10 s');
+    // Back as it was for the tests after this one (shop had no namespace-wide policy).
+    bot.sb.store.delete('PeerAuthentication', 'shop', 'default');
+  }, 30_000);
+
+  it('--watch out of range or malformed says what to type', () => {
+    expect(() => parseWatch('5s')).toThrow(/out of range/);
+    expect(() => parseWatch('1h')).toThrow(/not a duration/);
+    expect(parseWatch('2m')).toBe(120_000);
   });
 
   it('a policy changed between preview and approval is not overwritten: the engine previews again', async () => {

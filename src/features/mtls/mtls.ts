@@ -42,7 +42,7 @@ import {
   strictTarget,
 } from './strict-migration.ts';
 
-const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--window 10s]';
+const USAGE = '/mesh mtls <namespace> [--strict [--override]] [--rollback] [--window 10s] [--watch 10m]';
 
 /** `10s`, `500ms`, `2m` → milliseconds; at most 5 minutes, since the command waits that long. */
 export function parseWindow(text: string): number {
@@ -57,6 +57,19 @@ export function parseWindow(text: string): number {
   return ms;
 }
 
+/** `--watch 90s`, `--watch 10m`: how long meshops watches after STRICT lands (10 s to 30 min). */
+export function parseWatch(text: string): number {
+  const m = text.trim().match(/^(\d+(?:\.\d+)?)(s|m)$/);
+  if (!m) throw new UserError(`\`--watch ${esc(text)}\` is not a duration.`, 'Write it like `90s` or `10m`.');
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 60_000);
+  if (ms < 10_000 || ms > 30 * 60_000)
+    throw new UserError(
+      `\`--watch ${esc(text)}\` is out of range.`,
+      'Pick between `10s` and `30m`; the default is `10m`.',
+    );
+  return ms;
+}
+
 const argsSchema = z
   .object({
     namespace: namespaceArg.optional(),
@@ -64,6 +77,7 @@ const argsSchema = z
     override: z.boolean().optional(),
     rollback: z.boolean().optional(),
     window: z.string().max(20).optional(),
+    watch: z.string().max(20).optional(),
   })
   .transform((a) => {
     if (!a.namespace) throw new UserError('Which namespace?', `Usage: \`${USAGE}\`, e.g. \`/mesh mtls bookinfo\``);
@@ -80,15 +94,22 @@ const argsSchema = z
       override: a.override ?? false,
       rollback: a.rollback ?? false,
       windowMs: a.window ? parseWindow(a.window) : 10_000,
+      watchMs: a.watch ? parseWatch(a.watch) : undefined,
     };
   });
 
 export type MtlsResult =
-  | { kind: 'namespace'; check: NamespaceReadiness; windowMs: number; namespacePolicy?: { name: string; mode: string } }
-  | { kind: 'mesh'; rootNamespace: string; namespaces: RankedNamespace[]; windowMs: number }
+  | {
+      kind: 'namespace';
+      check: NamespaceReadiness;
+      windowMs: number;
+      watchMs?: number;
+      namespacePolicy?: { name: string; mode: string };
+    }
+  | { kind: 'mesh'; rootNamespace: string; namespaces: RankedNamespace[]; windowMs: number; watchMs?: number }
   | { kind: 'proposal'; result: ProposeResult };
 
-function strictOffer(namespace: string, ready: boolean, windowMs: number, reasons: string[]): Offer {
+function strictOffer(namespace: string, ready: boolean, windowMs: number, reasons: string[], watchMs?: number): Offer {
   return {
     label: ready ? `Enable STRICT for ${namespace}` : `Enable STRICT anyway (override) for ${namespace}`,
     remediation: {
@@ -100,7 +121,7 @@ function strictOffer(namespace: string, ready: boolean, windowMs: number, reason
       risk: ready
         ? 'Callers that were not seen in the metrics may still send plaintext; meshops watches after the change.'
         : `Not ready: ${truncate(reasons.join(' '), 400)}`,
-      params: { windowMs, override: !ready },
+      params: { windowMs, watchMs, override: !ready },
     },
   };
 }
@@ -121,6 +142,7 @@ function renderNamespace(
   windowMs: number,
   policy: { name: string; mode: string } | undefined,
   now: Date,
+  watchMs?: number,
 ): Rendered {
   const r = check.readiness;
   const blocks: Block[] = [header(`mTLS readiness · namespace ${r.namespace}`)];
@@ -227,12 +249,12 @@ function renderNamespace(
   // Already STRICT: the useful button is the way back.
   const offers = strictAlready
     ? [rollbackOffer(r.namespace, `/mesh mtls ${r.namespace}: roll back the namespace-wide STRICT`)]
-    : [strictOffer(r.namespace, r.ready, windowMs, r.reasons)];
+    : [strictOffer(r.namespace, r.ready, windowMs, r.reasons, watchMs)];
   const text = `mTLS readiness of ${r.namespace}: ${r.verdict}${r.reasons.length ? ` (${r.reasons.length} reason${r.reasons.length === 1 ? '' : 's'})` : ''}`;
   return { text, blocks, files, offers };
 }
 
-function renderMesh(root: string, list: RankedNamespace[], windowMs: number): Rendered {
+function renderMesh(root: string, list: RankedNamespace[], windowMs: number, watchMs?: number): Rendered {
   const allReady = list.every((n) => n.ready);
   const blocks: Block[] = [header('mTLS readiness · mesh-wide')];
   blocks.push(
@@ -260,7 +282,7 @@ function renderMesh(root: string, list: RankedNamespace[], windowMs: number): Re
               kind: MTLS_STRICT,
               target: strictTarget(root),
               why: '/mesh mtls: every namespace ready',
-              params: { windowMs },
+              params: { windowMs, watchMs },
             },
           },
         ]
@@ -281,7 +303,7 @@ export default defineCommand({
   args: argsSchema,
   argSpec: {
     positional: ['namespace'],
-    options: { n: 'namespace', namespace: 'namespace', window: 'window' },
+    options: { n: 'namespace', namespace: 'namespace', window: 'window', watch: 'watch' },
     switches: { strict: 'strict', override: 'override', rollback: 'rollback' },
   },
   permission: 'read',
@@ -301,7 +323,7 @@ export default defineCommand({
       const result = await approvals.propose({
         kind,
         target: strictTarget(args.namespace),
-        params: { windowMs: args.windowMs, override: args.override },
+        params: { windowMs: args.windowMs, watchMs: args.watchMs, override: args.override },
         why: args.rollback
           ? `/mesh mtls ${args.namespace} --rollback`
           : `/mesh mtls ${args.namespace} --strict${args.override ? ' --override' : ''}`,
@@ -319,6 +341,7 @@ export default defineCommand({
         rootNamespace: root,
         namespaces: await rankNamespaces(kube, scanOptions),
         windowMs: args.windowMs,
+        watchMs: args.watchMs,
       };
     const [check, policy] = await Promise.all([
       namespaceReadiness(kube, snapshot, args.namespace, scanOptions),
@@ -330,11 +353,11 @@ export default defineCommand({
           mode: (policy.spec as { mtls?: { mode?: string } } | undefined)?.mtls?.mode ?? 'UNSET',
         }
       : undefined;
-    return { kind: 'namespace', check, windowMs: args.windowMs, namespacePolicy };
+    return { kind: 'namespace', check, windowMs: args.windowMs, watchMs: args.watchMs, namespacePolicy };
   },
   render(r, meta): Rendered {
     if (r.kind === 'proposal') return r.result.rendered;
-    if (r.kind === 'mesh') return renderMesh(r.rootNamespace, r.namespaces, r.windowMs);
-    return renderNamespace(r.check, r.windowMs, r.namespacePolicy, meta.now);
+    if (r.kind === 'mesh') return renderMesh(r.rootNamespace, r.namespaces, r.windowMs, r.watchMs);
+    return renderNamespace(r.check, r.windowMs, r.namespacePolicy, meta.now, r.watchMs);
   },
 });

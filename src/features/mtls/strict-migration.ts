@@ -18,7 +18,7 @@ import { loadLiveSnapshot } from '../../mesh/live-snapshot.ts';
 import type { ScanOptions } from './plaintext-scan.ts';
 import { meshedNamespaces, namespaceReadiness, rankNamespaces, rootNamespaceOf } from './readiness-check.ts';
 import { guardedFollowUp } from '../../approvals/guarded-window.ts';
-import { type StrictWindowHooks, strictWindow } from './strict-window.ts';
+import { type StrictWindowHooks, strictWindow, watchOfPlan } from './strict-window.ts';
 import {
   apply,
   dryRun,
@@ -56,8 +56,12 @@ export interface MtlsKindOptions {
   hooks?: MigrationHooks;
 }
 
+/** The longest watch a request may ask for (`--watch`). */
+export const MAX_WATCH_MS = 30 * 60_000;
+
 const paramsSchema = z.looseObject({
   windowMs: z.number().int().min(0).max(300_000).optional(),
+  watchMs: z.number().int().min(10_000).max(MAX_WATCH_MS).optional(),
   override: z.boolean().optional(),
 });
 
@@ -72,20 +76,21 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
   const watchMs = options.watchMs ?? 10 * 60_000;
   const threshold = options.alarmThreshold ?? 1;
   const followUp = guardedFollowUp(strictWindow({ watchMs, threshold, hooks: options.hooks }), now);
+  const watchOf = (plan: unknown) => watchOfPlan(plan) ?? watchMs;
   return {
     kind,
     targetKinds: ['PeerAuthentication'],
     title: (t) =>
       `${override ? 'Enable STRICT mTLS (override)' : 'Enable STRICT mTLS'} ${t.namespace === 'istio-system' ? 'mesh-wide' : `in namespace ${t.namespace}`}`,
     confirm: (t, p) =>
-      `Require mTLS for ${count(p.affected.length, 'workload')} in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchMs)} afterwards.`,
+      `Require mTLS for ${count(p.affected.length, 'workload')} in ${t.namespace}? Plaintext callers will be refused. meshops watches for ${duration(watchOf(p.plan))} afterwards.`,
     permissions: [
       'security.istio.io/peerauthentications: get, list, create, patch',
       'pods: list',
       'pods/log: get',
       'pods/proxy: get',
     ],
-    followUpTimeoutMs: watchMs + 5 * 60_000,
+    followUpTimeoutMs: Math.max(watchMs, MAX_WATCH_MS) + 5 * 60_000,
 
     async preview(kube, target, params, at): Promise<Preview> {
       const p = paramsSchema.parse(params);
@@ -166,7 +171,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
           ['Readiness', readinessText],
           [
             'Watch',
-            `${duration(watchMs)} of sidecar and gateway access logs and metrics for new 403/503 and connection failures`,
+            `${duration(p.watchMs ?? watchMs)} of sidecar and gateway access logs and metrics for new 403/503 and connection failures`,
           ],
           ['Manifest', '```' + yamlOf(plan, apiVersion, ns) + '```'],
         ],
@@ -175,7 +180,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
         fingerprint: fingerprintOf(existing),
         targetUid: existing?.metadata.uid,
         targetApiVersion: apiVersion,
-        plan,
+        plan: p.watchMs ? { ...plan, watchMs: p.watchMs } : plan,
         dryRun: 'The API server accepted this exact PeerAuthentication with dryRun=All.',
       };
     },
@@ -187,7 +192,7 @@ function strictKind(kind: string, override: boolean, options: MtlsKindOptions): 
     async execute(kube, target, rawPlan, ctx) {
       const plan = planSchema.parse(rawPlan);
       const after = await apply(kube, target.namespace, plan, now().toISOString(), ctx.requestId);
-      return `PeerAuthentication ${target.namespace}/${after.metadata.name} ${plan.op === 'create' ? 'created' : 'updated'} with mtls.mode STRICT (resourceVersion ${after.metadata.resourceVersion ?? '?'}); watching for ${duration(watchMs)}.`;
+      return `PeerAuthentication ${target.namespace}/${after.metadata.name} ${plan.op === 'create' ? 'created' : 'updated'} with mtls.mode STRICT (resourceVersion ${after.metadata.resourceVersion ?? '?'}); watching for ${duration(watchOf(rawPlan))}.`;
     },
 
     async verify(kube, target, rawPlan, ctx) {

@@ -82,16 +82,29 @@ export function failurePoints(report: WatchReport, at: number): FailurePoint[] {
   }));
 }
 
+const watchSchema = z.object({
+  watchMs: z
+    .number()
+    .int()
+    .min(10_000)
+    .max(30 * 60_000),
+});
+
+/** The watch a request asked for (`/mesh mtls <ns> --watch 2m`, kept in its plan), if any. */
+export function watchOfPlan(plan: unknown): number | undefined {
+  return watchSchema.safeParse(plan).data?.watchMs;
+}
+
 type Detail = { report: WatchReport; series: FailureSeries; healthy: boolean };
 
 export function strictWindow(
   options: StrictWindowOptions,
 ): GuardedWindow<unknown, StrictWindowState, KubeObject | undefined, Detail> {
-  const { watchMs, threshold } = options;
+  const { threshold } = options;
   return {
     name: 'mtls-strict',
     parsePlan: (raw) => raw,
-    windowMs: () => watchMs,
+    windowMs: (plan) => watchOfPlan(plan) ?? options.watchMs,
     state: stateSchema,
 
     async stands(kube, target, _plan, applied) {
@@ -143,6 +156,7 @@ export function strictWindow(
             summary: `ALARM: ${count(report.total, 'new failure')} toward ${ns} in the ${duration(elapsed)} since STRICT (${failureLines(report, 3).join('; ')}). Roll back with the button in this thread, or type \`/mesh mtls ${ns} --rollback\`.${restarted}`,
           },
         };
+      const watchMs = ctx.windowMs;
       if (elapsed < watchMs) {
         // Nothing read is not "no failures": say what could not be checked.
         const watching =
