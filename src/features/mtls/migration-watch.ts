@@ -141,10 +141,11 @@ export async function watchOnce(
         limitBytes: 2_000_000,
       });
       podsRead++;
-      const all = text.split('\n').filter(Boolean);
-      const lines = new Set(all.map(lineKey));
-      for (const line of new Set(all)) {
-        if (last?.lines.has(lineKey(line))) continue;
+      // Each line once, by its hash: a line the last read saw (the overlap) is not counted again.
+      const byKey = new Map(text.split('\n').filter(Boolean).map((l) => [lineKey(l), l] as const));
+      const lines = new Set(byKey.keys());
+      for (const [k, line] of byKey) {
+        if (last?.lines.has(k)) continue;
         const e = parseAccessLogLine(line);
         if (!e || (e.startTime && e.startTime.getTime() < since.getTime())) continue;
         if (role === 'gateway' && !intoNamespace(e, namespace)) continue;
