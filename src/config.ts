@@ -112,6 +112,11 @@ const envSchema = z.object({
   MESHOPS_SHARED_ANSWER_MS: optionalText.pipe(
     wholeNumber(0, 60_000, 'milliseconds a finished read-only answer is shared with the same question').optional(),
   ),
+  MESHOPS_WATCH_CACHE: optionalText.pipe(
+    z
+      .enum(['true', 'false'], { error: "true or false (read commands' cluster view from a shared watch cache)" })
+      .optional(),
+  ),
   LOG_LEVEL: optionalText.pipe(z.enum(logLevels, { error: `one of ${logLevels.join(', ')}` }).optional()),
 });
 
@@ -153,6 +158,11 @@ export interface Settings {
    * shared only while it runs, so "fixed it, ask again" reads the cluster again.
    */
   sharedAnswerMs: number;
+  /**
+   * Read commands take their snapshot from a shared, watch-fed cache per cluster (src/kube/watch-cache.ts) instead
+   * of listing every kind per command (MESHOPS_WATCH_CACHE). Default off (see docs/architecture.md).
+   */
+  watchCache: boolean;
   /**
    * After SIGTERM, answers in flight have this long to finish (MESHOPS_SHUTDOWN_GRACE_MS, default 20 s); the process
    * exits within a few seconds more, under the pod's terminationGracePeriodSeconds (45).
@@ -233,6 +243,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',
     maxConcurrentCommands: e.MESHOPS_MAX_CONCURRENT_COMMANDS ?? 8,
     sharedAnswerMs: e.MESHOPS_SHARED_ANSWER_MS ?? 0,
+    watchCache: e.MESHOPS_WATCH_CACHE === 'true',
     shutdownGraceMs: e.MESHOPS_SHUTDOWN_GRACE_MS ?? 20_000,
     logLevel: e.LOG_LEVEL ?? 'info',
   };

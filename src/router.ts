@@ -11,6 +11,7 @@ import type { CommandServices } from './services.ts';
 import { KubeApiError } from './kube/api-errors.ts';
 import { unknownNamespace } from './mesh/namespaces.ts';
 import { SingleFlight, stableJson } from './single-flight.ts';
+import { type CacheReads, freshReads, withCacheScope } from './kube/watch-cache.ts';
 
 /** Kept for importers from before the words moved to args.ts. */
 export { describeZodError } from './args.ts';
@@ -99,6 +100,22 @@ export class Router {
     this.flights = options.flights ?? new SingleFlight({ maxConcurrent: 8 });
   }
 
+  /** What commands may use; a proposal's preview inside a read command reads the cluster fresh, never the cache. */
+  private get services(): CommandServices {
+    const services = this.options.services ?? {};
+    const approvals = services.approvals;
+    if (!approvals) return services;
+    const propose: typeof approvals.propose = (input) => freshReads(() => approvals.propose(input));
+    const wrapped = new Proxy(approvals, {
+      get: (target, prop) => {
+        if (prop === 'propose') return propose;
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    return { ...services, approvals: wrapped };
+  }
+
   get clusterNames(): string[] {
     return [...this.clusters.keys()];
   }
@@ -172,19 +189,24 @@ export class Router {
         requester,
         log,
         now: this.now,
-        services: this.options.services ?? {},
+        services: this.services,
         commands: this.commands,
         ...(progress ? { progress } : {}),
       };
-      const work = async (): Promise<unknown> => {
-        if (touches && command.namespaceMustExist !== false) await requireNamespace(cluster, args);
-        return command.run(ctx);
+      // A read command's snapshot may come from the cluster's watch cache (when MESHOPS_WATCH_CACHE is on); what it
+      // read travels with its result, so a shared answer carries its freshness too.
+      const work = async (): Promise<{ result: unknown; reads: CacheReads }> => {
+        const { value, reads } = await withCacheScope(command.permission === 'read', async () => {
+          if (touches && command.namespaceMustExist !== false) await requireNamespace(cluster, args);
+          return command.run(ctx);
+        });
+        return { result: value, reads };
       };
       // Rendering and offers stay per asker: only the reading of the cluster is shared.
       const flight = touches
         ? await this.flights.run(shareKey(command, args, cluster, requester), work, { onQueued: queued })
         : { value: await work(), shared: false, ageMs: 0 };
-      const result = flight.value;
+      const { result, reads } = flight.value;
       let rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });
       const offers = rendered.offers ?? [];
       const approvals = this.options.services?.approvals;
@@ -194,7 +216,8 @@ export class Router {
       const age = Math.round(flight.ageMs / 1000);
       const footer = footerBlock(
         `cluster *${esc(cluster.name)}* · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s` +
-          (age >= 1 ? ` · shared answer, read from the cluster ${age}s ago` : ''),
+          (age >= 1 ? ` · shared answer, read from the cluster ${age}s ago` : '') +
+          cacheWords(reads),
       );
       reply = {
         outcome: 'ok',
@@ -241,6 +264,16 @@ function shareKey(command: AnyCommand, args: unknown, cluster: ClusterTarget, re
   const readOnly = typeof command.readOnly === 'function' ? command.readOnly(args) : command.readOnly === true;
   if (!readOnly) return undefined;
   return [cluster.name, command.name, stableJson(args), requester.source, requester.channelId ?? ''].join('\u0000');
+}
+
+/**
+ * The footer's words for an answer whose snapshot came from the watch cache: how long ago the least recently
+ * synced kind it read last heard from the API server (the informers' clock, wall time).
+ */
+function cacheWords(reads: CacheReads): string {
+  if (reads.oldestSyncAt === undefined) return '';
+  const ago = Math.max(0, Math.round((Date.now() - reads.oldestSyncAt) / 1000));
+  return ` · cluster view from meshops' watch cache, in sync as of ${ago}s ago`;
 }
 
 function extractCluster(words: string[]): { words: string[]; name?: string } {

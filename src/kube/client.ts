@@ -169,16 +169,81 @@ export class KubeClient {
 
   /** List a kind; a kind the cluster does not serve lists as empty. */
   async list(kind: string, options: ListOptions = {}): Promise<KubeObject[]> {
+    return (await this.listWithVersion(kind, options)).items;
+  }
+
+  /** A list and the resourceVersion it was read at (where a watch resumes); undefined version: not served. */
+  async listWithVersion(
+    kind: string,
+    options: ListOptions = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion?: string }> {
     const info = kindInfo(kind);
     const path = await this.collectionPath(info, options.namespace);
-    if (!path) return [];
+    if (!path) return { items: [] };
     const body = listSchema.parse(
       await this.json('GET', path, {
         query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
       }),
     );
     const apiVersion = (await this.servedApiVersion(kind)) as string;
-    return (body.items ?? []).map((item) => ({ apiVersion, kind, ...item }) as KubeObject);
+    const items = (body.items ?? []).map((item) => ({ apiVersion, kind, ...item }) as KubeObject);
+    return body.metadata?.resourceVersion ? { items, resourceVersion: body.metadata.resourceVersion } : { items };
+  }
+
+  /**
+   * Opens a watch (GET …?watch=1) on a kind's collection and hands each line of the stream to `onLine`; resolves
+   * when the server ends the stream (timeoutSeconds) or `signal` aborts it. An HTTP error before the stream is a
+   * KubeApiError (410 Gone included); one request record per watch.
+   */
+  async watchLines(
+    kind: string,
+    options: ListOptions & { resourceVersion: string; timeoutSeconds: number },
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+    onOpen?: () => void,
+  ): Promise<void> {
+    const info = kindInfo(kind);
+    const path = await this.collectionPath(info, options.namespace);
+    if (!path) throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${info.plural}.${info.group}`);
+    const url = new URL(this.server + path);
+    const query: Record<string, string | undefined> = {
+      watch: '1',
+      resourceVersion: options.resourceVersion,
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(options.timeoutSeconds),
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    };
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), 'GET' as HttpMethod);
+    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setHeaderParam('User-Agent', this.options.userAgent ?? 'meshops');
+    if (this.options.impersonate) ctx.setHeaderParam('Impersonate-User', this.options.impersonate.user);
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    let status = 0;
+    try {
+      const res = await undiciRequest(url, {
+        method: 'GET',
+        headers: rawHeaders(ctx.getHeaders(), this.options.impersonate?.groups ?? []),
+        signal,
+        ...(ctx.getDispatcher() ? { dispatcher: ctx.getDispatcher() as Dispatcher } : {}),
+      }).catch((err: unknown) => {
+        throw unreachable(this.server, err, 0);
+      });
+      status = res.statusCode;
+      if (status >= 400) throw toApiError(status, await res.body.text(), 'GET', path);
+      onOpen?.();
+      let rest = '';
+      res.body.setEncoding('utf8');
+      for await (const chunk of res.body as AsyncIterable<string>) {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) if (line.trim()) onLine(line);
+      }
+      if (rest.trim()) onLine(rest);
+    } finally {
+      this.options.onRequest?.({ method: 'GET', path: url.pathname, status });
+    }
   }
 
   async get(kind: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {

@@ -9,6 +9,7 @@ import type { Settings } from '../config.ts';
 import type { ClusterTarget } from '../shared-types.ts';
 import { KubeClient, type KubeClientOptions } from './client.ts';
 import { loadDemoModule } from './demo-loader.ts';
+import { attachWatchCache, WatchCache } from './watch-cache.ts';
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -124,13 +125,18 @@ export async function connect(
     const kc = new KubeConfig();
     kc.loadFromString(sandbox.kubeconfig());
     const name = settings.clusterName ?? 'demo';
+    const clusters = [{ name, kube: new KubeClient(kc, clientOptions) }];
+    const caches = watchCaches(settings, clusters);
     return {
       source,
-      clusters: [{ name, kube: new KubeClient(kc, clientOptions) }],
+      clusters,
       defaultCluster: name,
       description: `the built-in demo mesh (sandbox API server at ${sandbox.url})`,
       ...(choice ? { choice } : {}),
-      close: () => sandbox.close(),
+      close: async () => {
+        for (const c of caches) c.close();
+        await sandbox.close();
+      },
     };
   }
   const kc = new KubeConfig();
@@ -178,6 +184,7 @@ export async function connect(
     };
   });
   const first = clusters[0] as ClusterTarget;
+  const caches = watchCaches(settings, clusters);
   return {
     source,
     clusters,
@@ -187,6 +194,18 @@ export async function connect(
         ? 'the cluster it runs in (service account)'
         : `kubeconfig context${clusters.length > 1 ? 's' : ''} ${contexts.join(', ')}`,
     ...(choice ? { choice } : {}),
-    close: async () => {},
+    close: async () => {
+      for (const c of caches) c.close();
+    },
   };
+}
+
+/** With MESHOPS_WATCH_CACHE on, each cluster's client gets its watch cache (started lazily, per kind). */
+function watchCaches(settings: Settings, clusters: readonly ClusterTarget[]): WatchCache[] {
+  if (!settings.watchCache) return [];
+  return clusters.map((c) => {
+    const cache = new WatchCache(c.kube);
+    attachWatchCache(c.kube, cache);
+    return cache;
+  });
 }

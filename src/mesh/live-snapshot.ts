@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type KubeClient, KubeApiError } from '../kube/client.ts';
 import { ISTIO_CONFIG_KINDS, KINDS } from '../kube/kinds.ts';
+import { cachedGet, cachedList } from '../kube/watch-cache.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { type KindRef, type MeshConfig, MeshSnapshot, type MissingKind, kindRefKey } from './snapshot.ts';
 import { ISTIO_DEFAULT_MESH_CONFIG, meshConfigFrom } from './mesh-config.ts';
@@ -42,7 +43,7 @@ export async function readMeshConfig(
   kube: KubeClient,
   istioNamespace = 'istio-system',
 ): Promise<{ meshConfig: MeshConfig; source: string }> {
-  return meshConfigOf(await kube.get('ConfigMap', istioNamespace, 'istio'), istioNamespace);
+  return meshConfigOf(await cachedGet(kube, 'ConfigMap', istioNamespace, 'istio'), istioNamespace);
 }
 
 function meshConfigOf(cm: KubeObject | undefined, istioNamespace: string): { meshConfig: MeshConfig; source: string } {
@@ -57,7 +58,7 @@ export async function loadLiveSnapshot(kube: KubeClient, options: LiveSnapshotOp
   if (options.inputs) return loadForInputs(kube, options.inputs, istioNamespace, options.overlay);
   const kinds = options.kinds ?? SNAPSHOT_KINDS;
   const [lists, mesh] = await Promise.all([
-    Promise.all(kinds.map((k) => kube.list(k))),
+    Promise.all(kinds.map((k) => cachedList(kube, k))),
     readMeshConfig(kube, istioNamespace),
   ]);
   return new MeshSnapshot(layer(lists.flat(), options.overlay), { meshConfig: mesh.meshConfig, istioNamespace });
@@ -101,7 +102,7 @@ async function listInput(kube: KubeClient, ref: KindRef): Promise<Listed> {
     return { ref, missing: { ref, reason: 'unsupported' } };
   if (!(await kube.servedApiVersion(ref.kind))) return { ref, missing: { ref, reason: 'not-served' } };
   try {
-    return { ref, objects: await kube.list(ref.kind) };
+    return { ref, objects: await cachedList(kube, ref.kind) };
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 403)
       return { ref, missing: { ref, reason: 'forbidden', detail: err.message } };
@@ -114,7 +115,7 @@ async function readMeshSettings(
   kube: KubeClient,
   istioNamespace: string,
 ): Promise<{ meshConfig: MeshConfig; meshNetworks?: Record<string, unknown> }> {
-  const cm = await kube.get('ConfigMap', istioNamespace, 'istio');
+  const cm = await cachedGet(kube, 'ConfigMap', istioNamespace, 'istio');
   const { meshConfig } = meshConfigOf(cm, istioNamespace);
   const text = cm ? meshConfigMapSchema.parse(cm).data?.meshNetworks : undefined;
   const parsed: unknown = text ? parseYaml(text) : undefined;

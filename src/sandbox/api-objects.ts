@@ -25,6 +25,8 @@ export interface HandlerContext {
   log: Logger;
   /** Open watch responses, so close() can end them. */
   watches: Set<ServerResponse>;
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK (ms); default 60000. */
+  watchBookmarkMs?: number;
 }
 
 export function servedVersion(rt: ResourceType, version: string): string {

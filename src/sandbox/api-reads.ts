@@ -160,12 +160,23 @@ export function watchCollection(
   const unsubscribe = ctx.store.subscribe(deliver);
   ctx.watches.add(res);
   let timer: NodeJS.Timeout | undefined;
+  const bookmarks: NodeJS.Timeout[] = [];
   const finish = () => {
     unsubscribe();
     ctx.watches.delete(res);
     if (timer) clearTimeout(timer);
+    for (const b of bookmarks) clearTimeout(b);
     if (!res.writableEnded) res.end();
   };
+  // Bookmarks as the watch cache sends them: only the current resourceVersion, in an object of the kind.
+  const bookmark = () =>
+    write('BOOKMARK', { kind: rt.kind, apiVersion, metadata: { resourceVersion: ctx.store.resourceVersion } });
+  if (q.allowWatchBookmarks) {
+    const every = ctx.watchBookmarkMs ?? 60_000;
+    bookmarks.push(setInterval(bookmark, every));
+    if (q.timeoutSeconds !== undefined && q.timeoutSeconds > 2)
+      bookmarks.push(setTimeout(bookmark, q.timeoutSeconds * 1000 - 2000));
+  }
   if (q.timeoutSeconds !== undefined && q.timeoutSeconds > 0) timer = setTimeout(finish, q.timeoutSeconds * 1000);
   req.on('close', finish);
   res.on('close', finish);

@@ -27,6 +27,11 @@ export interface SandboxOptions {
   logger?: Logger;
   /** How many past events a watch can resume from (older resourceVersions get 410 Gone); default 2000. */
   watchHistory?: number;
+  /**
+   * With allowWatchBookmarks, a watch gets a BOOKMARK (the current resourceVersion) this often, and one 2 s before
+   * its timeoutSeconds runs out, as the API server's watch cache sends them; default 60000 (its one minute).
+   */
+  watchBookmarkMs?: number;
   /** The gitVersion `/version` reports (e.g. `v1.24.0+0` to stand in for the recorded real server); default v1.32. */
   kubernetesVersion?: string;
   /** Install Istio's CRDs (schema-less rows from istio-crds.ts) at start; default true. false: a cluster without Istio. */
@@ -69,6 +74,8 @@ export interface Sandbox {
   writeKubeconfig(path: string, opts?: { user?: string; namespace?: string }): Promise<void>;
   /** Run controller ticks until nothing changes (or maxTicks); resolves when settled. */
   settle(maxTicks?: number): void;
+  /** Ends every open watch stream (as an API server restart or a load balancer's idle cut); how many were open. */
+  endWatches(): number;
   close(): Promise<void>;
 }
 

@@ -74,7 +74,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const tokens = new TokenBook();
   const watches = new Set<ServerResponse>();
   const requests: RequestRecord[] = [];
-  const handler = new ApiHandler({ store, logs, podEndpoints, log, watches });
+  const handler = new ApiHandler({
+    store,
+    logs,
+    podEndpoints,
+    log,
+    watches,
+    ...(opts.watchBookmarkMs !== undefined ? { watchBookmarkMs: opts.watchBookmarkMs } : {}),
+  });
   const controllers = new Controllers(store, {
     stepMs: opts.rolloutStepMs ?? 200,
     logs,
@@ -219,6 +226,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     settle(maxTicks) {
       controllers.settle(maxTicks);
+    },
+    endWatches() {
+      const open = [...watches];
+      for (const w of open) w.end();
+      return open.length;
     },
     async close() {
       if (closed) return;
