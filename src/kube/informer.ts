@@ -67,6 +67,8 @@ export class Informer {
   private started: Promise<void> | undefined;
   private running = false;
   state: InformerState = 'listing';
+  /** The watch was refused (403): stopped for good. */
+  refused = false;
   /** Counts, for tests and the bench: lists made, watches opened, relists after 410. */
   readonly stats = { lists: 0, watches: 0, expired: 0 };
 
@@ -136,6 +138,12 @@ export class Informer {
           this.stats.expired++;
           this.resourceVersion = '';
           continue;
+        }
+        if (err instanceof KubeApiError && (err.status === 403 || err.status === 401)) {
+          // Listing is allowed but watching is not (RBAC without `watch`): no point retrying; the cache reads directly.
+          this.refused = true;
+          this.stop();
+          return;
         }
         this.state = 'reconnecting';
         await sleep(backoff, this.abort.signal);

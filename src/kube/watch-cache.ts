@@ -28,6 +28,8 @@ export class WatchCache {
   private readonly idleMs: number;
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
+  /** Kinds and selectors whose list or watch was refused (403), until when: read directly, not asked again. */
+  private readonly refused = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(kube: KubeClient, options: WatchCacheOptions = {}) {
@@ -64,6 +66,7 @@ export class WatchCache {
     }
     const key: InformerKey = { kind, ...options };
     const id = [kind, options.namespace ?? '', options.labelSelector ?? '', options.fieldSelector ?? ''].join('\u0000');
+    if ((this.refused.get(id) ?? 0) > this.now()) return undefined;
     let entry = this.entries.get(id);
     if (!entry) {
       entry = { informer: new Informer(this.kube, key, this.options), lastUsed: this.now() };
@@ -77,7 +80,16 @@ export class WatchCache {
       // A failed first list is not kept: the next command tries again.
       if (this.entries.get(id) === entry) this.entries.delete(id);
       informer.stop();
+      if (err instanceof KubeApiError && err.status === 403) {
+        // Not ours to list or watch (RBAC): the caller reads directly, and the cache does not ask again for a while.
+        this.refused.set(id, this.now() + this.idleMs);
+        return undefined;
+      }
       throw err;
+    }
+    if (informer.refused) {
+      this.entries.delete(id);
+      this.refused.set(id, this.now() + this.idleMs);
     }
     if (!informer.inSync) return undefined;
     return { items: informer.items(), syncedAt: informer.syncedAt };
@@ -155,7 +167,10 @@ export async function cachedList(kube: KubeClient, kind: string, options: ListOp
   return hit.items;
 }
 
-/** One object by name through the cache (a name field selector on its namespace), else a direct GET. */
+/**
+ * One object by name through the cache (an informer on its namespace with a name field selector), else a direct
+ * GET: also when listing or watching the kind is refused, where a get may be allowed (the istio ConfigMap).
+ */
 export async function cachedGet(
   kube: KubeClient,
   kind: string,
@@ -163,16 +178,13 @@ export async function cachedGet(
   name: string,
 ): Promise<KubeObject | undefined> {
   const reads = scope.getStore();
-  if (!reads?.allowed || !watchCacheOf(kube)) return kube.get(kind, namespace, name);
-  try {
-    const items = await cachedList(kube, kind, {
-      ...(namespace ? { namespace } : {}),
-      fieldSelector: `metadata.name=${name}`,
-    });
-    return items.find((o) => o.metadata.name === name);
-  } catch (err) {
-    // Allowed to get the object but not to list or watch its kind: read it directly, as before.
-    if (err instanceof KubeApiError && err.status === 403) return kube.get(kind, namespace, name);
-    throw err;
+  const cache = reads?.allowed ? watchCacheOf(kube) : undefined;
+  if (!cache || !reads) return kube.get(kind, namespace, name);
+  const hit = await cache.list(kind, { ...(namespace ? { namespace } : {}), fieldSelector: `metadata.name=${name}` });
+  if (!hit) {
+    reads.direct++;
+    return kube.get(kind, namespace, name);
   }
+  reads.oldestSyncAt = Math.min(reads.oldestSyncAt ?? hit.syncedAt, hit.syncedAt);
+  return hit.items.find((o) => o.metadata.name === name);
 }

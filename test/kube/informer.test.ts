@@ -3,7 +3,9 @@
 // a dropped watch resumed from its resourceVersion, 410 Gone answered with a new list, idle informers stopped.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Informer } from '../../src/kube/informer.ts';
-import { WatchCache, attachWatchCache, cachedList, withCacheScope } from '../../src/kube/watch-cache.ts';
+import { WatchCache, attachWatchCache, cachedGet, cachedList, withCacheScope } from '../../src/kube/watch-cache.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import { kubeOf, meshSeed } from '../stale/support.ts';
@@ -169,5 +171,79 @@ describe('WatchCache', () => {
     expect(cache.size).toBe(0);
     await withCacheScope(true, () => cachedList(kube, 'Service'));
     expect(lists(sb, 'services')).toBe(2);
+  });
+
+  it('allowed to get the istio ConfigMap but not to list or watch ConfigMaps: a GET, and the list is not asked again', async () => {
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'mesh-config', namespace: 'istio-system' },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+    };
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'mesh-config', namespace: 'istio-system' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'mesh-config' },
+      subjects: [{ kind: 'User', name: 'getter', apiGroup: 'rbac.authorization.k8s.io' }],
+    };
+    const istio = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'istio', namespace: 'istio-system' },
+      data: { mesh: 'x' },
+    };
+    sb = await startSandbox({ controllers: false, seed: [...meshSeed(), role, binding, istio] as KubeObject[] });
+    const conf = new KubeConfig();
+    conf.loadFromString(sb.kubeconfig({ user: 'getter' }));
+    const kube = new KubeClient(conf);
+    const cache = new WatchCache(kube);
+    stops.push(() => cache.close());
+    attachWatchCache(kube, cache);
+    const cmPaths = () =>
+      sb?.requests.filter((r) => r.path.includes('/istio-system/configmaps')).map((r) => r.path) ?? [];
+    const first = await withCacheScope(true, () => cachedGet(kube, 'ConfigMap', 'istio-system', 'istio'));
+    expect(first.value?.metadata.name).toBe('istio');
+    expect(first.reads.oldestSyncAt).toBeUndefined();
+    expect(cmPaths()).toEqual([
+      '/api/v1/namespaces/istio-system/configmaps',
+      '/api/v1/namespaces/istio-system/configmaps/istio',
+    ]);
+    await withCacheScope(true, () => cachedGet(kube, 'ConfigMap', 'istio-system', 'istio'));
+    expect(cmPaths().slice(2)).toEqual(['/api/v1/namespaces/istio-system/configmaps/istio']);
+    expect(cache.size).toBe(0);
+  });
+
+  it('allowed to list but not to watch: the informer stops, commands read directly, no watch retried', async () => {
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'list-only' },
+      rules: [{ apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] }],
+    };
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'list-only' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'list-only' },
+      subjects: [{ kind: 'User', name: 'lister', apiGroup: 'rbac.authorization.k8s.io' }],
+    };
+    sb = await startSandbox({ controllers: false, seed: [...meshSeed(), role, binding] as KubeObject[] });
+    const conf = new KubeConfig();
+    conf.loadFromString(sb.kubeconfig({ user: 'lister' }));
+    const kube = new KubeClient(conf);
+    const cache = new WatchCache(kube, { backoffMs: 10 });
+    stops.push(() => cache.close());
+    attachWatchCache(kube, cache);
+    await withCacheScope(true, () => cachedList(kube, 'Service'));
+    await until('the refused watch', () => watches(sb as Sandbox, 'services') === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await withCacheScope(true, () => cachedList(kube, 'Service'));
+    expect(second.value.length).toBeGreaterThan(0);
+    expect(second.reads.oldestSyncAt).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(watches(sb, 'services')).toBe(1);
+    expect(lists(sb, 'services')).toBe(2);
+    expect(cache.size).toBe(0);
   });
 });
