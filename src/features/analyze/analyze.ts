@@ -137,6 +137,8 @@ export default defineCommand({
   permission: 'read',
   // --paste only opens a form (within the 3 s a trigger_id lives): no "working…" message first.
   touchesCluster: (args) => !args.paste,
+  // The same analysis for the same scope is one answer; --paste opens a form per asker.
+  readOnly: (args) => !args.paste,
   async run({ args, kube, services, now }): Promise<AnalyzeResult> {
     if (args.all && args.namespace)
       throw new UserError(

@@ -153,6 +153,7 @@ export default defineCommand({
   argSpec: { positional: ['target'], options: { n: 'namespace', namespace: 'namespace' } },
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ kube, args }): Promise<StatusReport> {
     const read = await readMeshSync(kube, {
       kinds: STATUS_KINDS,

@@ -279,6 +279,7 @@ export default defineCommand({
   argSpec: { positional: ['words...'], options: { n: 'namespace', namespace: 'namespace' } },
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ args, kube }): Promise<DescribeResult> {
     const snapshot = await loadLiveSnapshot(kube);
     const t = args.target;

@@ -152,6 +152,7 @@ export default defineCommand({
   argSpec: { positional: ['words...'], options: { n: 'namespace', namespace: 'namespace' } },
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ args, kube, now }): Promise<CertsResult> {
     const target = await resolveProxy(kube, args.ref);
     const proxy = { namespace: target.namespace, pod: target.pod };

@@ -271,6 +271,7 @@ export default defineCommand({
   argSpec: pcArgSpec,
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ args, kube, now }): Promise<ProxyConfigResult> {
     const target = await resolveProxy(kube, args.ref);
     const { object: _pod, ...t } = target;

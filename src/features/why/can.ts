@@ -307,6 +307,7 @@ export default defineCommand({
   },
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ args, kube }): Promise<CanResult> {
     return evaluateCan(await loadLiveSnapshot(kube), args);
   },

@@ -147,6 +147,7 @@ export default defineCommand({
   argSpec: { positional: ['words...'], options: { n: 'namespace', namespace: 'namespace' } },
   permission: 'read',
   touchesCluster: true,
+  readOnly: true,
   async run({ args, kube, now, progress }): Promise<WhyReport> {
     progress?.('running every check on the workload…');
     return runWhy(kube, args, now());
