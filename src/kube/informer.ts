@@ -22,6 +22,8 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** Backoff after a failed watch or relist, doubling to 30 s (default 800 ms to start). */
   backoffMs?: number;
+  /** Not heard from the API server for longer than this (no event, no bookmark): not trusted, read directly. */
+  maxSilenceMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +60,7 @@ export class Informer {
   private readonly timeoutSeconds: number | undefined;
   private readonly backoffStart: number;
   private readonly now: () => number;
+  private readonly maxSilenceMs: number;
   private readonly store = new Map<string, KubeObject>();
   private resourceVersion = '';
   private apiVersion = '';
@@ -79,6 +82,7 @@ export class Informer {
     this.timeoutSeconds = options.watchTimeoutSeconds;
     this.backoffStart = options.backoffMs ?? 800;
     this.now = options.now ?? Date.now;
+    this.maxSilenceMs = options.maxSilenceMs ?? 150_000;
   }
 
   /** Lists once (the caller waits for it: its failure is thrown), then keeps watching in the background. */
@@ -97,9 +101,12 @@ export class Informer {
     this.store.clear();
   }
 
-  /** Watching, or just listed: what the cache holds is the cluster's state as of `syncedAt`. */
+  /**
+   * Watching (or just listed), and heard from the API server within `maxSilenceMs` (an API server sends a
+   * bookmark about every minute): what the cache holds is the cluster's state as of `syncedAt`.
+   */
   get inSync(): boolean {
-    return this.state === 'watching';
+    return this.state === 'watching' && this.now() - this.lastSyncAt <= this.maxSilenceMs;
   }
 
   /** When the cache last heard from the API server (list, watch opened, event or bookmark), ms since the epoch. */
@@ -160,6 +167,17 @@ export class Informer {
     const onStop = () => local.abort();
     this.abort.signal.addEventListener('abort', onStop, { once: true });
     let failure: Error | undefined;
+    // The server ends the watch at timeoutSeconds; a connection that went silent without closing (a half-open
+    // TCP path) is cut by us a little after that, and watched again.
+    let cut = false;
+    const deadline = setTimeout(
+      () => {
+        cut = true;
+        local.abort();
+      },
+      (Math.min(timeoutSeconds, untilResync) + 15) * 1000,
+    );
+    deadline.unref?.();
     this.stats.watches++;
     try {
       await this.kube.watchLines(
@@ -181,8 +199,9 @@ export class Informer {
         },
       );
     } catch (err) {
-      if (!failure) throw err;
+      if (!failure && !cut) throw err;
     } finally {
+      clearTimeout(deadline);
       this.abort.signal.removeEventListener('abort', onStop);
     }
     if (failure) throw failure;

@@ -117,6 +117,22 @@ describe('Informer', () => {
     expect(inf.items()).toEqual([]);
   });
 
+  it('not heard from for longer than maxSilenceMs (no event, no bookmark): no longer in sync, read directly', async () => {
+    sb = await startSandbox({ controllers: false, seed: meshSeed() });
+    let t = Date.now();
+    const inf = new Informer(
+      kubeOf(sb),
+      { kind: 'Gateway' },
+      { watchTimeoutSeconds: 30, maxSilenceMs: 1000, now: () => t },
+    );
+    stops.push(() => inf.stop());
+    await inf.start();
+    await until('the watch', () => watches(sb as Sandbox, 'gateways') === 1);
+    expect(inf.inSync).toBe(true);
+    t += 1500;
+    expect(inf.inSync).toBe(false);
+  });
+
   it('a refused first list is thrown to the caller, as a direct list would be', async () => {
     sb = await startSandbox({ controllers: false, seed: meshSeed() });
     const kc = await import('@kubernetes/client-node');
