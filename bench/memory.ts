@@ -24,6 +24,7 @@ const ISTIODS = ['istiod-7d4f74889d-abcde', 'istiod-7d4f74889d-fghij', 'istiod-7
 interface Sample {
   rss: number;
   heapUsed: number;
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   /** Event-loop delay since the last reset, ms. */
@@ -97,6 +98,7 @@ async function serve(): Promise<void> {
       process.send?.({
         rss: u.rss,
         heapUsed: u.heapUsed,
+        heapTotal: u.heapTotal,
         external: u.external,
         arrayBuffers: u.arrayBuffers,
         loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
@@ -135,7 +137,7 @@ function firstMessage<T>(child: ChildProcess, what: string, ms = 60_000): Promis
 const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 const line = (what: string, s: Sample) =>
-  `${what.padEnd(22)} RSS ${mib(s.rss).padStart(8)}  heap used ${mib(s.heapUsed).padStart(8)}  external ${mib(s.external).padStart(7)}`;
+  `${what.padEnd(22)} RSS ${mib(s.rss).padStart(8)}  heap used ${mib(s.heapUsed).padStart(8)} of ${mib(s.heapTotal).padStart(8)}  external ${mib(s.external).padStart(7)}`;
 
 async function drive(): Promise<void> {
   const args = process.argv.slice(2);

@@ -6,7 +6,6 @@ import { defineCommand, namespaceArg } from '../../command.ts';
 import { UserError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type IstioctlResult, istioctlAnalyze } from '../../istio/istioctl.ts';
-import { analysisInputs, compareMessages, runAnalysis } from '../../mesh/analyzers/index.ts';
 import {
   type AnalyzeReport,
   type NotChecked,
@@ -60,6 +59,8 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
       'Type `/mesh analyze` for every namespace, or check the name with `/mesh config`.',
     );
   }
+  // Loaded on first use: the analyzers (and their generated CRD schemas) are memory an idle bot does not need.
+  const { analysisInputs, compareMessages, runAnalysis } = await import('../../mesh/analyzers/index.ts');
   const [snapshot, istioctl, version] = await Promise.all([
     loadLiveSnapshot(kube, { overlay: options.overlay, inputs: analysisInputs() }),
     options.useIstioctl

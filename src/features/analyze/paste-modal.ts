@@ -7,7 +7,7 @@ import type { ClusterTarget } from '../../command.ts';
 import { referenceId } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Messenger } from '../../messenger.ts';
-import { YamlLoadError, parseYamlObjects } from '../../mesh/analyzers/load.ts';
+import type { parseYamlObjects } from '../../mesh/analyzers/load.ts';
 import { renderAnalyzeReport } from '../../mesh/analyze-report.ts';
 import { context, section } from '../../blocks/block-kit.ts';
 import type { FeatureContext } from '../../feature.ts';
@@ -74,6 +74,9 @@ export function pasteViewHandler(options: PasteHandlerOptions): FormHandler {
     const text = submission.values[PASTE_BLOCK_ID]?.[PASTE_ACTION_ID] ?? '';
     if (!text.trim()) return { errors: { [PASTE_BLOCK_ID]: 'Paste at least one YAML document.' } };
     let objects: ReturnType<typeof parseYamlObjects>;
+    // Loaded on first use: load.ts brings Istio's analyzers (and their generated CRD schemas) with it, memory an
+    // idle bot does not need.
+    const { YamlLoadError, parseYamlObjects } = await import('../../mesh/analyzers/load.ts');
     try {
       objects = parseYamlObjects(text, 'pasted.yaml');
     } catch (err) {

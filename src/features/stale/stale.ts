@@ -14,7 +14,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { unknownNamespace } from '../../mesh/namespaces.ts';
 import { readMeshSync, STALE_KINDS } from '../../istio/mesh-sync-read.ts';
 import { humanDuration } from '../../istio/proxy-status.ts';
-import { type AffectedProxy, diagnoseStale, readIstiodLogs, type StaleReport } from '../../istio/stale-diagnosis.ts';
+import type { AffectedProxy, StaleReport } from '../../istio/stale-diagnosis.ts';
 import type { MeshSnapshot } from '../../mesh/snapshot.ts';
 import { causesBlocks, istiodOffers, staleOffers, suspectCell } from './stale-causes-view.ts';
 
@@ -38,6 +38,9 @@ export async function staleReport(kube: KubeClient, namespace: string | undefine
     ...(namespace ? { namespace } : {}),
   });
   requireNamespace(read.snapshot, namespace);
+  // Loaded on first use: the diagnosis runs Istio's analyzers (and their generated CRD schemas), memory an idle bot
+  // does not need.
+  const { diagnoseStale, readIstiodLogs } = await import('../../istio/stale-diagnosis.ts');
   const logs = await readIstiodLogs(
     kube,
     ISTIOD_NS,

@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
 import { skippedLine } from '../../mesh/analyzers/coverage.ts';
-import { runAnalysis } from '../../mesh/analyzers/index.ts';
 import { destinationRulesForService } from '../../mesh/destination-rules.ts';
 import { hostCovers, resolveHost, serviceFqdn } from '../../mesh/hosts.ts';
 import { parseField, virtualServiceSpecSchema } from '../../mesh/istio-specs.ts';
@@ -67,7 +66,9 @@ const ECHOES: Record<string, WhyCheckName> = {
   MSH0003: 'probe-authz',
 };
 
-export function analyzerOutcome(snapshot: MeshSnapshot, related: Set<string>): CheckResult {
+export async function analyzerOutcome(snapshot: MeshSnapshot, related: Set<string>): Promise<CheckResult> {
+  // Loaded on first use: the analyzers (and their generated CRD schemas) are memory an idle bot does not need.
+  const { runAnalysis } = await import('../../mesh/analyzers/index.ts');
   const analysis = runAnalysis(snapshot);
   const mine = analysis.messages.filter((m) =>
     related.has(`${m.resource.kind}/${m.resource.namespace ? `${m.resource.namespace}/` : ''}${m.resource.name}`),

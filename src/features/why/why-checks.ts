@@ -3,7 +3,6 @@
 // start once, together; each check waits only for the reads it needs.
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/objects.ts';
-import { analysisInputs } from '../../mesh/analyzers/index.ts';
 import { diagnoseProbeAuthz } from '../../mesh/diagnostics/probe-authz.ts';
 import { diagnoseSidecarResources } from '../../mesh/diagnostics/sidecar-resources.ts';
 import { diagnoseStartupRace } from '../../mesh/diagnostics/startup-race.ts';
@@ -209,6 +208,8 @@ export async function runWhy(
   timeoutMs = CHECK_TIMEOUT_MS,
 ): Promise<WhyReport> {
   const started = performance.now();
+  // Loaded on first use: the analyzers are memory an idle bot does not need.
+  const { analysisInputs } = await import('../../mesh/analyzers/index.ts');
   const snapshot = await loadLiveSnapshot(kube, { inputs: analysisInputs() });
   const namespace = asked.namespace ?? onlyNamespaceWith(snapshot, asked.target);
   const found = findParty(snapshot, { text: asked.target, service: asked.service }, namespace, 'destination');
