@@ -114,7 +114,9 @@ const envSchema = z.object({
   ),
   MESHOPS_WATCH_CACHE: optionalText.pipe(
     z
-      .enum(['true', 'false'], { error: "true or false (read commands' cluster view from a shared watch cache)" })
+      .enum(['true', 'false', '1', '0'], {
+        error: "true or false (read commands' cluster view from a shared watch cache)",
+      })
       .optional(),
   ),
   LOG_LEVEL: optionalText.pipe(z.enum(logLevels, { error: `one of ${logLevels.join(', ')}` }).optional()),
@@ -160,7 +162,8 @@ export interface Settings {
   sharedAnswerMs: number;
   /**
    * Read commands take their snapshot from a shared, watch-fed cache per cluster (src/kube/watch-cache.ts) instead
-   * of listing every kind per command (MESHOPS_WATCH_CACHE). Default off (see docs/architecture.md).
+   * of listing every kind per command (MESHOPS_WATCH_CACHE). Default on; `false` or `0` turns it off (see
+   * docs/architecture.md).
    */
   watchCache: boolean;
   /**
@@ -243,7 +246,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     consoleImpersonation: e.MESHOPS_CONSOLE_IMPERSONATION === 'true',
     maxConcurrentCommands: e.MESHOPS_MAX_CONCURRENT_COMMANDS ?? 8,
     sharedAnswerMs: e.MESHOPS_SHARED_ANSWER_MS ?? 0,
-    watchCache: e.MESHOPS_WATCH_CACHE === 'true',
+    watchCache: e.MESHOPS_WATCH_CACHE !== 'false' && e.MESHOPS_WATCH_CACHE !== '0',
     shutdownGraceMs: e.MESHOPS_SHUTDOWN_GRACE_MS ?? 20_000,
     logLevel: e.LOG_LEVEL ?? 'info',
   };
