@@ -74,4 +74,12 @@ describe('loadSettings', () => {
     expect(() => loadSettings({ MESHOPS_SHUTDOWN_GRACE_MS: '10' })).toThrow(/MESHOPS_SHUTDOWN_GRACE_MS/);
     expect(() => loadSettings({ MESHOPS_SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/MESHOPS_SHUTDOWN_GRACE_MS/);
   });
+
+  it('reads commands from the watch cache by default; false or 0 turns it off; anything else is refused', () => {
+    expect(loadSettings({}).watchCache).toBe(true);
+    expect(loadSettings({ MESHOPS_WATCH_CACHE: 'true' }).watchCache).toBe(true);
+    expect(loadSettings({ MESHOPS_WATCH_CACHE: 'false' }).watchCache).toBe(false);
+    expect(loadSettings({ MESHOPS_WATCH_CACHE: '0' }).watchCache).toBe(false);
+    expect(() => loadSettings({ MESHOPS_WATCH_CACHE: 'maybe' })).toThrow(/MESHOPS_WATCH_CACHE/);
+  });
 });
