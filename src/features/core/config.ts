@@ -187,6 +187,8 @@ export default defineCommand({
   ...optionalNamespace,
   permission: 'read',
   touchesCluster: true,
+  // Only reads, and the answer depends on the cluster and the arguments alone: concurrent identical asks share a run.
+  readOnly: true,
   async run({ kube, args }) {
     const ns = args.namespace;
     const one = ns ? await requireLiveNamespace(kube, ns) : undefined;

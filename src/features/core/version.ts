@@ -94,6 +94,8 @@ export default defineCommand({
   args: z.object({}),
   permission: 'read',
   touchesCluster: true,
+  // Only reads, and the answer depends on the cluster and the arguments alone: concurrent identical asks share a run.
+  readOnly: true,
   async run({ kube }) {
     const [istiodPods, allPods] = await Promise.all([
       kube.list('Pod', { namespace: ISTIO_NAMESPACE, labelSelector: 'app=istiod' }),
