@@ -11,7 +11,7 @@ import type { CommandServices } from './services.ts';
 import { KubeApiError } from './kube/api-errors.ts';
 import { unknownNamespace } from './mesh/namespaces.ts';
 import { SingleFlight, stableJson } from './single-flight.ts';
-import { type CacheReads, freshReads, withCacheScope } from './kube/watch-cache.ts';
+import { type CacheReads, cacheOnlyList, freshReads, withCacheScope } from './kube/watch-cache.ts';
 
 /** Kept for importers from before the words moved to args.ts. */
 export { describeZodError } from './args.ts';
@@ -311,6 +311,8 @@ async function requireNamespace(cluster: ClusterTarget, args: unknown): Promise<
   const namespace = (args as { namespace?: unknown } | undefined)?.namespace;
   if (typeof namespace !== 'string' || namespace === '') return;
   try {
+    // Known to the watch cache: no GET. Not there (it may be newer than the cache's view): asked of the API server.
+    if ((await cacheOnlyList(cluster.kube, 'Namespace'))?.some((n) => n.metadata.name === namespace)) return;
     if (await cluster.kube.get('Namespace', undefined, namespace)) return;
     const known = (await cluster.kube.list('Namespace')).map((n) => n.metadata.name);
     throw unknownNamespace(namespace, known);

@@ -188,3 +188,17 @@ export async function cachedGet(
   reads.oldestSyncAt = Math.min(reads.oldestSyncAt ?? hit.syncedAt, hit.syncedAt);
   return hit.items.find((o) => o.metadata.name === name);
 }
+
+/**
+ * A kind's objects only when the current command may read the cache and the cache can answer now; undefined
+ * otherwise (the caller reads the API server its own way). Recorded as a cached read when it answers.
+ */
+export async function cacheOnlyList(kube: KubeClient, kind: string): Promise<KubeObject[] | undefined> {
+  const reads = scope.getStore();
+  const cache = reads?.allowed ? watchCacheOf(kube) : undefined;
+  if (!cache || !reads) return undefined;
+  const hit = await cache.list(kind).catch(() => undefined);
+  if (!hit) return undefined;
+  reads.oldestSyncAt = Math.min(reads.oldestSyncAt ?? hit.syncedAt, hit.syncedAt);
+  return hit.items;
+}
