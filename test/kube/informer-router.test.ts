@@ -80,6 +80,19 @@ describe('stale through the router with the watch cache', () => {
     expect(lists).toEqual([11, 11, 11]);
   });
 
+  it('the namespace check asks the cache first: no GET once it knows the namespace; one it does not know is still refused', async () => {
+    const { router, s } = await setup(true);
+    await router.handle('stale bookinfo', user);
+    const before = s.requests.length;
+    expect((await router.handle('stale bookinfo', user)).outcome).toBe('ok');
+    const nsGets = s.requests.slice(before).filter((r) => r.path === '/api/v1/namespaces/bookinfo');
+    expect(nsGets).toEqual([]);
+    const unknown = await router.handle('stale nosuchns', user);
+    expect(unknown.outcome).not.toBe('ok');
+    expect(unknown.rendered.text).toMatch(/nosuchns/);
+    expect(s.requests.some((r) => r.path === '/api/v1/namespaces/nosuchns')).toBe(true);
+  });
+
   it('a change in the cluster is in the next answer, and the footer says how fresh the view is', async () => {
     const { router, s } = await setup(true);
     const first = await router.handle('stale bookinfo', user);
