@@ -49,6 +49,16 @@ class BadWatchEvent extends Error {}
 /** 410 Gone: the resourceVersion is too old to resume from; only a new list helps. */
 class Expired extends Error {}
 
+/**
+ * Objects in the cache are shared by every command that reads them (client-go's rule: never mutate what an
+ * informer hands out); frozen, so a command that tried would fail loudly instead of changing others' answers.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
 function objectKey(o: KubeObject): string {
   return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
@@ -124,7 +134,7 @@ export class Informer {
     const { kind, ...options } = this.key;
     const listed = await this.kube.listWithVersion(kind, options);
     this.store.clear();
-    for (const o of listed.items) this.store.set(objectKey(o), o);
+    for (const o of listed.items) this.store.set(objectKey(o), deepFreeze(o));
     this.apiVersion = listed.items[0]?.apiVersion ?? (await this.kube.servedApiVersion(kind)) ?? '';
     this.resourceVersion = listed.resourceVersion ?? '';
     this.lastSyncAt = this.lastListAt = this.now();
@@ -224,7 +234,7 @@ export class Informer {
     }
     const obj = { apiVersion: this.apiVersion, kind: this.key.kind, ...event.object } as KubeObject;
     const rv = event.object.metadata.resourceVersion;
-    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.store.set(objectKey(obj), obj);
+    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.store.set(objectKey(obj), deepFreeze(obj));
     else if (event.type === 'DELETED') this.store.delete(objectKey(obj));
     if (rv) this.resourceVersion = rv;
     this.lastSyncAt = this.now();
