@@ -6,6 +6,7 @@ import { defineCommand, namespaceArg } from '../../command.ts';
 import { UserError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { type IstioctlResult, istioctlAnalyze } from '../../istio/istioctl.ts';
+import { runAnalysisYielding } from '../../mesh/analysis-yielding.ts';
 import {
   type AnalyzeReport,
   type NotChecked,
@@ -60,7 +61,7 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
     );
   }
   // Loaded on first use: the analyzers (and their generated CRD schemas) are memory an idle bot does not need.
-  const { analysisInputs, compareMessages, runAnalysis } = await import('../../mesh/analyzers/index.ts');
+  const { analysisInputs, compareMessages } = await import('../../mesh/analyzers/index.ts');
   const [snapshot, istioctl, version] = await Promise.all([
     loadLiveSnapshot(kube, { overlay: options.overlay, inputs: analysisInputs() }),
     options.useIstioctl
@@ -70,7 +71,8 @@ export async function analyzeLive(kube: KubeClient, options: LiveAnalysisOptions
   ]);
   const inScope = (namespace: string | undefined, resource: string) =>
     !ns || namespace === ns || resource === `Namespace ${ns}`;
-  const analysis = runAnalysis(snapshot);
+  // One analyzer at a time, yielding between them: the whole analysis of a big snapshot is too long to hold the loop.
+  const analysis = await runAnalysisYielding(snapshot);
   // Secrets are not read: gateway.SecretAnalyzer's questions go to what the gateways' Envoy loaded instead.
   const secretsSkipped = analysis.skipped.find(
     (s) => s.analyzer === SECRET_ANALYZER && s.missing.every((m) => m.reason === 'not-read'),

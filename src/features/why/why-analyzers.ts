@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { type KubeObject, matchesLabels } from '../../kube/objects.ts';
 import { skippedLine } from '../../mesh/analyzers/coverage.ts';
+import { runAnalysisYielding } from '../../mesh/analysis-yielding.ts';
 import { destinationRulesForService } from '../../mesh/destination-rules.ts';
 import { hostCovers, resolveHost, serviceFqdn } from '../../mesh/hosts.ts';
 import { parseField, virtualServiceSpecSchema } from '../../mesh/istio-specs.ts';
@@ -68,8 +69,8 @@ const ECHOES: Record<string, WhyCheckName> = {
 
 export async function analyzerOutcome(snapshot: MeshSnapshot, related: Set<string>): Promise<CheckResult> {
   // Loaded on first use: the analyzers (and their generated CRD schemas) are memory an idle bot does not need.
-  const { runAnalysis } = await import('../../mesh/analyzers/index.ts');
-  const analysis = runAnalysis(snapshot);
+  // One analyzer at a time, yielding between them (the whole analysis of a big snapshot holds the loop too long).
+  const analysis = await runAnalysisYielding(snapshot);
   const mine = analysis.messages.filter((m) =>
     related.has(`${m.resource.kind}/${m.resource.namespace ? `${m.resource.namespace}/` : ''}${m.resource.name}`),
   );
