@@ -22,6 +22,19 @@ describe('MemoryDedupStore', () => {
     store.sweep();
     expect(store.size).toBe(1);
   });
+
+  it('keeps at most maxKeys live keys, forgetting the oldest claim first', async () => {
+    const now = 0;
+    const store = new MemoryDedupStore(() => now, { maxKeys: 3 });
+    for (const k of ['a', 'b', 'c', 'd']) expect(await store.claim(k, 60_000)).toBe(true);
+    expect(store.size).toBe(3);
+    // 'a' was the oldest: forgotten, so it is let through again (and 'b' goes); the newer ones are still refused.
+    expect(await store.claim('c', 60_000)).toBe(false);
+    expect(await store.claim('d', 60_000)).toBe(false);
+    expect(await store.claim('a', 60_000)).toBe(true);
+    expect(await store.claim('b', 60_000)).toBe(true);
+    expect(store.size).toBe(3);
+  });
 });
 
 describeDedupStore('MemoryDedupStore', () => new MemoryDedupStore());
