@@ -75,7 +75,6 @@ try {
         `10 at once ${burstMs.toFixed(0)} ms, loop p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`,
     );
   }
-  await meshops.close?.();
 } finally {
   const exited = new Promise((r) => sandbox.once('exit', r));
   sandbox.kill('SIGTERM');
