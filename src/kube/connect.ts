@@ -9,6 +9,7 @@ import type { Settings } from '../config.ts';
 import type { ClusterTarget } from '../shared-types.ts';
 import { KubeClient, type KubeClientOptions } from './client.ts';
 import { loadDemoModule } from './demo-loader.ts';
+import { reuseConnections } from './reused-connections.ts';
 import { attachWatchCache, WatchCache } from './watch-cache.ts';
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -125,7 +126,7 @@ export async function connect(
     const kc = new KubeConfig();
     kc.loadFromString(sandbox.kubeconfig());
     const name = settings.clusterName ?? 'demo';
-    const clusters = [{ name, kube: new KubeClient(kc, clientOptions) }];
+    const clusters = [{ name, kube: new KubeClient(reuseConnections(kc), clientOptions) }];
     const caches = watchCaches(settings, clusters);
     return {
       source,
@@ -180,7 +181,7 @@ export async function connect(
       contexts.length === 1 ? (settings.clusterName ?? (source === 'in-cluster' ? 'in-cluster' : ctxName)) : ctxName;
     return {
       name: i === 0 && settings.clusterName && contexts.length === 1 ? settings.clusterName : name,
-      kube: new KubeClient(copy, clientOptions),
+      kube: new KubeClient(reuseConnections(copy), clientOptions),
     };
   });
   const first = clusters[0] as ClusterTarget;
