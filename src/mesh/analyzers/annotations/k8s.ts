@@ -1,11 +1,16 @@
-// annotations.K8sAnalyzer: Istio annotations that Istio does not know (typos), that sit on the wrong
-// kind (e.g. on a Deployment instead of its pod template), that are deprecated, or whose value the
-// injector would reject.
+// Follows istio/istio pkg/config/analysis/analyzers/annotations/annotations.go: K8sAnalyzer.Analyze,
+// allowAnnotations, istioAnnotation, lookupAnnotation.
+//
+// annotations.K8sAnalyzer, over the annotations of Namespaces, Services, Pods and Deployments that are Istio's
+// (`*istio.io/...` or `kubernetes.io/ingress.class`) and not always set by Istio itself: one Istio does not know is
+// IST0108 (a typo); a deprecated one IST0135 (not `sidecar.istio.io/inject` beside the label of that name); one for
+// other kinds than this one IST0107 (e.g. on a Deployment instead of its pod template); one whose value the injector
+// would reject IST0125. Every message is on the object, at the annotation.
 import type { KubeObject } from '../../../kube/objects.ts';
 import type { KindRef } from '../../snapshot.ts';
 import { gvk } from '../util/kinds.ts';
 import { annotations, labels } from '../util/fields.ts';
-import { ANNOTATION_VALIDATION, isIstioAnnotation, lookupAnnotation } from './registry.ts';
+import { ALWAYS_IGNORED_ANNOTATIONS, ANNOTATION_VALIDATION, isIstioAnnotation, lookupAnnotation } from './registry.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { SIDECAR_INJECT } from '../util/workloads.ts';
@@ -29,6 +34,7 @@ export const k8sAnnotationsAnalyzer: Analyzer = {
 function check(obj: KubeObject, kind: string, out: AnalysisMessage[]): void {
   for (const [name, value] of Object.entries(annotations(obj))) {
     if (!isIstioAnnotation(name)) continue;
+    if (ALWAYS_IGNORED_ANNOTATIONS.has(name)) continue;
     const path = ['metadata', 'annotations', name];
     const def = lookupAnnotation(name);
     if (!def) {

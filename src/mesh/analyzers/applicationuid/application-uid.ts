@@ -1,5 +1,10 @@
-// applicationUID.Analyzer: UID 1337 belongs to the sidecar proxy (its traffic bypasses capture);
-// application containers must not run as it.
+// Follows istio/istio pkg/config/analysis/analyzers/deployment/pod.go: ApplicationUIDAnalyzer.Analyze,
+// analyzeAppUIDForPod, analyzeAppUIDForDeployment.
+//
+// applicationUID.Analyzer: UID 1337 belongs to the sidecar proxy (its traffic bypasses capture); application
+// containers must not run as it. Pods and Deployments (pod template) that are not Istio's control plane: the pod
+// securityContext, and each container but `istio-proxy` and `istio-operator`, with runAsUser 1337 is IST0144 on the
+// object (once for each).
 import type { KubeObject } from '../../../kube/objects.ts';
 import { num, podTemplate, rec, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';

@@ -1,5 +1,14 @@
-// auth.AuthorizationPoliciesAnalyzer: a policy should apply to some mesh workload (sidecar or ambient),
-// and the namespaces its rules name should exist.
+// Follows istio/istio pkg/config/analysis/analyzers/authz/authorizationpolicies.go:
+// AuthorizationPoliciesAnalyzer.Analyze, analyzeNoMatchingWorkloads, analyzeNamespaceNotFound, namespaceMatch,
+// initPodLabelsMap; and analyzers/util/common.go: PodInMesh, PodInAmbientMode.
+//
+// auth.AuthorizationPoliciesAnalyzer: a policy should apply to some mesh workload (a pod with a proxy, or asking for
+// injection by label/annotation/namespace, or captured by ztunnel), and the namespaces its rules name should exist.
+// In the root namespace (mesh config `rootNamespace`) a policy without selector is mesh-wide and always fine, one
+// with a selector must match a mesh pod in any namespace; elsewhere a policy without selector needs a mesh pod in its
+// namespace and one with a selector a matching mesh pod there (IST0127, with the selector). Every
+// `from.source.namespaces` and `notNamespaces` entry (`*`, `prefix*`, `*suffix` or a name, case-insensitive) must
+// match a Namespace (IST0101 at that entry).
 import type { KubeObject } from '../../../kube/objects.ts';
 import { matchesLabels } from '../../../kube/objects.ts';
 import type { SnapshotReader } from '../../snapshot.ts';

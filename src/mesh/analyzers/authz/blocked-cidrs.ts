@@ -1,5 +1,9 @@
-// authn.BlockedCIDRsAnalyzer: with RequestAuthentications present, istiod fetches JWKS URIs that users
-// control; BLOCKED_CIDRS_IN_JWKS_URIS on istiod keeps those fetches off internal networks.
+// Follows istio/istio pkg/config/analysis/analyzers/authn/ (package authn, BlockedCIDRsAnalyzer): Analyze,
+// isIstiodDeployment, hasBlockedCIDRsEnv, formatRANames.
+//
+// authn.BlockedCIDRsAnalyzer: with RequestAuthentications present, istiod fetches JWKS URIs that users control;
+// BLOCKED_CIDRS_IN_JWKS_URIS on istiod keeps those fetches off internal networks. Every Deployment labelled
+// `app: istiod` whose containers set no non-empty value for it is IST0175, naming up to 5 policies.
 import { fullName, labels, podTemplate, recs, str } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';

@@ -1,5 +1,11 @@
-// conditions.ConditionAnalyzer: surfaces negative status conditions that controllers (istiod, the
-// Gateway API controller) wrote on objects, e.g. a Gateway not Accepted or a waypoint not bound.
+// Follows istio/istio pkg/config/analysis/analyzers/conditions/conditions.go: ConditionAnalyzer.Analyze,
+// negativeConditionsToReport, shouldReportCondition, extractConditions, extractParentConditions.
+//
+// conditions.ConditionAnalyzer: surfaces the negative status conditions controllers (istiod, the Gateway API
+// controller) wrote on objects (IST0171 on the object): Service and ServiceEntry `istio.io/WaypointBound` False,
+// AuthorizationPolicy `ZtunnelAccepted`/`WaypointAccepted` False (and `WaypointAccepted` with reason
+// PartiallyInvalid, which is True), Gateway API Gateways' conditions and HTTPRoutes'/GRPCRoutes' parent conditions
+// `Accepted`, `Programmed`, `ResolvedRefs` False.
 import type { KubeObject } from '../../../kube/objects.ts';
 import type { KindRef } from '../../snapshot.ts';
 import { rec, recs, str } from '../util/fields.ts';

@@ -1,12 +1,22 @@
-// deployment.MultiServiceAnalyzer: Services selecting the same mesh workload must not use one port
-// number with different protocols, nor one targetPort with different ports.
+// Follows istio/istio pkg/config/analysis/analyzers/deployment/services.go: ServiceAssociationAnalyzer.Analyze,
+// analyzeDeploymentPortProtocol, analyzeDeploymentTargetPorts, findMatchingServices.
+//
+// deployment.MultiServiceAnalyzer: Services selecting the same mesh workload must not use one port number with
+// different protocols (IST0116), nor one targetPort with different ports (IST0137), both on the Deployment. As
+// Istio: a Deployment is looked at when it is in the mesh (util's DeploymentInMesh) and is not a waypoint
+// (`gateway.istio.io/managed: istio.io-mesh-controller`); the Services are those of its namespace whose selector is
+// not empty and selects the pod template's labels; an empty targetPort counts as the port; names and ports in the
+// message are sorted.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { matchesLabels } from '../../../kube/objects.ts';
-import { fullName, nsOf, num, podTemplate, recs, spec, str, strMap } from '../util/fields.ts';
+import { fullName, labels, nsOf, num, podTemplate, recs, spec, str, strMap } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { deploymentInMesh } from '../util/workloads.ts';
 import { gvk } from '../util/kinds.ts';
+
+const GATEWAY_MANAGED = 'gateway.istio.io/managed';
+const WAYPOINT_CONTROLLER = 'istio.io-mesh-controller';
 
 export const multiServiceAnalyzer: Analyzer = {
   name: 'deployment.MultiServiceAnalyzer',
@@ -15,12 +25,13 @@ export const multiServiceAnalyzer: Analyzer = {
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const d of snapshot.listOf(gvk.Deployment)) {
+      if (labels(d)[GATEWAY_MANAGED] === WAYPOINT_CONTROLLER) continue;
       if (!deploymentInMesh(snapshot, d)) continue;
       const podLabels = strMap(podTemplate(d).metadata['labels']);
-      // A Service without selector selects everything here, as k8s SelectorFromSet(empty) does.
-      const services = snapshot
-        .listOf(gvk.Service, nsOf(d))
-        .filter((s) => matchesLabels(strMap(spec(s)['selector']), podLabels));
+      const services = snapshot.listOf(gvk.Service, nsOf(d)).filter((s) => {
+        const selector = strMap(spec(s)['selector']);
+        return Object.keys(selector).length > 0 && matchesLabels(selector, podLabels);
+      });
       if (services.length === 0) continue;
       checkProtocols(d, services, out);
       checkTargetPorts(d, services, out);
@@ -45,7 +56,11 @@ function checkProtocols(d: KubeObject, services: KubeObject[], out: AnalysisMess
   for (const [port, protocols] of byPort) {
     if (protocols.size > 1)
       out.push(
-        message('DeploymentAssociatedToMultipleServices', d, [d.metadata.name, port, [...protocols.values()].flat()]),
+        message('DeploymentAssociatedToMultipleServices', d, [
+          d.metadata.name,
+          port,
+          [...protocols.values()].flat().sort(),
+        ]),
       );
   }
 }
@@ -65,7 +80,12 @@ function checkTargetPorts(d: KubeObject, services: KubeObject[], out: AnalysisMe
   for (const [target, ports] of byTarget) {
     if (ports.size > 1)
       out.push(
-        message('DeploymentConflictingPorts', d, [d.metadata.name, [...ports.values()], target, [...ports.keys()]]),
+        message('DeploymentConflictingPorts', d, [
+          d.metadata.name,
+          [...ports.values()].sort(),
+          target,
+          [...ports.keys()].sort((a, b) => a - b),
+        ]),
       );
   }
 }

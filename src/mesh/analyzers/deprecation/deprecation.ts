@@ -1,5 +1,9 @@
-// deprecation.DeprecationAnalyzer: fields and CRDs Istio deprecated or removed (hand-maintained, like
-// Istio's own list).
+// Follows istio/istio pkg/config/analysis/analyzers/deprecation/deprecation.go: FieldAnalyzer.Analyze,
+// analyzeVirtualService, analyzeSidecar, analyzeCRD.
+//
+// deprecation.DeprecationAnalyzer: fields and CRDs Istio deprecated or removed, hand-maintained like Istio's list
+// (IST0002 on the object): `http[].fault.delay.percent` above 0, a Sidecar's `outboundTrafficPolicy.egressProxy`,
+// the CRDs of the removed rbac.istio.io kinds. Istio's list of deprecated kinds (collections.Deprecated) is empty.
 import { isRec, num, rec, recs, spec, str } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message, optional } from '../types.ts';

@@ -1,5 +1,15 @@
-// envoyfilter.EnvoyPatchAnalyzer: relative patch operations without a priority may apply in the wrong
-// order (worse across proxy versions), and some operation/applyTo pairs are ignored by Envoy config.
+// Follows istio/istio pkg/config/analysis/analyzers/envoyfilter/envoyfilter.go: EnvoyPatchAnalyzer.Analyze,
+// analyzeEnvoyFilterPatch, relativeOperationMsg.
+//
+// envoyfilter.EnvoyPatchAnalyzer, patch by patch (stopping at the first without `patch`), every message on the
+// EnvoyFilter at `spec.configPatches[i]`:
+// * ADD to ROUTE_CONFIGURATION or HTTP_ROUTE is ignored by Istio (IST0153);
+// * REMOVE of ROUTE_CONFIGURATION or HTTP_ROUTE likewise (IST0154), any other REMOVE is relative;
+// * REPLACE of anything but NETWORK_FILTER or HTTP_FILTER is ignored (IST0152), of those it is relative;
+// * INSERT_BEFORE and INSERT_AFTER are relative; MERGE, ADD, INSERT_FIRST are not (at this Istio version);
+// * a relative operation in an EnvoyFilter without `priority` (or priority 0) is IST0151, or IST0155 when a patch
+//   seen before it (in this EnvoyFilter or one walked earlier) with a `match.proxy.proxyVersion` named the same
+//   filter: the patch value's `name`, else the listener filter chain filter the patch matches.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, isRec, num, rec, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
@@ -60,10 +70,6 @@ function analyzeFilter(ef: KubeObject, versionedNames: Set<string>, out: Analysi
       else relative();
     } else if (operation === 'INSERT_BEFORE' || operation === 'INSERT_AFTER') {
       relative();
-    } else if (operation === 'MERGE') {
-      // Merging into a filter depends on which filters earlier patches put there; merging into a
-      // cluster, listener or filter chain does not (conformance: envoy-filter-filterchain).
-      if (FILTER_TARGETS.has(applyTo) || applyTo === 'LISTENER_FILTER') relative();
     }
     if (str(rec(match['proxy'])['proxyVersion']) !== '') versionedNames.add(name);
   }

@@ -1,6 +1,13 @@
-// externalcontrolplane.ExternalControlPlaneAnalyzer: Istio's webhooks on a remote cluster must reach
-// the external istiod by a valid URL (a hostname rather than an IP) or through a Service.
-// Unlike istioctl, this does not resolve the hostname in DNS: analysis stays offline and synchronous.
+// Follows istio/istio pkg/config/analysis/analyzers/externalcontrolplane/externalcontrolplane.go:
+// ExternalControlPlaneAnalyzer.Analyze, lintWebhookURL.
+//
+// externalcontrolplane.ExternalControlPlaneAnalyzer: Istio's webhooks (ValidatingWebhookConfigurations
+// `istiod-default-validator` and `istio-validator*`, MutatingWebhookConfigurations `istio-sidecar-injector*`) must
+// reach istiod by a URL naming a host (IST0164 for an IP address) or through a Service (neither: IST0163 "is
+// blank"); a URL Go's url.Parse refuses is IST0163 "was provided in an invalid format", one without a host (Go parses
+// a URL without a scheme as a path) "cannot be resolved via a DNS lookup". Every message is on the webhook
+// configuration. Unlike istioctl, the host is not looked up in DNS: analysis stays offline and synchronous, so a
+// host name that does not resolve is not reported.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { isRec, rec, recs, str } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
@@ -47,7 +54,11 @@ function urlProblem(url: string): string | undefined {
   try {
     host = new URL(url).hostname;
   } catch {
-    return url.trim() === '' ? 'cannot be resolved via a DNS lookup' : 'was provided in an invalid format';
+    // Go's url.Parse takes what has no `scheme:` as a path (no host, so the lookup fails); with a scheme it refuses
+    // what WHATWG's parser refuses here (a bad port, spaces in the host).
+    return /^[a-z][a-z0-9+.-]*:/i.test(url)
+      ? 'was provided in an invalid format'
+      : 'cannot be resolved via a DNS lookup';
   }
   const bare = host.replace(/^\[|\]$/g, '');
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(bare) || bare.includes(':')) return 'ip';

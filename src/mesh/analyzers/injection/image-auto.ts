@@ -1,5 +1,10 @@
-// injection.ImageAutoAnalyzer: `image: auto` on an istio-proxy container only works if the injector
-// replaces it; a pod still showing it was not injected, and a Deployment no Istio webhook matches won't be.
+// Follows istio/istio pkg/config/analysis/analyzers/injection/image-auto.go: ImageAutoAnalyzer.Analyze,
+// hasAutoImage, matchesWebhooks, selectorMatches.
+//
+// injection.ImageAutoAnalyzer: `image: auto` on an istio-proxy container (containers only) works only if the injector
+// replaces it. A Pod still showing it was not injected (IST0147, whatever the webhooks); a Deployment with it that no
+// webhook named `*istio.io` matches (namespace selector over its namespace's labels, `default` when it has none, and
+// object selector over its pod template's labels) will not be (IST0146).
 import type { SnapshotReader } from '../../snapshot.ts';
 import { isRec, labels, podTemplate, recs, spec, str, strMap, strs } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
@@ -46,30 +51,39 @@ function namespaceLabels(snapshot: SnapshotReader, name: string): Record<string,
   return ns ? labels(ns) : {};
 }
 
-/** A Kubernetes LabelSelector (matchLabels + matchExpressions); absent selects everything. */
+/**
+ * A Kubernetes LabelSelector (matchLabels + matchExpressions); absent selects everything. One that
+ * metav1.LabelSelectorAsSelector refuses (In/NotIn without values, Exists/DoesNotExist with values, another
+ * operator) selects nothing, as in Istio.
+ */
 export function selectorMatches(selector: unknown, have: Record<string, string>): boolean {
   if (!isRec(selector)) return true;
-  for (const [k, v] of Object.entries(strMap(selector['matchLabels']))) if (have[k] !== v) return false;
+  let matches = true;
+  for (const [k, v] of Object.entries(strMap(selector['matchLabels']))) if (have[k] !== v) matches = false;
   for (const e of recs(selector['matchExpressions'])) {
     const key = str(e['key']);
     const values = strs(e['values']);
     const present = key in have;
     switch (str(e['operator'])) {
       case 'In':
-        if (!present || !values.includes(have[key] ?? '')) return false;
+        if (values.length === 0) return false;
+        if (!present || !values.includes(have[key] ?? '')) matches = false;
         break;
       case 'NotIn':
-        if (present && values.includes(have[key] ?? '')) return false;
+        if (values.length === 0) return false;
+        if (present && values.includes(have[key] ?? '')) matches = false;
         break;
       case 'Exists':
-        if (!present) return false;
+        if (values.length > 0) return false;
+        if (!present) matches = false;
         break;
       case 'DoesNotExist':
-        if (present) return false;
+        if (values.length > 0) return false;
+        if (present) matches = false;
         break;
       default:
         return false;
     }
   }
-  return true;
+  return matches;
 }

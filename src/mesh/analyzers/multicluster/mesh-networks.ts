@@ -1,5 +1,8 @@
-// meshnetworks.MeshNetworksAnalyzer: each network endpoint `fromRegistry` must name a known service
-// registry: Kubernetes, External, Mock, or a cluster from a remote-secret (label istio/multiCluster).
+// Follows istio/istio pkg/config/analysis/analyzers/multicluster/meshnetworks.go: MeshNetworksAnalyzer.Analyze.
+//
+// meshnetworks.MeshNetworksAnalyzer: each network endpoint `fromRegistry` must name a known service registry:
+// Kubernetes, External, Mock, or a cluster (data key) of a Secret labelled `istio/multiCluster: "true"`; else
+// IST0126 on MeshNetworks `<istio namespace>/meshnetworks`, once per endpoint.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { labels, rec, recs } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';

@@ -1,5 +1,9 @@
-// services.MultiClusterServiceAnalyzer: a Service that exists in several clusters of one mesh should
-// have the same type, headless mode and ports everywhere, or traffic depends on which cluster answers.
+// Follows istio/istio pkg/config/analysis/analyzers/multicluster/service.go: ServiceAnalyzer.Analyze,
+// findInconsistencies, compareServicePorts.
+//
+// services.MultiClusterServiceAnalyzer: a Service (namespace/name) that exists in several clusters of one mesh should
+// have the same headless mode, type and ports everywhere, or traffic depends on which cluster answers (IST0170 on one
+// of them, naming the clusters that differ from the first and the reasons). Only runs with remote clusters.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, nsOf, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';

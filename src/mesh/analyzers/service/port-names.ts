@@ -1,5 +1,10 @@
-// service.PortNameAnalyzer: Service ports should name their protocol (`http-web`, `grpc`, ...) or set
-// appProtocol; otherwise Istio falls back to sniffing. ExternalName services get their own message.
+// Follows istio/istio pkg/config/analysis/analyzers/service/portname.go: PortNameAnalyzer.Analyze, analyzeService.
+//
+// service.PortNameAnalyzer: Service ports should name their protocol (`http-web`, `grpc`, ...) or set appProtocol;
+// otherwise Istio falls back to sniffing. Istio control plane Services (label `istio`, or `release: istio`) and
+// Services of Istio-managed gateways (`gateway.istio.io/managed`) are left out. A port whose protocol (util's
+// ConvertProtocol) is Unsupported, or an ExternalName Service's port named exactly `tcp`, is IST0118 (name, port,
+// targetPort), or IST0150 on an ExternalName Service; both on the Service at `spec.ports[i]`.
 import { labels, num, recs, spec, str } from '../util/fields.ts';
 import { portProtocol } from '../util/port-protocol.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
@@ -28,7 +33,13 @@ export const portNameAnalyzer: Analyzer = {
       recs(s['ports']).forEach((p, i) => {
         const name = str(p['name']);
         const port = num(p['port']) ?? 0;
-        const protocol = portProtocol(port, name, str(p['protocol']) || 'TCP', str(p['appProtocol']) || undefined);
+        const app = p['appProtocol'];
+        const protocol = portProtocol(
+          port,
+          name,
+          str(p['protocol']) || 'TCP',
+          typeof app === 'string' ? app : undefined,
+        );
         if (protocol !== 'Unsupported' && !(name === 'tcp' && external)) return;
         const path = ['spec', 'ports', i];
         if (external) out.push(message('ExternalNameServiceTypeInvalidPortName', svc, [], path));

@@ -1,5 +1,8 @@
-// telemetry.DefaultSelectorAnalyzer: at most one Telemetry per namespace may omit both selector and
-// targetRef; with several, which one applies is undefined.
+// Follows istio/istio pkg/config/analysis/analyzers/telemetry/defaultselector.go: DefaultSelectorAnalyzer.Analyze.
+//
+// telemetry.DefaultSelectorAnalyzer: at most one Telemetry per namespace may have no `selector`; with several, which
+// one applies is undefined (IST0160 on each). As Istio at this version, only `selector` counts: a Telemetry that
+// names its workloads by `targetRef`/`targetRefs` alone is counted as one without selector.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { isRec, nsOf, spec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
@@ -14,12 +17,7 @@ export const telemetryDefaultSelectorAnalyzer: Analyzer = {
     const byNs = new Map<string, KubeObject[]>();
     for (const t of snapshot.listOf(gvk.Telemetry)) {
       const s = spec(t);
-      if (
-        isRec(s['selector']) ||
-        isRec(s['targetRef']) ||
-        (Array.isArray(s['targetRefs']) && s['targetRefs'].length > 0)
-      )
-        continue;
+      if (isRec(s['selector'])) continue;
       const list = byNs.get(nsOf(t));
       if (list) list.push(t);
       else byNs.set(nsOf(t), [t]);

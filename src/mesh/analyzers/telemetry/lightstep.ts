@@ -1,5 +1,7 @@
-// telemetry.LightstepAnalyzer: tracing through a Lightstep extension provider is deprecated in favour
-// of OpenTelemetry.
+// Follows istio/istio pkg/config/analysis/analyzers/telemetry/lightstep.go: LightstepAnalyzer.Analyze.
+//
+// telemetry.LightstepAnalyzer: tracing through a mesh config extension provider of type `lightstep` is deprecated in
+// favour of OpenTelemetry: each tracing provider of a Telemetry naming one is IST0002 on the Telemetry.
 import { isRec, recs, spec, str } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';

@@ -1,5 +1,7 @@
-// telemetry.ProviderAnalyzer: an access-logging entry without providers is ignored when mesh config
-// sets no default access-logging provider.
+// Follows istio/istio pkg/config/analysis/analyzers/telemetry/providers.go: ProdiverAnalyzer.Analyze.
+//
+// telemetry.ProviderAnalyzer: when mesh config sets no `defaultProviders.accessLogging`, every access-logging entry of
+// a Telemetry that is not `disabled` and names no providers does nothing (IST0157 on the Telemetry, once per entry).
 import { isRec, nsOf, rec, recs, spec, strs } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';

@@ -1,5 +1,8 @@
-// telemetry.SelectorAnalyzer: a Telemetry's selector should select a pod in its namespace, and two
-// Telemetries must not select the same pod.
+// Follows istio/istio pkg/config/analysis/analyzers/telemetry/selector.go: SelectorAnalyzer.Analyze.
+//
+// telemetry.SelectorAnalyzer: a Telemetry whose selector has matchLabels should select a pod in its own namespace
+// (else IST0101 on it, at the selector's first label), and two such Telemetries must not select the same pod
+// (IST0159 on each, naming the pod).
 import type { KubeObject } from '../../../kube/objects.ts';
 import { isRec, nsOf, rec, spec, strMap } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';

@@ -1,5 +1,13 @@
-// webhook.Analyzer: Istio's injection webhooks must not overlap (a pod matched twice is injected twice)
-// and must point at a Service that exists.
+// Follows istio/istio pkg/config/analysis/analyzers/webhook/webhook.go: Analyzer.Analyze, extractRevisions,
+// isIstioWebhook, selectorMatches.
+//
+// webhook.Analyzer: Istio's injection webhooks must not overlap (a pod matched twice is injected twice) and must point
+// at a Service that exists. A MutatingWebhookConfiguration counts when it names a revision (`istio.io/rev` label, or
+// in a webhook's namespace or object selector, matchLabels or matchExpressions) or has a webhook whose name ends in
+// `istio.io`. Every namespace label set ({}, istio-injection enabled/disabled, each with every revision) is tried
+// against every object label set ({}, sidecar.istio.io/inject true/false, likewise): when more than one webhook
+// (`<configuration>/<webhook>`) matches, each is IST0139 on its configuration, naming the others. A webhook calling a
+// Service that is not there is IST0139 too; one with a URL is not checked.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, isRec, labels, rec, recs, str, strMap, strs } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
@@ -23,6 +31,8 @@ export const webhookAnalyzer: Analyzer = {
       for (const r of revs) revisions.add(r);
       for (const hook of webhooks) hooks.push({ key: `${fullName(cfg)}/${str(hook['name'])}`, config: cfg, hook });
     }
+    // Istio keeps one configuration per `<configuration>/<webhook>` key, the last it saw.
+    const configOf = new Map(hooks.map((h) => [h.key, h.config]));
     const out: AnalysisMessage[] = [];
     // Every namespace/pod label combination that matters must reach at most one webhook.
     const permutations = (base: Record<string, string>[]) => [
@@ -38,10 +48,10 @@ export const webhookAnalyzer: Analyzer = {
         );
         const keys = [...new Set(matches.map((m) => m.key))];
         if (keys.length < 2) continue;
-        for (const m of matches) {
-          const others = keys.filter((k) => k !== m.key).sort();
+        for (const key of keys) {
+          const others = keys.filter((k) => k !== key).sort();
           out.push(
-            message('InvalidWebhook', m.config, [
+            message('InvalidWebhook', configOf.get(key) as KubeObject, [
               `Webhook overlaps with others: [${others.join(' ')}]. This may cause injection to occur twice.`,
             ]),
           );
