@@ -133,6 +133,17 @@ describe('Informer', () => {
     expect(inf.inSync).toBe(false);
   });
 
+  it('a watch that has been silent longer than maxSilenceMs is not trusted (no events, no bookmarks)', async () => {
+    sb = await startSandbox({ controllers: false, seed: meshSeed() });
+    const inf = new Informer(kubeOf(sb), { kind: 'Gateway' }, { watchTimeoutSeconds: 30, maxSilenceMs: 80 });
+    stops.push(() => inf.stop());
+    await inf.start();
+    await until('the watch', () => watches(sb as Sandbox, 'gateways') === 1);
+    expect(inf.inSync).toBe(true);
+    await until('silence', () => !inf.inSync, 2000);
+    expect(inf.state).toBe('watching');
+  });
+
   it('a refused first list is thrown to the caller, as a direct list would be', async () => {
     sb = await startSandbox({ controllers: false, seed: meshSeed() });
     const kc = await import('@kubernetes/client-node');
