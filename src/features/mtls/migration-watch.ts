@@ -142,7 +142,12 @@ export async function watchOnce(
       });
       podsRead++;
       // Each line once, by its hash: a line the last read saw (the overlap) is not counted again.
-      const byKey = new Map(text.split('\n').filter(Boolean).map((l) => [lineKey(l), l] as const));
+      const byKey = new Map(
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => [lineKey(l), l] as const),
+      );
       const lines = new Set(byKey.keys());
       for (const [k, line] of byKey) {
         if (last?.lines.has(k)) continue;
