@@ -50,6 +50,14 @@ describe('injection.Analyzer as Istio', () => {
     expect(out).toEqual(['IST0103 Pod orders/no-proxy-legacy', 'IST0123 Namespace orders']);
   });
 
+  it('skips istio-system and Kubernetes own namespaces (util.IsSystemNamespace), as Istio does', () => {
+    const out = run(
+      ['istio-system', 'kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage', 'shop'].map((n) => ns(n)),
+      'injection.Analyzer',
+    );
+    expect(out).toEqual(['IST0102 Namespace shop']);
+  });
+
   it('counts an istio-proxy init container (native sidecar) as the proxy', () => {
     const native: KubeObject = {
       ...pod('orders', 'native', {}),

@@ -3,7 +3,7 @@
 //
 // injection.Analyzer: a namespace should say, with one label, whether it wants sidecars, and pods in a namespace
 // labelled `istio-injection=enabled` should have the proxy. As Istio:
-// * only `istio-system` itself is skipped (meshops' runAnalysis leaves Kubernetes' own namespaces out of every answer);
+// * `istio-system` itself and Kubernetes' own namespaces (util.IsSystemNamespace: inject.IgnoredNamespaces) are skipped;
 // * the labels counted are `istio-injection` (any value) and, unless `istio-injection` has a value other than
 //   `enabled`, `istio.io/rev` and `istio.io/dataplane-mode` (any value); more than one is IST0123, and the namespace
 //   is still judged below;
@@ -25,6 +25,7 @@ import {
   DATAPLANE_MODE,
   INJECTION_LABEL,
   initContainers,
+  isSystemNamespace,
   PROXY_CONTAINER,
   REVISION_LABEL,
   SIDECAR_INJECT,
@@ -52,7 +53,7 @@ export const injectionAnalyzer: Analyzer = {
     const namespaces = [...snapshot.listOf(gvk.Namespace)].sort((a, b) => compare(a.metadata.name, b.metadata.name));
     for (const ns of namespaces) {
       const name = ns.metadata.name;
-      if (name === ISTIO_SYSTEM) continue;
+      if (name === ISTIO_SYSTEM || isSystemNamespace(name)) continue;
       const l = labels(ns);
       const hasLegacy = INJECTION_LABEL in l;
       const legacy = l[INJECTION_LABEL] ?? '';
