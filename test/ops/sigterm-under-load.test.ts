@@ -122,6 +122,9 @@ function startMeshops(slackEnv: Record<string, string>): Promise<{ code: number 
       KUBECONFIG: join(dir, 'kubeconfig'),
       MESHOPS_MAX_CONCURRENT_COMMANDS: '3',
       MESHOPS_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      // The fault proxy stalls reads by namespace path (/namespaces/slow-…); the watch cache reads cluster-wide
+      // lists once and would answer the slow questions from memory, so nothing would be in flight at SIGTERM.
+      MESHOPS_WATCH_CACHE: 'false',
       HEALTH_PORT: '0',
       LOG_LEVEL: 'info',
     },
