@@ -1,10 +1,13 @@
 // The read-only commands besides `stale` share one run between concurrent identical asks (src/single-flight.ts):
-// `status` through the router against the sandbox API server, asked ten times at once, reads the cluster once and
-// answers ten times; and which commands declare themselves shareable at all (a form or a change never is).
+// `status`, `config` and `version` through the router against the sandbox API server, each asked ten times at once,
+// read the cluster once and answer ten times; and which commands declare themselves shareable at all (a form or a
+// change never is).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AnyCommand } from '../../src/command.ts';
 import analyzeCommand from '../../src/features/analyze/analyze.ts';
+import configCommand from '../../src/features/core/config.ts';
 import statusCommand from '../../src/features/core/status.ts';
+import versionCommand from '../../src/features/core/version.ts';
 import describeCommand from '../../src/features/describe/describe.ts';
 import certsCommand from '../../src/features/envoy/certs.ts';
 import proxyConfigCommand from '../../src/features/envoy/proxy-config.ts';
@@ -31,7 +34,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ seed: meshSeed(), controllers: false });
   serveScenario(sandbox, { istiods: ISTIODS });
   router = new Router({
-    commands: [statusCommand],
+    commands: [statusCommand, configCommand, versionCommand],
     clusters: [{ name: 'lab', kube: kubeOf(sandbox) }],
     log: createLogger({ level: 'silent' }),
     // Only while a run is in flight (the default window): the ten asks below overlap, so they share.
@@ -47,25 +50,27 @@ const readOnly = (command: AnyCommand, args: unknown) =>
   typeof command.readOnly === 'function' ? command.readOnly(args) : command.readOnly === true;
 
 describe('read-only commands share one run', () => {
-  it('ten concurrent /mesh status bookinfo: one run, the API requests of one, ten answers', async () => {
-    // One ask alone first: the first ask of a process also reads the API's discovery documents.
-    expect((await router.handle('status bookinfo', asker(0, 'CWARM0001'))).outcome).toBe('ok');
-    sandbox.requests.length = 0;
-    const solo = await router.handle('status bookinfo', asker(0, 'CSOLO0001'));
-    expect(solo.outcome).toBe('ok');
-    const perRun = sandbox.requests.length;
-    expect(perRun).toBeGreaterThan(0);
-    const executions = router.flights.executions;
+  for (const text of ['status bookinfo', 'config bookinfo', 'version']) {
+    it(`ten concurrent /mesh ${text}: one run, the API requests of one, ten answers`, async () => {
+      // One ask alone first: the first ask of a process also reads the API's discovery documents.
+      expect((await router.handle(text, asker(0, 'CWARM0001'))).outcome).toBe('ok');
+      sandbox.requests.length = 0;
+      const solo = await router.handle(text, asker(0, 'CSOLO0001'));
+      expect(solo.outcome).toBe('ok');
+      const perRun = sandbox.requests.length;
+      expect(perRun).toBeGreaterThan(0);
+      const executions = router.flights.executions;
 
-    sandbox.requests.length = 0;
-    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => router.handle('status bookinfo', asker(i))));
-    expect(replies.map((r) => r.outcome)).toEqual(Array(10).fill('ok'));
-    expect(router.flights.executions - executions).toBe(1);
-    expect(sandbox.requests.length).toBe(perRun);
-    // The same answer as the ask alone (rendered per asker; the footer's seconds aside).
-    const body = (r: typeof solo) => JSON.stringify(r.rendered.blocks.slice(0, -1));
-    for (const r of replies) expect(body(r)).toBe(body(solo));
-  });
+      sandbox.requests.length = 0;
+      const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => router.handle(text, asker(i))));
+      expect(replies.map((r) => r.outcome)).toEqual(Array(10).fill('ok'));
+      expect(router.flights.executions - executions).toBe(1);
+      expect(sandbox.requests.length).toBe(perRun);
+      // The same answer as the ask alone (rendered per asker; the footer's seconds aside).
+      const body = (r: typeof solo) => JSON.stringify(r.rendered.blocks.slice(0, -1));
+      for (const r of replies) expect(body(r)).toBe(body(solo));
+    });
+  }
 
   it('asked in two channels at once, status runs once per channel (the visibility differs)', async () => {
     const executions = router.flights.executions;
@@ -77,7 +82,16 @@ describe('read-only commands share one run', () => {
   });
 
   it('the diagnoses that only read declare it; a form and a change do not', () => {
-    for (const c of [statusCommand, describeCommand, whyCommand, canCommand, proxyConfigCommand, certsCommand])
+    for (const c of [
+      statusCommand,
+      configCommand,
+      versionCommand,
+      describeCommand,
+      whyCommand,
+      canCommand,
+      proxyConfigCommand,
+      certsCommand,
+    ])
       expect([c.name, readOnly(c, {})]).toEqual([c.name, true]);
     expect(readOnly(analyzeCommand, { namespace: 'bookinfo' })).toBe(true);
     expect(readOnly(analyzeCommand, { namespace: 'bookinfo', paste: true })).toBe(false);
