@@ -48,7 +48,7 @@ const objectSchema = z.looseObject({
   metadata: z.looseObject({ name: z.string() }),
 });
 const listSchema = z.looseObject({
-  metadata: z.looseObject({ resourceVersion: z.string().optional() }).optional(),
+  metadata: z.looseObject({ resourceVersion: z.string().optional(), continue: z.string().optional() }).optional(),
   items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string() }) })).nullable(),
 });
 const apiGroupListSchema = z.object({
@@ -180,14 +180,33 @@ export class KubeClient {
     const info = kindInfo(kind);
     const path = await this.collectionPath(info, options.namespace);
     if (!path) return { items: [] };
-    const body = listSchema.parse(
-      await this.json('GET', path, {
-        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
-      }),
-    );
     const apiVersion = (await this.servedApiVersion(kind)) as string;
-    const items = (body.items ?? []).map((item) => ({ apiVersion, kind, ...item }) as KubeObject);
-    return body.metadata?.resourceVersion ? { items, resourceVersion: body.metadata.resourceVersion } : { items };
+    const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+    const pageSize = this.options.listPageSize ?? 500;
+    const items: KubeObject[] = [];
+    let resourceVersion: string | undefined;
+    let token: string | undefined;
+    do {
+      let body: z.infer<typeof listSchema>;
+      try {
+        body = listSchema.parse(
+          await this.json('GET', path, { query: { ...query, limit: String(pageSize), continue: token } }),
+        );
+      } catch (err) {
+        // The continue token expired between pages (410 Expired: the server compacted past its version). Like
+        // client-go's pager with FullListIfExpired, read the whole list again in one request: a consistent
+        // list, never pages from two different moments.
+        if (token === undefined || !(err instanceof KubeApiError && err.status === 410)) throw err;
+        items.length = 0;
+        body = listSchema.parse(await this.json('GET', path, { query }));
+        token = undefined;
+      }
+      for (const item of body.items ?? []) items.push({ apiVersion, kind, ...item } as KubeObject);
+      // Every page of one list carries the same resourceVersion: the version the whole list was read at.
+      resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
+      token = body.metadata?.continue || undefined;
+    } while (token !== undefined);
+    return resourceVersion ? { items, resourceVersion } : { items };
   }
 
   /**

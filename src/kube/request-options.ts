@@ -46,6 +46,11 @@ export interface KubeClientOptions {
   impersonate?: Identity;
   userAgent?: string;
   timeoutMs?: number;
+  /**
+   * Lists are read in pages of this many items (limit/continue), as client-go's pager does (500), so a large
+   * cluster's list is never one huge answer for the server to build or for us to parse at once.
+   */
+  listPageSize?: number;
 }
 
 /** The query every write sends: dryRun=All when asked, and our field manager. */
