@@ -50,6 +50,7 @@ describe("meshops' message catalogue", () => {
       'meshops.ProbeAuthorizationAnalyzer',
       'meshops.SelectorAnalyzer',
       'meshops.GatewayMutualCAAnalyzer',
+      'meshops.AuthzCoverageAnalyzer',
     ]);
   });
 });

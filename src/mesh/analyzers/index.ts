@@ -48,6 +48,7 @@ import { startupRaceAnalyzer } from './meshops/startup-race.ts';
 import { probeAuthorizationAnalyzer } from './meshops/probes-blocked.ts';
 import { selectorAnalyzer } from './meshops/selectors.ts';
 import { gatewayMutualCaAnalyzer } from './meshops/gateway-mutual-ca.ts';
+import { authzCoverageAnalyzer } from './meshops/authz-coverage.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { formatGo, messageResource } from './types.ts';
@@ -109,6 +110,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   probeAuthorizationAnalyzer,
   selectorAnalyzer,
   gatewayMutualCaAnalyzer,
+  authzCoverageAnalyzer,
   // new analyzers above this line
 ];
 

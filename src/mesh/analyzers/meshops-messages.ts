@@ -85,6 +85,22 @@ export const MESHOPS_MESSAGE_TYPES = {
       { name: "mode", type: "string" },
     ],
   },
+  WorkloadNotCoveredByAllowPolicy: {
+    name: "WorkloadNotCoveredByAllowPolicy",
+    code: "MSH0007",
+    level: "Warning",
+    description: "In a namespace whose ALLOW AuthorizationPolicies select some workloads, this workload is " +
+      "selected by none, so its proxy allows every request that no DENY or CUSTOM policy refuses.",
+    template: "%s is selected by no ALLOW AuthorizationPolicy, while other workloads in namespace %s are " +
+      "(%s): with no ALLOW policy its proxy allows every request that no DENY or CUSTOM policy " +
+      "refuses. If the namespace is meant to be locked down, add the workload to an ALLOW " +
+      "policy's selector, or apply one without a selector to the whole namespace.",
+    args: [
+      { name: "workload", type: "string" },
+      { name: "namespace", type: "string" },
+      { name: "policies", type: "string" },
+    ],
+  },
 } as const satisfies Record<string, MessageType>;
 
 export type MeshopsMessageName = keyof typeof MESHOPS_MESSAGE_TYPES;
