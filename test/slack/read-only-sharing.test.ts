@@ -1,16 +1,18 @@
 // The read-only commands besides `stale` share one run between concurrent identical asks (src/single-flight.ts):
-// `status`, `config` and `version` through the router against the sandbox API server, each asked ten times at once,
+// `status`, `config`, `version`, the `mtls` readiness check and the `canary` view through the router against the sandbox API server, each asked ten times at once,
 // read the cluster once and answer ten times; and which commands declare themselves shareable at all (a form or a
 // change never is).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AnyCommand } from '../../src/command.ts';
 import analyzeCommand from '../../src/features/analyze/analyze.ts';
+import canaryCommand from '../../src/features/canary/canary.ts';
 import configCommand from '../../src/features/core/config.ts';
 import statusCommand from '../../src/features/core/status.ts';
 import versionCommand from '../../src/features/core/version.ts';
 import describeCommand from '../../src/features/describe/describe.ts';
 import certsCommand from '../../src/features/envoy/certs.ts';
 import proxyConfigCommand from '../../src/features/envoy/proxy-config.ts';
+import mtlsCommand from '../../src/features/mtls/mtls.ts';
 import restartCommand from '../../src/features/restart/restart.ts';
 import canCommand from '../../src/features/why/can.ts';
 import whyCommand from '../../src/features/why/why.ts';
@@ -34,7 +36,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ seed: meshSeed(), controllers: false });
   serveScenario(sandbox, { istiods: ISTIODS });
   router = new Router({
-    commands: [statusCommand, configCommand, versionCommand],
+    commands: [statusCommand, configCommand, versionCommand, mtlsCommand, canaryCommand],
     clusters: [{ name: 'lab', kube: kubeOf(sandbox) }],
     log: createLogger({ level: 'silent' }),
     // Only while a run is in flight (the default window): the ten asks below overlap, so they share.
@@ -50,7 +52,13 @@ const readOnly = (command: AnyCommand, args: unknown) =>
   typeof command.readOnly === 'function' ? command.readOnly(args) : command.readOnly === true;
 
 describe('read-only commands share one run', () => {
-  for (const text of ['status bookinfo', 'config bookinfo', 'version']) {
+  for (const text of [
+    'status bookinfo',
+    'config bookinfo',
+    'version',
+    'mtls bookinfo --window 500ms',
+    'canary reviews -n bookinfo',
+  ]) {
     it(`ten concurrent /mesh ${text}: one run, the API requests of one, ten answers`, async () => {
       // One ask alone first: the first ask of a process also reads the API's discovery documents.
       expect((await router.handle(text, asker(0, 'CWARM0001'))).outcome).toBe('ok');
@@ -96,5 +104,17 @@ describe('read-only commands share one run', () => {
     expect(readOnly(analyzeCommand, { namespace: 'bookinfo' })).toBe(true);
     expect(readOnly(analyzeCommand, { namespace: 'bookinfo', paste: true })).toBe(false);
     expect(readOnly(restartCommand, {})).toBe(false);
+    // mtls and canary read unless they propose: --strict, --rollback, or a canary weight.
+    const mtls = (a: Record<string, unknown>) =>
+      readOnly(mtlsCommand, mtlsCommand.args.parse({ namespace: 'bookinfo', ...a }));
+    expect([mtls({}), mtls({ strict: true }), mtls({ rollback: true })]).toEqual([true, false, false]);
+    const canary = (a: Record<string, unknown>) =>
+      readOnly(canaryCommand, canaryCommand.args.parse({ namespace: 'bookinfo', service: 'reviews', ...a }));
+    expect([canary({}), canary({ step: '25' }), canary({ complete: true }), canary({ rollback: true })]).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 });

@@ -259,6 +259,8 @@ export default defineCommand({
   },
   permission: 'read',
   touchesCluster: true,
+  // The canary view only reads; --step, --complete and --rollback (a weight) propose a change of the asker's own.
+  readOnly: (args) => args.weight === undefined,
   async run({ args, kube, services, requester, cluster, progress }): Promise<CanaryResult> {
     await requireIstioKinds(kube, ['VirtualService', 'DestinationRule']);
     const view = await readCanary(kube, args.namespace, args.service, args.canary);

@@ -308,6 +308,9 @@ export default defineCommand({
   },
   permission: 'read',
   touchesCluster: true,
+  // The readiness check only reads, and says the same to anyone who asks in one place; --strict and --rollback
+  // propose (a request of the asker's own), so they are never shared.
+  readOnly: (args) => !args.strict && !args.rollback,
   async run({ args, kube, services, requester, cluster, progress }): Promise<MtlsResult> {
     await requireLiveNamespace(kube, args.namespace);
     // No PeerAuthentication API: there is no Istio to migrate, and nothing to offer.
