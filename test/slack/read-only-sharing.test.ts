@@ -1,7 +1,7 @@
 // The read-only commands besides `stale` share one run between concurrent identical asks (src/single-flight.ts):
-// `status`, `config`, `version`, the `mtls` readiness check and the `canary` view through the router against the sandbox API server, each asked ten times at once,
-// read the cluster once and answer ten times; and which commands declare themselves shareable at all (a form or a
-// change never is).
+// `status`, `config`, `version`, the `mtls` readiness check and the `canary` view, through the router against the
+// sandbox API server, each asked ten times at once, read the cluster once and answer ten times; and which commands
+// declare themselves shareable at all (a form or a change never is).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AnyCommand } from '../../src/command.ts';
 import analyzeCommand from '../../src/features/analyze/analyze.ts';
