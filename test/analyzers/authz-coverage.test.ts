@@ -96,6 +96,21 @@ describe('meshops.AuthzCoverageAnalyzer (MSH0007)', () => {
     expect(run([shopNamespace, pod('api'), pod('orders'), apiAnywhere])).toEqual([]);
   });
 
+  it('does not judge the root namespace, whose selector policies are mesh-wide, not a lock-down of its gateways', () => {
+    const gateway = (name: string) => pod(name, 'x1', { namespace: 'istio-system', labels: { istio: name } });
+    const ingressOnly = authz('ingress-from-lb', 'istio-system', {
+      selector: { matchLabels: { istio: 'ingressgateway' } },
+      rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/8'] } }] }],
+    });
+    expect(run([gateway('ingressgateway'), gateway('egressgateway'), ingressOnly])).toEqual([]);
+    // The same in an ordinary namespace is reported.
+    const inShop = authz('ingress-from-lb', 'shop', ingressOnly.spec as Record<string, unknown>);
+    const shopGateway = (name: string) => pod(name, 'x1', { labels: { istio: name } });
+    expect(pairs(run([shopGateway('ingressgateway'), shopGateway('egressgateway'), inShop]))).toEqual([
+      'MSH0007 Pod shop/egressgateway-5d4f8b7c9d-x1',
+    ]);
+  });
+
   it('says nothing where only DENY policies exist', () => {
     const denyDelete = authz('deny-delete', 'shop', {
       action: 'DENY',

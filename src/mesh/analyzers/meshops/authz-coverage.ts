@@ -6,7 +6,8 @@
 // policy" (kiali/kiali business/checkers/workloads/uncovered_workload_checker.go, Warning), narrowed: Kiali
 // counts a policy of any action and flags every uncovered workload, even where no policy exists; here only
 // enforced ALLOW policies cover, and only a namespace with an ALLOW policy of its own that restricts one of its
-// workloads (the operator locked something down there) has its other workloads reported.
+// workloads (the operator locked something down there) has its other workloads reported. The root namespace is
+// not judged: its policies are the mesh's, and one with a selector picks workloads anywhere, not its own gateways.
 // Selection is istiod's (pilot/pkg/model/authorization.go ListAuthorizationPolicies, policyattachment.go
 // ShouldAttachPolicy): the root namespace's policies and the workload's namespace's; no selector selects all,
 // matchLabels a subset of the pod's labels; a policy with targetRef(s) is never attached to a sidecar by
@@ -45,8 +46,11 @@ export const authzCoverageAnalyzer: Analyzer = {
       else byNamespace.set(nsOf(pod), [pod]);
     }
     for (const [ns, pods] of [...byNamespace].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const own = ns === root ? rootPolicies : enforcedSelecting(snapshot.listOf(gvk.AuthorizationPolicy, ns));
-      const applying = ns === root ? own : [...rootPolicies, ...own];
+      // The root namespace's policies are the mesh's: one with a selector picks workloads anywhere, and locks
+      // nothing of the root namespace's own (its gateways) down.
+      if (ns === root) continue;
+      const own = enforcedSelecting(snapshot.listOf(gvk.AuthorizationPolicy, ns));
+      const applying = [...rootPolicies, ...own];
       // The namespace's own ALLOW policies that restrict (no empty rule) and select one of its workloads.
       const lockers = own.filter((ap) => action(ap) === 'ALLOW' && !allowsAll(ap) && pods.some((p) => selects(ap, p)));
       if (lockers.length === 0) continue;
