@@ -1,7 +1,8 @@
-// istiod's stricter rules for the networking.istio.io kinds: Gateway, ServiceEntry.
+// istiod's stricter rules for the networking.istio.io kinds: Gateway, ServiceEntry, WorkloadEntry, WorkloadGroup
+// (Sidecar's are in sidecar.ts).
 import { isRec, rec, recs, str, strs } from '../../util/fields.ts';
 import type { Rec } from '../../util/fields.ts';
-import { type Path, type RuleProblem, isIp } from './common.ts';
+import { type Path, type RuleProblem, fqdnError, isIp, isIpAddress, labelErrors } from './common.ts';
 
 const SERVER_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPC-WEB', 'HTTP2', 'MONGO', 'REDIS', 'MYSQL', 'TCP', 'TLS'];
 
@@ -34,21 +35,27 @@ export function gateway(s: Rec): RuleProblem[] {
     const tls = server['tls'];
     if ((protocol === 'HTTPS' || protocol === 'TLS') && !isRec(tls))
       out.push({ text: 'server must have TLS settings for HTTPS/TLS protocols', path: at });
-    if (isRec(tls)) {
-      // The API's default mode is PASSTHROUGH (enum value 0), which needs no certificate; a credential name
-      // (or several, or inline tlsCertificates) means the certificates come from elsewhere.
-      const mode = str(tls['mode']) || 'PASSTHROUGH';
-      const credential = str(tls['credentialName']) !== '' || strs(tls['credentialNames']).length > 0;
-      if ((mode === 'SIMPLE' || mode === 'MUTUAL') && !credential && recs(tls['tlsCertificates']).length === 0) {
-        if (str(tls['serverCertificate']) === '')
-          out.push({ text: `${mode} TLS requires a server certificate`, path: [...at, 'tls'] });
-        if (str(tls['privateKey']) === '')
-          out.push({ text: `${mode} TLS requires a private key`, path: [...at, 'tls'] });
-        if (mode === 'MUTUAL' && str(tls['caCertificates']) === '')
-          out.push({ text: 'MUTUAL TLS requires a client CA bundle', path: [...at, 'tls'] });
-      }
-    }
+    if (isRec(tls)) out.push(...serverTlsProblems(tls, [...at, 'tls']));
   });
+  return out;
+}
+
+/**
+ * After validateTLSOptions, the certificate part: SIMPLE and MUTUAL need certificates unless a credential names
+ * where they come from. Used by Gateway servers and Sidecar ingress listeners.
+ */
+export function serverTlsProblems(tls: Rec, at: Path): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  // The API's default mode is PASSTHROUGH (enum value 0), which needs no certificate; a credential name
+  // (or several, or inline tlsCertificates) means the certificates come from elsewhere.
+  const mode = str(tls['mode']) || 'PASSTHROUGH';
+  const credential = str(tls['credentialName']) !== '' || strs(tls['credentialNames']).length > 0;
+  if ((mode === 'SIMPLE' || mode === 'MUTUAL') && !credential && recs(tls['tlsCertificates']).length === 0) {
+    if (str(tls['serverCertificate']) === '') out.push({ text: `${mode} TLS requires a server certificate`, path: at });
+    if (str(tls['privateKey']) === '') out.push({ text: `${mode} TLS requires a private key`, path: at });
+    if (mode === 'MUTUAL' && str(tls['caCertificates']) === '')
+      out.push({ text: 'MUTUAL TLS requires a client CA bundle', path: at });
+  }
   return out;
 }
 
@@ -79,4 +86,48 @@ export function serviceEntry(s: Rec): RuleProblem[] {
         });
     });
   return out;
+}
+
+/**
+ * After ValidateWorkloadEntry (validateWorkloadEntry, FQDN addresses allowed). The CRD's CEL rules already say
+ * "Address is required" when neither address nor network is set, and check unix:// addresses, port names and
+ * port numbers.
+ */
+export function workloadEntry(s: Rec): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const network = str(s['network']);
+  const address = s['address'];
+  if (address === '' && network === '') return [{ text: 'address is required', path: ['spec', 'address'] }];
+  if ((address === undefined || address === null || address === '') && network !== '')
+    out.push({ text: `address is unset with network ${JSON.stringify(network)}`, path: ['spec'], warning: true });
+  const addr = str(address);
+  if (addr !== '' && !addr.startsWith('unix://') && !isIpAddress(addr) && fqdnError(addr) !== undefined)
+    out.push({
+      text: `endpoint address ${JSON.stringify(addr)} is not a valid FQDN or an IP address`,
+      path: ['spec', 'address'],
+    });
+  for (const text of labelErrors(s['labels'])) out.push({ text, path: ['spec', 'labels'] });
+  return out;
+}
+
+/**
+ * After ValidateWorkloadGroup and validateReadinessProbe. The template (required) is not validated as a
+ * WorkloadEntry, as istiod does not: its address is filled in later. The CRD bounds the probe's numbers, ports,
+ * scheme and header names.
+ */
+export function workloadGroup(s: Rec): RuleProblem[] {
+  if (!isRec(s['template'])) return [];
+  // istiod returns one error here, its go-multierror list of the bad labels; we join them into one message too.
+  const bad = labelErrors(rec(s['metadata'])['labels']);
+  if (bad.length > 0) return [{ text: `invalid labels: ${bad.join('; ')}`, path: ['spec', 'metadata', 'labels'] }];
+  const probe = s['probe'];
+  if (!isRec(probe)) return [];
+  const given = (f: string) => probe[f] !== undefined && probe[f] !== null;
+  // A probe with no method at all: the Go switch's default case prints the nil interface's type.
+  if (!['httpGet', 'tcpSocket', 'exec', 'grpc'].some(given))
+    return [{ text: 'unknown health check method <nil>', path: ['spec', 'probe'] }];
+  const command = rec(probe['exec'])['command'];
+  if (Array.isArray(command) && command.length === 0)
+    return [{ text: 'exec.command is required', path: ['spec', 'probe', 'exec', 'command'] }];
+  return [];
 }

@@ -1,7 +1,8 @@
-// istiod's stricter rules for the security.istio.io kinds: AuthorizationPolicy, PeerAuthentication.
+// istiod's stricter rules for the security.istio.io kinds: AuthorizationPolicy, PeerAuthentication,
+// RequestAuthentication.
 import { arr, isRec, rec, recs, str, strs } from '../../util/fields.ts';
 import type { Rec } from '../../util/fields.ts';
-import { type Path, type RuleProblem, validPort } from './common.ts';
+import { type Path, type RuleProblem, durationError, selectorWarning, validPort } from './common.ts';
 
 const MEANINGLESS = (action: string) =>
   `${action} action without \`rules\` is meaningless as it will never be triggered, add an empty rule \`{}\` if you want it be triggered for every request`;
@@ -110,4 +111,44 @@ export function peerAuthentication(s: Rec): RuleProblem[] {
   for (const port of Object.keys(ports))
     if (!validPort(port)) out.push({ text: 'port must be in range 1..65535', path: ['spec', 'portLevelMtls', port] });
   return out;
+}
+
+/**
+ * After ValidateRequestAuthentication and validateJwtRule. The CRD already refuses an empty issuer, audience,
+ * header, param or cookie name, a jwksUri that is not http(s), both jwks and jwksUri, a bad outputClaimToHeaders
+ * header and a timeout under 1ms; targetRef kinds are not checked here (the kinds istiod allows vary by version).
+ */
+export function requestAuthentication(s: Rec): RuleProblem[] {
+  const out = selectorWarning(s);
+  recs(s['jwtRules']).forEach((rule, i) => {
+    const at: Path = ['spec', 'jwtRules', i];
+    if (rule['issuer'] === undefined || rule['issuer'] === null) out.push({ text: 'issuer must be set', path: at });
+    const jwks = rule['jwks'];
+    if (typeof jwks === 'string' && jwks !== '') {
+      const why = jwksError(jwks);
+      if (why) out.push({ text: `jwks parse error: ${why}`, path: [...at, 'jwks'] });
+    }
+    const timeout = rule['timeout'];
+    const late = typeof timeout === 'string' ? durationError(timeout, false) : undefined;
+    if (late) out.push({ text: late, path: [...at, 'timeout'] });
+  });
+  return out;
+}
+
+/**
+ * Why jwk.Parse (lestrrat-go/jwx) would refuse inline JWKS: not JSON, or neither a key set (`keys`) nor a single
+ * key (`kty`). The reason after istiod's "jwks parse error: " prefix is ours, not the library's.
+ */
+function jwksError(text: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (!isRec(doc)) return 'not a JSON object';
+  if (doc['keys'] === undefined) return typeof doc['kty'] === 'string' ? undefined : 'missing "kty" (or "keys")';
+  if (!Array.isArray(doc['keys'])) return '"keys" is not an array';
+  const bad = doc['keys'].findIndex((k) => !isRec(k) || typeof k['kty'] !== 'string');
+  return bad < 0 ? undefined : `key ${bad} has no "kty"`;
 }
