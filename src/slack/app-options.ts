@@ -31,6 +31,8 @@ export interface SlackAppOptions {
   retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number };
   /** How response_url posts are retried (the tests keep the waits short). */
   responseUrlRetry?: ResponseUrlRetry;
+  /** HTTP mode: work waits for a quiet door (quietMs, 40) but never longer than maxHoldMs (300): ack-gate.ts. */
+  ackGate?: { maxHoldMs?: number; quietMs?: number };
 }
 
 export interface SlackApp {

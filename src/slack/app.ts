@@ -10,6 +10,7 @@ import type { Requester } from '../command.ts';
 import { explain, referenceId } from '../errors.ts';
 import { withDelivery } from '../log.ts';
 import type { ButtonClick, ClickOutcome, FormHandler, FormOutcome, FormSubmission, MessageRef } from '../messenger.ts';
+import { AckGate } from './ack-gate.ts';
 import { boltLogger } from './bolt-logger.ts';
 import {
   type AnswerTarget,
@@ -73,7 +74,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     ...(options.retryConfig ? { retryConfig: options.retryConfig } : {}),
   };
 
-  const receiver = buildReceiver(options, { log, logger, clientOptions, commandName, endpoint: EVENTS_ENDPOINT });
+  const gate = new AckGate(options.ackGate);
+  const receiver = buildReceiver(options, { log, logger, clientOptions, commandName, endpoint: EVENTS_ENDPOINT, gate });
 
   const app = new App({
     token: slack.botToken,
@@ -121,10 +123,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
 
   const inFlight = new Set<Promise<unknown>>();
-  // Every listener acks first (Bolt acks events itself before the listener runs); the work then starts on a
-  // later turn of the event loop, so deliveries already waiting on the socket get their acks before it.
+  // Every listener acks first (Bolt acks events itself before the listener runs); the work then starts once no
+  // request at the door waits for its ack (src/slack/ack-gate.ts), so a burst is acknowledged before any of it runs.
   const track = async (work: () => Promise<void>): Promise<void> => {
-    const p = afterPendingIo().then(work);
+    const p = gate.admit().then(work);
     inFlight.add(p);
     try {
       await p;
@@ -381,11 +383,6 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
 
 /** How long the "restarting" updates of answers given up at the deadline may take to reach Slack. */
 const RESTARTING_NOTICE_MS = 1500;
-
-/** Resolves after the event loop has polled for I/O once (setImmediate runs after the poll phase). */
-function afterPendingIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());

@@ -2,6 +2,7 @@
 // uses the same API URL, so that its ping timeout can be set, and so that the front door's checks
 // (front-door.ts) sit in front of Bolt on both.
 import { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import type { AckGate } from './ack-gate.ts';
 import type { Logger } from '../log.ts';
 import type { SlackAppOptions } from './app-options.ts';
 import type { boltLogger } from './bolt-logger.ts';
@@ -13,6 +14,8 @@ export interface ReceiverDeps {
   clientOptions: Record<string, unknown>;
   commandName: string;
   endpoint: string;
+  /** Counts HTTP requests until answered, so that work after an ack waits for the acks at the door. */
+  gate?: AckGate;
 }
 
 export function buildReceiver(options: SlackAppOptions, deps: ReceiverDeps): SocketModeReceiver | HTTPReceiver {
@@ -48,6 +51,9 @@ export function buildReceiver(options: SlackAppOptions, deps: ReceiverDeps): Soc
   if (receiver instanceof HTTPReceiver && slack.mode === 'http')
     guardHttpReceiver(receiver, { signingSecret: slack.signingSecret, endpoint: EVENTS_ENDPOINT, commandName, log });
   else if (receiver instanceof SocketModeReceiver) guardSocketMode(receiver, { commandName, log });
+  // Outermost, so that a request counts from the moment it arrives, before the front door reads its body.
+  if (receiver instanceof HTTPReceiver && deps.gate)
+    receiver.requestListener = deps.gate.wrap(receiver.requestListener);
 
   return receiver;
 }

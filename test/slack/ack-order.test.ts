@@ -1,7 +1,8 @@
 // The ack goes out before any cluster work starts: one sequence counter is shared by the HTTP receiver's
 // response (wrapped at res.end, the moment the ack is written to the socket) and the sandbox API server
 // (each request recorded as it arrives). Ordering, not wall-clock: for a slash command, a mention and a
-// button click through Bolt's HTTP receiver, and a slash command over Socket Mode.
+// button click through Bolt's HTTP receiver, a burst of slash commands arriving together (all acked before
+// any of them asks the cluster: src/slack/ack-gate.ts), and a slash command over Socket Mode.
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
@@ -79,7 +80,9 @@ beforeAll(async () => {
       return { ephemeral: { text: `${pods.length} pods`, blocks: [] } };
     },
   };
-  http = await startApp(fake, 'http', { commands: [configCommand], kube, clickHandlers });
+  // A wider quiet window than the app's 40 ms, so that a slow CI machine opening the burst's connections does not
+  // look like the end of the burst; the ordering asserted is the same.
+  http = await startApp(fake, 'http', { commands: [configCommand], kube, clickHandlers, ackGate: { quietMs: 150 } });
   socket = await startApp(fake, 'socket', { commands: [configCommand], kube });
   recordHttpAcks(http);
   recordSocketAcks(socket);
@@ -110,6 +113,26 @@ describe('the ack is sent before the cluster is asked', () => {
     const update = await fake.waitFor(() => fake.calls('chat.update')[0], 10_000);
     expect(update.args.text).toMatch(/Istio config in namespace bookinfo/);
     expectAckBeforeApi();
+  });
+
+  it('a burst of 20 slash commands over HTTP: every ack of the burst before the first API request', async () => {
+    const users = Array.from({ length: 20 }, (_, i) => `UBURST${String(i).padStart(3, '0')}`);
+    const results = await Promise.all(
+      users.map((user, i) =>
+        sendSlashCommand(
+          http.eventsUrl,
+          slashCommand(i % 2 ? 'config bookinfo' : 'config', { responseUrl: fake.responseUrl(), user }),
+          knobs,
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    await fake.waitFor(() => (fake.calls('chat.update').length >= 20 ? true : undefined), 20_000);
+    const acks = order.flatMap((e, i) => (e === 'ack' ? [i] : []));
+    expect(acks).toHaveLength(20);
+    const firstApi = order.findIndex((e) => e.startsWith('api '));
+    expect(firstApi).toBeGreaterThan(0);
+    expect(Math.max(...acks)).toBeLessThan(firstApi);
   });
 
   it('a mention over HTTP (Bolt acks the event before our listener runs)', async () => {

@@ -144,6 +144,8 @@ export async function startApp(
     retryConfig?: SlackAppOptions['retryConfig'];
     /** response_url retries (default: 3 tries, waits of a few tens of ms). */
     responseUrlRetry?: SlackAppOptions['responseUrlRetry'];
+    /** How long work waits for a quiet door (default: the app's own). */
+    ackGate?: SlackAppOptions['ackGate'];
   } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
@@ -185,6 +187,7 @@ export async function startApp(
     socketPingTimeoutMs: 1500,
     retryConfig: extra.retryConfig ?? { retries: 0 },
     responseUrlRetry: extra.responseUrlRetry ?? { baseDelayMs: 20, maxDelayMs: 80 },
+    ackGate: extra.ackGate,
   });
   await slack.start();
   return { slack, logs, eventsUrl: mode === 'http' ? `http://127.0.0.1:${slack.port}/slack/events` : '' };
