@@ -2,7 +2,6 @@
 // timeout: no shell, and no user text anywhere but in validated argument positions.
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import { z } from 'zod';
 
 /** istioctl's exit code when analyze found issues at the failure threshold (istioctl/pkg/util exit codes). */
@@ -67,6 +66,8 @@ export async function istioctlAnalyze(options: IstioctlAnalyzeOptions): Promise<
   if (options.kubeconfig) args.push('--kubeconfig', options.kubeconfig);
   if (options.context) args.push('--context', options.context);
   args.push(...(options.files ?? []));
+  // Loaded here, not at the top: `meshops analyze -f` without --istioctl never pays for execa's ~110 modules.
+  const { execa } = await import('execa');
   const result = await execa(binary, args, {
     timeout: options.timeoutMs ?? 30_000,
     reject: false,

@@ -1,6 +1,6 @@
 // `meshops analyze -f FILE` works offline: its module graph must not include the Kubernetes or Slack clients
-// (importing @kubernetes/client-node alone costs about half a second). A child process runs the CLI with a
-// module hook that names every module it loads; the test reads the list.
+// (importing @kubernetes/client-node alone costs about half a second), nor execa, which only --istioctl needs.
+// A child process runs the CLI with a module hook that names every module it loads; the test reads the list.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ spec:
 `;
 
 describe('meshops analyze -f (offline)', () => {
-  it('answers without loading @kubernetes/client-node or the Slack clients', () => {
+  it('answers without loading @kubernetes/client-node, the Slack clients or execa (istioctl only with --istioctl)', () => {
     const hook = join(dir, 'hook.mjs');
     const file = join(dir, 'one.yaml');
     writeFileSync(hook, HOOK);
@@ -49,7 +49,7 @@ describe('meshops analyze -f (offline)', () => {
     // The hook saw the analysis's own modules, so an empty list below is not a hook that saw nothing.
     expect(loaded.some((u) => u.endsWith('/src/analyze-cli.ts'))).toBe(true);
     expect(loaded.some((u) => u.includes('/node_modules/yaml/'))).toBe(true);
-    const clients = loaded.filter((u) => /\/node_modules\/(@kubernetes\/client-node|@slack\/[a-z-]+)\//.test(u));
+    const clients = loaded.filter((u) => /\/node_modules\/(@kubernetes\/client-node|@slack\/[a-z-]+|execa)\//.test(u));
     expect(clients).toEqual([]);
   });
 });
