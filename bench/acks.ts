@@ -25,7 +25,8 @@ const SEQUENTIAL = { help: 20, stale: 10 };
 /** Bursts per phase, each in a channel of its own: the p99 is over all their acks, not one burst's slowest. */
 const BURST_ROUNDS = 3;
 /**
- * Both apps run as the image runs meshops (Dockerfile: ENV MALLOC_ARENA_MAX=2, CMD --max-semi-space-size=2), so the
+ * Both apps run as the image runs meshops (Dockerfile: ENV MALLOC_ARENA_MAX=2 and fixed malloc trim/mmap thresholds,
+ * CMD --max-semi-space-size=2), so the
  * RSS figures are the deployed process's; MALLOC_ARENA_MAX from the environment wins, and `-- <flags>` replaces
  * the node flags (e.g. `node bench/acks.ts --` for none).
  */
@@ -187,7 +188,14 @@ interface App {
 async function startApp(kind: Kind, env: Record<string, string>): Promise<App> {
   const port = await freePort();
   const child = fork(import.meta.filename, ['serve', kind], {
-    env: { ...process.env, ...env, PORT: String(port), MALLOC_ARENA_MAX: ARENAS },
+    env: {
+      MALLOC_TRIM_THRESHOLD_: '131072',
+      MALLOC_MMAP_THRESHOLD_: '131072',
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      MALLOC_ARENA_MAX: ARENAS,
+    },
     execArgv: [...process.execArgv, ...APP_FLAGS],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -381,7 +389,9 @@ async function drive(): Promise<void> {
   console.log(
     `ack latency over HTTP, ms (bare Bolt: an App with only ack(); meshops: the full composition, demo sandbox in another process)`,
   );
-  console.log(`both apps run with node flags: ${APP_FLAGS.join(' ') || 'none'}; MALLOC_ARENA_MAX=${ARENAS}`);
+  console.log(
+    `both apps run with node flags: ${APP_FLAGS.join(' ') || 'none'}; MALLOC_ARENA_MAX=${ARENAS}, malloc trim/mmap thresholds ${process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072'}/${process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072'}`,
+  );
   console.log(
     `${'phase'.padEnd(18)} ${'bare med'.padStart(9)} ${'bare p99'.padStart(9)} ${'mesh med'.padStart(9)} ${'mesh p99'.padStart(9)} ${'×med'.padStart(6)} ${'×p99'.padStart(6)}  all answered   API req/cmd`,
   );

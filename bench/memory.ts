@@ -3,7 +3,8 @@
 // HTTP, 50 different people in one channel), and ~10 s after (after a global.gc when the app runs with
 // --expose-gc); the event loop's delay (perf_hooks.monitorEventLoopDelay) while the burst is answered.
 //   node_modules/.bin/node bench/memory.ts [pods] [--expose-gc] [-- node flags for the app…]
-//   MALLOC_ARENA_MAX=2 node_modules/.bin/node bench/memory.ts        (glibc arenas, as the Dockerfile sets)
+//   MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=131072 node_modules/.bin/node \
+//     bench/memory.ts -- --max-semi-space-size=2                (the image's glibc settings and node flag)
 // Three processes besides this one: the sandbox (this file with `sandbox`), the app (this file with `serve`),
 // and this one, which holds the Slack fake and sends the requests (the app's figures are the app's alone).
 import { type ChildProcess, fork } from 'node:child_process';
@@ -236,7 +237,7 @@ async function drive(): Promise<void> {
     const after = await ask('gc');
     const gc = appFlags.includes('--expose-gc') ? 'after gc' : 'no gc exposed';
     console.log(
-      `meshops memory against ${served.pods} pods (sandbox in another process); app flags: ${appFlags.join(' ') || 'none'}; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}; started in ${startMs.toFixed(0)} ms`,
+      `meshops memory against ${served.pods} pods (sandbox in another process); app flags: ${appFlags.join(' ') || 'none'}; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}, trim/mmap thresholds ${process.env.MALLOC_TRIM_THRESHOLD_ ?? 'unset'}/${process.env.MALLOC_MMAP_THRESHOLD_ ?? 'unset'}; started in ${startMs.toFixed(0)} ms`,
     );
     console.log(line(`idle after start (${gc === 'after gc' ? 'gc' : '-'})`, idle));
     console.log(line('after one stale', afterOne));
