@@ -51,6 +51,7 @@ describe("meshops' message catalogue", () => {
       'meshops.SelectorAnalyzer',
       'meshops.GatewayMutualCAAnalyzer',
       'meshops.AuthzCoverageAnalyzer',
+      'meshops.AppProtocolAnalyzer',
     ]);
   });
 });

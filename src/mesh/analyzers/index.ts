@@ -48,6 +48,7 @@ import { startupRaceAnalyzer } from './meshops/startup-race.ts';
 import { probeAuthorizationAnalyzer } from './meshops/probes-blocked.ts';
 import { selectorAnalyzer } from './meshops/selectors.ts';
 import { gatewayMutualCaAnalyzer } from './meshops/gateway-mutual-ca.ts';
+import { appProtocolAnalyzer } from './meshops/app-protocol.ts';
 import { authzCoverageAnalyzer } from './meshops/authz-coverage.ts';
 // analyzer imports above this line
 import type { AnalysisMessage, Analyzer, Level } from './types.ts';
@@ -111,6 +112,7 @@ export const allAnalyzers: readonly Analyzer[] = [
   selectorAnalyzer,
   gatewayMutualCaAnalyzer,
   authzCoverageAnalyzer,
+  appProtocolAnalyzer,
   // new analyzers above this line
 ];
 

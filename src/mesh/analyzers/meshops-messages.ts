@@ -101,6 +101,25 @@ export const MESHOPS_MESSAGE_TYPES = {
       { name: "policies", type: "string" },
     ],
   },
+  UnknownAppProtocol: {
+    name: "UnknownAppProtocol",
+    code: "MSH0008",
+    level: "Warning",
+    description: "A Service port sets an appProtocol that Istio does not know. Istio then reads the " +
+      "appProtocol instead of the port name, so the port is not classified and its protocol is " +
+      "detected from the traffic.",
+    template: "appProtocol %q of port %d is not a protocol Istio knows. When appProtocol is set Istio " +
+      "does not read the port name (%q, which alone would mean %s), so it detects this port's " +
+      "protocol from the traffic (HTTP and HTTP/2 only; anything else is plain TCP). Set " +
+      "appProtocol to http, http2, https, grpc, grpc-web, tcp, tls, mongo, mysql, redis or " +
+      "kubernetes.io/h2c, ws or wss, or remove it.",
+    args: [
+      { name: "appProtocol", type: "string" },
+      { name: "port", type: "int" },
+      { name: "portName", type: "string" },
+      { name: "nameMeans", type: "string" },
+    ],
+  },
 } as const satisfies Record<string, MessageType>;
 
 export type MeshopsMessageName = keyof typeof MESHOPS_MESSAGE_TYPES;

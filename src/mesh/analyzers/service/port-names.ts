@@ -5,6 +5,7 @@
 // Services of Istio-managed gateways (`gateway.istio.io/managed`) are left out. A port whose protocol (util's
 // ConvertProtocol) is Unsupported, or an ExternalName Service's port named exactly `tcp`, is IST0118 (name, port,
 // targetPort), or IST0150 on an ExternalName Service; both on the Service at `spec.ports[i]`.
+import type { KubeObject } from '../../../kube/objects.ts';
 import { labels, num, recs, spec, str } from '../util/fields.ts';
 import { portProtocol } from '../util/port-protocol.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
@@ -13,7 +14,7 @@ import { isIstioControlPlane } from '../util/workloads.ts';
 import { gvk } from '../util/kinds.ts';
 
 const GATEWAY_MANAGED = 'gateway.istio.io/managed';
-const MANAGED_VALUES = new Set([
+const MANAGED_VALUES: ReadonlySet<string> = new Set([
   'istio.io-gateway-controller',
   'istio.io-mesh-controller',
   'istio.io-eastwest-controller',
@@ -26,8 +27,7 @@ export const portNameAnalyzer: Analyzer = {
   analyze(snapshot) {
     const out: AnalysisMessage[] = [];
     for (const svc of snapshot.listOf(gvk.Service)) {
-      if (isIstioControlPlane(svc)) continue;
-      if (MANAGED_VALUES.has(labels(svc)[GATEWAY_MANAGED] ?? '')) continue;
+      if (skippedByPortNameAnalyzer(svc)) continue;
       const s = spec(svc);
       const external = str(s['type']) === 'ExternalName';
       recs(s['ports']).forEach((p, i) => {
@@ -52,6 +52,11 @@ export const portNameAnalyzer: Analyzer = {
     return out;
   },
 };
+
+/** Istio's control plane Services and Istio-managed gateways' Services: their ports are Istio's own. */
+export function skippedByPortNameAnalyzer(svc: KubeObject): boolean {
+  return isIstioControlPlane(svc) || MANAGED_VALUES.has(labels(svc)[GATEWAY_MANAGED] ?? '');
+}
 
 function targetPortString(v: unknown): string {
   return v === undefined || v === null ? '0' : String(v);
