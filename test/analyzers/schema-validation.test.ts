@@ -188,6 +188,13 @@ describe("istiod's stricter rules", () => {
     ]);
   });
 
+  it('DestinationRule: connection pool durations finer than a millisecond (validateConnectionPool, as for Sidecar)', () => {
+    const pool = (tcp: Record<string, unknown>) =>
+      errors(obj('DestinationRule', { host: 'pay', trafficPolicy: { connectionPool: { tcp } } }));
+    expect(pool({ connectTimeout: '1500us' })).toEqual(['only durations to ms precision are supported']);
+    expect(pool({ connectTimeout: '250ms', maxConnectionDuration: '1h' })).toEqual([]);
+  });
+
   it('PeerAuthentication: a port outside 1..65535 in portLevelMtls', () => {
     const found = errors(obj('PeerAuthentication', { selector: sel, portLevelMtls: { '70000': { mode: 'DISABLE' } } }));
     expect(found).toContain('port must be in range 1..65535');

@@ -10,6 +10,7 @@ import type { Rec } from '../util/fields.ts';
 import type { AnalysisMessage, Analyzer } from '../types.ts';
 import { message } from '../types.ts';
 import { gvk } from '../util/kinds.ts';
+import { connectionPoolProblems } from './rules/common.ts';
 
 type Path = (string | number)[];
 interface Problem {
@@ -86,7 +87,8 @@ function trafficPolicy(tp: Rec, path: Path, problems: Problem[]): void {
 function policyFields(tp: Rec, path: Path, problems: Problem[]): void {
   if (isRec(tp['outlierDetection']))
     outlierDetection(rec(tp['outlierDetection']), [...path, 'outlierDetection'], problems);
-  if (isRec(tp['connectionPool'])) connectionPool(rec(tp['connectionPool']), [...path, 'connectionPool'], problems);
+  if (isRec(tp['connectionPool']))
+    connectionPoolProblems(rec(tp['connectionPool']), [...path, 'connectionPool'], problems);
   if (isRec(tp['loadBalancer'])) loadBalancer(rec(tp['loadBalancer']), [...path, 'loadBalancer'], problems);
 }
 
@@ -107,32 +109,6 @@ function outlierDetection(od: Rec, path: Path, problems: Problem[]): void {
     if (v !== undefined && (v < 0 || v > 100))
       problems.push({ text: `percentage ${v} is not in range 0..100`, path: [...path, f] });
   }
-}
-
-const NON_NEGATIVE: Array<[string, string, string]> = [
-  ['http', 'http1MaxPendingRequests', 'http1 max pending requests must be non-negative'],
-  ['http', 'http2MaxRequests', 'http2 max requests must be non-negative'],
-  ['http', 'maxRequestsPerConnection', 'max requests per connection must be non-negative'],
-  ['http', 'maxRetries', 'max retries must be non-negative'],
-  ['http', 'maxConcurrentStreams', 'max concurrent streams must be non-negative'],
-  ['tcp', 'maxConnections', 'max connections must be non-negative'],
-];
-
-function connectionPool(cp: Rec, path: Path, problems: Problem[]): void {
-  if (!isRec(cp['http']) && !isRec(cp['tcp'])) {
-    problems.push({ text: 'connection pool must have at least one field', path });
-    return;
-  }
-  for (const [group, field, text] of NON_NEGATIVE) {
-    const v = rec(cp[group])[field];
-    if (typeof v === 'number' && v < 0) problems.push({ text, path: [...path, group, field] });
-  }
-  const http = rec(cp['http']);
-  if (http['h2UpgradePolicy'] === 'UPGRADE' && http['useClientProtocol'] === true)
-    problems.push({
-      text: 'use client protocol must not be true when H2UpgradePolicy is UPGRADE',
-      path: [...path, 'http', 'useClientProtocol'],
-    });
 }
 
 function loadBalancer(lb: Rec, path: Path, problems: Problem[]): void {

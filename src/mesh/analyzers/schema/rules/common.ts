@@ -170,3 +170,48 @@ export function alphaSelectorProblems(s: Rec, who: string): RuleProblem[] {
     });
   return out;
 }
+
+const NON_NEGATIVE: Array<[string, string, string]> = [
+  ['http', 'http1MaxPendingRequests', 'http1 max pending requests must be non-negative'],
+  ['http', 'http2MaxRequests', 'http2 max requests must be non-negative'],
+  ['http', 'maxRequestsPerConnection', 'max requests per connection must be non-negative'],
+  ['http', 'maxRetries', 'max retries must be non-negative'],
+  ['http', 'maxConcurrentStreams', 'max concurrent streams must be non-negative'],
+  ['tcp', 'maxConnections', 'max connections must be non-negative'],
+];
+
+/**
+ * After validateConnectionPool (pkg/config/validation), shared by DestinationRule traffic policies and Sidecar
+ * ingress and inbound pools. The CRD's CEL bounds every duration but
+ * tcp.idleTimeout below by 1ms; the millisecond precision is istiod's alone.
+ */
+export function connectionPoolProblems(pool: Rec, at: Path, out: RuleProblem[]): void {
+  if (!isRec(pool['http']) && !isRec(pool['tcp'])) {
+    out.push({ text: 'connection pool must have at least one field', path: at });
+    return;
+  }
+  for (const [group, field, text] of NON_NEGATIVE) {
+    const v = rec(pool[group])[field];
+    if (typeof v === 'number' && v < 0) out.push({ text, path: [...at, group, field] });
+  }
+  const http = rec(pool['http']);
+  if (http['h2UpgradePolicy'] === 'UPGRADE' && http['useClientProtocol'] === true)
+    out.push({
+      text: 'use client protocol must not be true when H2UpgradePolicy is UPGRADE',
+      path: [...at, 'http', 'useClientProtocol'],
+    });
+  const tcp = rec(pool['tcp']);
+  const durations: Array<[Rec, Path, boolean]> = [
+    [http, ['http', 'idleTimeout'], false],
+    [tcp, ['tcp', 'connectTimeout'], false],
+    [tcp, ['tcp', 'maxConnectionDuration'], false],
+    [tcp, ['tcp', 'idleTimeout'], true],
+    [rec(tcp['tcpKeepalive']), ['tcp', 'tcpKeepalive', 'time'], false],
+    [rec(tcp['tcpKeepalive']), ['tcp', 'tcpKeepalive', 'interval'], false],
+  ];
+  for (const [owner, path, atLeast1ms] of durations) {
+    const v = owner[String(path[path.length - 1])];
+    const text = typeof v === 'string' ? durationError(v, atLeast1ms) : undefined;
+    if (text) out.push({ text, path: [...at, ...path] });
+  }
+}

@@ -8,7 +8,7 @@ import {
   type Path,
   type RuleProblem,
   alphaSelectorProblems,
-  durationError,
+  connectionPoolProblems,
   fqdnError,
   int,
   ipError,
@@ -42,7 +42,7 @@ export function sidecar(s: Rec, namespace: string): RuleProblem[] {
   const out = [...selector];
   ingress(s, out);
   if (isRec(s['inboundConnectionPool']))
-    connectionPool(rec(s['inboundConnectionPool']), ['spec', 'inboundConnectionPool'], out);
+    connectionPoolProblems(rec(s['inboundConnectionPool']), ['spec', 'inboundConnectionPool'], out);
   egress(s, namespace, out);
   outboundTrafficPolicy(rec(s['outboundTrafficPolicy']), out);
   return out;
@@ -77,7 +77,7 @@ function ingress(s: Rec, out: RuleProblem[]): void {
     if (isRec(listener['tls'])) ingressTls(rec(listener['tls']), [...at, 'tls'], out);
     const pool = listener['connectionPool'];
     if (isRec(pool)) {
-      connectionPool(pool, [...at, 'connectionPool'], out);
+      connectionPoolProblems(pool, [...at, 'connectionPool'], out);
       const protocol = str(port['protocol']);
       if (isRec(pool['http']) && !['HTTP', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-Web'].includes(parseProtocol(protocol)))
         out.push({
@@ -144,50 +144,6 @@ function ingressTls(tls: Rec, at: Path, out: RuleProblem[]): void {
       path: [...at, 'mode'],
     });
   out.push(...serverTlsProblems(tls, at));
-}
-
-const NON_NEGATIVE: Array<[string, string, string]> = [
-  ['http', 'http1MaxPendingRequests', 'http1 max pending requests must be non-negative'],
-  ['http', 'http2MaxRequests', 'http2 max requests must be non-negative'],
-  ['http', 'maxRequestsPerConnection', 'max requests per connection must be non-negative'],
-  ['http', 'maxRetries', 'max retries must be non-negative'],
-  ['http', 'maxConcurrentStreams', 'max concurrent streams must be non-negative'],
-  ['tcp', 'maxConnections', 'max connections must be non-negative'],
-];
-
-/**
- * After validateConnectionPool (as the DestinationRule analyzer has it). The CRD's CEL bounds every duration but
- * tcp.idleTimeout below by 1ms; the millisecond precision is istiod's alone.
- */
-function connectionPool(pool: Rec, at: Path, out: RuleProblem[]): void {
-  if (!isRec(pool['http']) && !isRec(pool['tcp'])) {
-    out.push({ text: 'connection pool must have at least one field', path: at });
-    return;
-  }
-  for (const [group, field, text] of NON_NEGATIVE) {
-    const v = rec(pool[group])[field];
-    if (typeof v === 'number' && v < 0) out.push({ text, path: [...at, group, field] });
-  }
-  const http = rec(pool['http']);
-  if (http['h2UpgradePolicy'] === 'UPGRADE' && http['useClientProtocol'] === true)
-    out.push({
-      text: 'use client protocol must not be true when H2UpgradePolicy is UPGRADE',
-      path: [...at, 'http', 'useClientProtocol'],
-    });
-  const tcp = rec(pool['tcp']);
-  const durations: Array<[Rec, Path, boolean]> = [
-    [http, ['http', 'idleTimeout'], false],
-    [tcp, ['tcp', 'connectTimeout'], false],
-    [tcp, ['tcp', 'maxConnectionDuration'], false],
-    [tcp, ['tcp', 'idleTimeout'], true],
-    [rec(tcp['tcpKeepalive']), ['tcp', 'tcpKeepalive', 'time'], false],
-    [rec(tcp['tcpKeepalive']), ['tcp', 'tcpKeepalive', 'interval'], false],
-  ];
-  for (const [owner, path, atLeast1ms] of durations) {
-    const v = owner[String(path[path.length - 1])];
-    const text = typeof v === 'string' ? durationError(v, atLeast1ms) : undefined;
-    if (text) out.push({ text, path: [...at, ...path] });
-  }
 }
 
 function egress(s: Rec, namespace: string, out: RuleProblem[]): void {
