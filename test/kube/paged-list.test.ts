@@ -30,6 +30,19 @@ const cm = (name: string): KubeObject => ({
   data: { v: name },
 });
 
+/** Starts a plain loopback server and gives a kubeconfig that points at it. */
+async function listening(s: Server): Promise<KubeConfig> {
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
 function clientFor(kubeconfig: KubeConfig, listPageSize: number, seen: string[]): KubeClient {
   return new KubeClient(kubeconfig, { listPageSize, onRequest: (r) => seen.push(`${r.method} ${r.path}`) });
 }
@@ -93,16 +106,7 @@ describe('paged lists', () => {
         items: [{ metadata: { name: 'new-a', namespace: 'ns' } }, { metadata: { name: 'new-b', namespace: 'ns' } }],
       });
     });
-    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        { name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = await listening(server);
     const kube = clientFor(kc, 1, []);
     const listed = await kube.listWithVersion('ConfigMap', { namespace: 'ns' });
     expect(listed.items.map((o) => o.metadata.name)).toEqual(['new-a', 'new-b']);
@@ -129,16 +133,7 @@ describe('paged lists', () => {
         .writeHead(403, { 'content-type': 'application/json' })
         .end(JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'configmaps is forbidden' }));
     });
-    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        { name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = await listening(server);
     await expect(clientFor(kc, 1, []).list('ConfigMap', { namespace: 'ns' })).rejects.toMatchObject({ status: 403 });
     expect(n).toBe(2);
   });
