@@ -10,6 +10,10 @@
 // * a relative operation in an EnvoyFilter without `priority` (or priority 0) is IST0151, or IST0155 when a patch
 //   seen before it (in this EnvoyFilter or one walked earlier) with a `match.proxy.proxyVersion` named the same
 //   filter: the patch value's `name`, else the listener filter chain filter the patch matches.
+// Istio places each message with util.ErrorLine at `spec.configPatches[i].patch.value`, whose field map holds scalar
+// leaves only; a patch value is an object, so the line is the resource's, and Istio's SortedDedupedCopy then folds
+// identical messages of one EnvoyFilter (e.g. two relative REPLACEs) into one. We point at that path only when it
+// is a scalar, so the same messages coincide here too.
 import type { KubeObject } from '../../../kube/objects.ts';
 import { fullName, isRec, num, rec, recs, spec, str } from '../util/fields.ts';
 import type { Rec } from '../util/fields.ts';
@@ -47,7 +51,7 @@ function analyzeFilter(ef: KubeObject, versionedNames: Set<string>, out: Analysi
     const applyTo = str(cp['applyTo']);
     const operation = str(patch['operation']);
     const name = instanceName(patch, match);
-    const path = ['spec', 'configPatches', i];
+    const path = isScalar(patch['value']) ? ['spec', 'configPatches', i, 'patch', 'value'] : undefined;
     const relative = () => {
       if (priority !== 0) return;
       const withVersion = versionedNames.has(name);
@@ -74,6 +78,8 @@ function analyzeFilter(ef: KubeObject, versionedNames: Set<string>, out: Analysi
     if (str(rec(match['proxy'])['proxyVersion']) !== '') versionedNames.add(name);
   }
 }
+
+const isScalar = (v: unknown): boolean => v !== undefined && v !== null && typeof v !== 'object';
 
 /** The filter a patch is about: its value's `name`, else the listener filter chain filter it matches. */
 function instanceName(patch: Rec, match: Rec): string {
