@@ -2,8 +2,9 @@
 // analyzeGateway (pods of any namespace the selector matches; Services in each pod's namespace whose selector,
 // empty = all, matches it; their TCP ports, by port and by numeric targetPort; IST0101 on the Gateway when no pod
 // matches, else IST0162 for each server port none of them offers). One stored version of Istio's source counts the
-// targetPort alone (the port only when no numeric targetPort); that would flag every standard 443→8443 ingress and
-// contradicts Istio's translation case, so both are kept.
+// targetPort alone (the port only when no numeric targetPort); the fix for istio/istio#51257 (PR #51278, which adds
+// the translation case) also accepts a server port that is a Service port, since istiod translates it to that
+// port's targetPort, and moves the badport case to a port that is neither (8004). So both count here.
 //
 // gateway.IngressGatewayPortAnalyzer: a Gateway must select some pod, and each server port must be a
 // TCP port of a Service that selects those pods, or traffic to it goes nowhere.
