@@ -24,6 +24,8 @@ export interface HandleOptions {
   progress?: (note: string) => void;
   /** The command waits for a free slot (`ahead` others before it): the front door may say "queued". */
   queued?: (ahead: number) => void;
+  /** The command that waited has its slot and runs now: the front door may take "queued" back. */
+  started?: () => void;
 }
 
 export type Outcome = 'ok' | 'user_error' | 'refused' | 'error';
@@ -174,7 +176,7 @@ export class Router {
     cluster: ClusterTarget,
     requester: Requester,
     parent: Logger,
-    { progress, queued }: HandleOptions,
+    { progress, queued, started: unqueued }: HandleOptions,
   ): Promise<Reply> {
     const started = performance.now();
     const log = parent.child({ verb: command.name, cluster: cluster.name, user: requester.userId });
@@ -204,7 +206,10 @@ export class Router {
       };
       // Rendering and offers stay per asker: only the reading of the cluster is shared.
       const flight = touches
-        ? await this.flights.run(shareKey(command, args, cluster, requester), work, { onQueued: queued })
+        ? await this.flights.run(shareKey(command, args, cluster, requester), work, {
+            onQueued: queued,
+            onStarted: unqueued,
+          })
         : { value: await work(), shared: false, ageMs: 0 };
       const { result, reads } = flight.value;
       let rendered = command.render(result, { cluster: cluster.name, now: this.now(), requester });

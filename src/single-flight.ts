@@ -21,6 +21,8 @@ export interface SingleFlightOptions {
 export interface FlightHooks {
   /** This ask waits for a slot: `ahead` distinct executions are queued before its own. */
   onQueued?: (ahead: number) => void;
+  /** The execution this ask waited for (onQueued was called) has left the queue and started. */
+  onStarted?: () => void;
 }
 
 export interface FlightResult<T> {
@@ -39,6 +41,8 @@ interface Flight {
   reject(err: unknown): void;
   queued: boolean;
   askers: number;
+  /** Told "queued": each hears when the execution starts. */
+  waiting: (() => void)[];
 }
 
 export class SingleFlight {
@@ -77,7 +81,10 @@ export class SingleFlight {
       const running = this.flights.get(key);
       if (running) {
         running.askers++;
-        if (running.queued) hooks.onQueued?.(this.queue.indexOf(running));
+        if (running.queued) {
+          hooks.onQueued?.(this.queue.indexOf(running));
+          if (hooks.onStarted) running.waiting.push(hooks.onStarted);
+        }
         const value = (await running.promise) as T;
         return { value, shared: true, ageMs: 0 };
       }
@@ -93,6 +100,7 @@ export class SingleFlight {
       flight.queued = true;
       this.queue.push(flight);
       hooks.onQueued?.(this.queue.length - 1);
+      if (hooks.onStarted) flight.waiting.push(hooks.onStarted);
     }
     const value = (await flight.promise) as T;
     return { value, shared: false, ageMs: 0 };
@@ -118,7 +126,7 @@ export class SingleFlight {
       resolve = res;
       reject = rej;
     });
-    const flight: Flight = { key, work, promise, resolve, reject, queued: false, askers: 1 };
+    const flight: Flight = { key, work, promise, resolve, reject, queued: false, askers: 1, waiting: [] };
     if (key !== undefined) this.flights.set(key, flight);
     return flight;
   }
@@ -127,6 +135,13 @@ export class SingleFlight {
     flight.queued = false;
     this.active++;
     this.executions++;
+    for (const told of flight.waiting.splice(0)) {
+      try {
+        told();
+      } catch {
+        // A front door's notice failing must not keep the work from starting.
+      }
+    }
     let work: Promise<unknown>;
     try {
       work = flight.work();

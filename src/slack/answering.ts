@@ -31,7 +31,7 @@ export function answerer(
     const started = performance.now();
     let posted: Posted | undefined;
     let outcome = 'error';
-    /** The "queued" update, awaited before the answer replaces it. */
+    /** The "queued" update (and "working…" again once it runs), awaited before the answer replaces it. */
     let queued: Promise<void> | undefined;
     const onQueued = (ahead: number): void => {
       if (!posted || queued) return;
@@ -39,8 +39,18 @@ export function answerer(
         log.warn({ err }, 'could not say the command is queued');
       });
     };
+    // Out of the queue: the asker sees it working again, not "waits for others" until the answer.
+    const onStarted = (): void => {
+      const at = posted;
+      if (!at || !queued) return;
+      queued = queued.then(() =>
+        target.update(at, working(label)).catch((err: unknown) => {
+          log.warn({ err }, 'could not say the queued command has started');
+        }),
+      );
+    };
     try {
-      const prepared = await router.prepare(text, requester, { queued: onQueued });
+      const prepared = await router.prepare(text, requester, { queued: onQueued, started: onStarted });
       if ('rendered' in prepared) {
         outcome = prepared.outcome;
         await (prepared.outcome === 'ok' ? target.post(prepared.rendered) : target.private(prepared.rendered));

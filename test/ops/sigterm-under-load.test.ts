@@ -38,6 +38,8 @@ let sandbox: Sandbox;
 let proxy: FaultProxy;
 let dir: string;
 let child: ChildProcess | undefined;
+/** Every process started, so that a failed test leaves none running behind it. */
+const children: ChildProcess[] = [];
 let output = '';
 
 function freePort(): Promise<number> {
@@ -72,9 +74,11 @@ interface Sent {
 
 /** What the asker sees last: the channel message that began as "Working on <label>…", or the ephemeral answer. */
 function lastWords(sent: Sent): string | undefined {
+  // The label whole: `/mesh config fast-1` must not find the message of `/mesh config fast-17`.
+  const whole = new RegExp(`${sent.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`);
   const message = fake
     .messages(GENERAL)
-    .find((m) => m.history[0]?.text?.startsWith(`Working on ${sent.label}…`) || m.text?.includes(sent.label));
+    .find((m) => m.history[0]?.text?.startsWith(`Working on ${sent.label}…`) || whole.test(m.text ?? ''));
   const ephemeral = fake.responses(sent.responseUrl).at(-1)?.body.text;
   return typeof ephemeral === 'string' ? ephemeral : message?.text;
 }
@@ -100,7 +104,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await proxy?.close();
   await sandbox?.close();
   await fake?.close();
@@ -130,6 +134,7 @@ function startMeshops(slackEnv: Record<string, string>): Promise<{ code: number 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   child.stdout?.on('data', (d) => (output += String(d)));
   child.stderr?.on('data', (d) => (output += String(d)));
   return new Promise((resolve) => child?.on('exit', (code) => resolve({ code, at: Date.now() })));

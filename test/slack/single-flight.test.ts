@@ -193,11 +193,13 @@ describe('identical questions through Bolt share one execution', () => {
       expect(states[0]).toMatch(/^Working on \/mesh lookup/);
       expect(states.at(-1)).toMatch(/^lookup of item-\d: found/);
     }
-    // Working… → Queued → the answer, in that order, on each queued ask's own message.
+    // Working… → Queued → Working… again once its slot comes → the answer, in that order, on each queued ask's own
+    // message (a command that runs never still says it waits for others).
     for (const m of queued)
       expect(m.history.map((h) => (h.text ?? '').replace(/^(Working on|Queued|lookup of).*$/s, '$1'))).toEqual([
         'Working on',
         'Queued',
+        'Working on',
         'lookup of',
       ]);
   });
@@ -260,5 +262,27 @@ describe('SingleFlight', () => {
     expect((await second).value).toBe('b');
     expect(await joiner).toEqual({ value: 'b', shared: true, ageMs: 0 });
     expect(f.executions).toBe(2);
+  });
+
+  it('an ask told it is queued hears when its execution starts; one that ran at once hears nothing', async () => {
+    const f = new SingleFlight({ maxConcurrent: 1 });
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const first = f.run('a', () => new Promise<string>((r) => (releaseFirst = () => r('a'))), {
+      onStarted: () => events.push('a started'),
+    });
+    const second = f.run(
+      'b',
+      async () => {
+        events.push('b runs');
+        return 'b';
+      },
+      { onQueued: () => events.push('b queued'), onStarted: () => events.push('b started') },
+    );
+    const joiner = f.run('b', () => later('never'), { onStarted: () => events.push('joiner started') });
+    expect(events).toEqual(['b queued']);
+    releaseFirst();
+    await Promise.all([first, second, joiner]);
+    expect(events).toEqual(['b queued', 'b started', 'joiner started', 'b runs']);
   });
 });
