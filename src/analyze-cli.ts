@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { count } from './blocks/count.ts';
 import { analysisInputs, analyzerNames, UnknownAnalyzerError } from './mesh/analyzers/index.ts';
 import { YamlLoadError, analyzeFiles, readYamlFiles } from './mesh/analyzers/load.ts';
+import { parseSuppression, type Suppression } from './mesh/analyzers/suppress.ts';
 import { MeshConfigError, meshConfigFrom } from './mesh/mesh-config.ts';
 import {
   type ReportedMessage,
@@ -22,6 +23,9 @@ const USAGE = `Usage: meshops analyze -f FILE [-f FILE ...] [options]
   --mesh-config FILE     mesh config YAML merged over Istio's defaults
   --analyzer NAME        run only this analyzer (Istio's name, e.g. virtualservice.GatewayAnalyzer; repeatable)
   --istioctl             also run istioctl analyze on the same files (MESHOPS_ISTIOCTL or PATH) and merge
+  -S, --suppress C=RES   do not report code C on resources matching RES ('<Kind> <name>.<namespace>', * as
+                         wildcard), e.g. -S "IST0102=Namespace default" (repeatable); the annotation
+                         galley.istio.io/analyze-suppress: "IST0108,IST0103" (or "*") on an object does the same
   -o, --output FORMAT    text (default) or json
   --list-analyzers       print the analyzer names
 Exit codes: 0 no errors, ${ISTIOCTL_FOUND_ISSUES} errors found (as istioctl), 2 bad usage or unreadable input.`;
@@ -35,10 +39,19 @@ interface CliArgs {
   istioctl: boolean;
   output: 'text' | 'json';
   list: boolean;
+  suppress: Suppression[];
 }
 
 function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { files: [], live: false, analyzers: [], istioctl: false, output: 'text', list: false };
+  const a: CliArgs = {
+    files: [],
+    live: false,
+    analyzers: [],
+    istioctl: false,
+    output: 'text',
+    list: false,
+    suppress: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i] as string;
     const value = () => {
@@ -52,7 +65,15 @@ function parseArgs(argv: string[]): CliArgs {
     else if (w === '--mesh-config' || w === '--meshConfigFile') a.meshConfig = value();
     else if (w === '--analyzer') a.analyzers.push(value());
     else if (w === '--istioctl') a.istioctl = true;
-    else if (w === '-o' || w === '--output') {
+    else if (w === '-S' || w === '--suppress') {
+      const text = value();
+      const s = parseSuppression(text);
+      if (!s)
+        throw new UsageError(
+          `--suppress takes CODE=RESOURCE, e.g. --suppress "IST0102=Namespace default" or "IST0101=VirtualService *.bookinfo", not ${text}`,
+        );
+      a.suppress.push(s);
+    } else if (w === '-o' || w === '--output') {
       const o = value();
       if (o !== 'json' && o !== 'text') throw new UsageError(`-o takes text or json, not ${o}`);
       a.output = o;
@@ -107,6 +128,7 @@ export async function runAnalyzeCli(
       ...(live?.coverage ? { coverage: live.coverage } : {}),
       meshConfig,
       analyzers: args.analyzers,
+      suppress: args.suppress,
       defaultNamespace: args.namespace ?? 'default',
       defaultIngress: !args.live,
     });

@@ -55,6 +55,7 @@ import type { AnalysisMessage, Analyzer, Level } from './types.ts';
 import { formatGo, messageResource } from './types.ts';
 import { MESSAGE_TYPES } from './messages.ts';
 import { isSystemNamespace } from './util/workloads.ts';
+import { isSuppressed, type Suppression } from './suppress.ts';
 import { type AnalysisCoverage, inputsOf, planAnalysis } from './coverage.ts';
 
 export type { AnalysisMessage, Analyzer, Level } from './types.ts';
@@ -136,6 +137,8 @@ export class UnknownAnalyzerError extends Error {
 export interface AnalyzeOptions {
   /** Istio analyzer names; default: all except opt-in ones (annotations.AlphaAnalyzer). */
   analyzers?: readonly string[];
+  /** istioctl's --suppress CODE=RESOURCE; the galley.istio.io/analyze-suppress annotation applies always. */
+  suppress?: readonly Suppression[];
 }
 
 const levelRank: Record<Level, number> = { Error: 0, Warning: 1, Info: 2 };
@@ -176,7 +179,8 @@ export interface AnalysisResult extends AnalysisCoverage {
 /** Runs the chosen analyzers that the snapshot has the inputs for; says which it skipped and why. */
 export function runAnalysis(snapshot: MeshSnapshot, options: AnalyzeOptions = {}): AnalysisResult {
   const plan = planAnalysis(snapshot, chooseAnalyzers(options.analyzers));
-  return { messages: runAnalyzers(snapshot, plan.run), skipped: plan.skipped, partial: plan.partial };
+  const messages = runAnalyzers(snapshot, plan.run).filter((m) => !isSuppressed(m, snapshot, options.suppress));
+  return { messages, skipped: plan.skipped, partial: plan.partial };
 }
 
 /** Runs the chosen analyzers; messages sorted: errors, warnings, info, then by resource. */

@@ -1,5 +1,6 @@
 // Turns YAML text (what a user pastes or passes with -f) into KubeObjects, and files into a snapshot to
 // analyze. Every problem names the file and line, the way a person would go and fix it: `bad.yaml:7: ...`.
+import type { Suppression } from './suppress.ts';
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document } from 'yaml';
@@ -211,6 +212,8 @@ export interface AnalyzeFilesOptions {
   meshConfig?: MeshConfig;
   istioNamespace?: string;
   analyzers?: string[];
+  /** istioctl's --suppress CODE=RESOURCE. */
+  suppress?: readonly Suppression[];
   /**
    * Namespace for objects the files leave without one (istioctl uses `--namespace`, else `default`).
    * Without it they stay namespace-less, as in Istio's own analyzer tests. Cluster-scoped kinds are left alone.
@@ -248,9 +251,9 @@ export function analyzeFiles(
   options: AnalyzeFilesOptions = {},
 ): { snapshot: MeshSnapshot; messages: AnalysisMessage[]; coverage: AnalysisCoverage } {
   const snapshot = snapshotFromFiles(files, options);
-  const { messages, skipped, partial } = runAnalysis(
-    snapshot,
-    options.analyzers ? { analyzers: options.analyzers } : {},
-  );
+  const { messages, skipped, partial } = runAnalysis(snapshot, {
+    ...(options.analyzers ? { analyzers: options.analyzers } : {}),
+    ...(options.suppress ? { suppress: options.suppress } : {}),
+  });
   return { snapshot, messages, coverage: { skipped, partial } };
 }
