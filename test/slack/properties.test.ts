@@ -258,9 +258,10 @@ describe('command texts (property)', () => {
       }),
       { numRuns: 400 },
     );
-    // The generator reaches every path: refusals in words, and commands that would run.
+    // The generator reaches every path: refusals in words, and commands that would run. Runnable texts are about
+    // one in twenty of a random run (19 of 400 seen once), so their floor is low enough never to fail by chance.
     expect(seen.get('user_error') ?? 0).toBeGreaterThan(20);
-    expect((seen.get('runs on the cluster') ?? 0) + (seen.get('runs locally') ?? 0)).toBeGreaterThan(20);
+    expect((seen.get('runs on the cluster') ?? 0) + (seen.get('runs locally') ?? 0)).toBeGreaterThan(5);
   });
 
   it('running what parses never throws and answers within Slack’s limits (the cluster is unreachable)', async () => {
