@@ -11,6 +11,7 @@ import { Router, type RouterOptions } from './router.ts';
 import { SingleFlight } from './single-flight.ts';
 import type { CommandServices } from './services.ts';
 import { setupApprovals } from './approvals/setup.ts';
+import { cacheWarmUp } from './cache-warm-up.ts';
 import type { AccessPolicy } from './approvals/policy.ts';
 import type { ApprovalsService, ApprovalsOptions } from './approvals/service.ts';
 import type { ClickHandler, FormSpec, Messenger } from './messenger.ts';
@@ -85,7 +86,8 @@ export async function assemble(
   };
   const clickHandlers: Record<string, ClickHandler> = { ...approvals?.clickHandlers };
   const forms: FormSpec[] = [];
-  const background: BackgroundWork[] = [];
+  // Started by the Slack front door with the rest: the watch cache filled once after a (re)start.
+  const background: BackgroundWork[] = [cacheWarmUp(connection.clusters, log)];
   for (const feature of features) {
     const parts = feature.setup?.(ctx) ?? {};
     // A read-only install offers no remediation: its kinds are not registered, so nothing can propose them.
