@@ -28,6 +28,10 @@ export function parseSuppression(text: string): Suppression | undefined {
   return { code: text.slice(0, eq), resource: text.slice(eq + 1) };
 }
 
+/**
+ * `*` alone is special, as in the go-glob istioctl matches suppressions with (approvals/glob.ts, for policy entries,
+ * also takes `?`, which istioctl would compare literally).
+ */
 function globMatch(pattern: string, text: string): boolean {
   const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('[\\s\\S]*')}$`);
   return re.test(text);
